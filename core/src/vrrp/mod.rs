@@ -1,0 +1,1 @@
+//! VRRP state machine (RFC 5798 + keepalived extensions). Being written.

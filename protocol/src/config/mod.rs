@@ -1,0 +1,1 @@
+//! keepalived.conf-style configuration. Being written.

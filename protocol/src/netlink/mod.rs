@@ -1,0 +1,1 @@
+//! rtnetlink messages. Being written.

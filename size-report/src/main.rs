@@ -1,0 +1,2 @@
+//! size-report: being written (issue 3).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Network-namespace harness for Tandem's integration tests. Being written.
