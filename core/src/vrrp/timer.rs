@@ -1,0 +1,1 @@
+//! Per-instance deadlines (quinn-proto's `TimerTable` shape).
