@@ -1,0 +1,123 @@
+//! A fixed-capacity text buffer: `fmt::Write` into preallocated bytes,
+//! truncating instead of growing, so formatting never allocates.
+
+use std::fmt::{self, Write as _};
+
+/// Text written into a borrowed byte slice. Output that does not fit is cut
+/// (at a character boundary) and [`Buf::truncated`] is set.
+pub struct Buf<'a> {
+    data: &'a mut [u8],
+    len: usize,
+    truncated: bool,
+}
+
+impl<'a> Buf<'a> {
+    /// An empty buffer over `data`.
+    pub fn new(data: &'a mut [u8]) -> Self {
+        Buf {
+            data,
+            len: 0,
+            truncated: false,
+        }
+    }
+
+    /// The bytes written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data[..self.len]
+    }
+
+    /// Number of bytes written.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether some output was cut.
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Appends raw bytes (cut if they do not fit).
+    pub fn push_bytes(&mut self, b: &[u8]) {
+        let room = self.data.len() - self.len;
+        let n = b.len().min(room);
+        self.data[self.len..self.len + n].copy_from_slice(&b[..n]);
+        self.len += n;
+        if n < b.len() {
+            self.truncated = true;
+        }
+    }
+}
+
+impl fmt::Write for Buf<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.data.len() - self.len;
+        if s.len() <= room {
+            self.push_bytes(s.as_bytes());
+            Ok(())
+        } else {
+            let mut cut = room;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.push_bytes(&s.as_bytes()[..cut]);
+            self.truncated = true;
+            Err(fmt::Error)
+        }
+    }
+}
+
+/// A `fmt::Write` adapter that escapes what passes through it for the
+/// inside of a JSON string (RFC 8259).
+pub struct JsonEsc<'a>(pub &'a mut dyn fmt::Write);
+
+impl fmt::Write for JsonEsc<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            match c {
+                '"' => self.0.write_str("\\\"")?,
+                '\\' => self.0.write_str("\\\\")?,
+                '\n' => self.0.write_str("\\n")?,
+                '\r' => self.0.write_str("\\r")?,
+                '\t' => self.0.write_str("\\t")?,
+                c if (c as u32) < 0x20 => write!(self.0, "\\u{:04x}", c as u32)?,
+                c => self.0.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes `s` as a JSON string literal (with quotes).
+pub fn json_str(w: &mut dyn fmt::Write, s: &str) -> fmt::Result {
+    json_display(w, &s)
+}
+
+/// Writes the `Display` of `v` as a JSON string literal (with quotes).
+pub fn json_display(w: &mut dyn fmt::Write, v: &dyn fmt::Display) -> fmt::Result {
+    w.write_char('"')?;
+    write!(JsonEsc(w), "{v}")?;
+    w.write_char('"')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncates_at_char_boundary() {
+        let mut mem = [0u8; 5];
+        let mut b = Buf::new(&mut mem);
+        assert!(write!(b, "ab").is_ok());
+        assert!(write!(b, "cé€").is_err());
+        assert_eq!(b.as_bytes(), "abcé".as_bytes());
+        assert!(b.truncated());
+        assert_eq!(b.len(), 5);
+    }
+
+    #[test]
+    fn json_escapes() {
+        let mut s = String::new();
+        json_str(&mut s, "a\"b\\c\nd\u{1}").unwrap();
+        assert_eq!(s, r#""a\"b\\c\nd\u0001""#);
+    }
+}

@@ -1,0 +1,345 @@
+//! The control socket (`/var/run/tandem.sock` by default): one request
+//! line, one response, then close.
+//!
+//! Requests: `status` (text) and `status json`. The server never blocks the
+//! event loop: the listener and the clients are non-blocking, a client gets
+//! [`CLIENT_TIMEOUT`] to send its line and read the answer, at most
+//! [`MAX_CLIENTS`] are served at once (more are closed at once), and each
+//! client slot owns a response buffer allocated at start-up (or reload), so
+//! answering does not allocate.
+
+use crate::sys::poll::{PollFd, POLLIN, POLLOUT};
+use std::fs;
+use std::io::{self, ErrorKind, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use tandem_core::time::{Duration, Instant};
+
+/// Clients served at once.
+pub const MAX_CLIENTS: usize = 4;
+/// How long a client may take to send its request and read the response.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest request line.
+pub const MAX_REQUEST: usize = 128;
+
+/// A parsed request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// `status` / `status json`.
+    Status {
+        /// JSON output.
+        json: bool,
+    },
+}
+
+/// Parses one request line (without or with its newline).
+pub fn parse_request(line: &[u8]) -> Option<Request> {
+    let line = std::str::from_utf8(line).ok()?.trim();
+    let mut words = line.split_ascii_whitespace();
+    let req = match (words.next(), words.next()) {
+        (Some("status"), None) => Request::Status { json: false },
+        (Some("status"), Some("json")) => Request::Status { json: true },
+        _ => return None,
+    };
+    words.next().is_none().then_some(req)
+}
+
+/// The request line a client sends.
+pub fn request_line(req: Request) -> &'static str {
+    match req {
+        Request::Status { json: false } => "status\n",
+        Request::Status { json: true } => "status json\n",
+    }
+}
+
+enum Phase {
+    Reading,
+    Writing { sent: usize },
+}
+
+struct Client {
+    stream: UnixStream,
+    deadline: Instant,
+    req: [u8; MAX_REQUEST],
+    req_len: usize,
+    phase: Phase,
+}
+
+/// The listening socket and its clients.
+pub struct Server {
+    listener: UnixListener,
+    path: PathBuf,
+    clients: [Option<Client>; MAX_CLIENTS],
+    /// One response buffer per slot (capacity fixed at start-up/reload).
+    responses: [Vec<u8>; MAX_CLIENTS],
+}
+
+/// What the caller must answer.
+pub struct Pending<'a> {
+    /// The request.
+    pub request: Option<Request>,
+    /// Where to write the response (its capacity must not grow: write
+    /// through a [`crate::buf::Buf`] over its spare capacity).
+    pub response: &'a mut Vec<u8>,
+}
+
+impl Server {
+    /// Binds `path` (creating its directory, replacing a stale socket) with
+    /// response buffers of `response_capacity` bytes.
+    pub fn bind(path: &Path, response_capacity: usize) -> io::Result<Server> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                fs::create_dir_all(dir)?;
+            }
+        }
+        let listener = match UnixListener::bind(path) {
+            Ok(l) => l,
+            Err(e) if e.kind() == ErrorKind::AddrInUse => {
+                // Stale if nobody answers.
+                if UnixStream::connect(path).is_ok() {
+                    return Err(io::Error::new(
+                        ErrorKind::AddrInUse,
+                        "another tandem is running on this control socket",
+                    ));
+                }
+                fs::remove_file(path)?;
+                UnixListener::bind(path)?
+            }
+            Err(e) => return Err(e),
+        };
+        listener.set_nonblocking(true)?;
+        Ok(Server {
+            listener,
+            path: path.to_owned(),
+            clients: [const { None }; MAX_CLIENTS],
+            responses: core::array::from_fn(|_| Vec::with_capacity(response_capacity)),
+        })
+    }
+
+    /// Makes sure every response buffer holds `capacity` bytes (reload).
+    pub fn reserve(&mut self, capacity: usize) {
+        for r in &mut self.responses {
+            r.clear();
+            r.reserve(capacity);
+        }
+    }
+
+    /// Appends the descriptors to poll and their tokens (`None` = listener,
+    /// `Some(i)` = client slot `i`).
+    pub fn poll_fds(&self, fds: &mut Vec<PollFd>, tokens: &mut Vec<Option<usize>>) {
+        fds.push(PollFd::new(self.listener.as_raw_fd(), POLLIN));
+        tokens.push(None);
+        for (i, c) in self.clients.iter().enumerate() {
+            if let Some(c) = c {
+                let ev = match c.phase {
+                    Phase::Reading => POLLIN,
+                    Phase::Writing { .. } => POLLOUT,
+                };
+                fds.push(PollFd::new(c.stream.as_raw_fd(), ev));
+                tokens.push(Some(i));
+            }
+        }
+    }
+
+    /// Earliest client deadline.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.clients.iter().flatten().map(|c| c.deadline).min()
+    }
+
+    /// Closes clients past their deadline.
+    pub fn expire(&mut self, now: Instant) {
+        for c in &mut self.clients {
+            if c.as_ref().is_some_and(|c| c.deadline <= now) {
+                *c = None;
+            }
+        }
+    }
+
+    /// Accepts pending connections.
+    pub fn accept(&mut self, now: Instant) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    let Some(slot) = self.clients.iter_mut().find(|c| c.is_none()) else {
+                        drop(stream); // busy: close at once
+                        continue;
+                    };
+                    if stream.set_nonblocking(true).is_err() {
+                        continue;
+                    }
+                    *slot = Some(Client {
+                        stream,
+                        deadline: now + CLIENT_TIMEOUT,
+                        req: [0; MAX_REQUEST],
+                        req_len: 0,
+                        phase: Phase::Reading,
+                    });
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Services client `i`. When its request is complete, calls `answer`
+    /// to fill the response, then starts writing it.
+    pub fn service(&mut self, i: usize, answer: impl FnOnce(Pending<'_>)) {
+        let Some(slot) = self.clients.get_mut(i) else {
+            return;
+        };
+        let Some(c) = slot.as_mut() else { return };
+        let resp = &mut self.responses[i];
+        let mut close = false;
+        match c.phase {
+            Phase::Reading => {
+                let mut complete = false;
+                loop {
+                    if c.req_len == MAX_REQUEST {
+                        complete = true;
+                        break;
+                    }
+                    match c.stream.read(&mut c.req[c.req_len..]) {
+                        Ok(0) => {
+                            complete = true;
+                            break;
+                        }
+                        Ok(n) => {
+                            c.req_len += n;
+                            if c.req[..c.req_len].contains(&b'\n') {
+                                complete = true;
+                                break;
+                            }
+                        }
+                        Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(_) => {
+                            close = true;
+                            break;
+                        }
+                    }
+                }
+                if complete && !close {
+                    let line = c.req[..c.req_len]
+                        .split(|b| *b == b'\n')
+                        .next()
+                        .unwrap_or(&[]);
+                    resp.clear();
+                    answer(Pending {
+                        request: parse_request(line),
+                        response: resp,
+                    });
+                    c.phase = Phase::Writing { sent: 0 };
+                }
+            }
+            Phase::Writing { .. } => {}
+        }
+        if let Phase::Writing { ref mut sent } = c.phase {
+            loop {
+                if *sent >= resp.len() {
+                    close = true;
+                    break;
+                }
+                match c.stream.write(&resp[*sent..]) {
+                    Ok(0) => {
+                        close = true;
+                        break;
+                    }
+                    Ok(n) => *sent += n,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        close = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if close {
+            *slot = None;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// `tandem status`: sends the request and returns the whole response.
+pub fn query(path: &Path, req: Request) -> io::Result<Vec<u8>> {
+    let mut s = UnixStream::connect(path)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    s.set_write_timeout(Some(std::time::Duration::from_secs(5)))?;
+    s.write_all(request_line(req).as_bytes())?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests() {
+        assert_eq!(
+            parse_request(b"status\n"),
+            Some(Request::Status { json: false })
+        );
+        assert_eq!(
+            parse_request(b" status  json \r\n"),
+            Some(Request::Status { json: true })
+        );
+        assert_eq!(parse_request(b"status xml"), None);
+        assert_eq!(parse_request(b"status json extra"), None);
+        assert_eq!(parse_request(b"\xff"), None);
+        assert_eq!(parse_request(b""), None);
+        for json in [false, true] {
+            let r = Request::Status { json };
+            assert_eq!(parse_request(request_line(r).as_bytes()), Some(r));
+        }
+    }
+
+    #[test]
+    fn round_trip_over_a_socket() {
+        let dir = std::env::temp_dir().join(format!("tandem-ctl-test-{}", std::process::id()));
+        let path = dir.join("sub/t.sock");
+        let mut srv = Server::bind(&path, 4096).unwrap();
+        // A stale socket file is replaced.
+        drop(srv);
+        std::os::unix::net::UnixListener::bind(&path).map(drop).ok();
+        srv = Server::bind(&path, 4096).unwrap();
+        let p2 = path.clone();
+        let t = std::thread::spawn(move || query(&p2, Request::Status { json: true }).unwrap());
+        let start = Instant::ZERO;
+        let mut answered = false;
+        for _ in 0..2000 {
+            srv.accept(start);
+            for i in 0..MAX_CLIENTS {
+                srv.service(i, |p| {
+                    assert_eq!(p.request, Some(Request::Status { json: true }));
+                    p.response.extend_from_slice(b"{}\n");
+                    answered = true;
+                });
+            }
+            if t.is_finished() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(answered);
+        assert_eq!(t.join().unwrap(), b"{}\n");
+        // Deadlines: a silent client is dropped.
+        let _c = UnixStream::connect(&path).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        srv.accept(start);
+        assert_eq!(srv.next_deadline(), Some(start + CLIENT_TIMEOUT));
+        srv.expire(start + CLIENT_TIMEOUT);
+        assert_eq!(srv.next_deadline(), None);
+        drop(srv);
+        assert!(!path.exists());
+        let _ = fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,78 @@
+//! Logging to stderr (default) or syslog (`--syslog`: `/dev/log`, facility
+//! daemon, ident `tandem`, for OpenWrt's `logread`).
+//!
+//! Each line is formatted into a stack buffer and written with one syscall:
+//! logging never allocates. stderr lines carry the `CLOCK_MONOTONIC` time
+//! in milliseconds: `[12345678 ms] tandem: I1: BACKUP -> MASTER (...)`.
+
+use crate::buf::Buf;
+use crate::sys;
+use std::fmt::{self, Write as _};
+use std::os::unix::net::UnixDatagram;
+use std::sync::OnceLock;
+
+/// Syslog severities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// LOG_ERR.
+    Error = 3,
+    /// LOG_WARNING.
+    Warning = 4,
+    /// LOG_NOTICE.
+    Notice = 5,
+    /// LOG_INFO.
+    Info = 6,
+}
+
+const LOG_DAEMON: u8 = 3 << 3;
+const DEV_LOG: &str = "/dev/log";
+const LINE: usize = 768;
+
+static SYSLOG: OnceLock<UnixDatagram> = OnceLock::new();
+
+/// Switches logging to syslog. On failure logging stays on stderr.
+pub fn init_syslog() -> std::io::Result<()> {
+    let s = UnixDatagram::unbound()?;
+    s.connect(DEV_LOG)?;
+    s.set_nonblocking(true)?;
+    let _ = SYSLOG.set(s);
+    Ok(())
+}
+
+/// Writes one log line.
+pub fn write(level: Level, args: fmt::Arguments<'_>) {
+    let mut mem = [0u8; LINE];
+    let mut b = Buf::new(&mut mem[..LINE - 1]);
+    if let Some(s) = SYSLOG.get() {
+        let _ = write!(b, "<{}>tandem[{}]: ", LOG_DAEMON | level as u8, sys::pid());
+        let _ = b.write_fmt(args);
+        let n = b.len();
+        if s.send(&mem[..n]).is_ok() {
+            return;
+        }
+        // logd restarted? Reconnect once, then fall back to stderr.
+        if s.connect(DEV_LOG).is_ok() && s.send(&mem[..n]).is_ok() {
+            return;
+        }
+        b = Buf::new(&mut mem[..LINE - 1]);
+    }
+    let now = sys::clock::now();
+    let tag = match level {
+        Level::Error => "error: ",
+        Level::Warning => "warning: ",
+        Level::Notice | Level::Info => "",
+    };
+    let _ = write!(b, "[{} ms] tandem: {tag}", now.as_millis());
+    let _ = b.write_fmt(args);
+    let n = b.len();
+    mem[n] = b'\n';
+    sys::write_stderr(&mem[..=n]);
+}
+
+/// `log!(Level, "fmt", args...)`.
+#[macro_export]
+macro_rules! log {
+    ($lvl:ident, $($t:tt)*) => {
+        $crate::log::write($crate::log::Level::$lvl, format_args!($($t)*))
+    };
+}

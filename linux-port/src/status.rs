@@ -1,0 +1,429 @@
+//! What `tandem status` shows, formatted as text or JSON into any
+//! `fmt::Write` (the daemon uses a preallocated [`crate::buf::Buf`], so
+//! answering a status request does not allocate).
+//!
+//! JSON shape (stable; tests and scripts rely on it):
+//! ```text
+//! {"pid":1,"now_ms":5000,"uptime_ms":4000,"config":"/etc/k.conf",
+//!  "instances":[{"name":"I1","interface":"br-lan","family":"ipv4",
+//!    "vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER",
+//!    "priority":101,"effective_priority":101,"master":"192.168.1.2",
+//!    "master_is_self":true,"received":10,"sent":20,
+//!    "dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,
+//!               "interval":0,"malformed":0},
+//!    "address_list_mismatch":0,"transitions":2,
+//!    "last_transition":{"from":"BACKUP","to":"MASTER","reason":"...",
+//!      "reason_code":"MasterDown","at_ms":1000,"ago_ms":4000}}],
+//!  "interfaces":[{"name":"br-lan","ifindex":3,"up":true,"unknown_vrid":0}]}
+//! ```
+//! `master` and `last_transition` are `null` while unknown; times are
+//! `CLOCK_MONOTONIC` milliseconds.
+
+use crate::buf::{json_display, json_str};
+use std::fmt::{self, Display};
+use std::net::IpAddr;
+
+/// Received adverts dropped, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Drops {
+    /// TTL / hop limit not 255.
+    pub ttl: u64,
+    /// Version field not the instance's version.
+    pub version: u64,
+    /// Checksum did not verify.
+    pub checksum: u64,
+    /// Wrong authentication type or password.
+    pub auth: u64,
+    /// VRRPv2 advertisement interval differs from ours.
+    pub interval: u64,
+    /// Any other malformation (length, type, count...).
+    pub malformed: u64,
+}
+
+impl Drops {
+    /// Sum of all reasons.
+    pub fn total(&self) -> u64 {
+        self.ttl + self.version + self.checksum + self.auth + self.interval + self.malformed
+    }
+}
+
+/// Per-instance counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Adverts received for this instance (before checks).
+    pub received: u64,
+    /// Adverts sent.
+    pub sent: u64,
+    /// Adverts dropped, by reason.
+    pub dropped: Drops,
+    /// Adverts accepted whose address list differs from ours (keepalived
+    /// logs and accepts these).
+    pub address_list_mismatch: u64,
+    /// State changes.
+    pub transitions: u32,
+}
+
+/// The last state change of an instance.
+#[derive(Clone, Copy)]
+pub struct Transition<'a> {
+    /// Previous state.
+    pub from: &'a dyn Display,
+    /// New state.
+    pub to: &'a dyn Display,
+    /// Why (core's `Reason`).
+    pub reason: &'a dyn Display,
+    /// The reason as a stable identifier (`Debug` of core's `Reason`).
+    pub reason_code: &'a dyn fmt::Debug,
+    /// When, monotonic ms.
+    pub at_ms: u64,
+}
+
+/// One instance as shown.
+#[derive(Clone, Copy)]
+pub struct InstanceStatus<'a> {
+    /// Instance name.
+    pub name: &'a str,
+    /// Its interface.
+    pub interface: &'a str,
+    /// IPv6 instance?
+    pub ipv6: bool,
+    /// 2 or 3.
+    pub vrrp_version: u8,
+    /// VRID.
+    pub vrid: u8,
+    /// Sync group name.
+    pub sync_group: Option<&'a str>,
+    /// State name (`MASTER`, `BACKUP`, `FAULT`, `INIT`).
+    pub state: &'a dyn Display,
+    /// Configured priority.
+    pub priority: u8,
+    /// Effective priority (after tracked-interface weights).
+    pub effective_priority: u8,
+    /// Address of the current master, if known.
+    pub master: Option<IpAddr>,
+    /// Whether that master is this router.
+    pub master_is_self: bool,
+    /// Counters.
+    pub counters: Counters,
+    /// The last state change.
+    pub last: Option<Transition<'a>>,
+}
+
+/// One watched interface as shown.
+#[derive(Clone, Copy, Debug)]
+pub struct IfaceStatus<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Index, if the interface exists.
+    pub ifindex: Option<u32>,
+    /// Link up (IFF_UP and IFF_RUNNING).
+    pub up: bool,
+    /// Adverts received on it for a VRID no instance has.
+    pub unknown_vrid: u64,
+}
+
+/// Daemon-wide facts.
+#[derive(Clone, Copy, Debug)]
+pub struct Header<'a> {
+    /// Process id.
+    pub pid: u32,
+    /// Now, monotonic ms.
+    pub now_ms: u64,
+    /// Since start, ms.
+    pub uptime_ms: u64,
+    /// The configuration file.
+    pub config: &'a str,
+}
+
+fn secs(ms: u64) -> impl Display {
+    struct S(u64);
+    impl Display for S {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{}.{:03} s", self.0 / 1000, self.0 % 1000)
+        }
+    }
+    S(ms)
+}
+
+/// Human-readable status.
+pub fn text<'a, 'b>(
+    w: &mut dyn fmt::Write,
+    h: &Header<'_>,
+    instances: impl Iterator<Item = InstanceStatus<'a>>,
+    ifaces: impl Iterator<Item = IfaceStatus<'b>>,
+) -> fmt::Result {
+    writeln!(
+        w,
+        "tandem (pid {}), up {}, config {}",
+        h.pid,
+        secs(h.uptime_ms),
+        h.config
+    )?;
+    for i in instances {
+        write!(
+            w,
+            "{}: {} ({}, {}, VRRPv{}, vrid {}",
+            i.name,
+            i.state,
+            i.interface,
+            if i.ipv6 { "IPv6" } else { "IPv4" },
+            i.vrrp_version,
+            i.vrid
+        )?;
+        if let Some(g) = i.sync_group {
+            write!(w, ", sync group {g}")?;
+        }
+        writeln!(w, ")")?;
+        write!(
+            w,
+            "  priority {} (effective {}), master ",
+            i.priority, i.effective_priority
+        )?;
+        match i.master {
+            Some(a) if i.master_is_self => writeln!(w, "{a} (this router)")?,
+            Some(a) => writeln!(w, "{a}")?,
+            None => writeln!(w, "unknown")?,
+        }
+        let c = &i.counters;
+        let d = &c.dropped;
+        writeln!(
+            w,
+            "  received {}, sent {}, dropped {} (ttl {}, version {}, checksum {}, auth {}, interval {}, malformed {}), address list mismatch {}",
+            c.received,
+            c.sent,
+            d.total(),
+            d.ttl,
+            d.version,
+            d.checksum,
+            d.auth,
+            d.interval,
+            d.malformed,
+            c.address_list_mismatch
+        )?;
+        write!(w, "  transitions {}", c.transitions)?;
+        match i.last {
+            Some(t) => writeln!(
+                w,
+                ", last {} ago (at {} ms): {} -> {} ({})",
+                secs(h.now_ms.saturating_sub(t.at_ms)),
+                t.at_ms,
+                t.from,
+                t.to,
+                t.reason
+            )?,
+            None => writeln!(w)?,
+        }
+    }
+    for f in ifaces {
+        write!(w, "interface {}: ", f.name)?;
+        match f.ifindex {
+            Some(_) if f.up => write!(w, "up")?,
+            Some(_) => write!(w, "down")?,
+            None => write!(w, "missing")?,
+        }
+        writeln!(w, ", unknown VRID {}", f.unknown_vrid)?;
+    }
+    Ok(())
+}
+
+/// Machine-readable status (see the module docs for the shape).
+pub fn json<'a, 'b>(
+    w: &mut dyn fmt::Write,
+    h: &Header<'_>,
+    instances: impl Iterator<Item = InstanceStatus<'a>>,
+    ifaces: impl Iterator<Item = IfaceStatus<'b>>,
+) -> fmt::Result {
+    write!(
+        w,
+        "{{\"pid\":{},\"now_ms\":{},\"uptime_ms\":{},\"config\":",
+        h.pid, h.now_ms, h.uptime_ms
+    )?;
+    json_str(w, h.config)?;
+    w.write_str(",\"instances\":[")?;
+    for (n, i) in instances.enumerate() {
+        if n > 0 {
+            w.write_char(',')?;
+        }
+        w.write_str("{\"name\":")?;
+        json_str(w, i.name)?;
+        w.write_str(",\"interface\":")?;
+        json_str(w, i.interface)?;
+        write!(
+            w,
+            ",\"family\":\"{}\",\"vrrp_version\":{},\"vrid\":{},\"sync_group\":",
+            if i.ipv6 { "ipv6" } else { "ipv4" },
+            i.vrrp_version,
+            i.vrid
+        )?;
+        match i.sync_group {
+            Some(g) => json_str(w, g)?,
+            None => w.write_str("null")?,
+        }
+        write!(w, ",\"state\":",)?;
+        json_display(w, i.state)?;
+        write!(
+            w,
+            ",\"priority\":{},\"effective_priority\":{},\"master\":",
+            i.priority, i.effective_priority
+        )?;
+        match i.master {
+            Some(a) => write!(w, "\"{a}\"")?,
+            None => w.write_str("null")?,
+        }
+        let c = &i.counters;
+        let d = &c.dropped;
+        write!(
+            w,
+            ",\"master_is_self\":{},\"received\":{},\"sent\":{},\"dropped\":{{\"total\":{},\"ttl\":{},\"version\":{},\"checksum\":{},\"auth\":{},\"interval\":{},\"malformed\":{}}},\"address_list_mismatch\":{},\"transitions\":{},\"last_transition\":",
+            i.master_is_self,
+            c.received,
+            c.sent,
+            d.total(),
+            d.ttl,
+            d.version,
+            d.checksum,
+            d.auth,
+            d.interval,
+            d.malformed,
+            c.address_list_mismatch,
+            c.transitions
+        )?;
+        match i.last {
+            Some(t) => {
+                w.write_str("{\"from\":")?;
+                json_display(w, t.from)?;
+                w.write_str(",\"to\":")?;
+                json_display(w, t.to)?;
+                w.write_str(",\"reason\":")?;
+                json_display(w, t.reason)?;
+                write!(
+                    w,
+                    ",\"reason_code\":\"{:?}\",\"at_ms\":{},\"ago_ms\":{}}}",
+                    t.reason_code,
+                    t.at_ms,
+                    h.now_ms.saturating_sub(t.at_ms)
+                )?
+            }
+            None => w.write_str("null")?,
+        }
+        w.write_char('}')?;
+    }
+    w.write_str("],\"interfaces\":[")?;
+    for (n, f) in ifaces.enumerate() {
+        if n > 0 {
+            w.write_char(',')?;
+        }
+        w.write_str("{\"name\":")?;
+        json_str(w, f.name)?;
+        w.write_str(",\"ifindex\":")?;
+        match f.ifindex {
+            Some(i) => write!(w, "{i}")?,
+            None => w.write_str("null")?,
+        }
+        write!(w, ",\"up\":{},\"unknown_vrid\":{}}}", f.up, f.unknown_vrid)?;
+    }
+    w.write_str("]}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    enum R {
+        MasterDown,
+    }
+    impl Display for R {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("no \"advert\" from the master")
+        }
+    }
+
+    fn sample<'a>(r: &'a R, last: bool) -> InstanceStatus<'a> {
+        InstanceStatus {
+            name: "I1",
+            interface: "br-lan",
+            ipv6: false,
+            vrrp_version: 2,
+            vrid: 51,
+            sync_group: Some("G1"),
+            state: &"MASTER",
+            priority: 101,
+            effective_priority: 101,
+            master: Some("192.168.1.2".parse().unwrap()),
+            master_is_self: true,
+            counters: Counters {
+                received: 10,
+                sent: 20,
+                dropped: Drops {
+                    auth: 1,
+                    ..Drops::default()
+                },
+                address_list_mismatch: 0,
+                transitions: 2,
+            },
+            last: last.then_some(Transition {
+                from: &"BACKUP",
+                to: &"MASTER",
+                reason: r,
+                reason_code: r,
+                at_ms: 1000,
+            }),
+        }
+    }
+
+    const H: Header<'static> = Header {
+        pid: 7,
+        now_ms: 5000,
+        uptime_ms: 4000,
+        config: "/etc/k.conf",
+    };
+
+    fn ifaces() -> impl Iterator<Item = IfaceStatus<'static>> {
+        [IfaceStatus {
+            name: "br-lan",
+            ifindex: Some(3),
+            up: true,
+            unknown_vrid: 4,
+        }]
+        .into_iter()
+    }
+
+    #[test]
+    fn json_shape() {
+        let r = R::MasterDown;
+        let mut s = String::new();
+        json(
+            &mut s,
+            &H,
+            [sample(&r, true), sample(&r, false)].into_iter(),
+            ifaces(),
+        )
+        .unwrap();
+        assert_eq!(
+            s,
+            concat!(
+                r#"{"pid":7,"now_ms":5000,"uptime_ms":4000,"config":"/etc/k.conf","instances":["#,
+                r#"{"name":"I1","interface":"br-lan","family":"ipv4","vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER","priority":101,"effective_priority":101,"master":"192.168.1.2","master_is_self":true,"received":10,"sent":20,"dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,"interval":0,"malformed":0},"address_list_mismatch":0,"transitions":2,"last_transition":{"from":"BACKUP","to":"MASTER","reason":"no \"advert\" from the master","reason_code":"MasterDown","at_ms":1000,"ago_ms":4000}},"#,
+                r#"{"name":"I1","interface":"br-lan","family":"ipv4","vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER","priority":101,"effective_priority":101,"master":"192.168.1.2","master_is_self":true,"received":10,"sent":20,"dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,"interval":0,"malformed":0},"address_list_mismatch":0,"transitions":2,"last_transition":null}"#,
+                r#"],"interfaces":[{"name":"br-lan","ifindex":3,"up":true,"unknown_vrid":4}]}"#,
+                "\n"
+            )
+        );
+    }
+
+    #[test]
+    fn text_shape() {
+        let r = R::MasterDown;
+        let mut s = String::new();
+        text(&mut s, &H, [sample(&r, true)].into_iter(), ifaces()).unwrap();
+        assert!(s.starts_with("tandem (pid 7), up 4.000 s, config /etc/k.conf\n"));
+        assert!(s.contains("I1: MASTER (br-lan, IPv4, VRRPv2, vrid 51, sync group G1)\n"));
+        assert!(s.contains("  priority 101 (effective 101), master 192.168.1.2 (this router)\n"));
+        assert!(
+            s.contains("dropped 1 (ttl 0, version 0, checksum 0, auth 1, interval 0, malformed 0)")
+        );
+        assert!(s.contains("transitions 2, last 4.000 s ago (at 1000 ms): BACKUP -> MASTER"));
+        assert!(s.contains("interface br-lan: up, unknown VRID 4\n"));
+    }
+}

@@ -1,0 +1,110 @@
+//! The only place with `unsafe`: thin, checked wrappers over the Linux
+//! syscalls the daemon needs (after smoltcp's `phy/sys`).
+//!
+//! Every wrapper returns `io::Error::last_os_error()` right at the failing
+//! call; context is added by the caller. Every file descriptor is opened
+//! with `CLOEXEC` and owned by an [`Fd`], which closes it on drop. No
+//! function here allocates on the heap.
+#![allow(unsafe_code)]
+
+pub mod clock;
+mod fd;
+pub mod iface;
+pub mod netlink;
+pub mod packet;
+pub mod poll;
+pub mod signal;
+pub mod vrrp;
+
+pub use fd::Fd;
+
+use std::io;
+
+/// Turns a `-1` syscall return into the current `errno` error.
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Like [`cvt`] for `ssize_t` results.
+fn cvt_size(ret: libc::ssize_t) -> io::Result<usize> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+/// Sets an integer socket option.
+fn setsockopt_int(
+    fd: &Fd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    setsockopt(fd, level, name, &value)
+}
+
+/// Sets a socket option whose value is the plain-old-data `T`.
+fn setsockopt<T: Copy>(
+    fd: &Fd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    // SAFETY: `value` points to a live `T` of exactly `size_of::<T>()` bytes
+    // for the duration of the call; the kernel only reads it.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.raw(),
+            level,
+            name,
+            (value as *const T).cast(),
+            core::mem::size_of::<T>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+/// Opens a socket with `SOCK_CLOEXEC | SOCK_NONBLOCK` added to `ty`.
+fn socket(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> io::Result<Fd> {
+    // SAFETY: plain syscall with integer arguments; on success we own the fd.
+    let fd = cvt(unsafe {
+        libc::socket(
+            domain,
+            ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            protocol,
+        )
+    })?;
+    Ok(Fd::from_raw(fd))
+}
+
+/// Whether an error means "nothing to read/write right now".
+pub fn would_block(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
+/// The process id (for syslog lines).
+pub fn pid() -> u32 {
+    std::process::id()
+}
+
+/// Writes `bytes` to stderr with `write(2)` (no locking, no allocation);
+/// errors are ignored (there is nowhere left to report them).
+pub fn write_stderr(bytes: &[u8]) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // SAFETY: `rest` is valid for `rest.len()` bytes.
+        let r = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
+        if r <= 0 {
+            return;
+        }
+        rest = &rest[r as usize..];
+    }
+}

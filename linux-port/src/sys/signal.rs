@@ -1,0 +1,75 @@
+//! TERM/INT/HUP delivered through a `signalfd`, so they are ordinary events
+//! of the poll loop (no async-signal-safety concerns).
+
+use super::{cvt, cvt_size, Fd};
+use std::io;
+
+/// A signal the daemon handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGTERM or SIGINT: graceful shutdown.
+    Terminate,
+    /// SIGHUP: reload the configuration.
+    Reload,
+}
+
+/// A signalfd for SIGTERM, SIGINT and SIGHUP (which are blocked).
+pub struct SignalFd {
+    fd: Fd,
+}
+
+fn set() -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise the zeroed set in place with
+    // valid signal numbers.
+    unsafe {
+        let mut s: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut s);
+        libc::sigaddset(&mut s, libc::SIGTERM);
+        libc::sigaddset(&mut s, libc::SIGINT);
+        libc::sigaddset(&mut s, libc::SIGHUP);
+        s
+    }
+}
+
+impl SignalFd {
+    /// Blocks the signals (the process is single-threaded) and opens the fd.
+    pub fn new() -> io::Result<Self> {
+        let s = set();
+        // SAFETY: `s` is an initialised sigset; a null old-set is allowed.
+        cvt(unsafe { libc::sigprocmask(libc::SIG_BLOCK, &s, core::ptr::null_mut()) })?;
+        // SAFETY: -1 asks for a new fd; `s` is initialised.
+        let fd = cvt(unsafe { libc::signalfd(-1, &s, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) })?;
+        Ok(SignalFd {
+            fd: Fd::from_raw(fd),
+        })
+    }
+
+    /// The descriptor to poll.
+    pub fn fd(&self) -> &Fd {
+        &self.fd
+    }
+
+    /// Reads one pending signal, if any.
+    pub fn read(&self) -> io::Result<Option<Signal>> {
+        // SAFETY: signalfd_siginfo is plain old data; all-zero is valid.
+        let mut info: libc::signalfd_siginfo = unsafe { core::mem::zeroed() };
+        let size = core::mem::size_of::<libc::signalfd_siginfo>();
+        // SAFETY: `info` is a writable buffer of `size` bytes.
+        let r = cvt_size(unsafe {
+            libc::read(
+                self.fd.raw(),
+                (&mut info as *mut libc::signalfd_siginfo).cast(),
+                size,
+            )
+        });
+        match r {
+            Ok(n) if n == size => Ok(Some(match info.ssi_signo as i32 {
+                libc::SIGHUP => Signal::Reload,
+                _ => Signal::Terminate,
+            })),
+            Ok(_) => Ok(None),
+            Err(e) if super::would_block(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

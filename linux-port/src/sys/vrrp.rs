@@ -1,0 +1,301 @@
+//! Raw VRRP sockets (IP protocol 112), one per (interface, family).
+//!
+//! IPv4: the kernel hands us the IP header on receive, so the TTL and the
+//! destination are read from it; we send with an `IP_PKTINFO` control
+//! message that fixes the outgoing interface and the source address (the
+//! interface's primary address or `unicast_src_ip`, never a VIP).
+//! TTL 255 for multicast and unicast, multicast loop off, 224.0.0.18 joined
+//! on the interface with `ip_mreqn`.
+//!
+//! IPv6: no header on receive, so `IPV6_RECVHOPLIMIT` + `IPV6_RECVPKTINFO`
+//! give the hop limit and the destination (needed for the pseudo-header
+//! checksum, which we compute and check ourselves); we send with
+//! `IPV6_PKTINFO` (source = the interface's link-local address), hop limit
+//! 255, ff02::12 joined on the interface.
+
+use super::{cvt, cvt_size, setsockopt, setsockopt_int, socket, would_block, Fd};
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// IANA protocol number of VRRP.
+pub const IPPROTO_VRRP: libc::c_int = 112;
+/// VRRP's IPv4 multicast group.
+pub const GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// VRRP's IPv6 multicast group.
+pub const GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+
+#[repr(C, align(8))]
+struct CmsgBuf([u8; 128]);
+
+fn bind_to_device(fd: &Fd, name: &str) -> io::Result<()> {
+    let bytes = name.as_bytes();
+    if bytes.len() >= libc::IFNAMSIZ {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    // SAFETY: `bytes` is valid for `bytes.len()` bytes; the kernel copies it.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.raw(),
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            bytes.as_ptr().cast(),
+            bytes.len() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+fn v4_sockaddr(addr: Ipv4Addr) -> libc::sockaddr_in {
+    libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(addr.octets()),
+        },
+        sin_zero: [0; 8],
+    }
+}
+
+fn v6_sockaddr(addr: Ipv6Addr, scope: u32) -> libc::sockaddr_in6 {
+    libc::sockaddr_in6 {
+        sin6_family: libc::AF_INET6 as libc::sa_family_t,
+        sin6_port: 0,
+        sin6_flowinfo: 0,
+        sin6_addr: libc::in6_addr {
+            s6_addr: addr.octets(),
+        },
+        sin6_scope_id: scope,
+    }
+}
+
+/// A raw IPv4 VRRP socket bound to one interface.
+pub struct VrrpV4 {
+    fd: Fd,
+    ifindex: u32,
+}
+
+impl VrrpV4 {
+    /// Opens the socket on interface `name` (index `ifindex`) and joins
+    /// 224.0.0.18 there.
+    pub fn open(name: &str, ifindex: u32) -> io::Result<Self> {
+        let fd = socket(libc::AF_INET, libc::SOCK_RAW, IPPROTO_VRRP)?;
+        bind_to_device(&fd, name)?;
+        setsockopt_int(&fd, libc::IPPROTO_IP, libc::IP_TTL, 255)?;
+        setsockopt_int(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL, 255)?;
+        setsockopt_int(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, 0)?;
+        let mreq = libc::ip_mreqn {
+            imr_multiaddr: libc::in_addr {
+                s_addr: u32::from_ne_bytes(GROUP_V4.octets()),
+            },
+            imr_address: libc::in_addr { s_addr: 0 },
+            imr_ifindex: ifindex as libc::c_int,
+        };
+        setsockopt(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &mreq)?;
+        setsockopt(&fd, libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, &mreq)?;
+        Ok(VrrpV4 { fd, ifindex })
+    }
+
+    /// The descriptor to poll.
+    pub fn fd(&self) -> &Fd {
+        &self.fd
+    }
+
+    /// Receives one datagram *including its IPv4 header* into `buf`.
+    /// `Ok(None)` when nothing is pending.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        // SAFETY: `buf` is writable for `buf.len()` bytes.
+        let r =
+            cvt_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) });
+        match r {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if would_block(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends the VRRP message `payload` (no IP header) from `src` to `dst`
+    /// out of this interface.
+    pub fn send(&self, payload: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> io::Result<()> {
+        let mut sa = v4_sockaddr(dst);
+        let mut iov = libc::iovec {
+            iov_base: payload.as_ptr() as *mut libc::c_void,
+            iov_len: payload.len(),
+        };
+        let mut cbuf = CmsgBuf([0; 128]);
+        let info = libc::in_pktinfo {
+            ipi_ifindex: self.ifindex as libc::c_int,
+            ipi_spec_dst: libc::in_addr {
+                s_addr: u32::from_ne_bytes(src.octets()),
+            },
+            ipi_addr: libc::in_addr { s_addr: 0 },
+        };
+        // SAFETY: msghdr is plain old data; zero is a valid start.
+        let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
+        msg.msg_name = (&mut sa as *mut libc::sockaddr_in).cast();
+        msg.msg_namelen = core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.0.as_mut_ptr().cast();
+        // SAFETY: CMSG_SPACE is a pure size computation.
+        msg.msg_controllen =
+            unsafe { libc::CMSG_SPACE(core::mem::size_of::<libc::in_pktinfo>() as u32) } as _;
+        // SAFETY: the control buffer is 8-aligned and large enough for one
+        // in_pktinfo cmsg (checked by CMSG_SPACE above, 32 < 128), so
+        // CMSG_FIRSTHDR is non-null and CMSG_DATA points inside `cbuf`.
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            (*c).cmsg_level = libc::IPPROTO_IP;
+            (*c).cmsg_type = libc::IP_PKTINFO;
+            (*c).cmsg_len = libc::CMSG_LEN(core::mem::size_of::<libc::in_pktinfo>() as u32) as _;
+            core::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::in_pktinfo>(), info);
+        }
+        // SAFETY: every pointer in `msg` refers to locals that outlive the call.
+        cvt_size(unsafe { libc::sendmsg(self.fd.raw(), &msg, 0) }).map(drop)
+    }
+}
+
+/// One received IPv6 VRRP message.
+#[derive(Clone, Copy, Debug)]
+pub struct RecvV6 {
+    /// Length of the VRRP message in the buffer.
+    pub len: usize,
+    /// Source address.
+    pub src: Ipv6Addr,
+    /// Destination address (from `IPV6_PKTINFO`).
+    pub dst: Option<Ipv6Addr>,
+    /// Hop limit (from `IPV6_HOPLIMIT`).
+    pub hop_limit: Option<u8>,
+}
+
+/// A raw IPv6 VRRP socket bound to one interface.
+pub struct VrrpV6 {
+    fd: Fd,
+    ifindex: u32,
+}
+
+impl VrrpV6 {
+    /// Opens the socket on interface `name` (index `ifindex`) and joins
+    /// ff02::12 there.
+    pub fn open(name: &str, ifindex: u32) -> io::Result<Self> {
+        let fd = socket(libc::AF_INET6, libc::SOCK_RAW, IPPROTO_VRRP)?;
+        bind_to_device(&fd, name)?;
+        setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, 255)?;
+        setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, 255)?;
+        setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, 0)?;
+        setsockopt_int(
+            &fd,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MULTICAST_IF,
+            ifindex as libc::c_int,
+        )?;
+        setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+        setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+        let mreq = libc::ipv6_mreq {
+            ipv6mr_multiaddr: libc::in6_addr {
+                s6_addr: GROUP_V6.octets(),
+            },
+            ipv6mr_interface: ifindex as libc::c_uint,
+        };
+        setsockopt(&fd, libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP, &mreq)?;
+        Ok(VrrpV6 { fd, ifindex })
+    }
+
+    /// The descriptor to poll.
+    pub fn fd(&self) -> &Fd {
+        &self.fd
+    }
+
+    /// Receives one VRRP message (no IP header) into `buf`.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<RecvV6>> {
+        let mut sa = v6_sockaddr(Ipv6Addr::UNSPECIFIED, 0);
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        let mut cbuf = CmsgBuf([0; 128]);
+        // SAFETY: msghdr is plain old data; zero is a valid start.
+        let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
+        msg.msg_name = (&mut sa as *mut libc::sockaddr_in6).cast();
+        msg.msg_namelen = core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.0.as_mut_ptr().cast();
+        msg.msg_controllen = cbuf.0.len() as _;
+        // SAFETY: every pointer in `msg` refers to live, writable locals.
+        let r = cvt_size(unsafe { libc::recvmsg(self.fd.raw(), &mut msg, 0) });
+        let len = match r {
+            Ok(n) => n,
+            Err(e) if would_block(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut out = RecvV6 {
+            len,
+            src: Ipv6Addr::from(sa.sin6_addr.s6_addr),
+            dst: None,
+            hop_limit: None,
+        };
+        // SAFETY: the kernel filled `msg_controllen` bytes of `cbuf` with
+        // well-formed cmsgs; CMSG_FIRSTHDR/NXTHDR stay within that length and
+        // we read each payload unaligned with the size its type implies.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                let data = libc::CMSG_DATA(c);
+                if (*c).cmsg_level == libc::IPPROTO_IPV6 {
+                    if (*c).cmsg_type == libc::IPV6_HOPLIMIT {
+                        let h = core::ptr::read_unaligned(data.cast::<libc::c_int>());
+                        out.hop_limit = Some(h.clamp(0, 255) as u8);
+                    } else if (*c).cmsg_type == libc::IPV6_PKTINFO {
+                        let p = core::ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
+                        out.dst = Some(Ipv6Addr::from(p.ipi6_addr.s6_addr));
+                    }
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Sends the VRRP message `payload` from `src` to `dst` out of this
+    /// interface.
+    pub fn send(&self, payload: &[u8], src: Ipv6Addr, dst: Ipv6Addr) -> io::Result<()> {
+        let mut sa = v6_sockaddr(dst, self.ifindex);
+        let mut iov = libc::iovec {
+            iov_base: payload.as_ptr() as *mut libc::c_void,
+            iov_len: payload.len(),
+        };
+        let mut cbuf = CmsgBuf([0; 128]);
+        let info = libc::in6_pktinfo {
+            ipi6_addr: libc::in6_addr {
+                s6_addr: src.octets(),
+            },
+            ipi6_ifindex: self.ifindex as _,
+        };
+        // SAFETY: msghdr is plain old data; zero is a valid start.
+        let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
+        msg.msg_name = (&mut sa as *mut libc::sockaddr_in6).cast();
+        msg.msg_namelen = core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.0.as_mut_ptr().cast();
+        // SAFETY: CMSG_SPACE is a pure size computation.
+        msg.msg_controllen =
+            unsafe { libc::CMSG_SPACE(core::mem::size_of::<libc::in6_pktinfo>() as u32) } as _;
+        // SAFETY: as in `VrrpV4::send`: aligned buffer large enough for one
+        // in6_pktinfo cmsg.
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            (*c).cmsg_level = libc::IPPROTO_IPV6;
+            (*c).cmsg_type = libc::IPV6_PKTINFO;
+            (*c).cmsg_len = libc::CMSG_LEN(core::mem::size_of::<libc::in6_pktinfo>() as u32) as _;
+            core::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::in6_pktinfo>(), info);
+        }
+        // SAFETY: every pointer in `msg` refers to locals that outlive the call.
+        cvt_size(unsafe { libc::sendmsg(self.fd.raw(), &msg, 0) }).map(drop)
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_cvt_used() -> io::Result<libc::c_int> {
+    cvt(0)
+}
