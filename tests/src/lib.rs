@@ -1,1 +1,49 @@
-//! Network-namespace harness for Tandem's integration tests. Being written.
+//! Network-namespace harness for Tandem's integration tests (and for the benchmark
+//! and the demo built on it).
+//!
+//! * [`topology`]: the seed topology (two routers with `br-lan`/`eth0.2`, a LAN
+//!   client, a WAN gateway, two bridges) in namespaces named `<prefix>-…`, torn down
+//!   on drop; reading addresses, routes, neighbours; pulling cables; TCP probes from
+//!   the client through the VIPs.
+//! * [`daemon`]: `tandem` or `keepalived` in a router namespace with its own files;
+//!   crash (SIGSTOP all, then SIGKILL), SIGTERM, freeze/thaw, `tandem status --json`.
+//! * [`config`]: the seed keepalived.conf verbatim and its variants (VRRPv3 0.1 s,
+//!   priorities, nopreempt, sync group, password).
+//! * [`wait`]: polling with deadlines that report elapsed time, and [`wait::AddrWatch`]
+//!   which times address changes to the kernel's notifications.
+//! * [`scenario`]: [`Pair`] — elect a known master, take it down, measure the takeover.
+//! * [`status`], [`json`]: readers for `tandem status --json` and `ip -j`.
+//!
+//! Every test calls [`require_root`] first: without root it prints `SKIPPED: needs
+//! root` and returns, except under `CI=true`, where it fails.
+
+pub mod config;
+pub mod daemon;
+pub mod json;
+pub mod netns;
+pub mod scenario;
+pub mod status;
+pub mod topology;
+pub mod wait;
+
+pub use config::{Version, VrrpConf, SEED_KEEPALIVED_CONF};
+pub use daemon::{keepalived_bin, tandem_bin, Daemon, Kind};
+pub use scenario::{Pair, Stop, SLACK};
+pub use status::{Role, Status};
+pub use topology::{Link, RouterId, Topology, Vips, GATEWAY, LAN_VIP, UPSTREAM, WAN_VIP};
+pub use wait::{holds_during, poll_until, AddrWatch, Timeout};
+
+/// Whether the process runs as root. Without root: prints a loud `SKIPPED: needs
+/// root` to stderr and returns false — unless the environment has `CI=true`, where a
+/// test that cannot run is a failure, so it panics.
+pub fn require_root() -> bool {
+    // SAFETY: geteuid(2) cannot fail and has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("this test needs root (network namespaces) and CI=true: refusing to skip");
+    }
+    eprintln!("\n******** SKIPPED: needs root (network namespaces) ********\n");
+    false
+}

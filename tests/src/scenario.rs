@@ -1,0 +1,222 @@
+//! Two routers running a daemon each on the seed topology: the building blocks of
+//! the failover tests, the benchmark and the demo.
+//!
+//! ```no_run
+//! use tandem_tests::{Kind, Pair, RouterId, Stop, VrrpConf};
+//! let mut pair = Pair::new("ttdemo", [Kind::Tandem, Kind::Keepalived],
+//!     [VrrpConf::v3_fast().priority(150), VrrpConf::v3_fast().priority(100)]).unwrap();
+//! pair.elect(RouterId::R1).unwrap();              // r1 master, r2 settled backup
+//! let took = pair.measure_takeover(RouterId::R1, Stop::Crash, pair.crash_bound(RouterId::R2));
+//! println!("r2 holds both VIPs {:?} after the crash of r1", took.unwrap());
+//! ```
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use crate::config::VrrpConf;
+use crate::daemon::{Daemon, Kind};
+use crate::status::Role;
+use crate::topology::{RouterId, Topology, Vips};
+use crate::wait::{poll_until, AddrWatch, Timeout};
+
+/// How the master is taken down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGSTOP then SIGKILL of every process of the daemon (a crash: no priority-0
+    /// advert, addresses left behind).
+    Crash,
+    /// SIGTERM (graceful: priority-0 advert, addresses removed).
+    Term,
+}
+
+/// Slack added to a protocol bound for scheduling, process start-up and netlink.
+pub const SLACK: Duration = Duration::from_millis(500);
+
+/// The seed topology with one daemon slot per router.
+pub struct Pair {
+    // Field order matters: daemons drop (are killed) before the namespaces go.
+    daemons: [Option<Daemon>; 2],
+    kinds: [Kind; 2],
+    confs: [VrrpConf; 2],
+    topo: Topology,
+}
+
+impl Pair {
+    /// Builds the topology `prefix` (see [`Topology::seed`]); starts nothing.
+    pub fn new(prefix: &str, kinds: [Kind; 2], confs: [VrrpConf; 2]) -> io::Result<Pair> {
+        Ok(Pair {
+            daemons: [None, None],
+            kinds,
+            confs,
+            topo: Topology::seed(prefix)?,
+        })
+    }
+
+    /// The topology.
+    pub fn topo(&self) -> &Topology {
+        &self.topo
+    }
+
+    /// The implementation configured for router `r`.
+    pub fn kind(&self, r: RouterId) -> Kind {
+        self.kinds[r.index()]
+    }
+
+    /// The configuration of router `r`.
+    pub fn conf(&self, r: RouterId) -> &VrrpConf {
+        &self.confs[r.index()]
+    }
+
+    /// Replaces router `r`'s configuration (used at its next start).
+    pub fn set_conf(&mut self, r: RouterId, conf: VrrpConf) {
+        self.confs[r.index()] = conf;
+    }
+
+    /// Replaces router `r`'s implementation (used at its next start).
+    pub fn set_kind(&mut self, r: RouterId, kind: Kind) {
+        self.kinds[r.index()] = kind;
+    }
+
+    /// Starts router `r`'s daemon (killing a previous one that still runs).
+    pub fn start(&mut self, r: RouterId) -> io::Result<&mut Daemon> {
+        if let Some(mut d) = self.daemons[r.index()].take() {
+            d.crash();
+        }
+        let d = Daemon::start(
+            &self.topo,
+            r,
+            self.kinds[r.index()],
+            &self.confs[r.index()].render(),
+        )?;
+        Ok(self.daemons[r.index()].insert(d))
+    }
+
+    /// Router `r`'s daemon (panics if it was never started).
+    pub fn daemon(&mut self, r: RouterId) -> &mut Daemon {
+        self.daemons[r.index()]
+            .as_mut()
+            .unwrap_or_else(|| panic!("no daemon started on {}", r.name()))
+    }
+
+    /// Router `r`'s daemon, if started.
+    pub fn daemon_ref(&self, r: RouterId) -> Option<&Daemon> {
+        self.daemons[r.index()].as_ref()
+    }
+
+    /// Which VIPs router `r` holds.
+    pub fn vips(&self, r: RouterId) -> io::Result<Vips> {
+        self.topo.vips(r)
+    }
+
+    /// Master_Down_Interval of router `r` (as a backup) + [`SLACK`]: the bound for a
+    /// takeover after a crash of the other router.
+    pub fn crash_bound(&self, r: RouterId) -> Duration {
+        self.conf(r).master_down_interval() + SLACK
+    }
+
+    /// Skew_Time of router `r` + 0.3 s: the bound for a takeover after a graceful
+    /// stop (priority 0) of the other router.
+    pub fn term_bound(&self, r: RouterId) -> Duration {
+        self.conf(r).skew() + Duration::from_millis(300)
+    }
+
+    /// Polls until router `r` holds both VIPs, within `bound` from `since`.
+    pub fn wait_holds_both(
+        &self,
+        r: RouterId,
+        since: Instant,
+        bound: Duration,
+    ) -> Result<Duration, Timeout> {
+        poll_until(since, bound, Duration::from_millis(20), || {
+            self.vips(r).map(Vips::both).unwrap_or(false)
+        })
+    }
+
+    /// Polls until router `r` holds neither VIP, within `bound` from `since`.
+    pub fn wait_holds_none(
+        &self,
+        r: RouterId,
+        since: Instant,
+        bound: Duration,
+    ) -> Result<Duration, Timeout> {
+        poll_until(since, bound, Duration::from_millis(20), || {
+            self.vips(r).map(Vips::none).unwrap_or(false)
+        })
+    }
+
+    /// Waits until router `r`'s daemon is a settled backup: for tandem, `status`
+    /// reports every instance in Backup and (if counted) adverts received; for
+    /// keepalived, its log shows both instances entered BACKUP. Then it holds no VIP.
+    /// Finally waits one more advertisement interval so that it has heard the master.
+    pub fn wait_backup(&mut self, r: RouterId, bound: Duration) -> Result<Duration, String> {
+        let since = Instant::now();
+        let kind = self.kind(r);
+        let adv = self.conf(r).advert_int;
+        let d = self.daemon(r);
+        let res = poll_until(since, bound, Duration::from_millis(50), || match kind {
+            Kind::Tandem => d
+                .status()
+                .map(|s| s.all(&Role::Backup) && s.received().is_none_or(|n| n > 0))
+                .unwrap_or(false),
+            Kind::Keepalived => {
+                let log = d.log();
+                ["I1", "E1"].iter().all(|i| {
+                    log.lines()
+                        .any(|l| l.contains(&format!("({i}) Entering BACKUP STATE")))
+                })
+            }
+        });
+        let took = res.map_err(|t| {
+            format!(
+                "{} did not become backup: {t}; log:\n{}",
+                r.name(),
+                d.log_tail(30)
+            )
+        })?;
+        std::thread::sleep(adv + adv / 2);
+        let v = self.vips(r).map_err(|e| e.to_string())?;
+        if !v.none() {
+            return Err(format!("{} is backup but holds {v:?}", r.name()));
+        }
+        Ok(took)
+    }
+
+    /// Makes `first` the master deterministically: starts it alone, waits until it
+    /// holds both VIPs (Master_Down_Interval + 3 s), starts the other router and
+    /// waits until that one is a settled backup.
+    pub fn elect(&mut self, first: RouterId) -> Result<(), String> {
+        let t = Instant::now();
+        self.start(first).map_err(|e| e.to_string())?;
+        let bound = self.conf(first).master_down_interval() + Duration::from_secs(3);
+        if let Err(e) = self.wait_holds_both(first, t, bound) {
+            let log = self.daemon(first).log_tail(30);
+            return Err(format!(
+                "{} did not become master alone: {e}; log:\n{log}",
+                first.name()
+            ));
+        }
+        let o = first.other();
+        self.start(o).map_err(|e| e.to_string())?;
+        let bound = self.conf(o).master_down_interval() + Duration::from_secs(3);
+        self.wait_backup(o, bound)?;
+        Ok(())
+    }
+
+    /// Takes down router `from`'s daemon as `how` says and returns the time from the
+    /// signal until the other router holds both VIPs (timed on the kernel's address
+    /// notifications, see [`AddrWatch`]), within `bound`.
+    pub fn measure_takeover(
+        &mut self,
+        from: RouterId,
+        how: Stop,
+        bound: Duration,
+    ) -> Result<Duration, Timeout> {
+        let watch = AddrWatch::start(&self.topo.router_ns(from.other())).expect("ip monitor");
+        let d = self.daemon(from);
+        let t = match how {
+            Stop::Crash => d.crash(),
+            Stop::Term => d.terminate(),
+        };
+        watch.wait_for(t, bound, |set| Vips::from_addrs(set).both())
+    }
+}
