@@ -48,6 +48,9 @@ use core::fmt;
 
 pub mod route;
 
+#[cfg(all(test, target_endian = "little"))]
+mod tests;
+
 /// Netlink protocol number of rtnetlink (`socket(AF_NETLINK, _, NETLINK_ROUTE)`).
 pub const NETLINK_ROUTE: i32 = 0;
 /// Netlink protocol number of netfilter (ctnetlink).

@@ -370,9 +370,10 @@ const fn addr_attr_len(addr: &IpAddr) -> usize {
 /// `RTM_NEWADDR` / `RTM_DELADDR`: add or remove one address on an interface
 /// (`ip addr add|replace|del ADDRESS/PREFIX dev IF [scope S] [label L]`).
 ///
-/// The message carries `ifaddrmsg` then `IFA_LOCAL` (IPv4 only), `IFA_LABEL`
-/// (if any), and `IFA_ADDRESS`; flags above 8 bits go in `IFA_FLAGS` —
-/// byte for byte what iproute2 sends.
+/// The message carries `ifaddrmsg`, then `IFA_LOCAL`, `IFA_FLAGS` (only
+/// for flags above 8 bits; smaller ones go in `ifa_flags`), `IFA_LABEL` (if
+/// any) and `IFA_ADDRESS` (equal to `IFA_LOCAL`): byte for byte what
+/// iproute2 6.1 sends for the same `ip addr` command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct AddressRequest<'a> {
@@ -418,10 +419,7 @@ impl<'a> AddressRequest<'a> {
 
     /// Octets [`emit`](AddressRequest::emit) writes.
     pub fn buffer_len(&self) -> usize {
-        let mut len = super::HEADER_LEN + IFADDRMSG_LEN + addr_attr_len(&self.address);
-        if self.address.is_ipv4() {
-            len += addr_attr_len(&self.address);
-        }
+        let mut len = super::HEADER_LEN + IFADDRMSG_LEN + 2 * addr_attr_len(&self.address);
         if let Some(label) = self.label() {
             len += attr_len(label.len() + 1);
         }
@@ -465,16 +463,14 @@ impl<'a> AddressRequest<'a> {
             idx[2],
             idx[3],
         ])?;
-        if self.address.is_ipv4() {
-            push_addr(&mut b, IFA_LOCAL, &self.address)?;
+        push_addr(&mut b, IFA_LOCAL, &self.address)?;
+        if self.flags > 0xff {
+            b.push_attr_u32(IFA_FLAGS, self.flags)?;
         }
         if let Some(l) = label {
             b.push_attr_str(IFA_LABEL, l)?;
         }
         push_addr(&mut b, IFA_ADDRESS, &self.address)?;
-        if self.flags > 0xff {
-            b.push_attr_u32(IFA_FLAGS, self.flags)?;
-        }
         Ok(b.finish())
     }
 }
@@ -489,8 +485,11 @@ impl<'a> AddressRequest<'a> {
 /// each only if set.
 ///
 /// Delete requests carry the same attributes (the kernel deletes the route
-/// that matches all of them, including the protocol), with scope `nowhere`
-/// and type unspecified as iproute2 sends them.
+/// that matches all of them, including the protocol), with type unspecified
+/// and scope `nowhere` (IPv4; `global` for IPv6, which ignores it) as
+/// iproute2 sends them. The bytes equal what iproute2 6.1 sends for the
+/// same `ip route` command with its arguments in the order `[table T] DST
+/// [via G] [src S] [metric M] [dev D] [proto P]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RouteRequest {
@@ -512,8 +511,7 @@ pub struct RouteRequest {
     /// Route protocol ([`RTPROT_TANDEM`] by default).
     pub protocol: u8,
     /// Scope of an added route; `None` picks iproute2's default: `link`
-    /// without a gateway, `global` with one. Ignored for deletes (`nowhere`,
-    /// which matches any scope).
+    /// without a gateway, `global` with one. Ignored for deletes.
     pub scope: Option<Scope>,
 }
 
@@ -581,7 +579,9 @@ impl RouteRequest {
                 };
                 (RTM_NEWROUTE, scope, RTN_UNICAST)
             }
-            Op::Delete => (RTM_DELROUTE, Scope::Nowhere, RTN_UNSPEC),
+            // As iproute2: `nowhere` (any scope) for IPv4; IPv6 ignores it.
+            Op::Delete if family == AF_INET => (RTM_DELROUTE, Scope::Nowhere, RTN_UNSPEC),
+            Op::Delete => (RTM_DELROUTE, Scope::Universe, RTN_UNSPEC),
         };
         let table_byte = if self.table > 255 {
             RT_TABLE_UNSPEC as u8
