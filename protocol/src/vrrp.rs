@@ -112,6 +112,12 @@ pub const MAX_IPV6_ADDRS: usize = 90;
 /// advertisement this module emits or accepts.
 pub const MAX_PACKET_LEN: usize = HEADER_LEN + MAX_IPV6_ADDRS * 16;
 
+// The largest IPv6 advertisement fits a 1500-octet packet (40 octets of IPv6
+// header), one more address would not; every count fits the 8-bit field.
+const _: () = assert!(40 + MAX_PACKET_LEN <= 1500 && 40 + MAX_PACKET_LEN + 16 > 1500);
+const _: () = assert!(MAX_IPV4_ADDRS <= u8::MAX as usize);
+const _: () = assert!(MAX_IPV6_ADDRS <= u8::MAX as usize);
+
 /// Largest VRRPv3 maximum advertisement interval: 12 bits, in centiseconds.
 pub const MAX_V3_INTERVAL: u16 = 0x0fff;
 
@@ -974,9 +980,7 @@ impl Repr {
         }
         match self.version {
             Version::V2 => {
-                if !self.advert_int.is_multiple_of(100)
-                    || self.advert_int / 100 > u16::from(u8::MAX)
-                {
+                if self.advert_int % 100 != 0 || self.advert_int / 100 > u16::from(u8::MAX) {
                     return Err(Error::IntervalOutOfRange(self.advert_int));
                 }
             }
@@ -1015,7 +1019,7 @@ impl Repr {
         p.set_msg_type(MSG_TYPE_ADVERTISEMENT);
         p.set_vrid(self.vrid);
         p.set_priority(self.priority);
-        // At most MAX_IPV6_ADDRS (90) addresses: fits in u8.
+        // At most MAX_IPV6_ADDRS (90) addresses: fits in u8 (asserted at compile time).
         p.set_addr_count(self.addresses.len() as u8);
         match self.version {
             Version::V2 => {
