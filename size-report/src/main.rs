@@ -1,2 +1,232 @@
-//! size-report: being written (issue 3).
-fn main() {}
+//! size-report: builds Tandem for every router target, runs it and its unit tests
+//! under qemu-user, proves `core` and `protocol` are no_std, and reports flash use
+//! against the budgets in `size-report/budgets.toml`. See `size-report/README.md`.
+
+mod analyze;
+mod budget;
+mod commands;
+mod ctx;
+mod demangle;
+mod elf;
+mod json;
+mod setup;
+mod targets;
+
+use commands::{BuildOpts, ReportOpts};
+use ctx::Ctx;
+use std::path::PathBuf;
+use std::time::Instant;
+
+const USAGE: &str = "\
+size-report: cross builds, qemu tests, no_std proof and flash budgets for Tandem
+
+usage: cargo run -p size-report -- <command> [options] [target...]
+
+commands:
+  setup            install toolchains, targets, qemu-user-static and the C runtime
+                   files for every target (idempotent; apt parts need root)
+  build [T...]     build the static `tandem` binary (default: all targets), strip it,
+                   check it is static and run `tandem --version` under qemu
+  test [T...]      unit tests of tandem-core and tandem-protocol under qemu
+                   (default: mips armv7) [-- <test harness args>]
+  report [T...]    build, then print sizes, largest crates/symbols and budgets
+                   (default: all targets); exit 1 when a budget is exceeded
+  nostd            build tandem-core + tandem-protocol for thumbv7em-none-eabihf and
+                   mipsel-unknown-none (-Zbuild-std=core), without and with defmt
+  ci               setup, nostd, report mipsel, test mips armv7 (what CI runs)
+  help             this text
+
+targets: mipsel, mips, armv7, aarch64, x86_64, all (or full triples)
+
+options:
+  -j N                 jobs for every cargo invocation
+  --tiny               panic = \"immediate-abort\": smallest, but a panic prints nothing
+  --std-features LIST  -Zbuild-std-features value (default: empty = no backtrace)
+  --check-config FILE  also run `tandem check -c FILE` under qemu after each build
+  --no-run             do not run the binary after building
+  --json               report: JSON on stdout
+  --budgets FILE       report: budget file (default: size-report/budgets.toml)
+  --no-build           report: measure what is already built
+  --top N              report: rows of crates and symbols (default 12)
+  --no-apt             setup: skip the parts that need root (apt, armhf .debs)
+  --dry-run            print the commands, run nothing
+
+environment: TANDEM_NIGHTLY, TANDEM_STABLE, TANDEM_MIPS_RUNTIME_TOOLCHAIN (toolchain pins),
+  TANDEM_CROSS_DIR (runtime files; default <target dir>/cross-sysroot), CARGO_TARGET_DIR";
+
+struct Args {
+    cmd: String,
+    targets: Vec<String>,
+    rest: Vec<String>,
+    jobs: Option<String>,
+    build: BuildOpts,
+    json: bool,
+    budgets: Option<PathBuf>,
+    no_build: bool,
+    top: usize,
+    apt: bool,
+    dry_run: bool,
+}
+
+fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut a = Args {
+        cmd: String::new(),
+        targets: Vec::new(),
+        rest: Vec::new(),
+        jobs: None,
+        build: BuildOpts {
+            run: true,
+            ..BuildOpts::default()
+        },
+        json: false,
+        budgets: None,
+        no_build: false,
+        top: 12,
+        apt: true,
+        dry_run: false,
+    };
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "-j" | "--jobs" => a.jobs = Some(value("-j")?),
+            "--tiny" => a.build.tiny = true,
+            "--std-features" => a.build.std_features = value("--std-features")?,
+            "--check-config" => {
+                a.build.check_config = Some(PathBuf::from(value("--check-config")?))
+            }
+            "--no-run" => a.build.run = false,
+            "--json" => a.json = true,
+            "--budgets" => a.budgets = Some(PathBuf::from(value("--budgets")?)),
+            "--no-build" => a.no_build = true,
+            "--top" => {
+                a.top = value("--top")?
+                    .parse()
+                    .map_err(|_| "--top needs a number")?
+            }
+            "--no-apt" => a.apt = false,
+            "--dry-run" => a.dry_run = true,
+            "-h" | "--help" => a.cmd = "help".into(),
+            "--" => {
+                a.rest = it.collect();
+                break;
+            }
+            s if s.starts_with("--std-features=") => {
+                a.build.std_features = s["--std-features=".len()..].into()
+            }
+            s if s.starts_with("-j") && s.len() > 2 => a.jobs = Some(s[2..].into()),
+            s if s.starts_with('-') => return Err(format!("unknown option {s}\n\n{USAGE}")),
+            s if a.cmd.is_empty() => a.cmd = s.into(),
+            s => a.targets.push(s.into()),
+        }
+    }
+    Ok(a)
+}
+
+fn run() -> Result<i32, String> {
+    let a = parse_args(std::env::args().skip(1))?;
+    if a.cmd.is_empty() || a.cmd == "help" {
+        println!("{USAGE}");
+        return Ok(if a.cmd.is_empty() { 2 } else { 0 });
+    }
+    let ctx = Ctx::new(a.jobs.clone(), a.dry_run)?;
+    let report_opts = ReportOpts {
+        budgets: a
+            .budgets
+            .clone()
+            .unwrap_or_else(|| ctx.ws.join("size-report/budgets.toml")),
+        no_build: a.no_build,
+        top: a.top,
+        json: a.json,
+    };
+    let t0 = Instant::now();
+    let code = match a.cmd.as_str() {
+        "setup" => {
+            setup::setup(&ctx, a.apt)?;
+            0
+        }
+        "build" => {
+            for t in targets::resolve(&a.targets, &["all"])? {
+                let b = commands::build(&ctx, t, &a.build)?;
+                let size = std::fs::metadata(&b.stripped).map(|m| m.len()).unwrap_or(0);
+                println!(
+                    "{}: {} ({} bytes)",
+                    t.triple,
+                    b.stripped.display(),
+                    commands::commas(size)
+                );
+            }
+            0
+        }
+        "test" => {
+            for t in targets::resolve(&a.targets, &["mips", "armv7"])? {
+                commands::test(&ctx, t, &a.rest)?;
+            }
+            0
+        }
+        "report" => commands::report(
+            &ctx,
+            &targets::resolve(&a.targets, &["all"])?,
+            &a.build,
+            &report_opts,
+        )?,
+        "nostd" => {
+            commands::nostd(&ctx)?;
+            0
+        }
+        "ci" => {
+            setup::setup(&ctx, a.apt)?;
+            commands::nostd(&ctx)?;
+            let sized = targets::resolve(&a.targets, &["mipsel"])?;
+            let code = commands::report(&ctx, &sized, &a.build, &report_opts)?;
+            for t in targets::resolve(&[], &["mips", "armv7"])? {
+                commands::test(&ctx, t, &a.rest)?;
+            }
+            code
+        }
+        other => {
+            return Err(format!(
+                "unknown command `{other}` (targets: {})\n\n{USAGE}",
+                commands::aliases()
+            ))
+        }
+    };
+    ctx.print_timings();
+    eprintln!("size-report {}: {:.1} s", a.cmd, t0.elapsed().as_secs_f64());
+    Ok(code)
+}
+
+fn main() {
+    let code = match run() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("size-report: error: {e}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Args {
+        parse_args(s.split_whitespace().map(String::from)).unwrap()
+    }
+
+    #[test]
+    fn command_line() {
+        let a = args("report mipsel mips --json -j 1 --top 5 --tiny");
+        assert_eq!(a.cmd, "report");
+        assert_eq!(a.targets, ["mipsel", "mips"]);
+        assert!(a.json && a.build.tiny && a.build.run);
+        assert_eq!((a.jobs.as_deref(), a.top), (Some("1"), 5));
+        let a = args("test mips -- --nocapture foo");
+        assert_eq!(a.rest, ["--nocapture", "foo"]);
+        let a = args("build --std-features=optimize_for_size -j2 --no-run");
+        assert_eq!(a.build.std_features, "optimize_for_size");
+        assert_eq!(a.jobs.as_deref(), Some("2"));
+        assert!(!a.build.run);
+        assert!(parse_args(["build".to_string(), "--bogus".to_string()].into_iter()).is_err());
+    }
+}

@@ -1,0 +1,613 @@
+//! `build`, `test`, `nostd` and `report`.
+
+use crate::analyze::{self, Measure};
+use crate::budget::{Budgets, KEYS};
+use crate::ctx::{capture, in_path, show, Ctx};
+use crate::elf::Elf;
+use crate::json::{obj, s, Json};
+use crate::targets::{Target, NOSTD_TARGETS, TARGETS};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// How the release binary is built (on top of the root `[profile.release]`).
+#[derive(Debug, Clone, Default)]
+pub struct BuildOpts {
+    /// `panic = "immediate-abort"`: no panic message, no formatting machinery for panics.
+    pub tiny: bool,
+    /// Value of `-Zbuild-std-features=` (empty: no backtrace, no unwinding support).
+    pub std_features: String,
+    /// Run `tandem --version` (and `check -c FILE`) under qemu after building.
+    pub run: bool,
+    /// Config file for `tandem check -c` under qemu.
+    pub check_config: Option<PathBuf>,
+}
+
+/// A built binary.
+pub struct Built {
+    /// The target.
+    pub target: &'static Target,
+    /// With symbols (as linked).
+    pub unstripped: PathBuf,
+    /// What goes on the router.
+    pub stripped: PathBuf,
+    /// Wall-clock seconds of the cargo build.
+    pub seconds: f64,
+}
+
+fn host_triple(tc: &str) -> Result<String, String> {
+    let v = capture(Command::new("rustc").arg(format!("+{tc}")).arg("-vV"))?;
+    v.lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(|h| h.trim().to_string())
+        .ok_or_else(|| "rustc -vV: no host line".into())
+}
+
+/// Builds `tandem` for `t`, writes the stripped copy, checks it is static and runs it.
+pub fn build(ctx: &Ctx, t: &'static Target, o: &BuildOpts) -> Result<Built, String> {
+    ctx.require_sysroot(t)?;
+    let flavour_dir = if o.tiny {
+        ctx.target_dir.join("tiny")
+    } else {
+        ctx.target_dir.clone()
+    };
+    let mut c = ctx.cross_cargo(t, "build");
+    c.args(["-p", "tandem", "--bin", "tandem", "--release"])
+        .arg("-Zbuild-std=std,panic_abort")
+        .arg(format!("-Zbuild-std-features={}", o.std_features))
+        // Keep the symbols for the report; the copy for the router is stripped below.
+        .args(["--config", "profile.release.strip=false"]);
+    if o.tiny {
+        c.arg("-Zpanic-immediate-abort")
+            .args(["--config", "profile.release.panic=\"immediate-abort\""])
+            .arg("--target-dir")
+            .arg(&flavour_dir);
+    }
+    let t0 = Instant::now();
+    ctx.step(
+        &format!("build {}{}", t.alias, if o.tiny { " (tiny)" } else { "" }),
+        &mut c,
+    )?;
+    let seconds = t0.elapsed().as_secs_f64();
+    let unstripped = flavour_dir.join(t.triple).join("release/tandem");
+    let out_dir = ctx.target_dir.join("router").join(if o.tiny {
+        format!("{}-tiny", t.alias)
+    } else {
+        t.alias.into()
+    });
+    let stripped = out_dir.join("tandem");
+    if ctx.dry_run {
+        return Ok(Built {
+            target: t,
+            unstripped,
+            stripped,
+            seconds,
+        });
+    }
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    strip(ctx, &unstripped, &stripped)?;
+    check_static(&stripped)?;
+    if o.run {
+        smoke(ctx, t, &stripped, o.check_config.as_deref())?;
+    }
+    Ok(Built {
+        target: t,
+        unstripped,
+        stripped,
+        seconds,
+    })
+}
+
+/// Writes `to`: `from` without symbols and without any section that is not loaded
+/// at run time (`.comment`, `.pdr`, `.mdebug.*`, `.gnu.attributes`, `.ARM.attributes`...).
+fn strip(ctx: &Ctx, from: &Path, to: &Path) -> Result<(), String> {
+    let data = std::fs::read(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    let elf = Elf::parse(&data).map_err(|e| format!("{}: {e}", from.display()))?;
+    let sysroot = ctx.toolchain_sysroot(&ctx.nightly)?;
+    let objcopy = sysroot
+        .join("lib/rustlib")
+        .join(host_triple(&ctx.nightly)?)
+        .join("bin/rust-objcopy");
+    let mut c = Command::new(&objcopy);
+    c.env("LD_LIBRARY_PATH", sysroot.join("lib"))
+        .arg("--strip-all");
+    for name in elf.non_alloc_sections() {
+        c.arg(format!("--remove-section={name}"));
+    }
+    c.arg(from).arg(to);
+    capture(&mut c)
+        .map(|_| ())
+        .map_err(|e| format!("strip: {e}"))
+}
+
+/// The binary must not need a dynamic loader; `file` must agree when installed.
+fn check_static(path: &Path) -> Result<(), String> {
+    let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let elf = Elf::parse(&data).map_err(|e| format!("{}: {e}", path.display()))?;
+    if elf.linkage() == "dynamic" {
+        return Err(format!(
+            "{} is dynamically linked (has PT_INTERP)",
+            path.display()
+        ));
+    }
+    if in_path("file") {
+        let f = capture(Command::new("file").arg("-b").arg(path))?;
+        eprintln!("    file: {}", f.trim());
+        if !(f.contains("statically linked") || f.contains("static-pie linked")) {
+            return Err(format!(
+                "`file` does not call {} static: {}",
+                path.display(),
+                f.trim()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn runner(t: &Target, bin: &Path) -> Command {
+    match t.qemu {
+        Some(q) => {
+            let mut c = Command::new(q);
+            c.arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    }
+}
+
+/// `tandem --version` (and `tandem check -c FILE`) under qemu-user.
+fn smoke(ctx: &Ctx, t: &Target, bin: &Path, config: Option<&Path>) -> Result<(), String> {
+    if t.qemu.is_some_and(|q| !in_path(q)) {
+        return Err(format!(
+            "{} is not installed: run `cargo run -p size-report -- setup`",
+            t.qemu.unwrap_or("")
+        ));
+    }
+    let t0 = Instant::now();
+    let mut c = runner(t, bin);
+    c.arg("--version");
+    let out = c.output().map_err(|e| format!("{}: {e}", show(&c)))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap_or("").trim();
+    eprintln!(
+        "    $ {}\n    {}",
+        show(&c),
+        if first.is_empty() {
+            "(no output)"
+        } else {
+            first
+        }
+    );
+    if !out.status.success() {
+        return Err(format!(
+            "`{}` failed ({}): {}",
+            show(&c),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    if !first.contains("tandem") {
+        eprintln!("    warning: `tandem --version` does not print a version yet");
+    }
+    if let Some(cfg) = config {
+        let mut c = runner(t, bin);
+        c.args(["check", "-c"]).arg(cfg);
+        let out = c.output().map_err(|e| format!("{}: {e}", show(&c)))?;
+        eprintln!("    $ {} -> {}", show(&c), out.status);
+        if !out.status.success() {
+            return Err(format!(
+                "`{}` failed ({}):\n{}{}",
+                show(&c),
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    ctx.record(
+        &format!("run {} under {}", t.alias, t.qemu.unwrap_or("the host")),
+        t0,
+    );
+    Ok(())
+}
+
+/// `cargo test` of tandem-core and tandem-protocol for `t`, run by qemu-user.
+pub fn test(ctx: &Ctx, t: &'static Target, extra: &[String]) -> Result<(), String> {
+    ctx.require_sysroot(t)?;
+    let mut c = ctx.cross_cargo(t, "test");
+    c.args(["-p", "tandem-core", "-p", "tandem-protocol", "-Zbuild-std"])
+        // Under qemu a panicking test spends seconds printing a backtrace.
+        .env("RUST_BACKTRACE", "0");
+    if !extra.is_empty() {
+        c.arg("--").args(extra);
+    }
+    ctx.step(&format!("test {} (qemu)", t.alias), &mut c)
+}
+
+/// core and protocol for bare-metal targets, without and with `defmt`.
+pub fn nostd(ctx: &Ctx) -> Result<(), String> {
+    for (triple, build_std) in NOSTD_TARGETS {
+        for defmt in [false, true] {
+            let tc = if build_std { &ctx.nightly } else { &ctx.stable };
+            let mut c = ctx.cargo(tc, "build");
+            c.args([
+                "-p",
+                "tandem-core",
+                "-p",
+                "tandem-protocol",
+                "--release",
+                "--target",
+                triple,
+            ]);
+            if build_std {
+                // Only `core` exists: a dependency that needs `alloc` or `std` fails here.
+                c.arg("-Zbuild-std=core");
+            }
+            if defmt {
+                c.args(["--features", "tandem-core/defmt,tandem-protocol/defmt"]);
+            }
+            let label = format!("nostd {triple}{}", if defmt { " +defmt" } else { "" });
+            ctx.step(&label, &mut c)?;
+        }
+    }
+    Ok(())
+}
+
+/// One target's result in the report.
+pub struct Row {
+    /// The build.
+    pub built: Built,
+    /// Its measurements.
+    pub m: Measure,
+    /// (key, limit, value) for each budget of this target.
+    pub budget: Vec<(String, u64, u64)>,
+}
+
+impl Row {
+    /// Every budget holds.
+    pub fn ok(&self) -> bool {
+        self.budget.iter().all(|(_, limit, v)| v <= limit)
+    }
+}
+
+/// Options of `report`.
+pub struct ReportOpts {
+    /// Budget file.
+    pub budgets: PathBuf,
+    /// Use what is already built.
+    pub no_build: bool,
+    /// Rows of crates / symbols to show.
+    pub top: usize,
+    /// JSON on stdout instead of tables.
+    pub json: bool,
+}
+
+fn expected_paths(ctx: &Ctx, t: &'static Target, tiny: bool) -> Built {
+    let dir = if tiny {
+        ctx.target_dir.join("tiny")
+    } else {
+        ctx.target_dir.clone()
+    };
+    let out = ctx.target_dir.join("router").join(if tiny {
+        format!("{}-tiny", t.alias)
+    } else {
+        t.alias.into()
+    });
+    Built {
+        target: t,
+        unstripped: dir.join(t.triple).join("release/tandem"),
+        stripped: out.join("tandem"),
+        seconds: 0.0,
+    }
+}
+
+/// Builds (unless `no_build`), measures and checks budgets; returns the exit code.
+pub fn report(
+    ctx: &Ctx,
+    targets: &[&'static Target],
+    b: &BuildOpts,
+    o: &ReportOpts,
+) -> Result<i32, String> {
+    let text =
+        std::fs::read_to_string(&o.budgets).map_err(|e| format!("{}: {e}", o.budgets.display()))?;
+    let budgets = Budgets::parse(&text).map_err(|e| format!("{}: {e}", o.budgets.display()))?;
+    for name in budgets.tables.keys() {
+        if crate::targets::find(name).is_none() {
+            eprintln!(
+                "warning: {}: [{name}] is not a known target",
+                o.budgets.display()
+            );
+        }
+    }
+    let mut rows = Vec::new();
+    for &t in targets {
+        let built = if o.no_build {
+            expected_paths(ctx, t, b.tiny)
+        } else {
+            build(ctx, t, b)?
+        };
+        if ctx.dry_run {
+            continue;
+        }
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|e| format!("{}: {e} (build it first)", p.display()))
+        };
+        let m = analyze::measure(&read(&built.stripped)?, &read(&built.unstripped)?)
+            .map_err(|e| format!("{}: {e}", built.stripped.display()))?;
+        let mut budget = Vec::new();
+        if let Some(limits) = budgets.for_target(t.alias, t.triple) {
+            for key in KEYS {
+                if let (Some(&limit), Some(v)) = (limits.get(key), m.value(key)) {
+                    budget.push((key.to_string(), limit, v));
+                }
+            }
+        }
+        rows.push(Row { built, m, budget });
+    }
+    if ctx.dry_run {
+        return Ok(0);
+    }
+    let ok = rows.iter().all(Row::ok);
+    if o.json {
+        println!("{}", to_json(ctx, &rows, b, ok));
+    } else {
+        print_tables(ctx, &rows, o.top, b);
+    }
+    if !ok {
+        eprintln!("size-report: budget exceeded");
+    }
+    Ok(if ok { 0 } else { 1 })
+}
+
+/// `1234567` -> `1,234,567`.
+pub fn commas(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn kib(n: u64) -> String {
+    format!("{:.1} KiB", n as f64 / 1024.0)
+}
+
+fn shorten(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        name.to_string()
+    } else {
+        let mut s: String = name.chars().take(max - 1).collect();
+        s.push('…');
+        s
+    }
+}
+
+fn rel<'a>(ctx: &Ctx, p: &'a Path) -> std::borrow::Cow<'a, str> {
+    match p.strip_prefix(&ctx.ws) {
+        Ok(r) => r.to_string_lossy(),
+        Err(_) => p.to_string_lossy(),
+    }
+}
+
+fn print_tables(ctx: &Ctx, rows: &[Row], top: usize, b: &BuildOpts) {
+    for r in rows {
+        let m = &r.m;
+        println!(
+            "\n## {} ({}, {}, {})",
+            r.built.target.triple,
+            m.format,
+            m.linkage,
+            if b.tiny {
+                "panic=immediate-abort"
+            } else {
+                "panic=abort"
+            }
+        );
+        println!("binary: {}", rel(ctx, &r.built.stripped));
+        println!("symbols: {}", rel(ctx, &r.built.unstripped));
+        println!("| measure | bytes | KiB |");
+        println!("|---|---:|---:|");
+        for (label, v) in [
+            ("stripped file", m.file_size),
+            (".text", m.text),
+            (".rodata", m.rodata),
+            (".data", m.data),
+            (".bss", m.bss),
+            ("other sections", m.other),
+        ] {
+            println!("| {label} | {} | {:.1} |", commas(v), v as f64 / 1024.0);
+        }
+        let others: Vec<String> = m
+            .sections
+            .iter()
+            .filter(|s| {
+                ![".text", ".rodata", ".data", ".bss", ".sbss"].contains(&s.name.as_str())
+                    && s.size > 0
+            })
+            .map(|s| format!("{} {}", s.name, commas(s.size)))
+            .collect();
+        if !others.is_empty() {
+            println!("other sections: {}", others.join(", "));
+        }
+        println!("\nlargest crates (code + data, by defining crate):");
+        println!("| crate | bytes | symbols |");
+        println!("|---|---:|---:|");
+        for c in m.crates.iter().take(top) {
+            println!("| {} | {} | {} |", c.name, commas(c.size), c.count);
+        }
+        println!("\nlargest symbols:");
+        println!("| bytes | crate | symbol |");
+        println!("|---:|---|---|");
+        for sy in m.symbols.iter().take(top) {
+            println!(
+                "| {} | {} | `{}` |",
+                commas(sy.size),
+                sy.krate,
+                shorten(&sy.name, 110)
+            );
+        }
+        for (key, limit, v) in &r.budget {
+            println!(
+                "budget {key}: {} of {} ({:.0}%) {}",
+                commas(*v),
+                commas(*limit),
+                *v as f64 * 100.0 / *limit as f64,
+                if v <= limit { "ok" } else { "EXCEEDED" }
+            );
+        }
+    }
+    println!("\n## summary\n");
+    println!("| target | stripped | .text | .rodata | .data | .bss | budget |");
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    for r in rows {
+        let m = &r.m;
+        let budget = match r.budget.iter().find(|(k, _, _)| k == "stripped") {
+            Some((_, limit, v)) => format!(
+                "{} {} / {} ({:.0}%)",
+                if r.ok() { "ok" } else { "EXCEEDED" },
+                kib(*v),
+                kib(*limit),
+                *v as f64 * 100.0 / *limit as f64
+            ),
+            None if r.budget.is_empty() => "none".into(),
+            None => (if r.ok() { "ok" } else { "EXCEEDED" }).into(),
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {budget} |",
+            r.built.target.alias,
+            commas(m.file_size),
+            commas(m.text),
+            commas(m.rodata),
+            commas(m.data),
+            commas(m.bss)
+        );
+    }
+}
+
+fn to_json(ctx: &Ctx, rows: &[Row], b: &BuildOpts, ok: bool) -> Json {
+    let targets = rows
+        .iter()
+        .map(|r| {
+            let m = &r.m;
+            obj([
+                ("target", s(r.built.target.alias)),
+                ("triple", s(r.built.target.triple)),
+                ("path", s(rel(ctx, &r.built.stripped))),
+                ("format", s(m.format.clone())),
+                ("linkage", s(m.linkage)),
+                ("stripped", Json::Int(m.file_size)),
+                ("text", Json::Int(m.text)),
+                ("rodata", Json::Int(m.rodata)),
+                ("data", Json::Int(m.data)),
+                ("bss", Json::Int(m.bss)),
+                ("other", Json::Int(m.other)),
+                (
+                    "sections",
+                    Json::Arr(
+                        m.sections
+                            .iter()
+                            .map(|x| {
+                                obj([
+                                    ("name", s(x.name.clone())),
+                                    ("size", Json::Int(x.size)),
+                                    ("class", s(x.class)),
+                                ])
+                            })
+                            .collect(),
+                    ),
+                ),
+                (
+                    "crates",
+                    Json::Arr(
+                        m.crates
+                            .iter()
+                            .map(|c| {
+                                obj([
+                                    ("name", s(c.name.clone())),
+                                    ("size", Json::Int(c.size)),
+                                    ("symbols", Json::Int(c.count as u64)),
+                                ])
+                            })
+                            .collect(),
+                    ),
+                ),
+                (
+                    "symbols",
+                    Json::Arr(
+                        m.symbols
+                            .iter()
+                            .take(50)
+                            .map(|c| {
+                                obj([
+                                    ("name", s(c.name.clone())),
+                                    ("crate", s(c.krate.clone())),
+                                    ("size", Json::Int(c.size)),
+                                ])
+                            })
+                            .collect(),
+                    ),
+                ),
+                (
+                    "budget",
+                    Json::Arr(
+                        r.budget
+                            .iter()
+                            .map(|(k, limit, v)| {
+                                obj([
+                                    ("key", s(k.clone())),
+                                    ("limit", Json::Int(*limit)),
+                                    ("value", Json::Int(*v)),
+                                    ("ok", Json::Bool(v <= limit)),
+                                ])
+                            })
+                            .collect(),
+                    ),
+                ),
+                ("ok", Json::Bool(r.ok())),
+                (
+                    "build_seconds",
+                    if r.built.seconds > 0.0 {
+                        Json::Float(r.built.seconds)
+                    } else {
+                        Json::Null
+                    },
+                ),
+            ])
+        })
+        .collect();
+    obj([
+        ("ok", Json::Bool(ok)),
+        ("panic", s(if b.tiny { "immediate-abort" } else { "abort" })),
+        ("build_std_features", s(b.std_features.clone())),
+        ("nightly", s(ctx.nightly.clone())),
+        ("targets", Json::Arr(targets)),
+    ])
+}
+
+/// Known aliases, for the help text.
+pub fn aliases() -> String {
+    TARGETS
+        .iter()
+        .map(|t| t.alias)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formatting() {
+        assert_eq!(commas(0), "0");
+        assert_eq!(commas(999), "999");
+        assert_eq!(commas(1000), "1,000");
+        assert_eq!(commas(262_144), "262,144");
+        assert_eq!(commas(1_234_567), "1,234,567");
+        assert_eq!(shorten("abcdef", 4), "abc…");
+    }
+}
