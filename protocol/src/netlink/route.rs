@@ -380,6 +380,7 @@ pub struct AddressRequest<'a> {
     /// Interface index.
     pub ifindex: u32,
     /// The address.
+    #[cfg_attr(feature = "defmt", defmt(Debug2Format))]
     pub address: IpAddr,
     /// Prefix length (at most 32 or 128).
     pub prefix_len: u8,
@@ -495,12 +496,15 @@ impl<'a> AddressRequest<'a> {
 pub struct RouteRequest {
     /// Destination network (host bits should be zero; the kernel rejects
     /// IPv4 destinations with host bits set).
+    #[cfg_attr(feature = "defmt", defmt(Debug2Format))]
     pub dst: IpAddr,
     /// Destination prefix length (0 for a default route).
     pub prefix_len: u8,
     /// Next hop (`via`), same family as `dst`.
+    #[cfg_attr(feature = "defmt", defmt(Debug2Format))]
     pub gateway: Option<IpAddr>,
     /// Preferred source address (`src`), same family as `dst`.
+    #[cfg_attr(feature = "defmt", defmt(Debug2Format))]
     pub prefsrc: Option<IpAddr>,
     /// Output interface index (`dev`).
     pub oif: Option<u32>,
@@ -808,8 +812,10 @@ pub struct AddressMessage<'a> {
     /// `ifa_index`.
     pub ifindex: u32,
     /// [`IFA_ADDRESS`]: the address (IPv6) or peer/own address (IPv4).
+    #[cfg_attr(feature = "defmt", defmt(Debug2Format))]
     pub address: Option<IpAddr>,
     /// [`IFA_LOCAL`]: the local address (IPv4).
+    #[cfg_attr(feature = "defmt", defmt(Debug2Format))]
     pub local: Option<IpAddr>,
     /// [`IFA_LABEL`] (IPv4).
     pub label: Option<&'a str>,
