@@ -202,6 +202,127 @@ impl Pair {
         Ok(())
     }
 
+    /// Routers acting as master: holding a VIP or the virtual route, or (tandem,
+    /// running) reporting an instance in MASTER.
+    pub fn masters(&self) -> Vec<RouterId> {
+        RouterId::BOTH
+            .into_iter()
+            .filter(|&r| {
+                let holds = self.vips(r).map(|v| !v.none()).unwrap_or(false)
+                    || self.topo.has_virtual_route(r).unwrap_or(false);
+                let says = self.daemon_ref(r).is_some_and(|d| {
+                    d.kind() == Kind::Tandem
+                        && d.status()
+                            .is_ok_and(|s| s.instances.iter().any(|i| i.state == Role::Master))
+                });
+                holds || says
+            })
+            .collect()
+    }
+
+    /// Router `r` is the one master: it holds both VIPs and the virtual route, the
+    /// other router holds none of them, and running tandem daemons agree (all
+    /// instances MASTER on `r`, all BACKUP with `r` as master on the other).
+    pub fn check_master(&self, r: RouterId) -> Result<(), String> {
+        self.topo.check_sole_master(r)?;
+        for (x, want) in [(r, Role::Master), (r.other(), Role::Backup)] {
+            let Some(d) = self.daemon_ref(x) else {
+                continue;
+            };
+            if d.kind() != Kind::Tandem {
+                continue;
+            }
+            let s = d.status().map_err(|e| format!("{}: {e}", x.name()))?;
+            if !s.all(&want) {
+                return Err(format!(
+                    "{} should be all {want:?}: {}",
+                    x.name(),
+                    s.summary()
+                ));
+            }
+            if want == Role::Backup {
+                for i in &s.instances {
+                    let expect = if i.name == "I1" {
+                        r.lan_addr()
+                    } else {
+                        r.wan_addr()
+                    };
+                    if i.master.as_deref() != Some(expect.to_string().as_str()) {
+                        return Err(format!(
+                            "{} {} should know master {expect}: {}",
+                            x.name(),
+                            i.name,
+                            s.summary()
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Router `r` holds both VIPs and the virtual route, and a running tandem there
+    /// reports every instance MASTER (says nothing about the other router, which
+    /// may keep addresses after a crash).
+    pub fn check_holds(&self, r: RouterId) -> Result<(), String> {
+        let v = self.vips(r).map_err(|e| e.to_string())?;
+        if !v.both() {
+            return Err(format!("{} should hold both VIPs, holds {v:?}", r.name()));
+        }
+        if !self.topo.has_virtual_route(r).map_err(|e| e.to_string())? {
+            return Err(format!(
+                "{} lacks the virtual route: {:?}",
+                r.name(),
+                self.topo.routes(r)
+            ));
+        }
+        if let Some(d) = self.daemon_ref(r).filter(|d| d.kind() == Kind::Tandem) {
+            let s = d.status().map_err(|e| format!("{}: {e}", r.name()))?;
+            if !s.all(&Role::Master) {
+                return Err(format!(
+                    "{} holds the VIPs but reports {}",
+                    r.name(),
+                    s.summary()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Exactly one router is master (see [`Pair::masters`]) and passes
+    /// [`Pair::check_master`]; returns it.
+    pub fn check_one_master(&self) -> Result<RouterId, String> {
+        match self.masters()[..] {
+            [m] => self.check_master(m).map(|_| m),
+            ref v => Err(format!(
+                "expected exactly one master, found {v:?} (r1 {:?}, r2 {:?})",
+                self.vips(RouterId::R1),
+                self.vips(RouterId::R2)
+            )),
+        }
+    }
+
+    /// The client reaches `UPSTREAM` within `bound`, and the client's and the
+    /// gateway's neighbour entries for the VIPs point to router `r` (so the traffic
+    /// went through `r`, whose gratuitous ARPs updated them).
+    pub fn check_path_via(&self, r: RouterId, bound: Duration) -> Result<Duration, String> {
+        let took = self
+            .topo
+            .wait_client_reaches(Instant::now(), bound)
+            .map_err(|e| format!("client cannot reach the upstream through the VIPs: {e}"))?;
+        let (l, w) = self.topo.vip_neighbours().map_err(|e| e.to_string())?;
+        if l.as_deref() != Some(r.lan_mac().as_str()) || w.as_deref() != Some(r.wan_mac().as_str())
+        {
+            return Err(format!(
+                "neighbour entries for the VIPs should point to {} ({} / {}), are {l:?} / {w:?}",
+                r.name(),
+                r.lan_mac(),
+                r.wan_mac()
+            ));
+        }
+        Ok(took)
+    }
+
     /// Takes down router `from`'s daemon as `how` says and returns the time from the
     /// signal until the other router holds both VIPs (timed on the kernel's address
     /// notifications, see [`AddrWatch`]), within `bound`.

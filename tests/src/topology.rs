@@ -561,6 +561,24 @@ impl Topology {
         .map(|_| ())
     }
 
+    /// Drops (`block`) or passes again every VRRP packet the switches would deliver
+    /// to router `r` (an nftables bridge filter in the switch namespace): `r` no
+    /// longer hears the other router, which still hears `r`.
+    pub fn block_vrrp_to(&self, r: RouterId, block: bool) -> io::Result<()> {
+        let table = format!("tt_vrrp_{}", r.name());
+        if !block {
+            return netns::exec(&self.sw(), "nft", &["delete", "table", "bridge", &table])
+                .map(|_| ());
+        }
+        let rules = format!(
+            "table bridge {table} {{\n  chain forward {{\n    type filter hook forward priority 0; policy accept;\n    oifname {{ \"{n}-lan\", \"{n}-wan\" }} ip protocol vrrp drop\n  }}\n}}\n",
+            n = r.name()
+        );
+        let path = self.dir.join(format!("{table}.nft"));
+        std::fs::write(&path, rules)?;
+        netns::exec(&self.sw(), "nft", &["-f", &path.to_string_lossy()]).map(|_| ())
+    }
+
     /// Emulates a router that lost power after its daemon died: pulls both cables.
     pub fn power_off(&self, r: RouterId) -> io::Result<()> {
         self.set_cable(r, Link::Lan, false)?;
