@@ -22,6 +22,7 @@ impl<'a> Buf<'a> {
     }
 
     /// The bytes written so far.
+    #[cfg(test)]
     pub fn as_bytes(&self) -> &[u8] {
         &self.data[..self.len]
     }

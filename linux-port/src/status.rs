@@ -8,7 +8,7 @@
 //!  "instances":[{"name":"I1","interface":"br-lan","family":"ipv4",
 //!    "vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER",
 //!    "priority":101,"effective_priority":101,"master":"192.168.1.2",
-//!    "master_is_self":true,"received":10,"sent":20,
+//!    "master_is_self":true,"received":10,"sent":20,"send_errors":0,
 //!    "dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,
 //!               "interval":0,"malformed":0},
 //!    "address_list_mismatch":0,"transitions":2,
@@ -54,6 +54,8 @@ pub struct Counters {
     pub received: u64,
     /// Adverts sent.
     pub sent: u64,
+    /// Adverts that could not be sent (no source address, socket error).
+    pub send_errors: u64,
     /// Adverts dropped, by reason.
     pub dropped: Drops,
     /// Adverts accepted whose address list differs from ours (keepalived
@@ -188,9 +190,10 @@ pub fn text<'a, 'b>(
         let d = &c.dropped;
         writeln!(
             w,
-            "  received {}, sent {}, dropped {} (ttl {}, version {}, checksum {}, auth {}, interval {}, malformed {}), address list mismatch {}",
+            "  received {}, sent {} ({} failed), dropped {} (ttl {}, version {}, checksum {}, auth {}, interval {}, malformed {}), address list mismatch {}",
             c.received,
             c.sent,
+            c.send_errors,
             d.total(),
             d.ttl,
             d.version,
@@ -274,10 +277,11 @@ pub fn json<'a, 'b>(
         let d = &c.dropped;
         write!(
             w,
-            ",\"master_is_self\":{},\"received\":{},\"sent\":{},\"dropped\":{{\"total\":{},\"ttl\":{},\"version\":{},\"checksum\":{},\"auth\":{},\"interval\":{},\"malformed\":{}}},\"address_list_mismatch\":{},\"transitions\":{},\"last_transition\":",
+            ",\"master_is_self\":{},\"received\":{},\"sent\":{},\"send_errors\":{},\"dropped\":{{\"total\":{},\"ttl\":{},\"version\":{},\"checksum\":{},\"auth\":{},\"interval\":{},\"malformed\":{}}},\"address_list_mismatch\":{},\"transitions\":{},\"last_transition\":",
             i.master_is_self,
             c.received,
             c.sent,
+            c.send_errors,
             d.total(),
             d.ttl,
             d.version,
@@ -355,6 +359,7 @@ mod tests {
             counters: Counters {
                 received: 10,
                 sent: 20,
+                send_errors: 0,
                 dropped: Drops {
                     auth: 1,
                     ..Drops::default()
@@ -404,8 +409,8 @@ mod tests {
             s,
             concat!(
                 r#"{"pid":7,"now_ms":5000,"uptime_ms":4000,"config":"/etc/k.conf","instances":["#,
-                r#"{"name":"I1","interface":"br-lan","family":"ipv4","vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER","priority":101,"effective_priority":101,"master":"192.168.1.2","master_is_self":true,"received":10,"sent":20,"dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,"interval":0,"malformed":0},"address_list_mismatch":0,"transitions":2,"last_transition":{"from":"BACKUP","to":"MASTER","reason":"no \"advert\" from the master","reason_code":"MasterDown","at_ms":1000,"ago_ms":4000}},"#,
-                r#"{"name":"I1","interface":"br-lan","family":"ipv4","vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER","priority":101,"effective_priority":101,"master":"192.168.1.2","master_is_self":true,"received":10,"sent":20,"dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,"interval":0,"malformed":0},"address_list_mismatch":0,"transitions":2,"last_transition":null}"#,
+                r#"{"name":"I1","interface":"br-lan","family":"ipv4","vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER","priority":101,"effective_priority":101,"master":"192.168.1.2","master_is_self":true,"received":10,"sent":20,"send_errors":0,"dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,"interval":0,"malformed":0},"address_list_mismatch":0,"transitions":2,"last_transition":{"from":"BACKUP","to":"MASTER","reason":"no \"advert\" from the master","reason_code":"MasterDown","at_ms":1000,"ago_ms":4000}},"#,
+                r#"{"name":"I1","interface":"br-lan","family":"ipv4","vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER","priority":101,"effective_priority":101,"master":"192.168.1.2","master_is_self":true,"received":10,"sent":20,"send_errors":0,"dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,"interval":0,"malformed":0},"address_list_mismatch":0,"transitions":2,"last_transition":null}"#,
                 r#"],"interfaces":[{"name":"br-lan","ifindex":3,"up":true,"unknown_vrid":4}]}"#,
                 "\n"
             )

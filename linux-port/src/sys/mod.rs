@@ -9,7 +9,6 @@
 
 pub mod clock;
 mod fd;
-pub mod iface;
 pub mod netlink;
 pub mod packet;
 pub mod poll;

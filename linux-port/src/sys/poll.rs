@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::RawFd;
 use tandem_core::time::Duration;
 
-pub use libc::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT};
+pub use libc::{POLLIN, POLLOUT};
 
 /// One entry of the poll set.
 #[derive(Clone, Copy, Debug)]
@@ -20,11 +20,6 @@ impl PollFd {
             events,
             revents: 0,
         })
-    }
-
-    /// The descriptor.
-    pub fn fd(&self) -> RawFd {
-        self.0.fd
     }
 
     /// The events that happened.

@@ -1,0 +1,1018 @@
+//! The daemon: one single-threaded event loop around `ppoll(2)`.
+//!
+//! Start-up (allocations happen here and on reload only): block and open
+//! the signals, read the configuration, open the netlink sockets, dump
+//! links and addresses, remove virtual addresses and routes a crashed
+//! earlier run left behind, open the VRRP sockets, build the core
+//! [`Node`], bind the control socket. Then the loop: wait until a socket is
+//! readable or the core's next deadline ([`Node::poll_timeout`]); read the
+//! clock (`CLOCK_MONOTONIC`); feed packets, link events and timeouts to the
+//! core; carry out every [`Action`] it queued.
+
+mod net;
+mod rx;
+mod tx;
+
+use crate::conf;
+use crate::control::{self, Pending, Request};
+use crate::log;
+use crate::status::{self, Counters};
+use crate::sys::netlink::{NetlinkSocket, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP_LINK};
+use crate::sys::packet::PacketSocket;
+use crate::sys::poll::{self, PollFd, POLLIN};
+use crate::sys::signal::{Signal, SignalFd};
+use crate::sys::{self, clock};
+use net::{Iface, Netlink};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use tandem_core::time::{Duration, Instant};
+use tandem_core::vrrp::{self as cv, Action, Node, Reason, State};
+use tandem_protocol::config::{self as cfg, Family, IfName, Name};
+use tandem_protocol::netlink::route::Message;
+use tandem_protocol::vrrp as wire;
+
+/// Instance slots of the core node: twice the configuration's maximum, so
+/// that reloads which add instances have room (a retired instance keeps
+/// its slot).
+pub const SLOTS: usize = 2 * cfg::MAX_INSTANCES;
+
+/// Most watched interfaces.
+const MAX_IFACES: usize = 64;
+
+/// Bytes of status response reserved per instance and per interface.
+const STATUS_PER_INSTANCE: usize = 1200;
+const STATUS_PER_IFACE: usize = 128;
+
+/// Options of `tandem run`.
+pub struct Options {
+    /// Configuration file.
+    pub config: PathBuf,
+    /// Control socket path.
+    pub control: PathBuf,
+}
+
+/// The port's view of one VRRP instance (index = core instance index).
+pub(crate) struct Inst {
+    pub cfg: cfg::Instance,
+    pub sync_group: Option<Name>,
+    /// Index in the interface table of `cfg.interface`.
+    pub iface: usize,
+    /// Interface-table index of each virtual address's `dev`.
+    pub vip_iface: heapless::Vec<usize, { cfg::MAX_VIPS }>,
+    /// Interface-table index of each route's `dev`, if any.
+    pub route_iface: heapless::Vec<Option<usize>, { cfg::MAX_ROUTES }>,
+    /// Interface-table index of each tracked interface.
+    pub track_iface: heapless::Vec<usize, { cfg::MAX_TRACK_INTERFACES }>,
+    /// The advert we send (priority patched per send).
+    pub repr: wire::Repr,
+    /// Source address of our adverts (and core's primary address).
+    pub src: Option<IpAddr>,
+    pub counters: Counters,
+    pub last: Option<(Instant, State, State, Reason)>,
+    /// Virtual addresses and routes are installed.
+    pub installed: bool,
+    pub retired: bool,
+    pub fault: bool,
+    pub effective: u8,
+    /// Rate limit of per-packet log lines.
+    pub next_drop_log: Instant,
+    pub next_send_log: Instant,
+}
+
+impl Inst {
+    pub fn family(&self) -> Family {
+        self.cfg.family
+    }
+    pub fn checksum_mode(&self) -> wire::ChecksumMode {
+        if self.cfg.v3_checksum_as_v2 {
+            wire::ChecksumMode::V3AsV2
+        } else {
+            wire::ChecksumMode::Rfc
+        }
+    }
+}
+
+/// Everything the loop owns.
+pub(crate) struct Daemon {
+    config_path: PathBuf,
+    node: Box<Node<SLOTS>>,
+    pub inst: Vec<Inst>,
+    pub ifaces: Vec<Iface>,
+    nl: Netlink,
+    nl_events: NetlinkSocket,
+    packet: PacketSocket,
+    signals: SignalFd,
+    control: control::Server,
+    started: Instant,
+    fds: Vec<PollFd>,
+    tokens: Vec<Token>,
+    ctl_tokens: Vec<Option<usize>>,
+    /// Addresses need a re-dump (address events seen).
+    addresses_dirty: bool,
+    /// Links need a re-dump (event socket overflowed).
+    links_dirty: bool,
+    stopping: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Token {
+    Signal,
+    Netlink,
+    Control(Option<usize>),
+    V4(usize),
+    V6(usize),
+}
+
+/// `tandem run`. Returns the process exit status.
+pub fn run(opts: Options) -> u8 {
+    // Signals first, so that a TERM during start-up is not lost.
+    let signals = match SignalFd::new() {
+        Ok(s) => s,
+        Err(e) => {
+            crate::log!(Error, "cannot set up signal handling: {e}");
+            return 1;
+        }
+    };
+    let loaded = match conf::load(&opts.config, &mut |d| {
+        if d.is_error() {
+            crate::log!(Error, "{d}");
+        } else {
+            crate::log!(Warning, "{d}");
+        }
+    }) {
+        Ok(l) => l,
+        Err(e) => {
+            crate::log!(Error, "cannot read {}: {e}", opts.config.display());
+            return 1;
+        }
+    };
+    let Some(config) = loaded.config else {
+        crate::log!(
+            Error,
+            "{}: {} error(s); not started",
+            opts.config.display(),
+            loaded.errors
+        );
+        return 1;
+    };
+    let mut d = match Daemon::new(&opts, signals, &config) {
+        Ok(d) => d,
+        Err(e) => {
+            crate::log!(Error, "start-up failed: {e}");
+            return 1;
+        }
+    };
+    crate::log!(
+        Notice,
+        "tandem {} started: {} instance(s) from {}, control socket {}",
+        env!("CARGO_PKG_VERSION"),
+        config.instances.len(),
+        opts.config.display(),
+        opts.control.display()
+    );
+    drop(config);
+    d.run_loop()
+}
+
+fn unspecified(f: Family) -> IpAddr {
+    match f {
+        Family::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        Family::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    }
+}
+
+fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, String> {
+    if let Some(p) = ifaces.iter().position(|i| i.name == *name) {
+        return Ok(p);
+    }
+    if ifaces.len() >= MAX_IFACES {
+        return Err(format!("more than {MAX_IFACES} interfaces"));
+    }
+    ifaces.push(Iface::new(name.clone()));
+    Ok(ifaces.len() - 1)
+}
+
+/// Builds the port-side record of an instance.
+fn make_inst(
+    c: &cfg::Instance,
+    all: &cfg::Config,
+    ifaces: &mut Vec<Iface>,
+) -> Result<Inst, String> {
+    let iface = iface_index(ifaces, &c.interface)?;
+    match c.family {
+        Family::Ipv4 => ifaces[iface].need_v4 = true,
+        Family::Ipv6 => ifaces[iface].need_v6 = true,
+    }
+    let mut vip_iface = heapless::Vec::new();
+    let mut addrs: heapless::Vec<IpAddr, { cfg::MAX_VIPS }> = heapless::Vec::new();
+    for v in &c.virtual_addresses {
+        let i = match &v.dev {
+            Some(d) => iface_index(ifaces, d)?,
+            None => iface,
+        };
+        let _ = vip_iface.push(i);
+        let _ = addrs.push(v.addr);
+    }
+    let mut route_iface = heapless::Vec::new();
+    for r in &c.virtual_routes {
+        let i = match &r.dev {
+            Some(d) => Some(iface_index(ifaces, d)?),
+            None => None,
+        };
+        let _ = route_iface.push(i);
+    }
+    let mut track_iface = heapless::Vec::new();
+    for t in &c.track_interfaces {
+        let _ = track_iface.push(iface_index(ifaces, &t.name)?);
+    }
+    let addresses = if addrs.is_empty() {
+        // No VIP: adverts still need one address (keepalived refuses such
+        // instances; the parser warned). Advertise the unspecified address.
+        wire::Addresses::from_ip_addrs(&[unspecified(c.family)])
+    } else {
+        wire::Addresses::from_ip_addrs(&addrs)
+    }
+    .ok_or_else(|| format!("{}: too many virtual addresses for one advert", c.name))?;
+    let repr = wire::Repr {
+        version: match c.version {
+            cfg::Version::V2 => wire::Version::V2,
+            cfg::Version::V3 => wire::Version::V3,
+        },
+        vrid: c.vrid,
+        priority: c.priority,
+        advert_int: c.advert_int_cs,
+        auth: match (c.version, c.auth_pass) {
+            (cfg::Version::V2, Some(p)) => wire::Auth::Pass(p),
+            _ => wire::Auth::None,
+        },
+        addresses,
+    };
+    let sync_group = c
+        .sync_group
+        .and_then(|g| all.sync_groups.get(usize::from(g)))
+        .map(|g| g.name.clone());
+    Ok(Inst {
+        cfg: c.clone(),
+        sync_group,
+        iface,
+        vip_iface,
+        route_iface,
+        track_iface,
+        repr,
+        src: None,
+        counters: Counters::default(),
+        last: None,
+        installed: false,
+        retired: false,
+        fault: false,
+        effective: c.priority,
+        next_drop_log: Instant::ZERO,
+        next_send_log: Instant::ZERO,
+    })
+}
+
+/// The core's configuration of an instance.
+fn core_config(c: &cfg::Instance, src: Option<IpAddr>) -> cv::Config {
+    let mut k = cv::Config::new(c.vrid, c.priority, src.unwrap_or(unspecified(c.family)));
+    k.adver_int = Duration::from_centis(u64::from(c.advert_int_cs));
+    k.version = match c.version {
+        cfg::Version::V2 => cv::Version::V2,
+        cfg::Version::V3 => cv::Version::V3,
+    };
+    k.preempt = c.preempt;
+    k.preempt_delay = Duration::from_millis(u64::from(c.preempt_delay_ms));
+    k.initial = match c.initial_state {
+        cfg::InitialState::Backup => State::Backup,
+        cfg::InitialState::Master => State::Master,
+    };
+    k.sync_group = c.sync_group;
+    k.garp_master_delay = Duration::from_secs(u64::from(c.garp_master_delay_s));
+    k.garp_master_refresh = (c.garp_master_refresh_s > 0)
+        .then(|| Duration::from_secs(u64::from(c.garp_master_refresh_s)));
+    k
+}
+
+/// Whether `a` is a virtual address of any instance in `inst`.
+fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
+    inst.iter()
+        .filter(|i| !i.retired)
+        .any(|i| i.cfg.virtual_addresses.iter().any(|v| v.addr == *a))
+}
+
+impl Daemon {
+    fn new(opts: &Options, signals: SignalFd, config: &cfg::Config) -> Result<Daemon, String> {
+        let nl_events = NetlinkSocket::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
+            .map_err(|e| format!("netlink event socket: {e}"))?;
+        let nl = Netlink::open().map_err(|e| format!("netlink socket: {e}"))?;
+        let packet = PacketSocket::open().map_err(|e| format!("packet socket: {e}"))?;
+        let mut ifaces = Vec::with_capacity(MAX_IFACES);
+        let mut inst = Vec::with_capacity(SLOTS);
+        for c in &config.instances {
+            inst.push(make_inst(c, config, &mut ifaces)?);
+        }
+        let cap = status_capacity(inst.len(), ifaces.len());
+        let control = control::Server::bind(&opts.control, cap)
+            .map_err(|e| format!("control socket {}: {e}", opts.control.display()))?;
+        let mut d = Daemon {
+            config_path: opts.config.clone(),
+            node: Box::new(Node::new()),
+            inst,
+            ifaces,
+            nl,
+            nl_events,
+            packet,
+            signals,
+            control,
+            started: clock::now(),
+            fds: Vec::new(),
+            tokens: Vec::new(),
+            ctl_tokens: Vec::with_capacity(control::MAX_CLIENTS + 1),
+            addresses_dirty: false,
+            links_dirty: false,
+            stopping: false,
+        };
+        d.refresh_links();
+        d.refresh_addresses();
+        d.cleanup_leftovers();
+        d.open_sockets();
+        d.reserve_poll();
+        let now = clock::now();
+        for i in 0..d.inst.len() {
+            let k = core_config(&d.inst[i].cfg, d.inst[i].src);
+            let idx = d
+                .node
+                .add_instance(k)
+                .map_err(|e| format!("{}: {e}", d.inst[i].cfg.name))?;
+            if idx != i {
+                return Err("core instance index mismatch".into());
+            }
+        }
+        d.update_health(now, true);
+        d.node.start(now);
+        d.drain(now);
+        Ok(d)
+    }
+
+    fn reserve_poll(&mut self) {
+        let n = 2 + control::MAX_CLIENTS + 1 + 2 * self.ifaces.len();
+        self.fds.reserve(n.saturating_sub(self.fds.len()));
+        self.tokens.reserve(n.saturating_sub(self.tokens.len()));
+    }
+
+    fn refresh_links(&mut self) {
+        if let Err(e) = self.nl.dump_links(&mut self.ifaces) {
+            crate::log!(Error, "link dump failed: {e}");
+        }
+        self.links_dirty = false;
+    }
+
+    /// Re-reads interface addresses and recomputes advert sources.
+    fn refresh_addresses(&mut self) {
+        let inst = &self.inst;
+        if let Err(e) = self
+            .nl
+            .dump_addresses(&mut self.ifaces, &|a: &IpAddr| is_vip(inst, a))
+        {
+            crate::log!(Error, "address dump failed: {e}");
+        }
+        self.addresses_dirty = false;
+        for i in 0..self.inst.len() {
+            self.update_src(i);
+        }
+    }
+
+    /// Sets the advert source of instance `i`; tells the core when it changed.
+    fn update_src(&mut self, i: usize) {
+        let inst = &self.inst[i];
+        if inst.retired {
+            return;
+        }
+        let f = &self.ifaces[inst.iface];
+        let src = inst.cfg.src_ip.or(match inst.family() {
+            Family::Ipv4 => f.primary4.map(IpAddr::V4),
+            Family::Ipv6 => f.link_local.map(IpAddr::V6),
+        });
+        if src == inst.src {
+            return;
+        }
+        let name = &inst.cfg.name;
+        match src {
+            Some(a) => crate::log!(Info, "{name}: adverts from {a} on {}", f.name),
+            None => crate::log!(
+                Warning,
+                "{name}: {} has no usable {} address; cannot send adverts",
+                f.name,
+                match inst.family() {
+                    Family::Ipv4 => "IPv4",
+                    Family::Ipv6 => "link-local IPv6",
+                }
+            ),
+        }
+        self.inst[i].src = src;
+        // Before start-up the core does not know the instance yet.
+        if i < self.node.len() {
+            let now = clock::now();
+            let k = core_config(&self.inst[i].cfg, src);
+            self.node.reconfigure(now, i, k);
+            self.drain(now);
+        }
+    }
+
+    /// Opens the VRRP sockets each interface needs (and closes those of
+    /// vanished interfaces).
+    fn open_sockets(&mut self) {
+        for f in &mut self.ifaces {
+            if f.ifindex.is_none() || f.ifindex != f.sock_ifindex {
+                f.v4 = None;
+                f.v6 = None;
+                f.sock_ifindex = None;
+            }
+            let Some(idx) = f.ifindex else { continue };
+            let mut ok = true;
+            if f.need_v4 && f.v4.is_none() {
+                match sys::vrrp::VrrpV4::open(&f.name, idx) {
+                    Ok(s) => f.v4 = Some(s),
+                    Err(e) => {
+                        ok = false;
+                        if !f.open_error_logged {
+                            crate::log!(Error, "{}: cannot open IPv4 VRRP socket: {e}", f.name);
+                        }
+                    }
+                }
+            }
+            if f.need_v6 && f.v6.is_none() {
+                match sys::vrrp::VrrpV6::open(&f.name, idx) {
+                    Ok(s) => f.v6 = Some(s),
+                    Err(e) => {
+                        ok = false;
+                        if !f.open_error_logged {
+                            crate::log!(Error, "{}: cannot open IPv6 VRRP socket: {e}", f.name);
+                        }
+                    }
+                }
+            }
+            f.open_error_logged = !ok;
+            f.sock_ifindex = Some(idx);
+        }
+    }
+
+    /// Recomputes fault and effective priority of every instance from the
+    /// link table and tells the core what changed.
+    fn update_health(&mut self, now: Instant, initial: bool) {
+        for i in 0..self.inst.len() {
+            let inst = &self.inst[i];
+            if inst.retired {
+                continue;
+            }
+            let own = &self.ifaces[inst.iface];
+            let mut fault = !own.up;
+            let mut prio = i32::from(inst.cfg.priority);
+            for (t, &fi) in inst.cfg.track_interfaces.iter().zip(&inst.track_iface) {
+                let up = self.ifaces[fi].up != t.reverse;
+                if t.weight == 0 {
+                    fault |= !up;
+                } else if (t.weight > 0) == up {
+                    // Positive weights add while up, negative ones
+                    // subtract while down (keepalived).
+                    prio += i32::from(t.weight);
+                }
+            }
+            let effective = if inst.cfg.priority == 255 {
+                255
+            } else {
+                prio.clamp(1, 254) as u8
+            };
+            let (old_fault, old_prio) = (inst.fault, inst.effective);
+            let name = inst.cfg.name.clone();
+            if initial || fault != old_fault {
+                if fault {
+                    crate::log!(
+                        Warning,
+                        "{name}: fault: {} or a tracked interface is down",
+                        own.name
+                    );
+                } else if !initial {
+                    crate::log!(Info, "{name}: interfaces up again");
+                }
+                self.inst[i].fault = fault;
+                if initial && !fault {
+                    // Nothing to tell the core.
+                } else {
+                    self.node.set_fault(now, i, fault);
+                    self.drain(now);
+                }
+            }
+            if effective != old_prio || (initial && effective != self.inst[i].cfg.priority) {
+                crate::log!(Info, "{name}: effective priority {effective}");
+                self.inst[i].effective = effective;
+                self.node.set_priority(now, i, effective);
+                self.drain(now);
+            }
+        }
+    }
+
+    /// Carries out every action the core queued.
+    pub fn drain(&mut self, now: Instant) {
+        while let Some(a) = self.node.poll_action() {
+            match a {
+                Action::SendAdvert { instance, priority } => {
+                    self.send_advert(now, instance, priority)
+                }
+                Action::AddAddresses { instance } => self.add_addresses(instance),
+                Action::RemoveAddresses { instance } => self.remove_addresses(instance),
+                Action::Announce { instance } => self.announce(now, instance),
+                Action::Transition {
+                    instance,
+                    from,
+                    to,
+                    reason,
+                } => {
+                    let Some(inst) = self.inst.get_mut(instance) else {
+                        continue;
+                    };
+                    inst.counters.transitions = inst.counters.transitions.saturating_add(1);
+                    inst.last = Some((now, from, to, reason));
+                    let lvl = if to == State::Fault {
+                        log::Level::Warning
+                    } else {
+                        log::Level::Notice
+                    };
+                    log::write(
+                        lvl,
+                        format_args!(
+                            "{}: {from} -> {to} ({reason}, prio {})",
+                            inst.cfg.name, inst.effective
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        match (self.node.poll_timeout(), self.control.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn build_poll_set(&mut self) {
+        self.fds.clear();
+        self.tokens.clear();
+        self.fds.push(PollFd::new(self.signals.fd().raw(), POLLIN));
+        self.tokens.push(Token::Signal);
+        self.fds
+            .push(PollFd::new(self.nl_events.fd().raw(), POLLIN));
+        self.tokens.push(Token::Netlink);
+        self.ctl_tokens.clear();
+        let before = self.fds.len();
+        self.control.poll_fds(&mut self.fds, &mut self.ctl_tokens);
+        for t in &self.ctl_tokens {
+            self.tokens.push(Token::Control(*t));
+        }
+        debug_assert_eq!(self.fds.len() - before, self.ctl_tokens.len());
+        for (k, f) in self.ifaces.iter().enumerate() {
+            if let Some(s) = &f.v4 {
+                self.fds.push(PollFd::new(s.fd().raw(), POLLIN));
+                self.tokens.push(Token::V4(k));
+            }
+            if let Some(s) = &f.v6 {
+                self.fds.push(PollFd::new(s.fd().raw(), POLLIN));
+                self.tokens.push(Token::V6(k));
+            }
+        }
+    }
+
+    fn run_loop(&mut self) -> u8 {
+        loop {
+            self.build_poll_set();
+            let now = clock::now();
+            let timeout = self
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(now));
+            if let Err(e) = poll::poll(&mut self.fds, timeout) {
+                crate::log!(Error, "poll failed: {e}");
+                return 1;
+            }
+            let now = clock::now();
+            for k in 0..self.fds.len() {
+                if self.fds[k].revents() == 0 {
+                    continue;
+                }
+                match self.tokens[k] {
+                    Token::Signal => {
+                        while let Ok(Some(sig)) = self.signals.read() {
+                            match sig {
+                                Signal::Terminate => self.stopping = true,
+                                Signal::Reload => self.reload(now),
+                            }
+                        }
+                    }
+                    Token::Netlink => self.netlink_events(now),
+                    Token::Control(None) => self.control.accept(now),
+                    Token::Control(Some(c)) => self.serve(c, now),
+                    Token::V4(f) => self.receive_v4(now, f),
+                    Token::V6(f) => self.receive_v6(now, f),
+                }
+            }
+            if self.stopping {
+                return self.shutdown();
+            }
+            if self.links_dirty {
+                self.refresh_links();
+                self.open_sockets();
+                self.update_health(now, false);
+            }
+            if self.addresses_dirty {
+                self.refresh_addresses();
+            }
+            self.control.expire(now);
+            if self.node.poll_timeout().is_some_and(|t| t <= now) {
+                self.node.handle_timeout(now);
+                self.drain(now);
+            }
+        }
+    }
+
+    fn shutdown(&mut self) -> u8 {
+        let now = clock::now();
+        crate::log!(Notice, "shutting down: releasing mastership");
+        self.node.shutdown(now);
+        self.drain(now);
+        // Belt and braces: nothing may stay installed.
+        for i in 0..self.inst.len() {
+            if self.inst[i].installed {
+                self.remove_addresses(i);
+            }
+        }
+        crate::log!(Notice, "stopped");
+        0
+    }
+
+    fn netlink_events(&mut self, now: Instant) {
+        let mut buf = [0u8; 16 * 1024];
+        let mut links_changed = false;
+        loop {
+            let n = match self.nl_events.recv(&mut buf) {
+                Ok(Some(n)) => n,
+                Ok(None) => break,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    // Events lost: re-read everything.
+                    self.links_dirty = true;
+                    self.addresses_dirty = true;
+                    continue;
+                }
+                Err(e) => {
+                    crate::log!(Error, "netlink events: {e}");
+                    break;
+                }
+            };
+            for m in tandem_protocol::netlink::Messages::new(&buf[..n]) {
+                let Ok(p) = m else { break };
+                match Message::parse(&p) {
+                    Ok(Message::NewLink(l)) => {
+                        links_changed |= net::apply_link(&mut self.ifaces, &l, false).is_some();
+                    }
+                    Ok(Message::DelLink(l)) => {
+                        links_changed |= net::apply_link(&mut self.ifaces, &l, true).is_some();
+                    }
+                    Ok(Message::NewAddress(a)) | Ok(Message::DelAddress(a)) => {
+                        let watched = self.ifaces.iter().any(|f| f.ifindex == Some(a.ifindex));
+                        let ours = a.addr().is_some_and(|x| is_vip(&self.inst, &x));
+                        if watched && !ours {
+                            self.addresses_dirty = true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if links_changed {
+            self.open_sockets();
+            self.update_health(now, false);
+        }
+    }
+
+    fn serve(&mut self, c: usize, now: Instant) {
+        // Split borrows: the control server writes into its own buffer
+        // while we read the rest of `self`.
+        let Daemon {
+            control,
+            inst,
+            ifaces,
+            node,
+            started,
+            config_path,
+            ..
+        } = self;
+        control.service(c, |p: Pending<'_>| {
+            render(p, now, *started, config_path, inst, ifaces, node);
+        });
+    }
+
+    fn reload(&mut self, now: Instant) {
+        crate::log!(Notice, "SIGHUP: reloading {}", self.config_path.display());
+        let loaded = match conf::load(&self.config_path, &mut |d| {
+            if d.is_error() {
+                crate::log!(Error, "{d}");
+            } else {
+                crate::log!(Warning, "{d}");
+            }
+        }) {
+            Ok(l) => l,
+            Err(e) => {
+                crate::log!(
+                    Error,
+                    "reload: cannot read {}: {e}; keeping the running configuration",
+                    self.config_path.display()
+                );
+                return;
+            }
+        };
+        let Some(new) = loaded.config else {
+            crate::log!(
+                Error,
+                "reload: {} error(s); keeping the running configuration",
+                loaded.errors
+            );
+            return;
+        };
+        if let Err(e) = self.apply(now, &new) {
+            crate::log!(Error, "reload: {e}");
+        }
+    }
+
+    /// Applies a new configuration: unchanged instances keep their state,
+    /// changed ones are reconfigured, removed ones retired, new ones added.
+    fn apply(&mut self, now: Instant, new: &cfg::Config) -> Result<(), String> {
+        let key = |c: &cfg::Instance| (c.name.clone(), c.interface.clone(), c.family, c.vrid);
+        // Check capacity first so that a failure changes nothing.
+        let added = new
+            .instances
+            .iter()
+            .filter(|c| {
+                !self
+                    .inst
+                    .iter()
+                    .any(|i| !i.retired && key(&i.cfg) == key(c))
+            })
+            .count();
+        if self.inst.len() + added > SLOTS {
+            return Err(format!(
+                "no room for {added} new instance(s) ({} slots used of {SLOTS}); restart tandem",
+                self.inst.len()
+            ));
+        }
+        // Retire instances that are gone (or changed identity).
+        for i in 0..self.inst.len() {
+            if self.inst[i].retired {
+                continue;
+            }
+            if !new
+                .instances
+                .iter()
+                .any(|c| key(c) == key(&self.inst[i].cfg))
+            {
+                crate::log!(
+                    Notice,
+                    "{}: removed from the configuration",
+                    self.inst[i].cfg.name
+                );
+                self.node.retire(now, i);
+                self.drain(now);
+                if self.inst[i].installed {
+                    self.remove_addresses(i);
+                }
+                self.inst[i].retired = true;
+            }
+        }
+        // New interface table: keep the sockets of interfaces still named.
+        let mut ifaces: Vec<Iface> = Vec::with_capacity(MAX_IFACES);
+        let mut updates: Vec<(usize, Inst)> = Vec::new();
+        let mut fresh: Vec<Inst> = Vec::new();
+        for c in &new.instances {
+            let mut rec = make_inst(c, new, &mut ifaces)?;
+            match self
+                .inst
+                .iter()
+                .position(|i| !i.retired && key(&i.cfg) == key(c))
+            {
+                Some(p) => {
+                    let old = &self.inst[p];
+                    rec.counters = old.counters;
+                    rec.last = old.last;
+                    rec.installed = old.installed;
+                    rec.fault = old.fault;
+                    rec.effective = old.effective;
+                    rec.src = old.src;
+                    updates.push((p, rec));
+                }
+                None => fresh.push(rec),
+            }
+        }
+        // Retired instances keep pointing at a valid interface.
+        for i in self.inst.iter_mut().filter(|i| i.retired) {
+            let name = self.ifaces[i.iface].name.clone();
+            i.iface = iface_index(&mut ifaces, &name)?;
+            i.vip_iface.clear();
+            i.route_iface.clear();
+            i.track_iface.clear();
+        }
+        for nf in &mut ifaces {
+            if let Some(old) = self.ifaces.iter_mut().find(|o| o.name == nf.name) {
+                nf.ifindex = old.ifindex;
+                nf.up = old.up;
+                nf.mac = old.mac;
+                nf.unknown_vrid = old.unknown_vrid;
+                nf.sock_ifindex = old.sock_ifindex;
+                if nf.need_v4 {
+                    nf.v4 = old.v4.take();
+                }
+                if nf.need_v6 {
+                    nf.v6 = old.v6.take();
+                }
+            }
+        }
+        // Changed instances: move addresses that changed while installed.
+        let old_ifaces = std::mem::replace(&mut self.ifaces, ifaces);
+        for (p, rec) in updates {
+            let old = std::mem::replace(&mut self.inst[p], rec);
+            if old.installed {
+                self.reinstall(p, &old, &old_ifaces);
+            }
+            let k = core_config(&self.inst[p].cfg, self.inst[p].src);
+            self.node.reconfigure(now, p, k);
+            self.drain(now);
+        }
+        let first_new = self.inst.len();
+        for rec in fresh {
+            crate::log!(Notice, "{}: added", rec.cfg.name);
+            let k = core_config(&rec.cfg, rec.src);
+            self.inst.push(rec);
+            let i = self.inst.len() - 1;
+            match self.node.add_instance(k) {
+                Ok(idx) if idx == i => {}
+                Ok(_) => return Err("core instance index mismatch".into()),
+                Err(e) => {
+                    self.inst.pop();
+                    return Err(format!("cannot add instance: {e}"));
+                }
+            }
+        }
+        self.refresh_links();
+        self.open_sockets();
+        self.refresh_addresses();
+        self.reserve_poll();
+        self.control
+            .reserve(status_capacity(self.inst.len(), self.ifaces.len()));
+        // New instances: initial health, then start.
+        for i in first_new..self.inst.len() {
+            self.inst[i].fault = false;
+            self.inst[i].effective = self.inst[i].cfg.priority;
+        }
+        self.update_health(now, false);
+        if first_new < self.inst.len() {
+            self.node.start(now);
+            self.drain(now);
+        }
+        crate::log!(Notice, "reload done: {} instance(s)", new.instances.len());
+        Ok(())
+    }
+
+    /// While installed, an instance's addresses or routes changed: remove
+    /// what is gone, add what is new.
+    fn reinstall(&mut self, p: usize, old: &Inst, old_ifaces: &[Iface]) {
+        let new = &self.inst[p];
+        let vip_same = |a: &cfg::VirtualAddress| new.cfg.virtual_addresses.iter().any(|b| b == a);
+        let route_same = |a: &cfg::VirtualRoute| new.cfg.virtual_routes.iter().any(|b| b == a);
+        if old.cfg.virtual_addresses == new.cfg.virtual_addresses
+            && old.cfg.virtual_routes == new.cfg.virtual_routes
+        {
+            return;
+        }
+        let gone_routes: heapless::Vec<(cfg::VirtualRoute, Option<u32>), { cfg::MAX_ROUTES }> = old
+            .cfg
+            .virtual_routes
+            .iter()
+            .zip(&old.route_iface)
+            .filter(|(r, _)| !route_same(r))
+            .map(|(r, fi)| (r.clone(), fi.and_then(|f| old_ifaces[f].ifindex)))
+            .collect();
+        let gone_vips: heapless::Vec<(cfg::VirtualAddress, Option<u32>), { cfg::MAX_VIPS }> = old
+            .cfg
+            .virtual_addresses
+            .iter()
+            .zip(&old.vip_iface)
+            .filter(|(v, _)| !vip_same(v))
+            .map(|(v, &fi)| (v.clone(), old_ifaces[fi].ifindex))
+            .collect();
+        for (r, oif) in &gone_routes {
+            self.route_op(
+                tandem_protocol::netlink::route::Op::Delete,
+                r,
+                *oif,
+                &old.cfg.name,
+            );
+        }
+        for (v, ifindex) in &gone_vips {
+            if let Some(ix) = ifindex {
+                self.addr_op(
+                    tandem_protocol::netlink::route::Op::Delete,
+                    v,
+                    *ix,
+                    &old.cfg.name,
+                );
+            }
+        }
+        self.inst[p].installed = false;
+        self.add_addresses(p);
+    }
+}
+
+fn status_capacity(instances: usize, ifaces: usize) -> usize {
+    512 + instances * STATUS_PER_INSTANCE + ifaces * STATUS_PER_IFACE
+}
+
+/// Writes the answer to a control request into the client's buffer.
+fn render(
+    p: Pending<'_>,
+    now: Instant,
+    started: Instant,
+    config_path: &Path,
+    inst: &[Inst],
+    ifaces: &[Iface],
+    node: &Node<SLOTS>,
+) {
+    let cap = p.response.capacity();
+    p.response.resize(cap, 0);
+    let mut b = crate::buf::Buf::new(&mut p.response[..]);
+    let h = status::Header {
+        pid: sys::pid(),
+        now_ms: now.as_millis(),
+        uptime_ms: now.saturating_duration_since(started).as_millis(),
+        config: config_path.to_str().unwrap_or("?"),
+    };
+    let states: [State; SLOTS] = core::array::from_fn(|i| node.state(i));
+    let list = inst
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| !i.retired)
+        .map(|(k, i)| {
+            let master = node.master_addr(k);
+            let state = &states[k.min(SLOTS - 1)];
+            status::InstanceStatus {
+                name: i.cfg.name.as_str(),
+                interface: i.cfg.interface.as_str(),
+                ipv6: i.family() == Family::Ipv6,
+                vrrp_version: match i.cfg.version {
+                    cfg::Version::V2 => 2,
+                    cfg::Version::V3 => 3,
+                },
+                vrid: i.cfg.vrid,
+                sync_group: i.sync_group.as_ref().map(|g| g.as_str()),
+                state,
+                priority: i.cfg.priority,
+                effective_priority: i.effective,
+                master: if *state == State::Master {
+                    i.src.or(master)
+                } else {
+                    master
+                },
+                master_is_self: *state == State::Master,
+                counters: i.counters,
+                last: i
+                    .last
+                    .as_ref()
+                    .map(|(at, from, to, reason)| status::Transition {
+                        from,
+                        to,
+                        reason,
+                        reason_code: reason,
+                        at_ms: at.as_millis(),
+                    }),
+            }
+        });
+    let fl = ifaces.iter().map(|f| status::IfaceStatus {
+        name: f.name.as_str(),
+        ifindex: f.ifindex,
+        up: f.up,
+        unknown_vrid: f.unknown_vrid,
+    });
+    let r = match p.request {
+        Some(Request::Status { json: true }) => status::json(&mut b, &h, list, fl),
+        Some(Request::Status { json: false }) => status::text(&mut b, &h, list, fl),
+        None => {
+            use std::fmt::Write;
+            writeln!(
+                b,
+                "error: unknown request (expected 'status' or 'status json')"
+            )
+        }
+    };
+    let _ = r;
+    let n = b.len();
+    if b.truncated() {
+        crate::log!(Warning, "status response truncated at {n} bytes");
+    }
+    p.response.truncate(n);
+}

@@ -1,0 +1,340 @@
+//! Effects: adverts out, virtual addresses and routes via rtnetlink,
+//! gratuitous ARP / unsolicited NA, and the start-up clean-up.
+
+use super::net::{EADDRNOTAVAIL, EEXIST, ENODEV, ENOENT, ESRCH};
+use super::Daemon;
+use std::net::IpAddr;
+use tandem_core::time::{Duration, Instant};
+use tandem_protocol::announce;
+use tandem_protocol::config as cfg;
+use tandem_protocol::netlink::route::{AddressRequest, Op, RouteRequest, Scope};
+use tandem_protocol::vrrp as wire;
+
+/// How often a failing send is logged per instance.
+const SEND_LOG_EVERY: Duration = Duration::from_secs(10);
+
+fn op_name(op: Op) -> &'static str {
+    match op {
+        Op::Add => "add",
+        Op::Replace => "replace",
+        Op::Delete => "delete",
+    }
+}
+
+impl Daemon {
+    pub(super) fn send_advert(&mut self, now: Instant, i: usize, priority: u8) {
+        let Some(inst) = self.inst.get_mut(i) else {
+            return;
+        };
+        let f = &self.ifaces[inst.iface];
+        let Some(src) = inst.src else {
+            inst.counters.send_errors += 1;
+            return;
+        };
+        inst.repr.priority = priority;
+        let len = inst.repr.buffer_len();
+        let mut buf = [0u8; wire::MAX_PACKET_LEN];
+        let mode = inst.checksum_mode();
+        let group = match inst.family() {
+            cfg::Family::Ipv4 => IpAddr::V4(wire::IPV4_MULTICAST),
+            cfg::Family::Ipv6 => IpAddr::V6(wire::IPV6_MULTICAST),
+        };
+        let peers = &inst.cfg.unicast_peers;
+        let dsts: &[IpAddr] = if peers.is_empty() {
+            core::slice::from_ref(&group)
+        } else {
+            peers
+        };
+        let mut failed: Option<std::io::Error> = None;
+        for dst in dsts {
+            let Some(ep) = wire::Endpoints::new(src, *dst) else {
+                continue;
+            };
+            let out = &mut buf[..len];
+            if let Err(e) = inst
+                .repr
+                .emit(&mut wire::Packet::new_unchecked(&mut *out), &ep, mode)
+            {
+                crate::log!(Error, "{}: cannot build advert: {e}", inst.cfg.name);
+                return;
+            }
+            let r = match (src, *dst) {
+                (IpAddr::V4(s), IpAddr::V4(d)) => match &f.v4 {
+                    Some(sock) => sock.send(out, s, d),
+                    None => Err(std::io::Error::from(std::io::ErrorKind::NotConnected)),
+                },
+                (IpAddr::V6(s), IpAddr::V6(d)) => match &f.v6 {
+                    Some(sock) => sock.send(out, s, d),
+                    None => Err(std::io::Error::from(std::io::ErrorKind::NotConnected)),
+                },
+                _ => continue,
+            };
+            match r {
+                Ok(()) => inst.counters.sent += 1,
+                Err(e) => {
+                    inst.counters.send_errors += 1;
+                    failed = Some(e);
+                }
+            }
+        }
+        if let Some(e) = failed {
+            if now >= inst.next_send_log {
+                inst.next_send_log = now + SEND_LOG_EVERY;
+                crate::log!(
+                    Warning,
+                    "{}: cannot send advert on {}: {e} ({} send errors so far)",
+                    inst.cfg.name,
+                    f.name,
+                    inst.counters.send_errors
+                );
+            }
+        }
+    }
+
+    /// One address request; tolerated errors (already there / already gone)
+    /// are not errors. Returns whether the kernel changed something.
+    pub(super) fn addr_op(
+        &mut self,
+        op: Op,
+        v: &cfg::VirtualAddress,
+        ifindex: u32,
+        who: &str,
+    ) -> bool {
+        let mut req = AddressRequest::new(ifindex, v.addr, v.prefix_len);
+        if let Some(s) = v.scope {
+            req.scope = Scope::from(s.to_rt());
+        }
+        req.label = v.label.as_ref().map(|l| l.as_str());
+        let r = self.nl.request(|seq, buf| req.emit(op, seq, buf));
+        match (op, r) {
+            (_, Ok(0)) => true,
+            (Op::Add, Ok(EEXIST)) => false,
+            (Op::Delete, Ok(EADDRNOTAVAIL | ENOENT | ENODEV | ESRCH)) => false,
+            (_, Ok(errno)) => {
+                crate::log!(
+                    Error,
+                    "{who}: {} address {}/{}: {}",
+                    op_name(op),
+                    v.addr,
+                    v.prefix_len,
+                    std::io::Error::from_raw_os_error(errno)
+                );
+                false
+            }
+            (_, Err(e)) => {
+                crate::log!(
+                    Error,
+                    "{who}: {} address {}/{}: {e}",
+                    op_name(op),
+                    v.addr,
+                    v.prefix_len
+                );
+                false
+            }
+        }
+    }
+
+    /// One route request, like [`Daemon::addr_op`].
+    pub(super) fn route_op(
+        &mut self,
+        op: Op,
+        r: &cfg::VirtualRoute,
+        oif: Option<u32>,
+        who: &str,
+    ) -> bool {
+        if r.kind != cfg::RouteType::Unicast || r.onlink {
+            crate::log!(
+                Warning,
+                "{who}: route to {}/{}: blackhole/unreachable/prohibit and onlink are not supported yet; skipped",
+                r.dst,
+                r.dst_len
+            );
+            return false;
+        }
+        let mut req = RouteRequest::new(r.dst, r.dst_len);
+        req.gateway = r.via;
+        req.prefsrc = r.src;
+        req.oif = oif;
+        req.priority = r.metric;
+        if let Some(t) = r.table {
+            req.table = t;
+        }
+        req.scope = r.scope.map(|s| Scope::from(s.to_rt()));
+        let res = self.nl.request(|seq, buf| req.emit(op, seq, buf));
+        match (op, res) {
+            (_, Ok(0)) => true,
+            (Op::Add, Ok(EEXIST)) => false,
+            (Op::Delete, Ok(ESRCH | ENOENT | ENODEV | EADDRNOTAVAIL)) => false,
+            (_, Ok(errno)) => {
+                crate::log!(
+                    Error,
+                    "{who}: {} route to {}/{}: {}",
+                    op_name(op),
+                    r.dst,
+                    r.dst_len,
+                    std::io::Error::from_raw_os_error(errno)
+                );
+                false
+            }
+            (_, Err(e)) => {
+                crate::log!(
+                    Error,
+                    "{who}: {} route to {}/{}: {e}",
+                    op_name(op),
+                    r.dst,
+                    r.dst_len
+                );
+                false
+            }
+        }
+    }
+
+    /// Virtual addresses first (routes may use them as `src`), then routes.
+    pub(super) fn add_addresses(&mut self, i: usize) {
+        let Some(inst) = self.inst.get(i) else { return };
+        if inst.retired {
+            return;
+        }
+        let name = inst.cfg.name.clone();
+        for k in 0..self.inst[i].cfg.virtual_addresses.len() {
+            let inst = &self.inst[i];
+            let v = inst.cfg.virtual_addresses[k].clone();
+            let Some(ifindex) = self.ifaces[inst.vip_iface[k]].ifindex else {
+                crate::log!(
+                    Error,
+                    "{name}: cannot add {}: interface {} missing",
+                    v.addr,
+                    self.ifaces[inst.vip_iface[k]].name
+                );
+                continue;
+            };
+            self.addr_op(Op::Add, &v, ifindex, &name);
+        }
+        for k in 0..self.inst[i].cfg.virtual_routes.len() {
+            let inst = &self.inst[i];
+            let r = inst.cfg.virtual_routes[k].clone();
+            let oif = inst.route_iface[k].and_then(|f| self.ifaces[f].ifindex);
+            self.route_op(Op::Add, &r, oif, &name);
+        }
+        self.inst[i].installed = true;
+    }
+
+    /// Routes first, then virtual addresses.
+    pub(super) fn remove_addresses(&mut self, i: usize) {
+        let Some(inst) = self.inst.get(i) else { return };
+        let name = inst.cfg.name.clone();
+        for k in 0..self.inst[i].cfg.virtual_routes.len() {
+            let inst = &self.inst[i];
+            let r = inst.cfg.virtual_routes[k].clone();
+            let oif = inst
+                .route_iface
+                .get(k)
+                .copied()
+                .flatten()
+                .and_then(|f| self.ifaces[f].ifindex);
+            self.route_op(Op::Delete, &r, oif, &name);
+        }
+        for k in 0..self.inst[i].cfg.virtual_addresses.len() {
+            let inst = &self.inst[i];
+            let v = inst.cfg.virtual_addresses[k].clone();
+            let Some(&fi) = inst.vip_iface.get(k) else {
+                continue;
+            };
+            let Some(ifindex) = self.ifaces[fi].ifindex else {
+                continue;
+            };
+            self.addr_op(Op::Delete, &v, ifindex, &name);
+        }
+        self.inst[i].installed = false;
+    }
+
+    /// Start-up: a crashed earlier run (SIGKILL, power cut with /etc on
+    /// flash...) may have left our virtual addresses and routes behind;
+    /// remove them, so the segment never sees duplicates. Address owners
+    /// (priority 255) are skipped: their "virtual" address is their own.
+    pub(super) fn cleanup_leftovers(&mut self) {
+        for i in 0..self.inst.len() {
+            if self.inst[i].cfg.priority == 255 {
+                continue;
+            }
+            let name = self.inst[i].cfg.name.clone();
+            for k in 0..self.inst[i].cfg.virtual_routes.len() {
+                let inst = &self.inst[i];
+                let r = inst.cfg.virtual_routes[k].clone();
+                let oif = inst.route_iface[k].and_then(|f| self.ifaces[f].ifindex);
+                if self.route_op(Op::Delete, &r, oif, &name) {
+                    crate::log!(
+                        Notice,
+                        "{name}: removed route to {}/{} left by an earlier run",
+                        r.dst,
+                        r.dst_len
+                    );
+                }
+            }
+            for k in 0..self.inst[i].cfg.virtual_addresses.len() {
+                let inst = &self.inst[i];
+                let v = inst.cfg.virtual_addresses[k].clone();
+                let Some(ifindex) = self.ifaces[inst.vip_iface[k]].ifindex else {
+                    continue;
+                };
+                if self.addr_op(Op::Delete, &v, ifindex, &name) {
+                    crate::log!(
+                        Notice,
+                        "{name}: removed address {}/{} left by an earlier run",
+                        v.addr,
+                        v.prefix_len
+                    );
+                }
+            }
+        }
+    }
+
+    /// Gratuitous ARP / unsolicited NA for every virtual address,
+    /// `garp_master_repeat` times each.
+    pub(super) fn announce(&mut self, now: Instant, i: usize) {
+        let _ = now;
+        let Some(inst) = self.inst.get(i) else { return };
+        if inst.retired {
+            return;
+        }
+        let repeat = inst.cfg.garp_master_repeat.max(1);
+        let mut frame = [0u8; announce::NA_LEN + announce::GARP_LEN];
+        for (v, &fi) in inst.cfg.virtual_addresses.iter().zip(&inst.vip_iface) {
+            let f = &self.ifaces[fi];
+            let (Some(ifindex), Some(mac)) = (f.ifindex, f.mac) else {
+                continue;
+            };
+            let len = match v.addr {
+                IpAddr::V4(a) => announce::gratuitous_arp(&mut frame, mac, a),
+                IpAddr::V6(a) => {
+                    let src = f.link_local.unwrap_or(a);
+                    announce::unsolicited_na(&mut frame, mac, src, a, true)
+                }
+            };
+            let len = match len {
+                Ok(l) => l,
+                Err(e) => {
+                    crate::log!(
+                        Error,
+                        "{}: cannot build announcement for {}: {e}",
+                        inst.cfg.name,
+                        v.addr
+                    );
+                    continue;
+                }
+            };
+            for _ in 0..repeat {
+                if let Err(e) = self.packet.send(ifindex, &frame[..len]) {
+                    crate::log!(
+                        Warning,
+                        "{}: announcement for {} on {}: {e}",
+                        inst.cfg.name,
+                        v.addr,
+                        f.name
+                    );
+                    break;
+                }
+            }
+        }
+    }
+}
