@@ -57,6 +57,11 @@ use crate::time::Duration;
 mod node;
 mod timer;
 
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
+
 pub use node::Node;
 
 /// Slots in each instance's action queue (see the module docs).
@@ -123,7 +128,6 @@ impl fmt::Display for State {
 /// The configuration of one VRRP instance, as the port derives it from the
 /// configuration file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Config {
     /// Virtual router identifier, 1..=255.
     pub vrid: u8,
@@ -185,7 +189,6 @@ impl Config {
 /// A received advertisement for one instance, already validated by the port
 /// (TTL, version, VRID, checksum, authentication, lengths).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Advert {
     /// Source address of the IP packet (the sender's primary address).
     pub src: IpAddr,
@@ -341,4 +344,57 @@ pub fn master_down_interval(
     master_adver_int: Duration,
 ) -> Duration {
     master_adver_int * 3 + skew_time(version, priority, master_adver_int)
+}
+
+// `defmt` formats `core::net` addresses only with its `ip_in_core` feature,
+// which this crate does not turn on: the two types holding an address are
+// formatted by hand.
+#[cfg(feature = "defmt")]
+fn format_ip(f: defmt::Formatter<'_>, ip: &IpAddr) {
+    match ip {
+        IpAddr::V4(a) => {
+            let [a, b, c, d] = a.octets();
+            defmt::write!(f, "{}.{}.{}.{}", a, b, c, d);
+        }
+        IpAddr::V6(a) => defmt::write!(f, "{=[?]:x}", &a.segments()[..]),
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Config {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Config {{ vrid: {}, priority: {}, adver_int: {}, version: {}, preempt: {}, preempt_delay: {}, initial: {}, primary_addr: ",
+            self.vrid,
+            self.priority,
+            self.adver_int,
+            self.version,
+            self.preempt,
+            self.preempt_delay,
+            self.initial
+        );
+        format_ip(f, &self.primary_addr);
+        defmt::write!(
+            f,
+            ", sync_group: {}, garp_master_delay: {}, garp_master_refresh: {} }}",
+            self.sync_group,
+            self.garp_master_delay,
+            self.garp_master_refresh
+        );
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Advert {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Advert {{ src: ");
+        format_ip(f, &self.src);
+        defmt::write!(
+            f,
+            ", priority: {}, adver_int: {} }}",
+            self.priority,
+            self.adver_int
+        );
+    }
 }
