@@ -184,6 +184,22 @@ impl Config {
             garp_master_refresh: None,
         }
     }
+
+    /// Rejects what no instance can run with.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Priority`] for priority 0 (reserved for release adverts),
+    /// [`Error::Vrid`] for VRID 0.
+    pub const fn validate(&self) -> Result<(), Error> {
+        if self.priority == PRIORITY_RELEASE {
+            return Err(Error::Priority);
+        }
+        if self.vrid == 0 {
+            return Err(Error::Vrid);
+        }
+        Ok(())
+    }
 }
 
 /// A received advertisement for one instance, already validated by the port

@@ -178,25 +178,17 @@ impl<const N: usize> Node<N> {
         }
     }
 
-    /// Adds an instance in state `Initialize` and returns its index, which
-    /// stays valid for the node's lifetime. The slot of a retired instance
-    /// whose actions have all been polled is reused. Call
+    /// Adds an instance in state `Initialize` and returns its index: the
+    /// number of instances added before it. Indices stay valid for the
+    /// node's lifetime; slots of retired instances are not reused. Call
     /// [`start`](Node::start) to start it.
     ///
     /// # Errors
     ///
-    /// [`Error::Capacity`] when all `N` slots are in use, [`Error::Priority`]
-    /// for priority 0, [`Error::Vrid`] for VRID 0.
+    /// [`Error::Capacity`] when all `N` slots are in use, or what
+    /// [`Config::validate`] reports.
     pub fn add_instance(&mut self, cfg: Config) -> Result<usize, Error> {
-        validate(&cfg)?;
-        if let Some(i) = self
-            .instances
-            .iter()
-            .position(|inst| inst.retired && inst.queue.is_empty())
-        {
-            self.instances[i] = Instance::new(cfg);
-            return Ok(i);
-        }
+        cfg.validate()?;
         self.instances
             .push(Instance::new(cfg))
             .map_err(|_| Error::Capacity)?;
@@ -406,19 +398,17 @@ impl<const N: usize> Node<N> {
     /// - `initial` matters only at start; a new `sync_group` takes part from
     ///   the next event on.
     ///
-    /// Ignored for a retired instance (add it again instead).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Priority`] / [`Error::Vrid`] for an invalid configuration,
-    /// which is not applied.
-    pub fn reconfigure(&mut self, now: Instant, instance: usize, cfg: Config) -> Result<(), Error> {
-        validate(&cfg)?;
+    /// Ignored for a retired instance (add it again instead), and for a
+    /// configuration that [`Config::validate`] rejects (check it first).
+    pub fn reconfigure(&mut self, now: Instant, instance: usize, cfg: Config) {
+        if cfg.validate().is_err() {
+            return;
+        }
         let Some(inst) = self.instances.get_mut(instance) else {
-            return Ok(());
+            return;
         };
         if inst.retired || inst.cfg == cfg {
-            return Ok(());
+            return;
         }
         let old = inst.cfg;
         inst.cfg = cfg;
@@ -442,13 +432,12 @@ impl<const N: usize> Node<N> {
                 self.arm_refresh(now, instance);
             }
         }
-        Ok(())
     }
 
     /// Stops `instance` for good, as [`shutdown`](Node::shutdown) does for it
     /// alone (reason `Retired`): a MASTER releases with priority 0 and removes
-    /// its addresses. Its queued actions can still be polled; afterwards its
-    /// slot may be reused by [`add_instance`](Node::add_instance).
+    /// its addresses. Its queued actions can still be polled; its slot stays
+    /// taken.
     pub fn retire(&mut self, now: Instant, instance: usize) {
         let Some(inst) = self.instances.get(instance) else {
             return;
@@ -803,15 +792,4 @@ impl<const N: usize> Node<N> {
             j != i && !inst.retired && inst.cfg.sync_group == Some(group) && inst.fault
         })
     }
-}
-
-/// Rejects what no instance can run with.
-fn validate(cfg: &Config) -> Result<(), Error> {
-    if cfg.priority == PRIORITY_RELEASE {
-        return Err(Error::Priority);
-    }
-    if cfg.vrid == 0 {
-        return Err(Error::Vrid);
-    }
-    Ok(())
 }

@@ -527,7 +527,7 @@ fn reconfigure_unchanged_is_silent_changed_priority_applies() {
     let (mut node, _) = master(c);
     let timeout = node.poll_timeout();
     let transitions = node.transitions(0);
-    assert_eq!(node.reconfigure(ms(9000), 0, c), Ok(()));
+    node.reconfigure(ms(9000), 0, c);
     assert!(drain(&mut node).is_empty());
     assert_eq!(node.state(0), State::Master);
     assert_eq!(node.poll_timeout(), timeout);
@@ -535,7 +535,7 @@ fn reconfigure_unchanged_is_silent_changed_priority_applies() {
 
     let mut c2 = c;
     c2.priority = 120;
-    assert_eq!(node.reconfigure(ms(9000), 0, c2), Ok(()));
+    node.reconfigure(ms(9000), 0, c2);
     assert_eq!(
         drain(&mut node),
         [Action::SendAdvert {
@@ -549,20 +549,22 @@ fn reconfigure_unchanged_is_silent_changed_priority_applies() {
     // Invalid: rejected, nothing changes.
     let mut bad = c2;
     bad.priority = 0;
-    assert_eq!(node.reconfigure(ms(9000), 0, bad), Err(Error::Priority));
+    assert_eq!(bad.validate(), Err(Error::Priority));
+    node.reconfigure(ms(9000), 0, bad);
+    assert!(drain(&mut node).is_empty());
     assert_eq!(node.config(0), Some(&c2));
 
     // A backup with a changed preempt flag keeps its state silently.
     let mut b = started(c, ms(0));
     let mut c3 = c;
     c3.preempt = false;
-    b.reconfigure(ms(10), 0, c3).unwrap();
+    b.reconfigure(ms(10), 0, c3);
     assert!(drain(&mut b).is_empty());
     assert_eq!(b.state(0), State::Backup);
 }
 
 #[test]
-fn retire_releases_and_frees_the_slot() {
+fn retire_releases_and_keeps_the_slot() {
     let mut node = Node::<2>::new();
     node.add_instance(cfg(255, 1)).unwrap();
     node.add_instance(cfg(100, 2)).unwrap();
@@ -588,8 +590,8 @@ fn retire_releases_and_frees_the_slot() {
     node.start(ms(200));
     assert!(drain(&mut node).is_empty());
     assert_eq!(node.state(0), State::Initialize);
-    // Its slot is reused.
-    assert_eq!(node.add_instance(cfg(100, 3)), Ok(0));
+    // Its slot stays taken: indices are stable.
+    assert_eq!(node.add_instance(cfg(100, 3)), Err(Error::Capacity));
     assert_eq!(node.len(), 2);
 }
 
@@ -833,7 +835,7 @@ fn unknown_instance_indices_never_panic() {
     node.set_fault(ms(0), 7, true);
     node.set_priority(ms(0), 7, 5);
     node.retire(ms(0), 7);
-    assert_eq!(node.reconfigure(ms(0), 7, cfg(100, 1)), Ok(()));
+    node.reconfigure(ms(0), 7, cfg(100, 1));
     assert_eq!(node.state(7), State::Initialize);
     assert_eq!(node.priority(7), 0);
     assert_eq!(node.master_addr(7), None);
