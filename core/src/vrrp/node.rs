@@ -200,27 +200,36 @@ impl<const N: usize> Node<N> {
     /// already set → FAULT, otherwise BACKUP. Then every sync group with a
     /// MASTER member takes its new members to MASTER. Idempotent.
     pub fn start(&mut self, now: Instant) {
+        let starting = |inst: &Instance| !inst.retired && inst.state == State::Initialize;
+        // Owners first, so that their groups' new members can go straight to
+        // MASTER below (one transition per instance and call).
         for i in 0..self.instances.len() {
             let inst = &self.instances[i];
-            if inst.retired || inst.state != State::Initialize {
+            if starting(inst)
+                && !inst.fault
+                && !self.group_has_fault(i)
+                && inst.priority == PRIORITY_OWNER
+            {
+                self.reset_for_start(now, i);
+                self.enter_master(now, i, Reason::Startup);
+            }
+        }
+        for i in 0..self.instances.len() {
+            if !starting(&self.instances[i]) {
                 continue;
             }
-            let group_fault = self.group_has_fault(i);
-            let inst = &mut self.instances[i];
-            inst.master_adver_int = adver_int(&inst.cfg);
-            inst.preempt_at =
-                (inst.cfg.preempt_delay > Duration::ZERO).then(|| now + inst.cfg.preempt_delay);
-            inst.wants_master = false;
-            inst.master_addr = None;
-            if inst.fault || group_fault {
-                let reason = if inst.fault {
-                    Reason::Fault
-                } else {
-                    Reason::SyncGroup
-                };
-                self.enter_fault(now, i, reason);
-            } else if inst.priority == PRIORITY_OWNER {
-                self.enter_master(now, i, Reason::Startup);
+            self.reset_for_start(now, i);
+            let group_master = self
+                .other_members(i)
+                .iter()
+                .any(|&j| self.instances[j].state == State::Master);
+            let inst = &self.instances[i];
+            if inst.fault {
+                self.enter_fault(now, i, Reason::Fault);
+            } else if self.group_has_fault(i) {
+                self.enter_fault(now, i, Reason::SyncGroup);
+            } else if group_master {
+                self.enter_master(now, i, Reason::SyncGroup);
             } else {
                 let first = if inst.cfg.initial == State::Master {
                     adver_int(&inst.cfg) + inst.skew()
@@ -230,11 +239,23 @@ impl<const N: usize> Node<N> {
                 self.enter_backup(now, i, Reason::Startup, first);
             }
         }
+        // A new owner takes along the members that were already running.
         for i in 0..self.instances.len() {
             if self.instances[i].state == State::Master {
                 self.sync_master(now, i);
             }
         }
+    }
+
+    /// Fresh per-run state of instance `i` before it leaves `Initialize`.
+    fn reset_for_start(&mut self, now: Instant, i: usize) {
+        let inst = &mut self.instances[i];
+        inst.master_adver_int = adver_int(&inst.cfg);
+        inst.preempt_at =
+            (inst.cfg.preempt_delay > Duration::ZERO).then(|| now + inst.cfg.preempt_delay);
+        inst.wants_master = false;
+        inst.master_addr = None;
+        inst.down_reason = Reason::MasterDown;
     }
 
     /// Feeds a validated advert received for `instance` (RFC 5798 §6.4.2,

@@ -184,6 +184,19 @@ impl Sim {
         self.check();
     }
 
+    /// SIGHUP with `cfgs`: returns how many actions it queued.
+    pub fn reconfigure(&mut self, r: usize, cfgs: &[Config]) -> usize {
+        let now = self.now;
+        for (i, c) in cfgs.iter().enumerate() {
+            self.routers[r].node.reconfigure(now, i, *c);
+            self.routers[r].cfgs[i] = *c;
+        }
+        let before = self.adverts_sent + self.log.len() as u64;
+        self.drain(r);
+        self.check();
+        (self.adverts_sent + self.log.len() as u64 - before) as usize
+    }
+
     pub fn partition(&mut self, sides: &[u8]) {
         self.side = sides.to_vec();
     }
@@ -875,7 +888,12 @@ fn random_chaos_converges_to_the_highest_priority() {
         let group = rng.below(2) == 0;
         let mut cfgs: Vec<[Config; 2]> = Vec::new();
         for r in 0..n {
-            let priority = 50 + 50 * r as u8 + rng.below(40) as u8;
+            let owner = r == n - 1 && rng.below(3) == 0;
+            let priority = if owner {
+                255
+            } else {
+                50 + 50 * r as u8 + rng.below(40) as u8
+            };
             let mut pair = lan_wan(priority, r as u8 + 1);
             for c in pair.iter_mut() {
                 if version_v3 {
@@ -904,10 +922,17 @@ fn random_chaos_converges_to_the_highest_priority() {
                 3 => sim.heal(),
                 4 => sim.loss = rng.below(40),
                 5 if sim.routers[r].up => {
-                    sim.set_priority(r, rng.below(2) as usize, 1 + rng.below(254) as u8)
+                    sim.set_priority(r, rng.below(2) as usize, 1 + rng.below(255) as u8)
                 }
                 6 if sim.routers[r].up => {
                     sim.set_fault(r, rng.below(2) as usize, rng.below(2) == 0)
+                }
+                7 if sim.routers[r].up => {
+                    // Unchanged configuration: nothing happens.
+                    let transitions = sim.log.len();
+                    let same = sim.routers[r].cfgs.clone();
+                    assert_eq!(sim.reconfigure(r, &same), 0, "seed {seed}");
+                    assert_eq!(sim.log.len(), transitions);
                 }
                 _ => {}
             }
@@ -935,4 +960,37 @@ fn random_chaos_converges_to_the_highest_priority() {
             }
         }
     }
+}
+
+#[test]
+fn reload_keeps_state_unless_the_priority_changes() {
+    let a = rc(150, 1);
+    let b = rc(100, 2);
+    let mut sim = Sim::new(22, &[&[a], &[b]]);
+    sim.start_all();
+    sim.run_for(secs(20));
+    let t = sim.now;
+    // Unchanged files: nothing at all happens on either router.
+    assert_eq!(sim.reconfigure(0, &[a]), 0);
+    assert_eq!(sim.reconfigure(1, &[b]), 0);
+    sim.run_for(secs(20));
+    assert_eq!(sim.count(t, 0, 0) + sim.count(t, 1, 0), 0);
+    // B's new priority is above A's: B preempts.
+    let mut b2 = b;
+    b2.priority = 200;
+    let t = sim.now;
+    sim.reconfigure(1, &[b2]);
+    sim.run_for(secs(10));
+    assert_eq!(sim.masters(0), [1]);
+    assert!(sim.first(t, 1, 0, State::Master).unwrap().at - t <= mdi(&b2) + SLACK);
+    // A master's new priority goes out at once.
+    let sent = sim.adverts_sent;
+    let mut b3 = b2;
+    b3.priority = 120;
+    let t = sim.now;
+    assert_eq!(sim.reconfigure(1, &[b3]), 1, "one advert");
+    assert_eq!(sim.adverts_sent, sent + 1);
+    sim.run_for(secs(10));
+    assert_eq!(sim.masters(0), [0], "A (150) preempts B (120)");
+    assert!(sim.first(t, 0, 0, State::Master).unwrap().at - t <= mdi(&a) + SLACK);
 }

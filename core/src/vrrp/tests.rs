@@ -30,7 +30,17 @@ fn adv(last: u8, priority: u8) -> Advert {
     }
 }
 
+/// All queued actions, checking the per-call bound of the module docs.
 fn drain<const N: usize>(node: &mut Node<N>) -> Vec<Action> {
+    let actions = drain_unchecked(node);
+    for i in 0..N {
+        let n = actions.iter().filter(|a| a.instance() == i).count();
+        assert!(n <= MAX_ACTIONS_PER_CALL, "{n} actions for instance {i}");
+    }
+    actions
+}
+
+fn drain_unchecked<const N: usize>(node: &mut Node<N>) -> Vec<Action> {
     core::iter::from_fn(|| node.poll_action()).collect()
 }
 
@@ -777,14 +787,30 @@ fn sync_group_owner_at_start_takes_the_group() {
     node.add_instance(group_cfg(100, 1, 1)).unwrap();
     node.add_instance(group_cfg(255, 1, 2)).unwrap();
     node.start(ms(0));
-    let actions = drain(&mut node);
-    assert_eq!(
-        actions[0],
-        tr(0, State::Initialize, State::Backup, Reason::Startup)
-    );
-    assert_eq!(node.state(0), State::Master);
-    assert_eq!(node.state(1), State::Master);
+    let mut expected = became_master(1, State::Initialize, Reason::Startup, 255);
+    expected.extend(became_master(0, State::Initialize, Reason::SyncGroup, 100));
+    assert_eq!(drain(&mut node), expected);
     assert_eq!(node.last_transition(0), Some((ms(0), Reason::SyncGroup)));
+
+    // An owner added on reload takes the running group along.
+    let mut node = group_node(100);
+    node.add_instance(group_cfg(255, 1, 3)).unwrap();
+    node.start(ms(50));
+    let mut expected = became_master(2, State::Initialize, Reason::Startup, 255);
+    expected.extend(became_master(0, State::Backup, Reason::SyncGroup, 100));
+    expected.extend(became_master(1, State::Backup, Reason::SyncGroup, 100));
+    assert_eq!(drain(&mut node), expected);
+
+    // A member added to a group in FAULT starts in FAULT.
+    let mut node = group_node(100);
+    node.set_fault(ms(10), 0, true);
+    drain(&mut node);
+    node.add_instance(group_cfg(100, 1, 3)).unwrap();
+    node.start(ms(20));
+    assert_eq!(
+        drain(&mut node),
+        [tr(2, State::Initialize, State::Fault, Reason::SyncGroup)]
+    );
 }
 
 #[test]
@@ -796,7 +822,7 @@ fn undrained_queue_drops_oldest_but_keeps_address_state() {
         now = node.poll_timeout().unwrap();
         node.handle_timeout(now);
     }
-    assert_eq!(drain(&mut node).len(), ACTION_QUEUE);
+    assert_eq!(drain_unchecked(&mut node).len(), ACTION_QUEUE);
     assert!(node.dropped_actions() > 0);
     // Flap between MASTER and BACKUP without draining: the last address
     // action wins and Add/Remove still alternate.
@@ -807,7 +833,7 @@ fn undrained_queue_drops_oldest_but_keeps_address_state() {
         node.handle_timeout(down);
     }
     assert_eq!(node.state(0), State::Master);
-    let addr: Vec<_> = drain(&mut node)
+    let addr: Vec<_> = drain_unchecked(&mut node)
         .into_iter()
         .filter(|a| {
             matches!(
