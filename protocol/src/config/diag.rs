@@ -259,7 +259,7 @@ pub enum DiagnosticKind {
     UnknownState,
     /// Warning: `auth_pass` longer than 8 bytes; only the first 8 are used.
     PasswordTruncated,
-    /// Warning: `advert_int` `token` adjusted to `centis` centiseconds
+    /// Warning: `advert_int` adjusted to `centis` centiseconds
     /// (VRRPv2: whole seconds 1..=255; VRRPv3: 0.01..=40.95 s), as keepalived does.
     AdvertIntAdjusted {
         /// The interval used, in centiseconds.
@@ -275,6 +275,9 @@ pub enum DiagnosticKind {
     NopreemptWithMaster,
     /// Warning: `preempt_delay` is meaningless with `nopreempt` on instance `token`; reset to 0.
     PreemptDelayWithNopreempt,
+    /// Warning: `track_interface` names the instance's own interface
+    /// `token`, which is always tracked; the entry is dropped (as keepalived does).
+    TrackOwnInterface,
     /// Warning: backslash escapes in quoted string `token` are taken literally.
     EscapeNotSupported,
 }
@@ -385,7 +388,7 @@ impl fmt::Display for Diagnostic<'_> {
             }
             K::AdvertIntAdjusted { centis } => write!(
                 f,
-                "'{tok}' adjusted to {}.{:02} s (VRRPv2: whole seconds 1..=255, VRRPv3: 0.01..=40.95 s)",
+                "adjusted to {}.{:02} s (VRRPv2: whole seconds 1..=255, VRRPv3: 0.01..=40.95 s)",
                 centis / 100,
                 centis % 100
             ),
@@ -402,6 +405,10 @@ impl fmt::Display for Diagnostic<'_> {
             K::PreemptDelayWithNopreempt => write!(
                 f,
                 "instance '{tok}' has nopreempt; preempt_delay is reset to 0"
+            ),
+            K::TrackOwnInterface => write!(
+                f,
+                "'{tok}' is the instance's own interface, always tracked (entry ignored)"
             ),
             K::EscapeNotSupported => write!(
                 f,

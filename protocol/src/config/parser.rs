@@ -1,31 +1,53 @@
 //! The parser state machine: fed one file at a time, paused at `include`.
+//!
+//! keepalived.conf is line oriented: a statement is a keyword and its values
+//! up to the end of the line, or up to a `{` (which opens the keyword's
+//! block) or a `}` (which closes the current block). Inside value blocks
+//! (`virtual_ipaddress`, `virtual_routes`, `unicast_peer`,
+//! `track_interface`) each statement is one entry; inside `group { }` every
+//! word is an instance name. A block keyword may have its `{` at the start
+//! of the next line. `include` is honoured at the start of any line, even
+//! inside a block: the included text stands in for the `include` line.
 
-use super::diag::{Diagnostic, IncludeError, Invalid};
-use super::types::Config;
+use core::fmt::Write as _;
+use core::net::{IpAddr, Ipv4Addr};
+
+use heapless::{String, Vec};
+
+use super::diag::{
+    Diagnostic, DiagnosticKind as K, Expected, IncludeError, Invalid, Limit, Severity,
+};
+use super::lex::{Tok, Tokens};
+use super::types::*;
+use super::value;
 
 /// Most blocks open at once (e.g. `vrrp_instance { virtual_ipaddress { } }` is 2).
 pub const MAX_DEPTH: usize = 8;
 /// Most words in one statement (one line, or up to a brace).
 pub const MAX_WORDS: usize = 32;
 /// Most distinct file names remembered for diagnostics reported after a file
-/// was read (unclosed blocks, sync group members); later files show as `?`.
+/// was read (unclosed blocks, sync group members, per-instance checks);
+/// later files show as `?`.
 pub const MAX_FILES: usize = 16;
 /// File names longer than this are remembered by their last bytes, prefixed with `...`.
 pub const FILE_NAME_LEN: usize = 96;
+
+type FileName = String<FILE_NAME_LEN, u8>;
+const UNKNOWN_FILE: u8 = u8::MAX;
 
 /// Where to continue a file after an `include` (from [`Step::Include`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Resume {
-    pub(crate) offset: usize,
-    pub(crate) line: u32,
+    offset: usize,
+    line: u32,
 }
 
 impl Resume {
     /// The start of a file.
     pub const START: Resume = Resume { offset: 0, line: 0 };
 
-    /// The number of the last line read (the `include` line).
+    /// The number of the last line read (the `include` line; 0 at the start).
     pub const fn line(&self) -> u32 {
         self.line
     }
@@ -53,15 +75,467 @@ pub enum Step<'t> {
     },
 }
 
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Loc {
+    file: u8,
+    line: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Block {
+    GlobalDefs,
+    SyncGroup(usize),
+    GroupList(usize),
+    Instance(usize),
+    Vips(usize),
+    Routes(usize),
+    Peers(usize),
+    TrackIf(usize),
+    Auth(usize),
+    /// An unknown, unsupported or invalid block: everything inside is skipped.
+    Skip,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    block: Block,
+    keyword: &'static str,
+    loc: Loc,
+}
+
+/// A block header seen without its `{`: the next statement may be a lone `{`.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    frame: Frame,
+    /// Missing `{` is an error (known block keyword) or fine (skipped keyword).
+    required: bool,
+}
+
+/// Keywords an instance may give only once (bit positions in `InstMeta::seen`).
+#[derive(Clone, Copy)]
+enum Key {
+    State,
+    Interface,
+    Vrid,
+    Priority,
+    Advert,
+    Version,
+    Preempt,
+    PreemptDelay,
+    Accept,
+    V3Checksum,
+    SrcIp,
+    GarpDelay,
+    GarpRepeat,
+    GarpRefresh,
+    GarpRefreshRepeat,
+    AuthType,
+    AuthPass,
+    RouterId,
+}
+
+#[derive(Clone, Debug, Default)]
+struct InstMeta {
+    loc: Loc,
+    seen: u32,
+    version: Option<Version>,
+    version_loc: Loc,
+    advert_micros: Option<u64>,
+    advert_loc: Loc,
+    v3_checksum_as_v2: Option<bool>,
+    garp_delay: Option<u16>,
+    garp_repeat: Option<u8>,
+    garp_refresh: Option<u32>,
+    garp_refresh_repeat: Option<u8>,
+    auth_loc: Option<Loc>,
+    auth_type_pass: Option<bool>,
+    auth_pass: Option<[u8; AUTH_PASS_LEN]>,
+    family: Option<Family>,
+    src_loc: Loc,
+    preempt_delay_set: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct GroupMeta {
+    members: Vec<(Name, Loc), MAX_GROUP_MEMBERS, u8>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct GlobalMeta {
+    seen: u32,
+}
+
+fn bit(key: Key) -> u32 {
+    1u32 << (key as u32)
+}
+
+/// What a statement turned out to be.
+enum Outcome {
+    /// A complete statement (keyword with values, or a list entry).
+    Simple,
+    /// A keyword that opens this block.
+    Block(Block, &'static str),
+    /// A skipped keyword (already reported): its block, if any, is skipped.
+    Ignored,
+}
+
+/// Diagnostics sink for one `feed` call: counts and forwards.
+struct Out<'d, 'f> {
+    diag: &'d mut dyn FnMut(&Diagnostic<'_>),
+    file: &'f str,
+    file_id: u8,
+    line: u32,
+    errors: u32,
+    warnings: u32,
+}
+
+impl Out<'_, '_> {
+    fn loc(&self) -> Loc {
+        Loc {
+            file: self.file_id,
+            line: self.line,
+        }
+    }
+
+    fn emit(&mut self, severity: Severity, keyword: &str, kind: K, token: &str) {
+        match severity {
+            Severity::Error => self.errors = self.errors.saturating_add(1),
+            Severity::Warning => self.warnings = self.warnings.saturating_add(1),
+        }
+        (self.diag)(&Diagnostic {
+            severity,
+            file: self.file,
+            line: self.line,
+            keyword,
+            kind,
+            token,
+            other: "",
+        });
+    }
+
+    fn error(&mut self, keyword: &str, kind: K, token: &str) {
+        self.emit(Severity::Error, keyword, kind, token);
+    }
+
+    fn warn(&mut self, keyword: &str, kind: K, token: &str) {
+        self.emit(Severity::Warning, keyword, kind, token);
+    }
+
+    fn expected(&mut self, keyword: &str, e: Expected, token: &str) {
+        self.error(keyword, K::Expected(e), token);
+    }
+
+    /// The single value of `words[0]`; missing is an error, extra words a warning.
+    fn one<'t>(&mut self, words: &[&'t str], e: Expected) -> Option<&'t str> {
+        let kw = words.first().copied().unwrap_or("");
+        match words.get(1) {
+            None => {
+                self.expected(kw, e, "");
+                None
+            }
+            Some(v) => {
+                if let Some(extra) = words.get(2) {
+                    self.warn(kw, K::ExtraValue, extra);
+                }
+                Some(v)
+            }
+        }
+    }
+
+    /// A keyword that takes no value: extra words are a warning.
+    fn none(&mut self, words: &[&str]) {
+        if let (Some(kw), Some(extra)) = (words.first(), words.get(1)) {
+            self.warn(kw, K::ExtraValue, extra);
+        }
+    }
+
+    /// Warn if `key` was seen before in `seen`, and mark it.
+    fn once(&mut self, seen: &mut u32, key: Key, keyword: &str) {
+        if *seen & bit(key) != 0 {
+            self.warn(keyword, K::Repeated, "");
+        }
+        *seen |= bit(key);
+    }
+
+    /// An unsigned integer value in `min..=max` (missing/invalid reported).
+    fn uint(&mut self, words: &[&str], min: u64, max: u64) -> Option<u64> {
+        let e = Expected::Integer {
+            min: min as i64,
+            max: max as i64,
+        };
+        let v = self.one(words, e)?;
+        let n = value::uint_in(v, min, max);
+        if n.is_none() {
+            self.expected(words.first().copied().unwrap_or(""), e, v);
+        }
+        n
+    }
+
+    /// An optional `<BOOL>` (absent = true).
+    fn opt_bool(&mut self, words: &[&str]) -> Option<bool> {
+        let kw = words.first().copied().unwrap_or("");
+        match words.get(1) {
+            None => Some(true),
+            Some(v) => {
+                if let Some(extra) = words.get(2) {
+                    self.warn(kw, K::ExtraValue, extra);
+                }
+                let b = value::boolean(v);
+                if b.is_none() {
+                    self.expected(kw, Expected::Bool, v);
+                }
+                b
+            }
+        }
+    }
+
+    fn ip(&mut self, keyword: &str, word: Option<&&str>) -> Option<IpAddr> {
+        let Some(w) = word else {
+            self.expected(keyword, Expected::IpAddress, "");
+            return None;
+        };
+        let a = value::ip(w);
+        if a.is_none() {
+            self.expected(keyword, Expected::IpAddress, w);
+        }
+        a
+    }
+
+    fn ifname(&mut self, keyword: &str, word: Option<&&str>) -> Option<IfName> {
+        let Some(w) = word else {
+            self.expected(keyword, Expected::InterfaceName, "");
+            return None;
+        };
+        let n = value::ifname(w);
+        if n.is_none() {
+            self.expected(keyword, Expected::InterfaceName, w);
+        }
+        n
+    }
+
+    fn scope(&mut self, keyword: &str, word: Option<&&str>) -> Option<Scope> {
+        let Some(w) = word else {
+            self.expected(keyword, Expected::Scope, "");
+            return None;
+        };
+        let s = value::scope(w);
+        if s.is_none() {
+            self.expected(keyword, Expected::Scope, w);
+        }
+        s
+    }
+}
+
+/// keepalived keywords Tandem knows but does not implement, by block. They
+/// get a "not supported" warning instead of "unknown keyword".
+const UNSUPPORTED_TOP: &[&str] = &[
+    "vrrp_script",
+    "vrrp_track_file",
+    "track_file",
+    "vrrp_track_process",
+    "track_group",
+    "garp_group",
+    "bfd_instance",
+    "virtual_server",
+    "virtual_server_group",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "linkbeat_interfaces",
+    "interface_up_down_delays",
+    "net_namespace",
+    "net_namespace_ipvs",
+    "namespace_with_ipsets",
+    "instance",
+    "use_pid_dir",
+    "linkbeat_use_polling",
+    "child_wait_time",
+    "includer",
+    "includem",
+    "includew",
+    "includeb",
+    "includea",
+];
+
+const UNSUPPORTED_GLOBAL: &[&str] = &[
+    "notification_email",
+    "notification_email_from",
+    "smtp_server",
+    "smtp_helo_name",
+    "smtp_connect_timeout",
+    "smtp_alert",
+    "smtp_alert_vrrp",
+    "smtp_alert_checker",
+    "no_email_faults",
+    "enable_script_security",
+    "script_user",
+    "vrrp_mcast_group4",
+    "vrrp_mcast_group6",
+    "default_interface",
+    "vrrp_garp_lower_prio_repeat",
+    "vrrp_garp_lower_prio_delay",
+    "vrrp_garp_interval",
+    "vrrp_gna_interval",
+    "vrrp_min_garp",
+    "vrrp_garp_extra_if",
+    "vrrp_lower_prio_no_advert",
+    "vrrp_higher_prio_send_advert",
+    "vrrp_check_unicast_src",
+    "vrrp_skip_check_adv_addr",
+    "vrrp_strict",
+    "vrrp_iptables",
+    "vrrp_ipsets",
+    "nftables",
+    "vrrp_priority",
+    "vrrp_no_swap",
+    "vrrp_rt_priority",
+    "vrrp_cpu_affinity",
+    "vrrp_rlimit_rttime",
+    "max_auto_priority",
+    "dynamic_interfaces",
+    "lvs_id",
+    "lvs_sync_daemon",
+    "lvs_flush",
+    "checker_priority",
+    "enable_snmp_vrrp",
+    "enable_snmp_checker",
+    "enable_snmp_rfc",
+    "enable_traps",
+    "enable_dbus",
+    "process_names",
+    "vrrp_notify_fifo",
+    "notify_fifo",
+    "vrrp_startup_delay",
+];
+
+const UNSUPPORTED_GROUP: &[&str] = &[
+    "track_interface",
+    "track_script",
+    "track_file",
+    "track_process",
+    "track_bfd",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify_deleted",
+    "notify",
+    "notify_priority_changes",
+    "smtp_alert",
+    "global_tracking",
+    "sync_group_tracking_weight",
+];
+
+const UNSUPPORTED_INSTANCE: &[&str] = &[
+    "use_vmac",
+    "use_vmac_addr",
+    "vmac_xmit_base",
+    "use_ipvlan",
+    "vrf",
+    "native_ipv6",
+    "dont_track_primary",
+    "track_script",
+    "track_file",
+    "track_process",
+    "track_bfd",
+    "track_src_ip",
+    "mcast_dst_ip",
+    "check_unicast_src",
+    "unicast_fault_no_peer",
+    "unicast_ttl",
+    "old_unicast_checksum",
+    "garp_lower_prio_delay",
+    "garp_lower_prio_repeat",
+    "garp_extra_if",
+    "down_timer_adverts",
+    "timer_expired_backup",
+    "lower_prio_no_advert",
+    "higher_prio_send_advert",
+    "auth_hmac",
+    "virtual_ipaddress_excluded",
+    "no_virtual_ipaddress",
+    "promote_secondaries",
+    "virtual_rules",
+    "skip_check_adv_addr",
+    "strict_mode",
+    "debug",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify_deleted",
+    "notify",
+    "notify_master_rx_lower_pri",
+    "notify_priority_changes",
+    "smtp_alert",
+    "kernel_rx_buf_size",
+    "linkbeat_use_polling",
+    "lvs_sync_daemon_interface",
+];
+
+fn new_instance(name: Name) -> Instance {
+    Instance {
+        name,
+        interface: IfName::new(),
+        vrid: 0,
+        priority: 100,
+        initial_state: InitialState::Backup,
+        version: Version::V2,
+        family: Family::Ipv4,
+        advert_int_cs: 100,
+        preempt: true,
+        preempt_delay_ms: 0,
+        accept: true,
+        auth_pass: None,
+        v3_checksum_as_v2: false,
+        virtual_addresses: Vec::new(),
+        virtual_routes: Vec::new(),
+        src_ip: None,
+        unicast_peers: Vec::new(),
+        track_interfaces: Vec::new(),
+        garp_master_delay_s: 5,
+        garp_master_repeat: 5,
+        garp_master_refresh_s: 0,
+        garp_master_refresh_repeat: 1,
+        sync_group: None,
+    }
+}
+
+/// `file` as stored in the file table: itself, or `...` and its tail.
+fn shorten(file: &str) -> FileName {
+    let mut s = FileName::new();
+    if file.len() <= FILE_NAME_LEN {
+        let _ = s.push_str(file);
+        return s;
+    }
+    let mut start = file.len().saturating_sub(FILE_NAME_LEN - 3);
+    while start < file.len() && !file.is_char_boundary(start) {
+        start += 1;
+    }
+    let _ = s.push_str("...");
+    let _ = s.push_str(file.get(start..).unwrap_or(""));
+    s
+}
+
 /// The keepalived.conf parser. See the [module docs](super) for the call
 /// sequence: [`Parser::new`], [`Parser::feed`] (repeatedly, following
 /// includes), [`Parser::finish`].
 ///
 /// It holds the [`Config`] under construction (about 40 KiB) plus small
-/// tables; keep it off small stacks.
+/// tables (about 10 KiB); keep it off small stacks.
 #[derive(Debug)]
 pub struct Parser {
     config: Config,
+    inst_meta: Vec<InstMeta, MAX_INSTANCES, u8>,
+    group_meta: Vec<GroupMeta, MAX_SYNC_GROUPS, u8>,
+    global_meta: GlobalMeta,
+    global_version_set: bool,
+    global_v3cs_set: bool,
+    files: Vec<FileName, MAX_FILES, u8>,
+    stack: Vec<Frame, MAX_DEPTH, u8>,
+    /// Blocks opened beyond [`MAX_DEPTH`] (already reported; skipped).
+    overflow_depth: u32,
+    pending: Option<Pending>,
     errors: u32,
     warnings: u32,
 }
@@ -77,40 +551,18 @@ impl Parser {
     pub fn new() -> Self {
         Parser {
             config: Config::default(),
+            inst_meta: Vec::new(),
+            group_meta: Vec::new(),
+            global_meta: GlobalMeta::default(),
+            global_version_set: false,
+            global_v3cs_set: false,
+            files: Vec::new(),
+            stack: Vec::new(),
+            overflow_depth: 0,
+            pending: None,
             errors: 0,
             warnings: 0,
         }
-    }
-
-    /// Parse `text`, the contents of `file`, from `at` ([`Resume::START`] for
-    /// a new file) until its end or an `include` line. Diagnostics go to
-    /// `diag` as they are found. Statements (and blocks) may span included
-    /// files, exactly as if the included text replaced the `include` line.
-    ///
-    /// `at` must come from a [`Step::Include`] for this same `text`; an
-    /// out-of-range value is treated as the end of the text.
-    pub fn feed<'t>(
-        &mut self,
-        file: &str,
-        text: &'t str,
-        at: Resume,
-        diag: &mut dyn FnMut(&Diagnostic<'_>),
-    ) -> Step<'t> {
-        let _ = (file, text, at, diag);
-        Step::Done
-    }
-
-    /// Report that the `include` at `file:line` of `pattern` failed
-    /// ([`IncludeError::NoMatch`] is a warning, the rest are errors).
-    pub fn include_error(
-        &mut self,
-        file: &str,
-        line: u32,
-        pattern: &str,
-        error: IncludeError,
-        diag: &mut dyn FnMut(&Diagnostic<'_>),
-    ) {
-        let _ = (file, line, pattern, error, diag);
     }
 
     /// Errors reported so far.
@@ -123,18 +575,1368 @@ impl Parser {
         self.warnings
     }
 
+    fn intern(&mut self, file: &str) -> u8 {
+        let short = shorten(file);
+        if let Some(i) = self.files.iter().position(|f| *f == short) {
+            return i as u8;
+        }
+        let id = self.files.len() as u8;
+        match self.files.push(short) {
+            Ok(()) => id,
+            Err(_) => UNKNOWN_FILE,
+        }
+    }
+
+    /// Parse `text`, the contents of `file`, from `at` ([`Resume::START`] for
+    /// a new file) until its end or an `include` line. Diagnostics go to
+    /// `diag` as they are found. Statements (and blocks) may span included
+    /// files, exactly as if the included text replaced the `include` line.
+    ///
+    /// `at` must come from a [`Step::Include`] for this same `text`; an
+    /// out-of-range value is treated as the end of the text. *O*(length of
+    /// the text).
+    pub fn feed<'t>(
+        &mut self,
+        file: &str,
+        text: &'t str,
+        at: Resume,
+        diag: &mut dyn FnMut(&Diagnostic<'_>),
+    ) -> Step<'t> {
+        let file_id = self.intern(file);
+        let mut out = Out {
+            diag,
+            file,
+            file_id,
+            line: at.line,
+            errors: 0,
+            warnings: 0,
+        };
+        let mut offset = at.offset;
+        let mut line_no = at.line;
+        let step = loop {
+            let Some(rest) = text.get(offset..) else {
+                break Step::Done;
+            };
+            if rest.is_empty() {
+                break Step::Done;
+            }
+            let (line, len) = match rest.find('\n') {
+                Some(n) => (rest.get(..n).unwrap_or(""), n + 1),
+                None => (rest, rest.len()),
+            };
+            offset = offset.saturating_add(len);
+            line_no = line_no.saturating_add(1);
+            out.line = line_no;
+            if let Some(pattern) = self.line(&mut out, line) {
+                break Step::Include {
+                    pattern,
+                    line: line_no,
+                    resume: Resume {
+                        offset,
+                        line: line_no,
+                    },
+                };
+            }
+        };
+        self.errors = self.errors.saturating_add(out.errors);
+        self.warnings = self.warnings.saturating_add(out.warnings);
+        step
+    }
+
+    /// Report that the `include` at `file:line` of `pattern` failed
+    /// ([`IncludeError::NoMatch`] is a warning, the rest are errors).
+    pub fn include_error(
+        &mut self,
+        file: &str,
+        line: u32,
+        pattern: &str,
+        error: IncludeError,
+        diag: &mut dyn FnMut(&Diagnostic<'_>),
+    ) {
+        let severity = if error == IncludeError::NoMatch {
+            self.warnings = self.warnings.saturating_add(1);
+            Severity::Warning
+        } else {
+            self.errors = self.errors.saturating_add(1);
+            Severity::Error
+        };
+        diag(&Diagnostic {
+            severity,
+            file,
+            line,
+            keyword: "include",
+            kind: K::Include(error),
+            token: pattern,
+            other: "",
+        });
+    }
+
+    /// One line: returns the pattern if it is an `include` line.
+    fn line<'t>(&mut self, out: &mut Out<'_, '_>, line: &'t str) -> Option<&'t str> {
+        let mut toks = Tokens::new(line);
+        let mut words: Vec<&'t str, MAX_WORDS> = Vec::new();
+        let mut too_many = false;
+        let mut first = true;
+        while let Some(tok) = toks.next() {
+            let word = match tok {
+                Tok::Word(w) => Some(w),
+                Tok::Quoted(q) => {
+                    if q.contains('\\') {
+                        out.warn("", K::EscapeNotSupported, q);
+                    }
+                    Some(q)
+                }
+                Tok::Unterminated(r) => {
+                    out.error("", K::UnterminatedQuote, r);
+                    Some(r)
+                }
+                Tok::Open => {
+                    self.statement(out, &words, true, too_many);
+                    words.clear();
+                    too_many = false;
+                    None
+                }
+                Tok::Close => {
+                    if !words.is_empty() || too_many {
+                        self.statement(out, &words, false, too_many);
+                    }
+                    words.clear();
+                    too_many = false;
+                    self.close(out);
+                    None
+                }
+            };
+            if let Some(w) = word {
+                if first && tok == Tok::Word("include") {
+                    return self.include(out, toks);
+                }
+                if words.push(w).is_err() && !too_many {
+                    too_many = true;
+                    out.error(
+                        words.first().copied().unwrap_or(""),
+                        K::TooMany(Limit::Words),
+                        w,
+                    );
+                }
+            }
+            first = false;
+        }
+        if !words.is_empty() || too_many {
+            self.statement(out, &words, false, too_many);
+        }
+        None
+    }
+
+    fn include<'t>(&mut self, out: &mut Out<'_, '_>, mut toks: Tokens<'t>) -> Option<&'t str> {
+        let pattern = match toks.next() {
+            Some(Tok::Word(w)) | Some(Tok::Quoted(w)) if !w.is_empty() => w,
+            Some(Tok::Unterminated(r)) => {
+                out.error("include", K::UnterminatedQuote, r);
+                return None;
+            }
+            _ => {
+                out.expected("include", Expected::Path, "");
+                return None;
+            }
+        };
+        match toks.next() {
+            Some(Tok::Word(w)) | Some(Tok::Quoted(w)) | Some(Tok::Unterminated(w)) => {
+                out.warn("include", K::ExtraValue, w)
+            }
+            Some(Tok::Open) => out.warn("include", K::ExtraValue, "{"),
+            Some(Tok::Close) => out.warn("include", K::ExtraValue, "}"),
+            None => {}
+        }
+        Some(pattern)
+    }
+
+    /// Open `frame`; `keyword` is its header's first word (for diagnostics).
+    fn push(&mut self, out: &mut Out<'_, '_>, frame: Frame, keyword: &str) {
+        if self.overflow_depth > 0 || self.stack.push(frame).is_err() {
+            if self.overflow_depth == 0 {
+                out.error(keyword, K::TooMany(Limit::Depth), "{");
+            }
+            self.overflow_depth = self.overflow_depth.saturating_add(1);
+        }
+    }
+
+    fn close(&mut self, out: &mut Out<'_, '_>) {
+        if let Some(p) = self.pending.take() {
+            if p.required {
+                let loc = out.line;
+                out.line = p.frame.loc.line;
+                out.expected(p.frame.keyword, Expected::OpenBrace, "");
+                out.line = loc;
+            }
+        }
+        if self.overflow_depth > 0 {
+            self.overflow_depth -= 1;
+        } else if self.stack.pop().is_none() {
+            out.error("", K::UnmatchedCloseBrace, "}");
+        }
+    }
+
+    /// One statement: `words` up to a `{` (`open`), a `}` or the end of the line.
+    fn statement(&mut self, out: &mut Out<'_, '_>, words: &[&str], open: bool, too_many: bool) {
+        if let Some(p) = self.pending.take() {
+            if words.is_empty() && open {
+                self.push(out, p.frame, p.frame.keyword);
+                return;
+            }
+            if p.required {
+                out.expected(
+                    p.frame.keyword,
+                    Expected::OpenBrace,
+                    words.first().copied().unwrap_or("{"),
+                );
+            }
+        }
+        let skip = Frame {
+            block: Block::Skip,
+            keyword: "block",
+            loc: out.loc(),
+        };
+        if words.is_empty() || too_many {
+            if open {
+                if !too_many {
+                    out.error("", K::UnexpectedOpenBrace, "{");
+                }
+                self.push(out, skip, "");
+            }
+            return;
+        }
+        let kw = words.first().copied().unwrap_or("");
+        let outcome = match self.stack.last().map(|f| f.block) {
+            None => self.top(out, words),
+            Some(Block::GlobalDefs) => self.global(out, words),
+            Some(Block::SyncGroup(g)) => self.sync_group(out, words, g),
+            Some(Block::GroupList(g)) => self.group_list(out, words, g),
+            Some(Block::Instance(i)) => self.instance(out, words, i),
+            Some(Block::Vips(i)) => self.vip(out, words, i),
+            Some(Block::Routes(i)) => self.route(out, words, i),
+            Some(Block::Peers(i)) => self.peer(out, words, i),
+            Some(Block::TrackIf(i)) => self.track(out, words, i),
+            Some(Block::Auth(i)) => self.auth(out, words, i),
+            Some(Block::Skip) => Outcome::Ignored,
+        };
+        match outcome {
+            Outcome::Simple => {
+                if open {
+                    out.error(kw, K::UnexpectedOpenBrace, "{");
+                    self.push(out, skip, kw);
+                }
+            }
+            Outcome::Block(block, keyword) => {
+                let frame = Frame {
+                    block,
+                    keyword,
+                    loc: out.loc(),
+                };
+                if open {
+                    self.push(out, frame, kw);
+                } else {
+                    self.pending = Some(Pending {
+                        frame,
+                        required: true,
+                    });
+                }
+            }
+            Outcome::Ignored => {
+                if open {
+                    self.push(out, skip, kw);
+                } else {
+                    self.pending = Some(Pending {
+                        frame: skip,
+                        required: false,
+                    });
+                }
+            }
+        }
+    }
+
+    fn unknown(out: &mut Out<'_, '_>, keyword: &str, unsupported: &[&str]) -> Outcome {
+        if unsupported.contains(&keyword) {
+            out.warn(keyword, K::Unsupported, "");
+        } else {
+            out.warn(keyword, K::UnknownKeyword, "");
+        }
+        Outcome::Ignored
+    }
+
+    fn top(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+        let kw = words.first().copied().unwrap_or("");
+        match kw {
+            "global_defs" => {
+                out.none(words);
+                Outcome::Block(Block::GlobalDefs, "global_defs")
+            }
+            "vrrp_sync_group" => self.new_group(out, words),
+            "vrrp_instance" => self.new_instance(out, words),
+            "vrrp_version" => {
+                self.global_version(out, words);
+                Outcome::Simple
+            }
+            _ => Self::unknown(out, kw, UNSUPPORTED_TOP),
+        }
+    }
+
+    fn global_version(&mut self, out: &mut Out<'_, '_>, words: &[&str]) {
+        let kw = words.first().copied().unwrap_or("");
+        out.once(&mut self.global_meta.seen, Key::Version, kw);
+        if let Some(v) = out.uint(words, 2, 3) {
+            self.config.global.vrrp_version = if v == 2 { Version::V2 } else { Version::V3 };
+            self.global_version_set = true;
+        }
+    }
+
+    fn global(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+        let kw = words.first().copied().unwrap_or("");
+        let g = &mut self.config.global;
+        let seen = &mut self.global_meta.seen;
+        match kw {
+            "router_id" => {
+                out.once(seen, Key::RouterId, kw);
+                if let Some(v) = out.one(words, Expected::RouterId) {
+                    match String::try_from(v) {
+                        Ok(s) if !v.is_empty() => g.router_id = Some(s),
+                        _ => out.expected(kw, Expected::RouterId, v),
+                    }
+                }
+            }
+            "vrrp_version" => self.global_version(out, words),
+            "v3_checksum_as_v2" => {
+                out.once(seen, Key::V3Checksum, kw);
+                if let Some(b) = out.opt_bool(words) {
+                    g.v3_checksum_as_v2 = b;
+                    self.global_v3cs_set = true;
+                }
+            }
+            "vrrp_garp_master_delay" => {
+                out.once(seen, Key::GarpDelay, kw);
+                if let Some(v) = out.uint(words, 0, u64::from(u16::MAX)) {
+                    g.garp_master_delay_s = v as u16;
+                }
+            }
+            "vrrp_garp_master_repeat" => {
+                out.once(seen, Key::GarpRepeat, kw);
+                if let Some(v) = out.uint(words, 1, 255) {
+                    g.garp_master_repeat = v as u8;
+                }
+            }
+            "vrrp_garp_master_refresh" => {
+                out.once(seen, Key::GarpRefresh, kw);
+                if let Some(v) = out.uint(words, 0, u64::from(u32::MAX)) {
+                    g.garp_master_refresh_s = v as u32;
+                }
+            }
+            "vrrp_garp_master_refresh_repeat" => {
+                out.once(seen, Key::GarpRefreshRepeat, kw);
+                if let Some(v) = out.uint(words, 1, 255) {
+                    g.garp_master_refresh_repeat = v as u8;
+                }
+            }
+            _ => return Self::unknown(out, kw, UNSUPPORTED_GLOBAL),
+        }
+        Outcome::Simple
+    }
+
+    fn new_group(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+        let kw = "vrrp_sync_group";
+        let Some(raw) = out.one(words, Expected::Name) else {
+            return Outcome::Ignored;
+        };
+        let Some(name) = value::name(raw) else {
+            out.expected(kw, Expected::Name, raw);
+            return Outcome::Ignored;
+        };
+        if self.config.sync_groups.iter().any(|g| g.name == name) {
+            out.error(kw, K::Duplicate, raw);
+            return Outcome::Ignored;
+        }
+        let g = self.config.sync_groups.len();
+        let group = SyncGroup {
+            name,
+            members: Vec::new(),
+        };
+        if self.config.sync_groups.push(group).is_err() {
+            out.error(kw, K::TooMany(Limit::SyncGroups), raw);
+            return Outcome::Ignored;
+        }
+        let _ = self.group_meta.push(GroupMeta::default());
+        Outcome::Block(Block::SyncGroup(g), kw)
+    }
+
+    fn sync_group(&mut self, out: &mut Out<'_, '_>, words: &[&str], g: usize) -> Outcome {
+        let kw = words.first().copied().unwrap_or("");
+        if kw == "group" {
+            out.none(words);
+            Outcome::Block(Block::GroupList(g), "group")
+        } else {
+            Self::unknown(out, kw, UNSUPPORTED_GROUP)
+        }
+    }
+
+    fn group_list(&mut self, out: &mut Out<'_, '_>, words: &[&str], g: usize) -> Outcome {
+        let Some(meta) = self.group_meta.get_mut(g) else {
+            return Outcome::Simple;
+        };
+        for w in words {
+            let Some(name) = value::name(w) else {
+                out.expected("group", Expected::Name, w);
+                continue;
+            };
+            if meta.members.iter().any(|(n, _)| *n == name) {
+                out.error("group", K::Duplicate, w);
+                continue;
+            }
+            if meta.members.push((name, out.loc())).is_err() {
+                out.error("group", K::TooMany(Limit::GroupMembers), w);
+            }
+        }
+        Outcome::Simple
+    }
+
+    fn new_instance(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+        let kw = "vrrp_instance";
+        let Some(raw) = out.one(words, Expected::Name) else {
+            return Outcome::Ignored;
+        };
+        let Some(name) = value::name(raw) else {
+            out.expected(kw, Expected::Name, raw);
+            return Outcome::Ignored;
+        };
+        if self.config.instances.iter().any(|i| i.name == name) {
+            out.error(kw, K::Duplicate, raw);
+            return Outcome::Ignored;
+        }
+        let i = self.config.instances.len();
+        if self.config.instances.push(new_instance(name)).is_err() {
+            out.error(kw, K::TooMany(Limit::Instances), raw);
+            return Outcome::Ignored;
+        }
+        let _ = self.inst_meta.push(InstMeta {
+            loc: out.loc(),
+            ..InstMeta::default()
+        });
+        Outcome::Block(Block::Instance(i), kw)
+    }
+
+    fn instance(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+        let kw = words.first().copied().unwrap_or("");
+        let (Some(inst), Some(meta)) =
+            (self.config.instances.get_mut(i), self.inst_meta.get_mut(i))
+        else {
+            return Outcome::Ignored;
+        };
+        let seen = &mut meta.seen;
+        match kw {
+            "state" => {
+                out.once(seen, Key::State, kw);
+                if let Some(v) = out.one(words, Expected::Name) {
+                    inst.initial_state = if v.eq_ignore_ascii_case("MASTER") {
+                        InitialState::Master
+                    } else {
+                        if !v.eq_ignore_ascii_case("BACKUP") {
+                            out.warn(kw, K::UnknownState, v);
+                        }
+                        InitialState::Backup
+                    };
+                }
+            }
+            "interface" => {
+                out.once(seen, Key::Interface, kw);
+                if let Some(v) = out.one(words, Expected::InterfaceName) {
+                    match value::ifname(v) {
+                        Some(n) => inst.interface = n,
+                        None => out.expected(kw, Expected::InterfaceName, v),
+                    }
+                }
+            }
+            "virtual_router_id" => {
+                out.once(seen, Key::Vrid, kw);
+                if let Some(v) = out.uint(words, 1, 255) {
+                    inst.vrid = v as u8;
+                }
+            }
+            "priority" => {
+                out.once(seen, Key::Priority, kw);
+                if let Some(v) = out.uint(words, 1, 255) {
+                    inst.priority = v as u8;
+                }
+            }
+            "advert_int" => {
+                out.once(seen, Key::Advert, kw);
+                let e = Expected::Seconds { max: 65535 };
+                if let Some(v) = out.one(words, e) {
+                    match value::seconds_micros(v, 65535) {
+                        Some(m) if m > 0 => {
+                            meta.advert_micros = Some(m);
+                            meta.advert_loc = out.loc();
+                        }
+                        _ => out.expected(kw, e, v),
+                    }
+                }
+            }
+            "version" => {
+                out.once(seen, Key::Version, kw);
+                if let Some(v) = out.one(words, Expected::Version) {
+                    match v {
+                        "2" => meta.version = Some(Version::V2),
+                        "3" => meta.version = Some(Version::V3),
+                        _ => out.expected(kw, Expected::Version, v),
+                    }
+                    meta.version_loc = out.loc();
+                }
+            }
+            "nopreempt" | "preempt" => {
+                out.once(seen, Key::Preempt, kw);
+                out.none(words);
+                inst.preempt = kw == "preempt";
+            }
+            "preempt_delay" => {
+                out.once(seen, Key::PreemptDelay, kw);
+                let e = Expected::Seconds { max: 1000 };
+                if let Some(v) = out.one(words, e) {
+                    match value::seconds_micros(v, 1000) {
+                        Some(m) => {
+                            inst.preempt_delay_ms = (m / 1000) as u32;
+                            meta.preempt_delay_set = m > 0;
+                        }
+                        None => out.expected(kw, e, v),
+                    }
+                }
+            }
+            "accept" | "no_accept" => {
+                out.once(seen, Key::Accept, kw);
+                out.none(words);
+                inst.accept = kw == "accept";
+            }
+            "v3_checksum_as_v2" => {
+                out.once(seen, Key::V3Checksum, kw);
+                if let Some(b) = out.opt_bool(words) {
+                    meta.v3_checksum_as_v2 = Some(b);
+                }
+            }
+            "unicast_src_ip" | "mcast_src_ip" => {
+                out.once(seen, Key::SrcIp, kw);
+                if let Some(v) = out.one(words, Expected::IpAddress) {
+                    match value::ip(v) {
+                        Some(a) => {
+                            inst.src_ip = Some(a);
+                            meta.src_loc = out.loc();
+                        }
+                        None => out.expected(kw, Expected::IpAddress, v),
+                    }
+                }
+            }
+            "garp_master_delay" => {
+                out.once(seen, Key::GarpDelay, kw);
+                if let Some(v) = out.uint(words, 0, u64::from(u16::MAX)) {
+                    meta.garp_delay = Some(v as u16);
+                }
+            }
+            "garp_master_repeat" => {
+                out.once(seen, Key::GarpRepeat, kw);
+                if let Some(v) = out.uint(words, 1, 255) {
+                    meta.garp_repeat = Some(v as u8);
+                }
+            }
+            "garp_master_refresh" => {
+                out.once(seen, Key::GarpRefresh, kw);
+                if let Some(v) = out.uint(words, 0, u64::from(u32::MAX)) {
+                    meta.garp_refresh = Some(v as u32);
+                }
+            }
+            "garp_master_refresh_repeat" => {
+                out.once(seen, Key::GarpRefreshRepeat, kw);
+                if let Some(v) = out.uint(words, 1, 255) {
+                    meta.garp_refresh_repeat = Some(v as u8);
+                }
+            }
+            "virtual_ipaddress" => {
+                out.none(words);
+                return Outcome::Block(Block::Vips(i), "virtual_ipaddress");
+            }
+            "virtual_routes" => {
+                out.none(words);
+                return Outcome::Block(Block::Routes(i), "virtual_routes");
+            }
+            "unicast_peer" => {
+                out.none(words);
+                return Outcome::Block(Block::Peers(i), "unicast_peer");
+            }
+            "track_interface" => {
+                out.none(words);
+                return Outcome::Block(Block::TrackIf(i), "track_interface");
+            }
+            "authentication" => {
+                out.none(words);
+                meta.auth_loc = Some(out.loc());
+                return Outcome::Block(Block::Auth(i), "authentication");
+            }
+            _ => return Self::unknown(out, kw, UNSUPPORTED_INSTANCE),
+        }
+        Outcome::Simple
+    }
+
+    fn auth(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+        let kw = words.first().copied().unwrap_or("");
+        let Some(meta) = self.inst_meta.get_mut(i) else {
+            return Outcome::Ignored;
+        };
+        match kw {
+            "auth_type" => {
+                out.once(&mut meta.seen, Key::AuthType, kw);
+                if let Some(v) = out.one(words, Expected::AuthType) {
+                    if v.eq_ignore_ascii_case("PASS") {
+                        meta.auth_type_pass = Some(true);
+                    } else {
+                        meta.auth_type_pass = Some(false);
+                        out.expected(kw, Expected::AuthType, v);
+                    }
+                }
+            }
+            "auth_pass" => {
+                out.once(&mut meta.seen, Key::AuthPass, kw);
+                if let Some(v) = out.one(words, Expected::Password) {
+                    if v.is_empty() {
+                        out.expected(kw, Expected::Password, v);
+                    } else {
+                        let mut pass = [0u8; AUTH_PASS_LEN];
+                        for (d, s) in pass.iter_mut().zip(v.bytes()) {
+                            *d = s;
+                        }
+                        if v.len() > AUTH_PASS_LEN {
+                            out.warn(kw, K::PasswordTruncated, "");
+                        }
+                        meta.auth_pass = Some(pass);
+                    }
+                }
+            }
+            _ => return Self::unknown(out, kw, &[]),
+        }
+        Outcome::Simple
+    }
+
+    fn vip(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+        const KW: &str = "virtual_ipaddress";
+        let (Some(inst), Some(meta)) =
+            (self.config.instances.get_mut(i), self.inst_meta.get_mut(i))
+        else {
+            return Outcome::Ignored;
+        };
+        let first = words.first().copied().unwrap_or("");
+        let Some((addr, len)) = value::prefix(first) else {
+            out.expected(KW, Expected::Prefix, first);
+            return Outcome::Simple;
+        };
+        let prefix_len = len.unwrap_or_else(|| value::host_len(&addr));
+        let mut vip = VirtualAddress {
+            addr,
+            prefix_len,
+            broadcast: None,
+            dev: None,
+            scope: None,
+            label: None,
+        };
+        let mut k = 1;
+        while let Some(opt) = words.get(k).copied() {
+            k += 1;
+            let arg = words.get(k);
+            match opt {
+                "brd" | "broadcast" => {
+                    k += 1;
+                    let IpAddr::V4(a) = addr else {
+                        out.expected(opt, Expected::Broadcast, arg.copied().unwrap_or(""));
+                        return Outcome::Simple;
+                    };
+                    let mask = u32::MAX
+                        .checked_shl(32 - u32::from(prefix_len))
+                        .unwrap_or(0);
+                    let brd = match arg.copied() {
+                        Some("+") => Some(Ipv4Addr::from(u32::from(a) | !mask)),
+                        Some("-") => Some(Ipv4Addr::from(u32::from(a) & mask)),
+                        Some(w) => match value::ip(w) {
+                            Some(IpAddr::V4(b)) => Some(b),
+                            _ => None,
+                        },
+                        None => None,
+                    };
+                    match brd {
+                        Some(b) => vip.broadcast = Some(b),
+                        None => {
+                            out.expected(opt, Expected::Broadcast, arg.copied().unwrap_or(""));
+                            return Outcome::Simple;
+                        }
+                    }
+                }
+                "dev" => {
+                    k += 1;
+                    match out.ifname(opt, arg) {
+                        Some(n) => vip.dev = Some(n),
+                        None => return Outcome::Simple,
+                    }
+                }
+                "scope" => {
+                    k += 1;
+                    match out.scope(opt, arg) {
+                        Some(s) => vip.scope = Some(s),
+                        None => return Outcome::Simple,
+                    }
+                }
+                "label" => {
+                    k += 1;
+                    let Some(w) = arg else {
+                        out.expected(opt, Expected::Label, "");
+                        return Outcome::Simple;
+                    };
+                    match value::label(w) {
+                        Some(_) if addr.is_ipv6() => out.warn(KW, K::Unsupported, "label"),
+                        Some(l) => vip.label = Some(l),
+                        None => {
+                            out.expected(opt, Expected::Label, w);
+                            return Outcome::Simple;
+                        }
+                    }
+                }
+                "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute" | "autojoin"
+                | "no_track" | "use_vmac" => out.warn(KW, K::Unsupported, opt),
+                "peer" | "preferred_lft" | "track_group" => {
+                    k += 1;
+                    out.warn(KW, K::Unsupported, opt);
+                }
+                _ => {
+                    out.expected(KW, Expected::AddressOption, opt);
+                    return Outcome::Simple;
+                }
+            }
+        }
+        let family = Family::of(&addr);
+        match meta.family {
+            Some(f) if f != family => {
+                out.error(KW, K::MixedFamilies, first);
+                return Outcome::Simple;
+            }
+            _ => meta.family = Some(family),
+        }
+        if inst.virtual_addresses.push(vip).is_err() {
+            out.error(KW, K::TooMany(Limit::VirtualAddresses), first);
+        }
+        Outcome::Simple
+    }
+
+    fn route(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+        const KW: &str = "virtual_routes";
+        let Some(inst) = self.config.instances.get_mut(i) else {
+            return Outcome::Ignored;
+        };
+        let (kind, mut k) = match words.first().copied() {
+            Some("blackhole") => (RouteType::Blackhole, 1),
+            Some("unreachable") => (RouteType::Unreachable, 1),
+            Some("prohibit") => (RouteType::Prohibit, 1),
+            Some("unicast") => (RouteType::Unicast, 1),
+            _ => (RouteType::Unicast, 0),
+        };
+        let mut dst: Option<(IpAddr, u8, &str)> = None;
+        let mut default_dst: Option<&str> = None;
+        let mut src: Option<(IpAddr, &str)> = None;
+        let mut via: Option<(IpAddr, &str)> = None;
+        let mut r = VirtualRoute {
+            kind,
+            dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            dst_len: 0,
+            src: None,
+            via: None,
+            dev: None,
+            metric: None,
+            table: None,
+            scope: None,
+            onlink: false,
+        };
+        while let Some(w) = words.get(k).copied() {
+            k += 1;
+            let arg = words.get(k);
+            match w {
+                "src" | "via" | "gw" => {
+                    k += 1;
+                    let Some(a) = out.ip(w, arg) else {
+                        return Outcome::Simple;
+                    };
+                    let word = arg.copied().unwrap_or("");
+                    if w == "src" {
+                        src = Some((a, word));
+                    } else {
+                        via = Some((a, word));
+                    }
+                }
+                "dev" | "oif" => {
+                    k += 1;
+                    let Some(n) = out.ifname(w, arg) else {
+                        return Outcome::Simple;
+                    };
+                    r.dev = Some(n);
+                }
+                "metric" | "priority" | "preference" => {
+                    k += 1;
+                    let e = Expected::Integer {
+                        min: 0,
+                        max: i64::from(u32::MAX),
+                    };
+                    match arg.and_then(|a| value::uint_in(a, 0, u64::from(u32::MAX))) {
+                        Some(m) => r.metric = Some(m as u32),
+                        None => {
+                            out.expected(w, e, arg.copied().unwrap_or(""));
+                            return Outcome::Simple;
+                        }
+                    }
+                }
+                "table" => {
+                    k += 1;
+                    match arg.and_then(|a| value::table(a)) {
+                        Some(t) => r.table = Some(t),
+                        None => {
+                            out.expected(w, Expected::Table, arg.copied().unwrap_or(""));
+                            return Outcome::Simple;
+                        }
+                    }
+                }
+                "scope" => {
+                    k += 1;
+                    let Some(sc) = out.scope(w, arg) else {
+                        return Outcome::Simple;
+                    };
+                    r.scope = Some(sc);
+                }
+                "onlink" => r.onlink = true,
+                "no_track" => out.warn(KW, K::Unsupported, w),
+                "or" | "protocol" | "proto" => {
+                    k += 1;
+                    out.warn(KW, K::Unsupported, w);
+                }
+                _ => {
+                    let target = if w == "to" {
+                        k += 1;
+                        match arg {
+                            Some(a) => *a,
+                            None => {
+                                out.expected(w, Expected::Prefix, "");
+                                return Outcome::Simple;
+                            }
+                        }
+                    } else {
+                        w
+                    };
+                    if dst.is_some() || default_dst.is_some() {
+                        out.expected(KW, Expected::RouteOption, w);
+                        return Outcome::Simple;
+                    }
+                    if target == "default" {
+                        default_dst = Some(target);
+                    } else if let Some((a, len)) = value::prefix(target) {
+                        dst = Some((a, len.unwrap_or_else(|| value::host_len(&a)), target));
+                    } else if w == "to" {
+                        out.expected(w, Expected::Prefix, target);
+                        return Outcome::Simple;
+                    } else {
+                        out.expected(KW, Expected::RouteOption, w);
+                        return Outcome::Simple;
+                    }
+                }
+            }
+        }
+        let (dst_addr, dst_len, dst_word) = match (dst, default_dst) {
+            (Some(d), _) => d,
+            (None, Some(word)) => {
+                // `default`: the family of the other addresses, IPv4 if none.
+                let v6 = matches!(src.or(via), Some((IpAddr::V6(_), _)));
+                let a = if v6 {
+                    IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED)
+                } else {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                };
+                (a, 0, word)
+            }
+            (None, None) => {
+                out.expected(KW, Expected::Prefix, "");
+                return Outcome::Simple;
+            }
+        };
+        let family = Family::of(&dst_addr);
+        for (a, word) in [src, via].into_iter().flatten() {
+            if Family::of(&a) != family {
+                out.error(KW, K::RouteFamily, word);
+                return Outcome::Simple;
+            }
+        }
+        r.dst = dst_addr;
+        r.dst_len = dst_len;
+        r.src = src.map(|s| s.0);
+        r.via = via.map(|v| v.0);
+        if inst.virtual_routes.push(r).is_err() {
+            out.error(KW, K::TooMany(Limit::VirtualRoutes), dst_word);
+        }
+        Outcome::Simple
+    }
+
+    fn peer(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+        const KW: &str = "unicast_peer";
+        let Some(inst) = self.config.instances.get_mut(i) else {
+            return Outcome::Ignored;
+        };
+        let Some(addr) = out.ip(KW, words.first()) else {
+            return Outcome::Simple;
+        };
+        let mut k = 1;
+        while let Some(w) = words.get(k).copied() {
+            k += 1;
+            if w == "min_ttl" || w == "max_ttl" {
+                k += 1;
+                out.warn(KW, K::Unsupported, w);
+            } else {
+                out.warn(KW, K::ExtraValue, w);
+            }
+        }
+        if inst.unicast_peers.contains(&addr) {
+            out.error(KW, K::Duplicate, words.first().copied().unwrap_or(""));
+        } else if inst.unicast_peers.push(addr).is_err() {
+            out.error(
+                KW,
+                K::TooMany(Limit::UnicastPeers),
+                words.first().copied().unwrap_or(""),
+            );
+        }
+        Outcome::Simple
+    }
+
+    fn track(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+        const KW: &str = "track_interface";
+        let Some(inst) = self.config.instances.get_mut(i) else {
+            return Outcome::Ignored;
+        };
+        let Some(name) = out.ifname(KW, words.first()) else {
+            return Outcome::Simple;
+        };
+        let mut t = TrackInterface {
+            name,
+            weight: 0,
+            reverse: false,
+        };
+        let mut k = 1;
+        while let Some(w) = words.get(k).copied() {
+            k += 1;
+            match w {
+                "weight" => {
+                    let arg = words.get(k).copied().unwrap_or("");
+                    k += 1;
+                    match value::int(arg) {
+                        Some(v) if (-253..=253).contains(&v) => t.weight = v as i16,
+                        _ => {
+                            out.expected(
+                                w,
+                                Expected::Integer {
+                                    min: -253,
+                                    max: 253,
+                                },
+                                arg,
+                            );
+                            return Outcome::Simple;
+                        }
+                    }
+                }
+                "reverse" => t.reverse = true,
+                "noreverse" => t.reverse = false,
+                _ => {
+                    out.expected(KW, Expected::TrackOption, w);
+                    return Outcome::Simple;
+                }
+            }
+        }
+        if inst.track_interfaces.iter().any(|x| x.name == t.name) {
+            out.error(KW, K::Duplicate, words.first().copied().unwrap_or(""));
+        } else if inst.track_interfaces.push(t).is_err() {
+            out.error(
+                KW,
+                K::TooMany(Limit::TrackInterfaces),
+                words.first().copied().unwrap_or(""),
+            );
+        }
+        Outcome::Simple
+    }
+}
+
+// ---------------------------------------------------------------- finish
+
+struct Sink<'d> {
+    diag: &'d mut dyn FnMut(&Diagnostic<'_>),
+    errors: u32,
+    warnings: u32,
+}
+
+impl Sink<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &mut self,
+        files: &[FileName],
+        loc: Loc,
+        severity: Severity,
+        keyword: &str,
+        kind: K,
+        token: &str,
+        other: &str,
+    ) {
+        match severity {
+            Severity::Error => self.errors = self.errors.saturating_add(1),
+            Severity::Warning => self.warnings = self.warnings.saturating_add(1),
+        }
+        let file = files
+            .get(usize::from(loc.file))
+            .map(|f| f.as_str())
+            .unwrap_or("?");
+        (self.diag)(&Diagnostic {
+            severity,
+            file,
+            line: loc.line,
+            keyword,
+            kind,
+            token,
+            other,
+        });
+    }
+}
+
+/// `addr` as text, for diagnostics about addresses whose words are gone.
+fn ip_text(addr: &IpAddr) -> String<48> {
+    let mut s = String::new();
+    let _ = write!(s, "{addr}");
+    s
+}
+
+/// keepalived's rounding of the advertisement interval (vrrp.c,
+/// `vrrp_complete_instance`): VRRPv2 to whole seconds 1..=255, VRRPv3 to
+/// centiseconds 1..=4095. Returns centiseconds and whether it changed.
+fn adjust_advert(version: Version, micros: u64) -> (u16, bool) {
+    match version {
+        Version::V2 => {
+            if micros >= 256 * 1_000_000 {
+                (25500, true)
+            } else if micros % 1_000_000 != 0 {
+                let secs = ((micros + 500_000) / 1_000_000).max(1);
+                ((secs * 100) as u16, true)
+            } else {
+                ((micros / 10_000) as u16, false)
+            }
+        }
+        Version::V3 => {
+            if micros >= 4096 * 10_000 {
+                (4095, true)
+            } else if micros % 10_000 != 0 {
+                let cs = ((micros + 5_000) / 10_000).max(1);
+                (cs as u16, true)
+            } else {
+                ((micros / 10_000) as u16, false)
+            }
+        }
+    }
+}
+
+impl Parser {
     /// End of input: check what can only be checked on the whole
-    /// configuration (unclosed blocks, missing interface or VRID, sync group
-    /// members, duplicate VRIDs), resolve defaults, and return the
-    /// configuration if no error was reported.
+    /// configuration (unclosed blocks, missing interface or VRID, address
+    /// families, sync group members, duplicate VRIDs), resolve defaults
+    /// (global `vrrp_version`, `v3_checksum_as_v2` and `vrrp_garp_*`; IPv6
+    /// instances use version 3; advertisement interval rounding), and return
+    /// the configuration if no error was reported (warnings are fine).
     pub fn finish(self, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> Result<Config, Invalid> {
-        let _ = diag;
-        if self.errors == 0 {
-            Ok(self.config)
+        let Parser {
+            mut config,
+            inst_meta,
+            group_meta,
+            files,
+            stack,
+            pending,
+            errors,
+            warnings,
+            global_version_set: _,
+            global_v3cs_set: _,
+            global_meta: _,
+            overflow_depth: _,
+        } = self;
+        let mut s = Sink {
+            diag,
+            errors,
+            warnings,
+        };
+        let files = files.as_slice();
+        use Severity::{Error as E, Warning as W};
+
+        if let Some(p) = pending {
+            if p.required {
+                s.emit(
+                    files,
+                    p.frame.loc,
+                    E,
+                    p.frame.keyword,
+                    K::Expected(Expected::OpenBrace),
+                    "",
+                    "",
+                );
+            }
+        }
+        for f in stack.iter() {
+            s.emit(files, f.loc, E, f.keyword, K::UnclosedBlock, "", "");
+        }
+
+        let global = config.global.clone();
+        for (inst, meta) in config.instances.iter_mut().zip(inst_meta.iter()) {
+            let name = inst.name.as_str();
+            let loc = meta.loc;
+            if inst.interface.is_empty() {
+                s.emit(
+                    files,
+                    loc,
+                    E,
+                    "vrrp_instance",
+                    K::MissingInterface,
+                    name,
+                    "",
+                );
+            }
+            if inst.vrid == 0 {
+                s.emit(files, loc, E, "vrrp_instance", K::MissingVrid, name, "");
+            }
+            // Address family: virtual addresses, else source, else peers, else IPv4.
+            let family = meta
+                .family
+                .or(inst.src_ip.as_ref().map(Family::of))
+                .or(inst.unicast_peers.first().map(Family::of))
+                .unwrap_or(Family::Ipv4);
+            inst.family = family;
+            if let Some(src) = inst.src_ip {
+                if Family::of(&src) != family {
+                    s.emit(
+                        files,
+                        meta.src_loc,
+                        E,
+                        "unicast_src_ip",
+                        K::MixedFamilies,
+                        &ip_text(&src),
+                        "",
+                    );
+                }
+            }
+            for p in inst.unicast_peers.iter() {
+                if Family::of(p) != family {
+                    s.emit(
+                        files,
+                        loc,
+                        E,
+                        "unicast_peer",
+                        K::MixedFamilies,
+                        &ip_text(p),
+                        "",
+                    );
+                }
+            }
+            // Version: explicit, else global; IPv6 always 3.
+            let mut version = meta.version.unwrap_or(global.vrrp_version);
+            if family == Family::Ipv6 && version == Version::V2 {
+                if meta.version == Some(Version::V2) {
+                    s.emit(
+                        files,
+                        meta.version_loc,
+                        W,
+                        "version",
+                        K::Ipv6NeedsV3,
+                        name,
+                        "",
+                    );
+                }
+                version = Version::V3;
+            }
+            inst.version = version;
+            let micros = meta.advert_micros.unwrap_or(1_000_000);
+            let (cs, changed) = adjust_advert(version, micros);
+            inst.advert_int_cs = cs;
+            if changed {
+                s.emit(
+                    files,
+                    meta.advert_loc,
+                    W,
+                    "advert_int",
+                    K::AdvertIntAdjusted { centis: cs },
+                    "",
+                    "",
+                );
+            }
+            if let Some(auth_loc) = meta.auth_loc {
+                if version == Version::V3 {
+                    s.emit(
+                        files,
+                        auth_loc,
+                        W,
+                        "authentication",
+                        K::AuthIgnoredV3,
+                        name,
+                        "",
+                    );
+                } else {
+                    match (meta.auth_type_pass, meta.auth_pass) {
+                        (Some(true), Some(p)) => inst.auth_pass = Some(p),
+                        (Some(true), None) => s.emit(
+                            files,
+                            auth_loc,
+                            E,
+                            "auth_pass",
+                            K::Expected(Expected::Password),
+                            "",
+                            "",
+                        ),
+                        (None, _) => s.emit(
+                            files,
+                            auth_loc,
+                            E,
+                            "auth_type",
+                            K::Expected(Expected::AuthType),
+                            "",
+                            "",
+                        ),
+                        // AH: already reported.
+                        (Some(false), _) => {}
+                    }
+                }
+            }
+            if inst.virtual_addresses.is_empty() {
+                s.emit(
+                    files,
+                    loc,
+                    W,
+                    "vrrp_instance",
+                    K::NoVirtualAddresses,
+                    name,
+                    "",
+                );
+            }
+            if !inst.preempt {
+                if inst.initial_state == InitialState::Master {
+                    s.emit(files, loc, W, "nopreempt", K::NopreemptWithMaster, name, "");
+                }
+                if meta.preempt_delay_set {
+                    s.emit(
+                        files,
+                        loc,
+                        W,
+                        "preempt_delay",
+                        K::PreemptDelayWithNopreempt,
+                        name,
+                        "",
+                    );
+                    inst.preempt_delay_ms = 0;
+                }
+            }
+            if let Some(pos) = inst
+                .track_interfaces
+                .iter()
+                .position(|t| t.name == inst.interface)
+            {
+                s.emit(
+                    files,
+                    loc,
+                    W,
+                    "track_interface",
+                    K::TrackOwnInterface,
+                    inst.interface.as_str(),
+                    "",
+                );
+                inst.track_interfaces.remove(pos);
+            }
+            inst.v3_checksum_as_v2 = meta.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2);
+            inst.garp_master_delay_s = meta.garp_delay.unwrap_or(global.garp_master_delay_s);
+            inst.garp_master_repeat = meta.garp_repeat.unwrap_or(global.garp_master_repeat);
+            inst.garp_master_refresh_s = meta.garp_refresh.unwrap_or(global.garp_master_refresh_s);
+            inst.garp_master_refresh_repeat = meta
+                .garp_refresh_repeat
+                .unwrap_or(global.garp_master_refresh_repeat);
+        }
+
+        // Two instances on one interface with one VRID and family would share
+        // adverts (unless both are unicast to disjoint peers).
+        let instances = config.instances.as_slice();
+        for (b, ib) in instances.iter().enumerate() {
+            for ia in instances.iter().take(b) {
+                let clash = ia.vrid != 0
+                    && ia.vrid == ib.vrid
+                    && !ia.interface.is_empty()
+                    && ia.interface == ib.interface
+                    && ia.family == ib.family
+                    && !(ia.is_unicast()
+                        && ib.is_unicast()
+                        && ia
+                            .unicast_peers
+                            .iter()
+                            .all(|p| !ib.unicast_peers.contains(p)));
+                if clash {
+                    let loc = inst_meta.get(b).map(|m| m.loc).unwrap_or_default();
+                    s.emit(
+                        files,
+                        loc,
+                        E,
+                        "vrrp_instance",
+                        K::DuplicateVrid,
+                        ib.name.as_str(),
+                        ia.name.as_str(),
+                    );
+                    break;
+                }
+            }
+        }
+
+        // Sync group members.
+        for (g, meta) in group_meta.iter().enumerate() {
+            for (member, loc) in meta.members.iter() {
+                let found = config.instances.iter().position(|i| i.name == *member);
+                let group_name = config
+                    .sync_groups
+                    .get(g)
+                    .map(|x| x.name.as_str())
+                    .unwrap_or("");
+                match found {
+                    None => s.emit(
+                        files,
+                        *loc,
+                        E,
+                        "group",
+                        K::UnknownInstance,
+                        member,
+                        group_name,
+                    ),
+                    Some(ix) => {
+                        let prev = config.instances.get(ix).and_then(|i| i.sync_group);
+                        if let Some(pg) = prev {
+                            let other = config
+                                .sync_groups
+                                .get(usize::from(pg))
+                                .map(|x| x.name.as_str())
+                                .unwrap_or("");
+                            s.emit(files, *loc, E, "group", K::InTwoGroups, member, other);
+                        } else {
+                            if let Some(i) = config.instances.get_mut(ix) {
+                                i.sync_group = Some(g as u8);
+                            }
+                            if let Some(grp) = config.sync_groups.get_mut(g) {
+                                let _ = grp.members.push(ix as u8);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        if s.errors == 0 {
+            Ok(config)
         } else {
             Err(Invalid {
-                errors: self.errors,
-                warnings: self.warnings,
+                errors: s.errors,
+                warnings: s.warnings,
             })
         }
     }

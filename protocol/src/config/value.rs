@@ -1,1 +1,272 @@
-//! Value parsers (nom).
+//! Value parsers (nom): integers, decimal seconds, booleans, addresses,
+//! prefixes, names. Each takes one whole word and returns `None` unless the
+//! whole word is valid.
+
+use core::net::IpAddr;
+use core::str::FromStr;
+
+use heapless::String;
+use nom::bytes::complete::take_while1;
+use nom::character::complete::{char, digit1, one_of};
+use nom::combinator::{all_consuming, opt, recognize};
+use nom::sequence::preceded;
+use nom::{IResult, Parser};
+
+use super::types::{Scope, IFNAME_LEN, NAME_LEN};
+
+fn digits(i: &str) -> IResult<&str, &str> {
+    digit1(i)
+}
+
+/// An unsigned decimal integer (digits only, no sign), without overflow.
+pub(crate) fn uint(word: &str) -> Option<u64> {
+    let (_, d) = all_consuming(digits).parse(word).ok()?;
+    d.bytes().try_fold(0u64, |acc, b| {
+        acc.checked_mul(10)?
+            .checked_add(u64::from(b.wrapping_sub(b'0')))
+    })
+}
+
+/// An unsigned integer in `min..=max`.
+pub(crate) fn uint_in(word: &str, min: u64, max: u64) -> Option<u64> {
+    uint(word).filter(|v| (min..=max).contains(v))
+}
+
+/// A signed decimal integer (optional `+`/`-`).
+pub(crate) fn int(word: &str) -> Option<i64> {
+    let (_, (sign, d)) = all_consuming((opt(one_of("+-")), recognize(digits)))
+        .parse(word)
+        .ok()?;
+    let magnitude = i64::try_from(uint(d)?).ok()?;
+    Some(if sign == Some('-') {
+        -magnitude
+    } else {
+        magnitude
+    })
+}
+
+/// A non-negative decimal time in seconds (`3`, `0.5`, `.25`, `2.`),
+/// returned in microseconds; digits past the sixth decimal are truncated
+/// (keepalived's resolution). `None` above `max_secs`.
+pub(crate) fn seconds_micros(word: &str, max_secs: u64) -> Option<u64> {
+    let (_, (whole, frac)) = all_consuming((opt(digits), opt(preceded(char('.'), opt(digits)))))
+        .parse(word)
+        .ok()?;
+    let frac = frac.flatten();
+    if whole.is_none() && frac.is_none() {
+        return None;
+    }
+    let secs = match whole {
+        Some(w) => uint(w)?,
+        None => 0,
+    };
+    if secs > max_secs {
+        return None;
+    }
+    let mut micros: u64 = 0;
+    let mut scale: u64 = 100_000;
+    for b in frac.unwrap_or("").bytes() {
+        micros = micros.saturating_add(u64::from(b.wrapping_sub(b'0')).saturating_mul(scale));
+        scale /= 10;
+    }
+    let total = secs.checked_mul(1_000_000)?.checked_add(micros)?;
+    if total > max_secs.saturating_mul(1_000_000) {
+        return None;
+    }
+    Some(total)
+}
+
+/// keepalived's `<BOOL>`: `on|off|true|false|yes|no`, any case.
+pub(crate) fn boolean(word: &str) -> Option<bool> {
+    const TRUE: [&str; 3] = ["on", "true", "yes"];
+    const FALSE: [&str; 3] = ["off", "false", "no"];
+    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(word)) {
+        Some(true)
+    } else if FALSE.iter().any(|t| t.eq_ignore_ascii_case(word)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// An IPv4 or IPv6 address (no zone, no prefix).
+pub(crate) fn ip(word: &str) -> Option<IpAddr> {
+    IpAddr::from_str(word).ok()
+}
+
+/// `ADDR` or `ADDR/LEN`; `LEN` must fit the family (0..=32 or 0..=128).
+pub(crate) fn prefix(word: &str) -> Option<(IpAddr, Option<u8>)> {
+    fn split(i: &str) -> IResult<&str, (&str, Option<&str>)> {
+        all_consuming((
+            take_while1(|c: char| c != '/'),
+            opt(preceded(char('/'), digits)),
+        ))
+        .parse(i)
+    }
+    let (_, (addr, len)) = split(word).ok()?;
+    let addr = ip(addr)?;
+    let max = match addr {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    };
+    match len {
+        None => Some((addr, None)),
+        Some(l) => {
+            let l = uint_in(l, 0, max)?;
+            Some((addr, Some(u8::try_from(l).ok()?)))
+        }
+    }
+}
+
+/// The full-length prefix of `addr`'s family (a host address).
+pub(crate) fn host_len(addr: &IpAddr) -> u8 {
+    match addr {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    }
+}
+
+/// A Linux interface name: 1..=15 bytes, not `.` or `..`, no `/`, `:` or
+/// whitespace (the kernel's `dev_valid_name`, plus `:` which marks labels).
+pub(crate) fn ifname(word: &str) -> Option<String<IFNAME_LEN, u8>> {
+    if word.is_empty()
+        || word.len() > IFNAME_LEN
+        || word == "."
+        || word == ".."
+        || word
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+    {
+        return None;
+    }
+    String::try_from(word).ok()
+}
+
+/// An address label: 1..=15 bytes, no `/` or whitespace (`:` allowed, e.g. `eth0:1`).
+pub(crate) fn label(word: &str) -> Option<String<IFNAME_LEN, u8>> {
+    if word.is_empty()
+        || word.len() > IFNAME_LEN
+        || word
+            .chars()
+            .any(|c| c == '/' || c.is_whitespace() || c.is_control())
+    {
+        return None;
+    }
+    String::try_from(word).ok()
+}
+
+/// An instance or group name: 1..=32 bytes, no whitespace or control characters.
+pub(crate) fn name(word: &str) -> Option<String<NAME_LEN, u8>> {
+    if word.is_empty()
+        || word.len() > NAME_LEN
+        || word.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return None;
+    }
+    String::try_from(word).ok()
+}
+
+/// `global|site|link|host|nowhere` (any case).
+pub(crate) fn scope(word: &str) -> Option<Scope> {
+    const NAMES: [(&str, Scope); 5] = [
+        ("global", Scope::Global),
+        ("site", Scope::Site),
+        ("link", Scope::Link),
+        ("host", Scope::Host),
+        ("nowhere", Scope::Nowhere),
+    ];
+    NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(word))
+        .map(|(_, s)| *s)
+}
+
+/// A routing table: a number or `main` (254), `local` (255), `default` (253).
+pub(crate) fn table(word: &str) -> Option<u32> {
+    match word {
+        "main" => Some(254),
+        "local" => Some(255),
+        "default" => Some(253),
+        _ => uint(word).and_then(|v| u32::try_from(v).ok()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers() {
+        assert_eq!(uint("0"), Some(0));
+        assert_eq!(uint("255"), Some(255));
+        assert_eq!(uint("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(uint("18446744073709551616"), None);
+        assert_eq!(uint(""), None);
+        assert_eq!(uint("-1"), None);
+        assert_eq!(uint("1a"), None);
+        assert_eq!(uint("+1"), None);
+        assert_eq!(int("-253"), Some(-253));
+        assert_eq!(int("+7"), Some(7));
+        assert_eq!(int("-"), None);
+        assert_eq!(int("9223372036854775808"), None);
+    }
+
+    #[test]
+    fn seconds() {
+        assert_eq!(seconds_micros("1", 1000), Some(1_000_000));
+        assert_eq!(seconds_micros("0.1", 1000), Some(100_000));
+        assert_eq!(seconds_micros(".25", 1000), Some(250_000));
+        assert_eq!(seconds_micros("2.", 1000), Some(2_000_000));
+        assert_eq!(seconds_micros("2.71828", 1000), Some(2_718_280));
+        assert_eq!(seconds_micros("0.0000019", 1000), Some(1));
+        assert_eq!(seconds_micros("1000", 1000), Some(1_000_000_000));
+        assert_eq!(seconds_micros("1000.5", 1000), None);
+        assert_eq!(seconds_micros("1001", 1000), None);
+        assert_eq!(seconds_micros(".", 1000), None);
+        assert_eq!(seconds_micros("", 1000), None);
+        assert_eq!(seconds_micros("1e3", 1000), None);
+        assert_eq!(seconds_micros("-1", 1000), None);
+        assert_eq!(seconds_micros("99999999999999999999", 1000), None);
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            prefix("10.9.8.4/24"),
+            Some(("10.9.8.4".parse().unwrap(), Some(24)))
+        );
+        assert_eq!(
+            prefix("10.9.8.4"),
+            Some(("10.9.8.4".parse().unwrap(), None))
+        );
+        assert_eq!(prefix("fe80::1/64").map(|p| p.1), Some(Some(64)));
+        assert_eq!(prefix("10.9.8.4/33"), None);
+        assert_eq!(prefix("fe80::1/129"), None);
+        assert_eq!(prefix("10.9.8.4/"), None);
+        assert_eq!(prefix("/24"), None);
+        assert_eq!(prefix("10.9.8.4/24/1"), None);
+        assert_eq!(prefix("10.9.8/24"), None);
+        assert_eq!(ip("256.1.1.1"), None);
+    }
+
+    #[test]
+    fn names() {
+        assert!(ifname("eth0.2").is_some());
+        assert!(ifname("br-lan").is_some());
+        assert!(ifname("123456789012345").is_some());
+        assert!(ifname("1234567890123456").is_none());
+        assert!(ifname("eth0:1").is_none());
+        assert!(ifname("a/b").is_none());
+        assert!(ifname("..").is_none());
+        assert!(label("eth0:1").is_some());
+        assert!(name("I1").is_some());
+        assert!(name(&"x".repeat(33)).is_none());
+        assert_eq!(boolean("On"), Some(true));
+        assert_eq!(boolean("no"), Some(false));
+        assert_eq!(boolean("1"), None);
+        assert_eq!(table("main"), Some(254));
+        assert_eq!(table("100"), Some(100));
+        assert_eq!(table("4294967296"), None);
+        assert_eq!(scope("LINK"), Some(Scope::Link));
+    }
+}
