@@ -1300,3 +1300,78 @@ fn fuzz_mutated_seed_never_panics() {
         no_panic(&text, &mut rng);
     }
 }
+
+// ------------------------------------------------------ more edge cases
+
+#[test]
+fn vip_ipv6_options() {
+    let text = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  fe80::1 label eth0:1\n }\n}\n";
+    let c = warns(
+        text,
+        &["test.conf:5: warning: virtual_ipaddress: option 'label' is not supported by Tandem (ignored)"],
+    );
+    assert_eq!(c.instances[0].virtual_addresses[0].label, None);
+    fails(
+        &text.replace("label eth0:1", "brd +"),
+        &[
+            "test.conf:5: brd: expected an IPv4 broadcast address, '+' or '-', got '+'",
+            "test.conf:1: warning: vrrp_instance: instance 'V' has no virtual address",
+        ],
+    );
+}
+
+#[test]
+fn unknown_keyword_in_authentication() {
+    warns(
+        &inst("authentication {\n auth_type PASS\n auth_pass x\n auth_key y\n}"),
+        &["test.conf:8: warning: unknown keyword 'auth_key' (ignored)"],
+    );
+}
+
+#[test]
+fn too_many_track_interfaces() {
+    let t: String = (1..=9).map(|n| format!(" eth{n}\n")).collect();
+    fails(
+        &inst(&format!("track_interface {{\n{t}}}")),
+        &["test.conf:14: track_interface: too many tracked interfaces in one instance (at most 8): 'eth9' dropped"],
+    );
+}
+
+#[test]
+fn too_many_group_members() {
+    let names: String = (0..17).map(|n| format!(" V{n}")).collect();
+    let (r, msgs) = run(&format!("vrrp_sync_group G {{\n group {{{names} }}\n}}\n"));
+    assert!(r.is_err());
+    assert_eq!(
+        msgs[0],
+        "test.conf:2: group: too many instances in one sync group (at most 16): 'V16' dropped"
+    );
+}
+
+#[test]
+fn include_with_unterminated_quote() {
+    fails(
+        "include \"conf.d/*\n",
+        &["test.conf:1: include: quoted string 'conf.d/*' has no closing quote"],
+    );
+}
+
+#[test]
+fn quoted_include_pattern() {
+    let mut p = Parser::new();
+    let mut diag = |_: &Diagnostic<'_>| {};
+    let step = p.feed(
+        "m",
+        "include \"a b.conf\" # comment\n",
+        Resume::START,
+        &mut diag,
+    );
+    assert!(matches!(
+        step,
+        Step::Include {
+            pattern: "a b.conf",
+            line: 1,
+            ..
+        }
+    ));
+}
