@@ -29,6 +29,28 @@
 //! assert!(messages.is_empty());
 //! ```
 //!
+//! Without a file system (or to control every step), drive [`Parser`]
+//! directly:
+//!
+//! ```
+//! use tandem_protocol::config::{Parser, Resume, Step};
+//!
+//! let main = "vrrp_instance V {\n interface eth0\n include vrid.conf\n \
+//!             virtual_ipaddress { 10.0.0.1 }\n}\n";
+//! let mut diag = |d: &tandem_protocol::config::Diagnostic<'_>| panic!("{d}");
+//! let mut parser = Parser::new();
+//! let mut at = Resume::START;
+//! while let Step::Include { pattern, resume, .. } = parser.feed("main.conf", main, at, &mut diag) {
+//!     assert_eq!(pattern, "vrid.conf");
+//!     // Feed each file of the pattern (following its own includes the same way) ...
+//!     assert_eq!(parser.feed("vrid.conf", "virtual_router_id 9\n", Resume::START, &mut diag), Step::Done);
+//!     // ... then continue the including file.
+//!     at = resume;
+//! }
+//! let config = parser.finish(&mut diag).unwrap();
+//! assert_eq!(config.instances[0].vrid, 9);
+//! ```
+//!
 //! # Guarantees
 //! - Never panics, whatever the input; never allocates.
 //! - Nothing is silently ignored: an unknown keyword is a warning (its block,

@@ -1375,3 +1375,13 @@ fn quoted_include_pattern() {
         }
     ));
 }
+
+#[test]
+fn sizes_are_as_documented() {
+    // REFERENCE/API docs promise about 40 KiB for a Config and 10 KiB more for the parser.
+    let config = core::mem::size_of::<Config>();
+    let parser = core::mem::size_of::<Parser>();
+    std::println!("Config: {config} bytes, Parser: {parser} bytes");
+    assert!(config <= 48 * 1024, "{config}");
+    assert!(parser <= config + 12 * 1024, "{parser}");
+}
