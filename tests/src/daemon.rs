@@ -236,6 +236,20 @@ impl Daemon {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Whether the daemon has exited (without reaping it; see [`Daemon::running`]).
+    pub fn has_exited(&self) -> bool {
+        if self.exit.is_some() {
+            return true;
+        }
+        match fs::read_to_string(format!("/proc/{}/stat", self.pid())) {
+            Ok(s) => s
+                .rfind(')')
+                .and_then(|i| s.get(i + 2..i + 3))
+                .is_none_or(|st| st == "Z" || st == "X"),
+            Err(_) => true,
+        }
+    }
+
     /// Whether the daemon has not exited yet.
     pub fn running(&mut self) -> bool {
         self.poll_exit().is_none()

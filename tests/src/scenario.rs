@@ -103,6 +103,12 @@ impl Pair {
         self.daemons[r.index()].as_ref()
     }
 
+    /// Router `r`'s daemon if it is tandem and has not exited.
+    fn live_tandem(&self, r: RouterId) -> Option<&Daemon> {
+        self.daemon_ref(r)
+            .filter(|d| d.kind() == Kind::Tandem && !d.has_exited())
+    }
+
     /// Which VIPs router `r` holds.
     pub fn vips(&self, r: RouterId) -> io::Result<Vips> {
         self.topo.vips(r)
@@ -210,10 +216,9 @@ impl Pair {
             .filter(|&r| {
                 let holds = self.vips(r).map(|v| !v.none()).unwrap_or(false)
                     || self.topo.has_virtual_route(r).unwrap_or(false);
-                let says = self.daemon_ref(r).is_some_and(|d| {
-                    d.kind() == Kind::Tandem
-                        && d.status()
-                            .is_ok_and(|s| s.instances.iter().any(|i| i.state == Role::Master))
+                let says = self.live_tandem(r).is_some_and(|d| {
+                    d.status()
+                        .is_ok_and(|s| s.instances.iter().any(|i| i.state == Role::Master))
                 });
                 holds || says
             })
@@ -226,12 +231,9 @@ impl Pair {
     pub fn check_master(&self, r: RouterId) -> Result<(), String> {
         self.topo.check_sole_master(r)?;
         for (x, want) in [(r, Role::Master), (r.other(), Role::Backup)] {
-            let Some(d) = self.daemon_ref(x) else {
+            let Some(d) = self.live_tandem(x) else {
                 continue;
             };
-            if d.kind() != Kind::Tandem {
-                continue;
-            }
             let s = d.status().map_err(|e| format!("{}: {e}", x.name()))?;
             if !s.all(&want) {
                 return Err(format!(
@@ -276,7 +278,7 @@ impl Pair {
                 self.topo.routes(r)
             ));
         }
-        if let Some(d) = self.daemon_ref(r).filter(|d| d.kind() == Kind::Tandem) {
+        if let Some(d) = self.live_tandem(r) {
             let s = d.status().map_err(|e| format!("{}: {e}", r.name()))?;
             if !s.all(&Role::Master) {
                 return Err(format!(
