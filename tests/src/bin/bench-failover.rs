@@ -15,7 +15,9 @@
 //! backup (deterministic master; `nopreempt` plays no role).
 //!
 //! Figures per repetition (both daemons restarted, leftover VIPs/routes removed
-//! before each):
+//! before each; the stop is sent 0.5 × advert_int after one of r1's adverts on
+//! br-lan as seen by the capture, so that the crash figure does not vary by up to one
+//! interval with the phase of the advert cycle):
 //! * `failover` — from the signal to r1's daemon (SIGSTOP+SIGKILL of all its
 //!   processes = crash, or SIGTERM = graceful) until r2 holds both VIPs, timed on the
 //!   kernel's address notifications in r2's namespace (`ip -o monitor address`,
@@ -51,6 +53,8 @@ use tandem_tests::{
 const PREFIX: &str = "bn";
 const PRIO_MASTER: u8 = 150;
 const PRIO_BACKUP: u8 = 100;
+/// The stop is sent this fraction of advert_int after an advert of r1 on br-lan.
+const PHASE: f64 = 0.5;
 
 // ---------------------------------------------------------------- capture
 
@@ -229,6 +233,18 @@ impl Capture {
             .collect();
         v.sort_by_key(|a| a.ts);
         v
+    }
+
+    /// The earliest advert at or after `since` from `src` on `bridge` (scans the
+    /// recent end only: adverts are stored in arrival order).
+    fn first_from(&self, since: i128, bridge: Bridge, src: Ipv4Addr) -> Option<Advert> {
+        let v = self.adverts.lock().unwrap();
+        v.iter()
+            .rev()
+            .take_while(|a| a.ts >= since - 5_000_000_000)
+            .filter(|a| a.ts >= since && a.bridge == bridge && a.src == src)
+            .min_by_key(|a| a.ts)
+            .cloned()
     }
 }
 
@@ -544,6 +560,25 @@ fn rep(pair: &mut Pair, cap: &Capture, imp: Impl, ver: Ver, stop: Stop) -> Resul
         Stop::Crash => pair.crash_bound(RouterId::R2) + Duration::from_secs(1),
         Stop::Term => pair.conf(RouterId::R2).master_down_interval() + Duration::from_secs(1),
     };
+    // Phase-lock the stop to r1's advert cycle: PHASE × advert_int after one of its
+    // adverts on br-lan, so that every repetition (and both implementations) stop the
+    // master at the same point of the cycle.
+    let from = wall_ns(SystemTime::now());
+    let deadline = Instant::now() + adv * 3;
+    let seen = loop {
+        if let Some(a) = cap.first_from(from, Bridge::Lan, RouterId::R1.lan_addr()) {
+            break a.ts;
+        }
+        if Instant::now() >= deadline {
+            return Err("no advert of r1 on br-lan for 3 intervals before the stop".into());
+        }
+        thread::sleep(Duration::from_millis(1));
+    };
+    let target = seen + (adv.as_nanos() as f64 * PHASE) as i128;
+    let now = wall_ns(SystemTime::now());
+    if target > now {
+        thread::sleep(Duration::from_nanos((target - now) as u64));
+    }
     let d = pair.daemon(RouterId::R1);
     let wall = wall_ns(SystemTime::now());
     let t = match stop {
@@ -780,10 +815,24 @@ fn report(opts: &Opts, results: &BTreeMap<Key, Series>, start_load: &str, took: 
         common::loadavg(),
         took.as_secs_f64()
     );
-    println!(
-        "{:<22} {:<11} {:>5} {:>9} {:>9} {:>9}   {:>9}",
-        "figure (ms)", "impl", "ok", "median", "min", "max", "T/K"
-    );
+    let cell = |st: &Option<Stats>, tried: usize| match st {
+        Some(st) => format!(
+            "{:>8.1} ({:>7.1} .. {:>7.1}) {:>5}",
+            st.median,
+            st.min,
+            st.max,
+            format!("{}/{tried}", st.n)
+        ),
+        None => format!("{:>8} {:>20} {:>5}", "-", "", format!("0/{tried}")),
+    };
+    print!("{:<22}", "figure (ms)");
+    for imp in &opts.impls {
+        print!(
+            " | {:<36}",
+            format!("{} median (min .. max) ok", imp.name())
+        );
+    }
+    println!(" | T/K");
     let mut machine = Vec::new();
     for &ver in &opts.versions {
         for &stop in &opts.stops {
@@ -794,25 +843,20 @@ fn report(opts: &Opts, results: &BTreeMap<Key, Series>, start_load: &str, took: 
                 ("wire", |s| s.wire_ms),
             ];
             for (fname, pick) in figures {
+                let label = format!("{} {} {}", ver.name(), stop_name(stop), fname);
+                print!("{label:<22}");
                 let mut medians = BTreeMap::new();
                 for &imp in &opts.impls {
-                    let Some(series) = results.get(&key(ver, stop, imp)) else {
-                        continue;
-                    };
-                    let vals: Vec<f64> = series.samples.iter().filter_map(pick).collect();
-                    let tried = series.samples.len() + series.failures.len();
-                    let label = format!("{} {} {}", ver.name(), stop_name(stop), fname);
-                    match stats(vals) {
+                    let series = results.get(&key(ver, stop, imp));
+                    let vals: Vec<f64> = series
+                        .map(|s| s.samples.iter().filter_map(pick).collect())
+                        .unwrap_or_default();
+                    let tried = series.map_or(0, |s| s.samples.len() + s.failures.len());
+                    let st = stats(vals);
+                    print!(" | {}", cell(&st, tried));
+                    match &st {
                         Some(st) => {
                             medians.insert(imp, st.median);
-                            println!(
-                                "{label:<22} {:<11} {:>5} {:>9.1} {:>9.1} {:>9.1}",
-                                imp.name(),
-                                format!("{}/{tried}", st.n),
-                                st.median,
-                                st.min,
-                                st.max
-                            );
                             machine.push(format!(
                                 "BENCH figure={fname} version={} stop={} impl={} n={} failed={} median_ms={:.3} min_ms={:.3} max_ms={:.3}",
                                 ver.name(),
@@ -825,43 +869,25 @@ fn report(opts: &Opts, results: &BTreeMap<Key, Series>, start_load: &str, took: 
                                 st.max
                             ));
                         }
-                        None => {
-                            println!(
-                                "{label:<22} {:<11} {:>5} {:>9}",
-                                imp.name(),
-                                format!("0/{tried}"),
-                                "-"
-                            );
-                            machine.push(format!(
-                                "BENCH figure={fname} version={} stop={} impl={} n=0 failed={tried}",
-                                ver.name(),
-                                stop_name(stop),
-                                imp.name()
-                            ));
-                        }
+                        None => machine.push(format!(
+                            "BENCH figure={fname} version={} stop={} impl={} n=0 failed={tried}",
+                            ver.name(),
+                            stop_name(stop),
+                            imp.name()
+                        )),
                     }
                 }
-                if let (Some(t), Some(k)) =
-                    (medians.get(&Impl::Tandem), medians.get(&Impl::Keepalived))
-                {
-                    if fname == "failover" {
-                        println!(
-                            "{:<22} {:<11} {:>5} {:>9} {:>9} {:>9}   {:>9.3}",
-                            format!("{} {} {}", ver.name(), stop_name(stop), fname),
-                            "ratio T/K",
-                            "",
-                            "",
-                            "",
-                            "",
+                match (medians.get(&Impl::Tandem), medians.get(&Impl::Keepalived)) {
+                    (Some(t), Some(k)) if fname != "lateness" => {
+                        println!(" | {:.3}", t / k);
+                        machine.push(format!(
+                            "BENCH_RATIO figure={fname} version={} stop={} tandem_over_keepalived={:.4}",
+                            ver.name(),
+                            stop_name(stop),
                             t / k
-                        );
+                        ));
                     }
-                    machine.push(format!(
-                        "BENCH_RATIO figure={fname} version={} stop={} tandem_over_keepalived={:.4}",
-                        ver.name(),
-                        stop_name(stop),
-                        t / k
-                    ));
+                    _ => println!(" |"),
                 }
             }
         }
@@ -880,10 +906,12 @@ fn report(opts: &Opts, results: &BTreeMap<Key, Series>, start_load: &str, took: 
         })
         .collect();
     println!(
-        "\nfailover = signal → r2 holds both VIPs (ip monitor in r2's namespace); \
-         lateness = group takeover on the wire − earliest expiry of r2's Master_Down_Timer \
-         (crash) or of Skew_Time after the priority-0 advert (term); wire = signal → r2's \
-         first advert on the wire."
+        "\nfailover: stop signal → r2 holds both VIPs (`ip monitor address` in r2's namespace).\n\
+         lateness: r2's takeover on the wire (its first advert on both bridges) − the earliest \
+         expiry of its Master_Down_Interval after r1's last advert (crash) or of its Skew_Time \
+         after r1's priority-0 advert (term); tcpdump time stamps on the bridges.\n\
+         wire: stop signal → r2's first advert on the wire (both bridges).\n\
+         Stops are sent {PHASE} × advert_int after an advert of r1. T/K: ratio of the medians."
     );
     if failures.is_empty() {
         println!("failed repetitions: none");

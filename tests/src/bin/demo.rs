@@ -246,6 +246,8 @@ struct Timeline {
     /// CLOCK_MONOTONIC at `t0`, in ms (tandem's stderr log stamps lines with it).
     mono0_ms: f64,
     events: Mutex<Vec<(f64, String)>>,
+    /// Summary lines printed at the end.
+    summary: Mutex<Vec<String>>,
     /// Log lines already shown, per router.
     seen: Mutex<[usize; 2]>,
 }
@@ -264,6 +266,7 @@ impl Timeline {
             t0: Instant::now(),
             mono0_ms: monotonic_ms(),
             events: Mutex::new(Vec::new()),
+            summary: Mutex::new(Vec::new()),
             seen: Mutex::new([0; 2]),
         }
     }
@@ -282,6 +285,10 @@ impl Timeline {
 
     fn add(&self, ms: f64, what: String) {
         self.events.lock().unwrap().push((ms, what));
+    }
+
+    fn note(&self, line: String) {
+        self.summary.lock().unwrap().push(line);
     }
 
     fn now(&self, what: &str) {
@@ -486,6 +493,10 @@ fn run() -> Result<(), String> {
 
     let res = run_demo(&mut pair, &tl, &mons, &pinger, mdi_r1, mdi_r2);
     tl.flush();
+    println!("\nSummary:");
+    for l in tl.summary.lock().unwrap().iter() {
+        println!("  - {l}");
+    }
     let s = pinger.snapshot();
     let answered = s.iter().filter(|x| x.2.is_some()).count();
     println!(
@@ -545,6 +556,14 @@ fn run_demo(
             pair.vips(R2)
         ));
     }
+    if let Some((t, _)) = mons[0].find(t0, |l| l.contains(" inet 10.9.8.4/")) {
+        tl.note(format!(
+            "election: r1 became MASTER and took the VIPs {} ms after the start \
+             (its Master_Down_Interval: {} ms)",
+            common::ms(t - t0),
+            common::ms(mdi_r1)
+        ));
+    }
     match first {
         Some((seq, _, at)) => tl.at(at, &format!("client: first ping reply (icmp_seq {seq})")),
         None => return fail("the client gets no ping reply through r1"),
@@ -602,6 +621,11 @@ fn run_demo(
         .zip(mons[1].find(kill_at, |l| l.contains(" inet 192.168.0.4/")))
         .map(|(a, b)| a.0.max(b.0));
     if let Some(at) = vips_at {
+        tl.note(format!(
+            "failover: r2 held both VIPs {} ms after r1 was killed (r2's Master_Down_Interval: {} ms)",
+            common::ms(at - kill_at),
+            common::ms(mdi_r2)
+        ));
         tl.at(
             at,
             &format!(
@@ -633,6 +657,11 @@ fn run_demo(
             }
         ),
     );
+    tl.note(format!(
+        "client: {} pings lost (every 100 ms), replies resumed {} ms after the kill",
+        lost.len(),
+        common::ms(at - kill_at)
+    ));
     if let Err(e) = pair.check_holds(R2) {
         return fail(format!("after the takeover: {e}"));
     }
@@ -650,9 +679,22 @@ fn run_demo(
     let left = pair.vips(R1).map_err(|e| e.to_string())?;
     let route = pair.topo().has_virtual_route(R1).unwrap_or(false);
     let ns = pair.topo().router_ns(R1);
+    let mut leftovers = Vec::new();
+    if left.lan {
+        leftovers.push("10.9.8.4");
+    }
+    if left.wan {
+        leftovers.push("192.168.0.4");
+    }
+    if route {
+        leftovers.push("the virtual route");
+    }
+    if leftovers.is_empty() {
+        leftovers.push("nothing");
+    }
     tl.now(&format!(
-        "r1 reboots: the killed daemon left behind VIPs {left:?} and virtual route: {route} \
-         (a reboot clears them; removed)"
+        "r1 reboots: the killed daemon left behind {} (a reboot clears them: removed)",
+        leftovers.join(", ")
     ));
     let _ = netns::output(
         "ip",
@@ -693,7 +735,7 @@ fn run_demo(
     if let Err(e) = backup {
         return fail(format!("r1 after restart: {e}"));
     }
-    tl.now("r1 is BACKUP");
+    tl.now("r1 is a settled BACKUP (hears r2's adverts, holds no VIP)");
     let watch = mdi_r1 * 2;
     let stable = tandem_tests::holds_during(watch, Duration::from_millis(100), || {
         pair.check_master(R2).is_ok()
@@ -723,6 +765,11 @@ fn run_demo(
             watch.as_secs_f64()
         ),
     );
+    tl.note(format!(
+        "nopreempt: r1 (priority 150) came back and stayed BACKUP for {:.1} s; \
+         {lost_after} pings lost meanwhile",
+        watch.as_secs_f64()
+    ));
     tl.flush();
     for r in [R1, R2] {
         println!(
