@@ -304,6 +304,18 @@ fn lan_link_down_moves_both_vips() {
         "after the cable came back: {:?}",
         p.check_master(R2)
     );
+
+    // The other form of link down: `ip link set br-lan down` inside the new master.
+    let t = Instant::now();
+    p.topo().set_router_link(R2, Link::Lan, false).unwrap();
+    let moved = p.wait_holds_both(R1, t, p.crash_bound(R1));
+    let took = moved
+        .unwrap_or_else(|e| panic!("r1 did not get both VIPs after r2's br-lan was set down: {e}"));
+    eprintln!("br-lan set down on r2 -> r1 holds both: {took:?}");
+    let freed = p.wait_holds_none(R2, Instant::now(), Duration::from_secs(1));
+    ok(freed.map_err(|e| format!("r2 kept a VIP: {e}")));
+    ok(p.check_holds(R1));
+    ok(p.check_path_via(R1, REACH));
 }
 
 /// Negative control of the sync group: without it only the LAN VIP moves; the WAN
