@@ -193,10 +193,36 @@ fn smoke(ctx: &Ctx, t: &Target, bin: &Path, config: Option<&Path>) -> Result<(),
         let mut c = runner(t, bin);
         c.args(["check", "-c"]).arg(cfg);
         let out = c.output().map_err(|e| format!("{}: {e}", show(&c)))?;
-        eprintln!("    $ {} -> {}", show(&c), out.status);
+        let text = String::from_utf8_lossy(&out.stdout);
+        eprintln!(
+            "    $ {}\n    {}",
+            show(&c),
+            text.lines().last().unwrap_or("(no output)")
+        );
         if !out.status.success() {
             return Err(format!(
                 "`{}` failed ({}):\n{}{}",
+                show(&c),
+                out.status,
+                text,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        // Negative control: a broken file must be rejected, or the check above proves
+        // nothing (a miscompiled parser that accepts everything would pass it).
+        let bad = ctx.target_dir.join("router/broken.conf");
+        std::fs::write(
+            &bad,
+            "vrrp_instance VI_1 {\n    state MASTER\n    virtual_router_id 300\n",
+        )
+        .map_err(|e| format!("{}: {e}", bad.display()))?;
+        let mut c = runner(t, bin);
+        c.args(["check", "-c"]).arg(&bad);
+        let out = c.output().map_err(|e| format!("{}: {e}", show(&c)))?;
+        eprintln!("    $ {} -> {} (must fail)", show(&c), out.status);
+        if out.status.success() || out.status.code().is_none() {
+            return Err(format!(
+                "`{}` must reject a broken file with an error exit, got {}:\n{}{}",
                 show(&c),
                 out.status,
                 String::from_utf8_lossy(&out.stdout),

@@ -36,6 +36,8 @@ pub struct Ctx {
     pub jobs: Option<String>,
     /// Print commands instead of running cargo.
     pub dry_run: bool,
+    /// Appended to every cross target's rustflags (`--rustflags`).
+    pub extra_rustflags: Vec<String>,
     /// (label, seconds) of every timed step, in order.
     pub timings: RefCell<Vec<(String, f64)>>,
 }
@@ -65,6 +67,7 @@ impl Ctx {
             old: env_or("TANDEM_MIPS_RUNTIME_TOOLCHAIN", OLD),
             jobs,
             dry_run,
+            extra_rustflags: Vec::new(),
             timings: RefCell::new(Vec::new()),
         })
     }
@@ -124,6 +127,7 @@ impl Ctx {
         if t.page_4k {
             flags.extend(["-C".into(), "link-arg=-zmax-page-size=4096".into()]);
         }
+        flags.extend(self.extra_rustflags.iter().cloned());
         let mut out = vec![
             format!("target.{}.linker={}", t.triple, toml_str("rust-lld")),
             format!("target.{}.rustflags={}", t.triple, toml_array(&flags)),
@@ -228,23 +232,31 @@ impl Ctx {
     }
 }
 
-/// Workspace root: the parent of this crate's manifest when it still exists
-/// (the usual `cargo run -p size-report`), else the nearest `[workspace]` above cwd.
+/// Workspace root: the nearest directory above the current one whose `Cargo.toml`
+/// has a `[workspace]` with a `size-report/` beside it; else the parent of this
+/// crate's manifest as it was when compiled. (The current directory comes first:
+/// two checkouts sharing a target dir can share one size-report binary.)
 fn find_workspace() -> Result<PathBuf, String> {
+    let is_ws = |d: &Path| {
+        d.join("size-report").is_dir()
+            && std::fs::read_to_string(d.join("Cargo.toml"))
+                .is_ok_and(|s| s.contains("[workspace]"))
+    };
+    if let Ok(mut dir) = std::env::current_dir() {
+        loop {
+            if is_ws(&dir) {
+                return Ok(dir);
+            }
+            if !dir.pop() {
+                break;
+            }
+        }
+    }
     let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    if built.join("Cargo.toml").is_file() && built.join("size-report").is_dir() {
+    if is_ws(&built) {
         return built.canonicalize().map_err(|e| e.to_string());
     }
-    let mut dir = std::env::current_dir().map_err(|e| e.to_string())?;
-    loop {
-        let m = dir.join("Cargo.toml");
-        if m.is_file() && std::fs::read_to_string(&m).is_ok_and(|s| s.contains("[workspace]")) {
-            return Ok(dir);
-        }
-        if !dir.pop() {
-            return Err("cannot find the Tandem workspace (run from inside the checkout)".into());
-        }
-    }
+    Err("cannot find the Tandem workspace: run from inside the checkout".into())
 }
 
 /// Cargo's target directory (honours CARGO_TARGET_DIR and build.target-dir).

@@ -42,13 +42,15 @@ options:
   -j N                 jobs for every cargo invocation
   --tiny               panic = \"immediate-abort\": smallest, but a panic prints nothing
   --std-features LIST  -Zbuild-std-features value (default: empty = no backtrace)
-  --check-config FILE  also run `tandem check -c FILE` under qemu after each build
+  --check-config FILE  `tandem check -c FILE` under qemu after each build (default:
+                       tests/fixtures/seed-keepalived.conf), plus a broken file that must fail
   --no-run             do not run the binary after building
   --json               report: JSON on stdout
   --budgets FILE       report: budget file (default: size-report/budgets.toml)
   --no-build           report: measure what is already built
   --top N              report: rows of crates and symbols (default 12)
   --no-apt             setup: skip the parts that need root (apt, armhf .debs)
+  --rustflags FLAGS    extra rustflags for the cross targets (space-separated)
   --dry-run            print the commands, run nothing
 
 environment: TANDEM_NIGHTLY, TANDEM_STABLE, TANDEM_MIPS_RUNTIME_TOOLCHAIN (toolchain pins),
@@ -66,6 +68,7 @@ struct Args {
     top: usize,
     apt: bool,
     dry_run: bool,
+    rustflags: Vec<String>,
 }
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -84,6 +87,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         top: 12,
         apt: true,
         dry_run: false,
+        rustflags: Vec::new(),
     };
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -105,6 +109,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--no-apt" => a.apt = false,
             "--dry-run" => a.dry_run = true,
+            "--rustflags" => a
+                .rustflags
+                .extend(value("--rustflags")?.split_whitespace().map(String::from)),
             "-h" | "--help" => a.cmd = "help".into(),
             "--" => {
                 a.rest = it.collect();
@@ -128,7 +135,16 @@ fn run() -> Result<i32, String> {
         println!("{USAGE}");
         return Ok(if a.cmd.is_empty() { 2 } else { 0 });
     }
-    let ctx = Ctx::new(a.jobs.clone(), a.dry_run)?;
+    let mut ctx = Ctx::new(a.jobs.clone(), a.dry_run)?;
+    ctx.extra_rustflags = a.rustflags.clone();
+    let mut build_opts = a.build.clone();
+    if build_opts.check_config.is_none() {
+        // The seed configuration the integration tests use, when present.
+        let seed = ctx.ws.join("tests/fixtures/seed-keepalived.conf");
+        if seed.is_file() {
+            build_opts.check_config = Some(seed);
+        }
+    }
     let report_opts = ReportOpts {
         budgets: a
             .budgets
@@ -146,7 +162,7 @@ fn run() -> Result<i32, String> {
         }
         "build" => {
             for t in targets::resolve(&a.targets, &["all"])? {
-                let b = commands::build(&ctx, t, &a.build)?;
+                let b = commands::build(&ctx, t, &build_opts)?;
                 let size = std::fs::metadata(&b.stripped).map(|m| m.len()).unwrap_or(0);
                 println!(
                     "{}: {} ({} bytes)",
@@ -166,7 +182,7 @@ fn run() -> Result<i32, String> {
         "report" => commands::report(
             &ctx,
             &targets::resolve(&a.targets, &["all"])?,
-            &a.build,
+            &build_opts,
             &report_opts,
         )?,
         "nostd" => {
@@ -177,7 +193,7 @@ fn run() -> Result<i32, String> {
             setup::setup(&ctx, a.apt)?;
             commands::nostd(&ctx)?;
             let sized = targets::resolve(&a.targets, &["mipsel"])?;
-            let code = commands::report(&ctx, &sized, &a.build, &report_opts)?;
+            let code = commands::report(&ctx, &sized, &build_opts, &report_opts)?;
             for t in targets::resolve(&[], &["mips", "armv7"])? {
                 commands::test(&ctx, t, &a.rest)?;
             }

@@ -192,7 +192,7 @@ fn apt_packages() -> Result<(), String> {
             missing.join(", ")
         ));
     }
-    apt_update();
+    apt_update(|| missing.iter().all(|p| apt_knows(p)));
     let mut c = Command::new("apt-get");
     c.env("DEBIAN_FRONTEND", "noninteractive")
         .args([
@@ -207,11 +207,13 @@ fn apt_packages() -> Result<(), String> {
     run_retry(&format!("apt-get install {}", missing.join(" ")), &mut c, 3)
 }
 
-/// `apt-get update`, retried; a failure is only a warning: foreign-architecture
-/// indexes fail transiently ("Mirror sync in progress?") while the ones we need are fine.
-fn apt_update() {
+/// `apt-get update` until `ready()` holds (3 tries, 10 s apart). Errors alone are not
+/// fatal: foreign-architecture indexes fail transiently ("File has unexpected size ...
+/// Mirror sync in progress?", seen here on bookworm-security armhf) while the index we
+/// need is fine, so what counts is whether apt now knows the package we want.
+fn apt_update(ready: impl Fn() -> bool) {
     for i in 1..=3 {
-        let r = Command::new("apt-get")
+        let ok = Command::new("apt-get")
             .args([
                 "-o",
                 "DPkg::Lock::Timeout=300",
@@ -220,14 +222,24 @@ fn apt_update() {
                 "update",
                 "-qq",
             ])
-            .status();
-        if r.is_ok_and(|s| s.success()) {
+            .status()
+            .is_ok_and(|s| s.success());
+        if ready() {
+            if !ok {
+                eprintln!("setup: apt-get update reported errors, but the needed index is there: continuing");
+            }
             return;
         }
-        eprintln!("setup: apt-get update failed (try {i}/3)");
-        std::thread::sleep(Duration::from_secs(10));
+        eprintln!("setup: apt-get update did not provide the needed index (try {i}/3)");
+        if i < 3 {
+            std::thread::sleep(Duration::from_secs(10));
+        }
     }
-    eprintln!("setup: warning: apt-get update kept failing; continuing with the lists we have");
+    eprintln!("setup: warning: continuing with the package lists we have");
+}
+
+fn apt_knows(pkg: &str) -> bool {
+    capture(Command::new("apt-cache").args(["show", pkg])).is_ok_and(|s| !s.trim().is_empty())
 }
 
 fn find_deb(dir: &Path, prefix: &str) -> Option<std::path::PathBuf> {
@@ -267,7 +279,7 @@ fn libgcc_package() -> Result<String, String> {
     if let Ok(v) = std::env::var("TANDEM_ARMHF_LIBGCC") {
         return Ok(v);
     }
-    if capture(Command::new("apt-cache").args(["show", "libgcc-12-dev:armhf"])).is_ok() {
+    if apt_knows("libgcc-12-dev:armhf") {
         return Ok("libgcc-12-dev".into());
     }
     let found =
@@ -309,9 +321,9 @@ fn debs(ctx: &Ctx) -> Result<(), String> {
     if !archs.lines().any(|l| l.trim() == "armhf") {
         eprintln!("setup: dpkg --add-architecture armhf (only to download two .debs; nothing armhf is installed)");
         capture(Command::new("dpkg").args(["--add-architecture", "armhf"]))?;
-        apt_update();
-    } else if capture(Command::new("apt-cache").args(["show", "musl-dev:armhf"])).is_err() {
-        apt_update();
+    }
+    if !apt_knows("musl-dev:armhf") {
+        apt_update(|| apt_knows("musl-dev:armhf"));
     }
     let libgcc = libgcc_package()?;
     for pkg in ["musl-dev".to_string(), libgcc] {
