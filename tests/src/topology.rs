@@ -325,12 +325,17 @@ pub struct Topology {
 
 impl Topology {
     /// Builds the seed topology with namespaces `<prefix>-sw`, `-r1`, `-r2`, `-cl`,
-    /// `-gw`. `prefix` must start with `tt` and be unique per test (e.g. `tt3a`).
-    /// Stale namespaces of an earlier run with the same prefix are removed first.
+    /// `-gw`. `prefix` is 2 to 12 lowercase letters and digits, unique per user:
+    /// the integration tests use `tt` plus a short test id (e.g. `tt1a`), so they
+    /// can run in parallel; the benchmark and the demo use their own. Stale
+    /// namespaces of an earlier run with the same prefix are removed first.
     pub fn seed(prefix: &str) -> io::Result<Topology> {
         assert!(
-            prefix.starts_with("tt"),
-            "namespace prefix {prefix:?} must start with \"tt\""
+            (2..=12).contains(&prefix.len())
+                && prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+            "namespace prefix {prefix:?}: 2 to 12 lowercase letters and digits"
         );
         netns::destroy_prefix(prefix);
         let dir = workdir(prefix)?;
