@@ -41,6 +41,20 @@ pub fn init_syslog() -> std::io::Result<()> {
 
 /// Writes one log line.
 pub fn write(level: Level, args: fmt::Arguments<'_>) {
+    write_tagged(level, true, args)
+}
+
+/// Logs a configuration diagnostic (its text already says "warning:").
+pub fn diagnostic(d: &tandem_protocol::config::Diagnostic<'_>) {
+    let level = if d.is_error() {
+        Level::Error
+    } else {
+        Level::Warning
+    };
+    write_tagged(level, d.is_error(), format_args!("{d}"))
+}
+
+fn write_tagged(level: Level, tagged: bool, args: fmt::Arguments<'_>) {
     let mut mem = [0u8; LINE];
     let mut b = Buf::new(&mut mem[..LINE - 1]);
     if let Some(s) = SYSLOG.get() {
@@ -58,6 +72,7 @@ pub fn write(level: Level, args: fmt::Arguments<'_>) {
     }
     let now = sys::clock::now();
     let tag = match level {
+        _ if !tagged => "",
         Level::Error => "error: ",
         Level::Warning => "warning: ",
         Level::Notice | Level::Info => "",

@@ -133,13 +133,7 @@ pub fn run(opts: Options) -> u8 {
             return 1;
         }
     };
-    let loaded = match conf::load(&opts.config, &mut |d| {
-        if d.is_error() {
-            crate::log!(Error, "{d}");
-        } else {
-            crate::log!(Warning, "{d}");
-        }
-    }) {
+    let loaded = match conf::load(&opts.config, &mut |d| log::diagnostic(d)) {
         Ok(l) => l,
         Err(e) => {
             crate::log!(Error, "cannot read {}: {e}", opts.config.display());
@@ -712,13 +706,7 @@ impl Daemon {
 
     fn reload(&mut self, now: Instant) {
         crate::log!(Notice, "SIGHUP: reloading {}", self.config_path.display());
-        let loaded = match conf::load(&self.config_path, &mut |d| {
-            if d.is_error() {
-                crate::log!(Error, "{d}");
-            } else {
-                crate::log!(Warning, "{d}");
-            }
-        }) {
+        let loaded = match conf::load(&self.config_path, &mut |d| log::diagnostic(d)) {
             Ok(l) => l,
             Err(e) => {
                 crate::log!(
