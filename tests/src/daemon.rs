@@ -296,6 +296,22 @@ impl Daemon {
         t
     }
 
+    /// Replaces the configuration file's text (takes effect at the next
+    /// [`Daemon::reload`] or restart).
+    pub fn rewrite_config(&self, text: &str) -> io::Result<()> {
+        fs::write(&self.conf, text)
+    }
+
+    /// Sends SIGHUP (reload the configuration).
+    pub fn reload(&mut self) {
+        if self.poll_exit().is_none() {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            unsafe {
+                libc::kill(self.pid(), libc::SIGHUP);
+            }
+        }
+    }
+
     /// Freezes the daemon (SIGSTOP to all its processes).
     pub fn pause(&mut self) {
         self.signal(libc::SIGSTOP);

@@ -31,7 +31,7 @@ pub use daemon::{keepalived_bin, tandem_bin, Daemon, Kind};
 pub use scenario::{Pair, Stop, SLACK};
 pub use status::{Role, Status};
 pub use topology::{Link, RouterId, Topology, Vips, GATEWAY, LAN_VIP, UPSTREAM, WAN_VIP};
-pub use wait::{holds_during, poll_until, AddrWatch, Timeout};
+pub use wait::{holds_during, poll_until, AddrEvent, AddrWatch, Timeout};
 
 /// Whether the process runs as root. Without root: prints a loud `SKIPPED: needs
 /// root` to stderr and returns false — unless the environment has `CI=true`, where a

@@ -75,9 +75,12 @@ pub fn holds_during(
     }
 }
 
+/// An address change reported by the kernel.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum AddrEvent {
+pub enum AddrEvent {
+    /// Address added.
     Add(IfAddr),
+    /// Address removed.
     Del(IfAddr),
 }
 
@@ -169,6 +172,16 @@ impl AddrWatch {
     /// The namespace being watched.
     pub fn ns(&self) -> &str {
         &self.ns
+    }
+
+    /// The changes reported at or after `since`, with their arrival times.
+    pub fn events_since(&self, since: Instant) -> Vec<(Instant, AddrEvent)> {
+        let st = self.shared.0.lock().unwrap();
+        st.events
+            .iter()
+            .filter(|(t, _)| *t >= since)
+            .cloned()
+            .collect()
     }
 
     /// The current set of addresses as seen through the events.

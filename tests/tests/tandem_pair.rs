@@ -340,3 +340,72 @@ fn without_sync_group_link_down_splits_vips() {
         "negative control: client got through a split pair"
     );
 }
+
+/// SIGHUP with an unchanged file: no instance changes state, the master never
+/// drops a VIP, nothing is re-elected (issue 2, point 5). Negative control: the
+/// same reload after the LAN VIP was changed in r1's file does remove 10.9.8.4 (the
+/// address watch sees the change the check looks for).
+#[test]
+fn sighup_with_unchanged_config_keeps_state() {
+    if !require_root() {
+        return;
+    }
+    let mut p = tandems("tt1g", VrrpConf::seed());
+    ok(p.elect(R1));
+    let before: Vec<_> = RouterId::BOTH
+        .iter()
+        .map(|&r| p.daemon(r).status().unwrap())
+        .collect();
+    let watch = tandem_tests::AddrWatch::start(&p.topo().router_ns(R1)).unwrap();
+    let watch2 = tandem_tests::AddrWatch::start(&p.topo().router_ns(R2)).unwrap();
+    let t = Instant::now();
+    p.daemon(R1).reload();
+    p.daemon(R2).reload();
+    let steady = holds_during(Duration::from_secs(3), Duration::from_millis(100), || {
+        p.check_master(R1).is_ok()
+    });
+    assert!(steady.is_ok(), "after SIGHUP: {:?}", p.check_master(R1));
+    for (r, w) in [(R1, &watch), (R2, &watch2)] {
+        let ev = w.events_since(t);
+        assert!(
+            ev.is_empty(),
+            "{}: addresses changed on an unchanged reload: {ev:?}",
+            r.name()
+        );
+    }
+    for (r, s0) in RouterId::BOTH.into_iter().zip(&before) {
+        assert!(p.daemon(r).running(), "{} exited on SIGHUP", r.name());
+        let s1 = p.daemon(r).status().unwrap();
+        for i in &s1.instances {
+            let was = s0.instance(&i.name).unwrap();
+            assert_eq!(
+                (i.state.clone(), i.transitions),
+                (was.state.clone(), was.transitions),
+                "{} {}: state changed on an unchanged reload: {} then {}",
+                r.name(),
+                i.name,
+                s0.summary(),
+                s1.summary()
+            );
+        }
+    }
+
+    // Negative control: a changed VIP is applied by the reload.
+    let changed = VrrpConf::seed()
+        .priority(150)
+        .render()
+        .replace("10.9.8.4/24", "10.9.8.5/24");
+    p.daemon(R1).rewrite_config(&changed).unwrap();
+    let t = Instant::now();
+    p.daemon(R1).reload();
+    let gone = watch.wait_for(t, Duration::from_secs(3), |set| {
+        !set.iter().any(|a| a.addr == tandem_tests::LAN_VIP)
+    });
+    gone.unwrap_or_else(|e| {
+        panic!("negative control: the reload of a changed VIP left 10.9.8.4: {e}")
+    });
+    assert!(
+        p.check_master(R1).is_err(),
+        "negative control: the check passed with another VIP"
+    );
+}
