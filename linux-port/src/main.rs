@@ -18,6 +18,9 @@ mod sys;
 
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: sys::alloc::Counting = sys::alloc::Counting;
+
 fn main() -> ExitCode {
     let cmd = match cli::parse(std::env::args_os().skip(1)) {
         Ok(c) => c,

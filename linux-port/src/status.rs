@@ -4,7 +4,7 @@
 //!
 //! JSON shape (stable; tests and scripts rely on it):
 //! ```text
-//! {"pid":1,"now_ms":5000,"uptime_ms":4000,"config":"/etc/k.conf",
+//! {"pid":1,"now_ms":5000,"uptime_ms":4000,"allocations":0,"config":"/etc/k.conf",
 //!  "instances":[{"name":"I1","interface":"br-lan","family":"ipv4",
 //!    "vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER",
 //!    "priority":101,"effective_priority":101,"master":"192.168.1.2",
@@ -135,6 +135,9 @@ pub struct Header<'a> {
     pub uptime_ms: u64,
     /// The configuration file.
     pub config: &'a str,
+    /// Heap allocations since the end of start-up (or of the last reload):
+    /// 0 while the loop keeps its no-allocation promise.
+    pub allocations: u64,
 }
 
 fn secs(ms: u64) -> impl Display {
@@ -156,10 +159,11 @@ pub fn text<'a, 'b>(
 ) -> fmt::Result {
     writeln!(
         w,
-        "tandem (pid {}), up {}, config {}",
+        "tandem (pid {}), up {}, config {}, heap allocations since start-up {}",
         h.pid,
         secs(h.uptime_ms),
-        h.config
+        h.config,
+        h.allocations
     )?;
     for i in instances {
         write!(
@@ -238,8 +242,8 @@ pub fn json<'a, 'b>(
 ) -> fmt::Result {
     write!(
         w,
-        "{{\"pid\":{},\"now_ms\":{},\"uptime_ms\":{},\"config\":",
-        h.pid, h.now_ms, h.uptime_ms
+        "{{\"pid\":{},\"now_ms\":{},\"uptime_ms\":{},\"allocations\":{},\"config\":",
+        h.pid, h.now_ms, h.uptime_ms, h.allocations
     )?;
     json_str(w, h.config)?;
     w.write_str(",\"instances\":[")?;
@@ -382,6 +386,7 @@ mod tests {
         now_ms: 5000,
         uptime_ms: 4000,
         config: "/etc/k.conf",
+        allocations: 0,
     };
 
     fn ifaces() -> impl Iterator<Item = IfaceStatus<'static>> {
@@ -408,7 +413,7 @@ mod tests {
         assert_eq!(
             s,
             concat!(
-                r#"{"pid":7,"now_ms":5000,"uptime_ms":4000,"config":"/etc/k.conf","instances":["#,
+                r#"{"pid":7,"now_ms":5000,"uptime_ms":4000,"allocations":0,"config":"/etc/k.conf","instances":["#,
                 r#"{"name":"I1","interface":"br-lan","family":"ipv4","vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER","priority":101,"effective_priority":101,"master":"192.168.1.2","master_is_self":true,"received":10,"sent":20,"send_errors":0,"dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,"interval":0,"malformed":0},"address_list_mismatch":0,"transitions":2,"last_transition":{"from":"BACKUP","to":"MASTER","reason":"no \"advert\" from the master","reason_code":"MasterDown","at_ms":1000,"ago_ms":4000}},"#,
                 r#"{"name":"I1","interface":"br-lan","family":"ipv4","vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER","priority":101,"effective_priority":101,"master":"192.168.1.2","master_is_self":true,"received":10,"sent":20,"send_errors":0,"dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,"interval":0,"malformed":0},"address_list_mismatch":0,"transitions":2,"last_transition":null}"#,
                 r#"],"interfaces":[{"name":"br-lan","ifindex":3,"up":true,"unknown_vrid":4}]}"#,
@@ -422,7 +427,9 @@ mod tests {
         let r = R::MasterDown;
         let mut s = String::new();
         text(&mut s, &H, [sample(&r, true)].into_iter(), ifaces()).unwrap();
-        assert!(s.starts_with("tandem (pid 7), up 4.000 s, config /etc/k.conf\n"));
+        assert!(s.starts_with(
+            "tandem (pid 7), up 4.000 s, config /etc/k.conf, heap allocations since start-up 0\n"
+        ));
         assert!(s.contains("I1: MASTER (br-lan, IPv4, VRRPv2, vrid 51, sync group G1)\n"));
         assert!(s.contains("  priority 101 (effective 101), master 192.168.1.2 (this router)\n"));
         assert!(

@@ -24,7 +24,7 @@ use crate::sys::signal::{Signal, SignalFd};
 use crate::sys::{self, clock};
 use net::{Iface, Netlink};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tandem_core::time::{Duration, Instant};
 use tandem_core::vrrp::{self as cv, Action, Node, Reason, State};
 use tandem_protocol::config::{self as cfg, Family, IfName, Name};
@@ -104,6 +104,8 @@ pub(crate) struct Daemon {
     signals: SignalFd,
     control: control::Server,
     started: Instant,
+    /// Allocation count when start-up (or the last reload) finished.
+    allocs_baseline: u64,
     fds: Vec<PollFd>,
     tokens: Vec<Token>,
     ctl_tokens: Vec<Option<usize>>,
@@ -318,6 +320,7 @@ impl Daemon {
             signals,
             control,
             started: clock::now(),
+            allocs_baseline: 0,
             fds: Vec::new(),
             tokens: Vec::new(),
             ctl_tokens: Vec::with_capacity(control::MAX_CLIENTS + 1),
@@ -355,6 +358,7 @@ impl Daemon {
 
     fn refresh_links(&mut self) {
         if let Err(e) = self.nl.dump_links(&mut self.ifaces) {
+            let e = crate::sys::ErrorText(&e);
             crate::log!(Error, "link dump failed: {e}");
         }
         self.links_dirty = false;
@@ -367,6 +371,7 @@ impl Daemon {
             .nl
             .dump_addresses(&mut self.ifaces, &|a: &IpAddr| is_vip(inst, a))
         {
+            let e = crate::sys::ErrorText(&e);
             crate::log!(Error, "address dump failed: {e}");
         }
         self.addresses_dirty = false;
@@ -429,6 +434,7 @@ impl Daemon {
                     Err(e) => {
                         ok = false;
                         if !f.open_error_logged {
+                            let e = crate::sys::ErrorText(&e);
                             crate::log!(Error, "{}: cannot open IPv4 VRRP socket: {e}", f.name);
                         }
                     }
@@ -440,6 +446,7 @@ impl Daemon {
                     Err(e) => {
                         ok = false;
                         if !f.open_error_logged {
+                            let e = crate::sys::ErrorText(&e);
                             crate::log!(Error, "{}: cannot open IPv6 VRRP socket: {e}", f.name);
                         }
                     }
@@ -578,6 +585,7 @@ impl Daemon {
     }
 
     fn run_loop(&mut self) -> u8 {
+        self.allocs_baseline = sys::alloc::allocations();
         loop {
             self.build_poll_set();
             let now = clock::now();
@@ -585,6 +593,7 @@ impl Daemon {
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(now));
             if let Err(e) = poll::poll(&mut self.fds, timeout) {
+                let e = crate::sys::ErrorText(&e);
                 crate::log!(Error, "poll failed: {e}");
                 return 1;
             }
@@ -598,7 +607,11 @@ impl Daemon {
                         while let Ok(Some(sig)) = self.signals.read() {
                             match sig {
                                 Signal::Terminate => self.stopping = true,
-                                Signal::Reload => self.reload(now),
+                                Signal::Reload => {
+                                    self.reload(now);
+                                    // Reloading may allocate; the loop may not.
+                                    self.allocs_baseline = sys::alloc::allocations();
+                                }
                             }
                         }
                     }
@@ -657,6 +670,7 @@ impl Daemon {
                     continue;
                 }
                 Err(e) => {
+                    let e = crate::sys::ErrorText(&e);
                     crate::log!(Error, "netlink events: {e}");
                     break;
                 }
@@ -697,10 +711,19 @@ impl Daemon {
             node,
             started,
             config_path,
+            allocs_baseline,
             ..
         } = self;
+        let allocations = sys::alloc::allocations().saturating_sub(*allocs_baseline);
         control.service(c, |p: Pending<'_>| {
-            render(p, now, *started, config_path, inst, ifaces, node);
+            let h = status::Header {
+                pid: sys::pid(),
+                now_ms: now.as_millis(),
+                uptime_ms: now.saturating_duration_since(*started).as_millis(),
+                config: config_path.to_str().unwrap_or("?"),
+                allocations,
+            };
+            render(p, &h, inst, ifaces, node);
         });
     }
 
@@ -924,9 +947,7 @@ fn status_capacity(instances: usize, ifaces: usize) -> usize {
 /// Writes the answer to a control request into the client's buffer.
 fn render(
     p: Pending<'_>,
-    now: Instant,
-    started: Instant,
-    config_path: &Path,
+    h: &status::Header<'_>,
     inst: &[Inst],
     ifaces: &[Iface],
     node: &Node<SLOTS>,
@@ -934,12 +955,6 @@ fn render(
     let cap = p.response.capacity();
     p.response.resize(cap, 0);
     let mut b = crate::buf::Buf::new(&mut p.response[..]);
-    let h = status::Header {
-        pid: sys::pid(),
-        now_ms: now.as_millis(),
-        uptime_ms: now.saturating_duration_since(started).as_millis(),
-        config: config_path.to_str().unwrap_or("?"),
-    };
     let states: [State; SLOTS] = core::array::from_fn(|i| node.state(i));
     let list = inst
         .iter()
@@ -987,8 +1002,8 @@ fn render(
         unknown_vrid: f.unknown_vrid,
     });
     let r = match p.request {
-        Some(Request::Status { json: true }) => status::json(&mut b, &h, list, fl),
-        Some(Request::Status { json: false }) => status::text(&mut b, &h, list, fl),
+        Some(Request::Status { json: true }) => status::json(&mut b, h, list, fl),
+        Some(Request::Status { json: false }) => status::text(&mut b, h, list, fl),
         None => {
             use std::fmt::Write;
             writeln!(

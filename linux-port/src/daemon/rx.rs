@@ -102,6 +102,7 @@ impl Daemon {
                 Ok(Some(n)) => n,
                 Ok(None) => return,
                 Err(e) => {
+                    let e = crate::sys::ErrorText(&e);
                     crate::log!(Error, "{}: receive: {e}", self.ifaces[f].name);
                     return;
                 }
@@ -132,6 +133,7 @@ impl Daemon {
                 Ok(Some(r)) => r,
                 Ok(None) => return,
                 Err(e) => {
+                    let e = crate::sys::ErrorText(&e);
                     crate::log!(Error, "{}: receive: {e}", self.ifaces[f].name);
                     return;
                 }

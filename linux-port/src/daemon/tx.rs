@@ -80,6 +80,7 @@ impl Daemon {
         if let Some(e) = failed {
             if now >= inst.next_send_log {
                 inst.next_send_log = now + SEND_LOG_EVERY;
+                let e = crate::sys::ErrorText(&e);
                 crate::log!(
                     Warning,
                     "{}: cannot send advert on {}: {e} ({} send errors so far)",
@@ -117,11 +118,12 @@ impl Daemon {
                     op_name(op),
                     v.addr,
                     v.prefix_len,
-                    std::io::Error::from_raw_os_error(errno)
+                    crate::sys::Errno(errno)
                 );
                 false
             }
             (_, Err(e)) => {
+                let e = crate::sys::ErrorText(&e);
                 crate::log!(
                     Error,
                     "{who}: {} address {}/{}: {e}",
@@ -172,11 +174,12 @@ impl Daemon {
                     op_name(op),
                     r.dst,
                     r.dst_len,
-                    std::io::Error::from_raw_os_error(errno)
+                    crate::sys::Errno(errno)
                 );
                 false
             }
             (_, Err(e)) => {
+                let e = crate::sys::ErrorText(&e);
                 crate::log!(
                     Error,
                     "{who}: {} route to {}/{}: {e}",
@@ -325,6 +328,7 @@ impl Daemon {
             };
             for _ in 0..repeat {
                 if let Err(e) = self.packet.send(ifindex, &frame[..len]) {
+                    let e = crate::sys::ErrorText(&e);
                     crate::log!(
                         Warning,
                         "{}: announcement for {} on {}: {e}",

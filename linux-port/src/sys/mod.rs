@@ -7,6 +7,7 @@
 //! function here allocates on the heap.
 #![allow(unsafe_code)]
 
+pub mod alloc;
 pub mod clock;
 mod fd;
 pub mod netlink;
@@ -105,5 +106,53 @@ pub fn write_stderr(bytes: &[u8]) {
             return;
         }
         rest = &rest[r as usize..];
+    }
+}
+
+/// Displays an OS error number like std does (`No such device (os error
+/// 19)`) but without allocating: std's `Display` for OS errors builds a
+/// `String`.
+#[derive(Clone, Copy, Debug)]
+pub struct Errno(pub i32);
+
+impl std::fmt::Display for Errno {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut buf = [0u8; 128];
+        // SAFETY: `buf` is writable for its length; the XSI strerror_r
+        // (what libc binds on glibc and musl) NUL-terminates within it.
+        let r = unsafe { libc::strerror_r(self.0, buf.as_mut_ptr().cast(), buf.len()) };
+        let len = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        match core::str::from_utf8(&buf[..len]) {
+            Ok(s) if r == 0 && !s.is_empty() => write!(f, "{s} (os error {})", self.0),
+            _ => write!(f, "os error {}", self.0),
+        }
+    }
+}
+
+/// Displays an `io::Error` without allocating (see [`Errno`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorText<'a>(pub &'a io::Error);
+
+impl std::fmt::Display for ErrorText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.raw_os_error() {
+            Some(code) => Errno(code).fmt(f),
+            None => self.0.fmt(f),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_text_matches_std() {
+        for code in [libc::ENODEV, libc::ENETUNREACH, libc::EEXIST] {
+            let e = io::Error::from_raw_os_error(code);
+            assert_eq!(ErrorText(&e).to_string(), e.to_string());
+        }
+        let e = io::Error::from(io::ErrorKind::TimedOut);
+        assert_eq!(ErrorText(&e).to_string(), e.to_string());
     }
 }
