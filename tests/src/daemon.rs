@@ -11,8 +11,9 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use std::os::unix::process::CommandExt;
 
@@ -39,8 +40,27 @@ impl Kind {
 }
 
 /// Path of the `tandem` binary: `$TANDEM_BIN`, else `<workspace>/target/release/tandem`,
-/// else `<workspace>/target/debug/tandem`. Panics with build instructions if none exists.
+/// else `<workspace>/target/debug/tandem`. Panics with build instructions if none
+/// exists. Prints a loud warning (once) if the binary is older than the sources of
+/// `linux-port`, `core` or `protocol`.
 pub fn tandem_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let p = find_tandem_bin();
+        warn_if_stale(&p);
+        p
+    })
+    .clone()
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn find_tandem_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("TANDEM_BIN") {
         let p = PathBuf::from(p);
         assert!(
@@ -50,10 +70,7 @@ pub fn tandem_bin() -> PathBuf {
         );
         return p;
     }
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf();
+    let ws = workspace();
     for profile in ["release", "debug"] {
         let p = ws.join("target").join(profile).join("tandem");
         if p.is_file() {
@@ -65,6 +82,37 @@ pub fn tandem_bin() -> PathBuf {
          (looked for {0}/target/release/tandem and {0}/target/debug/tandem), or set TANDEM_BIN",
         ws.display()
     );
+}
+
+fn newest_mtime(dir: &Path) -> Option<SystemTime> {
+    let mut newest = None;
+    for e in fs::read_dir(dir).ok()?.flatten() {
+        let m = if e.file_type().ok()?.is_dir() {
+            newest_mtime(&e.path())
+        } else {
+            e.metadata().ok()?.modified().ok()
+        };
+        newest = newest.max(m);
+    }
+    newest
+}
+
+fn warn_if_stale(bin: &Path) {
+    let Some(built) = fs::metadata(bin).ok().and_then(|m| m.modified().ok()) else {
+        return;
+    };
+    let ws = workspace();
+    let src = ["linux-port/src", "core/src", "protocol/src"]
+        .iter()
+        .filter_map(|d| newest_mtime(&ws.join(d)))
+        .max();
+    if src.is_some_and(|s| s > built) {
+        eprintln!(
+            "\n******** WARNING: {} is older than the sources: rebuild it \
+             (`cargo build --release -p tandem`) ********\n",
+            bin.display()
+        );
+    }
 }
 
 /// Path of `keepalived` (`$KEEPALIVED_BIN` or the first one on PATH / in /usr/sbin).
