@@ -195,9 +195,11 @@ impl Pair {
         self.start(first).map_err(|e| e.to_string())?;
         let bound = self.conf(first).master_down_interval() + Duration::from_secs(3);
         if let Err(e) = self.wait_holds_both(first, t, bound) {
-            let log = self.daemon(first).log_tail(30);
+            let d = self.daemon(first);
+            let exited = d.wait_exit(Duration::ZERO);
+            let log = d.log_tail(30);
             return Err(format!(
-                "{} did not become master alone: {e}; log:\n{log}",
+                "{} did not become master alone: {e}; daemon exited: {exited:?}; log:\n{log}",
                 first.name()
             ));
         }
