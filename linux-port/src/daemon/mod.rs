@@ -288,6 +288,30 @@ fn core_config(c: &cfg::Instance, src: Option<IpAddr>) -> cv::Config {
     k
 }
 
+/// keepalived's tracking rules: the instance is in FAULT while its own
+/// interface or a tracked interface of weight 0 is down (`reverse`: up);
+/// a positive weight is added while the interface is up, a negative one
+/// while it is down; the result stays in 1..=254, and an address owner
+/// (255) is never adjusted. Returns (fault, effective priority).
+fn health(cfg: &cfg::Instance, own_up: bool, track_up: impl Iterator<Item = bool>) -> (bool, u8) {
+    let mut fault = !own_up;
+    let mut prio = i32::from(cfg.priority);
+    for (t, up) in cfg.track_interfaces.iter().zip(track_up) {
+        let up = up != t.reverse;
+        if t.weight == 0 {
+            fault |= !up;
+        } else if (t.weight > 0) == up {
+            prio += i32::from(t.weight);
+        }
+    }
+    let effective = if cfg.priority == 255 {
+        255
+    } else {
+        prio.clamp(1, 254) as u8
+    };
+    (fault, effective)
+}
+
 /// Whether `a` is a virtual address of any instance in `inst`.
 fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
     inst.iter()
@@ -466,23 +490,12 @@ impl Daemon {
                 continue;
             }
             let own = &self.ifaces[inst.iface];
-            let mut fault = !own.up;
-            let mut prio = i32::from(inst.cfg.priority);
-            for (t, &fi) in inst.cfg.track_interfaces.iter().zip(&inst.track_iface) {
-                let up = self.ifaces[fi].up != t.reverse;
-                if t.weight == 0 {
-                    fault |= !up;
-                } else if (t.weight > 0) == up {
-                    // Positive weights add while up, negative ones
-                    // subtract while down (keepalived).
-                    prio += i32::from(t.weight);
-                }
-            }
-            let effective = if inst.cfg.priority == 255 {
-                255
-            } else {
-                prio.clamp(1, 254) as u8
-            };
+            let ifaces = &self.ifaces;
+            let (fault, effective) = health(
+                &inst.cfg,
+                own.up,
+                inst.track_iface.iter().map(|&fi| ifaces[fi].up),
+            );
             let (old_fault, old_prio) = (inst.fault, inst.effective);
             let name = inst.cfg.name.clone();
             if initial || fault != old_fault {
@@ -1018,4 +1031,38 @@ fn render(
         crate::log!(Warning, "status response truncated at {n} bytes");
     }
     p.response.truncate(n);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst(prio: u8, track: &str) -> cfg::Instance {
+        let text = format!(
+            "vrrp_instance I {{\n interface a\n virtual_router_id 1\n priority {prio}\n virtual_ipaddress {{\n  10.0.0.1\n }}\n track_interface {{\n{track}\n }}\n}}\n"
+        );
+        let c = cfg::parse_str("t", &text, &mut |d| assert!(!d.is_error(), "{d}")).unwrap();
+        c.instances[0].clone()
+    }
+
+    #[test]
+    fn tracking_rules() {
+        let c = inst(
+            100,
+            "  b\n  c weight 20\n  d weight -30\n  e weight 10 reverse",
+        );
+        let h = |own, t: [bool; 4]| health(&c, own, t.into_iter());
+        assert_eq!(h(true, [true, true, true, false]), (false, 130));
+        assert!(h(false, [true, true, true, false]).0);
+        assert!(h(true, [false, true, true, false]).0);
+        assert_eq!(h(true, [true, false, true, false]), (false, 110));
+        assert_eq!(h(true, [true, false, false, false]), (false, 80));
+        assert_eq!(h(true, [true, false, false, true]), (false, 70));
+        let low = inst(10, "  d weight -30");
+        assert_eq!(health(&low, true, [false].into_iter()), (false, 1));
+        let high = inst(250, "  c weight 20");
+        assert_eq!(health(&high, true, [true].into_iter()), (false, 254));
+        let owner = inst(255, "  d weight -30");
+        assert_eq!(health(&owner, true, [false].into_iter()), (false, 255));
+    }
 }

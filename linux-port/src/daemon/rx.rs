@@ -6,7 +6,7 @@ use super::{Daemon, Inst};
 use std::net::{IpAddr, Ipv4Addr};
 use tandem_core::time::{Duration, Instant};
 use tandem_core::vrrp::Advert;
-use tandem_protocol::config::{Family, Version};
+use tandem_protocol::config::{self as cfg, Family, Version};
 use tandem_protocol::vrrp as wire;
 
 /// Largest datagram read (the IPv4 header plus the largest VRRP message).
@@ -41,6 +41,7 @@ fn ipv4_header(b: &[u8]) -> Option<Ipv4Header> {
     })
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Drop {
     Ttl,
     Version,
@@ -174,51 +175,17 @@ impl Daemon {
         }
         let inst = &mut self.inst[k];
         inst.counters.received += 1;
-        if ttl != Some(wire::TTL) {
-            return count(inst, now, Drop::Ttl, src, &"");
-        }
-        let Some(ep) = wire::Endpoints::new(src, dst) else {
-            return count(inst, now, Drop::Malformed, src, &"");
-        };
-        let repr = match wire::Repr::parse(
-            &wire::Packet::new_unchecked(payload),
-            &ep,
-            inst.checksum_mode(),
-        ) {
-            Ok(r) => r,
-            Err(e) => {
-                let d = match e {
-                    wire::Error::BadChecksum { .. } => Drop::Checksum,
-                    wire::Error::BadVersion(_) | wire::Error::V2OverIpv6 => Drop::Version,
-                    wire::Error::UnsupportedAuthType(_) => Drop::Auth,
-                    _ => Drop::Malformed,
-                };
-                return count(inst, now, d, src, &Detail(e));
+        let accepted = match check(&inst.cfg, &inst.repr.auth, src, dst, ttl, payload) {
+            Ok(a) => a,
+            Err((d, e)) => {
+                return match e {
+                    Some(e) => count(inst, now, d, src, &Detail(e)),
+                    None => count(inst, now, d, src, &""),
+                }
             }
         };
-        let want = match inst.cfg.version {
-            Version::V2 => wire::Version::V2,
-            Version::V3 => wire::Version::V3,
-        };
-        if repr.version != want {
-            return count(inst, now, Drop::Version, src, &"");
-        }
-        if want == wire::Version::V2 {
-            if repr.auth != inst.repr.auth {
-                return count(inst, now, Drop::Auth, src, &"");
-            }
-            if repr.advert_int != inst.cfg.advert_int_cs {
-                return count(inst, now, Drop::Interval, src, &"");
-            }
-        }
-        // keepalived logs a different address list and accepts the advert.
-        let ours = &inst.cfg.virtual_addresses;
-        let same = repr.addresses.len() == ours.len()
-            && repr
-                .addresses
-                .iter()
-                .all(|a| ours.iter().any(|v| v.addr == a));
-        if !same && !ours.is_empty() {
+        let repr = accepted.repr;
+        if accepted.address_list_differs {
             inst.counters.address_list_mismatch += 1;
             if now >= inst.next_drop_log {
                 inst.next_drop_log = now + DROP_LOG_EVERY;
@@ -240,6 +207,71 @@ impl Daemon {
     }
 }
 
+/// An advert that passed every check.
+struct Accepted {
+    repr: wire::Repr,
+    /// Its address list differs from ours (keepalived logs and accepts).
+    address_list_differs: bool,
+}
+
+/// The receive checks of one advert for instance `cfg` (whose own
+/// authentication is `auth`): TTL / hop limit 255, well-formed with a valid
+/// checksum, same version, (v2) same authentication and interval. Pure, so
+/// it is unit-tested without sockets.
+fn check(
+    cfg: &cfg::Instance,
+    auth: &wire::Auth,
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: Option<u8>,
+    payload: &[u8],
+) -> Result<Accepted, (Drop, Option<wire::Error>)> {
+    if ttl != Some(wire::TTL) {
+        return Err((Drop::Ttl, None));
+    }
+    let ep = wire::Endpoints::new(src, dst).ok_or((Drop::Malformed, None))?;
+    let mode = if cfg.v3_checksum_as_v2 {
+        wire::ChecksumMode::V3AsV2
+    } else {
+        wire::ChecksumMode::Rfc
+    };
+    let repr =
+        wire::Repr::parse(&wire::Packet::new_unchecked(payload), &ep, mode).map_err(|e| {
+            let d = match e {
+                wire::Error::BadChecksum { .. } => Drop::Checksum,
+                wire::Error::BadVersion(_) | wire::Error::V2OverIpv6 => Drop::Version,
+                wire::Error::UnsupportedAuthType(_) => Drop::Auth,
+                _ => Drop::Malformed,
+            };
+            (d, Some(e))
+        })?;
+    let want = match cfg.version {
+        Version::V2 => wire::Version::V2,
+        Version::V3 => wire::Version::V3,
+    };
+    if repr.version != want {
+        return Err((Drop::Version, None));
+    }
+    if want == wire::Version::V2 {
+        if repr.auth != *auth {
+            return Err((Drop::Auth, None));
+        }
+        if repr.advert_int != cfg.advert_int_cs {
+            return Err((Drop::Interval, None));
+        }
+    }
+    let ours = &cfg.virtual_addresses;
+    let same = repr.addresses.len() == ours.len()
+        && repr
+            .addresses
+            .iter()
+            .all(|a| ours.iter().any(|v| v.addr == a));
+    Ok(Accepted {
+        address_list_differs: !same && !ours.is_empty(),
+        repr,
+    })
+}
+
 struct Detail(wire::Error);
 
 impl core::fmt::Display for Detail {
@@ -251,6 +283,113 @@ impl core::fmt::Display for Detail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SEED: &str = "vrrp_instance I1 {\n interface br-lan\n virtual_router_id 51\n priority 101\n advert_int 1\n virtual_ipaddress {\n  10.9.8.4/24\n }\n authentication {\n  auth_type PASS\n  auth_pass s3cret\n }\n}\nvrrp_instance V3 {\n interface br-lan\n virtual_router_id 52\n version 3\n advert_int 0.1\n virtual_ipaddress {\n  10.9.8.5/24\n }\n}\n";
+
+    fn instances() -> (cfg::Instance, cfg::Instance) {
+        let c = cfg::parse_str("seed", SEED, &mut |d| panic!("{d}")).unwrap();
+        (c.instances[0].clone(), c.instances[1].clone())
+    }
+
+    const SRC: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 3));
+    const DST: IpAddr = IpAddr::V4(wire::IPV4_MULTICAST);
+
+    fn advert(
+        version: wire::Version,
+        vrid: u8,
+        int: u16,
+        auth: wire::Auth,
+        addrs: &[IpAddr],
+    ) -> Vec<u8> {
+        let r = wire::Repr {
+            version,
+            vrid,
+            priority: 100,
+            advert_int: int,
+            auth,
+            addresses: wire::Addresses::from_ip_addrs(addrs).unwrap(),
+        };
+        let mut b = vec![0u8; r.buffer_len()];
+        let ep = wire::Endpoints::new(SRC, DST).unwrap();
+        r.emit(
+            &mut wire::Packet::new_unchecked(&mut b[..]),
+            &ep,
+            wire::ChecksumMode::Rfc,
+        )
+        .unwrap();
+        b
+    }
+
+    fn vip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn receive_checks() {
+        let (v2, v3) = instances();
+        let pass = wire::Auth::pass(b"s3cret");
+        let good = advert(wire::Version::V2, 51, 100, pass, &[vip("10.9.8.4")]);
+        let ok = check(&v2, &pass, SRC, DST, Some(255), &good).unwrap();
+        assert!(!ok.address_list_differs);
+        assert_eq!(ok.repr.priority, 100);
+        let drop = |c: &cfg::Instance, ttl, p: &[u8]| {
+            check(c, &pass, SRC, DST, ttl, p).err().map(|(d, _)| d)
+        };
+        assert_eq!(drop(&v2, Some(64), &good), Some(Drop::Ttl));
+        assert_eq!(drop(&v2, None, &good), Some(Drop::Ttl));
+        let wrong = advert(
+            wire::Version::V2,
+            51,
+            100,
+            wire::Auth::pass(b"wrong"),
+            &[vip("10.9.8.4")],
+        );
+        assert_eq!(drop(&v2, Some(255), &wrong), Some(Drop::Auth));
+        let none = advert(
+            wire::Version::V2,
+            51,
+            100,
+            wire::Auth::None,
+            &[vip("10.9.8.4")],
+        );
+        assert_eq!(drop(&v2, Some(255), &none), Some(Drop::Auth));
+        let slow = advert(wire::Version::V2, 51, 200, pass, &[vip("10.9.8.4")]);
+        assert_eq!(drop(&v2, Some(255), &slow), Some(Drop::Interval));
+        let v3pkt = advert(
+            wire::Version::V3,
+            51,
+            100,
+            wire::Auth::None,
+            &[vip("10.9.8.4")],
+        );
+        assert_eq!(drop(&v2, Some(255), &v3pkt), Some(Drop::Version));
+        let mut bad = good.clone();
+        bad[7] ^= 1;
+        assert_eq!(drop(&v2, Some(255), &bad), Some(Drop::Checksum));
+        assert_eq!(
+            drop(&v2, Some(255), &good[..good.len() - 1]),
+            Some(Drop::Malformed)
+        );
+        assert_eq!(drop(&v2, Some(255), &good[..3]), Some(Drop::Malformed));
+        // Another address list: accepted, flagged.
+        let other = advert(wire::Version::V2, 51, 100, pass, &[vip("10.9.8.9")]);
+        assert!(
+            check(&v2, &pass, SRC, DST, Some(255), &other)
+                .unwrap()
+                .address_list_differs
+        );
+        // VRRPv3: interval may differ (the backup learns it), no auth.
+        let none_auth = wire::Auth::None;
+        let p = advert(wire::Version::V3, 52, 25, none_auth, &[vip("10.9.8.5")]);
+        assert!(check(&v3, &none_auth, SRC, DST, Some(255), &p).is_ok());
+        let p2 = advert(wire::Version::V2, 52, 100, none_auth, &[vip("10.9.8.5")]);
+        assert_eq!(
+            check(&v3, &none_auth, SRC, DST, Some(255), &p2)
+                .err()
+                .map(|(d, _)| d),
+            Some(Drop::Version)
+        );
+    }
 
     #[test]
     fn ipv4_header_fields() {
