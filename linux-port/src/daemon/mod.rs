@@ -202,6 +202,14 @@ fn make_inst(
     let mut vip_iface = heapless::Vec::new();
     let mut addrs: heapless::Vec<IpAddr, { cfg::MAX_VIPS }> = heapless::Vec::new();
     for v in &c.virtual_addresses {
+        if v.broadcast.is_some() {
+            crate::log!(
+                Warning,
+                "{}: 'brd' of {} is not applied yet (no broadcast attribute in the address request)",
+                c.name,
+                v.addr
+            );
+        }
         let i = match &v.dev {
             Some(d) => iface_index(ifaces, d)?,
             None => iface,
@@ -211,6 +219,15 @@ fn make_inst(
     }
     let mut route_iface = heapless::Vec::new();
     for r in &c.virtual_routes {
+        if r.kind != cfg::RouteType::Unicast || r.onlink {
+            crate::log!(
+                Warning,
+                "{}: route to {}/{}: blackhole/unreachable/prohibit and onlink are not supported yet; it will be skipped",
+                c.name,
+                r.dst,
+                r.dst_len
+            );
+        }
         let i = match &r.dev {
             Some(d) => Some(iface_index(ifaces, d)?),
             None => None,
@@ -354,6 +371,20 @@ impl Daemon {
         };
         d.refresh_links();
         d.refresh_addresses();
+        for i in &d.inst {
+            if i.src.is_none() {
+                crate::log!(
+                    Warning,
+                    "{}: {} has no usable {} address yet; adverts wait for one",
+                    i.cfg.name,
+                    i.cfg.interface,
+                    match i.family() {
+                        Family::Ipv4 => "IPv4",
+                        Family::Ipv6 => "link-local IPv6",
+                    }
+                );
+            }
+        }
         d.cleanup_leftovers();
         d.open_sockets();
         d.reserve_poll();

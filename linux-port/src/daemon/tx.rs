@@ -145,12 +145,8 @@ impl Daemon {
         who: &str,
     ) -> bool {
         if r.kind != cfg::RouteType::Unicast || r.onlink {
-            crate::log!(
-                Warning,
-                "{who}: route to {}/{}: blackhole/unreachable/prohibit and onlink are not supported yet; skipped",
-                r.dst,
-                r.dst_len
-            );
+            // Warned about when the configuration was loaded.
+            let _ = who;
             return false;
         }
         let mut req = RouteRequest::new(r.dst, r.dst_len);
