@@ -331,6 +331,11 @@ struct Sample {
     wire_ms: Option<f64>,
     /// Per-instance lateness detail for the progress line.
     detail: String,
+    /// Wall-clock time of the stop signal (ns since the epoch), to find the
+    /// repetition in the saved capture.
+    kill_wall: i128,
+    /// CLOCK_MONOTONIC of the stop signal in ms (tandem's log time base).
+    kill_mono_ms: f64,
 }
 
 /// Key of a series: (version, stop, implementation).
@@ -484,7 +489,9 @@ fn analyse(
     let mut expiry = i128::MAX;
     let mut first_new = i128::MIN;
     let mut detail = String::new();
-    for b in [Bridge::Lan, Bridge::Wan] {
+    let mut olds = [0i128; 2];
+    let mut news = [0i128; 2];
+    for (k, b) in [Bridge::Lan, Bridge::Wan].into_iter().enumerate() {
         let r1 = b.addr(RouterId::R1);
         let r2 = b.addr(RouterId::R2);
         let new = adverts
@@ -517,9 +524,19 @@ fn analyse(
         }
         let late = new - old - base;
         let _ = write!(detail, "{} {:+.1} ", &b.name()[3..], ms_i(late));
+        olds[k] = old;
+        news[k] = new;
         expiry = expiry.min(old + base);
         first_new = first_new.max(new);
     }
+    // How far apart the two instances' adverts were (wan − lan): r1's last (crash) or
+    // priority-0 (term) adverts, and r2's first ones.
+    let _ = write!(
+        detail,
+        "| r1 {:+.1} r2 {:+.1}",
+        ms_i(olds[1] - olds[0]),
+        ms_i(news[1] - news[0])
+    );
     Ok((ms_i(first_new - expiry), ms_i(first_new - kill), detail))
 }
 
@@ -581,6 +598,7 @@ fn rep(pair: &mut Pair, cap: &Capture, imp: Impl, ver: Ver, stop: Stop) -> Resul
     }
     let d = pair.daemon(RouterId::R1);
     let wall = wall_ns(SystemTime::now());
+    let mono = common::monotonic_ms();
     let t = match stop {
         Stop::Crash => d.crash(),
         Stop::Term => d.terminate(),
@@ -616,6 +634,8 @@ fn rep(pair: &mut Pair, cap: &Capture, imp: Impl, ver: Ver, stop: Stop) -> Resul
         lateness_ms,
         wire_ms,
         detail: detail + &note,
+        kill_wall: wall,
+        kill_mono_ms: mono,
     })
 }
 
@@ -732,6 +752,8 @@ fn main() -> ExitCode {
     );
 
     let mut results: BTreeMap<Key, Series> = BTreeMap::new();
+    let mut markers =
+        String::from("# rep\tversion\tstop\timpl\tstop_wall_ns\tstop_monotonic_ms\tresult\n");
     let total = opts.versions.len() * opts.stops.len() * opts.impls.len() * opts.reps;
     let mut done = 0;
     for &ver in &opts.versions {
@@ -762,6 +784,18 @@ fn main() -> ExitCode {
                                 common::loadavg(),
                                 t0.elapsed().as_secs_f64()
                             );
+                            let _ = writeln!(
+                                markers,
+                                "{done}\t{}\t{}\t{}\t{}\t{:.3}\tfailover_ms={:.3} lateness_ms={:?} [{}]",
+                                ver.name(),
+                                stop_name(stop),
+                                imp.name(),
+                                s.kill_wall,
+                                s.kill_mono_ms,
+                                s.failover.as_secs_f64() * 1e3,
+                                s.lateness_ms,
+                                s.detail.trim()
+                            );
                             series.samples.push(s);
                         }
                         Err(e) => {
@@ -777,6 +811,15 @@ fn main() -> ExitCode {
                                 }
                             }
                             println!("{head}: FAILED: {msg}");
+                            let _ = writeln!(
+                                markers,
+                                "{done}\t{}\t{}\t{}\t{}\t-\tFAILED {}",
+                                ver.name(),
+                                stop_name(stop),
+                                imp.name(),
+                                wall_ns(SystemTime::now()),
+                                e.lines().next().unwrap_or("")
+                            );
                             series.failures.push(e.lines().next().unwrap_or("").into());
                         }
                     }
@@ -785,10 +828,16 @@ fn main() -> ExitCode {
         }
     }
     reset(&mut pair);
-    drop(cap);
-    // Keep the logs and configs of this run.
+    // Keep the logs and configs of this run, the capture and the repetitions' times.
     let _ = std::fs::remove_dir_all(&opts.logs);
     let _ = std::fs::create_dir_all(&opts.logs);
+    let mut tsv = String::from("# ts_ns\tbridge\tsrc\tprio\n");
+    for a in cap.since(0) {
+        let _ = writeln!(tsv, "{}\t{}\t{}\t{}", a.ts, a.bridge.name(), a.src, a.prio);
+    }
+    drop(cap);
+    let _ = std::fs::write(opts.logs.join("adverts.tsv"), tsv);
+    let _ = std::fs::write(opts.logs.join("reps.tsv"), markers);
     if let Ok(d) = std::fs::read_dir(pair.topo().dir()) {
         for e in d.flatten() {
             let _ = std::fs::copy(e.path(), opts.logs.join(e.file_name()));
@@ -800,6 +849,10 @@ fn main() -> ExitCode {
     common::cleanup(PREFIX);
 
     report(&opts, &results, &start_load, started.elapsed());
+    println!(
+        "\nlogs, configs, capture (adverts.tsv) and stop times (reps.tsv) kept in {}",
+        opts.logs.display()
+    );
     let failed: usize = results.values().map(|s| s.failures.len()).sum();
     if failed > 0 {
         ExitCode::FAILURE

@@ -252,19 +252,11 @@ struct Timeline {
     seen: Mutex<[usize; 2]>,
 }
 
-fn monotonic_ms() -> f64 {
-    // SAFETY: an all-zero timespec is valid; clock_gettime fills it.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointer to a timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6
-}
-
 impl Timeline {
     fn new() -> Timeline {
         Timeline {
             t0: Instant::now(),
-            mono0_ms: monotonic_ms(),
+            mono0_ms: common::monotonic_ms(),
             events: Mutex::new(Vec::new()),
             summary: Mutex::new(Vec::new()),
             seen: Mutex::new([0; 2]),

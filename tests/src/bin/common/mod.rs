@@ -159,6 +159,15 @@ impl Drop for Monitor {
     }
 }
 
+/// CLOCK_MONOTONIC now, in ms (what tandem's stderr log stamps lines with).
+pub fn monotonic_ms() -> f64 {
+    // SAFETY: an all-zero timespec is valid; clock_gettime fills it.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to a timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6
+}
+
 /// Milliseconds as `1234.5`.
 pub fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1e3)
