@@ -858,7 +858,13 @@ impl Daemon {
                     rec.last = old.last;
                     rec.installed = old.installed;
                     rec.fault = old.fault;
-                    rec.effective = old.effective;
+                    // The core resets the effective priority to a changed
+                    // configured one; update_health re-applies weights.
+                    rec.effective = if old.cfg.priority == c.priority {
+                        old.effective
+                    } else {
+                        c.priority
+                    };
                     rec.src = old.src;
                     updates.push((p, rec));
                 }
@@ -890,6 +896,10 @@ impl Daemon {
         }
         // Changed instances: move addresses that changed while installed.
         let old_ifaces = std::mem::replace(&mut self.ifaces, ifaces);
+        // Interfaces named for the first time need their index before any
+        // address moves.
+        self.refresh_links();
+        self.open_sockets();
         for (p, rec) in updates {
             let old = std::mem::replace(&mut self.inst[p], rec);
             if old.installed {
@@ -914,8 +924,6 @@ impl Daemon {
                 }
             }
         }
-        self.refresh_links();
-        self.open_sockets();
         self.refresh_addresses();
         self.reserve_poll();
         self.control
