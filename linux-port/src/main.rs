@@ -1,10 +1,21 @@
 //! `tandem`: two OpenWrt routers as one highly available gateway.
 //!
-//! Layout (smoltcp's `phy/sys` pattern):
-//! - `sys/`: the only module with `unsafe` — file descriptors, sockets,
-//!   signals, clock, poll;
-//! - everything else is safe glue: CLI, logging, configuration, the event
-//!   loop that feeds `tandem_core` and turns its actions into syscalls.
+//! Layout (smoltcp's `phy/sys` pattern: one module holds every `unsafe`):
+//! - `sys/`: file descriptors, raw VRRP sockets (IPv4/IPv6), the
+//!   `AF_PACKET` socket for announcements, `NETLINK_ROUTE` sockets,
+//!   `signalfd`, `ppoll`, `CLOCK_MONOTONIC`, the counting allocator;
+//! - `cli`: the command-line contract (`run`, `check`, `status`);
+//! - `conf`: reads the configuration and its `include`s from disk for
+//!   `tandem_protocol::config`;
+//! - `daemon/`: the single-threaded event loop that feeds `tandem_core`'s
+//!   VRRP node (packets, link events, timeouts, signals) and turns its
+//!   actions into syscalls (`rx`: receive checks; `tx`: adverts, addresses,
+//!   routes, announcements; `net`: rtnetlink requests and the interface
+//!   table);
+//! - `control` + `status`: the control socket and what `tandem status`
+//!   prints (text or JSON);
+//! - `log` + `buf`: stderr/syslog logging and formatting into fixed
+//!   buffers, so the loop never allocates after start-up.
 #![deny(unsafe_code)]
 
 mod buf;

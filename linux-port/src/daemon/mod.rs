@@ -36,6 +36,10 @@ use tandem_protocol::vrrp as wire;
 /// its slot).
 pub const SLOTS: usize = 2 * cfg::MAX_INSTANCES;
 
+/// A deadline handled later than this is logged (the goal is to act within
+/// 10 ms of Master_Down_Interval expiring).
+const TIMER_LATE: Duration = Duration::from_millis(10);
+
 /// Most watched interfaces.
 const MAX_IFACES: usize = 64;
 
@@ -678,7 +682,11 @@ impl Daemon {
                 self.refresh_addresses();
             }
             self.control.expire(now);
-            if self.node.poll_timeout().is_some_and(|t| t <= now) {
+            if let Some(due) = self.node.poll_timeout().filter(|t| *t <= now) {
+                let late = now.saturating_duration_since(due);
+                if late > TIMER_LATE {
+                    crate::log!(Warning, "timer ran {} ms late", late.as_millis());
+                }
                 self.node.handle_timeout(now);
                 self.drain(now);
             }
