@@ -45,6 +45,29 @@ pub fn load(path: &Path, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> io::Result<Lo
     })
 }
 
+/// Reports what the configuration asks for that this port cannot do yet
+/// (the parser accepts it; the netlink builders lack the attribute).
+pub fn unsupported(c: &Config, report: &mut dyn FnMut(std::fmt::Arguments<'_>)) {
+    for i in &c.instances {
+        for v in &i.virtual_addresses {
+            if v.broadcast.is_some() {
+                report(format_args!(
+                    "{}: 'brd' of {} is not applied yet (the kernel picks no broadcast address)",
+                    i.name, v.addr
+                ));
+            }
+        }
+        for r in &i.virtual_routes {
+            if r.kind != config::RouteType::Unicast || r.onlink {
+                report(format_args!(
+                    "{}: route to {}/{}: blackhole/unreachable/prohibit and onlink are not supported yet; the route is skipped",
+                    i.name, r.dst, r.dst_len
+                ));
+            }
+        }
+    }
+}
+
 enum ReadError {
     Io(io::Error),
     Include(IncludeError),

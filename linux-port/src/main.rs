@@ -75,6 +75,13 @@ fn check(path: &std::path::Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let mut port_warnings = 0;
+    if let Some(c) = &loaded.config {
+        conf::unsupported(c, &mut |m| {
+            port_warnings += 1;
+            eprintln!("{}: warning: {m}", path.display())
+        });
+    }
     match loaded.config {
         Some(c) => {
             println!(
@@ -82,7 +89,7 @@ fn check(path: &std::path::Path) -> ExitCode {
                 path.display(),
                 c.instances.len(),
                 c.sync_groups.len(),
-                loaded.warnings
+                loaded.warnings + port_warnings
             );
             ExitCode::SUCCESS
         }

@@ -146,6 +146,9 @@ pub fn run(opts: Options) -> u8 {
             return 1;
         }
     };
+    if let Some(c) = &loaded.config {
+        conf::unsupported(c, &mut |m| crate::log!(Warning, "{m}"));
+    }
     let Some(config) = loaded.config else {
         crate::log!(
             Error,
@@ -206,14 +209,6 @@ fn make_inst(
     let mut vip_iface = heapless::Vec::new();
     let mut addrs: heapless::Vec<IpAddr, { cfg::MAX_VIPS }> = heapless::Vec::new();
     for v in &c.virtual_addresses {
-        if v.broadcast.is_some() {
-            crate::log!(
-                Warning,
-                "{}: 'brd' of {} is not applied yet (no broadcast attribute in the address request)",
-                c.name,
-                v.addr
-            );
-        }
         let i = match &v.dev {
             Some(d) => iface_index(ifaces, d)?,
             None => iface,
@@ -223,15 +218,6 @@ fn make_inst(
     }
     let mut route_iface = heapless::Vec::new();
     for r in &c.virtual_routes {
-        if r.kind != cfg::RouteType::Unicast || r.onlink {
-            crate::log!(
-                Warning,
-                "{}: route to {}/{}: blackhole/unreachable/prohibit and onlink are not supported yet; it will be skipped",
-                c.name,
-                r.dst,
-                r.dst_len
-            );
-        }
         let i = match &r.dev {
             Some(d) => Some(iface_index(ifaces, d)?),
             None => None,
@@ -792,6 +778,9 @@ impl Daemon {
                 return;
             }
         };
+        if let Some(c) = &loaded.config {
+            conf::unsupported(c, &mut |m| crate::log!(Warning, "{m}"));
+        }
         let Some(new) = loaded.config else {
             crate::log!(
                 Error,
