@@ -41,6 +41,8 @@ pub struct Iface {
     pub unknown_vrid: u64,
     /// Socket-open failure already logged.
     pub open_error_logged: bool,
+    /// Rate limit of receive-error log lines.
+    pub next_rx_log: tandem_core::time::Instant,
 }
 
 impl Iface {
@@ -60,6 +62,7 @@ impl Iface {
             sock_ifindex: None,
             unknown_vrid: 0,
             open_error_logged: false,
+            next_rx_log: tandem_core::time::Instant::ZERO,
         }
     }
 }

@@ -93,6 +93,14 @@ impl Daemon {
         })
     }
 
+    fn receive_error(&mut self, now: Instant, f: usize, e: &std::io::Error) {
+        let i = &mut self.ifaces[f];
+        if now >= i.next_rx_log {
+            i.next_rx_log = now + DROP_LOG_EVERY;
+            crate::log!(Error, "{}: receive: {}", i.name, crate::sys::ErrorText(e));
+        }
+    }
+
     pub(super) fn receive_v4(&mut self, now: Instant, f: usize) {
         let mut buf = [0u8; RX_BUF];
         for _ in 0..64 {
@@ -102,11 +110,7 @@ impl Daemon {
             let n = match sock.recv(&mut buf) {
                 Ok(Some(n)) => n,
                 Ok(None) => return,
-                Err(e) => {
-                    let e = crate::sys::ErrorText(&e);
-                    crate::log!(Error, "{}: receive: {e}", self.ifaces[f].name);
-                    return;
-                }
+                Err(e) => return self.receive_error(now, f, &e),
             };
             let Some(h) = ipv4_header(&buf[..n]) else {
                 continue;
@@ -133,11 +137,7 @@ impl Daemon {
             let r = match sock.recv(&mut buf) {
                 Ok(Some(r)) => r,
                 Ok(None) => return,
-                Err(e) => {
-                    let e = crate::sys::ErrorText(&e);
-                    crate::log!(Error, "{}: receive: {e}", self.ifaces[f].name);
-                    return;
-                }
+                Err(e) => return self.receive_error(now, f, &e),
             };
             let dst = r.dst.unwrap_or(wire::IPV6_MULTICAST);
             let payload = &buf[..r.len.min(RX_BUF)];
