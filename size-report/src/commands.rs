@@ -10,24 +10,77 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// How the release binary is built (on top of the root `[profile.release]`).
+/// How the router binary is built, on top of the root `[profile.release]`
+/// (opt-level z, fat LTO, one codegen unit, panic = abort).
 #[derive(Debug, Clone, Default)]
 pub struct BuildOpts {
-    /// `panic = "immediate-abort"`: no panic message, no formatting machinery for panics.
-    pub tiny: bool,
-    /// Value of `-Zbuild-std-features=` (empty: no backtrace, no unwinding support).
-    pub std_features: String,
+    /// The `diag` flavour: panics print their message (and RUST_BACKTRACE=1 a list of
+    /// frame addresses); costs ~140 KiB on MIPS. Default: the `small` flavour.
+    pub diag: bool,
+    /// `-Zbuild-std-features=` override (default: `optimize_for_size` for small,
+    /// empty for diag; empty never includes `backtrace`, i.e. no symbolization).
+    pub std_features: Option<String>,
     /// Run `tandem --version` (and `check -c FILE`) under qemu after building.
     pub run: bool,
     /// Config file for `tandem check -c` under qemu.
     pub check_config: Option<PathBuf>,
 }
 
+impl BuildOpts {
+    /// `small` or `diag`.
+    pub fn flavour(&self) -> &'static str {
+        if self.diag {
+            "diag"
+        } else {
+            "small"
+        }
+    }
+
+    /// Extra cargo arguments and target rustflags of the flavour, for `t`.
+    ///
+    /// small:
+    /// - `-Zpanic-immediate-abort` + `panic = "immediate-abort"`: a panic executes a
+    ///   trap instruction at once (SIGILL/SIGTRAP, exit status 132/133): no message,
+    ///   no location. Drops std's panic hook, the panic message formatting and the
+    ///   unwinder it pulls in (LLVM libunwind and musl's printf).
+    /// - `-Zbuild-std-features=optimize_for_size`: std picks smaller, slower
+    ///   algorithms (sorting, integer formatting). No diagnosability cost.
+    /// - `-C force-unwind-tables=no`: no `.eh_frame`. Nothing unwinds at run time
+    ///   any more; gdb cannot walk the stack of a core dump without frame info.
+    /// - MIPS: `-C relocation-model=static`: direct calls instead of calls through
+    ///   the GOT (the MIPS binary is not position independent anyway; other targets
+    ///   stay static-pie, keeping ASLR).
+    ///
+    /// diag: panic = abort with the message, `-Zbuild-std-features=` (empty: no
+    /// backtrace symbolization; most of std's size), unwind tables kept.
+    pub fn flavour_args(&self, t: &Target) -> (Vec<String>, Vec<String>) {
+        let mut cargo = vec!["-Zbuild-std=std,panic_abort".to_string()];
+        let mut rustflags = Vec::new();
+        let default_features = if self.diag { "" } else { "optimize_for_size" };
+        cargo.push(format!(
+            "-Zbuild-std-features={}",
+            self.std_features.as_deref().unwrap_or(default_features)
+        ));
+        if !self.diag {
+            cargo.extend([
+                "-Zpanic-immediate-abort".to_string(),
+                "--config".to_string(),
+                "profile.release.panic=\"immediate-abort\"".to_string(),
+            ]);
+            rustflags.extend(["-C".to_string(), "force-unwind-tables=no".to_string()]);
+            if t.triple.starts_with("mips") {
+                rustflags.extend(["-C".to_string(), "relocation-model=static".to_string()]);
+            }
+        }
+        (cargo, rustflags)
+    }
+}
+
 /// A built binary.
 pub struct Built {
     /// The target.
     pub target: &'static Target,
-    /// With symbols (as linked).
+    /// With symbols (as linked; copied beside the stripped one).
     pub unstripped: PathBuf,
     /// What goes on the router.
     pub stripped: PathBuf,
@@ -43,59 +96,47 @@ fn host_triple(tc: &str) -> Result<String, String> {
         .ok_or_else(|| "rustc -vV: no host line".into())
 }
 
+/// Where the binaries of `t` end up: `<target dir>/router/<alias>[-diag]/`.
+fn out_paths(ctx: &Ctx, t: &'static Target, o: &BuildOpts) -> Built {
+    let dir = ctx.target_dir.join("router").join(if o.diag {
+        format!("{}-diag", t.alias)
+    } else {
+        t.alias.to_string()
+    });
+    Built {
+        target: t,
+        unstripped: dir.join("tandem.unstripped"),
+        stripped: dir.join("tandem"),
+        seconds: 0.0,
+    }
+}
+
 /// Builds `tandem` for `t`, writes the stripped copy, checks it is static and runs it.
 pub fn build(ctx: &Ctx, t: &'static Target, o: &BuildOpts) -> Result<Built, String> {
     ctx.require_sysroot(t)?;
-    let flavour_dir = if o.tiny {
-        ctx.target_dir.join("tiny")
-    } else {
-        ctx.target_dir.clone()
-    };
-    let mut c = ctx.cross_cargo(t, "build");
+    let (cargo_args, rustflags) = o.flavour_args(t);
+    let mut c = ctx.cross_cargo(t, "build", &rustflags);
     c.args(["-p", "tandem", "--bin", "tandem", "--release"])
-        .arg("-Zbuild-std=std,panic_abort")
-        .arg(format!("-Zbuild-std-features={}", o.std_features))
+        .args(&cargo_args)
         // Keep the symbols for the report; the copy for the router is stripped below.
         .args(["--config", "profile.release.strip=false"]);
-    if o.tiny {
-        c.arg("-Zpanic-immediate-abort")
-            .args(["--config", "profile.release.panic=\"immediate-abort\""])
-            .arg("--target-dir")
-            .arg(&flavour_dir);
-    }
     let t0 = Instant::now();
-    ctx.step(
-        &format!("build {}{}", t.alias, if o.tiny { " (tiny)" } else { "" }),
-        &mut c,
-    )?;
-    let seconds = t0.elapsed().as_secs_f64();
-    let unstripped = flavour_dir.join(t.triple).join("release/tandem");
-    let out_dir = ctx.target_dir.join("router").join(if o.tiny {
-        format!("{}-tiny", t.alias)
-    } else {
-        t.alias.into()
-    });
-    let stripped = out_dir.join("tandem");
+    ctx.step(&format!("build {} ({})", t.alias, o.flavour()), &mut c)?;
+    let mut built = out_paths(ctx, t, o);
+    built.seconds = t0.elapsed().as_secs_f64();
     if ctx.dry_run {
-        return Ok(Built {
-            target: t,
-            unstripped,
-            stripped,
-            seconds,
-        });
+        return Ok(built);
     }
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-    strip(ctx, &unstripped, &stripped)?;
-    check_static(&stripped)?;
+    let linked = ctx.target_dir.join(t.triple).join("release/tandem");
+    let dir = built.stripped.parent().expect("has a parent");
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::copy(&linked, &built.unstripped).map_err(|e| format!("{}: {e}", linked.display()))?;
+    strip(ctx, &built.unstripped, &built.stripped)?;
+    check_static(&built.stripped)?;
     if o.run {
-        smoke(ctx, t, &stripped, o.check_config.as_deref())?;
+        smoke(ctx, t, &built.stripped, o.check_config.as_deref())?;
     }
-    Ok(Built {
-        target: t,
-        unstripped,
-        stripped,
-        seconds,
-    })
+    Ok(built)
 }
 
 /// Writes `to`: `from` without symbols and without any section that is not loaded
@@ -240,7 +281,7 @@ fn smoke(ctx: &Ctx, t: &Target, bin: &Path, config: Option<&Path>) -> Result<(),
 /// `cargo test` of tandem-core and tandem-protocol for `t`, run by qemu-user.
 pub fn test(ctx: &Ctx, t: &'static Target, extra: &[String]) -> Result<(), String> {
     ctx.require_sysroot(t)?;
-    let mut c = ctx.cross_cargo(t, "test");
+    let mut c = ctx.cross_cargo(t, "test", &[]);
     c.args(["-p", "tandem-core", "-p", "tandem-protocol", "-Zbuild-std"])
         // Under qemu a panicking test spends seconds printing a backtrace.
         .env("RUST_BACKTRACE", "0");
@@ -308,25 +349,6 @@ pub struct ReportOpts {
     pub json: bool,
 }
 
-fn expected_paths(ctx: &Ctx, t: &'static Target, tiny: bool) -> Built {
-    let dir = if tiny {
-        ctx.target_dir.join("tiny")
-    } else {
-        ctx.target_dir.clone()
-    };
-    let out = ctx.target_dir.join("router").join(if tiny {
-        format!("{}-tiny", t.alias)
-    } else {
-        t.alias.into()
-    });
-    Built {
-        target: t,
-        unstripped: dir.join(t.triple).join("release/tandem"),
-        stripped: out.join("tandem"),
-        seconds: 0.0,
-    }
-}
-
 /// Builds (unless `no_build`), measures and checks budgets; returns the exit code.
 pub fn report(
     ctx: &Ctx,
@@ -348,7 +370,7 @@ pub fn report(
     let mut rows = Vec::new();
     for &t in targets {
         let built = if o.no_build {
-            expected_paths(ctx, t, b.tiny)
+            out_paths(ctx, t, b)
         } else {
             build(ctx, t, b)?
         };
@@ -423,15 +445,11 @@ fn print_tables(ctx: &Ctx, rows: &[Row], top: usize, b: &BuildOpts) {
     for r in rows {
         let m = &r.m;
         println!(
-            "\n## {} ({}, {}, {})",
+            "\n## {} ({}, {}, {} flavour)",
             r.built.target.triple,
             m.format,
             m.linkage,
-            if b.tiny {
-                "panic=immediate-abort"
-            } else {
-                "panic=abort"
-            }
+            b.flavour()
         );
         println!("binary: {}", rel(ctx, &r.built.stripped));
         println!("symbols: {}", rel(ctx, &r.built.unstripped));
@@ -607,8 +625,7 @@ fn to_json(ctx: &Ctx, rows: &[Row], b: &BuildOpts, ok: bool) -> Json {
         .collect();
     obj([
         ("ok", Json::Bool(ok)),
-        ("panic", s(if b.tiny { "immediate-abort" } else { "abort" })),
-        ("build_std_features", s(b.std_features.clone())),
+        ("flavour", s(b.flavour())),
         ("nightly", s(ctx.nightly.clone())),
         ("targets", Json::Arr(targets)),
     ])

@@ -108,17 +108,18 @@ impl Ctx {
 
     /// `cargo +nightly <sub> --target T` with the linker, rustflags, rustdocflags and
     /// runner of `t` given as `--config` flags (nothing is written to .cargo/).
-    pub fn cross_cargo(&self, t: &Target, sub: &str) -> Command {
+    /// `rustflags` are added to the target's own.
+    pub fn cross_cargo(&self, t: &Target, sub: &str, rustflags: &[String]) -> Command {
         let mut c = self.cargo(&self.nightly, sub);
         c.args(["--target", t.triple]);
-        for cfg in self.cross_config(t) {
+        for cfg in self.cross_config(t, rustflags) {
             c.arg("--config").arg(cfg);
         }
         c
     }
 
     /// The `--config` values for `t`.
-    pub fn cross_config(&self, t: &Target) -> Vec<String> {
+    pub fn cross_config(&self, t: &Target, rustflags: &[String]) -> Vec<String> {
         let mut flags: Vec<String> = Vec::new();
         if t.force_crt_static {
             flags.extend(["-C".into(), "target-feature=+crt-static".into()]);
@@ -127,6 +128,7 @@ impl Ctx {
         if t.page_4k {
             flags.extend(["-C".into(), "link-arg=-zmax-page-size=4096".into()]);
         }
+        flags.extend(rustflags.iter().cloned());
         flags.extend(self.extra_rustflags.iter().cloned());
         let mut out = vec![
             format!("target.{}.linker={}", t.triple, toml_str("rust-lld")),

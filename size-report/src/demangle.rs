@@ -26,8 +26,25 @@ pub fn demangle(raw: &str) -> (String, String) {
         if let Some(r) = legacy(rest) {
             return r;
         }
+        // C++ (Itanium) names that the Rust legacy rules do not fit: LLVM libunwind.
+        if let Some(ns) = first_component(rest) {
+            return (raw.to_string(), ns.to_string());
+        }
+    }
+    if ["_Unwind_", "__unw_", "unw_"]
+        .iter()
+        .any(|p| raw.starts_with(p))
+    {
+        return (raw.to_string(), "libunwind".to_string());
     }
     (raw.to_string(), C_CRATE.to_string())
+}
+
+/// `<len><name>` at the start of a mangled path.
+fn first_component(s: &str) -> Option<&str> {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let n: usize = s.get(..digits)?.parse().ok()?;
+    s.get(digits..digits.checked_add(n)?)
 }
 
 /// Legacy mangling: `_ZN` {len ident} `E`, with `$..$` escapes and a trailing hash.
@@ -607,6 +624,15 @@ mod tests {
             demangle("_ZN44_$LT$$RF$T$u20$as$u20$core..fmt..Display$GT$3fmt17h0123456789abcdefE").1,
             "core"
         );
+    }
+
+    #[test]
+    fn libunwind_is_its_own_crate() {
+        let cxx =
+            "_ZN9libunwind10CFI_ParserINS_17LocalAddressSpaceEE8parseCIEERS1_jPNS2_8CIE_InfoE";
+        assert_eq!(demangle(cxx).1, "libunwind");
+        assert_eq!(demangle("_Unwind_Backtrace").1, "libunwind");
+        assert_eq!(demangle("__unw_step").1, "libunwind");
     }
 
     #[test]

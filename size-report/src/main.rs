@@ -40,8 +40,9 @@ targets: mipsel, mips, armv7, aarch64, x86_64, all (or full triples)
 
 options:
   -j N                 jobs for every cargo invocation
-  --tiny               panic = \"immediate-abort\": smallest, but a panic prints nothing
-  --std-features LIST  -Zbuild-std-features value (default: empty = no backtrace)
+  --diag               build the `diag` flavour: panics print their message (bigger);
+                       default: the `small` flavour (a panic traps silently)
+  --std-features LIST  -Zbuild-std-features value (small: optimize_for_size; diag: empty)
   --check-config FILE  `tandem check -c FILE` under qemu after each build (default:
                        tests/fixtures/seed-keepalived.conf), plus a broken file that must fail
   --no-run             do not run the binary after building
@@ -93,8 +94,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
             "-j" | "--jobs" => a.jobs = Some(value("-j")?),
-            "--tiny" => a.build.tiny = true,
-            "--std-features" => a.build.std_features = value("--std-features")?,
+            "--diag" => a.build.diag = true,
+            "--std-features" => a.build.std_features = Some(value("--std-features")?),
             "--check-config" => {
                 a.build.check_config = Some(PathBuf::from(value("--check-config")?))
             }
@@ -118,7 +119,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 break;
             }
             s if s.starts_with("--std-features=") => {
-                a.build.std_features = s["--std-features=".len()..].into()
+                a.build.std_features = Some(s["--std-features=".len()..].into())
             }
             s if s.starts_with("-j") && s.len() > 2 => a.jobs = Some(s[2..].into()),
             s if s.starts_with('-') => return Err(format!("unknown option {s}\n\n{USAGE}")),
@@ -232,15 +233,15 @@ mod tests {
 
     #[test]
     fn command_line() {
-        let a = args("report mipsel mips --json -j 1 --top 5 --tiny");
+        let a = args("report mipsel mips --json -j 1 --top 5 --diag");
         assert_eq!(a.cmd, "report");
         assert_eq!(a.targets, ["mipsel", "mips"]);
-        assert!(a.json && a.build.tiny && a.build.run);
+        assert!(a.json && a.build.diag && a.build.run);
         assert_eq!((a.jobs.as_deref(), a.top), (Some("1"), 5));
         let a = args("test mips -- --nocapture foo");
         assert_eq!(a.rest, ["--nocapture", "foo"]);
         let a = args("build --std-features=optimize_for_size -j2 --no-run");
-        assert_eq!(a.build.std_features, "optimize_for_size");
+        assert_eq!(a.build.std_features.as_deref(), Some("optimize_for_size"));
         assert_eq!(a.jobs.as_deref(), Some("2"));
         assert!(!a.build.run);
         assert!(parse_args(["build".to_string(), "--bogus".to_string()].into_iter()).is_err());
