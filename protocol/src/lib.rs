@@ -14,5 +14,6 @@
 
 pub mod announce;
 pub mod config;
+pub mod conntrack;
 pub mod netlink;
 pub mod vrrp;
