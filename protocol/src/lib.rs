@@ -16,4 +16,5 @@ pub mod announce;
 pub mod config;
 pub mod conntrack;
 pub mod netlink;
+pub mod sync;
 pub mod vrrp;
