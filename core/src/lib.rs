@@ -11,5 +11,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod lease;
 pub mod time;
 pub mod vrrp;

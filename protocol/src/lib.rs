@@ -15,6 +15,7 @@
 pub mod announce;
 pub mod config;
 pub mod conntrack;
+pub mod lease;
 pub mod netlink;
 pub mod sync;
 pub mod vrrp;

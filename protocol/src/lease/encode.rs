@@ -1,0 +1,316 @@
+//! Compact binary form of a [`Lease`] for the sync channel.
+
+use core::fmt;
+use core::net::{Ipv4Addr, Ipv6Addr};
+
+use super::{
+    Bytes, CapacityError, ClientId, Expiry, Hostname, HwAddr, Lease, Lease4, Lease6, ARPHRD_ETHER,
+    CLIENT_ID_MAX, HOSTNAME_MAX, HWADDR_MAX,
+};
+
+const TAG_V6: u8 = 1 << 0;
+const TAG_TEMPORARY: u8 = 1 << 1;
+const TAG_HOSTNAME: u8 = 1 << 2;
+const TAG_CLIENT_ID: u8 = 1 << 3;
+const TAG_HTYPE: u8 = 1 << 4;
+const TAG_RESERVED: u8 = !(TAG_V6 | TAG_TEMPORARY | TAG_HOSTNAME | TAG_CLIENT_ID | TAG_HTYPE);
+
+/// Why a buffer is not an encoded [`Lease`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum DecodeError {
+    /// The buffer ends inside the lease.
+    Truncated,
+    /// Reserved tag bits are set (a newer encoding), or `T` on IPv4.
+    BadTag(u8),
+    /// A varint is longer than its type allows.
+    BadVarint,
+    /// The hardware address is longer than [`HWADDR_MAX`].
+    HwAddrTooLong,
+    /// The hostname is empty, too long or not printable ASCII.
+    BadHostname,
+    /// The client id is empty while flagged present.
+    BadClientId,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Truncated => f.write_str("encoded lease truncated"),
+            DecodeError::BadTag(t) => write!(f, "encoded lease has an unknown tag {t:#04x}"),
+            DecodeError::BadVarint => f.write_str("encoded lease has an overlong varint"),
+            DecodeError::HwAddrTooLong => {
+                f.write_str("encoded lease has a hardware address over 16 octets")
+            }
+            DecodeError::BadHostname => f.write_str("encoded lease has an invalid hostname"),
+            DecodeError::BadClientId => f.write_str("encoded lease has an empty client id"),
+        }
+    }
+}
+
+impl core::error::Error for DecodeError {}
+
+fn varint_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+struct Out<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+}
+
+impl Out<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        // Callers check the total length first; a short buffer just stops.
+        let end = self.pos + bytes.len();
+        if let Some(dst) = self.buf.get_mut(self.pos..end) {
+            dst.copy_from_slice(bytes);
+        }
+        self.pos = end;
+    }
+
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.put(&[(v as u8) | 0x80]);
+            v >>= 7;
+        }
+        self.put(&[v as u8]);
+    }
+}
+
+struct In<'b> {
+    buf: &'b [u8],
+    pos: usize,
+}
+
+impl<'b> In<'b> {
+    fn take(&mut self, n: usize) -> Result<&'b [u8], DecodeError> {
+        let end = self.pos.checked_add(n).ok_or(DecodeError::Truncated)?;
+        let s = self.buf.get(self.pos..end).ok_or(DecodeError::Truncated)?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn byte(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn varint(&mut self, max: u64) -> Result<u64, DecodeError> {
+        let mut v: u64 = 0;
+        for shift in (0..70).step_by(7) {
+            let b = self.byte()?;
+            let part = u64::from(b & 0x7f);
+            if shift == 63 && part > 1 {
+                return Err(DecodeError::BadVarint);
+            }
+            v |= part << shift;
+            if b & 0x80 == 0 {
+                return if v > max {
+                    Err(DecodeError::BadVarint)
+                } else {
+                    Ok(v)
+                };
+            }
+        }
+        Err(DecodeError::BadVarint)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
+    fn short_bytes(&mut self) -> Result<&'b [u8], DecodeError> {
+        let n = usize::from(self.byte()?);
+        self.take(n)
+    }
+}
+
+impl Lease {
+    /// The most octets [`Lease::encode`] ever writes (355).
+    pub const ENCODED_MAX: usize = 1 // tag
+        + 10 // expiry varint
+        + 4 + 3 + 1 + HWADDR_MAX // IPv4 address, htype varint, hwaddr (longer than IPv6's part)
+        + 1 + HOSTNAME_MAX
+        + 1 + CLIENT_ID_MAX;
+
+    fn tag(&self) -> u8 {
+        let mut tag = 0;
+        if !self.hostname().is_none() {
+            tag |= TAG_HOSTNAME;
+        }
+        if !self.client_id().is_empty() {
+            tag |= TAG_CLIENT_ID;
+        }
+        match self {
+            Lease::V4(l) => {
+                if l.hwaddr.htype() != ARPHRD_ETHER {
+                    tag |= TAG_HTYPE;
+                }
+            }
+            Lease::V6(l) => {
+                tag |= TAG_V6;
+                if l.temporary {
+                    tag |= TAG_TEMPORARY;
+                }
+            }
+        }
+        tag
+    }
+
+    /// Octets [`Lease::encode`] writes for this lease.
+    pub fn encoded_len(&self) -> usize {
+        let tag = self.tag();
+        let mut n = 1 + varint_len(self.expires().raw());
+        match self {
+            Lease::V4(l) => {
+                n += 4 + 1 + l.hwaddr.as_slice().len();
+                if tag & TAG_HTYPE != 0 {
+                    n += varint_len(u64::from(l.hwaddr.htype()));
+                }
+            }
+            Lease::V6(l) => n += 16 + varint_len(u64::from(l.iaid)),
+        }
+        if tag & TAG_HOSTNAME != 0 {
+            n += 1 + self.hostname().as_str().len();
+        }
+        if tag & TAG_CLIENT_ID != 0 {
+            n += 1 + self.client_id().len();
+        }
+        n
+    }
+
+    /// Writes the compact form into `buf`; returns the octets written
+    /// ([`encoded_len`](Self::encoded_len)), or an error if `buf` is shorter.
+    ///
+    /// Layout (varints are LEB128 as in postcard: 7 bits per octet, least
+    /// significant first, high bit = more):
+    ///
+    /// | field | octets |
+    /// |-------|--------|
+    /// | tag: bit 0 IPv6, bit 1 temporary (IA_TA), bit 2 hostname present, bit 3 client id present, bit 4 explicit hardware type (IPv4, not Ethernet); bits 5–7 zero | 1 |
+    /// | expiry, raw (`0` = never) | varint |
+    /// | address | 4 (IPv4) or 16 (IPv6) |
+    /// | IPv4: hardware type, if bit 4 | varint |
+    /// | IPv4: hardware address length, then octets | 1 + n |
+    /// | IPv6: IAID | varint |
+    /// | hostname length, then characters, if bit 2 | 1 + n |
+    /// | client id / DUID length, then octets, if bit 3 | 1 + n |
+    ///
+    /// A typical IPv4 lease (MAC, 8-character hostname, 7-octet client id)
+    /// takes 35 octets.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, CapacityError> {
+        let len = self.encoded_len();
+        if buf.len() < len {
+            return Err(CapacityError {
+                len,
+                capacity: buf.len(),
+            });
+        }
+        let tag = self.tag();
+        let mut o = Out { buf, pos: 0 };
+        o.put(&[tag]);
+        o.varint(self.expires().raw());
+        match self {
+            Lease::V4(l) => {
+                o.put(&l.addr.octets());
+                if tag & TAG_HTYPE != 0 {
+                    o.varint(u64::from(l.hwaddr.htype()));
+                }
+                let hw = l.hwaddr.as_slice();
+                o.put(&[hw.len() as u8]);
+                o.put(hw);
+            }
+            Lease::V6(l) => {
+                o.put(&l.addr.octets());
+                o.varint(u64::from(l.iaid));
+            }
+        }
+        if tag & TAG_HOSTNAME != 0 {
+            let h = self.hostname().as_str().as_bytes();
+            o.put(&[h.len() as u8]);
+            o.put(h);
+        }
+        if tag & TAG_CLIENT_ID != 0 {
+            let c = self.client_id().as_slice();
+            o.put(&[c.len() as u8]);
+            o.put(c);
+        }
+        Ok(o.pos)
+    }
+
+    /// Reads a lease written by [`Lease::encode`] from the start of `buf`;
+    /// returns it and the octets used. Never panics.
+    pub fn decode(buf: &[u8]) -> Result<(Lease, usize), DecodeError> {
+        let mut i = In { buf, pos: 0 };
+        let tag = i.byte()?;
+        let v6 = tag & TAG_V6 != 0;
+        if tag & TAG_RESERVED != 0
+            || (!v6 && tag & TAG_TEMPORARY != 0)
+            || (v6 && tag & TAG_HTYPE != 0)
+        {
+            return Err(DecodeError::BadTag(tag));
+        }
+        let expires = Expiry::from_raw(i.varint(u64::MAX)?);
+        let lease = if v6 {
+            let addr = Ipv6Addr::from(i.array::<16>()?);
+            let iaid = i.varint(u64::from(u32::MAX))? as u32;
+            Lease::V6(Lease6 {
+                expires,
+                iaid,
+                temporary: tag & TAG_TEMPORARY != 0,
+                addr,
+                hostname: Hostname::NONE,
+                duid: ClientId::new(),
+            })
+        } else {
+            let addr = Ipv4Addr::from(i.array::<4>()?);
+            let htype = if tag & TAG_HTYPE != 0 {
+                i.varint(u64::from(u16::MAX))? as u16
+            } else {
+                ARPHRD_ETHER
+            };
+            let hw = i.short_bytes()?;
+            let hwaddr = HwAddr::new(htype, hw).map_err(|_| DecodeError::HwAddrTooLong)?;
+            Lease::V4(Lease4 {
+                expires,
+                hwaddr,
+                addr,
+                hostname: Hostname::NONE,
+                client_id: ClientId::new(),
+            })
+        };
+        let mut lease = lease;
+        if tag & TAG_HOSTNAME != 0 {
+            let h = i.short_bytes()?;
+            if h.is_empty() {
+                return Err(DecodeError::BadHostname);
+            }
+            let h = Hostname::from_bytes(h).map_err(|_| DecodeError::BadHostname)?;
+            match &mut lease {
+                Lease::V4(l) => l.hostname = h,
+                Lease::V6(l) => l.hostname = h,
+            }
+        }
+        if tag & TAG_CLIENT_ID != 0 {
+            let c = i.short_bytes()?;
+            if c.is_empty() {
+                return Err(DecodeError::BadClientId);
+            }
+            // At most 255 octets by construction: always fits.
+            let c: ClientId = Bytes::from_slice(c).map_err(|_| DecodeError::BadClientId)?;
+            match &mut lease {
+                Lease::V4(l) => l.client_id = c,
+                Lease::V6(l) => l.duid = c,
+            }
+        }
+        Ok((lease, i.pos))
+    }
+}

@@ -1,0 +1,203 @@
+//! The writer: what dnsmasq's `lease_update_file()` prints, byte for byte.
+
+use core::fmt::{self, Write};
+use core::net::Ipv6Addr;
+
+use super::{Duid, Lease, Line};
+
+/// Octets as lowercase two-digit hex joined by `:` (`%.2x:` … `%.2x`).
+pub(crate) fn hex_colon(f: &mut (impl Write + ?Sized), bytes: &[u8]) -> fmt::Result {
+    for (i, b) in bytes.iter().enumerate() {
+        if i != 0 {
+            f.write_char(':')?;
+        }
+        write!(f, "{b:02x}")?;
+    }
+    Ok(())
+}
+
+/// An IPv6 address formatted exactly as glibc's `inet_ntop(AF_INET6)`
+/// (which dnsmasq uses): lowercase, the first longest run of two or more
+/// zero groups compressed to `::`, and `::a.b.c.d` / `::ffff:a.b.c.d` for
+/// IPv4-compatible and IPv4-mapped addresses. (Rust's own `Display` differs
+/// for the IPv4-compatible range.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv6Text(pub Ipv6Addr);
+
+impl fmt::Display for Ipv6Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words = self.0.segments();
+        // Longest run of zero words (first one on a tie), at least 2 long.
+        let (mut best, mut best_len) = (0usize, 0usize);
+        let mut i = 0;
+        while i < 8 {
+            if words[i] == 0 {
+                let start = i;
+                while i < 8 && words[i] == 0 {
+                    i += 1;
+                }
+                if i - start > best_len {
+                    best = start;
+                    best_len = i - start;
+                }
+            } else {
+                i += 1;
+            }
+        }
+        let run = if best_len >= 2 {
+            best..best + best_len
+        } else {
+            0..0
+        };
+        for (i, w) in words.iter().enumerate() {
+            if run.contains(&i) {
+                if i == run.start {
+                    f.write_char(':')?;
+                }
+                continue;
+            }
+            if i != 0 {
+                f.write_char(':')?;
+            }
+            if i == 6
+                && run.start == 0
+                && (run.len() == 6 || (run.len() == 5 && words[5] == 0xffff))
+            {
+                let o = self.0.octets();
+                return write!(f, "{}.{}.{}.{}", o[12], o[13], o[14], o[15]);
+            }
+            write!(f, "{w:x}")?;
+        }
+        if !run.is_empty() && run.end == 8 {
+            f.write_char(':')?;
+        }
+        Ok(())
+    }
+}
+
+/// The lease's line as dnsmasq writes it, without the `\n`.
+impl fmt::Display for Lease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lease::V4(l) => write!(
+                f,
+                "{} {} {} {} {}",
+                l.expires, l.hwaddr, l.addr, l.hostname, l.client_id
+            ),
+            Lease::V6(l) => write!(
+                f,
+                "{} {}{} {} {} {}",
+                l.expires,
+                if l.temporary { "T" } else { "" },
+                l.iaid,
+                Ipv6Text(l.addr),
+                l.hostname,
+                l.duid
+            ),
+        }
+    }
+}
+
+/// The line as dnsmasq writes it (for [`Line::Other`]: verbatim), without
+/// the `\n`.
+impl fmt::Display for Line<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Line::Lease(l) => fmt::Display::fmt(l, f),
+            Line::Duid(d) => {
+                f.write_str("duid ")?;
+                hex_colon(f, d.as_slice())
+            }
+            Line::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Writes a lease file in dnsmasq's order: every IPv4 lease (in the order
+/// given), then the `duid` line if there is a server DUID, then every IPv6
+/// lease (in the order given). Each line ends with `\n`. Extras
+/// (`agent-info`, `vendorclass`) and other verbatim lines are the caller's
+/// to append afterwards, which is where dnsmasq puts them.
+///
+/// `leases` is iterated twice (IPv4, then IPv6), hence `Clone`.
+///
+/// One deviation: dnsmasq writes IPv6 leases only when it has a DUID; this
+/// writes them in any case, so that no lease is lost (dnsmasq reads them
+/// either way and makes itself a new DUID).
+pub fn write_file<'l, W, I>(w: &mut W, duid: Option<&Duid>, leases: I) -> fmt::Result
+where
+    W: Write + ?Sized,
+    I: IntoIterator<Item = &'l Lease>,
+    I::IntoIter: Clone,
+{
+    let leases = leases.into_iter();
+    for l in leases.clone().filter(|l| !l.is_v6()) {
+        writeln!(w, "{l}")?;
+    }
+    if let Some(d) = duid {
+        writeln!(w, "{}", Line::Duid(*d))?;
+    }
+    for l in leases.filter(|l| l.is_v6()) {
+        writeln!(w, "{l}")?;
+    }
+    Ok(())
+}
+
+/// A [`core::fmt::Write`] sink over a byte slice, for `no_std` callers.
+///
+/// Writing past the end fails with `fmt::Error` and sets
+/// [`overflowed`](Self::overflowed); what did fit stays written.
+#[derive(Debug)]
+pub struct SliceWriter<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+    overflowed: bool,
+}
+
+impl<'b> SliceWriter<'b> {
+    /// A writer that fills `buf` from the start.
+    pub fn new(buf: &'b mut [u8]) -> Self {
+        SliceWriter {
+            buf,
+            len: 0,
+            overflowed: false,
+        }
+    }
+
+    /// The octets written so far.
+    pub fn written(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Number of octets written so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when nothing has been written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// True if a write did not fit.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+}
+
+impl Write for SliceWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.saturating_add(s.len());
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) => {
+                dst.copy_from_slice(s.as_bytes());
+                self.len = end;
+                Ok(())
+            }
+            None => {
+                self.overflowed = true;
+                Err(fmt::Error)
+            }
+        }
+    }
+}
