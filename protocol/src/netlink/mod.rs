@@ -1,6 +1,7 @@
 //! Netlink (RFC 3549, `linux/netlink.h`): the message header, attributes
 //! (NLAs) and error/ack messages shared by every netlink family, plus
-//! [`route`] (rtnetlink: links, addresses, routes).
+//! [`route`] (rtnetlink: links, addresses, routes) and [`ct`] (ctnetlink:
+//! connection-tracking entries).
 //!
 //! This layer knows nothing about a particular family, so ctnetlink
 //! (`NETLINK_NETFILTER`) can reuse it: [`Packet`] is a checked view of one
@@ -46,6 +47,7 @@
 
 use core::fmt;
 
+pub mod ct;
 pub mod route;
 
 #[cfg(all(test, target_endian = "little"))]

@@ -1,0 +1,973 @@
+//! ctnetlink (`NETLINK_NETFILTER`, subsystem `NFNL_SUBSYS_CTNETLINK`,
+//! `linux/netfilter/nfnetlink_conntrack.h`): dump, follow, create, update
+//! and delete the kernel's connection-tracking entries as
+//! [`conntrack::Entry`](crate::conntrack::Entry) values.
+//!
+//! - Requests, each written into a caller buffer (returning its length):
+//!   [`dump_request`] (`IPCTNL_MSG_CT_GET` with [`NLM_F_DUMP`]),
+//!   [`new_request`] (`IPCTNL_MSG_CT_NEW`: create, create-or-update, update),
+//!   [`delete_request`] and [`flush_request`] (`IPCTNL_MSG_CT_DELETE`).
+//!   [`MAX_REQUEST_LEN`] octets always suffice.
+//! - Replies and events: [`Message::parse`] on each [`Packet`] from
+//!   [`Messages`](super::Messages): dumped entries, new/update/destroy
+//!   events ([`EntryKind`]), acks and errors, end of dump.
+//! - Sockets: [`NETLINK_NETFILTER`](super::NETLINK_NETFILTER); events are
+//!   the multicast groups [`NFNLGRP_CONNTRACK_NEW`],
+//!   [`NFNLGRP_CONNTRACK_UPDATE`] and [`NFNLGRP_CONNTRACK_DESTROY`] (for
+//!   `NETLINK_ADD_MEMBERSHIP`), or the bits [`NF_NETLINK_CONNTRACK_NEW`]...
+//!   (for `sockaddr_nl.nl_groups`).
+//!
+//! # Byte order
+//! The netlink and attribute headers are in host order (see
+//! [`netlink`](super)); the `nfgenmsg` resource id and every ctnetlink
+//! attribute value (addresses, ports, status, timeout, mark, zone, id) are
+//! big-endian. The kernel does not flag them with
+//! [`NLA_F_NET_BYTEORDER`](super::NLA_F_NET_BYTEORDER) and neither do the
+//! builders here (nor `conntrack`, whose requests they reproduce).
+//!
+//! # Committing NAT
+//! The kernel does not take NAT from `CTA_STATUS` (the NAT bits are in
+//! [`IPS_UNCHANGEABLE_MASK`]) and does not infer it from the reply tuple: a
+//! request carrying the translated reply tuple creates an entry with the
+//! right tuples but *without* `IPS_SRC_NAT`/`IPS_DST_NAT`, whose packets
+//! are then not translated (verified on Linux 6.18, and the reason
+//! `conntrack -I` is easy to misuse). So for an entry with NAT, a create
+//! request carries the *un-translated* reply tuple (the inverse of the
+//! original) plus `CTA_NAT_SRC`/`CTA_NAT_DST` holding the mapping from
+//! [`Entry::nat_delta`]; the kernel sets the NAT up, which rewrites the
+//! reply tuple to exactly the one of the entry and sets the status bits.
+//! The kernel refuses NAT attributes for an existing entry
+//! (`EOPNOTSUPP`), so updates leave them out; see [`NewMode`].
+//!
+//! # Panics
+//! Nothing here panics on any input: parsers return [`Error`], builders
+//! return [`Error::Netlink`]`(`[`BufferTooSmall`](super::Error::BufferTooSmall)`)`
+//! instead of writing past the end.
+
+use core::fmt;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::{
+    ErrorMessage, MessageBuilder, Nla, Nlas, Packet, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK,
+    NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_MULTI, NLM_F_REQUEST,
+};
+use crate::conntrack::{
+    Entry, Key, Manip, TcpInfo, Tuple, IPPROTO_GRE, IPPROTO_ICMP, IPS_CONFIRMED,
+    IPS_UNCHANGEABLE_MASK,
+};
+
+// ---------------------------------------------------------------- nfnetlink
+
+/// nfnetlink subsystem: connection tracking.
+pub const NFNL_SUBSYS_CTNETLINK: u8 = 1;
+/// nfnetlink subsystem: conntrack expectations.
+pub const NFNL_SUBSYS_CTNETLINK_EXP: u8 = 2;
+/// nfnetlink subsystem: conntrack timeout policies.
+pub const NFNL_SUBSYS_CTNETLINK_TIMEOUT: u8 = 8;
+/// `nfgenmsg.version`: the only version there is.
+pub const NFNETLINK_V0: u8 = 0;
+/// Length of `struct nfgenmsg`.
+pub const NFGENMSG_LEN: usize = 4;
+
+/// ctnetlink message: create or update an entry; dumped entries and
+/// new/update events.
+pub const IPCTNL_MSG_CT_NEW: u8 = 0;
+/// ctnetlink message: get one entry, or dump them.
+pub const IPCTNL_MSG_CT_GET: u8 = 1;
+/// ctnetlink message: delete an entry (or flush); destroy events.
+pub const IPCTNL_MSG_CT_DELETE: u8 = 2;
+/// ctnetlink message: get and zero the counters.
+pub const IPCTNL_MSG_CT_GET_CTRZERO: u8 = 3;
+/// ctnetlink message: per-CPU statistics.
+pub const IPCTNL_MSG_CT_GET_STATS_CPU: u8 = 4;
+/// ctnetlink message: global statistics.
+pub const IPCTNL_MSG_CT_GET_STATS: u8 = 5;
+/// ctnetlink message: dump dying entries.
+pub const IPCTNL_MSG_CT_GET_DYING: u8 = 6;
+/// ctnetlink message: dump unconfirmed entries.
+pub const IPCTNL_MSG_CT_GET_UNCONFIRMED: u8 = 7;
+
+/// The netlink message type of nfnetlink message `msg` of subsystem
+/// `subsys` (`subsys << 8 | msg`).
+pub const fn message_type(subsys: u8, msg: u8) -> u16 {
+    (subsys as u16) << 8 | msg as u16
+}
+
+/// Netlink message type of `IPCTNL_MSG_CT_NEW`.
+pub const CT_NEW: u16 = message_type(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW);
+/// Netlink message type of `IPCTNL_MSG_CT_GET`.
+pub const CT_GET: u16 = message_type(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET);
+/// Netlink message type of `IPCTNL_MSG_CT_DELETE`.
+pub const CT_DELETE: u16 = message_type(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_DELETE);
+
+// ---------------------------------------------------------------- groups
+
+/// Multicast group (`NETLINK_ADD_MEMBERSHIP`): new entries.
+pub const NFNLGRP_CONNTRACK_NEW: u32 = 1;
+/// Multicast group: updated entries (state, status, mark, timeout...).
+pub const NFNLGRP_CONNTRACK_UPDATE: u32 = 2;
+/// Multicast group: destroyed entries.
+pub const NFNLGRP_CONNTRACK_DESTROY: u32 = 3;
+/// Legacy group bit (`sockaddr_nl.nl_groups`) of [`NFNLGRP_CONNTRACK_NEW`].
+pub const NF_NETLINK_CONNTRACK_NEW: u32 = 1 << (NFNLGRP_CONNTRACK_NEW - 1);
+/// Legacy group bit of [`NFNLGRP_CONNTRACK_UPDATE`].
+pub const NF_NETLINK_CONNTRACK_UPDATE: u32 = 1 << (NFNLGRP_CONNTRACK_UPDATE - 1);
+/// Legacy group bit of [`NFNLGRP_CONNTRACK_DESTROY`].
+pub const NF_NETLINK_CONNTRACK_DESTROY: u32 = 1 << (NFNLGRP_CONNTRACK_DESTROY - 1);
+
+// ---------------------------------------------------------------- families
+
+/// `nfgenmsg.nfgen_family`: any (dump and flush requests for both IPv4 and
+/// IPv6).
+pub const NFPROTO_UNSPEC: u8 = 0;
+/// `nfgenmsg.nfgen_family`: IPv4 (`AF_INET`).
+pub const NFPROTO_IPV4: u8 = 2;
+/// `nfgenmsg.nfgen_family`: IPv6 (`AF_INET6`).
+pub const NFPROTO_IPV6: u8 = 10;
+
+// ---------------------------------------------------------------- attributes
+
+/// Attribute (nested): the original-direction tuple.
+pub const CTA_TUPLE_ORIG: u16 = 1;
+/// Attribute (nested): the reply-direction tuple.
+pub const CTA_TUPLE_REPLY: u16 = 2;
+/// Attribute: `IPS_*` status bits (be32).
+pub const CTA_STATUS: u16 = 3;
+/// Attribute (nested): protocol state ([`CTA_PROTOINFO_TCP`]...).
+pub const CTA_PROTOINFO: u16 = 4;
+/// Attribute (nested): helper.
+pub const CTA_HELP: u16 = 5;
+/// Attribute (nested): source NAT setup (`CTA_NAT_*`), requests only.
+pub const CTA_NAT_SRC: u16 = 6;
+/// Attribute: seconds until expiry (be32).
+pub const CTA_TIMEOUT: u16 = 7;
+/// Attribute: connection mark (be32).
+pub const CTA_MARK: u16 = 8;
+/// Attribute (nested): counters of the original direction.
+pub const CTA_COUNTERS_ORIG: u16 = 9;
+/// Attribute (nested): counters of the reply direction.
+pub const CTA_COUNTERS_REPLY: u16 = 10;
+/// Attribute: reference count (be32).
+pub const CTA_USE: u16 = 11;
+/// Attribute: the entry's id (be32).
+pub const CTA_ID: u16 = 12;
+/// Attribute (nested): destination NAT setup (`CTA_NAT_*`), requests only.
+pub const CTA_NAT_DST: u16 = 13;
+/// Attribute (nested): the master's tuple (expected connections).
+pub const CTA_TUPLE_MASTER: u16 = 14;
+/// Attribute (nested): sequence adjustment, original direction.
+pub const CTA_SEQ_ADJ_ORIG: u16 = 15;
+/// Attribute (nested): sequence adjustment, reply direction.
+pub const CTA_SEQ_ADJ_REPLY: u16 = 16;
+/// Attribute: security mark (be32).
+pub const CTA_SECMARK: u16 = 17;
+/// Attribute: conntrack zone (be16).
+pub const CTA_ZONE: u16 = 18;
+/// Attribute (nested): security context.
+pub const CTA_SECCTX: u16 = 19;
+/// Attribute (nested): start and stop timestamps.
+pub const CTA_TIMESTAMP: u16 = 20;
+/// Attribute: mark mask (be32).
+pub const CTA_MARK_MASK: u16 = 21;
+/// Attribute: connection labels (bitmap).
+pub const CTA_LABELS: u16 = 22;
+/// Attribute: labels mask.
+pub const CTA_LABELS_MASK: u16 = 23;
+/// Attribute (nested): SYN proxy state.
+pub const CTA_SYNPROXY: u16 = 24;
+/// Attribute (nested): dump filter.
+pub const CTA_FILTER: u16 = 25;
+/// Attribute: status mask (be32), dump filter.
+pub const CTA_STATUS_MASK: u16 = 26;
+/// Attribute: event timestamp (be64).
+pub const CTA_TIMESTAMP_EVENT: u16 = 27;
+
+/// Tuple attribute (nested): addresses (`CTA_IP_*`).
+pub const CTA_TUPLE_IP: u16 = 1;
+/// Tuple attribute (nested): protocol and ports (`CTA_PROTO_*`).
+pub const CTA_TUPLE_PROTO: u16 = 2;
+/// Tuple attribute: zone of this direction (be16).
+pub const CTA_TUPLE_ZONE: u16 = 3;
+
+/// Address attribute: IPv4 source (4 octets).
+pub const CTA_IP_V4_SRC: u16 = 1;
+/// Address attribute: IPv4 destination.
+pub const CTA_IP_V4_DST: u16 = 2;
+/// Address attribute: IPv6 source (16 octets).
+pub const CTA_IP_V6_SRC: u16 = 3;
+/// Address attribute: IPv6 destination.
+pub const CTA_IP_V6_DST: u16 = 4;
+
+/// Protocol attribute: IP protocol number (u8).
+pub const CTA_PROTO_NUM: u16 = 1;
+/// Protocol attribute: source port (be16).
+pub const CTA_PROTO_SRC_PORT: u16 = 2;
+/// Protocol attribute: destination port (be16).
+pub const CTA_PROTO_DST_PORT: u16 = 3;
+/// Protocol attribute: ICMP identifier (be16).
+pub const CTA_PROTO_ICMP_ID: u16 = 4;
+/// Protocol attribute: ICMP type (u8).
+pub const CTA_PROTO_ICMP_TYPE: u16 = 5;
+/// Protocol attribute: ICMP code (u8).
+pub const CTA_PROTO_ICMP_CODE: u16 = 6;
+/// Protocol attribute: ICMPv6 identifier (be16).
+pub const CTA_PROTO_ICMPV6_ID: u16 = 7;
+/// Protocol attribute: ICMPv6 type (u8).
+pub const CTA_PROTO_ICMPV6_TYPE: u16 = 8;
+/// Protocol attribute: ICMPv6 code (u8).
+pub const CTA_PROTO_ICMPV6_CODE: u16 = 9;
+
+/// Protocol-info attribute (nested): TCP (`CTA_PROTOINFO_TCP_*`).
+pub const CTA_PROTOINFO_TCP: u16 = 1;
+/// Protocol-info attribute (nested): DCCP.
+pub const CTA_PROTOINFO_DCCP: u16 = 2;
+/// Protocol-info attribute (nested): SCTP.
+pub const CTA_PROTOINFO_SCTP: u16 = 3;
+
+/// TCP attribute: state (u8, [`TcpState`](crate::conntrack::TcpState)).
+pub const CTA_PROTOINFO_TCP_STATE: u16 = 1;
+/// TCP attribute: window scale, original direction (u8).
+pub const CTA_PROTOINFO_TCP_WSCALE_ORIGINAL: u16 = 2;
+/// TCP attribute: window scale, reply direction (u8).
+pub const CTA_PROTOINFO_TCP_WSCALE_REPLY: u16 = 3;
+/// TCP attribute: flags of the original direction (`struct nf_ct_tcp_flags`:
+/// flags, then the mask of flags to change).
+pub const CTA_PROTOINFO_TCP_FLAGS_ORIGINAL: u16 = 4;
+/// TCP attribute: flags of the reply direction.
+pub const CTA_PROTOINFO_TCP_FLAGS_REPLY: u16 = 5;
+
+/// NAT attribute: lowest IPv4 address of the range (4 octets).
+pub const CTA_NAT_V4_MINIP: u16 = 1;
+/// NAT attribute: highest IPv4 address (the lowest when absent).
+pub const CTA_NAT_V4_MAXIP: u16 = 2;
+/// NAT attribute (nested): port range (`CTA_PROTONAT_*`).
+pub const CTA_NAT_PROTO: u16 = 3;
+/// NAT attribute: lowest IPv6 address of the range (16 octets).
+pub const CTA_NAT_V6_MINIP: u16 = 4;
+/// NAT attribute: highest IPv6 address.
+pub const CTA_NAT_V6_MAXIP: u16 = 5;
+
+/// NAT port attribute: lowest port (be16; ICMP: identifier).
+pub const CTA_PROTONAT_PORT_MIN: u16 = 1;
+/// NAT port attribute: highest port.
+pub const CTA_PROTONAT_PORT_MAX: u16 = 2;
+
+/// An upper bound of the length of any request built here (an IPv6 entry
+/// with TCP state and both source and destination NAT needs 340 octets).
+pub const MAX_REQUEST_LEN: usize = 384;
+
+// ---------------------------------------------------------------- errors
+
+/// What was wrong with a ctnetlink message, or why a request could not be
+/// built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Error {
+    /// The netlink layer: header, attribute framing, attribute sizes, or
+    /// (building) a buffer too small.
+    Netlink(super::Error),
+    /// The `nfgenmsg` family is neither IPv4 nor IPv6.
+    BadFamily {
+        /// The family received.
+        family: u8,
+    },
+    /// The `nfgenmsg` version is not [`NFNETLINK_V0`].
+    BadVersion {
+        /// The version received.
+        version: u8,
+    },
+    /// A required attribute is absent: [`CTA_TUPLE_ORIG`] or
+    /// [`CTA_TUPLE_REPLY`] in an entry, [`CTA_TUPLE_IP`] or
+    /// [`CTA_TUPLE_PROTO`] in a tuple, an address, the protocol number,
+    /// a port or an ICMP field.
+    MissingAttribute {
+        /// The attribute type (without flags), in the nest that lacks it.
+        kind: u16,
+    },
+    /// Addresses of the other family than the message's (parsing), or a
+    /// tuple mixing families or the two tuples of an entry differing in
+    /// family (building).
+    FamilyMismatch,
+    /// The original and reply tuples name different protocols.
+    ProtocolMismatch,
+}
+
+impl From<super::Error> for Error {
+    fn from(e: super::Error) -> Error {
+        Error::Netlink(e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Netlink(e) => fmt::Display::fmt(e, f),
+            Error::BadFamily { family } => {
+                write!(f, "ctnetlink message of unsupported family {family}")
+            }
+            Error::BadVersion { version } => {
+                write!(f, "ctnetlink message of unsupported version {version}")
+            }
+            Error::MissingAttribute { kind } => {
+                write!(f, "ctnetlink attribute {kind} missing")
+            }
+            Error::FamilyMismatch => f.write_str("conntrack tuple addresses of the wrong family"),
+            Error::ProtocolMismatch => {
+                f.write_str("conntrack original and reply tuples of different protocols")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+// ---------------------------------------------------------------- nfgenmsg
+
+/// `struct nfgenmsg`, the fixed header of every nfnetlink message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NfGenMsg {
+    /// `nfgen_family`: [`NFPROTO_IPV4`], [`NFPROTO_IPV6`] or
+    /// [`NFPROTO_UNSPEC`].
+    pub family: u8,
+    /// `version`: [`NFNETLINK_V0`].
+    pub version: u8,
+    /// `res_id` (big-endian on the wire): 0 for ctnetlink.
+    pub res_id: u16,
+}
+
+impl NfGenMsg {
+    /// A version-0 header of `family` with resource id 0.
+    pub const fn new(family: u8) -> NfGenMsg {
+        NfGenMsg {
+            family,
+            version: NFNETLINK_V0,
+            res_id: 0,
+        }
+    }
+
+    /// Parse the first [`NFGENMSG_LEN`] octets of a message's payload.
+    ///
+    /// # Errors
+    /// [`Error::Netlink`]`(`[`PayloadTooShort`](super::Error::PayloadTooShort)`)`.
+    pub fn parse(payload: &[u8]) -> Result<NfGenMsg, Error> {
+        let b = payload
+            .get(..NFGENMSG_LEN)
+            .ok_or(Error::Netlink(super::Error::PayloadTooShort))?;
+        Ok(NfGenMsg {
+            family: b[0],
+            version: b[1],
+            res_id: u16::from_be_bytes([b[2], b[3]]),
+        })
+    }
+
+    /// The header's wire form.
+    pub const fn to_bytes(&self) -> [u8; NFGENMSG_LEN] {
+        let id = self.res_id.to_be_bytes();
+        [self.family, self.version, id[0], id[1]]
+    }
+}
+
+/// The `nfgenmsg` family of a tuple's addresses.
+pub const fn family_of(tuple: &Tuple) -> u8 {
+    if tuple.is_ipv6() {
+        NFPROTO_IPV6
+    } else {
+        NFPROTO_IPV4
+    }
+}
+
+// ---------------------------------------------------------------- requests
+
+/// Which entries a dump returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum DumpFamily {
+    /// IPv4 and IPv6 ([`NFPROTO_UNSPEC`]).
+    Both,
+    /// IPv4 only.
+    Ipv4,
+    /// IPv6 only.
+    Ipv6,
+}
+
+impl DumpFamily {
+    /// The `nfgenmsg` family.
+    pub const fn family(self) -> u8 {
+        match self {
+            DumpFamily::Both => NFPROTO_UNSPEC,
+            DumpFamily::Ipv4 => NFPROTO_IPV4,
+            DumpFamily::Ipv6 => NFPROTO_IPV6,
+        }
+    }
+}
+
+/// How an `IPCTNL_MSG_CT_NEW` request treats an entry that may exist.
+///
+/// The kernel looks the entry up by its original tuple and zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum NewMode {
+    /// Create it; fail with `EEXIST` if it exists ([`NLM_F_CREATE`] |
+    /// [`NLM_F_EXCL`], like `conntrack -I`). Carries the NAT setup.
+    Create,
+    /// Create it, or update it if it exists ([`NLM_F_CREATE`] only).
+    /// Carries the NAT setup, which the kernel refuses (`EOPNOTSUPP`) for
+    /// an existing entry: for NAT'd entries prefer [`Create`](NewMode::Create)
+    /// and, on `EEXIST`, [`Update`](NewMode::Update).
+    CreateOrUpdate,
+    /// Update an existing entry (no create flag; `ENOENT` if absent): the
+    /// original tuple to find it, then status, timeout, mark and TCP
+    /// state. No reply tuple, no NAT (fixed when the entry was created).
+    Update,
+}
+
+fn request_flags(ack: bool) -> u16 {
+    if ack {
+        NLM_F_REQUEST | NLM_F_ACK
+    } else {
+        NLM_F_REQUEST
+    }
+}
+
+/// Write an `IPCTNL_MSG_CT_GET` dump request for `family` with sequence
+/// number `seq` into `buf`; return its length (20).
+///
+/// The kernel answers with one [`Message::Entry`] of kind
+/// [`EntryKind::Dump`] per entry, over several `recv()`s, then
+/// [`Message::Done`].
+///
+/// # Errors
+/// [`Error::Netlink`]`(`[`BufferTooSmall`](super::Error::BufferTooSmall)`)`.
+pub fn dump_request(buf: &mut [u8], seq: u32, family: DumpFamily) -> Result<usize, Error> {
+    let mut b = MessageBuilder::new(buf, CT_GET, NLM_F_REQUEST | NLM_F_DUMP, seq)?;
+    b.push_fixed(&NfGenMsg::new(family.family()).to_bytes())?;
+    Ok(b.finish())
+}
+
+/// Write an `IPCTNL_MSG_CT_NEW` request for `entry` into `buf`; return its
+/// length (at most [`MAX_REQUEST_LEN`]).
+///
+/// Attributes, in `conntrack -I`'s order:
+/// - `CTA_TUPLE_ORIG`; `CTA_TUPLE_REPLY` except in [`NewMode::Update`]:
+///   the entry's reply tuple, or for an entry with NAT the inverse of the
+///   original (the kernel derives the translated one, see the
+///   [module documentation](self));
+/// - `CTA_STATUS` with the bits userspace may set (status without
+///   [`IPS_UNCHANGEABLE_MASK`]) plus [`IPS_CONFIRMED`], which the kernel
+///   insists on; left out when there are no such bits;
+/// - `CTA_TIMEOUT` (always: the kernel requires it to create);
+/// - `CTA_MARK` if not 0, and always in [`NewMode::Update`] (so a mark can
+///   be cleared);
+/// - `CTA_PROTOINFO` for `entry.tcp`: the state; each window scale if not
+///   0; each direction's flags if not 0, with a mask equal to the flags
+///   (the kernel only sets flags present in the mask);
+/// - `CTA_NAT_SRC` and `CTA_NAT_DST` (not in [`NewMode::Update`]) from
+///   [`Entry::nat_delta`]: the address as the range's minimum (the maximum
+///   defaults to it) and, for protocols with ports or ICMP, the port or
+///   identifier as minimum and maximum;
+/// - `CTA_ZONE` if not 0.
+///
+/// `entry.id` is not sent: the kernel assigns ids.
+///
+/// # Errors
+/// [`Error::FamilyMismatch`] if a tuple mixes families or the tuples'
+/// families differ; [`Error::ProtocolMismatch`] if their protocols differ;
+/// [`Error::Netlink`]`(`[`BufferTooSmall`](super::Error::BufferTooSmall)`)`.
+pub fn new_request(
+    buf: &mut [u8],
+    seq: u32,
+    entry: &Entry,
+    mode: NewMode,
+    ack: bool,
+) -> Result<usize, Error> {
+    let orig = &entry.orig;
+    check_tuples(orig, &entry.reply)?;
+    let flags = request_flags(ack)
+        | match mode {
+            NewMode::Create => NLM_F_CREATE | NLM_F_EXCL,
+            NewMode::CreateOrUpdate => NLM_F_CREATE,
+            NewMode::Update => 0,
+        };
+    let creating = mode != NewMode::Update;
+    let delta = entry.nat_delta();
+    let mut b = MessageBuilder::new(buf, CT_NEW, flags, seq)?;
+    b.push_fixed(&NfGenMsg::new(family_of(orig)).to_bytes())?;
+    push_tuple(&mut b, CTA_TUPLE_ORIG, orig)?;
+    if creating {
+        let reply = if delta.is_none() {
+            entry.reply
+        } else {
+            orig.inverse()
+        };
+        push_tuple(&mut b, CTA_TUPLE_REPLY, &reply)?;
+    }
+    let status = entry.status & !IPS_UNCHANGEABLE_MASK;
+    if status != 0 {
+        b.push_attr(CTA_STATUS, &(status | IPS_CONFIRMED).to_be_bytes())?;
+    }
+    b.push_attr(CTA_TIMEOUT, &entry.timeout.to_be_bytes())?;
+    if entry.mark != 0 || !creating {
+        b.push_attr(CTA_MARK, &entry.mark.to_be_bytes())?;
+    }
+    if let Some(tcp) = &entry.tcp {
+        push_tcp(&mut b, tcp)?;
+    }
+    if creating {
+        if let Some(m) = &delta.snat {
+            push_nat(&mut b, CTA_NAT_SRC, m, orig)?;
+        }
+        if let Some(m) = &delta.dnat {
+            push_nat(&mut b, CTA_NAT_DST, m, orig)?;
+        }
+    }
+    if entry.zone != 0 {
+        b.push_attr(CTA_ZONE, &entry.zone.to_be_bytes())?;
+    }
+    Ok(b.finish())
+}
+
+/// Write an `IPCTNL_MSG_CT_DELETE` request for the entry with `key`
+/// (original tuple and zone) into `buf`; return its length. With `id`, the
+/// kernel deletes the entry only if its id is still that one (`ENOENT`
+/// otherwise), so a newer entry with the same tuple survives.
+///
+/// # Errors
+/// [`Error::FamilyMismatch`] if the tuple mixes families;
+/// [`Error::Netlink`]`(`[`BufferTooSmall`](super::Error::BufferTooSmall)`)`.
+pub fn delete_request(
+    buf: &mut [u8],
+    seq: u32,
+    key: &Key,
+    id: Option<u32>,
+    ack: bool,
+) -> Result<usize, Error> {
+    if !key.orig.is_consistent() {
+        return Err(Error::FamilyMismatch);
+    }
+    let mut b = MessageBuilder::new(buf, CT_DELETE, request_flags(ack), seq)?;
+    b.push_fixed(&NfGenMsg::new(family_of(&key.orig)).to_bytes())?;
+    push_tuple(&mut b, CTA_TUPLE_ORIG, &key.orig)?;
+    if let Some(id) = id {
+        b.push_attr(CTA_ID, &id.to_be_bytes())?;
+    }
+    if key.zone != 0 {
+        b.push_attr(CTA_ZONE, &key.zone.to_be_bytes())?;
+    }
+    Ok(b.finish())
+}
+
+/// Write an `IPCTNL_MSG_CT_DELETE` request without a tuple, which deletes
+/// every entry of `family` (`conntrack -F`), into `buf`; return its length.
+///
+/// # Errors
+/// [`Error::Netlink`]`(`[`BufferTooSmall`](super::Error::BufferTooSmall)`)`.
+pub fn flush_request(
+    buf: &mut [u8],
+    seq: u32,
+    family: DumpFamily,
+    ack: bool,
+) -> Result<usize, Error> {
+    let mut b = MessageBuilder::new(buf, CT_DELETE, request_flags(ack), seq)?;
+    b.push_fixed(&NfGenMsg::new(family.family()).to_bytes())?;
+    Ok(b.finish())
+}
+
+fn check_tuples(orig: &Tuple, reply: &Tuple) -> Result<(), Error> {
+    if !orig.is_consistent() || !reply.is_consistent() || orig.is_ipv6() != reply.is_ipv6() {
+        return Err(Error::FamilyMismatch);
+    }
+    if orig.proto != reply.proto {
+        return Err(Error::ProtocolMismatch);
+    }
+    Ok(())
+}
+
+fn push_be16(b: &mut MessageBuilder<'_>, kind: u16, v: u16) -> Result<(), Error> {
+    Ok(b.push_attr(kind, &v.to_be_bytes())?)
+}
+
+fn push_tuple(b: &mut MessageBuilder<'_>, kind: u16, t: &Tuple) -> Result<(), Error> {
+    let outer = b.begin_nested(kind)?;
+    let ip = b.begin_nested(CTA_TUPLE_IP)?;
+    match (t.src, t.dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            b.push_attr(CTA_IP_V4_SRC, &s.octets())?;
+            b.push_attr(CTA_IP_V4_DST, &d.octets())?;
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            b.push_attr(CTA_IP_V6_SRC, &s.octets())?;
+            b.push_attr(CTA_IP_V6_DST, &d.octets())?;
+        }
+        _ => return Err(Error::FamilyMismatch),
+    }
+    b.end_nested(ip)?;
+    let proto = b.begin_nested(CTA_TUPLE_PROTO)?;
+    b.push_attr(CTA_PROTO_NUM, &[t.proto])?;
+    if t.is_icmp() {
+        // conntrack's order: code, type, id.
+        let (id, kind, code) = if t.proto == IPPROTO_ICMP {
+            (CTA_PROTO_ICMP_ID, CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMP_CODE)
+        } else {
+            (
+                CTA_PROTO_ICMPV6_ID,
+                CTA_PROTO_ICMPV6_TYPE,
+                CTA_PROTO_ICMPV6_CODE,
+            )
+        };
+        b.push_attr(code, &[t.icmp_code()])?;
+        b.push_attr(kind, &[t.icmp_type()])?;
+        push_be16(b, id, t.icmp_id())?;
+    } else if t.has_ports() || t.proto == IPPROTO_GRE {
+        push_be16(b, CTA_PROTO_SRC_PORT, t.src_port)?;
+        push_be16(b, CTA_PROTO_DST_PORT, t.dst_port)?;
+    }
+    b.end_nested(proto)?;
+    b.end_nested(outer)?;
+    Ok(())
+}
+
+fn push_tcp(b: &mut MessageBuilder<'_>, tcp: &TcpInfo) -> Result<(), Error> {
+    let outer = b.begin_nested(CTA_PROTOINFO)?;
+    let inner = b.begin_nested(CTA_PROTOINFO_TCP)?;
+    b.push_attr(CTA_PROTOINFO_TCP_STATE, &[u8::from(tcp.state)])?;
+    if tcp.wscale_orig != 0 {
+        b.push_attr(CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, &[tcp.wscale_orig])?;
+    }
+    if tcp.wscale_reply != 0 {
+        b.push_attr(CTA_PROTOINFO_TCP_WSCALE_REPLY, &[tcp.wscale_reply])?;
+    }
+    if tcp.flags_orig != 0 {
+        let f = tcp.flags_orig;
+        b.push_attr(CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, &[f, f])?;
+    }
+    if tcp.flags_reply != 0 {
+        let f = tcp.flags_reply;
+        b.push_attr(CTA_PROTOINFO_TCP_FLAGS_REPLY, &[f, f])?;
+    }
+    b.end_nested(inner)?;
+    b.end_nested(outer)?;
+    Ok(())
+}
+
+fn push_nat(b: &mut MessageBuilder<'_>, kind: u16, m: &Manip, orig: &Tuple) -> Result<(), Error> {
+    let outer = b.begin_nested(kind)?;
+    match m.addr {
+        IpAddr::V4(a) if !orig.is_ipv6() => b.push_attr(CTA_NAT_V4_MINIP, &a.octets())?,
+        IpAddr::V6(a) if orig.is_ipv6() => b.push_attr(CTA_NAT_V6_MINIP, &a.octets())?,
+        _ => return Err(Error::FamilyMismatch),
+    }
+    if orig.has_ports() || orig.is_icmp() {
+        let ports = b.begin_nested(CTA_NAT_PROTO)?;
+        push_be16(b, CTA_PROTONAT_PORT_MIN, m.port)?;
+        push_be16(b, CTA_PROTONAT_PORT_MAX, m.port)?;
+        b.end_nested(ports)?;
+    }
+    b.end_nested(outer)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- parsing
+
+/// What a ctnetlink message carrying an entry says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum EntryKind {
+    /// A reply to a dump or get request (`IPCTNL_MSG_CT_NEW` with
+    /// [`NLM_F_MULTI`]).
+    Dump,
+    /// Event: a new entry (`IPCTNL_MSG_CT_NEW` with [`NLM_F_CREATE`] and
+    /// [`NLM_F_EXCL`], group [`NFNLGRP_CONNTRACK_NEW`]).
+    New,
+    /// Event: an entry changed (`IPCTNL_MSG_CT_NEW` without those flags,
+    /// group [`NFNLGRP_CONNTRACK_UPDATE`]).
+    Update,
+    /// Event: an entry was destroyed (`IPCTNL_MSG_CT_DELETE`, group
+    /// [`NFNLGRP_CONNTRACK_DESTROY`]). Its timeout and TCP state are not
+    /// reported.
+    Destroy,
+}
+
+impl EntryKind {
+    /// Classify a message by its netlink type and flags; `None` if it is
+    /// neither `IPCTNL_MSG_CT_NEW` nor `IPCTNL_MSG_CT_DELETE`.
+    pub const fn classify(message_type: u16, flags: u16) -> Option<EntryKind> {
+        match message_type {
+            CT_DELETE => Some(EntryKind::Destroy),
+            CT_NEW if flags & NLM_F_MULTI != 0 => Some(EntryKind::Dump),
+            CT_NEW if flags & (NLM_F_CREATE | NLM_F_EXCL) != 0 => Some(EntryKind::New),
+            CT_NEW => Some(EntryKind::Update),
+            _ => None,
+        }
+    }
+}
+
+/// A message received on a ctnetlink socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Message<'a> {
+    /// An entry: from a dump, or a new/update/destroy event.
+    Entry {
+        /// Dump reply or event, and which event.
+        kind: EntryKind,
+        /// The entry. Attributes the kernel did not send are 0 or `None`.
+        entry: Entry,
+    },
+    /// The end of a dump ([`NLMSG_DONE`]).
+    Done,
+    /// An error or acknowledgement ([`NLMSG_ERROR`]).
+    Error(ErrorMessage<'a>),
+    /// Any other message type (statistics, expectations, `NLMSG_NOOP`...),
+    /// not decoded.
+    Other {
+        /// The netlink message type.
+        message_type: u16,
+    },
+}
+
+impl<'a> Message<'a> {
+    /// Decode one message from a checked [`Packet`].
+    ///
+    /// # Errors
+    /// As [`parse_entry`] for entries; [`Error::Netlink`] for a malformed
+    /// [`NLMSG_ERROR`].
+    pub fn parse(packet: &Packet<&'a [u8]>) -> Result<Message<'a>, Error> {
+        let payload = packet.payload();
+        let message_type = packet.message_type();
+        match message_type {
+            NLMSG_ERROR => Ok(Message::Error(ErrorMessage::parse(
+                payload,
+                packet.flags(),
+            )?)),
+            NLMSG_DONE => Ok(Message::Done),
+            _ => match EntryKind::classify(message_type, packet.flags()) {
+                Some(kind) => Ok(Message::Entry {
+                    kind,
+                    entry: parse_entry(payload)?,
+                }),
+                None => Ok(Message::Other { message_type }),
+            },
+        }
+    }
+}
+
+/// Decode the payload (`nfgenmsg` and attributes) of an
+/// `IPCTNL_MSG_CT_NEW` or `IPCTNL_MSG_CT_DELETE` message into an entry.
+///
+/// Required: an IPv4 or IPv6 `nfgenmsg` of version 0, both tuples, in each
+/// the two addresses of that family and the protocol number, and the ports
+/// (TCP, UDP, UDP-Lite, SCTP, DCCP) or ICMP id, type and code. Optional
+/// (0 or `None` when absent): status, timeout, mark, zone, id, TCP state.
+/// Unknown attributes are skipped; of a repeated attribute the last wins.
+///
+/// # Errors
+/// [`Error::Netlink`] for bad framing or attribute sizes,
+/// [`Error::BadFamily`], [`Error::BadVersion`],
+/// [`Error::MissingAttribute`], [`Error::FamilyMismatch`],
+/// [`Error::ProtocolMismatch`].
+pub fn parse_entry(payload: &[u8]) -> Result<Entry, Error> {
+    let header = NfGenMsg::parse(payload)?;
+    let v6 = match header.family {
+        NFPROTO_IPV4 => false,
+        NFPROTO_IPV6 => true,
+        family => return Err(Error::BadFamily { family }),
+    };
+    if header.version != NFNETLINK_V0 {
+        return Err(Error::BadVersion {
+            version: header.version,
+        });
+    }
+    let mut orig = None;
+    let mut reply = None;
+    let mut status = 0;
+    let mut timeout = 0;
+    let mut mark = 0;
+    let mut zone = 0;
+    let mut tcp = None;
+    let mut id = None;
+    for nla in Nlas::new(payload.get(NFGENMSG_LEN..).unwrap_or(&[])) {
+        let nla = nla?;
+        match nla.kind() {
+            CTA_TUPLE_ORIG => orig = Some(parse_tuple(&nla, v6)?),
+            CTA_TUPLE_REPLY => reply = Some(parse_tuple(&nla, v6)?),
+            CTA_STATUS => status = nla.as_be_u32()?,
+            CTA_TIMEOUT => timeout = nla.as_be_u32()?,
+            CTA_MARK => mark = nla.as_be_u32()?,
+            CTA_ZONE => zone = nla.as_be_u16()?,
+            CTA_ID => id = Some(nla.as_be_u32()?),
+            CTA_PROTOINFO => {
+                if let Some(info) = parse_protoinfo(&nla)? {
+                    tcp = Some(info);
+                }
+            }
+            _ => {}
+        }
+    }
+    let orig = orig.ok_or(Error::MissingAttribute {
+        kind: CTA_TUPLE_ORIG,
+    })?;
+    let reply = reply.ok_or(Error::MissingAttribute {
+        kind: CTA_TUPLE_REPLY,
+    })?;
+    if orig.proto != reply.proto {
+        return Err(Error::ProtocolMismatch);
+    }
+    Ok(Entry {
+        orig,
+        reply,
+        status,
+        timeout,
+        mark,
+        zone,
+        tcp,
+        id,
+    })
+}
+
+fn parse_tuple(nla: &Nla<'_>, v6: bool) -> Result<Tuple, Error> {
+    let mut addrs = None;
+    let mut proto = None;
+    for inner in nla.nested() {
+        let inner = inner?;
+        match inner.kind() {
+            CTA_TUPLE_IP => addrs = Some(parse_addrs(&inner, v6)?),
+            CTA_TUPLE_PROTO => proto = Some(parse_proto(&inner, v6)?),
+            _ => {}
+        }
+    }
+    let (src, dst) = addrs.ok_or(Error::MissingAttribute { kind: CTA_TUPLE_IP })?;
+    let (proto, src_port, dst_port) = proto.ok_or(Error::MissingAttribute {
+        kind: CTA_TUPLE_PROTO,
+    })?;
+    Ok(Tuple::new(src, dst, proto, src_port, dst_port))
+}
+
+fn parse_addrs(nla: &Nla<'_>, v6: bool) -> Result<(IpAddr, IpAddr), Error> {
+    let (src_kind, dst_kind, other_src, other_dst) = if v6 {
+        (CTA_IP_V6_SRC, CTA_IP_V6_DST, CTA_IP_V4_SRC, CTA_IP_V4_DST)
+    } else {
+        (CTA_IP_V4_SRC, CTA_IP_V4_DST, CTA_IP_V6_SRC, CTA_IP_V6_DST)
+    };
+    let mut src = None;
+    let mut dst = None;
+    for a in nla.nested() {
+        let a = a?;
+        let kind = a.kind();
+        if kind == src_kind {
+            src = Some(addr(&a, v6)?);
+        } else if kind == dst_kind {
+            dst = Some(addr(&a, v6)?);
+        } else if kind == other_src || kind == other_dst {
+            return Err(Error::FamilyMismatch);
+        }
+    }
+    let src = src.ok_or(Error::MissingAttribute { kind: src_kind })?;
+    let dst = dst.ok_or(Error::MissingAttribute { kind: dst_kind })?;
+    Ok((src, dst))
+}
+
+fn addr(nla: &Nla<'_>, v6: bool) -> Result<IpAddr, Error> {
+    Ok(if v6 {
+        IpAddr::V6(Ipv6Addr::from(nla.fixed::<16>()?))
+    } else {
+        IpAddr::V4(Ipv4Addr::from(nla.fixed::<4>()?))
+    })
+}
+
+fn parse_proto(nla: &Nla<'_>, v6: bool) -> Result<(u8, u16, u16), Error> {
+    let mut num = None;
+    let mut src_port = None;
+    let mut dst_port = None;
+    let mut icmp_id = None;
+    let mut icmp_type = None;
+    let mut icmp_code = None;
+    let (id_kind, type_kind, code_kind) = if v6 {
+        (
+            CTA_PROTO_ICMPV6_ID,
+            CTA_PROTO_ICMPV6_TYPE,
+            CTA_PROTO_ICMPV6_CODE,
+        )
+    } else {
+        (CTA_PROTO_ICMP_ID, CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMP_CODE)
+    };
+    for a in nla.nested() {
+        let a = a?;
+        let kind = a.kind();
+        if kind == CTA_PROTO_NUM {
+            num = Some(a.as_u8()?);
+        } else if kind == CTA_PROTO_SRC_PORT {
+            src_port = Some(a.as_be_u16()?);
+        } else if kind == CTA_PROTO_DST_PORT {
+            dst_port = Some(a.as_be_u16()?);
+        } else if kind == id_kind {
+            icmp_id = Some(a.as_be_u16()?);
+        } else if kind == type_kind {
+            icmp_type = Some(a.as_u8()?);
+        } else if kind == code_kind {
+            icmp_code = Some(a.as_u8()?);
+        }
+    }
+    let num = num.ok_or(Error::MissingAttribute {
+        kind: CTA_PROTO_NUM,
+    })?;
+    let probe = Tuple::new(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        num,
+        0,
+        0,
+    );
+    if probe.is_icmp() {
+        if (num == IPPROTO_ICMP) == v6 {
+            return Err(Error::FamilyMismatch);
+        }
+        let id = icmp_id.ok_or(Error::MissingAttribute { kind: id_kind })?;
+        let t = icmp_type.ok_or(Error::MissingAttribute { kind: type_kind })?;
+        let c = icmp_code.ok_or(Error::MissingAttribute { kind: code_kind })?;
+        Ok((num, id, u16::from(t) << 8 | u16::from(c)))
+    } else if probe.has_ports() {
+        let s = src_port.ok_or(Error::MissingAttribute {
+            kind: CTA_PROTO_SRC_PORT,
+        })?;
+        let d = dst_port.ok_or(Error::MissingAttribute {
+            kind: CTA_PROTO_DST_PORT,
+        })?;
+        Ok((num, s, d))
+    } else {
+        // GRE keys travel as ports; other protocols have none.
+        Ok((num, src_port.unwrap_or(0), dst_port.unwrap_or(0)))
+    }
+}
+
+fn parse_protoinfo(nla: &Nla<'_>) -> Result<Option<TcpInfo>, Error> {
+    let mut found = None;
+    for inner in nla.nested() {
+        let inner = inner?;
+        if inner.kind() != CTA_PROTOINFO_TCP {
+            continue;
+        }
+        let mut info = TcpInfo::new(crate::conntrack::TcpState::None);
+        let mut state = None;
+        for a in inner.nested() {
+            let a = a?;
+            match a.kind() {
+                CTA_PROTOINFO_TCP_STATE => state = Some(a.as_u8()?),
+                CTA_PROTOINFO_TCP_WSCALE_ORIGINAL => info.wscale_orig = a.as_u8()?,
+                CTA_PROTOINFO_TCP_WSCALE_REPLY => info.wscale_reply = a.as_u8()?,
+                CTA_PROTOINFO_TCP_FLAGS_ORIGINAL => info.flags_orig = a.fixed::<2>()?[0],
+                CTA_PROTOINFO_TCP_FLAGS_REPLY => info.flags_reply = a.fixed::<2>()?[0],
+                _ => {}
+            }
+        }
+        let state = state.ok_or(Error::MissingAttribute {
+            kind: CTA_PROTOINFO_TCP_STATE,
+        })?;
+        info.state = state.into();
+        found = Some(info);
+    }
+    Ok(found)
+}
+
+#[cfg(all(test, target_endian = "little"))]
+mod tests;
