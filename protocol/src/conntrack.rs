@@ -550,10 +550,10 @@ impl Entry {
         self.nat_delta().dnat.is_some()
     }
 
-    /// Whether the tuples show any NAT (the reply is not the inverse of
-    /// the original).
+    /// Whether the tuples show any NAT: source or destination (the
+    /// reply's addresses or ports are not the inverse of the original's).
     pub fn is_nat(&self) -> bool {
-        self.reply != self.orig.inverse()
+        !self.nat_delta().is_none()
     }
 
     /// The NAT as a difference from the original tuple.
@@ -605,5 +605,225 @@ impl Entry {
     /// nothing.
     pub fn reply_is_derivable(&self) -> bool {
         self.orig.reply_with(self.nat_delta()) == self.reply
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn m(addr: &str, port: u16) -> Option<Manip> {
+        Some(Manip {
+            addr: ip(addr),
+            port,
+        })
+    }
+
+    #[test]
+    fn constructors_and_icmp_fields() {
+        let t = Tuple::icmp(ip("192.0.2.1"), ip("192.0.2.2"), 0x1234, 8, 3);
+        assert_eq!(t.proto, IPPROTO_ICMP);
+        assert_eq!((t.src_port, t.dst_port), (0x1234, 0x0803));
+        assert_eq!((t.icmp_id(), t.icmp_type(), t.icmp_code()), (0x1234, 8, 3));
+        let t6 = Tuple::icmp(ip("2001:db8::1"), ip("2001:db8::2"), 1, 128, 0);
+        assert_eq!(t6.proto, IPPROTO_ICMPV6);
+        assert!(t6.is_ipv6() && t6.is_icmp() && !t6.has_ports());
+        let u = Tuple::udp(ip("192.0.2.1"), ip("192.0.2.2"), 1, 2);
+        assert_eq!(u.proto, IPPROTO_UDP);
+        assert!(u.has_ports() && !u.is_icmp() && !u.is_ipv6());
+        assert_eq!(Tuple::tcp(u.src, u.dst, 1, 2).proto, IPPROTO_TCP);
+        for p in [IPPROTO_SCTP, IPPROTO_UDPLITE, IPPROTO_DCCP] {
+            assert!(Tuple::new(u.src, u.dst, p, 1, 2).has_ports());
+        }
+        assert!(!Tuple::new(u.src, u.dst, IPPROTO_GRE, 1, 2).has_ports());
+    }
+
+    #[test]
+    fn consistency() {
+        let v4 = ip("192.0.2.1");
+        let v6 = ip("2001:db8::1");
+        assert!(Tuple::udp(v4, v4, 1, 2).is_consistent());
+        assert!(Tuple::udp(v6, v6, 1, 2).is_consistent());
+        assert!(!Tuple::udp(v4, v6, 1, 2).is_consistent());
+        assert!(!Tuple::udp(v6, v4, 1, 2).is_consistent());
+        assert!(!Tuple::new(v4, v4, IPPROTO_ICMPV6, 1, 2).is_consistent());
+        assert!(!Tuple::new(v6, v6, IPPROTO_ICMP, 1, 2).is_consistent());
+        assert!(Tuple::icmp(v6, v6, 1, 128, 0).is_consistent());
+    }
+
+    #[test]
+    fn inverse_swaps_and_maps_icmp_types() {
+        let t = Tuple::tcp(ip("192.0.2.1"), ip("192.0.2.2"), 1000, 80);
+        assert_eq!(t.inverse(), Tuple::tcp(t.dst, t.src, 80, 1000));
+        assert_eq!(t.inverse().inverse(), t);
+        let a = ip("192.0.2.1");
+        let b = ip("192.0.2.2");
+        for (req, rep) in [(8, 0), (13, 14), (15, 16), (17, 18)] {
+            let t = Tuple::icmp(a, b, 7, req, 0);
+            assert_eq!(t.inverse(), Tuple::icmp(b, a, 7, rep, 0));
+            assert_eq!(t.inverse().inverse(), t);
+        }
+        assert_eq!(
+            Tuple::icmp(a, b, 7, 3, 1).inverse(),
+            Tuple::icmp(b, a, 7, 3, 1)
+        );
+        let a = ip("2001:db8::1");
+        let b = ip("2001:db8::2");
+        for (req, rep) in [(128, 129), (139, 140)] {
+            let t = Tuple::icmp(a, b, 7, req, 0);
+            assert_eq!(t.inverse(), Tuple::icmp(b, a, 7, rep, 0));
+            assert_eq!(t.inverse().inverse(), t);
+        }
+        // ICMPv4 numbers mean nothing for ICMPv6.
+        assert_eq!(Tuple::icmp(a, b, 7, 8, 0).inverse().icmp_type(), 8);
+    }
+
+    #[test]
+    fn no_nat() {
+        let o = Tuple::udp(ip("192.0.2.1"), ip("192.0.2.2"), 1, 2);
+        let e = Entry::new(o, o.inverse());
+        assert_eq!(e.nat_delta(), NatDelta::NONE);
+        assert!(NatDelta::NONE.is_none() && NatDelta::default().is_none());
+        assert!(!e.is_nat() && !e.is_snat() && !e.is_dnat());
+        assert!(e.reply_is_derivable());
+        assert_eq!(Entry::with_nat(o, NatDelta::NONE), e);
+    }
+
+    #[test]
+    fn snat_masquerade_and_port_change() {
+        let o = Tuple::tcp(ip("192.168.1.10"), ip("203.0.113.5"), 40000, 80);
+        for port in [40000, 61000] {
+            let delta = NatDelta {
+                snat: m("198.51.100.1", port),
+                dnat: None,
+            };
+            let reply = o.reply_with(delta);
+            assert_eq!(reply, Tuple::tcp(o.dst, ip("198.51.100.1"), 80, port));
+            let e = Entry::new(o, reply);
+            assert_eq!(e.nat_delta(), delta);
+            assert!(e.is_snat() && !e.is_dnat() && e.is_nat());
+            assert!(e.reply_is_derivable());
+        }
+    }
+
+    #[test]
+    fn dnat_and_both() {
+        let o = Tuple::udp(ip("203.0.113.9"), ip("198.51.100.1"), 1234, 8080);
+        let dnat = NatDelta {
+            snat: None,
+            dnat: m("192.168.1.20", 80),
+        };
+        let e = Entry::with_nat(o, dnat);
+        assert_eq!(e.reply, Tuple::udp(ip("192.168.1.20"), o.src, 80, 1234));
+        assert_eq!(e.nat_delta(), dnat);
+        assert!(e.is_dnat() && !e.is_snat());
+        let both = NatDelta {
+            snat: m("192.168.1.1", 5000),
+            dnat: m("192.168.1.20", 80),
+        };
+        let e = Entry::with_nat(o, both);
+        assert_eq!(
+            e.reply,
+            Tuple::udp(ip("192.168.1.20"), ip("192.168.1.1"), 80, 5000)
+        );
+        assert_eq!(e.nat_delta(), both);
+        assert!(e.is_dnat() && e.is_snat() && e.reply_is_derivable());
+    }
+
+    #[test]
+    fn icmp_nat_maps_the_identifier() {
+        let o = Tuple::icmp(ip("192.168.1.10"), ip("203.0.113.5"), 77, 8, 0);
+        // Masquerade that also remapped the id.
+        let snat = NatDelta {
+            snat: m("198.51.100.1", 1000),
+            dnat: None,
+        };
+        let e = Entry::with_nat(o, snat);
+        assert_eq!(e.reply, Tuple::icmp(o.dst, ip("198.51.100.1"), 1000, 0, 0));
+        assert_eq!(e.nat_delta(), snat);
+        // Only the id changed: reported as source NAT.
+        let id_only = Entry::new(o, Tuple::icmp(o.dst, o.src, 1000, 0, 0));
+        assert_eq!(
+            id_only.nat_delta().snat,
+            Some(Manip {
+                addr: o.src,
+                port: 1000
+            })
+        );
+        assert!(id_only.reply_is_derivable());
+        // Destination NAT carries the (possibly new) id.
+        let dnat = NatDelta {
+            snat: None,
+            dnat: m("192.168.1.20", 1000),
+        };
+        let e = Entry::with_nat(o, dnat);
+        assert_eq!(e.nat_delta(), dnat);
+        assert!(!e.is_snat());
+    }
+
+    #[test]
+    fn replies_that_are_not_derivable() {
+        let o = Tuple::udp(ip("192.0.2.1"), ip("192.0.2.2"), 1, 2);
+        let other_proto = Tuple::tcp(o.dst, o.src, 2, 1);
+        let e = Entry::new(o, other_proto);
+        assert!(!e.reply_is_derivable() && !e.is_nat());
+        let i = Tuple::icmp(o.src, o.dst, 5, 8, 0);
+        let e = Entry::new(i, Tuple::icmp(o.dst, o.src, 5, 3, 0));
+        assert!(!e.reply_is_derivable());
+    }
+
+    #[test]
+    fn tcp_state_round_trips_every_value() {
+        for v in 0..=u8::MAX {
+            let s = TcpState::from(v);
+            assert_eq!(u8::from(s), v);
+            assert_eq!(matches!(s, TcpState::Unknown(_)), v > 9);
+        }
+        assert_eq!(TcpState::from(3), TcpState::Established);
+    }
+
+    #[test]
+    fn liberal_adds_the_flag_both_ways() {
+        let t = TcpInfo {
+            flags_orig: IP_CT_TCP_FLAG_SACK_PERM,
+            ..TcpInfo::new(TcpState::Established)
+        }
+        .liberal();
+        assert_eq!(
+            t.flags_orig,
+            IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL
+        );
+        assert_eq!(t.flags_reply, IP_CT_TCP_FLAG_BE_LIBERAL);
+        assert_eq!(t.state, TcpState::Established);
+        assert_eq!(t.liberal(), t);
+    }
+
+    #[test]
+    fn status_masks_match_the_kernel() {
+        assert_eq!(IPS_UNCHANGEABLE_MASK, 0xdbf9);
+        assert_eq!(IPS_NAT_MASK, 0x30);
+        assert_eq!(IPS_NAT_DONE_MASK, 0x180);
+        assert_eq!(IPS_HW_OFFLOAD, 0x8000);
+    }
+
+    #[test]
+    fn key_and_stable_hash() {
+        let o = Tuple::tcp(ip("192.168.1.10"), ip("203.0.113.5"), 40000, 80);
+        let mut e = Entry::new(o, o.inverse());
+        let k = e.key();
+        assert_eq!(k, Key { orig: o, zone: 0 });
+        // Pinned: the hash must not change across builds or targets.
+        assert_eq!(k.hash32(), 0x2c6f_527f); // FNV-1a, checked independently
+        e.reply.dst = ip("198.51.100.1");
+        e.status = IPS_ASSURED;
+        assert_eq!(e.key().hash32(), k.hash32());
+        e.zone = 1;
+        assert_ne!(e.key().hash32(), k.hash32());
+        let v6 = Tuple::tcp(ip("2001:db8::1"), ip("2001:db8::2"), 1, 2);
+        assert_ne!(Key { orig: v6, zone: 0 }.hash32(), 0);
     }
 }
