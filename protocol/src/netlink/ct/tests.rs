@@ -43,6 +43,7 @@ static CREATED_DUMP_DONE: &[u8] = fixture!("kernel/created_dump_done.bin");
 static CREATED_UPDATE_EVENT: &[u8] = fixture!("kernel/created_update_event.bin");
 static CREATED_DESTROY_ZONE_EVENT: &[u8] = fixture!("kernel/created_destroy_zone_event.bin");
 static E2E_DUMP: &[u8] = fixture!("kernel/e2e_dump.bin");
+static EXTRA_DUMP: &[u8] = fixture!("kernel/extra_dump.bin");
 static ACK: &[u8] = fixture!("kernel/ack.bin");
 static ERROR_EEXIST: &[u8] = fixture!("kernel/error_eexist.bin");
 static ERROR_EOPNOTSUPP: &[u8] = fixture!("kernel/error_eopnotsupp.bin");
@@ -69,6 +70,7 @@ static KERNEL_FIXTURES: &[&[u8]] = &[
     CREATED_UPDATE_EVENT,
     CREATED_DESTROY_ZONE_EVENT,
     E2E_DUMP,
+    EXTRA_DUMP,
     ACK,
     ERROR_EEXIST,
     ERROR_EOPNOTSUPP,
@@ -108,6 +110,9 @@ static T_DELETE_UDP_DNAT_ZONE_V4: &[u8] = fixture!("tandem/delete_udp_dnat_zone_
 static T_DUMP_BOTH: &[u8] = fixture!("tandem/dump_both.bin");
 static T_DUMP_V4: &[u8] = fixture!("tandem/dump_v4.bin");
 static T_DUMP_V6: &[u8] = fixture!("tandem/dump_v6.bin");
+static T_NEW_ICMP_SNAT_ID_V4: &[u8] = fixture!("tandem/new_icmp_snat_id_v4.bin");
+static T_NEW_TCP_SNAT_DNAT_V4: &[u8] = fixture!("tandem/new_tcp_snat_dnat_v4.bin");
+static T_NEW_ICMPV6_SNAT_V6: &[u8] = fixture!("tandem/new_icmpv6_snat_v6.bin");
 static T_RECOMMIT_TCP_V4: &[u8] = fixture!("tandem/recommit_tcp_v4.bin");
 static T_RECOMMIT_TCP_V6: &[u8] = fixture!("tandem/recommit_tcp_v6.bin");
 
@@ -659,6 +664,52 @@ fn emit_dump_requests() {
     ] {
         assert_eq!(dump_request(&mut buf, seq, family), Ok(20));
         assert_eq!(&buf[..], fixture);
+    }
+}
+
+#[test]
+fn emit_and_commit_icmp_id_and_double_nat() {
+    // ICMP with a remapped identifier, TCP with source and destination NAT
+    // and ports changed both ways, ICMPv6 with NAT66: the kernel's dump
+    // shows exactly the reply tuples and NAT bits asked for.
+    let mut cases = Vec::new();
+    let o = Tuple::icmp(ip("192.168.1.10"), ip("203.0.113.5"), 77, 8, 0);
+    cases.push((
+        T_NEW_ICMP_SNAT_ID_V4,
+        Entry::with_nat(o, snat("198.51.100.1", 1000)),
+    ));
+    let o = Tuple::tcp(ip("203.0.113.9"), ip("198.51.100.1"), 1000, 80);
+    let both = NatDelta {
+        snat: Some(Manip {
+            addr: ip("192.168.1.1"),
+            port: 2000,
+        }),
+        dnat: Some(Manip {
+            addr: ip("192.168.1.20"),
+            port: 8080,
+        }),
+    };
+    cases.push((T_NEW_TCP_SNAT_DNAT_V4, Entry::with_nat(o, both)));
+    let o = Tuple::icmp(ip("2001:db8:1::10"), ip("2001:db8:2::5"), 99, 128, 0);
+    cases.push((
+        T_NEW_ICMPV6_SNAT_V6,
+        Entry::with_nat(o, snat("2001:db8:ff::1", 99)),
+    ));
+    let dumped = entries(EXTRA_DUMP);
+    assert_eq!(dumped.len(), 3);
+    for (i, (fixture, mut e)) in cases.into_iter().enumerate() {
+        e.timeout = 60;
+        if e.orig.proto == IPPROTO_TCP {
+            e.tcp = Some(TcpInfo::new(TcpState::Established).liberal());
+            e.status = IPS_ASSURED | IPS_SEEN_REPLY;
+        }
+        assert_eq!(emit_new(&e, NewMode::Create, 7000 + i as u32), fixture);
+        let (_, got) = dumped.iter().find(|(_, g)| g.key() == e.key()).unwrap();
+        assert_eq!(got.reply, e.reply);
+        assert_eq!(got.nat_delta(), e.nat_delta());
+        let nat = (if e.is_snat() { IPS_SRC_NAT } else { 0 })
+            | (if e.is_dnat() { IPS_DST_NAT } else { 0 });
+        assert_eq!(got.status & IPS_NAT_MASK, nat);
     }
 }
 
