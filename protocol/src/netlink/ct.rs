@@ -39,6 +39,38 @@
 //! The kernel refuses NAT attributes for an existing entry
 //! (`EOPNOTSUPP`), so updates leave them out; see [`NewMode`].
 //!
+//! ```
+//! use core::net::{IpAddr, Ipv4Addr};
+//! use tandem_protocol::conntrack::{Entry, Manip, NatDelta, Tuple};
+//! use tandem_protocol::netlink::ct::{self, EntryKind, Message, NewMode};
+//! use tandem_protocol::netlink::Messages;
+//!
+//! // A masqueraded UDP flow, as the backup would commit it.
+//! let lan = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10));
+//! let server = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 5));
+//! let wan = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1));
+//! let orig = Tuple::udp(lan, server, 5000, 53);
+//! let snat = NatDelta { snat: Some(Manip { addr: wan, port: 6000 }), dnat: None };
+//! let mut entry = Entry::with_nat(orig, snat);
+//! entry.timeout = 30;
+//!
+//! let mut buf = [0u8; ct::MAX_REQUEST_LEN];
+//! let len = ct::new_request(&mut buf, 7, &entry, NewMode::Create, true).unwrap();
+//! assert_eq!(len, 164); // what `conntrack -I ... --src-nat 198.51.100.1:6000` sends
+//!
+//! // A create request has the layout of an entry message: parse it back.
+//! let packet = Messages::new(&buf[..len]).next().unwrap().unwrap();
+//! match Message::parse(&packet).unwrap() {
+//!     Message::Entry { kind, entry: sent } => {
+//!         assert_eq!(kind, EntryKind::New);
+//!         assert_eq!(sent.orig, orig);
+//!         // The reply tuple travels un-translated; the NAT rides in CTA_NAT_SRC.
+//!         assert_eq!(sent.reply, orig.inverse());
+//!     }
+//!     _ => unreachable!(),
+//! }
+//! ```
+//!
 //! # Panics
 //! Nothing here panics on any input: parsers return [`Error`], builders
 //! return [`Error::Netlink`]`(`[`BufferTooSmall`](super::Error::BufferTooSmall)`)`
