@@ -452,6 +452,8 @@ pub enum NewMode {
     /// Update an existing entry (no create flag; `ENOENT` if absent): the
     /// original tuple to find it, then status, timeout, mark and TCP
     /// state. No reply tuple, no NAT (fixed when the entry was created).
+    /// The kernel answers `EBUSY` if the status would clear
+    /// `IPS_SEEN_REPLY` or `IPS_ASSURED`, which only ever get set.
     Update,
 }
 
