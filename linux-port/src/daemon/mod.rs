@@ -21,6 +21,7 @@ use crate::sys::netlink::{NetlinkSocket, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR,
 use crate::sys::packet::PacketSocket;
 use crate::sys::poll::{self, PollFd, POLLIN};
 use crate::sys::signal::{Signal, SignalFd};
+use crate::sys::timer::TimerFd;
 use crate::sys::{self, clock};
 use net::{Iface, Netlink};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -106,6 +107,7 @@ pub(crate) struct Daemon {
     nl_events: NetlinkSocket,
     packet: PacketSocket,
     signals: SignalFd,
+    timer: TimerFd,
     control: control::Server,
     started: Instant,
     /// Allocation count when start-up (or the last reload) finished.
@@ -123,6 +125,7 @@ pub(crate) struct Daemon {
 #[derive(Clone, Copy, Debug)]
 enum Token {
     Signal,
+    Timer,
     Netlink,
     Control(Option<usize>),
     V4(usize),
@@ -332,6 +335,7 @@ impl Daemon {
             .map_err(|e| format!("netlink event socket: {e}"))?;
         let nl = Netlink::open().map_err(|e| format!("netlink socket: {e}"))?;
         let packet = PacketSocket::open().map_err(|e| format!("packet socket: {e}"))?;
+        let timer = TimerFd::new().map_err(|e| format!("timerfd: {e}"))?;
         let mut ifaces = Vec::with_capacity(MAX_IFACES);
         let mut inst = Vec::with_capacity(SLOTS);
         for c in &config.instances {
@@ -349,6 +353,7 @@ impl Daemon {
             nl_events,
             packet,
             signals,
+            timer,
             control,
             started: clock::now(),
             allocs_baseline: 0,
@@ -396,7 +401,7 @@ impl Daemon {
     }
 
     fn reserve_poll(&mut self) {
-        let n = 2 + control::MAX_CLIENTS + 1 + 2 * self.ifaces.len();
+        let n = 3 + control::MAX_CLIENTS + 1 + 2 * self.ifaces.len();
         self.fds.reserve(n.saturating_sub(self.fds.len()));
         self.tokens.reserve(n.saturating_sub(self.tokens.len()));
     }
@@ -596,6 +601,8 @@ impl Daemon {
         self.tokens.clear();
         self.fds.push(PollFd::new(self.signals.fd().raw(), POLLIN));
         self.tokens.push(Token::Signal);
+        self.fds.push(PollFd::new(self.timer.fd().raw(), POLLIN));
+        self.tokens.push(Token::Timer);
         self.fds
             .push(PollFd::new(self.nl_events.fd().raw(), POLLIN));
         self.tokens.push(Token::Netlink);
@@ -622,10 +629,16 @@ impl Daemon {
         self.allocs_baseline = sys::alloc::allocations();
         loop {
             self.build_poll_set();
-            let now = clock::now();
-            let timeout = self
-                .next_deadline()
-                .map(|d| d.saturating_duration_since(now));
+            // Deadlines go through the timerfd (precise); ppoll's own
+            // timeout is only a fallback should arming fail.
+            let deadline = self.next_deadline();
+            let timeout = match self.timer.set(deadline) {
+                Ok(()) => None,
+                Err(_) => {
+                    let now = clock::now();
+                    deadline.map(|d| d.saturating_duration_since(now))
+                }
+            };
             if let Err(e) = poll::poll(&mut self.fds, timeout) {
                 let e = crate::sys::ErrorText(&e);
                 crate::log!(Error, "poll failed: {e}");
@@ -649,6 +662,7 @@ impl Daemon {
                             }
                         }
                     }
+                    Token::Timer => self.timer.clear(),
                     Token::Netlink => self.netlink_events(now),
                     Token::Control(None) => self.control.accept(now),
                     Token::Control(Some(c)) => self.serve(c, now),

@@ -14,6 +14,7 @@ pub mod netlink;
 pub mod packet;
 pub mod poll;
 pub mod signal;
+pub mod timer;
 pub mod vrrp;
 
 pub use fd::Fd;
