@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod ctsync;
 pub mod lease;
 pub mod time;
 pub mod vrrp;

@@ -1,0 +1,399 @@
+//! Conntrack sync, sans-IO: the reliability of conntrackd's FTFW mode over
+//! Tandem's authenticated sync frames ([`tandem_protocol::sync`]).
+//!
+//! # Roles
+//!
+//! - **MASTER** ([`CtSync::become_master`]): asks for a kernel dump
+//!   ([`Action::Dump`]) and streams it, bracketed by resync-begin/end
+//!   records, then streams every ctnetlink event
+//!   ([`CtSync::handle_ct_event`]) that passes the [`Filter`]. Reliable
+//!   records wait in a fixed retransmit window (caller storage, [`TxSlot`])
+//!   until every live peer acknowledged them; a nack or a retransmit
+//!   timeout resends from the first missing one (go-back-N). When the
+//!   window overflows, when a peer asks, when a peer comes back after being
+//!   lost, or when the kernel's event queue overran
+//!   ([`CtSync::handle_event_overrun`]), a **full resync** follows: a new
+//!   dump streamed between resync-begin and resync-end.
+//! - **BACKUP** ([`CtSync::become_backup`]): keeps what it receives in the
+//!   external cache (caller storage, [`Slot`]; not in the kernel), asks the
+//!   master for a full resync (retried until it starts), acknowledges
+//!   received records, and asks for missing ones. At resync-end it drops
+//!   every entry the resync did not send again. A full cache is counted
+//!   ([`Counters::cache_full`]), never a panic.
+//! - **Idle** (before either, or after [`CtSync::stop`]): sends nothing and
+//!   applies nothing.
+//!
+//! Both roles send an alive record to every configured peer when they have
+//! sent it nothing for [`Config::alive_interval`]; a peer not heard from
+//! for [`Config::peer_timeout`] is lost (it no longer holds back the
+//! window) and gets a full resync when it is heard again.
+//!
+//! # Takeover order (the port's job, the reason for one state machine)
+//!
+//! When the VRRP group becomes MASTER the port calls
+//! [`CtSync::become_master`] **before** carrying out VRRP's
+//! `AddAddresses`, and drains [`CtSync::poll_action`]: the first action is
+//! [`Action::Commit`] — write every [`CtSync::cache_entries`] entry into
+//! the kernel now, and only then add the VIPs and routes, announce, hand
+//! DHCP over; [`Action::Dump`] follows (the resync towards the peers).
+//! Report the commit's duration with [`CtSync::record_commit`]. When the
+//! group becomes BACKUP (or FAULT), call [`CtSync::become_backup`]: the
+//! cache is emptied and a resync requested from the new master.
+//!
+//! # Call-order contract (quinn-proto style)
+//!
+//! After **every** input (`become_*`, `stop`, `request_resync`,
+//! `handle_*`), drain [`CtSync::poll_action`] and then
+//! [`CtSync::poll_transmit`] until they return `None`, and re-read
+//! [`CtSync::poll_timeout`]; call [`CtSync::handle_timeout`] when it
+//! passes (spurious calls are no-ops). Send each [`Transmit`] to the
+//! configured peer it names. Frame buffers must be at least
+//! [`MIN_FRAME_LEN`](tandem_protocol::sync::MIN_FRAME_LEN) octets; their
+//! length is the frame size limit (the sync link's MTU minus IP and UDP
+//! headers: 1472 on Ethernet with IPv4, 1452 with IPv6).
+//!
+//! # Memory and time
+//!
+//! Fixed: the caller's slots, [`MAX_PEERS`] peers, an action queue of
+//! [`ACTION_QUEUE`]. Cache lookups cost at most [`PROBE_LIMIT`] probes; a
+//! frame is built in O(records in it); a resync-end purge is O(cache
+//! slots).
+//!
+//! # Panics
+//!
+//! None, whatever the input: bad frames are counted and reported as a
+//! [`Drop`]; out-of-range peer indices are a [`Drop::UnknownPeer`].
+
+use core::fmt;
+
+use tandem_protocol::sync;
+
+use crate::time::Duration;
+
+mod cache;
+mod filter;
+mod node;
+mod window;
+
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
+
+pub use cache::{Slot, PROBE_LIMIT};
+pub use filter::{Filter, MAX_IGNORED};
+pub use node::CtSync;
+pub use window::TxSlot;
+
+/// Most peers of one router (`peer_address` lines).
+pub const MAX_PEERS: usize = 4;
+
+/// Slots in the action queue. [`Action::Commit`] and [`Action::Dump`] are
+/// never dropped (they are queued at most once each); informational
+/// actions are dropped first when a caller does not drain the queue.
+pub const ACTION_QUEUE: usize = 16;
+
+/// A dump leaves `1 / DUMP_RESERVE` of the retransmit window free for the
+/// events that arrive while it runs (otherwise each of them would overflow
+/// the window and ask for yet another resync).
+pub const DUMP_RESERVE: usize = 2;
+
+/// Default [`Config::alive_interval`].
+pub const DEFAULT_ALIVE_INTERVAL: Duration = Duration::from_secs(1);
+/// Default [`Config::peer_timeout`].
+pub const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(3);
+/// Default [`Config::retransmit_timeout`].
+pub const DEFAULT_RETRANSMIT_TIMEOUT: Duration = Duration::from_millis(200);
+/// Default [`Config::ack_delay`].
+pub const DEFAULT_ACK_DELAY: Duration = Duration::from_millis(10);
+/// Default [`Config::resync_retry`].
+pub const DEFAULT_RESYNC_RETRY: Duration = Duration::from_secs(1);
+
+/// How one router takes part in conntrack sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Config {
+    /// This router's id in frame headers (the port uses its local sync
+    /// address); frames carrying it are dropped as our own.
+    pub sender_id: u32,
+    /// This run's epoch: must be greater than in any earlier run (the port
+    /// persists a counter, or uses the wall clock at start-up), otherwise
+    /// peers drop our frames as [`sync::Error::OldEpoch`] until they
+    /// restart.
+    pub epoch: u32,
+    /// Number of configured peers, 1..=[`MAX_PEERS`] (more are ignored);
+    /// [`CtSync::handle_datagram`] and [`Transmit::peer`] use indices into
+    /// the port's peer list.
+    pub peers: usize,
+    /// Send an alive record to a peer that was sent nothing for this long.
+    pub alive_interval: Duration,
+    /// A peer not heard from for this long is lost.
+    pub peer_timeout: Duration,
+    /// Resend unacknowledged records after this long without progress.
+    pub retransmit_timeout: Duration,
+    /// Acknowledge received records at the latest this long after them
+    /// (at once after [`Config::ack_every`] frames).
+    pub ack_delay: Duration,
+    /// Acknowledge at once after this many frames with new records.
+    pub ack_every: u32,
+    /// Repeat a resync request this often until the resync starts.
+    pub resync_retry: Duration,
+}
+
+impl Config {
+    /// A configuration with the default timers.
+    pub const fn new(sender_id: u32, epoch: u32, peers: usize) -> Config {
+        Config {
+            sender_id,
+            epoch,
+            peers,
+            alive_interval: DEFAULT_ALIVE_INTERVAL,
+            peer_timeout: DEFAULT_PEER_TIMEOUT,
+            retransmit_timeout: DEFAULT_RETRANSMIT_TIMEOUT,
+            ack_delay: DEFAULT_ACK_DELAY,
+            ack_every: 4,
+            resync_retry: DEFAULT_RESYNC_RETRY,
+        }
+    }
+}
+
+/// The sync role, following the VRRP group's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Role {
+    /// Not started or stopped: nothing sent, nothing applied.
+    Idle,
+    /// Streams the kernel table to the peers.
+    Master,
+    /// Keeps the external cache.
+    Backup,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Idle => "idle",
+            Role::Master => "master",
+            Role::Backup => "backup",
+        })
+    }
+}
+
+/// A ctnetlink event's kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum EventKind {
+    /// `IPCTNL_MSG_CT_NEW` with `NLM_F_CREATE`: a new connection.
+    New,
+    /// `IPCTNL_MSG_CT_NEW` without it: a changed connection.
+    Update,
+    /// `IPCTNL_MSG_CT_DELETE`: a connection gone.
+    Destroy,
+}
+
+/// An effect the caller must carry out, in the order polled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Action {
+    /// Write every entry of [`CtSync::cache_entries`] into the kernel
+    /// (`IPCTNL_MSG_CT_NEW` with create; TCP with the liberal window
+    /// flags), **before** adding the VIPs; then call
+    /// [`CtSync::record_commit`].
+    Commit,
+    /// Dump the kernel's table and feed it to
+    /// [`CtSync::handle_dump_entry`], then [`CtSync::handle_dump_done`].
+    Dump,
+    /// A peer was heard from for the first time, or again after being lost.
+    PeerUp {
+        /// Peer index.
+        peer: usize,
+    },
+    /// A peer was not heard from for [`Config::peer_timeout`].
+    PeerLost {
+        /// Peer index.
+        peer: usize,
+    },
+    /// A peer restarted (its epoch grew).
+    PeerRestarted {
+        /// Peer index.
+        peer: usize,
+    },
+    /// This backup completed a full resync: the cache now mirrors the
+    /// master's table.
+    ResyncComplete {
+        /// Entries in the cache.
+        entries: u32,
+    },
+}
+
+/// A frame to send: `buf[..len]` to the configured peer `peer`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Transmit {
+    /// Peer index (into the port's peer list).
+    pub peer: usize,
+    /// Frame length.
+    pub len: usize,
+}
+
+/// Why [`CtSync::handle_datagram`] dropped a datagram (each reason is
+/// also counted in [`Counters::dropped`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Drop {
+    /// The frame was refused: format, MAC, epoch, replay, body.
+    Frame(sync::Error),
+    /// The peer index is not a configured peer.
+    UnknownPeer,
+    /// The frame carries our own sender id (a reflection, or a peer
+    /// misconfigured with our address).
+    Own,
+    /// Received while [`Role::Idle`].
+    Idle,
+}
+
+impl fmt::Display for Drop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Drop::Frame(e) => write!(f, "{e}"),
+            Drop::UnknownPeer => f.write_str("not from a configured peer"),
+            Drop::Own => f.write_str("frame with our own sender id"),
+            Drop::Idle => f.write_str("sync not started"),
+        }
+    }
+}
+
+impl core::error::Error for Drop {}
+
+/// Why [`CtSync::handle_dump_entry`] did not take an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum DumpError {
+    /// The retransmit window is full: keep the entry and offer it again
+    /// after the next inputs ([`CtSync::dump_space`] says when).
+    WindowFull,
+    /// No dump was asked for (any more): stop feeding this dump.
+    NotDumping,
+}
+
+impl fmt::Display for DumpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DumpError::WindowFull => "retransmit window full",
+            DumpError::NotDumping => "no dump in progress",
+        })
+    }
+}
+
+impl core::error::Error for DumpError {}
+
+/// A fixed-capacity container was full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CapacityError;
+
+impl fmt::Display for CapacityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("capacity exceeded")
+    }
+}
+
+impl core::error::Error for CapacityError {}
+
+/// Frames dropped, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Drops {
+    /// Too short, bad magic, version or flags.
+    pub bad_header: u64,
+    /// Bad MAC (wrong key, altered, garbage).
+    pub bad_mac: u64,
+    /// From an older epoch of the peer.
+    pub old_epoch: u64,
+    /// Frame number already seen (replay).
+    pub duplicate: u64,
+    /// Frame number below the replay window.
+    pub too_old: u64,
+    /// Undecodable body (authentic, so a version mismatch or a bug).
+    pub bad_body: u64,
+    /// Our own sender id.
+    pub own: u64,
+    /// Not from a configured peer.
+    pub unknown_peer: u64,
+    /// Received while idle.
+    pub idle: u64,
+}
+
+/// The last commit of the cache into the kernel, as reported by the port.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CommitReport {
+    /// How long it took until the kernel held every entry.
+    pub took: Duration,
+    /// Entries committed.
+    pub committed: u32,
+    /// Entries the kernel refused.
+    pub failed: u32,
+}
+
+/// What happened so far (for `tandem status`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Counters {
+    /// Frames sent.
+    pub frames_sent: u64,
+    /// Octets sent (UDP payload).
+    pub bytes_sent: u64,
+    /// Frames received and accepted.
+    pub frames_received: u64,
+    /// Octets received in accepted frames.
+    pub bytes_received: u64,
+    /// Reliable records sent for the first time.
+    pub records_sent: u64,
+    /// Reliable records sent again (after a nack or a timeout).
+    pub records_resent: u64,
+    /// Reliable records received in order and applied.
+    pub records_received: u64,
+    /// Reliable records received again (already applied).
+    pub records_duplicate: u64,
+    /// Frames dropped, by reason.
+    pub dropped: Drops,
+    /// Events not sent: their protocol or an address is filtered out.
+    pub events_filtered: u64,
+    /// Events received while not MASTER (ignored).
+    pub events_ignored: u64,
+    /// Events or dump entries that could not be encoded (mixed families).
+    pub unencodable: u64,
+    /// Events that found the retransmit window full (each one leads to a
+    /// full resync).
+    pub window_overflows: u64,
+    /// Kernel event queue overruns reported by the port (ENOBUFS).
+    pub event_overruns: u64,
+    /// Entries a BACKUP could not cache (full: see [`PROBE_LIMIT`]).
+    pub cache_full: u64,
+    /// Entries dropped by resync-end because the resync did not send them.
+    pub cache_purged: u64,
+    /// Full resyncs started (MASTER).
+    pub resyncs_started: u64,
+    /// Full resyncs completed (BACKUP).
+    pub resyncs_completed: u64,
+    /// Resync requests sent (BACKUP; repeated until the resync starts).
+    pub resync_requests_sent: u64,
+    /// Resync requests received (MASTER).
+    pub resync_requests_received: u64,
+    /// Nacks sent.
+    pub nacks_sent: u64,
+    /// Nacks received.
+    pub nacks_received: u64,
+    /// Retransmit timeouts (resends without a nack).
+    pub retransmit_timeouts: u64,
+    /// Peers lost (not heard from for the peer timeout).
+    pub peers_lost: u64,
+    /// Informational actions dropped because the queue was full.
+    pub actions_dropped: u64,
+    /// The last commit, if any.
+    pub last_commit: Option<CommitReport>,
+}

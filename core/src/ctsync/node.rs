@@ -1,0 +1,1064 @@
+//! [`CtSync`]: the roles, the per-peer reliability state and the frame
+//! builder.
+
+use heapless::{Deque, Vec};
+use tandem_protocol::conntrack::{Entry, Key};
+use tandem_protocol::sync::{
+    self, seq_after, Frame, FrameWriter, Freshness, Header, PushError, Record, ReplayWindow,
+};
+
+use super::cache::{Cache, Slot};
+use super::window::{TxItem, TxSlot, Window};
+use super::{
+    Action, Config, Counters, Drop, DumpError, EventKind, Filter, Role, Transmit, ACTION_QUEUE,
+    MAX_PEERS,
+};
+use crate::time::{Duration, Instant};
+
+/// Nacks sent for the same missing record before the receiver gives up
+/// on it, skips ahead and asks for a full resync instead.
+const NACK_LIMIT: u8 = 8;
+
+/// The master's full-resync progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Resync {
+    /// None running.
+    Idle,
+    /// Wanted; the resync-begin record waits for window space.
+    Starting,
+    /// Begin sent as `begin`; the port dumps the table (`done` when it
+    /// said so; the resync-end record may still wait for space).
+    Dumping { begin: u32, done: bool },
+}
+
+/// What one router knows about one peer.
+#[derive(Clone, Copy, Debug)]
+struct Peer {
+    // ---- receiving from it
+    replay: ReplayWindow,
+    live: bool,
+    last_heard: Option<Instant>,
+    /// The next stream number expected from it (`None` until adopted from
+    /// its first frame).
+    rx_next: Option<u32>,
+    ack_due: Option<Instant>,
+    frames_unacked: u32,
+    /// A nack to send and when.
+    nack: Option<(u32, u32)>,
+    nack_due: Option<Instant>,
+    /// The last nack sent (first missing number, when) and how many times
+    /// in a row for that number.
+    nack_sent: Option<(u32, Instant)>,
+    nack_tries: u8,
+    /// The highest frame number taken from it in its current epoch.
+    top_seq: u32,
+    /// Next resync request to it (BACKUP wanting a resync).
+    req_due: Option<Instant>,
+    // ---- sending to it (MASTER)
+    /// Next stream number to send it.
+    next: u32,
+    /// It acknowledged everything before this.
+    acked: u32,
+    /// One past the highest number ever sent to it (to count resends).
+    high: u32,
+    rto_at: Option<Instant>,
+    last_sent: Option<Instant>,
+}
+
+impl Peer {
+    const NEW: Peer = Peer {
+        replay: ReplayWindow::new(),
+        live: false,
+        last_heard: None,
+        rx_next: None,
+        ack_due: None,
+        frames_unacked: 0,
+        nack: None,
+        nack_due: None,
+        nack_sent: None,
+        nack_tries: 0,
+        top_seq: 0,
+        req_due: None,
+        next: 1,
+        acked: 1,
+        high: 1,
+        rto_at: None,
+        last_sent: None,
+    };
+
+    /// Send cursor at `head`: nothing in flight.
+    fn reset_tx(&mut self, head: u32) {
+        self.next = head;
+        self.acked = head;
+        self.high = head;
+        self.rto_at = None;
+    }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn due(t: Option<Instant>, now: Instant) -> bool {
+    t.is_some_and(|t| t <= now)
+}
+
+/// Conntrack sync for one router: see the [module docs](super) for roles,
+/// takeover order and the call-order contract.
+///
+/// Storage is the caller's: `cache` holds the BACKUP's external cache
+/// (about 130 octets a slot), `window` the MASTER's unacknowledged records
+/// (about 120 octets a slot; a few thousand slots cover a dump at full
+/// speed). Both stay untouched by the role that does not use them.
+#[derive(Debug)]
+pub struct CtSync<'a> {
+    cfg: Config,
+    key: sync::Key,
+    filter: Filter,
+    role: Role,
+    epoch: u32,
+    frame_seq: u32,
+    cache: Cache<'a>,
+    /// Generation of cache entries (bumped by each resync-begin).
+    gen: u16,
+    /// The peer whose resync is open in the cache.
+    resync_open: Option<usize>,
+    /// BACKUP: a resync is wanted (requests repeat until it begins).
+    resync_wanted: bool,
+    window: Window<'a>,
+    resync: Resync,
+    /// Another resync is needed after the running one.
+    resync_again: bool,
+    peers: [Peer; MAX_PEERS],
+    /// The peer `poll_transmit` looks at first (round robin).
+    rr: usize,
+    actions: Deque<Action, ACTION_QUEUE>,
+    counters: Counters,
+}
+
+impl<'a> CtSync<'a> {
+    /// A sync endpoint in [`Role::Idle`] over the caller's storage (both
+    /// slices are cleared). `key` authenticates every frame both ways.
+    pub fn new(
+        cfg: Config,
+        key: sync::Key,
+        filter: Filter,
+        cache: &'a mut [Slot],
+        window: &'a mut [TxSlot],
+    ) -> CtSync<'a> {
+        CtSync {
+            epoch: cfg.epoch,
+            cfg,
+            key,
+            filter,
+            role: Role::Idle,
+            frame_seq: 1,
+            cache: Cache::new(cache),
+            gen: 0,
+            resync_open: None,
+            resync_wanted: false,
+            window: Window::new(window),
+            resync: Resync::Idle,
+            resync_again: false,
+            peers: [Peer::NEW; MAX_PEERS],
+            rr: 0,
+            actions: Deque::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    // ------------------------------------------------------------ getters
+
+    /// The current role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// The current epoch (the configured one, or later if frame numbers
+    /// ran out).
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    /// The filter.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
+    /// The filter, to add or remove the router's own addresses as they come
+    /// and go (takes effect for the next events).
+    pub fn filter_mut(&mut self) -> &mut Filter {
+        &mut self.filter
+    }
+
+    /// What happened so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Entries in the external cache.
+    pub fn cache_len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Slots of the external cache.
+    pub fn cache_capacity(&self) -> usize {
+        self.cache.capacity()
+    }
+
+    /// Every entry of the external cache (what [`Action::Commit`] commits),
+    /// in no particular order. O(cache slots).
+    pub fn cache_entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.cache.iter()
+    }
+
+    /// The cached entry with this key. O([`PROBE_LIMIT`](super::PROBE_LIMIT)).
+    pub fn cache_get(&self, key: &Key) -> Option<&Entry> {
+        self.cache.get(key)
+    }
+
+    /// Records in the retransmit window (sent or not, unacknowledged).
+    pub fn window_len(&self) -> usize {
+        self.window.len()
+    }
+
+    /// Slots of the retransmit window.
+    pub fn window_capacity(&self) -> usize {
+        self.window.capacity()
+    }
+
+    /// Whether peer `peer` was heard from within the peer timeout.
+    pub fn peer_live(&self, peer: usize) -> bool {
+        self.peers.get(peer).is_some_and(|p| p.live)
+    }
+
+    /// Whether a full resync is running (MASTER) or awaited (BACKUP).
+    pub fn resync_pending(&self) -> bool {
+        self.resync != Resync::Idle || self.resync_wanted || self.resync_open.is_some()
+    }
+
+    fn npeers(&self) -> usize {
+        self.cfg.peers.min(MAX_PEERS)
+    }
+
+    fn any_live(&self) -> bool {
+        self.peers.iter().take(self.npeers()).any(|p| p.live)
+    }
+
+    // ------------------------------------------------------------ roles
+
+    /// The VRRP group became MASTER. Queues [`Action::Commit`] (carry it
+    /// out before adding the VIPs) and starts a full resync towards the
+    /// peers ([`Action::Dump`] once a peer is live and the window has room).
+    pub fn become_master(&mut self, now: Instant) {
+        self.role = Role::Master;
+        self.resync_open = None;
+        self.resync_wanted = false;
+        self.window.clear();
+        self.resync = Resync::Idle;
+        self.resync_again = false;
+        let head = self.window.head();
+        let n = self.npeers();
+        for p in self.peers.iter_mut().take(n) {
+            p.req_due = None;
+            p.reset_tx(head);
+        }
+        self.remove_actions(|a| matches!(a, Action::Dump | Action::Commit));
+        self.push_action(Action::Commit);
+        self.start_resync(now);
+    }
+
+    /// The VRRP group became BACKUP (or FAULT): the cache is emptied,
+    /// streaming stops, and a full resync is requested from the peers
+    /// (repeated every [`Config::resync_retry`] until it begins).
+    pub fn become_backup(&mut self, now: Instant) {
+        self.role = Role::Backup;
+        self.cache.clear();
+        self.gen = 0;
+        self.resync_open = None;
+        self.stop_streaming();
+        self.remove_actions(|a| matches!(a, Action::Dump | Action::Commit));
+        self.want_resync(now);
+    }
+
+    /// Stops syncing (shutdown): nothing more is sent or applied; the
+    /// cache is kept.
+    pub fn stop(&mut self, _now: Instant) {
+        self.role = Role::Idle;
+        self.stop_streaming();
+        self.resync_wanted = false;
+        for p in self.peers.iter_mut() {
+            p.req_due = None;
+            p.ack_due = None;
+            p.nack = None;
+            p.nack_due = None;
+        }
+        self.remove_actions(|a| matches!(a, Action::Dump | Action::Commit));
+    }
+
+    /// A full resync on request (`tandem resync`): a MASTER streams its
+    /// whole table again, a BACKUP asks the master for it.
+    pub fn request_resync(&mut self, now: Instant) {
+        match self.role {
+            Role::Master => {
+                if self.resync == Resync::Idle {
+                    self.start_resync(now);
+                } else {
+                    self.resync_again = true;
+                }
+            }
+            Role::Backup => self.want_resync(now),
+            Role::Idle => {}
+        }
+    }
+
+    /// Reports how the port's commit of the cache went (for the counters
+    /// and `tandem status`).
+    pub fn record_commit(&mut self, took: Duration, committed: u32, failed: u32) {
+        self.counters.last_commit = Some(super::CommitReport {
+            took,
+            committed,
+            failed,
+        });
+    }
+
+    fn stop_streaming(&mut self) {
+        self.window.clear();
+        self.resync = Resync::Idle;
+        self.resync_again = false;
+        let head = self.window.head();
+        for p in self.peers.iter_mut() {
+            p.reset_tx(head);
+        }
+    }
+
+    fn want_resync(&mut self, now: Instant) {
+        self.resync_wanted = true;
+        let n = self.npeers();
+        for p in self.peers.iter_mut().take(n) {
+            p.req_due = Some(now);
+        }
+    }
+
+    // ------------------------------------------------------------ actions
+
+    fn remove_actions(&mut self, drop: impl Fn(&Action) -> bool) {
+        let mut keep: Vec<Action, ACTION_QUEUE> = Vec::new();
+        while let Some(a) = self.actions.pop_front() {
+            if !drop(&a) {
+                let _ = keep.push(a);
+            }
+        }
+        for a in keep {
+            let _ = self.actions.push_back(a);
+        }
+    }
+
+    fn push_action(&mut self, a: Action) {
+        let essential = matches!(a, Action::Commit | Action::Dump);
+        if essential && self.actions.iter().any(|x| *x == a) {
+            return;
+        }
+        if self.actions.is_full() {
+            self.counters.actions_dropped += 1;
+            if !essential {
+                return;
+            }
+            // Make room: drop the oldest informational action (at most two
+            // essential ones are ever queued, so there is one).
+            let mut keep: Vec<Action, ACTION_QUEUE> = Vec::new();
+            let mut dropped = false;
+            while let Some(x) = self.actions.pop_front() {
+                if !dropped && !matches!(x, Action::Commit | Action::Dump) {
+                    dropped = true;
+                } else {
+                    let _ = keep.push(x);
+                }
+            }
+            for x in keep {
+                let _ = self.actions.push_back(x);
+            }
+        }
+        let _ = self.actions.push_back(a);
+    }
+
+    /// The next effect to carry out. Poll after every input until `None`.
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    // ------------------------------------------------------------ master side
+
+    fn start_resync(&mut self, now: Instant) {
+        if self.role != Role::Master || !self.any_live() {
+            // A peer coming up starts one.
+            return;
+        }
+        match self.resync {
+            Resync::Idle => {
+                self.resync = Resync::Starting;
+                self.counters.resyncs_started += 1;
+                self.progress(now);
+            }
+            Resync::Starting => {}
+            Resync::Dumping { .. } => self.resync_again = true,
+        }
+    }
+
+    /// A full resync that `peer` will see from its beginning: the running
+    /// one if `peer` has not acknowledged its begin record yet (it is in
+    /// flight or will be resent), else another one after it.
+    fn resync_for(&mut self, now: Instant, peer: usize) {
+        if let (Resync::Dumping { begin, .. }, Some(p)) = (self.resync, self.peers.get(peer)) {
+            if seq_after(p.acked, begin) {
+                self.resync_again = true;
+            }
+            return;
+        }
+        self.start_resync(now);
+    }
+
+    /// Pushes the resync's begin/end records when the window has room.
+    fn progress(&mut self, _now: Instant) {
+        for _ in 0..4 {
+            match self.resync {
+                Resync::Starting => match self.window.push(TxItem::ResyncBegin) {
+                    Some(begin) => {
+                        self.resync = Resync::Dumping { begin, done: false };
+                        self.push_action(Action::Dump);
+                    }
+                    None => return,
+                },
+                Resync::Dumping { done: true, .. } => {
+                    if self.window.push(TxItem::ResyncEnd).is_none() {
+                        return;
+                    }
+                    self.resync = Resync::Idle;
+                    if self.resync_again {
+                        self.resync_again = false;
+                        self.resync = Resync::Starting;
+                        self.counters.resyncs_started += 1;
+                    } else {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// An event or entry could not be queued: a full resync must follow.
+    fn overflow(&mut self, now: Instant) {
+        match self.resync {
+            Resync::Idle => self.start_resync(now),
+            Resync::Starting => {}
+            Resync::Dumping { .. } => self.resync_again = true,
+        }
+    }
+
+    /// Drops the records every live peer acknowledged.
+    fn release(&mut self) {
+        let base = self.window.base();
+        let n = self.npeers();
+        let min = self
+            .peers
+            .iter()
+            .take(n)
+            .filter(|p| p.live)
+            .map(|p| p.acked)
+            .min_by_key(|a| a.wrapping_sub(base));
+        match min {
+            Some(a) => self.window.release_to(a),
+            None => self.window.clear(),
+        }
+    }
+
+    fn checked(e: &Entry, kind: EventKind) -> bool {
+        e.orig.is_consistent() && (kind == EventKind::Destroy || e.reply.is_consistent())
+    }
+
+    /// A ctnetlink event (MASTER: filtered, then streamed; otherwise
+    /// counted and ignored).
+    pub fn handle_ct_event(&mut self, now: Instant, kind: EventKind, entry: &Entry) {
+        if self.role != Role::Master {
+            self.counters.events_ignored += 1;
+            return;
+        }
+        if !self.filter.accepts(&entry.key()) {
+            self.counters.events_filtered += 1;
+            return;
+        }
+        if !Self::checked(entry, kind) {
+            self.counters.unencodable += 1;
+            return;
+        }
+        if !self.any_live() {
+            // Nobody to tell: a peer that comes up gets a full resync.
+            return;
+        }
+        let item = match kind {
+            EventKind::New => TxItem::New(*entry),
+            EventKind::Update => TxItem::Update(*entry),
+            EventKind::Destroy => TxItem::Destroy(entry.key()),
+        };
+        if self.window.push(item).is_none() {
+            self.counters.window_overflows += 1;
+            self.overflow(now);
+        }
+    }
+
+    /// The kernel's event queue overran (ENOBUFS on the ctnetlink event
+    /// socket): events were lost, so a full resync follows (MASTER).
+    pub fn handle_event_overrun(&mut self, now: Instant) {
+        self.counters.event_overruns += 1;
+        if self.role == Role::Master {
+            self.overflow(now);
+        }
+    }
+
+    /// One entry of the dump asked for by [`Action::Dump`].
+    ///
+    /// # Errors
+    ///
+    /// [`DumpError::WindowFull`]: keep the entry and offer it again later
+    /// (the window frees up as peers acknowledge; [`CtSync::dump_space`]).
+    /// [`DumpError::NotDumping`]: stop this dump (the role changed or the
+    /// resync was restarted, which asks for a new dump).
+    pub fn handle_dump_entry(&mut self, _now: Instant, entry: &Entry) -> Result<(), DumpError> {
+        if self.role != Role::Master || !matches!(self.resync, Resync::Dumping { done: false, .. })
+        {
+            return Err(DumpError::NotDumping);
+        }
+        if !self.filter.accepts(&entry.key()) {
+            self.counters.events_filtered += 1;
+            return Ok(());
+        }
+        if !Self::checked(entry, EventKind::New) {
+            self.counters.unencodable += 1;
+            return Ok(());
+        }
+        if self.dump_space() == 0 {
+            return Err(DumpError::WindowFull);
+        }
+        match self.window.push(TxItem::New(*entry)) {
+            Some(_) => Ok(()),
+            None => Err(DumpError::WindowFull),
+        }
+    }
+
+    /// How many dump entries [`CtSync::handle_dump_entry`] takes now (0 when
+    /// no dump is wanted). A dump may fill the window only up to
+    /// [`DUMP_RESERVE`](super::DUMP_RESERVE) of it, so that the events
+    /// arriving meanwhile still fit.
+    pub fn dump_space(&self) -> usize {
+        match (self.role, self.resync) {
+            (Role::Master, Resync::Dumping { done: false, .. }) => {
+                let reserve = self.window.capacity() / super::DUMP_RESERVE;
+                self.window.space().saturating_sub(reserve)
+            }
+            _ => 0,
+        }
+    }
+
+    /// The dump is complete: the resync ends once its end record fits.
+    pub fn handle_dump_done(&mut self, now: Instant) {
+        if let Resync::Dumping { begin, done: false } = self.resync {
+            self.resync = Resync::Dumping { begin, done: true };
+            self.progress(now);
+        }
+    }
+
+    /// The dump failed (netlink error): the resync starts over with a new
+    /// dump.
+    pub fn handle_dump_failed(&mut self, now: Instant) {
+        if matches!(self.resync, Resync::Dumping { .. }) {
+            self.resync = Resync::Starting;
+            self.progress(now);
+        }
+    }
+
+    fn on_ack(&mut self, now: Instant, peer: usize, ack: u32) {
+        if ack == 0 || self.role != Role::Master || !self.window.holds(ack) {
+            return;
+        }
+        let rto = self.cfg.retransmit_timeout;
+        let Some(p) = self.peers.get_mut(peer) else {
+            return;
+        };
+        if seq_after(ack, p.acked) {
+            p.acked = ack;
+            if seq_after(ack, p.next) {
+                p.next = ack;
+            }
+            p.rto_at = if p.next != p.acked {
+                Some(now + rto)
+            } else {
+                None
+            };
+            self.release();
+        }
+    }
+
+    fn on_nack(&mut self, now: Instant, peer: usize, first: u32) {
+        self.counters.nacks_received += 1;
+        if self.role != Role::Master {
+            return;
+        }
+        if !self.window.holds(first) {
+            if seq_after(self.window.base(), first) {
+                // Gone from the window: only a full resync helps.
+                self.resync_for(now, peer);
+            }
+            return;
+        }
+        let Some(p) = self.peers.get_mut(peer) else {
+            return;
+        };
+        if seq_after(first, p.acked) {
+            p.acked = first;
+        }
+        if seq_after(p.next, first) {
+            p.next = first;
+        }
+        self.release();
+    }
+
+    fn on_resync_request(&mut self, now: Instant, peer: usize) {
+        self.counters.resync_requests_received += 1;
+        if self.role != Role::Master {
+            return;
+        }
+        match self.resync {
+            Resync::Idle => self.start_resync(now),
+            _ => self.resync_for(now, peer),
+        }
+    }
+
+    // ------------------------------------------------------------ receiving
+
+    /// A datagram from configured peer `peer` (the port matched its
+    /// source address against `peer_address`).
+    ///
+    /// # Errors
+    ///
+    /// Why it was dropped (also counted in [`Counters::dropped`]); a
+    /// dropped datagram changes nothing else.
+    pub fn handle_datagram(&mut self, now: Instant, peer: usize, data: &[u8]) -> Result<(), Drop> {
+        let r = self.datagram(now, peer, data);
+        if let Err(d) = r {
+            let c = &mut self.counters.dropped;
+            match d {
+                Drop::UnknownPeer => c.unknown_peer += 1,
+                Drop::Own => c.own += 1,
+                Drop::Idle => c.idle += 1,
+                Drop::Frame(e) => match e {
+                    sync::Error::BadMac => c.bad_mac += 1,
+                    sync::Error::OldEpoch => c.old_epoch += 1,
+                    sync::Error::Duplicate => c.duplicate += 1,
+                    sync::Error::TooOld => c.too_old += 1,
+                    sync::Error::Malformed
+                    | sync::Error::UnknownRecord
+                    | sync::Error::MissingSeq => c.bad_body += 1,
+                    _ => c.bad_header += 1,
+                },
+            }
+        }
+        r
+    }
+
+    fn datagram(&mut self, now: Instant, peer: usize, data: &[u8]) -> Result<(), Drop> {
+        if peer >= self.npeers() {
+            return Err(Drop::UnknownPeer);
+        }
+        let frame = Frame::new_checked(data).map_err(Drop::Frame)?;
+        frame.verify(&self.key).map_err(Drop::Frame)?;
+        if frame.sender() == self.cfg.sender_id {
+            return Err(Drop::Own);
+        }
+        if self.role == Role::Idle {
+            return Err(Drop::Idle);
+        }
+        let (epoch, seq) = (frame.epoch(), frame.seq());
+        let fresh = self
+            .peers
+            .get(peer)
+            .ok_or(Drop::UnknownPeer)?
+            .replay
+            .check(epoch, seq)
+            .map_err(Drop::Frame)?;
+        // The whole body must decode before any of it is acted on.
+        let mut numbered = false;
+        for r in frame.records() {
+            match r.map_err(Drop::Frame)? {
+                Record::Seq(_) => numbered = true,
+                r if r.is_reliable() && !numbered => {
+                    return Err(Drop::Frame(sync::Error::MissingSeq))
+                }
+                _ => {}
+            }
+        }
+        self.counters.frames_received += 1;
+        self.counters.bytes_received += data.len() as u64;
+        let head = self.window.head();
+        let role = self.role;
+        let Some(p) = self.peers.get_mut(peer) else {
+            return Err(Drop::UnknownPeer);
+        };
+        p.replay.accept(epoch, seq);
+        // A frame overtaken by a newer one carries stale nacks.
+        let newest = fresh != Freshness::Current || seq > p.top_seq;
+        if newest {
+            p.top_seq = seq;
+        }
+        p.last_heard = Some(now);
+        let came_up = !p.live;
+        p.live = true;
+        let restarted = fresh == Freshness::NewEpoch;
+        if restarted || fresh == Freshness::First {
+            // Its stream starts afresh: adopt its position from this frame.
+            p.rx_next = None;
+            p.nack = None;
+            p.nack_due = None;
+            p.nack_sent = None;
+            p.nack_tries = 0;
+        }
+        if came_up || restarted {
+            p.reset_tx(head);
+        }
+        if restarted && self.resync_open == Some(peer) {
+            self.resync_open = None;
+        }
+        if came_up {
+            self.push_action(Action::PeerUp { peer });
+        } else if restarted {
+            self.push_action(Action::PeerRestarted { peer });
+        }
+        if (came_up || restarted) && role == Role::Master {
+            self.resync_for(now, peer);
+        }
+        self.on_ack(now, peer, frame.ack());
+
+        let mut cur: u32 = 0;
+        let mut fresh_records = false;
+        let mut duplicates = false;
+        for r in frame.records().flatten() {
+            match r {
+                Record::Seq(s) => cur = s,
+                Record::Nack { first, .. } => {
+                    if newest {
+                        self.on_nack(now, peer, first);
+                    }
+                }
+                Record::ResyncRequest => self.on_resync_request(now, peer),
+                Record::Alive { next } => self.on_alive(now, peer, next),
+                r => {
+                    let s = cur;
+                    cur = cur.wrapping_add(1);
+                    match self.on_reliable(now, peer, s, &r) {
+                        Some(true) => fresh_records = true,
+                        Some(false) => duplicates = true,
+                        None => {}
+                    }
+                }
+            }
+        }
+        let (every, delay) = (self.cfg.ack_every, self.cfg.ack_delay);
+        if let Some(p) = self.peers.get_mut(peer) {
+            if fresh_records {
+                p.frames_unacked += 1;
+                let at = if p.frames_unacked >= every {
+                    now
+                } else {
+                    now + delay
+                };
+                p.ack_due = earliest(p.ack_due, Some(at));
+            } else if duplicates {
+                p.ack_due = earliest(p.ack_due, Some(now + delay));
+            }
+        }
+        self.progress(now);
+        Ok(())
+    }
+
+    /// A reliable record numbered `s` from `peer`: `Some(true)` applied,
+    /// `Some(false)` a duplicate, `None` out of order (nacked).
+    fn on_reliable(&mut self, now: Instant, peer: usize, s: u32, r: &Record) -> Option<bool> {
+        let p = self.peers.get_mut(peer)?;
+        let expected = *p.rx_next.get_or_insert(s);
+        if s == expected || (seq_after(s, expected) && *r == Record::ResyncBegin) {
+            // In order — or a resync beginning after a gap: it supersedes
+            // whatever was lost before it.
+            p.rx_next = Some(s.wrapping_add(1));
+            if p.nack.is_some_and(|(first, _)| !seq_after(first, s)) {
+                p.nack = None;
+                p.nack_due = None;
+            }
+            self.counters.records_received += 1;
+            self.apply(now, peer, r);
+            Some(true)
+        } else if seq_after(expected, s) {
+            self.counters.records_duplicate += 1;
+            Some(false)
+        } else {
+            self.schedule_nack(now, peer, expected, s.wrapping_sub(1));
+            None
+        }
+    }
+
+    fn on_alive(&mut self, now: Instant, peer: usize, next: u32) {
+        let Some(p) = self.peers.get_mut(peer) else {
+            return;
+        };
+        match p.rx_next {
+            None => p.rx_next = Some(next),
+            Some(x) if seq_after(next, x) => self.schedule_nack(now, peer, x, next.wrapping_sub(1)),
+            Some(_) => {}
+        }
+    }
+
+    fn schedule_nack(&mut self, now: Instant, peer: usize, first: u32, last: u32) {
+        if self.role != Role::Backup {
+            // Only a backup needs what others stream.
+            if let Some(p) = self.peers.get_mut(peer) {
+                p.rx_next = Some(last.wrapping_add(1));
+            }
+            return;
+        }
+        let rto = self.cfg.retransmit_timeout;
+        let Some(p) = self.peers.get_mut(peer) else {
+            return;
+        };
+        let at = match p.nack_sent {
+            Some((f, sent)) if f == first => {
+                if p.nack_tries >= NACK_LIMIT {
+                    // The peer cannot resend it: skip ahead, resync.
+                    p.rx_next = Some(last.wrapping_add(1));
+                    p.nack = None;
+                    p.nack_due = None;
+                    p.nack_sent = None;
+                    p.nack_tries = 0;
+                    self.want_resync(now);
+                    return;
+                }
+                sent + rto
+            }
+            _ => {
+                p.nack_tries = 0;
+                now
+            }
+        };
+        p.nack = Some((first, last));
+        p.nack_due = earliest(p.nack_due, Some(at));
+    }
+
+    fn apply(&mut self, _now: Instant, peer: usize, r: &Record) {
+        if self.role != Role::Backup {
+            return;
+        }
+        match r {
+            Record::CtNew(e) | Record::CtUpdate(e) if self.cache.upsert(e, self.gen).is_err() => {
+                self.counters.cache_full += 1;
+            }
+            Record::CtDestroy(k) => {
+                self.cache.remove(k);
+            }
+            Record::ResyncBegin => {
+                self.gen = self.gen.wrapping_add(1);
+                self.resync_open = Some(peer);
+                self.resync_wanted = false;
+                for p in self.peers.iter_mut() {
+                    p.req_due = None;
+                }
+            }
+            Record::ResyncEnd if self.resync_open == Some(peer) => {
+                self.resync_open = None;
+                let purged = self.cache.purge_except(self.gen);
+                self.counters.cache_purged += purged as u64;
+                self.counters.resyncs_completed += 1;
+                let entries = u32::try_from(self.cache.len()).unwrap_or(u32::MAX);
+                self.push_action(Action::ResyncComplete { entries });
+            }
+            _ => {}
+        }
+    }
+
+    // ------------------------------------------------------------ timers
+
+    /// Expired deadlines: lost peers, retransmit timeouts. Acks, nacks,
+    /// requests and alives are sent by [`CtSync::poll_transmit`] when due.
+    /// Spurious calls are no-ops.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let n = self.npeers();
+        let (timeout, role) = (self.cfg.peer_timeout, self.role);
+        let mut lost: Vec<usize, MAX_PEERS> = Vec::new();
+        for (i, p) in self.peers.iter_mut().enumerate().take(n) {
+            if p.live && p.last_heard.is_none_or(|t| t + timeout <= now) {
+                p.live = false;
+                p.rto_at = None;
+                p.nack = None;
+                p.nack_due = None;
+                p.ack_due = None;
+                let _ = lost.push(i);
+            }
+            if p.live && due(p.rto_at, now) {
+                p.rto_at = None;
+                if role == Role::Master && p.next != p.acked {
+                    self.counters.retransmit_timeouts += 1;
+                    p.next = p.acked;
+                }
+            }
+        }
+        for i in lost {
+            self.counters.peers_lost += 1;
+            self.push_action(Action::PeerLost { peer: i });
+        }
+        if self.role == Role::Master {
+            self.release();
+            self.progress(now);
+        }
+    }
+
+    /// The next instant [`CtSync::handle_timeout`] or
+    /// [`CtSync::poll_transmit`] has something to do (a soft deadline; it
+    /// may be in the past). `None` while idle.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.role == Role::Idle {
+            return None;
+        }
+        let mut t: Option<Instant> = None;
+        for p in self.peers.iter().take(self.npeers()) {
+            t = earliest(t, p.ack_due);
+            if p.nack.is_some() {
+                t = earliest(t, p.nack_due);
+            }
+            if self.resync_wanted {
+                t = earliest(t, p.req_due);
+            }
+            t = earliest(
+                t,
+                Some(
+                    p.last_sent
+                        .map_or(Instant::ZERO, |s| s + self.cfg.alive_interval),
+                ),
+            );
+            if p.live {
+                t = earliest(t, p.rto_at);
+                t = earliest(t, p.last_heard.map(|h| h + self.cfg.peer_timeout));
+            }
+        }
+        t
+    }
+
+    // ------------------------------------------------------------ sending
+
+    /// The next frame to send, built in `buf` (whose length is the frame
+    /// size limit, at least
+    /// [`MIN_FRAME_LEN`](tandem_protocol::sync::MIN_FRAME_LEN)): send
+    /// `buf[..len]` to the peer named. Call until `None` after every input.
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        if self.role == Role::Idle {
+            return None;
+        }
+        let n = self.npeers();
+        for k in 0..n {
+            let i = (self.rr + k) % n;
+            if let Some(len) = self.build(now, i, buf) {
+                self.rr = (i + 1) % n;
+                return Some(Transmit { peer: i, len });
+            }
+        }
+        None
+    }
+
+    fn build(&mut self, now: Instant, i: usize, buf: &mut [u8]) -> Option<usize> {
+        let role = self.role;
+        let head = self.window.head();
+        let p = self.peers.get(i)?;
+        let ack = due(p.ack_due, now);
+        let nack = p.nack.filter(|_| due(p.nack_due, now));
+        let req = self.resync_wanted && due(p.req_due, now);
+        let data = role == Role::Master && p.live && self.window.get(p.next).is_some();
+        let alive = p
+            .last_sent
+            .is_none_or(|t| t + self.cfg.alive_interval <= now);
+        if !(ack || nack.is_some() || req || data || alive) {
+            return None;
+        }
+        let header = Header {
+            sender: self.cfg.sender_id,
+            epoch: self.epoch,
+            seq: self.frame_seq,
+            ack: p.rx_next.unwrap_or(0),
+        };
+        let mut w = FrameWriter::new(buf, &header).ok()?;
+        let p = self.peers.get_mut(i)?;
+        if let Some((first, last)) = nack {
+            if w.push(&Record::Nack { first, last }).is_ok() {
+                p.nack = None;
+                p.nack_due = None;
+                p.nack_tries = match p.nack_sent {
+                    Some((f, _)) if f == first => p.nack_tries.saturating_add(1),
+                    _ => 1,
+                };
+                p.nack_sent = Some((first, now));
+                self.counters.nacks_sent += 1;
+            }
+        }
+        if req && w.push(&Record::ResyncRequest).is_ok() {
+            p.req_due = Some(now + self.cfg.resync_retry);
+            self.counters.resync_requests_sent += 1;
+        }
+        let mut sent_data = false;
+        if data && w.push(&Record::Seq(p.next)).is_ok() {
+            while let Some(item) = self.window.get(p.next) {
+                match w.push(&item.record()) {
+                    Ok(()) => {
+                        if seq_after(p.high, p.next) {
+                            self.counters.records_resent += 1;
+                        } else {
+                            self.counters.records_sent += 1;
+                            p.high = p.next.wrapping_add(1);
+                        }
+                        sent_data = true;
+                    }
+                    Err(PushError::Inconsistent) => self.counters.unencodable += 1,
+                    Err(_) => break,
+                }
+                p.next = p.next.wrapping_add(1);
+            }
+            if sent_data && p.rto_at.is_none() {
+                p.rto_at = Some(now + self.cfg.retransmit_timeout);
+            }
+        }
+        if !sent_data {
+            let _ = w.push(&Record::Alive { next: head });
+        }
+        let len = w.finish(&self.key);
+        p.ack_due = None;
+        p.frames_unacked = 0;
+        p.last_sent = Some(now);
+        self.counters.frames_sent += 1;
+        self.counters.bytes_sent += len as u64;
+        self.frame_seq = self.frame_seq.wrapping_add(1);
+        if self.frame_seq == 0 {
+            // Frame numbers ran out: a new epoch, and (MASTER) a resync,
+            // since receivers adopt a new stream position with it.
+            self.epoch = self.epoch.saturating_add(1);
+            self.frame_seq = 1;
+            self.start_resync(now);
+        }
+        Some(len)
+    }
+}
