@@ -36,7 +36,7 @@ pub fn poll(fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<usize> 
         Some(d) => {
             let us = d.as_micros();
             ts = libc::timespec {
-                tv_sec: (us / 1_000_000).min(i32::MAX as u64) as libc::time_t,
+                tv_sec: (us / 1_000_000).min(i32::MAX as u64) as _,
                 tv_nsec: ((us % 1_000_000) * 1_000) as libc::c_long,
             };
             &ts as *const libc::timespec

@@ -50,7 +50,7 @@ impl TimerFd {
                 let us = d.as_micros();
                 let (sec, nsec) = (us / 1_000_000, (us % 1_000_000) * 1_000);
                 libc::timespec {
-                    tv_sec: sec.min(i64::MAX as u64 / 2) as libc::time_t,
+                    tv_sec: sec.min(i32::MAX as u64) as _,
                     tv_nsec: if sec == 0 && nsec == 0 {
                         1
                     } else {
