@@ -314,3 +314,157 @@ impl Lease {
         Ok((lease, i.pos))
     }
 }
+
+// ---------------------------------------------------------------- serde
+
+/// Serializes as a tuple of the fields of [`Lease::encode`]'s layout, one
+/// element per octet or varint, so that **postcard** (which writes a `u8`
+/// as one raw octet and wider integers as varints) produces exactly the
+/// octets [`Lease::encode`] writes. Other serde formats see a flat sequence
+/// of integers.
+impl serde::Serialize for Lease {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        fn octets<T: SerializeTuple>(t: &mut T, bytes: &[u8]) -> Result<(), T::Error> {
+            for b in bytes {
+                t.serialize_element(b)?;
+            }
+            Ok(())
+        }
+        let tag = self.tag();
+        let mut t = s.serialize_tuple(self.encoded_len())?;
+        t.serialize_element(&tag)?;
+        t.serialize_element(&self.expires().raw())?;
+        match self {
+            Lease::V4(l) => {
+                octets(&mut t, &l.addr.octets())?;
+                if tag & TAG_HTYPE != 0 {
+                    t.serialize_element(&l.hwaddr.htype())?;
+                }
+                let hw = l.hwaddr.as_slice();
+                t.serialize_element(&(hw.len() as u8))?;
+                octets(&mut t, hw)?;
+            }
+            Lease::V6(l) => {
+                octets(&mut t, &l.addr.octets())?;
+                t.serialize_element(&l.iaid)?;
+            }
+        }
+        if tag & TAG_HOSTNAME != 0 {
+            let h = self.hostname().as_str().as_bytes();
+            t.serialize_element(&(h.len() as u8))?;
+            octets(&mut t, h)?;
+        }
+        if tag & TAG_CLIENT_ID != 0 {
+            let c = self.client_id().as_slice();
+            t.serialize_element(&(c.len() as u8))?;
+            octets(&mut t, c)?;
+        }
+        t.end()
+    }
+}
+
+/// The inverse of the `Serialize` impl (postcard: reads what
+/// [`Lease::encode`] writes), with the checks of [`Lease::decode`].
+impl<'de> serde::Deserialize<'de> for Lease {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Lease, D::Error> {
+        use serde::de::{Error, SeqAccess, Visitor};
+
+        fn need<'de, A: SeqAccess<'de>, T: serde::Deserialize<'de>>(
+            seq: &mut A,
+        ) -> Result<T, A::Error> {
+            seq.next_element()?
+                .ok_or_else(|| A::Error::custom("truncated lease"))
+        }
+        fn octets<'de, A: SeqAccess<'de>, const N: usize>(
+            seq: &mut A,
+            n: usize,
+        ) -> Result<Bytes<N>, A::Error> {
+            let mut b = Bytes::<N>::new();
+            for _ in 0..n {
+                b.push(need(seq)?)
+                    .map_err(|_| A::Error::custom("lease field too long"))?;
+            }
+            Ok(b)
+        }
+        fn short<'de, A: SeqAccess<'de>, const N: usize>(
+            seq: &mut A,
+        ) -> Result<Bytes<N>, A::Error> {
+            let n: u8 = need(seq)?;
+            octets(seq, usize::from(n))
+        }
+
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Lease;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a DHCP lease")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Lease, A::Error> {
+                let tag: u8 = need(&mut seq)?;
+                let v6 = tag & TAG_V6 != 0;
+                if tag & TAG_RESERVED != 0
+                    || (!v6 && tag & TAG_TEMPORARY != 0)
+                    || (v6 && tag & TAG_HTYPE != 0)
+                {
+                    return Err(A::Error::custom("unknown lease tag"));
+                }
+                let expires = Expiry::from_raw(need(&mut seq)?);
+                let mut lease = if v6 {
+                    let a = octets::<A, 16>(&mut seq, 16)?;
+                    let mut o = [0u8; 16];
+                    o.copy_from_slice(a.as_slice());
+                    Lease::V6(Lease6 {
+                        expires,
+                        iaid: need(&mut seq)?,
+                        temporary: tag & TAG_TEMPORARY != 0,
+                        addr: Ipv6Addr::from(o),
+                        hostname: Hostname::NONE,
+                        duid: ClientId::new(),
+                    })
+                } else {
+                    let a = octets::<A, 4>(&mut seq, 4)?;
+                    let mut o = [0u8; 4];
+                    o.copy_from_slice(a.as_slice());
+                    let htype = if tag & TAG_HTYPE != 0 {
+                        need(&mut seq)?
+                    } else {
+                        ARPHRD_ETHER
+                    };
+                    let hw = short::<A, HWADDR_MAX>(&mut seq)?;
+                    Lease::V4(Lease4 {
+                        expires,
+                        hwaddr: HwAddr { htype, addr: hw },
+                        addr: Ipv4Addr::from(o),
+                        hostname: Hostname::NONE,
+                        client_id: ClientId::new(),
+                    })
+                };
+                if tag & TAG_HOSTNAME != 0 {
+                    let h = short::<A, HOSTNAME_MAX>(&mut seq)?;
+                    if h.is_empty() {
+                        return Err(A::Error::custom("empty hostname"));
+                    }
+                    let h = Hostname::from_bytes(h.as_slice())
+                        .map_err(|_| A::Error::custom("invalid hostname"))?;
+                    match &mut lease {
+                        Lease::V4(l) => l.hostname = h,
+                        Lease::V6(l) => l.hostname = h,
+                    }
+                }
+                if tag & TAG_CLIENT_ID != 0 {
+                    let c = short::<A, CLIENT_ID_MAX>(&mut seq)?;
+                    if c.is_empty() {
+                        return Err(A::Error::custom("empty client id"));
+                    }
+                    match &mut lease {
+                        Lease::V4(l) => l.client_id = c,
+                        Lease::V6(l) => l.duid = c,
+                    }
+                }
+                Ok(lease)
+            }
+        }
+        d.deserialize_tuple(Lease::ENCODED_MAX, V)
+    }
+}
