@@ -69,6 +69,14 @@ pub enum Expected {
     OpenBrace,
     /// A closing quote.
     ClosingQuote,
+    /// 64 hexadecimal digits (a 32-octet key).
+    HexKey,
+    /// A protocol name (`tcp`, `udp`, `icmp`, ...) or number 0..=255.
+    Protocol,
+    /// A file name of 1 to [`PATH_LEN`](super::PATH_LEN) bytes.
+    FileName,
+    /// A command of 1 to [`COMMAND_LEN`](super::COMMAND_LEN) bytes.
+    Command,
 }
 
 impl fmt::Display for Expected {
@@ -104,6 +112,12 @@ impl fmt::Display for Expected {
             Expected::TrackOption => f.write_str("'weight N [reverse]'"),
             Expected::OpenBrace => f.write_str("'{'"),
             Expected::ClosingQuote => f.write_str("a closing quote"),
+            Expected::HexKey => f.write_str("64 hexadecimal digits (a 32-byte key)"),
+            Expected::Protocol => f.write_str(
+                "a protocol name (tcp, udp, icmp, icmpv6, sctp, dccp, udplite, gre) or number 0..=255",
+            ),
+            Expected::FileName => f.write_str("a file name of 1 to 128 bytes"),
+            Expected::Command => f.write_str("a command of 1 to 255 bytes"),
         }
     }
 }
@@ -131,6 +145,12 @@ pub enum Limit {
     Words,
     /// [`MAX_DEPTH`](super::MAX_DEPTH) nested blocks.
     Depth,
+    /// [`MAX_SYNC_PEERS`](super::MAX_SYNC_PEERS).
+    SyncPeers,
+    /// [`MAX_SYNC_PROTOCOLS`](super::MAX_SYNC_PROTOCOLS).
+    SyncProtocols,
+    /// [`MAX_SYNC_IGNORE`](super::MAX_SYNC_IGNORE).
+    IgnoredAddresses,
 }
 
 impl Limit {
@@ -146,6 +166,9 @@ impl Limit {
             Limit::TrackInterfaces => super::MAX_TRACK_INTERFACES,
             Limit::Words => super::MAX_WORDS,
             Limit::Depth => super::MAX_DEPTH,
+            Limit::SyncPeers => super::MAX_SYNC_PEERS,
+            Limit::SyncProtocols => super::MAX_SYNC_PROTOCOLS,
+            Limit::IgnoredAddresses => super::MAX_SYNC_IGNORE,
         }
     }
 
@@ -160,6 +183,9 @@ impl Limit {
             Limit::TrackInterfaces => "tracked interfaces in one instance",
             Limit::Words => "words in one statement",
             Limit::Depth => "nested blocks",
+            Limit::SyncPeers => "peer addresses in tandem_sync",
+            Limit::SyncProtocols => "protocols in conntrack_filter",
+            Limit::IgnoredAddresses => "ignored addresses in conntrack_filter",
         }
     }
 }
@@ -244,6 +270,16 @@ pub enum DiagnosticKind {
     RouteFamily,
     /// Error or warning ([`IncludeError::NoMatch`]): `include` of `token` failed.
     Include(IncludeError),
+    /// Error: block `keyword` lacks `token` (e.g. `tandem_sync` without
+    /// `local_address`).
+    MissingKeyword,
+    /// Error: `keyword` conflicts with `token`, given before in the same
+    /// block (`key` and `key_file`).
+    Conflict,
+    /// Error: `peer_address` `token` is the `local_address`.
+    PeerIsLocal,
+    /// Error: `peer_address` `token` is not of `local_address`'s family.
+    SyncFamily,
     // ---- warnings ----
     /// Warning: `keyword` is not a keyword here; it (and its block) is skipped.
     UnknownKeyword,
@@ -357,6 +393,13 @@ impl fmt::Display for Diagnostic<'_> {
                 limit.max()
             ),
             K::Duplicate => write!(f, "'{tok}' is already defined"),
+            K::MissingKeyword => write!(f, "missing '{tok}'"),
+            K::Conflict => write!(f, "cannot be combined with '{tok}' (use one of them)"),
+            K::PeerIsLocal => write!(f, "'{tok}' is the local_address"),
+            K::SyncFamily => write!(
+                f,
+                "'{tok}' is not of the same address family as local_address"
+            ),
             K::MissingInterface => write!(f, "instance '{tok}' has no interface"),
             K::MissingVrid => write!(f, "instance '{tok}' has no virtual_router_id"),
             K::DuplicateVrid => write!(

@@ -64,6 +64,8 @@ mod driver;
 mod lex;
 mod parser;
 #[cfg(test)]
+mod sync_tests;
+#[cfg(test)]
 mod tests;
 mod types;
 mod value;

@@ -21,6 +21,9 @@ use super::lex::{Tok, Tokens};
 use super::types::*;
 use super::value;
 
+mod sync;
+use sync::finish_sync;
+
 /// Most blocks open at once (e.g. `vrrp_instance { virtual_ipaddress { } }` is 2).
 pub const MAX_DEPTH: usize = 8;
 /// Most words in one statement (one line, or up to a brace).
@@ -92,6 +95,10 @@ enum Block {
     Peers(usize),
     TrackIf(usize),
     Auth(usize),
+    /// `tandem_sync { }`.
+    Sync,
+    /// `tandem_sync { conntrack_filter { } }`.
+    SyncFilter,
     /// An unknown, unsupported or invalid block: everything inside is skipped.
     Skip,
 }
@@ -132,6 +139,14 @@ enum Key {
     AuthType,
     AuthPass,
     RouterId,
+    SyncInterface,
+    SyncLocal,
+    SyncPort,
+    SyncCapacity,
+    SyncLeaseFile,
+    SyncLeaseCapacity,
+    SyncMasterCmd,
+    SyncBackupCmd,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -153,6 +168,26 @@ struct InstMeta {
     family: Option<Family>,
     src_loc: Loc,
     preempt_delay_set: bool,
+}
+
+/// `tandem_sync { }` while it is being read (required keywords may be
+/// missing until the end).
+#[derive(Clone, Debug, Default)]
+struct SyncDraft {
+    loc: Loc,
+    seen: u32,
+    interface: Option<IfName>,
+    local: Option<IpAddr>,
+    peers: Vec<(IpAddr, Loc), MAX_SYNC_PEERS, u8>,
+    port: Option<u16>,
+    /// The key and the keyword that gave it.
+    key: Option<(SyncKey, &'static str)>,
+    conntrack_capacity: Option<u32>,
+    filter: ConntrackFilter,
+    lease_file: Option<Path>,
+    lease_capacity: Option<u32>,
+    master_cmd: Option<Command>,
+    backup_cmd: Option<Command>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -529,6 +564,7 @@ pub struct Parser {
     inst_meta: Vec<InstMeta, MAX_INSTANCES, u8>,
     group_meta: Vec<GroupMeta, MAX_SYNC_GROUPS, u8>,
     global_meta: GlobalMeta,
+    sync: Option<SyncDraft>,
     global_version_set: bool,
     global_v3cs_set: bool,
     files: Vec<FileName, MAX_FILES, u8>,
@@ -554,6 +590,7 @@ impl Parser {
             inst_meta: Vec::new(),
             group_meta: Vec::new(),
             global_meta: GlobalMeta::default(),
+            sync: None,
             global_version_set: false,
             global_v3cs_set: false,
             files: Vec::new(),
@@ -817,6 +854,8 @@ impl Parser {
             Some(Block::Peers(i)) => self.peer(out, words, i),
             Some(Block::TrackIf(i)) => self.track(out, words, i),
             Some(Block::Auth(i)) => self.auth(out, words, i),
+            Some(Block::Sync) => self.sync_stmt(out, words),
+            Some(Block::SyncFilter) => self.sync_filter(out, words),
             Some(Block::Skip) => Outcome::Ignored,
         };
         match outcome {
@@ -872,6 +911,7 @@ impl Parser {
             }
             "vrrp_sync_group" => self.new_group(out, words),
             "vrrp_instance" => self.new_instance(out, words),
+            "tandem_sync" => self.new_sync(out, words),
             "vrrp_version" => {
                 self.global_version(out, words);
                 Outcome::Simple
@@ -1656,6 +1696,7 @@ impl Parser {
             pending,
             errors,
             warnings,
+            sync,
             global_version_set: _,
             global_v3cs_set: _,
             global_meta: _,
@@ -1929,6 +1970,10 @@ impl Parser {
                     }
                 }
             }
+        }
+
+        if let Some(d) = sync {
+            config.sync = finish_sync(&mut s, files, d);
         }
 
         if s.errors == 0 {

@@ -29,6 +29,34 @@ pub const ROUTER_ID_LEN: usize = 64;
 /// values are truncated to this many bytes (as keepalived does).
 pub const AUTH_PASS_LEN: usize = 8;
 
+/// Most `peer_address` lines in `tandem_sync { }`.
+pub const MAX_SYNC_PEERS: usize = 4;
+/// Most protocols in `conntrack_filter { protocol ... }`.
+pub const MAX_SYNC_PROTOCOLS: usize = 16;
+/// Most prefixes in `conntrack_filter { ignore_address ... }`.
+pub const MAX_SYNC_IGNORE: usize = 16;
+/// Longest file name (`key_file`, `lease_file`), in bytes.
+pub const PATH_LEN: usize = 128;
+/// Longest command (`dhcp_master_command`, `dhcp_backup_command`), in bytes.
+pub const COMMAND_LEN: usize = 255;
+/// Octets of an inline sync key (`key` with 64 hex digits).
+pub const SYNC_KEY_LEN: usize = 32;
+/// Default `port` of the sync channel (UDP).
+pub const DEFAULT_SYNC_PORT: u16 = 3780;
+/// Default `conntrack_capacity`.
+pub const DEFAULT_CONNTRACK_CAPACITY: u32 = 16384;
+/// Largest `conntrack_capacity`.
+pub const MAX_CONNTRACK_CAPACITY: u32 = 4_194_304;
+/// Default `lease_capacity`.
+pub const DEFAULT_LEASE_CAPACITY: u32 = 1024;
+/// Largest `lease_capacity`.
+pub const MAX_LEASE_CAPACITY: u32 = 1_048_576;
+
+/// A file name: 1 to [`PATH_LEN`] bytes.
+pub type Path = String<PATH_LEN, u8>;
+/// A shell command line: 1 to [`COMMAND_LEN`] bytes.
+pub type Command = String<COMMAND_LEN, u8>;
+
 /// An interface name or address label: 1 to [`IFNAME_LEN`] bytes, no `/`
 /// and no whitespace.
 pub type IfName = String<IFNAME_LEN, u8>;
@@ -319,6 +347,86 @@ impl Default for GlobalDefs {
     }
 }
 
+/// Where the sync channel's pre-shared key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SyncKey {
+    /// `key_file PATH`: raw key bytes (at least 32) in a file the port
+    /// reads.
+    File(Path),
+    /// `key HEX`: 64 hexadecimal digits, i.e. 32 octets.
+    Inline([u8; SYNC_KEY_LEN]),
+}
+
+/// Shows the file name but never the inline key.
+impl core::fmt::Debug for SyncKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            SyncKey::File(p) => f.debug_tuple("File").field(p).finish(),
+            SyncKey::Inline(_) => f.write_str("Inline(..)"),
+        }
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for SyncKey {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            SyncKey::File(p) => defmt::write!(f, "File({=str})", p.as_str()),
+            SyncKey::Inline(_) => defmt::write!(f, "Inline(..)"),
+        }
+    }
+}
+
+/// `conntrack_filter { }`: which connections the master sends (like
+/// conntrackd's `Filter` block).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ConntrackFilter {
+    /// `protocol NAME|NUMBER ...`: IP protocol numbers to sync; empty =
+    /// every protocol.
+    pub protocols: Vec<u8, MAX_SYNC_PROTOCOLS, u8>,
+    /// `ignore_address ADDR[/PREFIX] ...`: connections from or to these are
+    /// not synced (loopback and the router's own addresses always are
+    /// ignored, see the reference).
+    #[cfg_attr(feature = "defmt", defmt(Debug2Format))]
+    pub ignore: Vec<(IpAddr, u8), MAX_SYNC_IGNORE, u8>,
+}
+
+/// The `tandem_sync { }` block: the authenticated sync channel between the
+/// routers (conntrack and lease sync), with every default resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SyncConfig {
+    /// `interface`: the link the sync socket is bound to (`None`: any).
+    pub interface: Option<IfName>,
+    /// `local_address`: the address the sync socket is bound to.
+    #[cfg_attr(feature = "defmt", defmt(Debug2Format))]
+    pub local_address: IpAddr,
+    /// `peer_address` (repeatable): the other routers, same family as
+    /// [`SyncConfig::local_address`], in the order written.
+    #[cfg_attr(feature = "defmt", defmt(Debug2Format))]
+    pub peer_addresses: Vec<IpAddr, MAX_SYNC_PEERS, u8>,
+    /// `port`: UDP port on both ends (default [`DEFAULT_SYNC_PORT`]).
+    pub port: u16,
+    /// `key_file` or `key`.
+    pub key: SyncKey,
+    /// `conntrack_capacity`: external cache entries (default
+    /// [`DEFAULT_CONNTRACK_CAPACITY`]).
+    pub conntrack_capacity: u32,
+    /// `conntrack_filter { }`.
+    pub conntrack_filter: ConntrackFilter,
+    /// `lease_file`: dnsmasq's lease file (`None`: no lease sync).
+    pub lease_file: Option<Path>,
+    /// `lease_capacity`: lease table entries (default
+    /// [`DEFAULT_LEASE_CAPACITY`]).
+    pub lease_capacity: u32,
+    /// `dhcp_master_command`: run through `/bin/sh -c` on becoming MASTER.
+    pub dhcp_master_command: Option<Command>,
+    /// `dhcp_backup_command`: run through `/bin/sh -c` on becoming BACKUP
+    /// or FAULT.
+    pub dhcp_backup_command: Option<Command>,
+}
+
 /// A whole validated configuration.
 ///
 /// Its size is fixed by the capacities above (about 40 KiB); keep it in a
@@ -332,6 +440,8 @@ pub struct Config {
     pub instances: Vec<Instance, MAX_INSTANCES, u8>,
     /// Sync groups, in the order they appear.
     pub sync_groups: Vec<SyncGroup, MAX_SYNC_GROUPS, u8>,
+    /// The `tandem_sync { }` block, if any.
+    pub sync: Option<SyncConfig>,
 }
 
 impl Config {

@@ -1,0 +1,307 @@
+//! The `tandem_sync { }` block (conntrack and lease sync channel) and its
+//! `conntrack_filter { }`.
+
+use core::net::IpAddr;
+
+use super::super::diag::{DiagnosticKind as K, Expected, Limit, Severity};
+use super::super::types::*;
+use super::super::value;
+use super::{ip_text, Block, FileName, Key, Out, Outcome, Parser, Sink, SyncDraft};
+
+/// Protocol names `conntrack_filter { protocol ... }` knows.
+const PROTOCOLS: [(&str, u8); 10] = [
+    ("tcp", 6),
+    ("udp", 17),
+    ("icmp", 1),
+    ("icmpv6", 58),
+    ("ipv6-icmp", 58),
+    ("sctp", 132),
+    ("dccp", 33),
+    ("udplite", 136),
+    ("gre", 47),
+    ("esp", 50),
+];
+
+/// A protocol name (any case) or number.
+fn protocol(word: &str) -> Option<u8> {
+    PROTOCOLS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(word))
+        .map(|(_, p)| *p)
+        .or_else(|| value::uint_in(word, 0, 255).map(|v| v as u8))
+}
+
+/// A file name: 1..=PATH_LEN bytes, no control characters.
+fn path(word: &str) -> Option<Path> {
+    if word.is_empty() || word.chars().any(|c| c.is_control()) {
+        return None;
+    }
+    Path::try_from(word).ok()
+}
+
+/// 64 hex digits.
+fn hex_key(word: &str) -> Option<[u8; SYNC_KEY_LEN]> {
+    let b = word.as_bytes();
+    if b.len() != 2 * SYNC_KEY_LEN {
+        return None;
+    }
+    let mut key = [0u8; SYNC_KEY_LEN];
+    for (k, pair) in key.iter_mut().zip(b.chunks_exact(2)) {
+        let hi = char::from(*pair.first()?).to_digit(16)?;
+        let lo = char::from(*pair.get(1)?).to_digit(16)?;
+        *k = (hi << 4 | lo) as u8;
+    }
+    Some(key)
+}
+
+impl Parser {
+    pub(super) fn new_sync(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+        const KW: &str = "tandem_sync";
+        out.none(words);
+        if self.sync.is_some() {
+            out.error(KW, K::Duplicate, KW);
+            return Outcome::Ignored;
+        }
+        self.sync = Some(SyncDraft {
+            loc: out.loc(),
+            ..SyncDraft::default()
+        });
+        Outcome::Block(Block::Sync, KW)
+    }
+
+    pub(super) fn sync_stmt(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+        let kw = words.first().copied().unwrap_or("");
+        let Some(d) = self.sync.as_mut() else {
+            return Outcome::Ignored;
+        };
+        match kw {
+            "interface" => {
+                out.once(&mut d.seen, Key::SyncInterface, kw);
+                if let Some(v) = out.one(words, Expected::InterfaceName) {
+                    match value::ifname(v) {
+                        Some(n) => d.interface = Some(n),
+                        None => out.expected(kw, Expected::InterfaceName, v),
+                    }
+                }
+            }
+            "local_address" => {
+                out.once(&mut d.seen, Key::SyncLocal, kw);
+                if let Some(a) = out.one(words, Expected::IpAddress) {
+                    match value::ip(a) {
+                        Some(ip) => d.local = Some(ip),
+                        None => out.expected(kw, Expected::IpAddress, a),
+                    }
+                }
+            }
+            "peer_address" => {
+                if let Some(a) = out.one(words, Expected::IpAddress) {
+                    match value::ip(a) {
+                        None => out.expected(kw, Expected::IpAddress, a),
+                        Some(ip) if d.peers.iter().any(|(p, _)| *p == ip) => {
+                            out.error(kw, K::Duplicate, a)
+                        }
+                        Some(ip) => {
+                            if d.peers.push((ip, out.loc())).is_err() {
+                                out.error(kw, K::TooMany(Limit::SyncPeers), a);
+                            }
+                        }
+                    }
+                }
+            }
+            "port" => {
+                out.once(&mut d.seen, Key::SyncPort, kw);
+                if let Some(v) = out.uint(words, 1, u64::from(u16::MAX)) {
+                    d.port = Some(v as u16);
+                }
+            }
+            "key_file" | "key" => {
+                let kw: &'static str = if kw == "key" { "key" } else { "key_file" };
+                let e = if kw == "key" {
+                    Expected::HexKey
+                } else {
+                    Expected::FileName
+                };
+                let Some(v) = out.one(words, e) else {
+                    return Outcome::Simple;
+                };
+                let key = if kw == "key" {
+                    hex_key(v).map(SyncKey::Inline)
+                } else {
+                    path(v).map(SyncKey::File)
+                };
+                let Some(key) = key else {
+                    out.expected(kw, e, v);
+                    return Outcome::Simple;
+                };
+                match d.key {
+                    Some((_, prev)) if prev != kw => out.error(kw, K::Conflict, prev),
+                    Some(_) => {
+                        out.warn(kw, K::Repeated, "");
+                        d.key = Some((key, kw));
+                    }
+                    None => d.key = Some((key, kw)),
+                }
+            }
+            "conntrack_capacity" => {
+                out.once(&mut d.seen, Key::SyncCapacity, kw);
+                if let Some(v) = out.uint(words, 1, u64::from(MAX_CONNTRACK_CAPACITY)) {
+                    d.conntrack_capacity = Some(v as u32);
+                }
+            }
+            "conntrack_filter" => {
+                out.none(words);
+                return Outcome::Block(Block::SyncFilter, "conntrack_filter");
+            }
+            "lease_file" => {
+                out.once(&mut d.seen, Key::SyncLeaseFile, kw);
+                if let Some(v) = out.one(words, Expected::FileName) {
+                    match path(v) {
+                        Some(p) => d.lease_file = Some(p),
+                        None => out.expected(kw, Expected::FileName, v),
+                    }
+                }
+            }
+            "lease_capacity" => {
+                out.once(&mut d.seen, Key::SyncLeaseCapacity, kw);
+                if let Some(v) = out.uint(words, 1, u64::from(MAX_LEASE_CAPACITY)) {
+                    d.lease_capacity = Some(v as u32);
+                }
+            }
+            "dhcp_master_command" | "dhcp_backup_command" => {
+                let master = kw == "dhcp_master_command";
+                let key = if master {
+                    Key::SyncMasterCmd
+                } else {
+                    Key::SyncBackupCmd
+                };
+                out.once(&mut d.seen, key, kw);
+                // The rest of the line, words joined by single spaces
+                // (quote it to keep other spacing).
+                let rest = words.get(1..).unwrap_or(&[]);
+                let mut cmd = Command::new();
+                let mut fits = true;
+                for (i, w) in rest.iter().enumerate() {
+                    if i > 0 {
+                        fits &= cmd.push(' ').is_ok();
+                    }
+                    fits &= cmd.push_str(w).is_ok();
+                }
+                let first = rest.first().copied().unwrap_or("");
+                if cmd.trim().is_empty() || !fits || cmd.chars().any(|c| c.is_control()) {
+                    out.expected(kw, Expected::Command, first);
+                } else if master {
+                    d.master_cmd = Some(cmd);
+                } else {
+                    d.backup_cmd = Some(cmd);
+                }
+            }
+            _ => return Self::unknown(out, kw, &[]),
+        }
+        Outcome::Simple
+    }
+
+    pub(super) fn sync_filter(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+        let kw = words.first().copied().unwrap_or("");
+        let Some(d) = self.sync.as_mut() else {
+            return Outcome::Ignored;
+        };
+        let f = &mut d.filter;
+        match kw {
+            "protocol" => {
+                if words.len() < 2 {
+                    out.expected(kw, Expected::Protocol, "");
+                }
+                for w in words.iter().skip(1) {
+                    match protocol(w) {
+                        None => out.expected(kw, Expected::Protocol, w),
+                        Some(p) if f.protocols.contains(&p) => {}
+                        Some(p) => {
+                            if f.protocols.push(p).is_err() {
+                                out.error(kw, K::TooMany(Limit::SyncProtocols), w);
+                            }
+                        }
+                    }
+                }
+            }
+            "ignore_address" => {
+                if words.len() < 2 {
+                    out.expected(kw, Expected::Prefix, "");
+                }
+                for w in words.iter().skip(1) {
+                    match value::prefix(w) {
+                        None => out.expected(kw, Expected::Prefix, w),
+                        Some((a, len)) => {
+                            let item = (a, len.unwrap_or_else(|| value::host_len(&a)));
+                            if f.ignore.contains(&item) {
+                                continue;
+                            }
+                            if f.ignore.push(item).is_err() {
+                                out.error(kw, K::TooMany(Limit::IgnoredAddresses), w);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => return Self::unknown(out, kw, &[]),
+        }
+        Outcome::Simple
+    }
+}
+
+/// End-of-input checks of `tandem_sync { }`: required keywords and address
+/// families. Returns the block if it is complete.
+pub(super) fn finish_sync(
+    s: &mut Sink<'_>,
+    files: &[FileName],
+    d: SyncDraft,
+) -> Option<SyncConfig> {
+    const KW: &str = "tandem_sync";
+    let e = Severity::Error;
+    if d.local.is_none() {
+        s.emit(files, d.loc, e, KW, K::MissingKeyword, "local_address", "");
+    }
+    if d.peers.is_empty() {
+        s.emit(files, d.loc, e, KW, K::MissingKeyword, "peer_address", "");
+    }
+    if d.key.is_none() {
+        s.emit(
+            files,
+            d.loc,
+            e,
+            KW,
+            K::MissingKeyword,
+            "key_file or key",
+            "",
+        );
+    }
+    let mut peer_addresses = heapless::Vec::new();
+    for (p, loc) in d.peers.iter() {
+        let text = ip_text(p);
+        match d.local {
+            Some(l) if l == *p => s.emit(files, *loc, e, "peer_address", K::PeerIsLocal, &text, ""),
+            Some(l) if l.is_ipv4() != p.is_ipv4() => {
+                s.emit(files, *loc, e, "peer_address", K::SyncFamily, &text, "")
+            }
+            _ => {}
+        }
+        let _ = peer_addresses.push(*p);
+    }
+    let local: IpAddr = d.local?;
+    let (key, _) = d.key?;
+    if peer_addresses.is_empty() {
+        return None;
+    }
+    Some(SyncConfig {
+        interface: d.interface,
+        local_address: local,
+        peer_addresses,
+        port: d.port.unwrap_or(DEFAULT_SYNC_PORT),
+        key,
+        conntrack_capacity: d.conntrack_capacity.unwrap_or(DEFAULT_CONNTRACK_CAPACITY),
+        conntrack_filter: d.filter,
+        lease_file: d.lease_file,
+        lease_capacity: d.lease_capacity.unwrap_or(DEFAULT_LEASE_CAPACITY),
+        dhcp_master_command: d.master_cmd,
+        dhcp_backup_command: d.backup_cmd,
+    })
+}
