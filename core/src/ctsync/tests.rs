@@ -327,8 +327,8 @@ fn old_epoch_dropped_after_restart() {
     m.become_master(now);
     old.become_backup(now);
     new.become_backup(now);
-    let mut b1 = [0u8; 200];
-    let mut b2 = [0u8; 200];
+    let mut b1 = [0u8; 1472];
+    let mut b2 = [0u8; 1472];
     let t1 = old.poll_transmit(now, &mut b1).unwrap();
     let t2 = new.poll_transmit(now, &mut b2).unwrap();
     m.handle_datagram(now, 0, &b2[..t2.len]).unwrap();

@@ -15,10 +15,12 @@ use crate::conntrack::{
     IPPROTO_UDP, IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT_DONE, IPS_SEEN_REPLY, IPS_SRC_NAT,
     IPS_SRC_NAT_DONE,
 };
+use crate::lease::Lease;
 
-/// The largest encoded record, in octets (an IPv6 entry with every
-/// optional part). [`MIN_FRAME_LEN`] leaves room for one.
-pub const MAX_RECORD_LEN: usize = 104;
+/// The largest encoded record, in octets (a lease with a 63-character
+/// hostname and a 255-octet client id; an IPv6 conntrack entry with every
+/// optional part takes at most 104). [`MIN_FRAME_LEN`] leaves room for one.
+pub const MAX_RECORD_LEN: usize = 360;
 
 /// One item of a frame body.
 ///
@@ -73,8 +75,14 @@ pub enum Record {
         /// Next stream sequence number of the sender.
         next: u32,
     },
-    // Wire tags 9, 10, 11 are reserved for lease add, change and delete
-    // (issue 5): one more reliable variant each, see the module docs.
+    /// Wire tag 9, reliable. A new DHCP lease (issue 5). Encoded as
+    /// [`Lease::encode`] (postcard-identical).
+    LeaseAdd(Lease),
+    /// Wire tag 10, reliable. A changed lease (renewed, new hostname, ...).
+    LeaseChange(Lease),
+    /// Wire tag 11, reliable. A lease released or expired; the whole lease
+    /// travels so that the receiver can check whose it is.
+    LeaseDelete(Lease),
 }
 
 impl Record {
@@ -88,6 +96,9 @@ impl Record {
                 | Record::CtDestroy(_)
                 | Record::ResyncBegin
                 | Record::ResyncEnd
+                | Record::LeaseAdd(_)
+                | Record::LeaseChange(_)
+                | Record::LeaseDelete(_)
         )
     }
 
@@ -102,6 +113,9 @@ impl Record {
             Record::ResyncBegin => 6,
             Record::ResyncEnd => 7,
             Record::Alive { .. } => 8,
+            Record::LeaseAdd(_) => 9,
+            Record::LeaseChange(_) => 10,
+            Record::LeaseDelete(_) => 11,
         }
     }
 }
@@ -179,7 +193,7 @@ const STATUS_BASE: u32 = IPS_SEEN_REPLY
     | IPS_SRC_NAT_DONE
     | IPS_DST_NAT_DONE;
 
-const MAX_TAG: u32 = 8;
+const MAX_TAG: u32 = 11;
 
 // ---------------------------------------------------------------- context
 
@@ -783,6 +797,9 @@ impl<'a> FrameWriter<'a> {
                 put(self.buf, &mut pos, end, first) && put(self.buf, &mut pos, end, last)
             }
             Record::Alive { next } => put(self.buf, &mut pos, end, next),
+            Record::LeaseAdd(l) | Record::LeaseChange(l) | Record::LeaseDelete(l) => {
+                put(self.buf, &mut pos, end, l)
+            }
             Record::ResyncRequest | Record::ResyncBegin | Record::ResyncEnd => true,
         };
         if !ok {
@@ -878,7 +895,10 @@ impl<'a> Records<'a> {
             5 => Record::ResyncRequest,
             6 => Record::ResyncBegin,
             7 => Record::ResyncEnd,
-            _ => Record::Alive { next: self.take()? },
+            8 => Record::Alive { next: self.take()? },
+            9 => Record::LeaseAdd(self.take()?),
+            10 => Record::LeaseChange(self.take()?),
+            _ => Record::LeaseDelete(self.take()?),
         })
     }
 }

@@ -62,12 +62,13 @@
 //! No allocation; nothing panics on any input: every malformed frame is a
 //! typed [`Error`]. After [`Frame::new_checked`] no accessor panics.
 //!
-//! # Extension point: leases
+//! # Leases
 //!
-//! Lease add/change/delete (issue 5) will be three more reliable records
-//! appended to [`Record`] (wire tags 9, 10, 11 are reserved for them); old
-//! decoders reject them as [`Error::UnknownRecord`], so the frame
-//! [`VERSION`] does not change.
+//! Lease add/change/delete (issue 5) are three more reliable records
+//! ([`Record::LeaseAdd`], wire tags 9, 10, 11) on the same stream, encoded
+//! as [`crate::lease::Lease::encode`]. A new kind is one more variant at
+//! the end of [`Record`]: older decoders reject it as
+//! [`Error::UnknownRecord`].
 
 mod body;
 mod frame;

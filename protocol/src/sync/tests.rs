@@ -6,6 +6,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::*;
 use crate::conntrack::{self, Entry, Manip, NatDelta, TcpInfo, TcpState, Tuple};
+use crate::lease::{ClientId, Expiry, Hostname, HwAddr, Lease, Lease4, Lease6};
 
 /// Deterministic PRNG (xorshift64* seeded through splitmix64).
 struct Rng(u64);
@@ -398,7 +399,7 @@ fn writer_full_leaves_frame_valid() {
         PushError::Full
     );
     // An inconsistent entry is refused, not written.
-    let mut buf = [0u8; 200];
+    let mut buf = [0u8; MIN_FRAME_LEN];
     let mut w = FrameWriter::new(&mut buf, &Header::default()).unwrap();
     let bad = Entry::new(
         Tuple::udp(v4(1, 1, 1, 1), v6(1), 1, 2),
@@ -508,7 +509,7 @@ fn malformed_bodies() {
     // Unknown tag, truncated records, bad flags, back reference with no
     // previous address: all errors, never a panic.
     let cases: &[(&[u8], Error)] = &[
-        (&[9], Error::UnknownRecord),
+        (&[12], Error::UnknownRecord),
         (&[0x80, 0x01], Error::UnknownRecord),
         (&[0x80, 0x80, 0x80, 0x80, 0x10], Error::Malformed),
         (&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff], Error::Malformed),
@@ -563,8 +564,18 @@ fn garbage_never_panics() {
             records.push(Record::CtNew(e));
             records.push(Record::CtDestroy(e.key()));
         }
+        for l in leases() {
+            records.push(Record::LeaseChange(l));
+        }
         records.push(Record::Alive { next: 3 });
-        frame_with(&records)
+        let mut buf = std::vec![0u8; 4096];
+        let mut w = FrameWriter::new(&mut buf, &Header::default()).unwrap();
+        for r in &records {
+            w.push(r).unwrap();
+        }
+        let n = w.finish(&key());
+        buf.truncate(n);
+        buf
     };
     let body = valid[HEADER_LEN..valid.len() - TAG_LEN].to_vec();
     let mut decoded = 0usize;
@@ -609,4 +620,63 @@ fn garbage_never_panics() {
         }
     }
     assert!(decoded > 1000 && errors > 1000, "{decoded} {errors}");
+}
+
+fn leases() -> [Lease; 3] {
+    let v4 = Lease::V4(Lease4 {
+        expires: Expiry::from_raw(1_700_000_000),
+        hwaddr: HwAddr::ethernet([0x52, 0x54, 0, 0x12, 0x34, 0x56]),
+        addr: Ipv4Addr::new(192, 168, 1, 23),
+        hostname: Hostname::new("laptop01").unwrap(),
+        client_id: ClientId::from_slice(&[1, 0x52, 0x54, 0, 0x12, 0x34, 0x56]).unwrap(),
+    });
+    let v6 = Lease::V6(Lease6 {
+        expires: Expiry::NEVER,
+        iaid: 0xdead_beef,
+        temporary: true,
+        addr: Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0x23),
+        hostname: Hostname::new("h").unwrap(),
+        duid: ClientId::from_slice(&[0, 1, 0, 1, 2, 3]).unwrap(),
+    });
+    // The longest: 63-character hostname, 255-octet client id, 16-octet
+    // hardware address of another type, the longest expiry.
+    let big = Lease::V4(Lease4 {
+        expires: Expiry::from_raw(u64::MAX),
+        hwaddr: HwAddr::new(0xffff, &[0xaa; 16]).unwrap(),
+        addr: Ipv4Addr::new(10, 0, 0, 1),
+        hostname: Hostname::new(&"x".repeat(63)).unwrap(),
+        client_id: ClientId::from_slice(&[0xbb; 255]).unwrap(),
+    });
+    [v4, v6, big]
+}
+
+#[test]
+fn lease_records_round_trip() {
+    let [v4, v6, big] = leases();
+    let records = [
+        Record::Seq(7),
+        Record::LeaseAdd(v4),
+        Record::LeaseChange(v6),
+        Record::LeaseDelete(v4),
+        Record::CtNew(variety()[0]),
+    ];
+    let f = frame_with(&records);
+    let mut want = records;
+    want[4] = Record::CtNew(wire_view(&variety()[0]));
+    assert_eq!(decode(&f), want);
+    assert!(Record::LeaseAdd(v4).is_reliable());
+    assert!(Record::LeaseDelete(v6).is_reliable());
+    // A typical IPv4 lease costs its compact encoding plus the tag.
+    let one = frame_with(&[Record::LeaseAdd(v4)]).len() - OVERHEAD;
+    assert_eq!(one, 1 + v4.encoded_len());
+    let n = frame_with(&[Record::LeaseAdd(big)]).len() - OVERHEAD;
+    assert!(n <= MAX_RECORD_LEN, "{n}");
+    assert!(n > MAX_RECORD_LEN - 8, "{n}: MAX_RECORD_LEN is tight");
+    // The biggest lease fits a minimal frame.
+    let mut buf = [0u8; MIN_FRAME_LEN];
+    let mut w = FrameWriter::new(&mut buf, &Header::default()).unwrap();
+    w.push(&Record::LeaseChange(big)).unwrap();
+    // Garbage after a lease tag is an error, not a panic.
+    let got: Vec<_> = Records::new(&[9, 0xff, 0xff]).collect();
+    assert!(matches!(got.last(), Some(Err(Error::Malformed))));
 }
