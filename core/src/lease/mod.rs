@@ -68,7 +68,22 @@
 //! right order). A lease added and updated before it is polled is polled
 //! once, as added, with its latest content. [`Origin::Remote`] inputs (a
 //! peer's changes, an offline merge) are not queued, so nothing echoes back.
-//! Expiry is not a change: every router prunes by its own clock.
+//! Expiry is not a change: every router prunes by its own clock. Leases
+//! displaced by a merge (the loser of a conflict, a client's previous
+//! address) are not queued as deletions either: the peer merging the new
+//! lease displaces them by the same rule. Only leases that disappear from
+//! the local file ([`LeaseTable::apply_snapshot`]) or are removed locally
+//! ([`LeaseTable::remove_addr`]) become [`Change::Deleted`].
+//!
+//! # The server DUID
+//!
+//! The `duid` line is the DHCPv6 server's identity, which clients put in
+//! their RENEWs. The table keeps one ([`LeaseTable::set_duid`] for the local
+//! file's, [`LeaseTable::merge_duid`]: first one wins). Writing the master's
+//! DUID into the backup's file makes the backup's dnsmasq adopt it (dnsmasq
+//! reads its DUID from the lease file unless `dhcp-duid` is configured), so
+//! IPv6 clients keep renewing with the same server identifier after a
+//! failover; configuring the same `dhcp-duid` on both routers does the same.
 //!
 //! # Time
 //!

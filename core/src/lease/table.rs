@@ -9,7 +9,8 @@ use super::{Change, ClientKey, Conflict, DuidMerge, Merged, Origin, Outcome, Sta
 
 /// One lease's worth of table storage. Make an array of
 /// [`Slot::EMPTY`] (or a `Vec` of them in `linux-port`) and hand it to
-/// [`LeaseTable::new`]; each slot holds one lease (about 330 octets).
+/// [`LeaseTable::new`]; each slot holds one lease: 376 octets on x86_64, so
+/// `lease_capacity 1024` costs about 376 KiB.
 #[derive(Clone, Copy)]
 pub struct Slot(State);
 
@@ -396,7 +397,11 @@ impl<'s> LeaseTable<'s> {
     ///
     /// Deleting first lets a lease that dnsmasq released and handed to
     /// another client (possibly with an earlier expiry) come in without a
-    /// spurious conflict. O(leases × capacity).
+    /// spurious conflict. The file's `duid` line is the caller's to pass to
+    /// [`set_duid`](Self::set_duid). O(leases × capacity).
+    ///
+    /// Call it only with the file of a DHCP server that runs on this router
+    /// (the master's): a backup's file is written from the table.
     pub fn apply_snapshot<I, F>(&mut self, now: u64, leases: I, mut report: F) -> SnapshotSummary
     where
         I: IntoIterator<Item = Lease>,

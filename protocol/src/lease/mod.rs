@@ -526,7 +526,8 @@ pub struct Lease6 {
 
 /// One lease: everything dnsmasq writes for it on one line.
 ///
-/// `Copy`, fixed-size (about 300 octets in memory; see [`Lease::encode`]
+/// `Copy`, fixed-size (360 octets on x86_64, dominated by the 255-octet client
+/// id capacity; see [`Lease::encode`]
 /// for the compact form that travels on the sync channel).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
