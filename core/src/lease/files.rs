@@ -91,6 +91,26 @@ pub struct MergeSummary {
 ///   ([`FileEvent::BadLine`]) and left out; the rest is merged.
 ///
 /// Fails only if `out` does. Nothing is allocated; O(lines × capacity).
+///
+/// ```
+/// use tandem_core::lease::{merge_files, FileEvent, Slot};
+///
+/// let router1 = b"1000 aa:aa:aa:aa:aa:01 10.0.0.10 alpha *\n";
+/// let router2 = b"2000 aa:aa:aa:aa:aa:01 10.0.0.10 alpha *\n\
+///                 2000 bb:bb:bb:bb:bb:02 10.0.0.11 beta *\n";
+/// let mut slots = vec![Slot::EMPTY; 16];
+/// let mut out = String::new();
+/// let mut events = Vec::new();
+/// let sum = merge_files(&[router1, router2], 500, &mut slots, &mut out, |e| events.push(e))
+///     .unwrap();
+/// // One line per client: router 2's renewal replaced router 1's line.
+/// assert_eq!(
+///     out,
+///     "2000 bb:bb:bb:bb:bb:02 10.0.0.11 beta *\n2000 aa:aa:aa:aa:aa:01 10.0.0.10 alpha *\n"
+/// );
+/// assert_eq!((sum.written, sum.stale), (2, 1));
+/// assert!(events.is_empty());
+/// ```
 pub fn merge_files<W, F>(
     files: &[&[u8]],
     now: u64,

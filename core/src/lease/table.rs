@@ -487,7 +487,7 @@ impl<'s> LeaseTable<'s> {
             for s in self.slots.iter_mut() {
                 if let State::Deleted(l) = s.0 {
                     *s = Slot::EMPTY;
-                    self.deletes -= 1;
+                    self.deletes = self.deletes.saturating_sub(1);
                     return Some(Change::Deleted(l));
                 }
             }
@@ -502,7 +502,7 @@ impl<'s> LeaseTable<'s> {
                         Pending::Updated => Change::Updated(e.lease),
                     };
                     e.pending = Pending::No;
-                    self.upserts -= 1;
+                    self.upserts = self.upserts.saturating_sub(1);
                     return Some(change);
                 }
             }
@@ -553,7 +553,7 @@ impl<'s> LeaseTable<'s> {
             if e.pending != Pending::No {
                 self.upserts = self.upserts.saturating_sub(1);
             }
-            self.live -= 1;
+            self.live = self.live.saturating_sub(1);
             self.slots[i] = Slot::EMPTY;
         }
     }
@@ -591,7 +591,7 @@ impl<'s> LeaseTable<'s> {
             .position(|s| matches!(s.0, State::Deleted(_)))
         {
             self.slots[i] = Slot::EMPTY;
-            self.deletes -= 1;
+            self.deletes = self.deletes.saturating_sub(1);
             self.stats.lost_deletes = self.stats.lost_deletes.saturating_add(1);
             return Some(i);
         }

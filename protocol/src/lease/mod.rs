@@ -48,6 +48,23 @@
 //! wrote (see the captured fixtures in `fixtures/`), and normalising on
 //! anything else.
 //!
+//! ```
+//! use tandem_protocol::lease::{lines, Line};
+//!
+//! let file = b"1633703346 00:1c:42:0f:b1:c7 192.168.222.244 hostname1 01:00:1c:42:0f:b1:c7
+//! 1633703352 c4:41:1e:68:97:62 192.168.222.999 hostname2 01:c4:41:1e:68:97:62
+//! ";
+//! let mut out = String::new();
+//! for line in lines(file) {
+//!     match line {
+//!         Ok(line) => out.push_str(&format!("{line}\n")),
+//!         Err(e) => assert_eq!(e.to_string(), "line 2, column 30: not an IPv4 or IPv6 address"),
+//!     }
+//! }
+//! // The good line is written back exactly; the bad one was reported.
+//! assert_eq!(out.as_bytes(), file.split_inclusive(|&c| c == b'\n').next().unwrap());
+//! ```
+//!
 //! # Capacities
 //!
 //! Every type is fixed-size and `Copy`; nothing allocates.
