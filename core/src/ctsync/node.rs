@@ -111,8 +111,8 @@ fn due(t: Option<Instant>, now: Instant) -> bool {
 /// takeover order and the call-order contract.
 ///
 /// Storage is the caller's: `cache` holds the BACKUP's external cache
-/// (about 130 octets a slot), `window` the MASTER's unacknowledged records
-/// (about 120 octets a slot; a few thousand slots cover a dump at full
+/// (116 octets a slot on 64-bit targets), `window` the MASTER's unacknowledged records
+/// (112 octets a slot; a few thousand slots cover a dump at full
 /// speed). Both stay untouched by the role that does not use them.
 #[derive(Debug)]
 pub struct CtSync<'a> {
