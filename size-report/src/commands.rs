@@ -282,9 +282,25 @@ fn smoke(ctx: &Ctx, t: &Target, bin: &Path, config: Option<&Path>) -> Result<(),
 pub fn test(ctx: &Ctx, t: &'static Target, extra: &[String]) -> Result<(), String> {
     ctx.require_sysroot(t)?;
     let mut c = ctx.cross_cargo(t, "test", &[]);
-    c.args(["-p", "tandem-core", "-p", "tandem-protocol", "-Zbuild-std"])
-        // Under qemu a panicking test spends seconds printing a backtrace.
-        .env("RUST_BACKTRACE", "0");
+    c.args([
+        "-p",
+        "tandem-core",
+        "-p",
+        "tandem-protocol",
+        "-Zbuild-std",
+        "--no-fail-fast",
+    ])
+    // Unoptimized code (std included, with -Zbuild-std) under qemu is slow: the
+    // armv7 suite took 115 s at opt-level 0 and 1.5 s at 1, while debug
+    // assertions and overflow checks stay on. No debug info: faster links.
+    .args([
+        "--config",
+        "profile.dev.opt-level=1",
+        "--config",
+        "profile.dev.debug=0",
+    ])
+    // Under qemu a panicking test spends seconds printing a backtrace.
+    .env("RUST_BACKTRACE", "0");
     if !extra.is_empty() {
         c.arg("--").args(extra);
     }
@@ -401,10 +417,15 @@ pub fn report(
     } else {
         print_tables(ctx, &rows, o.top, b);
     }
-    if !ok {
+    if ok {
+        Ok(0)
+    } else if b.diag {
+        eprintln!("size-report: over budget, but budgets apply to the small flavour only");
+        Ok(0)
+    } else {
         eprintln!("size-report: budget exceeded");
+        Ok(1)
     }
-    Ok(if ok { 0 } else { 1 })
 }
 
 /// `1234567` -> `1,234,567`.

@@ -191,14 +191,32 @@ fn run() -> Result<i32, String> {
             0
         }
         "ci" => {
+            // Every stage runs even when an earlier one failed; all failures are
+            // listed at the end.
             setup::setup(&ctx, a.apt)?;
-            commands::nostd(&ctx)?;
-            let sized = targets::resolve(&a.targets, &["mipsel"])?;
-            let code = commands::report(&ctx, &sized, &build_opts, &report_opts)?;
-            for t in targets::resolve(&[], &["mips", "armv7"])? {
-                commands::test(&ctx, t, &a.rest)?;
+            let mut failed = Vec::new();
+            if let Err(e) = commands::nostd(&ctx) {
+                failed.push(e);
             }
-            code
+            let sized = targets::resolve(&a.targets, &["mipsel"])?;
+            match commands::report(&ctx, &sized, &build_opts, &report_opts) {
+                Ok(0) => {}
+                Ok(_) => failed.push("size budget exceeded".into()),
+                Err(e) => failed.push(e),
+            }
+            for t in targets::resolve(&[], &["mips", "armv7"])? {
+                if let Err(e) = commands::test(&ctx, t, &a.rest) {
+                    failed.push(e);
+                }
+            }
+            for e in &failed {
+                eprintln!("size-report ci: FAILED: {e}");
+            }
+            if failed.is_empty() {
+                0
+            } else {
+                1
+            }
         }
         other => {
             return Err(format!(

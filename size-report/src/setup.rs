@@ -313,30 +313,30 @@ fn debs(ctx: &Ctx) -> Result<(), String> {
                 .into(),
         );
     }
-    if !is_root() {
-        return Err("fetching the armhf .debs needs root once (dpkg --add-architecture armhf; apt-get update): run setup as root".into());
-    }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let archs = capture(Command::new("dpkg").arg("--print-foreign-architectures"))?;
-    if !archs.lines().any(|l| l.trim() == "armhf") {
-        eprintln!("setup: dpkg --add-architecture armhf (only to download two .debs; nothing armhf is installed)");
-        capture(Command::new("dpkg").args(["--add-architecture", "armhf"]))?;
-    }
     if !apt_knows("musl-dev:armhf") {
+        // Only this part needs root; `apt-get download` itself does not.
+        if !is_root() {
+            return Err("apt does not know armhf packages yet: run once `sudo dpkg --add-architecture armhf && sudo apt-get update` \
+                 (or run setup as root), then setup again"
+                .into());
+        }
+        let archs = capture(Command::new("dpkg").arg("--print-foreign-architectures"))?;
+        if !archs.lines().any(|l| l.trim() == "armhf") {
+            eprintln!("setup: dpkg --add-architecture armhf (only to download two .debs; nothing armhf is installed)");
+            capture(Command::new("dpkg").args(["--add-architecture", "armhf"]))?;
+        }
         apt_update(|| apt_knows("musl-dev:armhf"));
     }
     let libgcc = libgcc_package()?;
     for pkg in ["musl-dev".to_string(), libgcc] {
         let mut c = Command::new("apt-get");
-        c.current_dir(&dir)
-            .args([
-                "-o",
-                "APT::Sandbox::User=root",
-                "-o",
-                "Acquire::Retries=3",
-                "download",
-                "-qq",
-            ])
+        c.current_dir(&dir);
+        if is_root() {
+            // As root apt drops to the `_apt` user, which cannot write here.
+            c.args(["-o", "APT::Sandbox::User=root"]);
+        }
+        c.args(["-o", "Acquire::Retries=3", "download", "-qq"])
             .arg(format!("{pkg}:armhf"));
         run_retry(&format!("apt-get download {pkg}:armhf"), &mut c, 3)?;
     }
