@@ -4,6 +4,7 @@
 //! - `tandem run -c FILE [--control PATH] [--syslog]`
 //! - `tandem check -c FILE`
 //! - `tandem status [--control PATH] [--json]`
+//! - `tandem resync [--control PATH]` (issue 4: full conntrack resync)
 //! - `tandem --version`, `tandem --help`
 //!
 //! Bad usage is an [`UsageError`]; `main` prints it with the usage text and
@@ -26,7 +27,13 @@ Usage:
       file:line. Exit status 1 when there are errors.
   tandem status [--control PATH] [--json]
       Show every instance of the running daemon: state, priority, master
-      address, counters and the last transition.
+      address, counters and the last transition; with a tandem_sync block,
+      the conntrack sync: role, peers, frames and records sent, received,
+      resent and dropped (by reason), cache size and capacity, and the last
+      commit (entries, duration).
+  tandem resync [--control PATH]
+      Ask for a full conntrack resync: a backup asks the master for its
+      whole table again; a master streams it to the peers again.
   tandem --version
   tandem --help
 
@@ -63,6 +70,11 @@ pub enum Command {
         control: PathBuf,
         /// JSON output.
         json: bool,
+    },
+    /// `tandem resync`.
+    Resync {
+        /// Control socket path.
+        control: PathBuf,
     },
     /// `tandem --version`.
     Version,
@@ -109,9 +121,14 @@ pub enum UsageError {
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UsageError::MissingCommand => write!(f, "missing command (run, check or status)"),
+            UsageError::MissingCommand => {
+                write!(f, "missing command (run, check, status or resync)")
+            }
             UsageError::UnknownCommand(c) => {
-                write!(f, "unknown command '{c}' (expected run, check or status)")
+                write!(
+                    f,
+                    "unknown command '{c}' (expected run, check, status or resync)"
+                )
             }
             UsageError::UnknownOption { command, option } => {
                 write!(f, "'{command}' does not take option '{option}'")
@@ -174,6 +191,7 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command, Usage
         "run" => ("run", &[Opt::Config, Opt::Control, Opt::Syslog]),
         "check" => ("check", &[Opt::Config]),
         "status" => ("status", &[Opt::Control, Opt::Json]),
+        "resync" => ("resync", &[Opt::Control]),
         _ => return Err(UsageError::UnknownCommand(first)),
     };
     let mut config: Option<PathBuf> = None;
@@ -268,6 +286,7 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command, Usage
         "check" => Command::Check {
             config: need_config(config)?,
         },
+        "resync" => Command::Resync { control },
         _ => Command::Status { control, json },
     })
 }
@@ -320,6 +339,22 @@ mod tests {
                 json: true
             })
         );
+        assert_eq!(
+            p(&["resync"]),
+            Ok(Command::Resync {
+                control: DEFAULT_CONTROL.into()
+            })
+        );
+        assert_eq!(
+            p(&["resync", "--control", "/s"]),
+            Ok(Command::Resync {
+                control: "/s".into()
+            })
+        );
+        assert!(matches!(
+            p(&["resync", "--json"]),
+            Err(UsageError::UnknownOption { .. })
+        ));
         assert_eq!(p(&["--version"]), Ok(Command::Version));
         assert_eq!(p(&["--help"]), Ok(Command::Help));
         assert_eq!(p(&["run", "--help"]), Ok(Command::Help));

@@ -1,7 +1,8 @@
 //! The control socket (`/var/run/tandem.sock` by default): one request
 //! line, one response, then close.
 //!
-//! Requests: `status` (text) and `status json`. The server never blocks the
+//! Requests: `status` (text), `status json` and `resync` (ask for a full
+//! conntrack resync). The server never blocks the
 //! event loop: the listener and the clients are non-blocking, a client gets
 //! [`CLIENT_TIMEOUT`] to send its line and read the answer, at most
 //! [`MAX_CLIENTS`] are served at once (more are closed at once), and each
@@ -31,6 +32,9 @@ pub enum Request {
         /// JSON output.
         json: bool,
     },
+    /// `resync`: a full conntrack resync (MASTER: stream the table again;
+    /// BACKUP: ask the master for it).
+    Resync,
 }
 
 /// Parses one request line (without or with its newline).
@@ -40,6 +44,7 @@ pub fn parse_request(line: &[u8]) -> Option<Request> {
     let req = match (words.next(), words.next()) {
         (Some("status"), None) => Request::Status { json: false },
         (Some("status"), Some("json")) => Request::Status { json: true },
+        (Some("resync"), None) => Request::Resync,
         _ => return None,
     };
     words.next().is_none().then_some(req)
@@ -50,6 +55,7 @@ pub fn request_line(req: Request) -> &'static str {
     match req {
         Request::Status { json: false } => "status\n",
         Request::Status { json: true } => "status json\n",
+        Request::Resync => "resync\n",
     }
 }
 
@@ -296,8 +302,13 @@ mod tests {
         assert_eq!(parse_request(b"status json extra"), None);
         assert_eq!(parse_request(b"\xff"), None);
         assert_eq!(parse_request(b""), None);
-        for json in [false, true] {
-            let r = Request::Status { json };
+        assert_eq!(parse_request(b"resync\n"), Some(Request::Resync));
+        assert_eq!(parse_request(b"resync now"), None);
+        for r in [
+            Request::Status { json: false },
+            Request::Status { json: true },
+            Request::Resync,
+        ] {
             assert_eq!(parse_request(request_line(r).as_bytes()), Some(r));
         }
     }

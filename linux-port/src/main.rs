@@ -4,14 +4,16 @@
 //! - `sys/`: file descriptors, raw VRRP sockets (IPv4/IPv6), the
 //!   `AF_PACKET` socket for announcements, `NETLINK_ROUTE` sockets,
 //!   `signalfd`, `ppoll`, `CLOCK_MONOTONIC`, the counting allocator;
-//! - `cli`: the command-line contract (`run`, `check`, `status`);
+//! - `cli`: the command-line contract (`run`, `check`, `status`, `resync`);
 //! - `conf`: reads the configuration and its `include`s from disk for
 //!   `tandem_protocol::config`;
 //! - `daemon/`: the single-threaded event loop that feeds `tandem_core`'s
 //!   VRRP node (packets, link events, timeouts, signals) and turns its
 //!   actions into syscalls (`rx`: receive checks; `tx`: adverts, addresses,
 //!   routes, announcements; `net`: rtnetlink requests and the interface
-//!   table);
+//!   table; `ctsync`: conntrack sync — the UDP sync socket, ctnetlink
+//!   commit/dump/events, and the takeover order commit → addresses →
+//!   announcements → resync);
 //! - `control` + `status`: the control socket and what `tandem status`
 //!   prints (text or JSON);
 //! - `log` + `buf`: stderr/syslog logging and formatting into fixed
@@ -62,7 +64,10 @@ fn main() -> ExitCode {
             ExitCode::from(daemon::run(daemon::Options { config, control }))
         }
         cli::Command::Check { config } => check(&config),
-        cli::Command::Status { control, json } => status(&control, json),
+        cli::Command::Status { control, json } => {
+            query(&control, control::Request::Status { json })
+        }
+        cli::Command::Resync { control } => query(&control, control::Request::Resync),
     }
 }
 
@@ -76,13 +81,25 @@ fn check(path: &std::path::Path) -> ExitCode {
         }
     };
     let mut port_warnings = 0;
+    let mut port_errors = 0;
     if let Some(c) = &loaded.config {
         conf::unsupported(c, &mut |m| {
             port_warnings += 1;
             eprintln!("{}: warning: {m}", path.display())
         });
+        if let Some(s) = &c.sync {
+            // The key is read as `run` would read it.
+            if let Err(e) = daemon::load_sync_key(&s.key) {
+                port_errors += 1;
+                eprintln!("{}: error: {e}", path.display());
+            }
+            if let Some(w) = daemon::sync_key_warning(&s.key) {
+                port_warnings += 1;
+                eprintln!("{}: warning: {w}", path.display());
+            }
+        }
     }
-    match loaded.config {
+    match loaded.config.filter(|_| port_errors == 0) {
         Some(c) => {
             println!(
                 "{}: OK: {} instance(s), {} sync group(s), {} warning(s)",
@@ -97,17 +114,17 @@ fn check(path: &std::path::Path) -> ExitCode {
             eprintln!(
                 "{}: {} error(s), {} warning(s)",
                 path.display(),
-                loaded.errors,
-                loaded.warnings
+                loaded.errors + port_errors,
+                loaded.warnings + port_warnings
             );
             ExitCode::FAILURE
         }
     }
 }
 
-/// `tandem status`: ask the running daemon.
-fn status(path: &std::path::Path, json: bool) -> ExitCode {
-    match control::query(path, control::Request::Status { json }) {
+/// `tandem status` / `tandem resync`: ask the running daemon.
+fn query(path: &std::path::Path, req: control::Request) -> ExitCode {
+    match control::query(path, req) {
         Ok(out) => {
             use std::io::Write;
             let _ = std::io::stdout().write_all(&out);

@@ -14,10 +14,28 @@
 //!    "address_list_mismatch":0,"transitions":2,
 //!    "last_transition":{"from":"BACKUP","to":"MASTER","reason":"...",
 //!      "reason_code":"MasterDown","at_ms":1000,"ago_ms":4000}}],
-//!  "interfaces":[{"name":"br-lan","ifindex":3,"up":true,"unknown_vrid":0}]}
+//!  "interfaces":[{"name":"br-lan","ifindex":3,"up":true,"unknown_vrid":0}],
+//!  "sync":{"role":"backup","local_address":"10.255.0.1","port":3780,
+//!    "interface":"sync0","frame_len":1472,"epoch":123456,
+//!    "peers":[{"address":"10.255.0.2","live":true}],
+//!    "sent":{"frames":5,"bytes":400,"records":0,"errors":0},
+//!    "resent":{"records":0,"timeouts":0},
+//!    "received":{"frames":9,"bytes":9000,"records":300,"duplicate":0},
+//!    "dropped":{"total":1,"bad_header":0,"bad_mac":1,"old_epoch":0,
+//!      "duplicate":0,"too_old":0,"bad_body":0,"own":0,"unknown_peer":0,"idle":0},
+//!    "cache":{"entries":298,"capacity":16384,"slots":20480,"full":0,"purged":2},
+//!    "window":{"records":0,"capacity":4096,"overflows":0},
+//!    "events":{"received":0,"filtered":0,"ignored":0,"overruns":0,"unencodable":0},
+//!    "resync":{"pending":false,"started":0,"completed":1,"requests_sent":1,
+//!      "requests_received":0,"dumped":0},
+//!    "nacks":{"sent":0,"received":0},"peers_lost":0,
+//!    "last_commit":{"entries":10000,"updated":0,"failed":0,"took_us":41234,
+//!      "at_ms":1000,"ago_ms":4000}}}
 //! ```
 //! `master` and `last_transition` are `null` while unknown; times are
-//! `CLOCK_MONOTONIC` milliseconds.
+//! `CLOCK_MONOTONIC` milliseconds. `sync` is `null` without a
+//! `tandem_sync` block; its `last_commit` is `null` before the first
+//! commit (taking over as MASTER).
 
 use crate::buf::{json_display, json_str};
 use std::fmt::{self, Display};
@@ -124,6 +142,260 @@ pub struct IfaceStatus<'a> {
     pub unknown_vrid: u64,
 }
 
+/// The last commit of the conntrack cache into the kernel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStatus {
+    /// Entries the kernel holds afterwards (created or updated).
+    pub entries: u32,
+    /// Of those, entries that existed and were updated.
+    pub updated: u32,
+    /// Entries the kernel refused.
+    pub failed: u32,
+    /// Duration in microseconds.
+    pub took_us: u64,
+    /// When, monotonic ms.
+    pub at_ms: u64,
+}
+
+/// The conntrack sync channel as shown.
+#[derive(Clone, Copy)]
+pub struct SyncStatus<'a> {
+    /// Role (`master`, `backup`, `idle`).
+    pub role: &'a dyn Display,
+    /// Local sync address.
+    pub local: IpAddr,
+    /// UDP port.
+    pub port: u16,
+    /// Sync interface, if bound to one.
+    pub interface: Option<&'a str>,
+    /// Frame size limit.
+    pub frame_len: usize,
+    /// This run's epoch.
+    pub epoch: u32,
+    /// Peers and whether each is live.
+    pub peers: &'a [(IpAddr, bool)],
+    /// The core's counters.
+    pub counters: &'a tandem_core::ctsync::Counters,
+    /// Entries in the external cache.
+    pub cache_entries: usize,
+    /// Configured capacity (`conntrack_capacity`).
+    pub cache_capacity: u32,
+    /// Hash table slots behind it.
+    pub cache_slots: usize,
+    /// Records in the retransmit window.
+    pub window: usize,
+    /// Slots of the retransmit window.
+    pub window_capacity: usize,
+    /// ctnetlink events read.
+    pub events: u64,
+    /// Frames the socket refused.
+    pub send_errors: u64,
+    /// Entries dumped for resyncs.
+    pub dumped: u64,
+    /// A resync is running or awaited.
+    pub resync_pending: bool,
+    /// The last commit.
+    pub commit: Option<CommitStatus>,
+}
+
+fn sync_dropped_total(d: &tandem_core::ctsync::Drops) -> u64 {
+    d.bad_header
+        + d.bad_mac
+        + d.old_epoch
+        + d.duplicate
+        + d.too_old
+        + d.bad_body
+        + d.own
+        + d.unknown_peer
+        + d.idle
+}
+
+fn sync_text(w: &mut dyn fmt::Write, h: &Header<'_>, s: &SyncStatus<'_>) -> fmt::Result {
+    let c = s.counters;
+    let d = &c.dropped;
+    write!(w, "conntrack sync: {}, {} port {}", s.role, s.local, s.port)?;
+    if let Some(i) = s.interface {
+        write!(w, " on {i}")?;
+    }
+    write!(
+        w,
+        " (frames up to {} bytes, epoch {}), peers",
+        s.frame_len, s.epoch
+    )?;
+    for (a, live) in s.peers {
+        write!(w, " {a} ({})", if *live { "up" } else { "down" })?;
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "  sent {} frames ({} bytes, {} records, {} resent, {} errors), received {} frames ({} bytes, {} records, {} duplicate)",
+        c.frames_sent,
+        c.bytes_sent,
+        c.records_sent,
+        c.records_resent,
+        s.send_errors,
+        c.frames_received,
+        c.bytes_received,
+        c.records_received,
+        c.records_duplicate
+    )?;
+    writeln!(
+        w,
+        "  dropped {} (header {}, mac {}, old epoch {}, duplicate {}, too old {}, body {}, own {}, unknown peer {}, not started {})",
+        sync_dropped_total(d),
+        d.bad_header,
+        d.bad_mac,
+        d.old_epoch,
+        d.duplicate,
+        d.too_old,
+        d.bad_body,
+        d.own,
+        d.unknown_peer,
+        d.idle
+    )?;
+    writeln!(
+        w,
+        "  cache {} of {} entries ({} slots, {} full, {} purged), window {} of {} ({} overflows)",
+        s.cache_entries,
+        s.cache_capacity,
+        s.cache_slots,
+        c.cache_full,
+        c.cache_purged,
+        s.window,
+        s.window_capacity,
+        c.window_overflows
+    )?;
+    writeln!(
+        w,
+        "  events {} ({} filtered, {} ignored, {} overruns), resyncs {} started, {} completed{}, requests {} sent, {} received, nacks {} sent, {} received, retransmit timeouts {}, peers lost {}",
+        s.events,
+        c.events_filtered,
+        c.events_ignored,
+        c.event_overruns,
+        c.resyncs_started,
+        c.resyncs_completed,
+        if s.resync_pending { " (one pending)" } else { "" },
+        c.resync_requests_sent,
+        c.resync_requests_received,
+        c.nacks_sent,
+        c.nacks_received,
+        c.retransmit_timeouts,
+        c.peers_lost
+    )?;
+    match &s.commit {
+        Some(m) => writeln!(
+            w,
+            "  last commit: {} entries ({} updated, {} refused) in {}.{:03} ms, {} ago",
+            m.entries,
+            m.updated,
+            m.failed,
+            m.took_us / 1000,
+            m.took_us % 1000,
+            secs(h.now_ms.saturating_sub(m.at_ms))
+        ),
+        None => writeln!(w, "  last commit: none"),
+    }
+}
+
+fn sync_json(w: &mut dyn fmt::Write, h: &Header<'_>, s: &SyncStatus<'_>) -> fmt::Result {
+    let c = s.counters;
+    let d = &c.dropped;
+    w.write_str("{\"role\":")?;
+    json_display(w, s.role)?;
+    write!(
+        w,
+        ",\"local_address\":\"{}\",\"port\":{},\"interface\":",
+        s.local, s.port
+    )?;
+    match s.interface {
+        Some(i) => json_str(w, i)?,
+        None => w.write_str("null")?,
+    }
+    write!(
+        w,
+        ",\"frame_len\":{},\"epoch\":{},\"peers\":[",
+        s.frame_len, s.epoch
+    )?;
+    for (n, (a, live)) in s.peers.iter().enumerate() {
+        if n > 0 {
+            w.write_char(',')?;
+        }
+        write!(w, "{{\"address\":\"{a}\",\"live\":{live}}}")?;
+    }
+    write!(
+        w,
+        "],\"sent\":{{\"frames\":{},\"bytes\":{},\"records\":{},\"errors\":{}}},\"resent\":{{\"records\":{},\"timeouts\":{}}},\"received\":{{\"frames\":{},\"bytes\":{},\"records\":{},\"duplicate\":{}}}",
+        c.frames_sent,
+        c.bytes_sent,
+        c.records_sent,
+        s.send_errors,
+        c.records_resent,
+        c.retransmit_timeouts,
+        c.frames_received,
+        c.bytes_received,
+        c.records_received,
+        c.records_duplicate
+    )?;
+    write!(
+        w,
+        ",\"dropped\":{{\"total\":{},\"bad_header\":{},\"bad_mac\":{},\"old_epoch\":{},\"duplicate\":{},\"too_old\":{},\"bad_body\":{},\"own\":{},\"unknown_peer\":{},\"idle\":{}}}",
+        sync_dropped_total(d),
+        d.bad_header,
+        d.bad_mac,
+        d.old_epoch,
+        d.duplicate,
+        d.too_old,
+        d.bad_body,
+        d.own,
+        d.unknown_peer,
+        d.idle
+    )?;
+    write!(
+        w,
+        ",\"cache\":{{\"entries\":{},\"capacity\":{},\"slots\":{},\"full\":{},\"purged\":{}}},\"window\":{{\"records\":{},\"capacity\":{},\"overflows\":{}}}",
+        s.cache_entries,
+        s.cache_capacity,
+        s.cache_slots,
+        c.cache_full,
+        c.cache_purged,
+        s.window,
+        s.window_capacity,
+        c.window_overflows
+    )?;
+    write!(
+        w,
+        ",\"events\":{{\"received\":{},\"filtered\":{},\"ignored\":{},\"overruns\":{},\"unencodable\":{}}},\"resync\":{{\"pending\":{},\"started\":{},\"completed\":{},\"requests_sent\":{},\"requests_received\":{},\"dumped\":{}}},\"nacks\":{{\"sent\":{},\"received\":{}}},\"peers_lost\":{},\"last_commit\":",
+        s.events,
+        c.events_filtered,
+        c.events_ignored,
+        c.event_overruns,
+        c.unencodable,
+        s.resync_pending,
+        c.resyncs_started,
+        c.resyncs_completed,
+        c.resync_requests_sent,
+        c.resync_requests_received,
+        s.dumped,
+        c.nacks_sent,
+        c.nacks_received,
+        c.peers_lost
+    )?;
+    match &s.commit {
+        Some(m) => write!(
+            w,
+            "{{\"entries\":{},\"updated\":{},\"failed\":{},\"took_us\":{},\"at_ms\":{},\"ago_ms\":{}}}",
+            m.entries,
+            m.updated,
+            m.failed,
+            m.took_us,
+            m.at_ms,
+            h.now_ms.saturating_sub(m.at_ms)
+        )?,
+        None => w.write_str("null")?,
+    }
+    w.write_char('}')
+}
+
 /// Daemon-wide facts.
 #[derive(Clone, Copy, Debug)]
 pub struct Header<'a> {
@@ -156,6 +428,7 @@ pub fn text<'a, 'b>(
     h: &Header<'_>,
     instances: impl Iterator<Item = InstanceStatus<'a>>,
     ifaces: impl Iterator<Item = IfaceStatus<'b>>,
+    sync: Option<&SyncStatus<'_>>,
 ) -> fmt::Result {
     writeln!(
         w,
@@ -230,7 +503,10 @@ pub fn text<'a, 'b>(
         }
         writeln!(w, ", unknown VRID {}", f.unknown_vrid)?;
     }
-    Ok(())
+    match sync {
+        Some(s) => sync_text(w, h, s),
+        None => Ok(()),
+    }
 }
 
 /// Machine-readable status (see the module docs for the shape).
@@ -239,6 +515,7 @@ pub fn json<'a, 'b>(
     h: &Header<'_>,
     instances: impl Iterator<Item = InstanceStatus<'a>>,
     ifaces: impl Iterator<Item = IfaceStatus<'b>>,
+    sync: Option<&SyncStatus<'_>>,
 ) -> fmt::Result {
     write!(
         w,
@@ -330,7 +607,12 @@ pub fn json<'a, 'b>(
         }
         write!(w, ",\"up\":{},\"unknown_vrid\":{}}}", f.up, f.unknown_vrid)?;
     }
-    w.write_str("]}\n")
+    w.write_str("],\"sync\":")?;
+    match sync {
+        Some(s) => sync_json(w, h, s)?,
+        None => w.write_str("null")?,
+    }
+    w.write_str("}\n")
 }
 
 #[cfg(test)]
@@ -408,6 +690,7 @@ mod tests {
             &H,
             [sample(&r, true), sample(&r, false)].into_iter(),
             ifaces(),
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -416,7 +699,7 @@ mod tests {
                 r#"{"pid":7,"now_ms":5000,"uptime_ms":4000,"allocations":0,"config":"/etc/k.conf","instances":["#,
                 r#"{"name":"I1","interface":"br-lan","family":"ipv4","vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER","priority":101,"effective_priority":101,"master":"192.168.1.2","master_is_self":true,"received":10,"sent":20,"send_errors":0,"dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,"interval":0,"malformed":0},"address_list_mismatch":0,"transitions":2,"last_transition":{"from":"BACKUP","to":"MASTER","reason":"no \"advert\" from the master","reason_code":"MasterDown","at_ms":1000,"ago_ms":4000}},"#,
                 r#"{"name":"I1","interface":"br-lan","family":"ipv4","vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER","priority":101,"effective_priority":101,"master":"192.168.1.2","master_is_self":true,"received":10,"sent":20,"send_errors":0,"dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,"interval":0,"malformed":0},"address_list_mismatch":0,"transitions":2,"last_transition":null}"#,
-                r#"],"interfaces":[{"name":"br-lan","ifindex":3,"up":true,"unknown_vrid":4}]}"#,
+                r#"],"interfaces":[{"name":"br-lan","ifindex":3,"up":true,"unknown_vrid":4}],"sync":null}"#,
                 "\n"
             )
         );
@@ -426,7 +709,7 @@ mod tests {
     fn text_shape() {
         let r = R::MasterDown;
         let mut s = String::new();
-        text(&mut s, &H, [sample(&r, true)].into_iter(), ifaces()).unwrap();
+        text(&mut s, &H, [sample(&r, true)].into_iter(), ifaces(), None).unwrap();
         assert!(s.starts_with(
             "tandem (pid 7), up 4.000 s, config /etc/k.conf, heap allocations since start-up 0\n"
         ));

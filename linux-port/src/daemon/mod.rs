@@ -9,7 +9,10 @@
 //! clock (`CLOCK_MONOTONIC`); feed packets, link events and timeouts to the
 //! core; carry out every [`Action`] it queued.
 
+mod ctsync;
 mod net;
+
+pub use ctsync::{key_file_warning as sync_key_warning, load_key as load_sync_key};
 mod rx;
 mod tx;
 
@@ -47,6 +50,8 @@ const MAX_IFACES: usize = 64;
 /// Bytes of status response reserved per instance and per interface.
 const STATUS_PER_INSTANCE: usize = 1200;
 const STATUS_PER_IFACE: usize = 128;
+/// Bytes of status response reserved for the sync section.
+const STATUS_SYNC: usize = 2048;
 
 /// Options of `tandem run`.
 pub struct Options {
@@ -120,6 +125,8 @@ pub(crate) struct Daemon {
     /// Links need a re-dump (event socket overflowed).
     links_dirty: bool,
     stopping: bool,
+    /// Conntrack sync (`tandem_sync { }`), if configured.
+    sync: Option<Box<ctsync::SyncPort>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -130,6 +137,9 @@ enum Token {
     Control(Option<usize>),
     V4(usize),
     V6(usize),
+    SyncUdp,
+    CtEvents,
+    CtDump,
 }
 
 /// `tandem run`. Returns the process exit status.
@@ -341,6 +351,10 @@ impl Daemon {
         for c in &config.instances {
             inst.push(make_inst(c, config, &mut ifaces)?);
         }
+        let sync = match &config.sync {
+            Some(sc) => Some(Box::new(ctsync::SyncPort::new(sc)?)),
+            None => None,
+        };
         let cap = status_capacity(inst.len(), ifaces.len());
         let control = control::Server::bind(&opts.control, cap)
             .map_err(|e| format!("control socket {}: {e}", opts.control.display()))?;
@@ -363,9 +377,11 @@ impl Daemon {
             addresses_dirty: false,
             links_dirty: false,
             stopping: false,
+            sync,
         };
         d.refresh_links();
         d.refresh_addresses();
+        d.refresh_own_addresses();
         for i in &d.inst {
             if i.src.is_none() {
                 crate::log!(
@@ -401,7 +417,7 @@ impl Daemon {
     }
 
     fn reserve_poll(&mut self) {
-        let n = 3 + control::MAX_CLIENTS + 1 + 2 * self.ifaces.len();
+        let n = 3 + 3 + control::MAX_CLIENTS + 1 + 2 * self.ifaces.len();
         self.fds.reserve(n.saturating_sub(self.fds.len()));
         self.tokens.reserve(n.saturating_sub(self.tokens.len()));
     }
@@ -584,16 +600,30 @@ impl Daemon {
                             inst.cfg.name, inst.effective
                         ),
                     );
+                    // Takeover order: the conntrack commit runs here, before
+                    // the AddAddresses queued after this Transition.
+                    self.sync_transition(now);
                 }
             }
         }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        match (self.node.poll_timeout(), self.control.next_deadline()) {
+        let min = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        }
+        };
+        // The sync core's deadlines are soft and may lie in the past until
+        // its next poll: never less than 1 ms ahead (no busy loop).
+        let sync = self
+            .sync
+            .as_ref()
+            .and_then(|s| s.core.poll_timeout())
+            .map(|t| t.max(clock::now() + Duration::from_millis(1)));
+        min(
+            min(self.node.poll_timeout(), self.control.next_deadline()),
+            sync,
+        )
     }
 
     fn build_poll_set(&mut self) {
@@ -613,6 +643,18 @@ impl Daemon {
             self.tokens.push(Token::Control(*t));
         }
         debug_assert_eq!(self.fds.len() - before, self.ctl_tokens.len());
+        if let Some(s) = &self.sync {
+            self.fds.push(PollFd::new(s.udp_fd(), POLLIN));
+            self.tokens.push(Token::SyncUdp);
+            if let Some(fd) = s.events_fd() {
+                self.fds.push(PollFd::new(fd, POLLIN));
+                self.tokens.push(Token::CtEvents);
+            }
+            if let Some(fd) = s.dump_fd() {
+                self.fds.push(PollFd::new(fd, POLLIN));
+                self.tokens.push(Token::CtDump);
+            }
+        }
         for (k, f) in self.ifaces.iter().enumerate() {
             if let Some(s) = &f.v4 {
                 self.fds.push(PollFd::new(s.fd().raw(), POLLIN));
@@ -668,6 +710,18 @@ impl Daemon {
                     Token::Control(Some(c)) => self.serve(c, now),
                     Token::V4(f) => self.receive_v4(now, f),
                     Token::V6(f) => self.receive_v6(now, f),
+                    Token::SyncUdp => {
+                        if let Some(s) = self.sync.as_deref_mut() {
+                            s.receive(now);
+                        }
+                    }
+                    Token::CtEvents => {
+                        if let Some(s) = self.sync.as_deref_mut() {
+                            s.read_events(now);
+                        }
+                    }
+                    // Fed by sync_pump below.
+                    Token::CtDump => {}
                 }
             }
             if self.stopping {
@@ -690,12 +744,16 @@ impl Daemon {
                 self.node.handle_timeout(now);
                 self.drain(now);
             }
+            self.sync_pump(now);
         }
     }
 
     fn shutdown(&mut self) -> u8 {
         let now = clock::now();
         crate::log!(Notice, "shutting down: releasing mastership");
+        if let Some(s) = self.sync.as_deref_mut() {
+            s.core.stop(now);
+        }
         self.node.shutdown(now);
         self.drain(now);
         // Belt and braces: nothing may stay installed.
@@ -742,6 +800,11 @@ impl Daemon {
                         if watched && !ours {
                             self.addresses_dirty = true;
                         }
+                        if !ours {
+                            if let Some(s) = self.sync.as_deref_mut() {
+                                s.own_dirty = true;
+                            }
+                        }
                     }
                     _ => {}
                 }
@@ -764,10 +827,15 @@ impl Daemon {
             started,
             config_path,
             allocs_baseline,
+            sync,
             ..
         } = self;
         let allocations = sys::alloc::allocations().saturating_sub(*allocs_baseline);
         control.service(c, |p: Pending<'_>| {
+            if p.request == Some(Request::Resync) {
+                resync(p, now, sync.as_deref_mut());
+                return;
+            }
             let h = status::Header {
                 pid: sys::pid(),
                 now_ms: now.as_millis(),
@@ -775,7 +843,7 @@ impl Daemon {
                 config: config_path.to_str().unwrap_or("?"),
                 allocations,
             };
-            render(p, &h, inst, ifaces, node);
+            render(p, &h, inst, ifaces, node, sync.as_deref());
         });
     }
 
@@ -806,6 +874,7 @@ impl Daemon {
         if let Err(e) = self.apply(now, &new) {
             crate::log!(Error, "reload: {e}");
         }
+        self.sync_reload(&new);
     }
 
     /// Applies a new configuration: unchanged instances keep their state,
@@ -1004,7 +1073,42 @@ impl Daemon {
 }
 
 fn status_capacity(instances: usize, ifaces: usize) -> usize {
-    512 + instances * STATUS_PER_INSTANCE + ifaces * STATUS_PER_IFACE
+    512 + STATUS_SYNC + instances * STATUS_PER_INSTANCE + ifaces * STATUS_PER_IFACE
+}
+
+/// Answers `resync`: asks the sync core for a full resync (sent by the
+/// loop's next pump).
+fn resync(p: Pending<'_>, now: Instant, sync: Option<&mut ctsync::SyncPort>) {
+    use std::fmt::Write;
+    let cap = p.response.capacity();
+    p.response.resize(cap, 0);
+    let mut b = crate::buf::Buf::new(&mut p.response[..]);
+    let _ = match sync {
+        None => writeln!(
+            b,
+            "error: conntrack sync is not configured (no tandem_sync block)"
+        ),
+        Some(s) => {
+            s.core.request_resync(now);
+            crate::log!(Notice, "control: full conntrack resync requested");
+            match s.role {
+                tandem_core::ctsync::Role::Master => writeln!(
+                    b,
+                    "ok: this router is master: streaming the whole table to the peers again"
+                ),
+                tandem_core::ctsync::Role::Backup => writeln!(
+                    b,
+                    "ok: this router is backup: asked the master for a full resync"
+                ),
+                _ => writeln!(
+                    b,
+                    "error: conntrack sync has not started yet (no VRRP state reached)"
+                ),
+            }
+        }
+    };
+    let n = b.len();
+    p.response.truncate(n);
 }
 
 /// Writes the answer to a control request into the client's buffer.
@@ -1014,6 +1118,7 @@ fn render(
     inst: &[Inst],
     ifaces: &[Iface],
     node: &Node<SLOTS>,
+    sync: Option<&ctsync::SyncPort>,
 ) {
     let cap = p.response.capacity();
     p.response.resize(cap, 0);
@@ -1064,14 +1169,48 @@ fn render(
         up: f.up,
         unknown_vrid: f.unknown_vrid,
     });
+    let mut peers: heapless::Vec<(IpAddr, bool), { tandem_core::ctsync::MAX_PEERS }> =
+        heapless::Vec::new();
+    let ss = sync.map(|s| {
+        for (k, a) in s.peers().iter().enumerate() {
+            let _ = peers.push((*a, s.core.peer_live(k)));
+        }
+        let c = s.core.counters();
+        status::SyncStatus {
+            role: &s.role,
+            local: s.cfg.local_address,
+            port: s.cfg.port,
+            interface: s.cfg.interface.as_ref().map(|i| i.as_str()),
+            frame_len: s.frame_len,
+            epoch: s.core.epoch(),
+            peers: &peers,
+            counters: c,
+            cache_entries: s.core.cache_len(),
+            cache_capacity: s.cfg.conntrack_capacity,
+            cache_slots: s.core.cache_capacity(),
+            window: s.core.window_len(),
+            window_capacity: s.core.window_capacity(),
+            events: s.counters.events,
+            send_errors: s.counters.send_errors,
+            dumped: s.counters.dumped,
+            resync_pending: s.core.resync_pending(),
+            commit: c.last_commit.map(|m| status::CommitStatus {
+                entries: m.committed,
+                updated: s.counters.commit_updated,
+                failed: m.failed,
+                took_us: m.took.as_micros(),
+                at_ms: s.counters.commit_at.map_or(0, |t| t.as_millis()),
+            }),
+        }
+    });
     let r = match p.request {
-        Some(Request::Status { json: true }) => status::json(&mut b, h, list, fl),
-        Some(Request::Status { json: false }) => status::text(&mut b, h, list, fl),
-        None => {
+        Some(Request::Status { json: true }) => status::json(&mut b, h, list, fl, ss.as_ref()),
+        Some(Request::Status { json: false }) => status::text(&mut b, h, list, fl, ss.as_ref()),
+        Some(Request::Resync) | None => {
             use std::fmt::Write;
             writeln!(
                 b,
-                "error: unknown request (expected 'status' or 'status json')"
+                "error: unknown request (expected 'status', 'status json' or 'resync')"
             )
         }
     };

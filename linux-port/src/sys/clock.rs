@@ -16,3 +16,17 @@ pub fn now() -> Instant {
     }
     Instant::from_micros((ts.tv_sec as u64).saturating_mul(1_000_000) + (ts.tv_nsec as u64) / 1_000)
 }
+
+/// Milliseconds since the Unix epoch on `CLOCK_REALTIME` (only for the
+/// sync channel's epoch at start-up, never for deadlines).
+pub fn realtime_millis() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; CLOCK_REALTIME always exists.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts);
+    }
+    (ts.tv_sec.max(0) as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000
+}

@@ -9,12 +9,14 @@
 
 pub mod alloc;
 pub mod clock;
+pub mod ctnetlink;
 mod fd;
 pub mod netlink;
 pub mod packet;
 pub mod poll;
 pub mod signal;
 pub mod timer;
+pub mod udp;
 pub mod vrrp;
 
 pub use fd::Fd;

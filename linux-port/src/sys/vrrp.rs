@@ -27,7 +27,7 @@ pub const GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 #[repr(C, align(8))]
 struct CmsgBuf([u8; 128]);
 
-fn bind_to_device(fd: &Fd, name: &str) -> io::Result<()> {
+pub(super) fn bind_to_device(fd: &Fd, name: &str) -> io::Result<()> {
     let bytes = name.as_bytes();
     if bytes.len() >= libc::IFNAMSIZ {
         return Err(io::Error::from(io::ErrorKind::InvalidInput));
@@ -45,7 +45,7 @@ fn bind_to_device(fd: &Fd, name: &str) -> io::Result<()> {
     .map(drop)
 }
 
-fn v4_sockaddr(addr: Ipv4Addr) -> libc::sockaddr_in {
+pub(super) fn v4_sockaddr(addr: Ipv4Addr) -> libc::sockaddr_in {
     libc::sockaddr_in {
         sin_family: libc::AF_INET as libc::sa_family_t,
         sin_port: 0,
@@ -56,7 +56,7 @@ fn v4_sockaddr(addr: Ipv4Addr) -> libc::sockaddr_in {
     }
 }
 
-fn v6_sockaddr(addr: Ipv6Addr, scope: u32) -> libc::sockaddr_in6 {
+pub(super) fn v6_sockaddr(addr: Ipv6Addr, scope: u32) -> libc::sockaddr_in6 {
     libc::sockaddr_in6 {
         sin6_family: libc::AF_INET6 as libc::sa_family_t,
         sin6_port: 0,

@@ -1,0 +1,1010 @@
+//! Conntrack sync in the port: the UDP sync socket, the ctnetlink sockets
+//! (commit, dump, events) and the glue that feeds `tandem_core::ctsync`.
+//!
+//! # Takeover order
+//!
+//! The VRRP core queues, for an instance (or a whole sync group) becoming
+//! MASTER, `Transition` first and `AddAddresses`/`Announce` after it. The
+//! daemon carries out its actions in order and calls
+//! [`Daemon::sync_transition`] at every `Transition`: when the router as a
+//! whole becomes MASTER (some instance is MASTER), the external cache is
+//! committed to the kernel **right there**, synchronously, before the rest
+//! of the queue (addresses, routes, announcements) runs; only after the
+//! queue is drained does the resync dump towards the peers start
+//! ([`Daemon::sync_pump`]). When no instance is MASTER any more (BACKUP or
+//! FAULT) the cache is emptied and a resync is asked from the new master.
+//!
+//! # Commit
+//!
+//! `IPCTNL_MSG_CT_NEW` create requests (`NLM_F_CREATE | NLM_F_EXCL`, NAT
+//! through `CTA_NAT_*` on the un-translated reply, TCP with the liberal
+//! window flags since the kernel never saw the sequence numbers), packed
+//! into batches of up to 64 KiB, without acks except on the last message
+//! of each batch: the kernel handles a batch inside `sendto`, so reading
+//! its answers up to that last ack collects every error. An entry that
+//! exists already (`EEXIST`: left from an earlier time as master, or
+//! created by a packet) is sent again as an update.
+//!
+//! # Memory
+//!
+//! Everything is allocated in [`SyncPort::new`]: the cache (capacity from
+//! the configuration, a quarter more slots for the hash table), the
+//! retransmit window, frame and netlink buffers. The loop only reuses them.
+
+use super::{is_vip, Daemon};
+use crate::sys::clock;
+use crate::sys::ctnetlink::{CtSocket, CT_EVENT_GROUPS};
+use crate::sys::udp::{self, UdpSocket};
+use crate::sys::ErrorText;
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use tandem_core::ctsync::{
+    self as cs, Action, CtSync, DumpError, EventKind, Filter, Role, Slot, TxSlot,
+};
+use tandem_core::time::{Duration, Instant};
+use tandem_protocol::config::{SyncConfig, SyncKey};
+use tandem_protocol::conntrack::Entry;
+use tandem_protocol::netlink::ct::{self, DumpFamily, EntryKind, NewMode};
+use tandem_protocol::netlink::route;
+use tandem_protocol::netlink::{Messages, NLM_F_ACK};
+use tandem_protocol::sync;
+
+/// Slots of the retransmit window (about 120 bytes each).
+pub const WINDOW_SLOTS: usize = 4096;
+/// Bytes of one commit batch (the kernel takes it in one `sendto`).
+const BATCH_BYTES: usize = 64 * 1024;
+/// Most entries of one commit batch.
+const BATCH_ENTRIES: usize = BATCH_BYTES / 128;
+/// Receive buffer of the request socket (errors of a whole batch fit).
+const REQUEST_RCVBUF: usize = 4 << 20;
+/// Receive buffer of the event socket (`SO_RCVBUFFORCE`), like
+/// conntrackd's `NetlinkBufferSize` maximum.
+const EVENT_RCVBUF: usize = 8 << 20;
+/// Netlink receive buffers (dump chunks, events, commit answers).
+const NL_BUF: usize = 64 * 1024;
+/// Largest sync datagram read.
+const RX_BUF: usize = 65536;
+/// Longest wait for the kernel's ack of a commit batch.
+const COMMIT_WAIT_MS: i32 = 1000;
+/// Log lines about dropped frames / send errors / overruns, at most every.
+const LOG_EVERY: Duration = Duration::from_secs(10);
+/// Reads per wakeup (so one busy socket does not starve the others).
+const READS_PER_WAKEUP: usize = 64;
+/// Largest key file read.
+const MAX_KEY_FILE: u64 = 4096;
+/// Own addresses remembered for the filter.
+const MAX_OWN: usize = 64;
+/// Epochs count quarter seconds from this instant (2024-01-01 UTC, ms).
+const EPOCH_BASE_MS: u64 = 1_704_067_200_000;
+
+/// Reads the pre-shared key: the raw bytes of `key_file` (at least
+/// [`sync::MIN_KEY_LEN`]) or the inline `key`. Errors name the file.
+pub fn load_key(k: &SyncKey) -> Result<sync::Key, String> {
+    match k {
+        SyncKey::Inline(bytes) => {
+            sync::Key::new(bytes).map_err(|e| format!("tandem_sync: key: {e}"))
+        }
+        SyncKey::File(p) => {
+            let path = p.as_str();
+            let f = std::fs::File::open(path)
+                .map_err(|e| format!("key_file {path}: cannot read the sync key: {e}"))?;
+            let mut bytes = Vec::with_capacity(256);
+            f.take(MAX_KEY_FILE + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("key_file {path}: cannot read the sync key: {e}"))?;
+            if bytes.len() as u64 > MAX_KEY_FILE {
+                return Err(format!(
+                    "key_file {path}: longer than {MAX_KEY_FILE} bytes; is it the right file?"
+                ));
+            }
+            let key = sync::Key::new(&bytes).map_err(|_| {
+                format!(
+                    "key_file {path}: {} byte(s); the sync key needs at least {} raw bytes (e.g. head -c 32 /dev/urandom > {path})",
+                    bytes.len(),
+                    sync::MIN_KEY_LEN
+                )
+            });
+            bytes.fill(0);
+            key
+        }
+    }
+}
+
+/// A warning when the key file can be read by others than its owner.
+pub fn key_file_warning(k: &SyncKey) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let SyncKey::File(p) = k else { return None };
+    let mode = std::fs::metadata(p.as_str()).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "key_file {}: readable by group or others (mode {:o}); chmod 600 it",
+            p.as_str(),
+            mode & 0o777
+        )
+    })
+}
+
+/// This router's id in frame headers, from its local sync address.
+fn sender_id(a: IpAddr) -> u32 {
+    match a {
+        IpAddr::V4(v4) => u32::from(v4),
+        IpAddr::V6(v6) => {
+            let o = v6.octets();
+            let w = |i: usize| u32::from_be_bytes([o[i], o[i + 1], o[i + 2], o[i + 3]]);
+            w(0) ^ w(4) ^ w(8) ^ w(12)
+        }
+    }
+}
+
+/// This run's epoch: quarter seconds of wall-clock time since 2024, so a
+/// restart (which takes longer than that) always has a greater one, as
+/// long as the clock does not go back.
+fn epoch_now() -> u32 {
+    let q = clock::realtime_millis().saturating_sub(EPOCH_BASE_MS) / 250;
+    q.clamp(1, u64::from(u32::MAX)) as u32
+}
+
+/// The filter every router starts from: the configured protocols and
+/// prefixes, plus multicast (VRRP adverts) and IPv6 link-local.
+fn base_filter(cfg: &SyncConfig) -> Filter {
+    let mut f = Filter::new();
+    f.set_protocols(&cfg.conntrack_filter.protocols);
+    let defaults = [
+        (IpAddr::V4(Ipv4Addr::new(224, 0, 0, 0)), 4),
+        (IpAddr::V6(Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0)), 8),
+        (IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0)), 10),
+    ];
+    for (a, l) in defaults
+        .into_iter()
+        .chain(cfg.conntrack_filter.ignore.iter().copied())
+    {
+        let _ = f.ignore(a, l);
+    }
+    f
+}
+
+/// A running dump: its socket and the chunk being fed.
+struct Dump {
+    sock: CtSocket,
+    seq: u32,
+    len: usize,
+    off: usize,
+    entries: u64,
+    started: Instant,
+}
+
+/// What the port counts beyond the core's counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PortCounters {
+    /// ctnetlink events read (before the filter).
+    pub events: u64,
+    /// Frames the UDP socket refused.
+    pub send_errors: u64,
+    /// Entries dumped from the kernel for resyncs.
+    pub dumped: u64,
+    /// Last commit: entries that existed and were updated instead.
+    pub commit_updated: u32,
+    /// Last commit: when (monotonic).
+    pub commit_at: Option<Instant>,
+    /// Commits done.
+    pub commits: u32,
+}
+
+/// The sync channel and the conntrack side of the port.
+pub struct SyncPort {
+    /// The sans-IO sync state machine.
+    pub core: CtSync<'static>,
+    /// The configuration it was started with.
+    pub cfg: SyncConfig,
+    base_filter: Filter,
+    /// The role last set (follows the VRRP states).
+    pub role: Role,
+    udp: UdpSocket,
+    /// Interface index of the sync interface (IPv6 link-local peers).
+    scope: u32,
+    /// Frame size limit (MTU minus IP and UDP headers).
+    pub frame_len: usize,
+    frame: Box<[u8]>,
+    rx: Box<[u8]>,
+    ct: CtSocket,
+    ct_tx: Box<[u8]>,
+    ct_rx: Box<[u8]>,
+    batch: Vec<Entry>,
+    retry: Vec<Entry>,
+    seq: u32,
+    events: Option<CtSocket>,
+    ev_rx: Box<[u8]>,
+    dump: Option<Dump>,
+    dump_buf: Box<[u8]>,
+    dump_pending: bool,
+    /// Own addresses changed: rebuild the filter.
+    pub own_dirty: bool,
+    own: heapless::Vec<IpAddr, MAX_OWN>,
+    own_overflow_logged: bool,
+    /// Port-side counters.
+    pub counters: PortCounters,
+    next_drop_log: Instant,
+    next_send_log: Instant,
+    next_overrun_log: Instant,
+}
+
+impl SyncPort {
+    /// Opens the sockets and allocates every buffer (start-up only).
+    pub fn new(cfg: &SyncConfig) -> Result<SyncPort, String> {
+        let key = load_key(&cfg.key)?;
+        if let Some(w) = key_file_warning(&cfg.key) {
+            crate::log!(Warning, "{w}");
+        }
+        let dev = cfg.interface.as_ref().map(|i| i.as_str());
+        let udp = UdpSocket::open(cfg.local_address, cfg.port, dev).map_err(|e| {
+            format!(
+                "tandem_sync: cannot bind {}:{}{}{}: {e}",
+                cfg.local_address,
+                cfg.port,
+                if dev.is_some() { " on " } else { "" },
+                dev.unwrap_or("")
+            )
+        })?;
+        let mtu = match dev {
+            Some(d) => {
+                udp::interface_mtu(d).map_err(|e| format!("tandem_sync: interface {d}: {e}"))?
+            }
+            None => 1500,
+        };
+        let headers = if cfg.local_address.is_ipv6() { 48 } else { 28 };
+        let mut frame_len = (mtu as usize).saturating_sub(headers).min(65507);
+        if frame_len < sync::MIN_FRAME_LEN {
+            crate::log!(
+                Warning,
+                "tandem_sync: MTU {mtu} is too small; frames of {} bytes will be fragmented",
+                sync::MIN_FRAME_LEN
+            );
+            frame_len = sync::MIN_FRAME_LEN;
+        }
+        let scope = dev.map(udp::if_index).unwrap_or(0);
+        let (ct_sock, _) = CtSocket::open(0, REQUEST_RCVBUF)
+            .map_err(|e| format!("ctnetlink socket: {e} (is nf_conntrack_netlink available?)"))?;
+        let capacity = cfg.conntrack_capacity.max(1) as usize;
+        let slots = capacity.saturating_add(capacity.div_ceil(4));
+        let cache: &'static mut [Slot] = Box::leak(vec![Slot::EMPTY; slots].into_boxed_slice());
+        let window: &'static mut [TxSlot] =
+            Box::leak(vec![TxSlot::EMPTY; WINDOW_SLOTS].into_boxed_slice());
+        let base = base_filter(cfg);
+        let k = cs::Config::new(
+            sender_id(cfg.local_address),
+            epoch_now(),
+            cfg.peer_addresses.len().min(cs::MAX_PEERS),
+        );
+        if cfg.peer_addresses.len() > cs::MAX_PEERS {
+            crate::log!(
+                Warning,
+                "tandem_sync: only the first {} peer addresses are used",
+                cs::MAX_PEERS
+            );
+        }
+        let core = CtSync::new(k, key, base.clone(), cache, window);
+        Ok(SyncPort {
+            core,
+            cfg: cfg.clone(),
+            base_filter: base,
+            role: Role::Idle,
+            udp,
+            scope,
+            frame_len,
+            frame: vec![0u8; frame_len].into_boxed_slice(),
+            rx: vec![0u8; RX_BUF].into_boxed_slice(),
+            ct: ct_sock,
+            ct_tx: vec![0u8; BATCH_BYTES].into_boxed_slice(),
+            ct_rx: vec![0u8; NL_BUF].into_boxed_slice(),
+            batch: Vec::with_capacity(BATCH_ENTRIES),
+            retry: Vec::with_capacity(BATCH_ENTRIES),
+            seq: 1,
+            events: None,
+            ev_rx: vec![0u8; NL_BUF].into_boxed_slice(),
+            dump: None,
+            dump_buf: vec![0u8; NL_BUF].into_boxed_slice(),
+            dump_pending: false,
+            own_dirty: true,
+            own: heapless::Vec::new(),
+            own_overflow_logged: false,
+            counters: PortCounters::default(),
+            next_drop_log: Instant::ZERO,
+            next_send_log: Instant::ZERO,
+            next_overrun_log: Instant::ZERO,
+        })
+    }
+
+    /// The UDP socket (to poll).
+    pub fn udp_fd(&self) -> i32 {
+        self.udp.fd().raw()
+    }
+
+    /// The event socket, while subscribed.
+    pub fn events_fd(&self) -> Option<i32> {
+        self.events.as_ref().map(|s| s.fd().raw())
+    }
+
+    /// The dump socket, while a dump waits for more of the kernel's table.
+    pub fn dump_fd(&self) -> Option<i32> {
+        let d = self.dump.as_ref()?;
+        (d.off >= d.len && self.core.dump_space() > 0).then(|| d.sock.fd().raw())
+    }
+
+    /// The configured peers.
+    pub fn peers(&self) -> &[IpAddr] {
+        let n = self.cfg.peer_addresses.len().min(cs::MAX_PEERS);
+        &self.cfg.peer_addresses[..n]
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        self.seq
+    }
+
+    // ------------------------------------------------------------ commit
+
+    /// Writes the whole cache into the kernel; logs and records how long
+    /// it took. Runs synchronously (the caller adds the VIPs after it).
+    fn commit(&mut self) {
+        let start = clock::now();
+        let mut committed: u32 = 0;
+        let mut updated: u32 = 0;
+        let mut failed: u32 = 0;
+        let mut first_error: Option<(i32, Entry)> = None;
+        let total = self.core.cache_len();
+        let SyncPort {
+            core,
+            ct,
+            ct_tx,
+            ct_rx,
+            batch,
+            retry,
+            seq,
+            ..
+        } = self;
+        let mut it = core.cache_entries().peekable();
+        let mut aborted = false;
+        while it.peek().is_some() && !aborted {
+            batch.clear();
+            retry.clear();
+            let mut len = 0;
+            let mut last = 0;
+            let base = seq.wrapping_add(1);
+            while batch.len() < BATCH_ENTRIES && BATCH_BYTES - len >= ct::MAX_REQUEST_LEN {
+                let Some(e) = it.next() else { break };
+                let mut e = *e;
+                e.tcp = e.tcp.map(|t| t.liberal());
+                let s = base.wrapping_add(batch.len() as u32);
+                match ct::new_request(&mut ct_tx[len..], s, &e, NewMode::Create, false) {
+                    Ok(n) => {
+                        last = len;
+                        len += n;
+                        batch.push(e);
+                    }
+                    Err(_) => failed += 1,
+                }
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            *seq = base.wrapping_add(batch.len() as u32);
+            let r = send_batch(ct, &mut ct_tx[..len], last, ct_rx, base, |k, errno| match (
+                errno,
+                batch.get(k),
+            ) {
+                (libc::EEXIST, Some(e)) if retry.len() < retry.capacity() => {
+                    retry.push(*e);
+                }
+                (_, e) => {
+                    failed += 1;
+                    if first_error.is_none() {
+                        if let Some(e) = e {
+                            first_error = Some((errno, *e));
+                        }
+                    }
+                }
+            });
+            match r {
+                Ok(()) => committed += (batch.len() - retry.len()) as u32,
+                Err(e) => {
+                    crate::log!(Error, "conntrack commit: {}", ErrorText(&e));
+                    failed += batch.len() as u32;
+                    aborted = true;
+                    continue;
+                }
+            }
+            if retry.is_empty() {
+                continue;
+            }
+            // Entries that exist: update them (state, timeout, mark).
+            let base = seq.wrapping_add(1);
+            let mut len = 0;
+            let mut last = 0;
+            let mut sent = 0;
+            for (k, e) in retry.iter().enumerate() {
+                let s = base.wrapping_add(k as u32);
+                if let Ok(n) = ct::new_request(&mut ct_tx[len..], s, e, NewMode::Update, false) {
+                    last = len;
+                    len += n;
+                    sent += 1;
+                }
+            }
+            *seq = base.wrapping_add(retry.len() as u32);
+            let mut refused = 0u32;
+            let r = send_batch(ct, &mut ct_tx[..len], last, ct_rx, base, |_, errno| {
+                // EBUSY: the kernel's entry is further along (ASSURED,
+                // SEEN_REPLY) than ours; it is there, which is what counts.
+                if errno != libc::EBUSY {
+                    refused += 1;
+                }
+            });
+            if r.is_err() {
+                refused = sent;
+            }
+            updated += sent - refused.min(sent);
+            failed += refused + (retry.len() as u32 - sent);
+        }
+        drop(it);
+        let took = clock::now().saturating_duration_since(start);
+        self.core.record_commit(took, committed + updated, failed);
+        self.counters.commit_updated = updated;
+        self.counters.commit_at = Some(start);
+        self.counters.commits = self.counters.commits.saturating_add(1);
+        let us = took.as_micros();
+        crate::log!(
+            Notice,
+            "conntrack: committed {} of {total} cached entries in {}.{:03} ms ({updated} existed and were updated, {failed} refused), before adding the virtual addresses",
+            committed + updated,
+            us / 1000,
+            us % 1000
+        );
+        if let Some((errno, e)) = first_error {
+            crate::log!(
+                Warning,
+                "conntrack: the kernel refused {}:{} -> {}:{} proto {}: {}",
+                e.orig.src,
+                e.orig.src_port,
+                e.orig.dst,
+                e.orig.dst_port,
+                e.orig.proto,
+                crate::sys::Errno(errno)
+            );
+        }
+    }
+
+    // ------------------------------------------------------------ events
+
+    fn open_events(&mut self) {
+        if self.events.is_some() {
+            return;
+        }
+        match CtSocket::open(CT_EVENT_GROUPS, EVENT_RCVBUF) {
+            Ok((s, granted)) => {
+                if granted < EVENT_RCVBUF {
+                    crate::log!(
+                        Info,
+                        "conntrack events: receive buffer {granted} bytes (wanted {EVENT_RCVBUF})"
+                    );
+                }
+                self.events = Some(s);
+            }
+            Err(e) => {
+                crate::log!(
+                    Error,
+                    "conntrack events: cannot subscribe: {}; the peers get periodic resyncs only",
+                    ErrorText(&e)
+                );
+            }
+        }
+    }
+
+    /// Reads pending ctnetlink events into the core.
+    pub fn read_events(&mut self, now: Instant) {
+        let SyncPort {
+            events,
+            ev_rx,
+            core,
+            counters,
+            next_overrun_log,
+            ..
+        } = self;
+        let Some(sock) = events.as_ref() else { return };
+        for _ in 0..READS_PER_WAKEUP {
+            let n = match sock.recv(ev_rx) {
+                Ok(Some(n)) => n,
+                Ok(None) => break,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    core.handle_event_overrun(now);
+                    if now >= *next_overrun_log {
+                        *next_overrun_log = now + LOG_EVERY;
+                        crate::log!(
+                            Warning,
+                            "conntrack events: the kernel dropped events (queue overrun, {} so far); full resync",
+                            core.counters().event_overruns
+                        );
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    crate::log!(Error, "conntrack events: {}", ErrorText(&e));
+                    break;
+                }
+            };
+            for m in Messages::new(&ev_rx[..n]) {
+                let Ok(p) = m else { break };
+                if let Ok(ct::Message::Entry { kind, entry }) = ct::Message::parse(&p) {
+                    let k = match kind {
+                        EntryKind::New => EventKind::New,
+                        EntryKind::Update => EventKind::Update,
+                        EntryKind::Destroy => EventKind::Destroy,
+                        EntryKind::Dump => continue,
+                    };
+                    counters.events += 1;
+                    core.handle_ct_event(now, k, &entry);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ dump
+
+    fn abort_dump(&mut self) {
+        self.dump = None;
+        self.dump_pending = false;
+    }
+
+    fn start_dump(&mut self, now: Instant) {
+        self.dump = None;
+        let seq = self.next_seq();
+        let r = CtSocket::open(0, 1 << 20).and_then(|(s, _)| {
+            let mut req = [0u8; 64];
+            let n = ct::dump_request(&mut req, seq, DumpFamily::Both)
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+            s.send(&req[..n])?;
+            Ok(s)
+        });
+        match r {
+            Ok(sock) => {
+                self.dump = Some(Dump {
+                    sock,
+                    seq,
+                    len: 0,
+                    off: 0,
+                    entries: 0,
+                    started: now,
+                })
+            }
+            Err(e) => {
+                crate::log!(Error, "conntrack dump: {}", ErrorText(&e));
+                self.core.handle_dump_failed(now);
+            }
+        }
+    }
+
+    /// Feeds the running dump to the core while its window has room.
+    fn feed_dump(&mut self, now: Instant) {
+        let SyncPort {
+            dump,
+            dump_buf,
+            core,
+            counters,
+            ..
+        } = self;
+        let Some(d) = dump.as_mut() else { return };
+        loop {
+            while d.off < d.len {
+                let rest = &dump_buf[d.off..d.len];
+                let p = match Messages::new(rest).next() {
+                    Some(Ok(p)) => p,
+                    _ => {
+                        d.off = d.len;
+                        break;
+                    }
+                };
+                let advance = p.total_len().clamp(1, rest.len());
+                if p.sequence_number() != d.seq {
+                    d.off += advance;
+                    continue;
+                }
+                match ct::Message::parse(&p) {
+                    Ok(ct::Message::Entry { entry, .. }) => {
+                        match core.handle_dump_entry(now, &entry) {
+                            Ok(()) => {
+                                d.off += advance;
+                                d.entries += 1;
+                                counters.dumped += 1;
+                            }
+                            Err(DumpError::WindowFull) => return,
+                            Err(_) => {
+                                *dump = None;
+                                return;
+                            }
+                        }
+                    }
+                    Ok(ct::Message::Done) => {
+                        core.handle_dump_done(now);
+                        let ms = now.saturating_duration_since(d.started).as_millis();
+                        crate::log!(
+                            Info,
+                            "conntrack: resync dump of {} entries done in {ms} ms",
+                            d.entries
+                        );
+                        *dump = None;
+                        return;
+                    }
+                    Ok(ct::Message::Error(e)) if !e.is_ack() => {
+                        crate::log!(
+                            Error,
+                            "conntrack dump: {}; retrying",
+                            crate::sys::Errno(e.errno)
+                        );
+                        core.handle_dump_failed(now);
+                        *dump = None;
+                        return;
+                    }
+                    _ => d.off += advance,
+                }
+            }
+            if core.dump_space() == 0 {
+                return;
+            }
+            match d.sock.recv(dump_buf) {
+                Ok(Some(n)) => {
+                    d.len = n;
+                    d.off = 0;
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    crate::log!(Error, "conntrack dump: {}; retrying", ErrorText(&e));
+                    core.handle_dump_failed(now);
+                    *dump = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ UDP
+
+    /// Reads pending datagrams into the core.
+    pub fn receive(&mut self, now: Instant) {
+        let n_peers = self.peers().len();
+        for _ in 0..READS_PER_WAKEUP {
+            let (n, src) = match self.udp.recv_from(&mut self.rx) {
+                Ok(Some(x)) => x,
+                Ok(None) => break,
+                Err(e) => {
+                    if now >= self.next_drop_log {
+                        self.next_drop_log = now + LOG_EVERY;
+                        crate::log!(Warning, "sync socket: {}", ErrorText(&e));
+                    }
+                    break;
+                }
+            };
+            let peer = self.cfg.peer_addresses[..n_peers]
+                .iter()
+                .position(|p| *p == src)
+                .unwrap_or(n_peers);
+            if let Err(d) = self.core.handle_datagram(now, peer, &self.rx[..n]) {
+                if now >= self.next_drop_log && !matches!(d, cs::Drop::Idle) {
+                    self.next_drop_log = now + LOG_EVERY;
+                    let total = drops_total(&self.core.counters().dropped);
+                    crate::log!(
+                        Warning,
+                        "sync: dropped a frame from {src}: {d} ({total} dropped so far)"
+                    );
+                }
+            }
+        }
+    }
+
+    fn transmit(&mut self, now: Instant) {
+        let SyncPort {
+            core,
+            frame,
+            udp,
+            cfg,
+            scope,
+            counters,
+            next_send_log,
+            ..
+        } = self;
+        while let Some(t) = core.poll_transmit(now, frame) {
+            let Some(dst) = cfg.peer_addresses.get(t.peer) else {
+                continue;
+            };
+            let Some(bytes) = frame.get(..t.len) else {
+                continue;
+            };
+            if let Err(e) = udp.send_to(bytes, *dst, cfg.port, *scope) {
+                counters.send_errors += 1;
+                if now >= *next_send_log {
+                    *next_send_log = now + LOG_EVERY;
+                    crate::log!(
+                        Warning,
+                        "sync: cannot send to {dst}: {} ({} send errors so far)",
+                        ErrorText(&e),
+                        counters.send_errors
+                    );
+                }
+            }
+        }
+    }
+
+    fn handle_actions(&mut self) {
+        while let Some(a) = self.core.poll_action() {
+            match a {
+                Action::Commit => self.commit(),
+                Action::Dump => self.dump_pending = true,
+                Action::PeerUp { peer } => {
+                    if let Some(p) = self.cfg.peer_addresses.get(peer) {
+                        crate::log!(Notice, "sync: peer {p} is up");
+                    }
+                }
+                Action::PeerLost { peer } => {
+                    if let Some(p) = self.cfg.peer_addresses.get(peer) {
+                        crate::log!(Warning, "sync: peer {p} lost (not heard from)");
+                    }
+                }
+                Action::PeerRestarted { peer } => {
+                    if let Some(p) = self.cfg.peer_addresses.get(peer) {
+                        crate::log!(Notice, "sync: peer {p} restarted");
+                    }
+                }
+                Action::ResyncComplete { entries } => {
+                    crate::log!(
+                        Info,
+                        "conntrack: full resync received, {entries} entries cached"
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// After any input: carry out actions, start or feed the dump, send
+    /// what is due.
+    pub fn pump(&mut self, now: Instant) {
+        self.handle_actions();
+        if self.dump_pending {
+            self.dump_pending = false;
+            self.start_dump(now);
+        }
+        self.feed_dump(now);
+        self.handle_actions();
+        if self.dump_pending {
+            self.dump_pending = false;
+            self.start_dump(now);
+            self.feed_dump(now);
+        }
+        self.transmit(now);
+    }
+
+    /// Timers of the core.
+    pub fn timeout(&mut self, now: Instant) {
+        if self.core.poll_timeout().is_some_and(|t| t <= now) {
+            self.core.handle_timeout(now);
+        }
+    }
+
+    /// Follows the router's role (from the VRRP states).
+    fn set_role(&mut self, now: Instant, want: Role) {
+        if want == self.role {
+            return;
+        }
+        crate::log!(Notice, "conntrack sync: {} -> {}", self.role, want);
+        self.role = want;
+        match want {
+            Role::Master => {
+                self.abort_dump();
+                self.core.become_master(now);
+                // The commit runs here, before the caller goes on with the
+                // VRRP actions that add the addresses.
+                self.handle_actions();
+                // Subscribe after the commit (its own events are not news
+                // to anybody); the resync dump follows in `pump`.
+                self.open_events();
+            }
+            Role::Backup => {
+                self.events = None;
+                self.abort_dump();
+                self.core.become_backup(now);
+                self.handle_actions();
+            }
+            Role::Idle => {
+                self.events = None;
+                self.abort_dump();
+                self.core.stop(now);
+            }
+        }
+    }
+
+    /// Rebuilds the filter from the base and `own` addresses.
+    fn apply_own(&mut self) {
+        let mut f = self.base_filter.clone();
+        let mut missing = 0;
+        for a in &self.own {
+            let len = if a.is_ipv6() { 128 } else { 32 };
+            if f.ignore(*a, len).is_err() {
+                missing += 1;
+            }
+        }
+        if missing > 0 && !self.own_overflow_logged {
+            crate::log!(
+                Warning,
+                "conntrack filter full: {missing} of the router's own addresses are not filtered out (at most {} prefixes)",
+                cs::MAX_IGNORED
+            );
+        }
+        self.own_overflow_logged = missing > 0;
+        *self.core.filter_mut() = f;
+    }
+}
+
+/// Sends a batch of requests (`msg`, the one at offset `last` gets an ack
+/// request) and reads the kernel's answers until that ack: `on_error(k,
+/// errno)` for each refused request, `k` counted from `base`.
+fn send_batch(
+    sock: &CtSocket,
+    msg: &mut [u8],
+    last: usize,
+    rx: &mut [u8],
+    base: u32,
+    mut on_error: impl FnMut(usize, i32),
+) -> std::io::Result<()> {
+    if msg.is_empty() {
+        return Ok(());
+    }
+    // The last message asks for an ack: its answer ends the batch.
+    let flags_at = last + 6;
+    let Some(f) = msg.get_mut(flags_at..flags_at + 2) else {
+        return Err(std::io::Error::from(std::io::ErrorKind::InvalidInput));
+    };
+    let flags = u16::from_ne_bytes([f[0], f[1]]) | NLM_F_ACK;
+    f.copy_from_slice(&flags.to_ne_bytes());
+    let last_seq = {
+        let s = msg.get(last + 8..last + 12).unwrap_or(&[0; 4]);
+        u32::from_ne_bytes([s[0], s[1], s[2], s[3]])
+    };
+    sock.send(msg)?;
+    loop {
+        let n = match sock.recv(rx) {
+            Ok(Some(n)) => n,
+            Ok(None) => {
+                if !sock.wait(COMMIT_WAIT_MS)? {
+                    return Err(std::io::Error::from(std::io::ErrorKind::TimedOut));
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let mut done = false;
+        for m in Messages::new(&rx[..n]) {
+            let Ok(p) = m else { break };
+            if let Ok(ct::Message::Error(e)) = ct::Message::parse(&p) {
+                let s = p.sequence_number();
+                if e.errno != 0 {
+                    on_error(s.wrapping_sub(base) as usize, e.errno);
+                }
+                if s == last_seq {
+                    done = true;
+                }
+            }
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+fn drops_total(d: &cs::Drops) -> u64 {
+    d.bad_header
+        + d.bad_mac
+        + d.old_epoch
+        + d.duplicate
+        + d.too_old
+        + d.bad_body
+        + d.own
+        + d.unknown_peer
+        + d.idle
+}
+
+impl Daemon {
+    /// The router's sync role from the VRRP states: MASTER while some
+    /// instance is, else BACKUP while some instance is BACKUP or FAULT.
+    fn wanted_role(&self) -> Role {
+        let mut master = false;
+        let mut other = false;
+        for (i, inst) in self.inst.iter().enumerate() {
+            if inst.retired || i >= self.node.len() {
+                continue;
+            }
+            match self.node.state(i) {
+                tandem_core::vrrp::State::Master => master = true,
+                tandem_core::vrrp::State::Backup | tandem_core::vrrp::State::Fault => other = true,
+                _ => {}
+            }
+        }
+        if master {
+            Role::Master
+        } else if other {
+            Role::Backup
+        } else {
+            Role::Idle
+        }
+    }
+
+    /// Called at every VRRP `Transition` action, before the actions queued
+    /// after it: on becoming MASTER the cache is committed here, before the
+    /// addresses are added.
+    pub(super) fn sync_transition(&mut self, now: Instant) {
+        if self.stopping || self.sync.is_none() {
+            return;
+        }
+        let want = self.wanted_role();
+        if let Some(s) = self.sync.as_deref_mut() {
+            s.set_role(now, want);
+        }
+    }
+
+    /// After the loop's inputs: sync timers, actions, dump, transmissions.
+    pub(super) fn sync_pump(&mut self, now: Instant) {
+        if self.sync.as_ref().is_some_and(|s| s.own_dirty) {
+            self.refresh_own_addresses();
+        }
+        if let Some(s) = self.sync.as_deref_mut() {
+            s.timeout(now);
+            s.pump(now);
+        }
+    }
+
+    /// Re-reads every local address (all interfaces) and filters the
+    /// router's own ones (not the virtual addresses) out of the sync.
+    pub(super) fn refresh_own_addresses(&mut self) {
+        let Some(s) = self.sync.as_deref_mut() else {
+            return;
+        };
+        s.own_dirty = false;
+        let inst = &self.inst;
+        let own = &mut s.own;
+        own.clear();
+        let r = self.nl.dump(
+            |b, q| route::get_addresses(b, q, route::AF_UNSPEC),
+            |m| {
+                if let route::Message::NewAddress(a) = m {
+                    let Some(addr) = a.addr() else { return };
+                    let ll = matches!(addr, IpAddr::V6(v6) if v6.is_unicast_link_local());
+                    if !ll && !addr.is_loopback() && !is_vip(inst, &addr) && !own.contains(&addr) {
+                        let _ = own.push(addr);
+                    }
+                }
+            },
+        );
+        if let Err(e) = r {
+            crate::log!(
+                Error,
+                "address dump for the conntrack filter: {}",
+                ErrorText(&e)
+            );
+            s.own_dirty = true;
+            return;
+        }
+        s.apply_own();
+    }
+
+    /// SIGHUP: the sync block is read at start-up only.
+    pub(super) fn sync_reload(&mut self, new: &tandem_protocol::config::Config) {
+        match (&self.sync, &new.sync) {
+            (None, None) => {}
+            (Some(s), Some(n)) if s.cfg == *n => {}
+            _ => crate::log!(
+                Warning,
+                "reload: tandem_sync changed; restart tandem to apply it (the running sync keeps its settings)"
+            ),
+        }
+        if let Some(s) = self.sync.as_deref_mut() {
+            // Virtual addresses may have changed.
+            s.own_dirty = true;
+        }
+    }
+}

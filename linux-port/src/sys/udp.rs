@@ -1,0 +1,191 @@
+//! The UDP socket of the sync channel: bound to `local_address:port`,
+//! optionally to the sync interface (`SO_BINDTODEVICE`), non-blocking.
+
+use super::vrrp::{bind_to_device, v4_sockaddr, v6_sockaddr};
+use super::{cvt, cvt_size, setsockopt_int, socket, would_block, Fd};
+use std::io;
+use std::net::IpAddr;
+
+/// A bound UDP socket.
+pub struct UdpSocket {
+    fd: Fd,
+    v6: bool,
+}
+
+/// The MTU of interface `name` (`SIOCGIFMTU`).
+pub fn interface_mtu(name: &str) -> io::Result<u32> {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    let fd = socket(libc::AF_INET, libc::SOCK_DGRAM, 0)?;
+    // SAFETY: ifreq is plain old data; zero is a valid start.
+    let mut req: libc::ifreq = unsafe { core::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFMTU reads the name and writes ifru_mtu of `req`,
+    // which is valid for the call.
+    cvt(unsafe { libc::ioctl(fd.raw(), libc::SIOCGIFMTU as _, &mut req) })?;
+    // SAFETY: the kernel filled the `ifru_mtu` member.
+    let mtu = unsafe { req.ifr_ifru.ifru_mtu };
+    Ok(mtu.max(0) as u32)
+}
+
+impl UdpSocket {
+    /// Opens a socket bound to `local:port`, on `device` if given. The
+    /// address may not be configured yet (`IP_FREEBIND`): OpenWrt may start
+    /// Tandem before the sync link is up.
+    pub fn open(local: IpAddr, port: u16, device: Option<&str>) -> io::Result<Self> {
+        let v6 = local.is_ipv6();
+        let fd = socket(
+            if v6 { libc::AF_INET6 } else { libc::AF_INET },
+            libc::SOCK_DGRAM,
+            libc::IPPROTO_UDP,
+        )?;
+        if let Some(d) = device {
+            bind_to_device(&fd, d)?;
+        }
+        let _ = setsockopt_int(&fd, libc::IPPROTO_IP, libc::IP_FREEBIND, 1);
+        let _ = setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1);
+        let _ = setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_SNDBUF, 1 << 20);
+        let _ = setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20);
+        if v6 {
+            let _ = setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1);
+        }
+        // DSCP CS6 (network control), as routing protocols use.
+        if v6 {
+            let _ = setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, 0xc0);
+        } else {
+            let _ = setsockopt_int(&fd, libc::IPPROTO_IP, libc::IP_TOS, 0xc0);
+        }
+        match local {
+            IpAddr::V4(a) => {
+                let mut sa = v4_sockaddr(a);
+                sa.sin_port = port.to_be();
+                // SAFETY: `sa` is a valid sockaddr_in of the given size.
+                cvt(unsafe {
+                    libc::bind(
+                        fd.raw(),
+                        (&sa as *const libc::sockaddr_in).cast(),
+                        core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                    )
+                })?;
+            }
+            IpAddr::V6(a) => {
+                let scope = device.map(if_index).unwrap_or(0);
+                let mut sa = v6_sockaddr(a, if a.is_unicast_link_local() { scope } else { 0 });
+                sa.sin6_port = port.to_be();
+                // SAFETY: `sa` is a valid sockaddr_in6 of the given size.
+                cvt(unsafe {
+                    libc::bind(
+                        fd.raw(),
+                        (&sa as *const libc::sockaddr_in6).cast(),
+                        core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                    )
+                })?;
+            }
+        }
+        Ok(UdpSocket { fd, v6 })
+    }
+
+    /// The descriptor to poll.
+    pub fn fd(&self) -> &Fd {
+        &self.fd
+    }
+
+    /// Sends `buf` to `dst:port` (`scope`: interface index for an IPv6
+    /// link-local destination).
+    pub fn send_to(&self, buf: &[u8], dst: IpAddr, port: u16, scope: u32) -> io::Result<()> {
+        let r = match dst {
+            IpAddr::V4(a) if !self.v6 => {
+                let mut sa = v4_sockaddr(a);
+                sa.sin_port = port.to_be();
+                // SAFETY: `buf` and `sa` are valid for the lengths given.
+                unsafe {
+                    libc::sendto(
+                        self.fd.raw(),
+                        buf.as_ptr().cast(),
+                        buf.len(),
+                        0,
+                        (&sa as *const libc::sockaddr_in).cast(),
+                        core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                    )
+                }
+            }
+            IpAddr::V6(a) if self.v6 => {
+                let mut sa = v6_sockaddr(a, if a.is_unicast_link_local() { scope } else { 0 });
+                sa.sin6_port = port.to_be();
+                // SAFETY: `buf` and `sa` are valid for the lengths given.
+                unsafe {
+                    libc::sendto(
+                        self.fd.raw(),
+                        buf.as_ptr().cast(),
+                        buf.len(),
+                        0,
+                        (&sa as *const libc::sockaddr_in6).cast(),
+                        core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                    )
+                }
+            }
+            _ => return Err(io::Error::from(io::ErrorKind::InvalidInput)),
+        };
+        cvt_size(r).map(drop)
+    }
+
+    /// Receives one datagram; its length and source address. `Ok(None)`
+    /// when nothing is pending.
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<Option<(usize, IpAddr)>> {
+        // SAFETY: sockaddr_storage is plain old data; zero is a valid start.
+        let mut ss: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
+        let mut len = core::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // SAFETY: `buf` is writable for its length; `ss`/`len` are valid
+        // out-pointers of the sizes given.
+        let r = cvt_size(unsafe {
+            libc::recvfrom(
+                self.fd.raw(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_TRUNC,
+                (&mut ss as *mut libc::sockaddr_storage).cast(),
+                &mut len,
+            )
+        });
+        let n = match r {
+            Ok(n) => n,
+            Err(e) if would_block(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let src = match i32::from(ss.ss_family) {
+            libc::AF_INET => {
+                // SAFETY: the kernel wrote a sockaddr_in (family AF_INET).
+                let sa =
+                    unsafe { &*(&ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+                IpAddr::V4(std::net::Ipv4Addr::from(sa.sin_addr.s_addr.to_ne_bytes()))
+            }
+            libc::AF_INET6 => {
+                // SAFETY: the kernel wrote a sockaddr_in6 (family AF_INET6).
+                let sa = unsafe {
+                    &*(&ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+                };
+                IpAddr::V6(std::net::Ipv6Addr::from(sa.sin6_addr.s6_addr))
+            }
+            _ => return Ok(Some((0, IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)))),
+        };
+        // MSG_TRUNC: a datagram longer than `buf` reports its real length;
+        // cut it (the MAC check then fails and counts it).
+        Ok(Some((n.min(buf.len()), src)))
+    }
+}
+
+/// The index of interface `name`, 0 if unknown.
+pub fn if_index(name: &str) -> u32 {
+    let mut c = [0u8; libc::IFNAMSIZ + 1];
+    let b = name.as_bytes();
+    if b.len() >= libc::IFNAMSIZ {
+        return 0;
+    }
+    c[..b.len()].copy_from_slice(b);
+    // SAFETY: `c` is NUL-terminated.
+    unsafe { libc::if_nametoindex(c.as_ptr().cast()) }
+}
