@@ -13,17 +13,27 @@
 //!   which times address changes to the kernel's notifications.
 //! * [`scenario`]: [`Pair`] — elect a known master, take it down, measure the takeover.
 //! * [`status`], [`json`]: readers for `tandem status --json` and `ip -j`.
+//! * [`ctsync`]: the conntrack-sync lab (sync link, source NAT to the WAN VIP,
+//!   `tcp_loose=0`, a WAN server, the `tandem_sync` block), the sync part of
+//!   `tandem status --json`, capturing and injecting datagrams on the sync link.
+//! * [`traffic`]: long-lived TCP connections and a UDP flow checked byte for byte in
+//!   either direction; nftables reset counters.
+//! * [`ctnl`]: the kernel's conntrack table over ctnetlink (dump, bulk insert,
+//!   flush, count).
 //!
 //! Every test calls [`require_root`] first: without root it prints `SKIPPED: needs
 //! root` and returns, except under `CI=true`, where it fails.
 
 pub mod config;
+pub mod ctnl;
+pub mod ctsync;
 pub mod daemon;
 pub mod json;
 pub mod netns;
 pub mod scenario;
 pub mod status;
 pub mod topology;
+pub mod traffic;
 pub mod wait;
 
 pub use config::{Version, VrrpConf, SEED_KEEPALIVED_CONF};

@@ -38,6 +38,7 @@ pub struct Pair {
     daemons: [Option<Daemon>; 2],
     kinds: [Kind; 2],
     confs: [VrrpConf; 2],
+    extra: [String; 2],
     topo: Topology,
 }
 
@@ -48,6 +49,7 @@ impl Pair {
             daemons: [None, None],
             kinds,
             confs,
+            extra: [String::new(), String::new()],
             topo: Topology::seed(prefix)?,
         })
     }
@@ -72,6 +74,17 @@ impl Pair {
         self.confs[r.index()] = conf;
     }
 
+    /// Text appended to router `r`'s rendered configuration (e.g. a `tandem_sync`
+    /// block), used from its next start; empty by default.
+    pub fn set_extra_conf(&mut self, r: RouterId, text: &str) {
+        self.extra[r.index()] = text.to_string();
+    }
+
+    /// Router `r`'s full configuration text as [`Pair::start`] writes it.
+    pub fn conf_text(&self, r: RouterId) -> String {
+        self.confs[r.index()].render() + &self.extra[r.index()]
+    }
+
     /// Replaces router `r`'s implementation (used at its next start).
     pub fn set_kind(&mut self, r: RouterId, kind: Kind) {
         self.kinds[r.index()] = kind;
@@ -82,12 +95,7 @@ impl Pair {
         if let Some(mut d) = self.daemons[r.index()].take() {
             d.crash();
         }
-        let d = Daemon::start(
-            &self.topo,
-            r,
-            self.kinds[r.index()],
-            &self.confs[r.index()].render(),
-        )?;
+        let d = Daemon::start(&self.topo, r, self.kinds[r.index()], &self.conf_text(r))?;
         Ok(self.daemons[r.index()].insert(d))
     }
 

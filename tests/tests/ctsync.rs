@@ -1,0 +1,657 @@
+//! Conntrack sync (issue 4, item 7): NAT'd connections survive a failover with
+//! zero resets, the sync converges over a lossy link, forged frames change nothing,
+//! and a returning master gets a full resync. Each test has a negative control.
+//!
+//! Lab: [`tandem_tests::ctsync::CtLab`] — the seed topology, a sync link `sync0`
+//! between the routers, LAN → WAN source NAT to the WAN VIP, `tcp_loose=0` on the
+//! routers, a WAN server 192.168.0.20. VRRPv3 with 0.1 s adverts (the seed's
+//! instances otherwise: sync group, nopreempt); r1 priority 150 is elected first.
+//!
+//! Traffic ([`tandem_tests::traffic`]): 200 TCP connections and a UDP flow from the
+//! LAN client to the server. After a failover the *server* writes first on every
+//! connection (with `tcp_loose=0` the new master passes that packet only if it has
+//! the connection's state), then the client answers; resets are counted with
+//! nftables in the client's and the server's namespace.
+
+use std::time::{Duration, Instant};
+
+use tandem_protocol::conntrack::{Entry, Manip, NatDelta, TcpInfo, TcpState, Tuple};
+use tandem_protocol::sync::{self as wire, Frame, FrameWriter, Header, Record};
+use tandem_tests::ctnl;
+use tandem_tests::ctsync::{
+    capture_udp, inject_udp, random_key, sync_addr, CtLab, Datagram, SyncStatus, SERVER, SYNC_IF,
+    SYNC_PORT, TCP_PORT, UDP_PORT,
+};
+use tandem_tests::topology::Link;
+use tandem_tests::traffic::{First, Round, RstCounter, Rsts, TcpFleet, UdpFlow};
+use tandem_tests::{require_root, RouterId, VrrpConf, WAN_VIP};
+
+use RouterId::{R1, R2};
+
+/// TCP connections per scenario.
+const CONNS: usize = 200;
+/// Deadline of each phase of an exchange after a failover (TCP retransmits a
+/// segment lost during the takeover after 0.2, 0.6, 1.4, 3.0 s…). The negative
+/// controls use the same deadline.
+const AFTER: Duration = Duration::from_secs(5);
+/// Deadline of each phase of an exchange while nothing fails over.
+const STEADY: Duration = Duration::from_secs(3);
+/// Bound for the backup's cache to hold what the master's table holds, on a
+/// healthy link.
+const SYNC_BOUND: Duration = Duration::from_secs(5);
+
+fn confs() -> [VrrpConf; 2] {
+    [
+        VrrpConf::v3_fast().priority(150),
+        VrrpConf::v3_fast().priority(100),
+    ]
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Failover {
+    /// SIGSTOP + SIGKILL of r1's daemon.
+    Crash,
+    /// SIGTERM to r1's daemon.
+    Term,
+    /// r1's LAN cable pulled (the sync group moves both instances).
+    LanDown,
+}
+
+struct Traffic {
+    fleet: TcpFleet,
+    udp: UdpFlow,
+    rst_client: RstCounter,
+    rst_server: RstCounter,
+}
+
+impl Traffic {
+    fn open(lab: &CtLab, conns: usize) -> Traffic {
+        let cl = lab.topo().client_ns();
+        let sv = lab.server_ns();
+        let rst_client = RstCounter::install(&cl, TCP_PORT).expect("rst counter (client)");
+        let rst_server = RstCounter::install(&sv, TCP_PORT).expect("rst counter (server)");
+        let t = Instant::now();
+        let fleet = TcpFleet::open(&cl, &sv, SERVER, TCP_PORT, conns).expect("open TCP fleet");
+        let udp = UdpFlow::open(&cl, &sv, SERVER, UDP_PORT).expect("open UDP flow");
+        eprintln!(
+            "opened {conns} TCP connections and a UDP flow in {:?}",
+            t.elapsed()
+        );
+        Traffic {
+            fleet,
+            udp,
+            rst_client,
+            rst_server,
+        }
+    }
+
+    /// Both directions on every connection and the UDP flow, while steady: all must
+    /// work.
+    fn check_steady(&mut self, tag: &str) {
+        for first in [First::Client, First::Server] {
+            let r = self
+                .fleet
+                .exchange(first, &format!("{tag}-{first:?}"), STEADY);
+            assert!(
+                r.all_ok(),
+                "{tag} ({first:?} first), before any failover: {r}"
+            );
+            self.udp
+                .exchange(first, &format!("{tag}-{first:?}"), STEADY)
+                .unwrap_or_else(|e| panic!("{tag}: UDP ({first:?} first): {e}"));
+        }
+        self.udp.drain();
+    }
+
+    fn rsts(&self) -> (Rsts, Rsts) {
+        (
+            self.rst_client.read().expect("read rst counter"),
+            self.rst_server.read().expect("read rst counter"),
+        )
+    }
+}
+
+struct Outcome {
+    tcp: Round,
+    udp: Result<(), String>,
+    /// Resets (received, sent) at the client during the failover and after it.
+    client: Rsts,
+    /// The same at the server.
+    server: Rsts,
+}
+
+fn sub(a: Rsts, b: Rsts) -> Rsts {
+    Rsts {
+        received: a.received - b.received,
+        sent: a.sent - b.sent,
+    }
+}
+
+/// The master's LAN clients' entries are all in the backup's cache (count).
+fn wait_synced(lab: &mut CtLab, master: RouterId, bound: Duration) -> Result<Duration, String> {
+    let want = lab.client_entries(master).expect("dump master table").len() as u64;
+    lab.wait_cache(master.other(), bound, |n| n == want)
+        .map_err(|e| format!("backup cache never held the master's {want} client entries: {e}"))
+}
+
+/// r1 master with traffic through it; `how` takes r1 down; r2 must hold both VIPs;
+/// then the server writes first on every connection and the UDP flow.
+fn failover(prefix: &str, how: Failover, sync: bool) -> Outcome {
+    if !require_root() {
+        return Outcome {
+            tcp: Round::default(),
+            udp: Ok(()),
+            client: Rsts::default(),
+            server: Rsts::default(),
+        };
+    }
+    let mut lab = CtLab::new(prefix, confs(), sync).expect("lab");
+    lab.pair_mut().elect(R1).expect("elect r1");
+    let mut tr = Traffic::open(&lab, CONNS);
+    tr.check_steady("before");
+    if sync {
+        let took = wait_synced(&mut lab, R1, SYNC_BOUND).unwrap_or_else(|e| panic!("{e}"));
+        eprintln!("backup cache complete {took:?} after the check");
+    } else {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (c0, s0) = tr.rsts();
+    let t = Instant::now();
+    match how {
+        Failover::Crash => {
+            lab.pair_mut().daemon(R1).crash();
+        }
+        Failover::Term => {
+            lab.pair_mut().daemon(R1).terminate();
+        }
+        Failover::LanDown => lab.topo().set_cable(R1, Link::Lan, false).expect("cable"),
+    }
+    let bound = match how {
+        Failover::Term => lab.pair().term_bound(R2),
+        _ => lab.pair().crash_bound(R2),
+    };
+    let took = lab
+        .pair()
+        .wait_holds_both(R2, t, bound + Duration::from_millis(500))
+        .unwrap_or_else(|e| panic!("r2 did not take over after {how:?}: {e}"));
+    eprintln!("{how:?}: r2 holds both VIPs after {took:?}");
+    if sync {
+        if let Ok(s) = lab.sync_status(R2) {
+            eprintln!("r2 sync after the takeover: {}", s.summary());
+        }
+    }
+    let tcp = tr.fleet.exchange(First::Server, "after", AFTER);
+    let udp = tr.udp.exchange(First::Server, "after", AFTER);
+    let (c1, s1) = tr.rsts();
+    let out = Outcome {
+        tcp,
+        udp,
+        client: sub(c1, c0),
+        server: sub(s1, s0),
+    };
+    eprintln!(
+        "{how:?} sync={sync}: TCP {}; UDP {:?}; resets at the client {:?}, at the server {:?}",
+        out.tcp, out.udp, out.client, out.server
+    );
+    out
+}
+
+fn assert_survived(o: &Outcome, what: &str) {
+    assert!(
+        o.tcp.all_ok(),
+        "{what}: every TCP connection must still exchange data: {}",
+        o.tcp
+    );
+    assert!(o.udp.is_ok(), "{what}: UDP flow: {:?}", o.udp);
+    assert_eq!(
+        o.client.received, 0,
+        "{what}: the client must see no reset; counters {:?}",
+        o.client
+    );
+    assert_eq!(o.server.sent, 0, "{what}: resets sent by the server");
+}
+
+fn assert_broken(o: &Outcome, what: &str) {
+    if !require_root() {
+        return;
+    }
+    assert_eq!(
+        o.tcp.ok, 0,
+        "{what}: without sync no connection should survive the failover: {}",
+        o.tcp
+    );
+    assert!(o.udp.is_err(), "{what}: the UDP flow should break too");
+}
+
+#[test]
+fn crash_keeps_nat_connections() {
+    let o = failover("tc1a", Failover::Crash, true);
+    if require_root() {
+        assert_survived(&o, "crash");
+    }
+}
+
+#[test]
+fn crash_without_sync_breaks_connections() {
+    let o = failover("tc1b", Failover::Crash, false);
+    assert_broken(&o, "crash without sync");
+}
+
+#[test]
+fn sigterm_keeps_nat_connections() {
+    let o = failover("tc2a", Failover::Term, true);
+    if require_root() {
+        assert_survived(&o, "SIGTERM");
+    }
+}
+
+#[test]
+fn sigterm_without_sync_breaks_connections() {
+    let o = failover("tc2b", Failover::Term, false);
+    assert_broken(&o, "SIGTERM without sync");
+}
+
+#[test]
+fn lan_link_down_keeps_nat_connections() {
+    let o = failover("tc3a", Failover::LanDown, true);
+    if require_root() {
+        assert_survived(&o, "LAN link down");
+    }
+}
+
+#[test]
+fn lan_link_down_without_sync_breaks_connections() {
+    let o = failover("tc3b", Failover::LanDown, false);
+    assert_broken(&o, "LAN link down without sync");
+}
+
+/// Same keys (original tuple, zone) and reply tuples in two lists of entries.
+fn same_connections(a: &[Entry], b: &[Entry]) -> Result<(), String> {
+    let norm = |v: &[Entry]| {
+        let mut v: Vec<String> = v.iter().map(ctnl::describe).collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (norm(a), norm(b));
+    if a == b {
+        return Ok(());
+    }
+    let only_a: Vec<_> = a.iter().filter(|x| !b.contains(x)).take(5).collect();
+    let only_b: Vec<_> = b.iter().filter(|x| !a.contains(x)).take(5).collect();
+    Err(format!(
+        "{} vs {} entries; only in the first: {only_a:?}; only in the second: {only_b:?}",
+        a.len(),
+        b.len()
+    ))
+}
+
+/// 20 % loss on the sync link while 180 connections open: once the loss stops the
+/// backup's cache matches the master's table, and a takeover commits exactly the
+/// master's connections. Control: while the link is cut, the comparison reports a
+/// difference (it can fail).
+#[test]
+fn lossy_sync_link_converges() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = CtLab::new("tc4", confs(), true).expect("lab");
+    lab.pair_mut().elect(R1).expect("elect r1");
+    let cl = lab.topo().client_ns();
+    let sv = lab.server_ns();
+
+    // Control: the link cut while 20 connections open → the cache lags behind.
+    lab.set_sync_loss(100).expect("cut");
+    let mut fleet = TcpFleet::open(&cl, &sv, SERVER, TCP_PORT, 20).expect("fleet");
+    std::thread::sleep(Duration::from_millis(500));
+    let master = lab.client_entries(R1).expect("dump").len() as u64;
+    let backup = lab.sync_status(R2).map(|s| s.cache_entries);
+    assert!(
+        master >= 20 && backup.as_ref().is_ok_and(|&b| b != master),
+        "control: with the link cut the backup's cache ({backup:?}) should differ from the master's {master} entries"
+    );
+
+    // 20 % loss while 180 more connections open and the UDP flow starts.
+    lab.set_sync_loss(20).expect("loss");
+    let t = Instant::now();
+    fleet.open_more(&cl, CONNS - 20).expect("more connections");
+    let udp = UdpFlow::open(&cl, &sv, SERVER, UDP_PORT).expect("udp");
+    let r = fleet.exchange(First::Client, "lossy", STEADY);
+    assert!(r.all_ok(), "traffic under sync loss: {r}");
+    eprintln!(
+        "opened {CONNS} connections under 20 % sync loss in {:?}",
+        t.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let lost =
+        tandem_tests::traffic::nft_counter(&lab.topo().router_ns(R1), "inet", "tcloss", "lost");
+    eprintln!("sync datagrams dropped on r1's side: {lost:?}");
+    lab.set_sync_loss(0).expect("loss off");
+
+    // Converges: the cache count equals the master's LAN-client entries.
+    let took = wait_synced(&mut lab, R1, Duration::from_secs(10)).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("cache matched the master's table {took:?} after the loss stopped");
+    let s = lab.sync_status(R2).expect("status");
+    eprintln!("r2: {}", s.summary());
+    let before = lab.client_entries(R1).expect("dump");
+    assert_eq!(s.cache_entries, before.len() as u64);
+
+    // Content: a takeover commits exactly these connections.
+    lab.pair_mut().daemon(R1).crash();
+    lab.pair()
+        .wait_holds_both(R2, Instant::now(), lab.pair().crash_bound(R2))
+        .expect("r2 takes over");
+    let after = lab.client_entries(R2).expect("dump r2");
+    same_connections(&before, &after)
+        .unwrap_or_else(|e| panic!("r2's committed table differs from r1's: {e}"));
+    let r = fleet.exchange(First::Server, "after", AFTER);
+    assert!(r.all_ok(), "after the takeover: {r}");
+    udp.exchange(First::Server, "after", AFTER)
+        .expect("UDP after the takeover");
+}
+
+/// A simple xorshift generator (the tests need no cryptographic randomness, only
+/// reproducible garbage; the seed is printed).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+fn sync_frames(d: &[Datagram], from: RouterId) -> Vec<Vec<u8>> {
+    d.iter()
+        .filter(|(src, dst, _)| {
+            *src.ip() == sync_addr(from)
+                && *dst.ip() == sync_addr(from.other())
+                && dst.port() == SYNC_PORT
+        })
+        .map(|(_, _, p)| p.clone())
+        .collect()
+}
+
+fn as_peer(from: RouterId, payload: Vec<u8>) -> Datagram {
+    (
+        std::net::SocketAddrV4::new(sync_addr(from), SYNC_PORT),
+        std::net::SocketAddrV4::new(sync_addr(from.other()), SYNC_PORT),
+        payload,
+    )
+}
+
+/// Frames with a wrong key, replayed frames and garbage sent to the backup's sync
+/// port from the master's address change nothing (cache, roles, traffic) and are
+/// counted. Control: the same forged frame with the right key is accepted and adds
+/// an entry to the cache (so only the MAC stopped the others).
+#[test]
+fn forged_frames_change_nothing_and_are_counted() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = CtLab::new("tc5", confs(), true).expect("lab");
+    lab.pair_mut().elect(R1).expect("elect r1");
+    let cl = lab.topo().client_ns();
+    let sv = lab.server_ns();
+    let r2ns = lab.topo().router_ns(R2);
+    let r1ns = lab.topo().router_ns(R1);
+
+    // Capture real frames while 40 connections open.
+    let cap = {
+        let ns = r2ns.clone();
+        std::thread::spawn(move || {
+            capture_udp(&ns, SYNC_IF, SYNC_PORT, Duration::from_millis(1500))
+        })
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let mut fleet = TcpFleet::open(&cl, &sv, SERVER, TCP_PORT, 40).expect("fleet");
+    let captured = cap.join().expect("capture thread").expect("capture");
+    let from_r1 = sync_frames(&captured, R1);
+    assert!(
+        !from_r1.is_empty(),
+        "no sync frame from r1 captured on r2's sync0 ({} datagrams)",
+        captured.len()
+    );
+    wait_synced(&mut lab, R1, SYNC_BOUND).unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(300));
+    let before = lab.sync_status(R2).expect("status");
+    eprintln!("r2 before the injection: {}", before.summary());
+
+    let mut seed = [0u8; 8];
+    seed.copy_from_slice(&random_key().expect("random")[..8]);
+    let seed = u64::from_le_bytes(seed) | 1;
+    eprintln!("garbage seed {seed:#x}");
+    let mut rng = Rng(seed);
+    let wrong = wire::Key::new(&rng.bytes(32)).expect("key");
+    let max_seq = from_r1
+        .iter()
+        .filter_map(|f| Frame::new_checked(f.as_slice()).ok().map(|f| f.seq()))
+        .max()
+        .unwrap_or(0);
+    let mut inject = Vec::new();
+    // 20 frames with the wrong key and fresh sequence numbers.
+    let mut wrong_key = 0;
+    for (i, f) in from_r1.iter().cycle().take(20).enumerate() {
+        let mut b = f.clone();
+        let Ok(fr) = Frame::new_checked(b.as_slice()) else {
+            continue;
+        };
+        let h = Header {
+            seq: max_seq + 1000 + i as u32,
+            ..fr.header()
+        };
+        let mut fr = Frame::new_unchecked(b.as_mut_slice());
+        fr.set_header(&h);
+        fr.fill_tag(&wrong);
+        inject.push(as_peer(R1, b));
+        wrong_key += 1;
+    }
+    // 20 replays, verbatim.
+    let replays = from_r1.iter().cycle().take(20).count();
+    inject.extend(
+        from_r1
+            .iter()
+            .cycle()
+            .take(20)
+            .map(|f| as_peer(R1, f.clone())),
+    );
+    // 20 datagrams of random bytes, 10 with a plausible header and random rest.
+    let mut garbage = 0;
+    for _ in 0..20 {
+        let n = 1 + (rng.next() % 600) as usize;
+        inject.push(as_peer(R1, rng.bytes(n)));
+        garbage += 1;
+    }
+    let hdr = Frame::new_checked(from_r1[0].as_slice())
+        .expect("captured frame")
+        .header();
+    for i in 0..10 {
+        let n = 40 + (rng.next() % 500) as usize;
+        let mut b = rng.bytes(n);
+        Header {
+            seq: max_seq + 5000 + i,
+            ..hdr
+        }
+        .emit(&mut b);
+        inject.push(as_peer(R1, b));
+        garbage += 1;
+    }
+    let n = inject_udp(&r1ns, inject).expect("inject");
+    eprintln!("injected {n}: {wrong_key} wrong-key frames, {replays} replays, {garbage} garbage");
+    std::thread::sleep(Duration::from_millis(500));
+
+    let after = lab.sync_status(R2).expect("status");
+    eprintln!("r2 after the injection: {}", after.summary());
+    let d = |s: &SyncStatus, k: &str| s.dropped_by(k);
+    let delta = |k: &str| d(&after, k) - d(&before, k);
+    assert_eq!(
+        after.dropped_total - before.dropped_total,
+        n as u64,
+        "every injected datagram must be dropped and counted"
+    );
+    assert_eq!(
+        delta("bad_mac") + delta("bad_header"),
+        (wrong_key + garbage) as u64,
+        "wrong-key and garbage frames: bad MAC or bad header"
+    );
+    assert_eq!(
+        delta("duplicate") + delta("too_old"),
+        replays as u64,
+        "replays: duplicate or too old"
+    );
+    assert_eq!(
+        after.cache_entries, before.cache_entries,
+        "the cache changed"
+    );
+    lab.pair().check_master(R1).expect("roles unchanged");
+    let r = fleet.exchange(First::Server, "after-injection", STEADY);
+    assert!(r.all_ok(), "traffic after the injection: {r}");
+
+    // Control: the same kind of forged frame with the right key is accepted.
+    let cap2 =
+        capture_udp(&r2ns, SYNC_IF, SYNC_PORT, Duration::from_millis(1300)).expect("capture");
+    let next_from_r1 = sync_frames(&cap2, R2)
+        .iter()
+        .filter_map(|f| Frame::new_checked(f.as_slice()).ok().map(|f| f.ack()))
+        .max()
+        .expect("a frame from r2 to r1 (alive or ack) within 1.3 s");
+    let hdr = sync_frames(&cap2, R1)
+        .iter()
+        .filter_map(|f| Frame::new_checked(f.as_slice()).ok().map(|f| f.header()))
+        .max_by_key(|h| h.seq)
+        .unwrap_or(hdr);
+    let right = wire::Key::new(lab.key()).expect("key");
+    let fake = {
+        let orig = Tuple::tcp(
+            std::net::Ipv4Addr::new(10, 9, 8, 77).into(),
+            SERVER.into(),
+            4242,
+            TCP_PORT,
+        );
+        let mut e = Entry::with_nat(
+            orig,
+            NatDelta {
+                snat: Some(Manip {
+                    addr: WAN_VIP.into(),
+                    port: 4242,
+                }),
+                dnat: None,
+            },
+        );
+        e.status =
+            tandem_protocol::conntrack::IPS_SEEN_REPLY | tandem_protocol::conntrack::IPS_ASSURED;
+        e.timeout = 3600;
+        e.tcp = Some(TcpInfo::new(TcpState::Established));
+        e
+    };
+    let mut buf = vec![0u8; 1400];
+    let h = Header {
+        seq: hdr.seq + 100,
+        ..hdr
+    };
+    let mut w = FrameWriter::new(&mut buf, &h).expect("writer");
+    w.push(&Record::Seq(next_from_r1)).expect("seq");
+    w.push(&Record::CtNew(fake)).expect("record");
+    let len = w.finish(&right);
+    buf.truncate(len);
+    let mut wrong_copy = buf.clone();
+    Frame::new_unchecked(wrong_copy.as_mut_slice()).fill_tag(&wrong);
+    // First the wrong-key copy (must change nothing), then the right one.
+    let c0 = lab.sync_status(R2).expect("status").cache_entries;
+    inject_udp(&r1ns, vec![as_peer(R1, wrong_copy)]).expect("inject");
+    std::thread::sleep(Duration::from_millis(300));
+    let c1 = lab.sync_status(R2).expect("status").cache_entries;
+    assert_eq!(
+        c1, c0,
+        "the wrong-key copy of the forged entry changed the cache"
+    );
+    inject_udp(&r1ns, vec![as_peer(R1, buf)]).expect("inject");
+    let took = lab.wait_cache(R2, Duration::from_secs(2), |n| n == c0 + 1);
+    assert!(
+        took.is_ok(),
+        "control: a forged frame with the right key (stream seq {next_from_r1}) should add its entry: {took:?}"
+    );
+}
+
+/// The old master returns after a crash: it becomes backup and receives a full
+/// resync (its cache fills with the new master's connections). Control: started
+/// with a wrong key it stays empty for as long, and the new master counts its
+/// frames as bad MACs.
+#[test]
+fn returning_master_becomes_backup_with_full_resync() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = CtLab::new("tc6", confs(), true).expect("lab");
+    lab.pair_mut().elect(R1).expect("elect r1");
+    let mut tr = Traffic::open(&lab, CONNS);
+    tr.check_steady("before");
+    wait_synced(&mut lab, R1, SYNC_BOUND).unwrap_or_else(|e| panic!("{e}"));
+    let t = lab.pair_mut().daemon(R1).crash();
+    lab.pair()
+        .wait_holds_both(R2, t, lab.pair().crash_bound(R2))
+        .expect("r2 takes over");
+    let r = tr.fleet.exchange(First::Server, "after-crash", AFTER);
+    assert!(r.all_ok(), "after the crash: {r}");
+    let want = lab.client_entries(R2).expect("dump r2").len() as u64;
+    assert!(want >= CONNS as u64, "r2 holds {want} client entries");
+    let fill_bound = Duration::from_secs(3);
+
+    // Control: r1 comes back with a wrong key.
+    let good = lab.key().to_vec();
+    lab.use_key(R1, &random_key().expect("key")).expect("key");
+    let bad_mac0 = lab.sync_status(R2).expect("status").dropped_by("bad_mac");
+    lab.pair_mut().start(R1).expect("restart r1");
+    lab.pair_mut()
+        .wait_backup(R1, Duration::from_secs(5))
+        .expect("r1 backup");
+    let t = Instant::now();
+    let filled = lab.wait_cache(R1, fill_bound, |n| n > 0);
+    assert!(
+        filled.is_err(),
+        "control: r1 with a wrong key got entries: {filled:?}"
+    );
+    let bad_mac1 = lab.sync_status(R2).expect("status").dropped_by("bad_mac");
+    assert!(
+        bad_mac1 > bad_mac0,
+        "control: r2 should count r1's wrong-key frames as bad MACs ({bad_mac0} → {bad_mac1})"
+    );
+    eprintln!(
+        "control: r1 with a wrong key stayed empty for {:?}",
+        t.elapsed()
+    );
+
+    // r1 comes back with the right key: backup (nopreempt), full resync.
+    lab.use_key(R1, &good).expect("key");
+    lab.pair_mut().start(R1).expect("restart r1");
+    let t = Instant::now();
+    lab.pair_mut()
+        .wait_backup(R1, Duration::from_secs(5))
+        .expect("r1 backup");
+    lab.pair().check_master(R2).expect("r2 stays master");
+    let took = lab
+        .wait_cache(R1, fill_bound, |n| n == want)
+        .unwrap_or_else(|e| panic!("returning r1 did not get the full table: {e}"));
+    eprintln!(
+        "r1's cache holds r2's {want} entries {:?} after its start",
+        t.elapsed()
+    );
+    let _ = took;
+    let s1 = lab.sync_status(R1).expect("status");
+    let s2 = lab.sync_status(R2).expect("status");
+    eprintln!("r1: {}\nr2: {}", s1.summary(), s2.summary());
+    assert_eq!(s1.role, "backup");
+    if let Some(n) = s1.resyncs_completed() {
+        assert!(n >= 1, "r1 completed no resync");
+    }
+    if let Some(n) = s2.resyncs_started() {
+        assert!(n >= 1, "r2 started no resync");
+    }
+    let r = tr.fleet.exchange(First::Server, "after-return", STEADY);
+    assert!(r.all_ok(), "traffic after r1's return: {r}");
+}
