@@ -4,7 +4,8 @@
 //!
 //! JSON shape (stable; tests and scripts rely on it):
 //! ```text
-//! {"pid":1,"now_ms":5000,"uptime_ms":4000,"allocations":0,"config":"/etc/k.conf",
+//! {"pid":1,"now_ms":5000,"uptime_ms":4000,"allocations":0,
+//!  "startup_allocations":57,"reloads":0,"config":"/etc/k.conf",
 //!  "instances":[{"name":"I1","interface":"br-lan","family":"ipv4",
 //!    "vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER",
 //!    "priority":101,"effective_priority":101,"master":"192.168.1.2",
@@ -35,7 +36,10 @@
 //! `master` and `last_transition` are `null` while unknown; times are
 //! `CLOCK_MONOTONIC` milliseconds. `sync` is `null` without a
 //! `tandem_sync` block; its `last_commit` is `null` before the first
-//! commit (taking over as MASTER).
+//! commit (taking over as MASTER). `allocations` counts heap allocations
+//! since start-up finished, reloads included (never reset): 0 is the
+//! promise. `startup_allocations` counts those made during start-up
+//! (non-zero: it shows the counter works); `reloads` counts SIGHUPs.
 
 use crate::buf::{json_display, json_str};
 use std::fmt::{self, Display};
@@ -407,9 +411,13 @@ pub struct Header<'a> {
     pub uptime_ms: u64,
     /// The configuration file.
     pub config: &'a str,
-    /// Heap allocations since the end of start-up (or of the last reload):
-    /// 0 while the loop keeps its no-allocation promise.
+    /// Heap allocations since the end of start-up, reloads included (never
+    /// reset): 0 while the daemon keeps its no-allocation promise.
     pub allocations: u64,
+    /// Heap allocations made during start-up (> 0: the counter is live).
+    pub startup_allocations: u64,
+    /// Reloads (SIGHUP) since start-up.
+    pub reloads: u32,
 }
 
 fn secs(ms: u64) -> impl Display {
@@ -432,11 +440,13 @@ pub fn text<'a, 'b>(
 ) -> fmt::Result {
     writeln!(
         w,
-        "tandem (pid {}), up {}, config {}, heap allocations since start-up {}",
+        "tandem (pid {}), up {}, config {}, heap allocations since start-up {} (start-up {}, reloads {})",
         h.pid,
         secs(h.uptime_ms),
         h.config,
-        h.allocations
+        h.allocations,
+        h.startup_allocations,
+        h.reloads
     )?;
     for i in instances {
         write!(
@@ -519,8 +529,8 @@ pub fn json<'a, 'b>(
 ) -> fmt::Result {
     write!(
         w,
-        "{{\"pid\":{},\"now_ms\":{},\"uptime_ms\":{},\"allocations\":{},\"config\":",
-        h.pid, h.now_ms, h.uptime_ms, h.allocations
+        "{{\"pid\":{},\"now_ms\":{},\"uptime_ms\":{},\"allocations\":{},\"startup_allocations\":{},\"reloads\":{},\"config\":",
+        h.pid, h.now_ms, h.uptime_ms, h.allocations, h.startup_allocations, h.reloads
     )?;
     json_str(w, h.config)?;
     w.write_str(",\"instances\":[")?;
@@ -669,6 +679,8 @@ mod tests {
         uptime_ms: 4000,
         config: "/etc/k.conf",
         allocations: 0,
+        startup_allocations: 57,
+        reloads: 2,
     };
 
     fn ifaces() -> impl Iterator<Item = IfaceStatus<'static>> {
@@ -696,7 +708,7 @@ mod tests {
         assert_eq!(
             s,
             concat!(
-                r#"{"pid":7,"now_ms":5000,"uptime_ms":4000,"allocations":0,"config":"/etc/k.conf","instances":["#,
+                r#"{"pid":7,"now_ms":5000,"uptime_ms":4000,"allocations":0,"startup_allocations":57,"reloads":2,"config":"/etc/k.conf","instances":["#,
                 r#"{"name":"I1","interface":"br-lan","family":"ipv4","vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER","priority":101,"effective_priority":101,"master":"192.168.1.2","master_is_self":true,"received":10,"sent":20,"send_errors":0,"dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,"interval":0,"malformed":0},"address_list_mismatch":0,"transitions":2,"last_transition":{"from":"BACKUP","to":"MASTER","reason":"no \"advert\" from the master","reason_code":"MasterDown","at_ms":1000,"ago_ms":4000}},"#,
                 r#"{"name":"I1","interface":"br-lan","family":"ipv4","vrrp_version":2,"vrid":51,"sync_group":"G1","state":"MASTER","priority":101,"effective_priority":101,"master":"192.168.1.2","master_is_self":true,"received":10,"sent":20,"send_errors":0,"dropped":{"total":1,"ttl":0,"version":0,"checksum":0,"auth":1,"interval":0,"malformed":0},"address_list_mismatch":0,"transitions":2,"last_transition":null}"#,
                 r#"],"interfaces":[{"name":"br-lan","ifindex":3,"up":true,"unknown_vrid":4}],"sync":null}"#,
@@ -711,7 +723,7 @@ mod tests {
         let mut s = String::new();
         text(&mut s, &H, [sample(&r, true)].into_iter(), ifaces(), None).unwrap();
         assert!(s.starts_with(
-            "tandem (pid 7), up 4.000 s, config /etc/k.conf, heap allocations since start-up 0\n"
+            "tandem (pid 7), up 4.000 s, config /etc/k.conf, heap allocations since start-up 0 (start-up 57, reloads 2)\n"
         ));
         assert!(s.contains("I1: MASTER (br-lan, IPv4, VRRPv2, vrid 51, sync group G1)\n"));
         assert!(s.contains("  priority 101 (effective 101), master 192.168.1.2 (this router)\n"));

@@ -1,13 +1,23 @@
 //! The daemon: one single-threaded event loop around `ppoll(2)`.
 //!
-//! Start-up (allocations happen here and on reload only): block and open
-//! the signals, read the configuration, open the netlink sockets, dump
+//! Start-up (the only place that allocates): block and open the signals,
+//! read the configuration (into the [`conf::Loader`]'s buffers, kept for
+//! reloads), open the netlink sockets, dump
 //! links and addresses, remove virtual addresses and routes a crashed
 //! earlier run left behind, open the VRRP sockets, build the core
 //! [`Node`], bind the control socket. Then the loop: wait until a socket is
 //! readable or the core's next deadline ([`Node::poll_timeout`]); read the
 //! clock (`CLOCK_MONOTONIC`); feed packets, link events and timeouts to the
 //! core; carry out every [`Action`] it queued.
+//!
+//! Reloads (SIGHUP) do not allocate either: the configuration is read into
+//! the loader's fixed buffers, the new interface table is built in a spare
+//! table allocated at start-up ([`MAX_IFACES`] entries, swapped with the
+//! live one), the new instance records in a staging area of
+//! [`cfg::MAX_INSTANCES`] entries, and the poll set and status buffers are
+//! sized at start-up for the largest configuration. `tandem status` shows
+//! the allocations made since start-up (0 is the promise) and those made
+//! during start-up.
 
 mod ctsync;
 mod net;
@@ -52,6 +62,44 @@ const STATUS_PER_INSTANCE: usize = 1200;
 const STATUS_PER_IFACE: usize = 128;
 /// Bytes of status response reserved for the sync section.
 const STATUS_SYNC: usize = 2048;
+
+/// Test hook (the negative control of the allocation test): when this
+/// environment variable is set at start-up, every reload makes one heap
+/// allocation on purpose, which `tandem status` must count.
+const ALLOC_ON_RELOAD_ENV: &str = "TANDEM_TEST_ALLOCATE_ON_RELOAD";
+
+/// Why an instance could not be set up (formatted without allocating).
+#[derive(Clone, Debug)]
+enum SetupError {
+    TooManyIfaces,
+    TooManyVips(Name),
+    NoRoom { added: usize, used: usize },
+    IndexMismatch,
+    Core(Name, cv::Error),
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetupError::TooManyIfaces => write!(f, "more than {MAX_IFACES} interfaces"),
+            SetupError::TooManyVips(n) => {
+                write!(f, "{n}: too many virtual addresses for one advert")
+            }
+            SetupError::NoRoom { added, used } => write!(
+                f,
+                "no room for {added} new instance(s) ({used} slots used of {SLOTS}); restart tandem"
+            ),
+            SetupError::IndexMismatch => f.write_str("core instance index mismatch"),
+            SetupError::Core(n, e) => write!(f, "{n}: cannot add instance: {e}"),
+        }
+    }
+}
+
+impl From<SetupError> for String {
+    fn from(e: SetupError) -> String {
+        e.to_string()
+    }
+}
 
 /// Options of `tandem run`.
 pub struct Options {
@@ -115,8 +163,20 @@ pub(crate) struct Daemon {
     timer: TimerFd,
     control: control::Server,
     started: Instant,
-    /// Allocation count when start-up (or the last reload) finished.
+    /// The configuration reader (its buffers are reused by reloads).
+    loader: Option<conf::Loader>,
+    /// Allocation count when start-up finished (never reset: reloads
+    /// count as "after start-up").
     allocs_baseline: u64,
+    /// Reloads done (SIGHUP).
+    reloads: u32,
+    /// Test hook: allocate on purpose on every reload ([`ALLOC_ON_RELOAD_ENV`]).
+    alloc_on_reload: bool,
+    /// The interface table of the next reload (capacity [`MAX_IFACES`]).
+    ifaces_spare: Vec<Iface>,
+    /// New instance records of a reload, with the index of the record they
+    /// replace (capacity [`cfg::MAX_INSTANCES`]).
+    staged: Vec<(Option<usize>, Inst)>,
     fds: Vec<PollFd>,
     tokens: Vec<Token>,
     ctl_tokens: Vec<Option<usize>>,
@@ -152,26 +212,25 @@ pub fn run(opts: Options) -> u8 {
             return 1;
         }
     };
-    let loaded = match conf::load(&opts.config, &mut |d| log::diagnostic(d)) {
-        Ok(l) => l,
+    let mut loader = conf::Loader::new();
+    let outcome = match loader.load(&opts.config, &mut |d| log::diagnostic(d)) {
+        Ok(o) => o,
         Err(e) => {
             crate::log!(Error, "cannot read {}: {e}", opts.config.display());
             return 1;
         }
     };
-    if let Some(c) = &loaded.config {
-        conf::unsupported(c, &mut |m| crate::log!(Warning, "{m}"));
-    }
-    let Some(config) = loaded.config else {
+    let Some(config) = loader.config() else {
         crate::log!(
             Error,
             "{}: {} error(s); not started",
             opts.config.display(),
-            loaded.errors
+            outcome.errors
         );
         return 1;
     };
-    let mut d = match Daemon::new(&opts, signals, &config) {
+    conf::unsupported(config, &mut |m| crate::log!(Warning, "{m}"));
+    let mut d = match Daemon::new(&opts, signals, config) {
         Ok(d) => d,
         Err(e) => {
             crate::log!(Error, "start-up failed: {e}");
@@ -186,7 +245,8 @@ pub fn run(opts: Options) -> u8 {
         opts.config.display(),
         opts.control.display()
     );
-    drop(config);
+    d.loader = Some(loader);
+    d.alloc_on_reload = std::env::var_os(ALLOC_ON_RELOAD_ENV).is_some();
     d.run_loop()
 }
 
@@ -197,12 +257,12 @@ fn unspecified(f: Family) -> IpAddr {
     }
 }
 
-fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, String> {
+fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, SetupError> {
     if let Some(p) = ifaces.iter().position(|i| i.name == *name) {
         return Ok(p);
     }
     if ifaces.len() >= MAX_IFACES {
-        return Err(format!("more than {MAX_IFACES} interfaces"));
+        return Err(SetupError::TooManyIfaces);
     }
     ifaces.push(Iface::new(name.clone()));
     Ok(ifaces.len() - 1)
@@ -213,7 +273,7 @@ fn make_inst(
     c: &cfg::Instance,
     all: &cfg::Config,
     ifaces: &mut Vec<Iface>,
-) -> Result<Inst, String> {
+) -> Result<Inst, SetupError> {
     let iface = iface_index(ifaces, &c.interface)?;
     match c.family {
         Family::Ipv4 => ifaces[iface].need_v4 = true,
@@ -248,7 +308,7 @@ fn make_inst(
     } else {
         wire::Addresses::from_ip_addrs(&addrs)
     }
-    .ok_or_else(|| format!("{}: too many virtual addresses for one advert", c.name))?;
+    .ok_or(SetupError::TooManyVips(c.name.clone()))?;
     let repr = wire::Repr {
         version: match c.version {
             cfg::Version::V2 => wire::Version::V2,
@@ -355,7 +415,8 @@ impl Daemon {
             Some(sc) => Some(Box::new(ctsync::SyncPort::new(sc)?)),
             None => None,
         };
-        let cap = status_capacity(inst.len(), ifaces.len());
+        // Status buffers for the largest configuration a reload may bring.
+        let cap = status_capacity(cfg::MAX_INSTANCES, MAX_IFACES);
         let control = control::Server::bind(&opts.control, cap)
             .map_err(|e| format!("control socket {}: {e}", opts.control.display()))?;
         let mut d = Daemon {
@@ -370,7 +431,12 @@ impl Daemon {
             timer,
             control,
             started: clock::now(),
+            loader: None,
             allocs_baseline: 0,
+            reloads: 0,
+            alloc_on_reload: false,
+            ifaces_spare: Vec::with_capacity(MAX_IFACES),
+            staged: Vec::with_capacity(cfg::MAX_INSTANCES),
             fds: Vec::new(),
             tokens: Vec::new(),
             ctl_tokens: Vec::with_capacity(control::MAX_CLIENTS + 1),
@@ -405,9 +471,9 @@ impl Daemon {
             let idx = d
                 .node
                 .add_instance(k)
-                .map_err(|e| format!("{}: {e}", d.inst[i].cfg.name))?;
+                .map_err(|e| SetupError::Core(d.inst[i].cfg.name.clone(), e))?;
             if idx != i {
-                return Err("core instance index mismatch".into());
+                return Err(SetupError::IndexMismatch.into());
             }
         }
         d.update_health(now, true);
@@ -416,8 +482,9 @@ impl Daemon {
         Ok(d)
     }
 
+    /// Sizes the poll set for the most interfaces a reload may bring.
     fn reserve_poll(&mut self) {
-        let n = 3 + 3 + control::MAX_CLIENTS + 1 + 2 * self.ifaces.len();
+        let n = 3 + 3 + control::MAX_CLIENTS + 1 + 2 * MAX_IFACES;
         self.fds.reserve(n.saturating_sub(self.fds.len()));
         self.tokens.reserve(n.saturating_sub(self.tokens.len()));
     }
@@ -696,11 +763,7 @@ impl Daemon {
                         while let Ok(Some(sig)) = self.signals.read() {
                             match sig {
                                 Signal::Terminate => self.stopping = true,
-                                Signal::Reload => {
-                                    self.reload(now);
-                                    // Reloading may allocate; the loop may not.
-                                    self.allocs_baseline = sys::alloc::allocations();
-                                }
+                                Signal::Reload => self.reload(now),
                             }
                         }
                     }
@@ -827,10 +890,13 @@ impl Daemon {
             started,
             config_path,
             allocs_baseline,
+            reloads,
             sync,
             ..
         } = self;
         let allocations = sys::alloc::allocations().saturating_sub(*allocs_baseline);
+        let startup_allocations = *allocs_baseline;
+        let reloads = *reloads;
         control.service(c, |p: Pending<'_>| {
             if p.request == Some(Request::Resync) {
                 resync(p, now, sync.as_deref_mut());
@@ -842,6 +908,8 @@ impl Daemon {
                 uptime_ms: now.saturating_duration_since(*started).as_millis(),
                 config: config_path.to_str().unwrap_or("?"),
                 allocations,
+                startup_allocations,
+                reloads,
             };
             render(p, &h, inst, ifaces, node, sync.as_deref());
         });
@@ -849,37 +917,53 @@ impl Daemon {
 
     fn reload(&mut self, now: Instant) {
         crate::log!(Notice, "SIGHUP: reloading {}", self.config_path.display());
-        let loaded = match conf::load(&self.config_path, &mut |d| log::diagnostic(d)) {
-            Ok(l) => l,
+        self.reloads = self.reloads.saturating_add(1);
+        if self.alloc_on_reload {
+            // The test hook: one allocation the status must count.
+            drop(std::hint::black_box(Box::new(self.reloads)));
+        }
+        // The loader is taken out for the duration (no allocation: it is
+        // moved, not rebuilt) so that the configuration it holds can be
+        // read while `self` changes.
+        let Some(mut loader) = self.loader.take() else {
+            return;
+        };
+        self.reload_with(now, &mut loader);
+        self.loader = Some(loader);
+    }
+
+    fn reload_with(&mut self, now: Instant, loader: &mut conf::Loader) {
+        let outcome = match loader.load(&self.config_path, &mut |d| log::diagnostic(d)) {
+            Ok(o) => o,
             Err(e) => {
                 crate::log!(
                     Error,
-                    "reload: cannot read {}: {e}; keeping the running configuration",
+                    "reload: cannot load {}: {e}; keeping the running configuration",
                     self.config_path.display()
                 );
                 return;
             }
         };
-        if let Some(c) = &loaded.config {
-            conf::unsupported(c, &mut |m| crate::log!(Warning, "{m}"));
-        }
-        let Some(new) = loaded.config else {
+        let Some(new) = loader.config() else {
             crate::log!(
                 Error,
                 "reload: {} error(s); keeping the running configuration",
-                loaded.errors
+                outcome.errors
             );
             return;
         };
-        if let Err(e) = self.apply(now, &new) {
+        conf::unsupported(new, &mut |m| crate::log!(Warning, "{m}"));
+        if let Err(e) = self.apply(now, new) {
             crate::log!(Error, "reload: {e}");
         }
-        self.sync_reload(&new);
+        self.sync_reload(new);
     }
 
     /// Applies a new configuration: unchanged instances keep their state,
     /// changed ones are reconfigured, removed ones retired, new ones added.
-    fn apply(&mut self, now: Instant, new: &cfg::Config) -> Result<(), String> {
+    /// Allocation-free: the new interface table is built in
+    /// `ifaces_spare`, the new records in `staged`.
+    fn apply(&mut self, now: Instant, new: &cfg::Config) -> Result<(), SetupError> {
         let key = |c: &cfg::Instance| (c.name.clone(), c.interface.clone(), c.family, c.vrid);
         // Check capacity first so that a failure changes nothing.
         let added = new
@@ -893,10 +977,10 @@ impl Daemon {
             })
             .count();
         if self.inst.len() + added > SLOTS {
-            return Err(format!(
-                "no room for {added} new instance(s) ({} slots used of {SLOTS}); restart tandem",
-                self.inst.len()
-            ));
+            return Err(SetupError::NoRoom {
+                added,
+                used: self.inst.len(),
+            });
         }
         // Retire instances that are gone (or changed identity).
         for i in 0..self.inst.len() {
@@ -921,45 +1005,127 @@ impl Daemon {
                 self.inst[i].retired = true;
             }
         }
-        // New interface table: keep the sockets of interfaces still named.
-        let mut ifaces: Vec<Iface> = Vec::with_capacity(MAX_IFACES);
-        let mut updates: Vec<(usize, Inst)> = Vec::new();
-        let mut fresh: Vec<Inst> = Vec::new();
+        // New interface table (in the spare one): keep the sockets of
+        // interfaces still named.
+        let mut ifaces = std::mem::take(&mut self.ifaces_spare);
+        let mut staged = std::mem::take(&mut self.staged);
+        ifaces.clear();
+        staged.clear();
+        if let Err(e) = self.stage(new, &mut ifaces, &mut staged) {
+            ifaces.clear();
+            staged.clear();
+            self.ifaces_spare = ifaces;
+            self.staged = staged;
+            return Err(e);
+        }
+        // Changed instances: move addresses that changed while installed.
+        let mut old_ifaces = std::mem::replace(&mut self.ifaces, ifaces);
+        // Interfaces named for the first time need their index before any
+        // address moves.
+        self.refresh_links();
+        self.open_sockets();
+        for (pos, rec) in staged.iter_mut() {
+            let Some(p) = *pos else { continue };
+            // `rec` becomes the old record.
+            std::mem::swap(&mut self.inst[p], rec);
+            if rec.installed {
+                self.reinstall(p, rec, &old_ifaces);
+            }
+            let k = core_config(&self.inst[p].cfg, self.inst[p].src);
+            self.node.reconfigure(now, p, k);
+            self.drain(now);
+        }
+        // The old table's remaining sockets close here.
+        old_ifaces.clear();
+        self.ifaces_spare = old_ifaces;
+        let first_new = self.inst.len();
+        let mut result = Ok(());
+        for (pos, rec) in staged.drain(..) {
+            if pos.is_some() {
+                continue;
+            }
+            crate::log!(Notice, "{}: added", rec.cfg.name);
+            let k = core_config(&rec.cfg, rec.src);
+            let name = rec.cfg.name.clone();
+            self.inst.push(rec);
+            let i = self.inst.len() - 1;
+            match self.node.add_instance(k) {
+                Ok(idx) if idx == i => {}
+                Ok(_) => {
+                    result = Err(SetupError::IndexMismatch);
+                    break;
+                }
+                Err(e) => {
+                    self.inst.pop();
+                    result = Err(SetupError::Core(name, e));
+                    break;
+                }
+            }
+        }
+        self.staged = staged;
+        result?;
+        self.refresh_addresses();
+        // No-ops: sized at start-up for the largest configuration.
+        self.reserve_poll();
+        self.control
+            .reserve(status_capacity(cfg::MAX_INSTANCES, MAX_IFACES));
+        // New instances: initial health, then start.
+        for i in first_new..self.inst.len() {
+            self.inst[i].fault = false;
+            self.inst[i].effective = self.inst[i].cfg.priority;
+        }
+        self.update_health(now, false);
+        if first_new < self.inst.len() {
+            self.node.start(now);
+            self.drain(now);
+        }
+        crate::log!(Notice, "reload done: {} instance(s)", new.instances.len());
+        Ok(())
+    }
+
+    /// Builds the records of `new`'s instances into `staged` (with the
+    /// index of the running record each replaces) and their interface
+    /// table into `ifaces`, carrying over what is kept.
+    fn stage(
+        &mut self,
+        new: &cfg::Config,
+        ifaces: &mut Vec<Iface>,
+        staged: &mut Vec<(Option<usize>, Inst)>,
+    ) -> Result<(), SetupError> {
+        let key = |c: &cfg::Instance| (c.name.clone(), c.interface.clone(), c.family, c.vrid);
         for c in &new.instances {
-            let mut rec = make_inst(c, new, &mut ifaces)?;
-            match self
+            let mut rec = make_inst(c, new, ifaces)?;
+            let pos = self
                 .inst
                 .iter()
-                .position(|i| !i.retired && key(&i.cfg) == key(c))
-            {
-                Some(p) => {
-                    let old = &self.inst[p];
-                    rec.counters = old.counters;
-                    rec.last = old.last;
-                    rec.installed = old.installed;
-                    rec.fault = old.fault;
-                    // The core resets the effective priority to a changed
-                    // configured one; update_health re-applies weights.
-                    rec.effective = if old.cfg.priority == c.priority {
-                        old.effective
-                    } else {
-                        c.priority
-                    };
-                    rec.src = old.src;
-                    updates.push((p, rec));
-                }
-                None => fresh.push(rec),
+                .position(|i| !i.retired && key(&i.cfg) == key(c));
+            if let Some(p) = pos {
+                let old = &self.inst[p];
+                rec.counters = old.counters;
+                rec.last = old.last;
+                rec.installed = old.installed;
+                rec.fault = old.fault;
+                // The core resets the effective priority to a changed
+                // configured one; update_health re-applies weights.
+                rec.effective = if old.cfg.priority == c.priority {
+                    old.effective
+                } else {
+                    c.priority
+                };
+                rec.src = old.src;
             }
+            // Within capacity: a configuration has at most MAX_INSTANCES.
+            staged.push((pos, rec));
         }
         // Retired instances keep pointing at a valid interface.
         for i in self.inst.iter_mut().filter(|i| i.retired) {
             let name = self.ifaces[i.iface].name.clone();
-            i.iface = iface_index(&mut ifaces, &name)?;
+            i.iface = iface_index(ifaces, &name)?;
             i.vip_iface.clear();
             i.route_iface.clear();
             i.track_iface.clear();
         }
-        for nf in &mut ifaces {
+        for nf in ifaces.iter_mut() {
             if let Some(old) = self.ifaces.iter_mut().find(|o| o.name == nf.name) {
                 nf.ifindex = old.ifindex;
                 nf.up = old.up;
@@ -974,51 +1140,6 @@ impl Daemon {
                 }
             }
         }
-        // Changed instances: move addresses that changed while installed.
-        let old_ifaces = std::mem::replace(&mut self.ifaces, ifaces);
-        // Interfaces named for the first time need their index before any
-        // address moves.
-        self.refresh_links();
-        self.open_sockets();
-        for (p, rec) in updates {
-            let old = std::mem::replace(&mut self.inst[p], rec);
-            if old.installed {
-                self.reinstall(p, &old, &old_ifaces);
-            }
-            let k = core_config(&self.inst[p].cfg, self.inst[p].src);
-            self.node.reconfigure(now, p, k);
-            self.drain(now);
-        }
-        let first_new = self.inst.len();
-        for rec in fresh {
-            crate::log!(Notice, "{}: added", rec.cfg.name);
-            let k = core_config(&rec.cfg, rec.src);
-            self.inst.push(rec);
-            let i = self.inst.len() - 1;
-            match self.node.add_instance(k) {
-                Ok(idx) if idx == i => {}
-                Ok(_) => return Err("core instance index mismatch".into()),
-                Err(e) => {
-                    self.inst.pop();
-                    return Err(format!("cannot add instance: {e}"));
-                }
-            }
-        }
-        self.refresh_addresses();
-        self.reserve_poll();
-        self.control
-            .reserve(status_capacity(self.inst.len(), self.ifaces.len()));
-        // New instances: initial health, then start.
-        for i in first_new..self.inst.len() {
-            self.inst[i].fault = false;
-            self.inst[i].effective = self.inst[i].cfg.priority;
-        }
-        self.update_health(now, false);
-        if first_new < self.inst.len() {
-            self.node.start(now);
-            self.drain(now);
-        }
-        crate::log!(Notice, "reload done: {} instance(s)", new.instances.len());
         Ok(())
     }
 

@@ -11,6 +11,7 @@ pub mod alloc;
 pub mod clock;
 pub mod ctnetlink;
 mod fd;
+pub mod fs;
 pub mod netlink;
 pub mod packet;
 pub mod poll;
