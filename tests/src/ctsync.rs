@@ -293,10 +293,15 @@ impl CtLab {
                 ],
             );
             if percent > 0 {
+                let verdict = if percent >= 100 {
+                    "counter name lost drop".to_string()
+                } else {
+                    format!("numgen random mod 100 < {percent} counter name lost drop")
+                };
                 nft_apply(
                     &ns,
                     &format!(
-                        "table inet tcloss {{\n  counter lost {{ }}\n  chain out {{ type filter hook output priority 0; policy accept;\n    oifname \"{SYNC_IF}\" udp dport {SYNC_PORT} numgen random mod 100 < {percent} counter name lost drop\n  }}\n}}\n"
+                        "table inet tcloss {{\n  counter lost {{ }}\n  chain out {{ type filter hook output priority 0; policy accept;\n    oifname \"{SYNC_IF}\" udp dport {SYNC_PORT} {verdict}\n  }}\n}}\n"
                     ),
                 )?;
             }
