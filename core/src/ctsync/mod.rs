@@ -1,5 +1,6 @@
 //! Conntrack sync, sans-IO: the reliability of conntrackd's FTFW mode over
-//! Tandem's authenticated sync frames ([`tandem_protocol::sync`]).
+//! Tandem's authenticated sync frames ([`tandem_protocol::sync`]) — and,
+//! on the same reliable stream, DHCP lease sync ([leases](#leases)).
 //!
 //! # Roles
 //!
@@ -40,6 +41,61 @@
 //! group becomes BACKUP (or FAULT), call [`CtSync::become_backup`]: the
 //! cache is emptied and a resync requested from the new master.
 //!
+//! # Leases
+//!
+//! With a lease table attached ([`CtSync::attach_leases`]), lease
+//! add/change/delete records ([`Record::LeaseAdd`](sync::Record::LeaseAdd)
+//! and its siblings) travel on the same numbered stream as the conntrack
+//! records, with the same acks, nacks and retransmissions — in **both**
+//! directions: whichever router has local lease changes (its DHCP server
+//! wrote them; normally the MASTER) sends them, and every peer merges them.
+//!
+//! - **Sending.** The port feeds the local DHCP server's leases into
+//!   [`CtSync::leases_mut`] with [`Origin::Local`](crate::lease::Origin)
+//!   (e.g. [`LeaseTable::apply_snapshot`](crate::lease::LeaseTable::apply_snapshot)
+//!   when dnsmasq rewrote its file); the table queues the changes and
+//!   [`CtSync::poll_transmit`] takes them into the retransmit window as
+//!   far as there is room. There is no lease overflow: what does not fit
+//!   stays queued in the table (one flag per lease) until acks free room.
+//! - **Receiving.** Lease records are merged into the table in stream order
+//!   with [`Origin::Remote`](crate::lease::Origin) (never sent back) at the
+//!   wall-clock second given by [`CtSync::set_wall_clock`]; deletions go
+//!   through [`LeaseTable::remove`](crate::lease::LeaseTable::remove) (only
+//!   the same client's lease, never a newer one). When the table changed,
+//!   [`Action::LeasesChanged`] asks the port to write the lease file (a
+//!   BACKUP: its DHCP server is stopped); an address conflict is reported
+//!   as [`Action::LeaseConflict`].
+//! - **Whole table.** Every full conntrack resync (a MASTER's) queues the
+//!   whole lease table too
+//!   ([`LeaseTable::queue_all`](crate::lease::LeaseTable::queue_all)); so does a
+//!   BACKUP when a peer comes up or restarts, when it is asked (a resync
+//!   request; at most once per [`LEASE_RESEND_HOLDOFF`] unless the peer
+//!   came up), on `tandem resync`, and when a role change dropped lease
+//!   records from its window. A MASTER that hears a peer again after
+//!   losing it adopts that peer's stream afresh and asks it for its leases
+//!   (a resync request, repeated up to 3 times until a lease record comes).
+//!   So a restarted router receives the whole table from its peer, whatever
+//!   the roles.
+//! - **Gaps.** A BACKUP receiver nacks missing records as for conntrack. A
+//!   MASTER receiver nacks too, but gives up sooner (after 4 nacks for the
+//!   same record) and asks for the peer's leases instead.
+//! - **What a full resend does not repair.** A deletion lost in a gap
+//!   (the peer was unreachable longer than the window lasted, or
+//!   restarted) is not replayed: the receiver keeps that lease until it
+//!   ends (an address stays reserved too long, never handed out twice).
+//!
+//! Memory: a lease record takes one window slot ([`TxSlot`]) plus its
+//! encoded lease in the caller's byte ring (its wire size, about 35 octets
+//! for an IPv4 lease, at most [`Lease::ENCODED_MAX`](tandem_protocol::lease::Lease::ENCODED_MAX));
+//! [`DEFAULT_LEASE_RING`] (4 KiB) holds over 100 typical leases in flight.
+//! Leases are not copied into the window slots (a [`Record`](sync::Record)
+//! with a lease is 368 octets, three times a slot). The table itself is the
+//! caller's ([`crate::lease::Slot`], 376 octets a lease).
+//!
+//! The server DUID (the `duid` line) does not travel yet: it needs one
+//! more record kind in [`tandem_protocol::sync`]. Configure the same
+//! `dhcp-duid` on both routers meanwhile.
+//!
 //! # Call-order contract (quinn-proto style)
 //!
 //! After **every** input (`become_*`, `stop`, `request_resync`,
@@ -65,6 +121,7 @@
 //! [`Drop`]; out-of-range peer indices are a [`Drop::UnknownPeer`].
 
 use core::fmt;
+use core::net::IpAddr;
 
 use tandem_protocol::sync;
 
@@ -88,8 +145,9 @@ pub use window::TxSlot;
 /// Most peers of one router (`peer_address` lines).
 pub const MAX_PEERS: usize = 4;
 
-/// Slots in the action queue. [`Action::Commit`] and [`Action::Dump`] are
-/// never dropped (they are queued at most once each); informational
+/// Slots in the action queue. [`Action::Commit`], [`Action::Dump`] and
+/// [`Action::LeasesChanged`] are never dropped (they are queued at most
+/// once each); informational
 /// actions are dropped first when a caller does not drain the queue.
 pub const ACTION_QUEUE: usize = 16;
 
@@ -108,6 +166,17 @@ pub const DEFAULT_RETRANSMIT_TIMEOUT: Duration = Duration::from_millis(200);
 pub const DEFAULT_ACK_DELAY: Duration = Duration::from_millis(10);
 /// Default [`Config::resync_retry`].
 pub const DEFAULT_RESYNC_RETRY: Duration = Duration::from_secs(1);
+
+/// A suggested lease ring ([`CtSync::attach_leases`]) in octets: over 100
+/// typical IPv4 leases in flight, and always room for the longest one
+/// ([`Lease::ENCODED_MAX`](tandem_protocol::lease::Lease::ENCODED_MAX)).
+pub const DEFAULT_LEASE_RING: usize = 4096;
+
+/// A peer's resync request, or a nack for lease records gone from the
+/// window, queues the whole lease table again at most this often (a BACKUP
+/// asks every [`Config::resync_retry`] until a MASTER's resync begins,
+/// which another BACKUP never sends).
+pub const LEASE_RESEND_HOLDOFF: Duration = Duration::from_secs(4);
 
 /// How one router takes part in conntrack sync.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -224,6 +293,16 @@ pub enum Action {
     ResyncComplete {
         /// Entries in the cache.
         entries: u32,
+    },
+    /// A peer's lease records changed the lease table
+    /// ([`CtSync::leases`]): a BACKUP writes its lease file from it
+    /// (temp file + rename). Queued once until polled, never dropped.
+    LeasesChanged,
+    /// A peer's lease claims an address that another client's lease holds;
+    /// the newer lease was kept (counted in [`Counters::lease_conflicts`]).
+    LeaseConflict {
+        /// The address both clients claim.
+        addr: IpAddr,
     },
 }
 
@@ -394,6 +473,23 @@ pub struct Counters {
     pub peers_lost: u64,
     /// Informational actions dropped because the queue was full.
     pub actions_dropped: u64,
+    /// Local lease changes taken from the table into the window.
+    pub lease_changes_sent: u64,
+    /// Lease records received in order and merged (or removed).
+    pub lease_records_received: u64,
+    /// Lease records received without a lease table (ignored).
+    pub lease_records_ignored: u64,
+    /// Peers' leases that conflicted with another client's lease.
+    pub lease_conflicts: u64,
+    /// Peers' leases refused because the lease table was full.
+    pub lease_table_full: u64,
+    /// Times the whole lease table was queued for the peers.
+    pub lease_resends: u64,
+    /// Lease requests sent (MASTER, after hearing a peer again).
+    pub lease_requests_sent: u64,
+    /// Lease changes that did not fit a lease ring shorter than
+    /// [`Lease::ENCODED_MAX`](tandem_protocol::lease::Lease::ENCODED_MAX) (dropped).
+    pub leases_unsendable: u64,
     /// The last commit, if any.
     pub last_commit: Option<CommitReport>,
 }

@@ -3,21 +3,31 @@
 
 use heapless::{Deque, Vec};
 use tandem_protocol::conntrack::{Entry, Key};
+use tandem_protocol::lease::Lease;
 use tandem_protocol::sync::{
     self, seq_after, Frame, FrameWriter, Freshness, Header, PushError, Record, ReplayWindow,
 };
 
 use super::cache::{Cache, Slot};
-use super::window::{TxItem, TxSlot, Window};
+use super::window::{LeaseOp, TxItem, TxSlot, Window};
 use super::{
     Action, Config, Counters, Drop, DumpError, EventKind, Filter, Role, Transmit, ACTION_QUEUE,
-    MAX_PEERS,
+    LEASE_RESEND_HOLDOFF, MAX_PEERS,
 };
+use crate::lease::{Change, LeaseTable, Merged, Origin};
 use crate::time::{Duration, Instant};
 
 /// Nacks sent for the same missing record before the receiver gives up
 /// on it, skips ahead and asks for a full resync instead.
 const NACK_LIMIT: u8 = 8;
+
+/// The same for a receiver that is not BACKUP (it only needs the peer's
+/// leases, which a full lease resend restores): it gives up sooner.
+const LEASE_NACK_LIMIT: u8 = 4;
+
+/// How many times a lease request (a resync request sent by a MASTER) is
+/// repeated, every [`Config::resync_retry`], until a lease record arrives.
+const LEASE_REQUEST_TRIES: u8 = 3;
 
 /// The master's full-resync progress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +64,10 @@ struct Peer {
     top_seq: u32,
     /// Next resync request to it (BACKUP wanting a resync).
     req_due: Option<Instant>,
+    /// Lease requests still to send it (MASTER wanting its leases), and
+    /// when the next one is due.
+    lease_req: u8,
+    lease_req_due: Option<Instant>,
     // ---- sending to it (MASTER)
     /// Next stream number to send it.
     next: u32,
@@ -79,6 +93,8 @@ impl Peer {
         nack_tries: 0,
         top_seq: 0,
         req_due: None,
+        lease_req: 0,
+        lease_req_due: None,
         next: 1,
         acked: 1,
         high: 1,
@@ -107,13 +123,14 @@ fn due(t: Option<Instant>, now: Instant) -> bool {
     t.is_some_and(|t| t <= now)
 }
 
-/// Conntrack sync for one router: see the [module docs](super) for roles,
-/// takeover order and the call-order contract.
+/// Conntrack (and lease) sync for one router: see the [module docs](super)
+/// for roles, takeover order, leases and the call-order contract.
 ///
 /// Storage is the caller's: `cache` holds the BACKUP's external cache
-/// (116 octets a slot on 64-bit targets), `window` the MASTER's unacknowledged records
-/// (112 octets a slot; a few thousand slots cover a dump at full
-/// speed). Both stay untouched by the role that does not use them.
+/// (116 octets a slot on 64-bit targets), `window` the unacknowledged
+/// records (112 octets a slot; a few thousand slots cover a dump at full
+/// speed). The cache stays untouched by a MASTER; without leases
+/// ([`CtSync::attach_leases`]) a BACKUP's window stays empty.
 #[derive(Debug)]
 pub struct CtSync<'a> {
     cfg: Config,
@@ -138,6 +155,12 @@ pub struct CtSync<'a> {
     rr: usize,
     actions: Deque<Action, ACTION_QUEUE>,
     counters: Counters,
+    /// The lease table, if leases are synced.
+    leases: Option<LeaseTable<'a>>,
+    /// Wall-clock seconds minus monotonic seconds (lease expiries).
+    wall_offset: Option<i64>,
+    /// When the whole lease table was last queued for the peers.
+    lease_resend_at: Option<Instant>,
 }
 
 impl<'a> CtSync<'a> {
@@ -168,6 +191,187 @@ impl<'a> CtSync<'a> {
             rr: 0,
             actions: Deque::new(),
             counters: Counters::default(),
+            leases: None,
+            wall_offset: None,
+            lease_resend_at: None,
+        }
+    }
+
+    // ------------------------------------------------------------ leases
+
+    /// Syncs leases too, over the same reliable stream (see the
+    /// [module docs](super#leases)): `table` is this router's lease table
+    /// (from now on reached through [`CtSync::leases`] and
+    /// [`CtSync::leases_mut`]), `ring` the caller's storage for the
+    /// encoded leases of lease records not yet acknowledged (each takes
+    /// its wire size, [`Lease::encoded_len`]: about 35 octets for an IPv4
+    /// lease; at least [`Lease::ENCODED_MAX`] octets, see
+    /// [`DEFAULT_LEASE_RING`](super::DEFAULT_LEASE_RING)).
+    ///
+    /// Call it once, right after [`CtSync::new`]. Called again, it
+    /// replaces the table (returning the old one) and the ring; unacknowledged
+    /// records are then dropped and streaming starts over (MASTER: a full
+    /// resync).
+    pub fn attach_leases(
+        &mut self,
+        now: Instant,
+        table: LeaseTable<'a>,
+        ring: &'a mut [u8],
+    ) -> Option<LeaseTable<'a>> {
+        let restart = self.window.ring().items() > 0;
+        self.window.set_lease_ring(ring);
+        let old = self.leases.replace(table);
+        if restart {
+            self.stop_streaming();
+            if self.role == Role::Master {
+                self.remove_actions(|a| matches!(a, Action::Dump));
+                self.start_resync(now);
+            }
+        }
+        if self.role != Role::Idle && self.any_live() {
+            self.resend_leases(now, true);
+        }
+        old
+    }
+
+    /// The lease table, if [attached](CtSync::attach_leases).
+    pub fn leases(&self) -> Option<&LeaseTable<'a>> {
+        self.leases.as_ref()
+    }
+
+    /// The lease table, to apply the local DHCP server's changes
+    /// ([`LeaseTable::apply_snapshot`] or [`LeaseTable::merge`] with
+    /// [`Origin::Local`]), set its DUID, or prune it. Changes queued by
+    /// local inputs are streamed to the peers: drain
+    /// [`CtSync::poll_transmit`] afterwards, as after any input.
+    pub fn leases_mut(&mut self) -> Option<&mut LeaseTable<'a>> {
+        self.leases.as_mut()
+    }
+
+    /// Tells the wall clock: at monotonic `now` it is `wall_secs` seconds
+    /// since the Unix epoch. Leases from peers are merged at the wall-clock
+    /// second extrapolated from the last call (an ended lease is not taken;
+    /// 0, nothing has ended, before the first call). Call it at start-up
+    /// and whenever the port reads the wall clock anyway (a step of the
+    /// wall clock then takes effect).
+    pub fn set_wall_clock(&mut self, now: Instant, wall_secs: u64) {
+        let mono = i64::try_from(now.as_micros() / 1_000_000).unwrap_or(i64::MAX);
+        let wall = i64::try_from(wall_secs).unwrap_or(i64::MAX);
+        self.wall_offset = Some(wall.saturating_sub(mono));
+    }
+
+    /// The wall-clock second at monotonic `now`, as told by
+    /// [`CtSync::set_wall_clock`] (`None` before).
+    pub fn wall_clock(&self, now: Instant) -> Option<u64> {
+        let mono = i64::try_from(now.as_micros() / 1_000_000).unwrap_or(i64::MAX);
+        self.wall_offset
+            .map(|o| u64::try_from(mono.saturating_add(o).max(0)).unwrap_or(0))
+    }
+
+    /// Lease records in the retransmit window (not yet acknowledged by
+    /// every live peer).
+    pub fn leases_in_flight(&self) -> usize {
+        self.window.ring().items()
+    }
+
+    /// Queues the whole lease table for the peers (`force`), or does so
+    /// unless it was done within [`LEASE_RESEND_HOLDOFF`].
+    fn resend_leases(&mut self, now: Instant, force: bool) {
+        let Some(t) = self.leases.as_mut() else {
+            return;
+        };
+        if !force
+            && self
+                .lease_resend_at
+                .is_some_and(|at| now < at + LEASE_RESEND_HOLDOFF)
+        {
+            return;
+        }
+        t.queue_all();
+        self.lease_resend_at = Some(now);
+        self.counters.lease_resends += 1;
+    }
+
+    /// Bytes the lease ring must have free before a change is taken from
+    /// the table (then any lease fits).
+    fn lease_need(&self) -> usize {
+        Lease::ENCODED_MAX.min(self.window.ring().capacity())
+    }
+
+    /// Whether [`CtSync::pump_leases`] would move a change now.
+    fn lease_pumpable(&self) -> bool {
+        self.role != Role::Idle
+            && self.window.ring().capacity() > 0
+            && self
+                .leases
+                .as_ref()
+                .is_some_and(|t| t.pending_changes() > 0)
+            && self.window.space() > 0
+            && self.window.ring().contiguous() >= self.lease_need()
+            && self.any_live()
+    }
+
+    /// Moves the table's queued changes into the window while there is
+    /// room (the table keeps the rest: nothing overflows).
+    fn pump_leases(&mut self) {
+        while self.lease_pumpable() {
+            let Some(change) = self.leases.as_mut().and_then(|t| t.poll_change()) else {
+                return;
+            };
+            let (op, lease) = match change {
+                Change::Added(l) => (LeaseOp::Add, l),
+                Change::Updated(l) => (LeaseOp::Change, l),
+                Change::Deleted(l) => (LeaseOp::Delete, l),
+            };
+            match self.window.push_lease(op, &lease) {
+                Some(_) => self.counters.lease_changes_sent += 1,
+                None => self.counters.leases_unsendable += 1,
+            }
+        }
+    }
+
+    /// A lease record from `peer`, in order.
+    fn apply_lease(&mut self, now: Instant, peer: usize, lease: &Lease, delete: bool) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.lease_req = 0;
+            p.lease_req_due = None;
+        }
+        let wall = self.wall_clock(now).unwrap_or(0);
+        let Some(t) = self.leases.as_mut() else {
+            self.counters.lease_records_ignored += 1;
+            return;
+        };
+        self.counters.lease_records_received += 1;
+        let mut conflict = None;
+        let changed = if delete {
+            t.remove(lease, Origin::Remote).is_some()
+        } else {
+            match t.merge(wall, lease, Origin::Remote) {
+                Ok(o) => {
+                    conflict = o.conflict.map(|c| c.addr);
+                    matches!(o.merged, Merged::Added | Merged::Updated)
+                }
+                Err(_) => {
+                    self.counters.lease_table_full += 1;
+                    false
+                }
+            }
+        };
+        if let Some(addr) = conflict {
+            self.counters.lease_conflicts += 1;
+            self.push_action(Action::LeaseConflict { addr });
+        }
+        if changed {
+            self.push_action(Action::LeasesChanged);
+        }
+    }
+
+    /// Asks `peer` for its leases (MASTER: it does not follow a BACKUP's
+    /// stream as closely as a BACKUP follows the master's).
+    fn request_leases(&mut self, now: Instant, peer: usize) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.lease_req = LEASE_REQUEST_TRIES;
+            p.lease_req_due = Some(now);
         }
     }
 
@@ -285,15 +489,24 @@ impl<'a> CtSync<'a> {
         self.cache.clear();
         self.gen = 0;
         self.resync_open = None;
+        let in_flight = self.window.ring().items() > 0;
         self.stop_streaming();
         self.remove_actions(|a| matches!(a, Action::Dump | Action::Commit));
         self.want_resync(now);
+        if in_flight {
+            // Lease records were dropped with the window.
+            self.resend_leases(now, true);
+        }
     }
 
     /// Stops syncing (shutdown): nothing more is sent or applied; the
     /// cache is kept.
-    pub fn stop(&mut self, _now: Instant) {
+    pub fn stop(&mut self, now: Instant) {
         self.role = Role::Idle;
+        if self.window.ring().items() > 0 {
+            // Queued again, for whenever streaming resumes.
+            self.resend_leases(now, true);
+        }
         self.stop_streaming();
         self.resync_wanted = false;
         for p in self.peers.iter_mut() {
@@ -301,6 +514,8 @@ impl<'a> CtSync<'a> {
             p.ack_due = None;
             p.nack = None;
             p.nack_due = None;
+            p.lease_req = 0;
+            p.lease_req_due = None;
         }
         self.remove_actions(|a| matches!(a, Action::Dump | Action::Commit));
     }
@@ -316,7 +531,10 @@ impl<'a> CtSync<'a> {
                     self.resync_again = true;
                 }
             }
-            Role::Backup => self.want_resync(now),
+            Role::Backup => {
+                self.want_resync(now);
+                self.resend_leases(now, true);
+            }
             Role::Idle => {}
         }
     }
@@ -364,21 +582,22 @@ impl<'a> CtSync<'a> {
     }
 
     fn push_action(&mut self, a: Action) {
-        let essential = matches!(a, Action::Commit | Action::Dump);
-        if essential && self.actions.iter().any(|x| *x == a) {
+        let essential =
+            |a: &Action| matches!(a, Action::Commit | Action::Dump | Action::LeasesChanged);
+        if essential(&a) && self.actions.iter().any(|x| *x == a) {
             return;
         }
         if self.actions.is_full() {
             self.counters.actions_dropped += 1;
-            if !essential {
+            if !essential(&a) {
                 return;
             }
-            // Make room: drop the oldest informational action (at most two
-            // essential ones are ever queued, so there is one).
+            // Make room: drop the oldest informational action (at most
+            // three essential ones are ever queued, so there is one).
             let mut keep: Vec<Action, ACTION_QUEUE> = Vec::new();
             let mut dropped = false;
             while let Some(x) = self.actions.pop_front() {
-                if !dropped && !matches!(x, Action::Commit | Action::Dump) {
+                if !dropped && !essential(&x) {
                     dropped = true;
                 } else {
                     let _ = keep.push(x);
@@ -429,13 +648,15 @@ impl<'a> CtSync<'a> {
     }
 
     /// Pushes the resync's begin/end records when the window has room.
-    fn progress(&mut self, _now: Instant) {
+    fn progress(&mut self, now: Instant) {
         for _ in 0..4 {
             match self.resync {
                 Resync::Starting => match self.window.push(TxItem::ResyncBegin) {
                     Some(begin) => {
                         self.resync = Resync::Dumping { begin, done: false };
                         self.push_action(Action::Dump);
+                        // A resync carries the whole lease table too.
+                        self.resend_leases(now, true);
                     }
                     None => return,
                 },
@@ -588,7 +809,7 @@ impl<'a> CtSync<'a> {
     }
 
     fn on_ack(&mut self, now: Instant, peer: usize, ack: u32) {
-        if ack == 0 || self.role != Role::Master || !self.window.holds(ack) {
+        if ack == 0 || self.role == Role::Idle || !self.window.holds(ack) {
             return;
         }
         let rto = self.cfg.retransmit_timeout;
@@ -611,13 +832,18 @@ impl<'a> CtSync<'a> {
 
     fn on_nack(&mut self, now: Instant, peer: usize, first: u32) {
         self.counters.nacks_received += 1;
-        if self.role != Role::Master {
+        let master = self.role == Role::Master;
+        if !master && (self.role == Role::Idle || self.leases.is_none()) {
             return;
         }
         if !self.window.holds(first) {
             if seq_after(self.window.base(), first) {
                 // Gone from the window: only a full resync helps.
-                self.resync_for(now, peer);
+                if master {
+                    self.resync_for(now, peer);
+                } else {
+                    self.resend_leases(now, false);
+                }
             }
             return;
         }
@@ -635,12 +861,14 @@ impl<'a> CtSync<'a> {
 
     fn on_resync_request(&mut self, now: Instant, peer: usize) {
         self.counters.resync_requests_received += 1;
-        if self.role != Role::Master {
-            return;
-        }
-        match self.resync {
-            Resync::Idle => self.start_resync(now),
-            _ => self.resync_for(now, peer),
+        match self.role {
+            // The conntrack resync carries the leases.
+            Role::Master => match self.resync {
+                Resync::Idle => self.start_resync(now),
+                _ => self.resync_for(now, peer),
+            },
+            Role::Backup => self.resend_leases(now, false),
+            Role::Idle => {}
         }
     }
 
@@ -746,6 +974,21 @@ impl<'a> CtSync<'a> {
         if (came_up || restarted) && role == Role::Master {
             self.resync_for(now, peer);
         }
+        if (came_up || restarted) && role == Role::Backup {
+            self.resend_leases(now, true);
+        }
+        if came_up && role == Role::Master && self.leases.is_some() {
+            // What it streamed while lost is of no use to a MASTER (its
+            // leases come again on request): adopt its stream afresh.
+            if let Some(p) = self.peers.get_mut(peer) {
+                p.rx_next = None;
+                p.nack = None;
+                p.nack_due = None;
+                p.nack_sent = None;
+                p.nack_tries = 0;
+            }
+            self.request_leases(now, peer);
+        }
         self.on_ack(now, peer, frame.ack());
 
         let mut cur: u32 = 0;
@@ -787,6 +1030,7 @@ impl<'a> CtSync<'a> {
             }
         }
         self.progress(now);
+        self.pump_leases();
         Ok(())
     }
 
@@ -827,27 +1071,33 @@ impl<'a> CtSync<'a> {
     }
 
     fn schedule_nack(&mut self, now: Instant, peer: usize, first: u32, last: u32) {
-        if self.role != Role::Backup {
-            // Only a backup needs what others stream.
+        let backup = self.role == Role::Backup;
+        if !backup && self.leases.is_none() {
+            // Only a backup needs what others stream (or anyone, leases).
             if let Some(p) = self.peers.get_mut(peer) {
                 p.rx_next = Some(last.wrapping_add(1));
             }
             return;
         }
+        let limit = if backup { NACK_LIMIT } else { LEASE_NACK_LIMIT };
         let rto = self.cfg.retransmit_timeout;
         let Some(p) = self.peers.get_mut(peer) else {
             return;
         };
         let at = match p.nack_sent {
             Some((f, sent)) if f == first => {
-                if p.nack_tries >= NACK_LIMIT {
+                if p.nack_tries >= limit {
                     // The peer cannot resend it: skip ahead, resync.
                     p.rx_next = Some(last.wrapping_add(1));
                     p.nack = None;
                     p.nack_due = None;
                     p.nack_sent = None;
                     p.nack_tries = 0;
-                    self.want_resync(now);
+                    if backup {
+                        self.want_resync(now);
+                    } else {
+                        self.request_leases(now, peer);
+                    }
                     return;
                 }
                 sent + rto
@@ -861,7 +1111,14 @@ impl<'a> CtSync<'a> {
         p.nack_due = earliest(p.nack_due, Some(at));
     }
 
-    fn apply(&mut self, _now: Instant, peer: usize, r: &Record) {
+    fn apply(&mut self, now: Instant, peer: usize, r: &Record) {
+        match r {
+            Record::LeaseAdd(l) | Record::LeaseChange(l) => {
+                return self.apply_lease(now, peer, l, false);
+            }
+            Record::LeaseDelete(l) => return self.apply_lease(now, peer, l, true),
+            _ => {}
+        }
         if self.role != Role::Backup {
             return;
         }
@@ -912,7 +1169,7 @@ impl<'a> CtSync<'a> {
             }
             if p.live && due(p.rto_at, now) {
                 p.rto_at = None;
-                if role == Role::Master && p.next != p.acked {
+                if role != Role::Idle && p.next != p.acked {
                     self.counters.retransmit_timeouts += 1;
                     p.next = p.acked;
                 }
@@ -922,10 +1179,13 @@ impl<'a> CtSync<'a> {
             self.counters.peers_lost += 1;
             self.push_action(Action::PeerLost { peer: i });
         }
-        if self.role == Role::Master {
+        if self.role != Role::Idle {
             self.release();
+        }
+        if self.role == Role::Master {
             self.progress(now);
         }
+        self.pump_leases();
     }
 
     /// The next instant [`CtSync::handle_timeout`] or
@@ -945,6 +1205,9 @@ impl<'a> CtSync<'a> {
             if self.resync_wanted {
                 t = earliest(t, p.req_due);
             }
+            if p.lease_req > 0 {
+                t = earliest(t, p.lease_req_due);
+            }
             t = earliest(
                 t,
                 Some(
@@ -956,6 +1219,10 @@ impl<'a> CtSync<'a> {
                 t = earliest(t, p.rto_at);
                 t = earliest(t, p.last_heard.map(|h| h + self.cfg.peer_timeout));
             }
+        }
+        if self.lease_pumpable() {
+            // Lease changes wait for the window: take them now.
+            t = earliest(t, Some(Instant::ZERO));
         }
         t
     }
@@ -971,6 +1238,7 @@ impl<'a> CtSync<'a> {
         if self.role == Role::Idle {
             return None;
         }
+        self.pump_leases();
         let n = self.npeers();
         for k in 0..n {
             let i = (self.rr + k) % n;
@@ -989,11 +1257,12 @@ impl<'a> CtSync<'a> {
         let ack = due(p.ack_due, now);
         let nack = p.nack.filter(|_| due(p.nack_due, now));
         let req = self.resync_wanted && due(p.req_due, now);
-        let data = role == Role::Master && p.live && self.window.get(p.next).is_some();
+        let lease_req = p.lease_req > 0 && due(p.lease_req_due, now);
+        let data = role != Role::Idle && p.live && self.window.get(p.next).is_some();
         let alive = p
             .last_sent
             .is_none_or(|t| t + self.cfg.alive_interval <= now);
-        if !(ack || nack.is_some() || req || data || alive) {
+        if !(ack || nack.is_some() || req || lease_req || data || alive) {
             return None;
         }
         let header = Header {
@@ -1016,15 +1285,22 @@ impl<'a> CtSync<'a> {
                 self.counters.nacks_sent += 1;
             }
         }
-        if req && w.push(&Record::ResyncRequest).is_ok() {
-            p.req_due = Some(now + self.cfg.resync_retry);
-            self.counters.resync_requests_sent += 1;
+        if (req || lease_req) && w.push(&Record::ResyncRequest).is_ok() {
+            if req {
+                p.req_due = Some(now + self.cfg.resync_retry);
+                self.counters.resync_requests_sent += 1;
+            }
+            if lease_req {
+                p.lease_req -= 1;
+                p.lease_req_due = (p.lease_req > 0).then(|| now + self.cfg.resync_retry);
+                self.counters.lease_requests_sent += 1;
+            }
         }
         let mut sent_data = false;
         if data && w.push(&Record::Seq(p.next)).is_ok() {
-            while let Some(item) = self.window.get(p.next) {
-                match w.push(&item.record()) {
-                    Ok(()) => {
+            while self.window.get(p.next).is_some() {
+                match self.window.record(p.next).map(|r| w.push(&r)) {
+                    Some(Ok(())) => {
                         if seq_after(p.high, p.next) {
                             self.counters.records_resent += 1;
                         } else {
@@ -1033,8 +1309,8 @@ impl<'a> CtSync<'a> {
                         }
                         sent_data = true;
                     }
-                    Err(PushError::Inconsistent) => self.counters.unencodable += 1,
-                    Err(_) => break,
+                    Some(Err(PushError::Inconsistent)) | None => self.counters.unencodable += 1,
+                    Some(Err(_)) => break,
                 }
                 p.next = p.next.wrapping_add(1);
             }

@@ -1,8 +1,19 @@
-//! The master's retransmit window: reliable records not yet acknowledged
-//! by every live peer, in caller storage, numbered on the stream.
+//! The retransmit window: reliable records not yet acknowledged by every
+//! live peer, in caller storage, numbered on the stream. Lease records
+//! keep only a reference in their window slot; the lease itself waits,
+//! compactly encoded, in a byte ring ([`LeaseRing`]) beside it.
 
 use tandem_protocol::conntrack::{Entry, Key};
+use tandem_protocol::lease::Lease;
 use tandem_protocol::sync::{seq_after, Record};
+
+/// What a lease record does on the receiving side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LeaseOp {
+    Add,
+    Change,
+    Delete,
+}
 
 /// A reliable record waiting in the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,17 +23,143 @@ pub(crate) enum TxItem {
     Destroy(Key),
     ResyncBegin,
     ResyncEnd,
+    /// A lease record; the lease is `ring[off..off + len]`, encoded.
+    Lease {
+        op: LeaseOp,
+        off: u32,
+        len: u16,
+    },
 }
 
 impl TxItem {
-    pub(crate) fn record(&self) -> Record {
-        match *self {
+    /// The record, for every item but a lease (see [`Window::record`]).
+    pub(crate) fn record(&self) -> Option<Record> {
+        Some(match *self {
             TxItem::New(e) => Record::CtNew(e),
             TxItem::Update(e) => Record::CtUpdate(e),
             TxItem::Destroy(k) => Record::CtDestroy(k),
             TxItem::ResyncBegin => Record::ResyncBegin,
             TxItem::ResyncEnd => Record::ResyncEnd,
+            TxItem::Lease { .. } => return None,
+        })
+    }
+}
+
+/// A FIFO byte ring for the encoded leases of the window's lease records
+/// (caller storage). Allocations are contiguous and freed in the order
+/// made, which is the window's order.
+#[derive(Debug)]
+pub(crate) struct LeaseRing<'a> {
+    buf: &'a mut [u8],
+    /// Oldest byte in use.
+    head: usize,
+    /// Next byte to allocate.
+    tail: usize,
+    /// The data wrapped: it runs `head..wrap_end`, then `0..tail`.
+    wrapped: bool,
+    wrap_end: usize,
+    /// Leases held.
+    items: usize,
+}
+
+impl<'a> LeaseRing<'a> {
+    pub(crate) fn new(buf: &'a mut [u8]) -> LeaseRing<'a> {
+        LeaseRing {
+            buf,
+            head: 0,
+            tail: 0,
+            wrapped: false,
+            wrap_end: 0,
+            items: 0,
         }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn items(&self) -> usize {
+        self.items
+    }
+
+    /// The longest allocation that succeeds now.
+    pub(crate) fn contiguous(&self) -> usize {
+        let cap = self.buf.len();
+        if self.items == 0 {
+            cap
+        } else if self.wrapped {
+            self.head.saturating_sub(self.tail)
+        } else {
+            cap.saturating_sub(self.tail).max(self.head)
+        }
+    }
+
+    /// Stores `lease`; its offset and length, or `None` without room.
+    fn put(&mut self, lease: &Lease) -> Option<(u32, u16)> {
+        let len = lease.encoded_len();
+        let cap = self.buf.len();
+        if self.items == 0 {
+            self.head = 0;
+            self.tail = 0;
+            self.wrapped = false;
+        }
+        let off = if self.wrapped {
+            (self.head.saturating_sub(self.tail) >= len).then_some(self.tail)?
+        } else if cap.saturating_sub(self.tail) >= len {
+            self.tail
+        } else if self.head >= len {
+            self.wrapped = true;
+            self.wrap_end = self.tail;
+            0
+        } else {
+            return None;
+        };
+        let n = lease.encode(self.buf.get_mut(off..off + len)?).ok()?;
+        self.tail = off + n;
+        self.items += 1;
+        Some((u32::try_from(off).ok()?, u16::try_from(n).ok()?))
+    }
+
+    /// Takes back the allocation just made at `off`.
+    fn unput(&mut self, off: u32) {
+        self.items = self.items.saturating_sub(1);
+        self.tail = off as usize;
+        if self.wrapped && self.tail == 0 {
+            self.wrapped = false;
+            self.tail = self.wrap_end;
+        }
+        if self.items == 0 {
+            self.clear();
+        }
+    }
+
+    fn get(&self, off: u32, len: u16) -> Option<Lease> {
+        let off = off as usize;
+        let bytes = self.buf.get(off..off + usize::from(len))?;
+        Lease::decode(bytes).ok().map(|(l, _)| l)
+    }
+
+    /// Frees the oldest allocation, `off..off + len`.
+    fn free(&mut self, off: u32, len: u16) {
+        self.items = self.items.saturating_sub(1);
+        if self.items == 0 {
+            self.head = 0;
+            self.tail = 0;
+            self.wrapped = false;
+            return;
+        }
+        self.head = off as usize + usize::from(len);
+        if self.wrapped && self.head >= self.wrap_end {
+            self.head = 0;
+            self.wrapped = false;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.head = 0;
+        self.tail = 0;
+        self.wrapped = false;
+        self.items = 0;
     }
 }
 
@@ -49,6 +186,7 @@ pub(crate) struct Window<'a> {
     start: usize,
     len: usize,
     base: u32,
+    ring: LeaseRing<'a>,
 }
 
 impl<'a> Window<'a> {
@@ -60,6 +198,50 @@ impl<'a> Window<'a> {
             start: 0,
             len: 0,
             base: 1,
+            ring: LeaseRing::new(&mut []),
+        }
+    }
+
+    /// Gives lease records their byte ring. Lease records already held
+    /// (in the previous ring) are dropped from the window first, with
+    /// everything after them: the caller restarts streaming.
+    pub(crate) fn set_lease_ring(&mut self, buf: &'a mut [u8]) {
+        if self.ring.items() > 0 {
+            self.clear();
+        }
+        self.ring = LeaseRing::new(buf);
+    }
+
+    pub(crate) fn ring(&self) -> &LeaseRing<'a> {
+        &self.ring
+    }
+
+    /// Appends a lease record; its number, or `None` when the window or
+    /// the ring is full.
+    pub(crate) fn push_lease(&mut self, op: LeaseOp, lease: &Lease) -> Option<u32> {
+        if self.len >= self.slots.len() {
+            return None;
+        }
+        let (off, len) = self.ring.put(lease)?;
+        let seq = self.push(TxItem::Lease { op, off, len });
+        if seq.is_none() {
+            self.ring.unput(off);
+        }
+        seq
+    }
+
+    /// The record numbered `seq`, if held.
+    pub(crate) fn record(&self, seq: u32) -> Option<Record> {
+        match *self.get(seq)? {
+            TxItem::Lease { op, off, len } => {
+                let l = self.ring.get(off, len)?;
+                Some(match op {
+                    LeaseOp::Add => Record::LeaseAdd(l),
+                    LeaseOp::Change => Record::LeaseChange(l),
+                    LeaseOp::Delete => Record::LeaseDelete(l),
+                })
+            }
+            item => item.record(),
         }
     }
 
@@ -119,6 +301,9 @@ impl<'a> Window<'a> {
         let cap = self.slots.len();
         while self.len > 0 && seq_after(seq, self.base) {
             if let Some(s) = self.slots.get_mut(self.start) {
+                if let TxSlot(Some(TxItem::Lease { off, len, .. })) = *s {
+                    self.ring.free(off, len);
+                }
                 *s = TxSlot::EMPTY;
             }
             self.start = (self.start + 1) % cap;
@@ -132,5 +317,6 @@ impl<'a> Window<'a> {
         let head = self.head();
         self.release_to(head);
         self.start = 0;
+        self.ring.clear();
     }
 }
