@@ -252,16 +252,18 @@ impl Counter {
 
 /// `n` (at most 150 000) distinct NAT'd TCP/IPv4 entries as a masquerading router
 /// holds them for established connections: client `10.9.8.(100 + i / 1000)`, source
-/// port `20000 + i % 1000`, to `server:443`, source NAT to `nat_addr` keeping the
-/// port; ESTABLISHED, `SEEN_REPLY|ASSURED`, timeout 3600 s. No packet is sent: the
-/// addresses only appear in the table.
+/// port `p = 1024 + i % 64000`, to `server:(443 + i / 64000)`, source NAT to
+/// `nat_addr` keeping the port (so that every reply tuple is distinct, as the kernel
+/// requires); ESTABLISHED, `SEEN_REPLY|ASSURED`, timeout 3600 s. No packet is sent:
+/// the addresses only appear in the table.
 pub fn nat_tcp_entries(n: usize, server: Ipv4Addr, nat_addr: Ipv4Addr) -> Vec<Entry> {
     assert!(n <= 150_000, "at most 150 000 entries");
     (0..n)
         .map(|i| {
             let client = Ipv4Addr::new(10, 9, 8, 100 + (i / 1000) as u8);
-            let port = 20000 + (i % 1000) as u16;
-            let orig = Tuple::tcp(IpAddr::V4(client), IpAddr::V4(server), port, 443);
+            let port = 1024 + (i % 64000) as u16;
+            let dport = 443 + (i / 64000) as u16;
+            let orig = Tuple::tcp(IpAddr::V4(client), IpAddr::V4(server), port, dport);
             let delta = NatDelta {
                 snat: Some(Manip {
                     addr: IpAddr::V4(nat_addr),

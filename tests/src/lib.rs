@@ -18,6 +18,8 @@
 //!   `tandem status --json`, capturing and injecting datagrams on the sync link.
 //! * [`traffic`]: long-lived TCP connections and a UDP flow checked byte for byte in
 //!   either direction; nftables reset counters.
+//! * [`ctsync_conntrackd`]: Debian's conntrackd with the seed's file on the same lab
+//!   (for `bench-ctsync`).
 //! * [`ctnl`]: the kernel's conntrack table over ctnetlink (dump, bulk insert,
 //!   flush, count).
 //!
@@ -27,6 +29,7 @@
 pub mod config;
 pub mod ctnl;
 pub mod ctsync;
+pub mod ctsync_conntrackd;
 pub mod daemon;
 pub mod json;
 pub mod netns;
