@@ -175,10 +175,17 @@ fn run() -> Result<i32, String> {
             0
         }
         "test" => {
+            // Every target runs even when an earlier one failed.
+            let mut failed = Vec::new();
             for t in targets::resolve(&a.targets, &["mips", "armv7"])? {
-                commands::test(&ctx, t, &a.rest)?;
+                if let Err(e) = commands::test(&ctx, t, &a.rest) {
+                    failed.push(e);
+                }
             }
-            0
+            for e in &failed {
+                eprintln!("size-report test: FAILED: {e}");
+            }
+            i32::from(!failed.is_empty())
         }
         "report" => commands::report(
             &ctx,
@@ -212,11 +219,7 @@ fn run() -> Result<i32, String> {
             for e in &failed {
                 eprintln!("size-report ci: FAILED: {e}");
             }
-            if failed.is_empty() {
-                0
-            } else {
-                1
-            }
+            i32::from(!failed.is_empty())
         }
         other => {
             return Err(format!(
