@@ -16,21 +16,34 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Runs every part of the setup. `apt = false` skips the parts that need root.
+/// Prints one line when everything was already there.
 pub fn setup(ctx: &Ctx, apt: bool) -> Result<(), String> {
     let t0 = Instant::now();
-    rustup(ctx)?;
-    ctx.record("setup: rustup toolchains/targets", t0);
+    let mut did = false;
+    if rustup(ctx)? {
+        ctx.record("setup: rustup toolchains/targets", t0);
+        did = true;
+    }
     if apt {
         let t1 = Instant::now();
-        apt_packages()?;
-        debs(ctx)?;
-        ctx.record("setup: apt (qemu, armhf debs)", t1);
+        let a = apt_packages()?;
+        if debs(ctx)? || a {
+            ctx.record("setup: apt (qemu, armhf debs)", t1);
+            did = true;
+        }
     }
     let t2 = Instant::now();
-    sysroots(ctx, apt)?;
-    ctx.record("setup: runtime folders", t2);
+    if sysroots(ctx, apt)? {
+        ctx.record("setup: runtime folders", t2);
+        did = true;
+    }
     eprintln!(
-        "setup: done in {:.1} s (runtime files in {})",
+        "setup: {} in {:.1} s (runtime files in {})",
+        if did {
+            "done"
+        } else {
+            "everything already present"
+        },
         t0.elapsed().as_secs_f64(),
         ctx.cross_dir.display()
     );
@@ -44,7 +57,8 @@ fn lines(cmd: &mut Command) -> Result<Vec<String>, String> {
         .collect())
 }
 
-fn rustup(ctx: &Ctx) -> Result<(), String> {
+/// Returns whether anything was installed.
+fn rustup(ctx: &Ctx) -> Result<bool, String> {
     if !in_path("rustup") {
         return Err("rustup is not on PATH: install it from https://rustup.rs first".into());
     }
@@ -131,15 +145,10 @@ fn rustup(ctx: &Ctx) -> Result<(), String> {
             }
         }
     }
-    if did.is_empty() {
-        eprintln!(
-            "setup: rustup: {}, {}, {} ready",
-            ctx.nightly, ctx.stable, ctx.old
-        );
-    } else {
+    if !did.is_empty() {
         eprintln!("setup: rustup: installed {}", did.join(", "));
     }
-    Ok(())
+    Ok(!did.is_empty())
 }
 
 /// Runs `cmd` (output shown) up to `tries` times, 10 s apart.
@@ -174,7 +183,8 @@ const QEMUS: [&str; 4] = [
     "qemu-aarch64-static",
 ];
 
-fn apt_packages() -> Result<(), String> {
+/// Returns whether anything was installed.
+fn apt_packages() -> Result<bool, String> {
     let mut missing = Vec::new();
     if !QEMUS.iter().all(|q| in_path(q)) {
         missing.push("qemu-user-static");
@@ -183,8 +193,7 @@ fn apt_packages() -> Result<(), String> {
         missing.push("file");
     }
     if missing.is_empty() {
-        eprintln!("setup: apt: qemu-user-static and file present");
-        return Ok(());
+        return Ok(false);
     }
     if !is_root() || !in_path("apt-get") {
         return Err(format!(
@@ -204,7 +213,8 @@ fn apt_packages() -> Result<(), String> {
             "--no-install-recommends",
         ])
         .args(&missing);
-    run_retry(&format!("apt-get install {}", missing.join(" ")), &mut c, 3)
+    run_retry(&format!("apt-get install {}", missing.join(" ")), &mut c, 3)?;
+    Ok(true)
 }
 
 /// `apt-get update` until `ready()` holds (3 tries, 10 s apart). Errors alone are not
@@ -301,11 +311,11 @@ fn libgcc_package() -> Result<String, String> {
         .ok_or_else(|| "apt knows no libgcc-N-dev package".into())
 }
 
-fn debs(ctx: &Ctx) -> Result<(), String> {
+/// Returns whether anything was downloaded.
+fn debs(ctx: &Ctx) -> Result<bool, String> {
     let dir = ctx.cross_dir.join("debs");
     if find_deb(&dir, "musl-dev_").is_some() && libgcc_deb(&dir).is_some() {
-        eprintln!("setup: armhf .debs cached in {}", dir.display());
-        return Ok(());
+        return Ok(false);
     }
     if !in_path("apt-get") || !in_path("dpkg") {
         return Err(
@@ -340,7 +350,7 @@ fn debs(ctx: &Ctx) -> Result<(), String> {
             .arg(format!("{pkg}:armhf"));
         run_retry(&format!("apt-get download {pkg}:armhf"), &mut c, 3)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 fn copy_files(from: &Path, to: &Path, names: &[(&str, &str)]) -> Result<(), String> {
@@ -351,7 +361,8 @@ fn copy_files(from: &Path, to: &Path, names: &[(&str, &str)]) -> Result<(), Stri
     Ok(())
 }
 
-fn sysroots(ctx: &Ctx, apt: bool) -> Result<(), String> {
+/// Returns whether any folder was (re)written.
+fn sysroots(ctx: &Ctx, apt: bool) -> Result<bool, String> {
     let mut made = Vec::new();
     for t in TARGETS.iter() {
         let dest = ctx.sysroot(t);
@@ -429,13 +440,8 @@ fn sysroots(ctx: &Ctx, apt: bool) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", stamp.display()))?;
         made.push(t.alias);
     }
-    if made.is_empty() {
-        eprintln!(
-            "setup: runtime folders ready in {}",
-            ctx.cross_dir.display()
-        );
-    } else {
+    if !made.is_empty() {
         eprintln!("setup: runtime folders written for {}", made.join(", "));
     }
-    Ok(())
+    Ok(!made.is_empty())
 }
