@@ -422,7 +422,11 @@ impl SyncStatus {
 
     /// Entries committed by the last commit, if reported.
     pub fn last_commit_entries(&self) -> Option<u64> {
-        self.num(&["last_commit.committed", "last_commit_committed"])
+        self.num(&[
+            "last_commit.entries",
+            "last_commit.committed",
+            "last_commit_committed",
+        ])
     }
 
     /// Full resyncs this backup completed.

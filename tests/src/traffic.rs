@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -197,6 +198,94 @@ impl TcpFleet {
             First::Server => First::Client,
         };
         self.phase(other, &a, deadline);
+        let mut r = Round::default();
+        for (i, c) in self.conns.iter().enumerate() {
+            match &c.dead {
+                None => r.ok += 1,
+                Some(why) => {
+                    r.failed.insert(i, why.clone());
+                }
+            }
+        }
+        r
+    }
+
+    /// Server push: every `period` the server writes `"push NNNNNN\n"` on every
+    /// live connection while the clients read, until `stop` is set; then waits up to
+    /// `deadline` until every client has received exactly what its server wrote. A
+    /// connection whose write or read fails (a reset) or that is short at the end is
+    /// marked broken. Meant to run on its own thread across a failover, so that
+    /// packets reach the new master the moment it takes over.
+    pub fn push_until(&mut self, stop: &AtomicBool, period: Duration, deadline: Duration) -> Round {
+        let n = self.conns.len();
+        let mut sent: Vec<Vec<u8>> = vec![Vec::new(); n];
+        let mut got: Vec<Vec<u8>> = vec![Vec::new(); n];
+        let mut tick = 0u32;
+        let mut next = Instant::now();
+        let mut stopped: Option<Instant> = None;
+        loop {
+            if stopped.is_none() {
+                if stop.load(Ordering::Relaxed) {
+                    stopped = Some(Instant::now());
+                } else if Instant::now() >= next {
+                    let msg = format!("push {tick:06}\n");
+                    tick += 1;
+                    next += period;
+                    for (i, c) in self.conns.iter_mut().enumerate() {
+                        if c.dead.is_some() {
+                            continue;
+                        }
+                        match c.server.write(msg.as_bytes()) {
+                            Ok(k) if k == msg.len() => sent[i].extend_from_slice(msg.as_bytes()),
+                            Ok(k) => c.dead = Some(format!("server push: short write {k}")),
+                            Err(e) => c.dead = Some(format!("server push: {}", classify(&e))),
+                        }
+                    }
+                }
+            }
+            let mut complete = true;
+            for (i, c) in self.conns.iter_mut().enumerate() {
+                if c.dead.is_some() {
+                    continue;
+                }
+                let mut tmp = [0u8; 4096];
+                loop {
+                    match c.client.read(&mut tmp) {
+                        Ok(0) => {
+                            c.dead = Some("client read during push: EOF".into());
+                            break;
+                        }
+                        Ok(k) => got[i].extend_from_slice(&tmp[..k]),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            c.dead = Some(format!("client read during push: {}", classify(&e)));
+                            break;
+                        }
+                    }
+                }
+                if c.dead.is_none() && !sent[i].starts_with(&got[i]) {
+                    c.dead = Some("client received bytes the server did not push".into());
+                }
+                complete &= c.dead.is_some() || got[i].len() == sent[i].len();
+            }
+            if let Some(t) = stopped {
+                if complete {
+                    break;
+                }
+                if t.elapsed() >= deadline {
+                    for (i, c) in self.conns.iter_mut().enumerate() {
+                        if c.dead.is_none() && got[i].len() != sent[i].len() {
+                            c.dead = Some(format!(
+                                "client did not receive every push within {deadline:?} after the pushes stopped"
+                            ));
+                        }
+                    }
+                    break;
+                }
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
         let mut r = Round::default();
         for (i, c) in self.conns.iter().enumerate() {
             match &c.dead {

@@ -13,6 +13,7 @@
 //! the connection's state), then the client answers; resets are counted with
 //! nftables in the client's and the server's namespace.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tandem_protocol::conntrack::{Entry, Manip, NatDelta, TcpInfo, TcpState, Tuple};
@@ -112,6 +113,9 @@ impl Traffic {
 }
 
 struct Outcome {
+    /// The server pushing on every connection every 20 ms across the failover.
+    push: Round,
+    /// The exchange after the failover (server first).
     tcp: Round,
     udp: Result<(), String>,
     /// Resets (received, sent) at the client during the failover and after it.
@@ -145,7 +149,30 @@ enum State {
     /// (a perfect sync and commit, without Tandem): the harness's positive
     /// control, showing that the scenario can pass.
     Oracle,
+    /// The test copies them once r2 holds the VIPs (as keepalived's notify script
+    /// runs `conntrackd -c`): the negative control of the takeover order.
+    LateOracle,
 }
+
+/// Copies r1's LAN clients' entries into r2's kernel (TCP with the liberal window
+/// flags, as a commit does); returns (copied, refused).
+fn copy_entries(lab: &CtLab) -> (usize, usize) {
+    let entries: Vec<Entry> = lab
+        .client_entries(R1)
+        .expect("dump r1")
+        .into_iter()
+        .map(|mut e| {
+            e.tcp = e.tcp.map(TcpInfo::liberal);
+            e
+        })
+        .collect();
+    let mut sock = ctnl::CtSocket::open(&lab.topo().router_ns(R2)).expect("ctnetlink");
+    let (failed, _) = sock.insert(&entries).expect("insert");
+    (entries.len(), failed)
+}
+
+/// Push period during a failover.
+const PUSH_PERIOD: Duration = Duration::from_millis(20);
 
 /// r1 master with traffic through it; `how` takes r1 down; r2 must hold both VIPs;
 /// then the server writes first on every connection and the UDP flow.
@@ -153,6 +180,7 @@ fn failover(prefix: &str, how: Failover, state: State) -> Outcome {
     let sync = state == State::Tandem;
     if !require_root() {
         return Outcome {
+            push: Round::default(),
             tcp: Round::default(),
             udp: Ok(()),
             client: Rsts::default(),
@@ -168,51 +196,50 @@ fn failover(prefix: &str, how: Failover, state: State) -> Outcome {
             let took = wait_synced(&mut lab, R1, SYNC_BOUND).unwrap_or_else(|e| panic!("{e}"));
             eprintln!("backup cache complete {took:?} after the check");
         }
-        State::None => std::thread::sleep(Duration::from_millis(500)),
+        State::None | State::LateOracle => std::thread::sleep(Duration::from_millis(500)),
         State::Oracle => {
-            let entries: Vec<Entry> = lab
-                .client_entries(R1)
-                .expect("dump r1")
-                .into_iter()
-                .map(|mut e| {
-                    e.tcp = e.tcp.map(TcpInfo::liberal);
-                    e
-                })
-                .collect();
-            let mut sock = ctnl::CtSocket::open(&lab.topo().router_ns(R2)).expect("ctnetlink");
-            let (failed, err) = sock.insert(&entries).expect("insert");
-            assert_eq!(
-                failed,
-                0,
-                "oracle commit of {} entries: {err:?}",
-                entries.len()
-            );
-            eprintln!(
-                "oracle: copied {} entries from r1 to r2's kernel",
-                entries.len()
-            );
+            let (n, failed) = copy_entries(&lab);
+            assert_eq!(failed, 0, "oracle commit of {n} entries");
+            eprintln!("oracle: copied {n} entries from r1 to r2's kernel");
         }
     }
     let (c0, s0) = tr.rsts();
-    let t = Instant::now();
-    match how {
-        Failover::Crash => {
-            lab.pair_mut().daemon(R1).crash();
+    // The server pushes on every connection across the failover (from 0.3 s before
+    // it until 1 s after r2 holds the VIPs), so that packets reach r2 the moment it
+    // takes over: an entry committed after the VIPs came up is too late.
+    let stop = AtomicBool::new(false);
+    let fleet = &mut tr.fleet;
+    let push = std::thread::scope(|sc| {
+        let pusher = sc.spawn(|| fleet.push_until(&stop, PUSH_PERIOD, AFTER));
+        std::thread::sleep(Duration::from_millis(300));
+        let t = Instant::now();
+        match how {
+            Failover::Crash => {
+                lab.pair_mut().daemon(R1).crash();
+            }
+            Failover::Term => {
+                lab.pair_mut().daemon(R1).terminate();
+            }
+            Failover::LanDown => lab.topo().set_cable(R1, Link::Lan, false).expect("cable"),
         }
-        Failover::Term => {
-            lab.pair_mut().daemon(R1).terminate();
+        let bound = match how {
+            Failover::Term => lab.pair().term_bound(R2),
+            _ => lab.pair().crash_bound(R2),
+        };
+        let took = lab
+            .pair()
+            .wait_holds_both(R2, t, bound + Duration::from_millis(500));
+        if state == State::LateOracle {
+            let (n, failed) = copy_entries(&lab);
+            eprintln!("late oracle: copied {n} entries ({failed} refused) into r2 after the VIPs");
         }
-        Failover::LanDown => lab.topo().set_cable(R1, Link::Lan, false).expect("cable"),
-    }
-    let bound = match how {
-        Failover::Term => lab.pair().term_bound(R2),
-        _ => lab.pair().crash_bound(R2),
-    };
-    let took = lab
-        .pair()
-        .wait_holds_both(R2, t, bound + Duration::from_millis(500))
-        .unwrap_or_else(|e| panic!("r2 did not take over after {how:?}: {e}"));
-    eprintln!("{how:?}: r2 holds both VIPs after {took:?}");
+        std::thread::sleep(Duration::from_secs(1));
+        stop.store(true, Ordering::Relaxed);
+        let push = pusher.join().expect("pusher");
+        let took = took.unwrap_or_else(|e| panic!("r2 did not take over after {how:?}: {e}"));
+        eprintln!("{how:?}: r2 holds both VIPs after {took:?}");
+        push
+    });
     if sync {
         if let Ok(s) = lab.sync_status(R2) {
             eprintln!("r2 sync after the takeover: {}", s.summary());
@@ -222,19 +249,25 @@ fn failover(prefix: &str, how: Failover, state: State) -> Outcome {
     let udp = tr.udp.exchange(First::Server, "after", AFTER);
     let (c1, s1) = tr.rsts();
     let out = Outcome {
+        push,
         tcp,
         udp,
         client: sub(c1, c0),
         server: sub(s1, s0),
     };
     eprintln!(
-        "{how:?} {state:?}: TCP {}; UDP {:?}; resets at the client {:?}, at the server {:?}",
-        out.tcp, out.udp, out.client, out.server
+        "{how:?} {state:?}: push across the failover {}; exchange after it {}; UDP {:?}; resets at the client {:?}, at the server {:?}",
+        out.push, out.tcp, out.udp, out.client, out.server
     );
     out
 }
 
 fn assert_survived(o: &Outcome, what: &str) {
+    assert!(
+        o.push.all_ok(),
+        "{what}: every TCP connection must keep receiving the server's pushes across the failover: {}",
+        o.push
+    );
     assert!(
         o.tcp.all_ok(),
         "{what}: every TCP connection must still exchange data: {}",
@@ -312,6 +345,24 @@ fn harness_oracle_commit_keeps_connections() {
     if require_root() {
         assert_survived(&o, "crash with an oracle commit");
     }
+}
+
+/// Control of the takeover order (no Tandem sync involved): r1's entries copied
+/// into r2's kernel only once r2 holds the VIPs — what keepalived's notify script
+/// with `conntrackd -c` does — are too late for the pushes that reach r2 first:
+/// connections are reset. (The exchange after the failover alone would not see
+/// this: it starts when the state is there.)
+#[test]
+fn harness_late_commit_resets_connections() {
+    let o = failover("tc1d", Failover::Crash, State::LateOracle);
+    if !require_root() {
+        return;
+    }
+    assert!(
+        !o.push.all_ok() && o.server.received + o.client.received > 0,
+        "a commit after the VIPs should lose connections to resets: {}",
+        o.push
+    );
 }
 
 /// Same keys (original tuple, zone) and reply tuples in two lists of entries.
@@ -562,19 +613,35 @@ fn forged_frames_change_nothing_and_are_counted() {
     assert!(r.all_ok(), "traffic after the injection: {r}");
 
     // Control: the same kind of forged frame with the right key is accepted.
-    let cap2 =
-        capture_udp(&r2ns, SYNC_IF, SYNC_PORT, Duration::from_millis(1300)).expect("capture");
-    let next_from_r1 = sync_frames(&cap2, R2)
-        .iter()
-        .filter_map(|f| Frame::new_checked(f.as_slice()).ok().map(|f| f.ack()))
-        .max()
-        .expect("a frame from r2 to r1 (alive or ack) within 1.3 s");
-    let hdr = sync_frames(&cap2, R1)
-        .iter()
-        .filter_map(|f| Frame::new_checked(f.as_slice()).ok().map(|f| f.header()))
-        .max_by_key(|h| h.seq)
-        .unwrap_or(hdr);
+    // The next stream number r1 will use: from its alive records (sent every
+    // second) or from the numbered records of its last frames.
     let right = wire::Key::new(lab.key()).expect("key");
+    let cap2 =
+        capture_udp(&r2ns, SYNC_IF, SYNC_PORT, Duration::from_millis(1500)).expect("capture");
+    let mut next_from_r1 = None;
+    let mut hdr = hdr;
+    for f in sync_frames(&cap2, R1).iter().chain(from_r1.iter()) {
+        let Ok(fr) = wire::open(&right, f) else {
+            continue;
+        };
+        if fr.seq() > hdr.seq {
+            hdr = fr.header();
+        }
+        let mut cur: Option<u32> = None;
+        for rec in fr.records().flatten() {
+            match rec {
+                Record::Seq(n) => cur = Some(n),
+                Record::Alive { next } => cur = Some(next),
+                r if r.is_reliable() => cur = cur.map(|c| c + 1),
+                _ => {}
+            }
+        }
+        if let Some(c) = cur {
+            next_from_r1 = Some(next_from_r1.map_or(c, |n: u32| n.max(c)));
+        }
+    }
+    let next_from_r1 =
+        next_from_r1.expect("r1's next stream number (no alive or numbered record captured)");
     let fake = {
         let orig = Tuple::tcp(
             std::net::Ipv4Addr::new(10, 9, 8, 77).into(),
