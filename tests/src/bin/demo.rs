@@ -20,8 +20,9 @@
 //!    kernel would keep forwarding with the addresses the dead daemon left behind);
 //! 6. the backup takes over: its transition, VIPs and route, the client's pings
 //!    resume (lost pings counted);
-//! 7. the old master "reboots" (the addresses it left behind are removed, cables
-//!    plugged back, Tandem started) and stays backup: `nopreempt`.
+//! 7. the old master comes back without a reboot (cables plugged back, Tandem
+//!    started): Tandem removes the VIPs and route the killed daemon left behind in
+//!    the kernel, and stays backup although its priority is higher: `nopreempt`.
 //!
 //! Exit status 0 when every step happened as expected, 1 with a message otherwise.
 
@@ -381,7 +382,10 @@ fn addr_event(r: RouterId, line: &str) -> String {
 
 fn route_event(r: RouterId, line: &str) -> String {
     let l = line.split('\\').next().unwrap_or(line).trim();
-    format!("{}: route {}", r.name(), l)
+    match l.strip_prefix("Deleted ") {
+        Some(rest) => format!("{}: route removed: {rest}", r.name()),
+        None => format!("{}: route added: {l}", r.name()),
+    }
 }
 
 fn is_vip_line(l: &str) -> bool {
@@ -670,7 +674,6 @@ fn run_demo(
     section(tl, "r1 comes back");
     let left = pair.vips(R1).map_err(|e| e.to_string())?;
     let route = pair.topo().has_virtual_route(R1).unwrap_or(false);
-    let ns = pair.topo().router_ns(R1);
     let mut leftovers = Vec::new();
     if left.lan {
         leftovers.push("10.9.8.4");
@@ -685,31 +688,9 @@ fn run_demo(
         leftovers.push("nothing");
     }
     tl.now(&format!(
-        "r1 reboots: the killed daemon left behind {} (a reboot clears them: removed)",
+        "r1 comes back without a reboot: the killed daemon left behind {} in its kernel",
         leftovers.join(", ")
     ));
-    let _ = netns::output(
-        "ip",
-        ["-n", &ns, "addr", "del", "10.9.8.4/24", "dev", "br-lan"],
-    );
-    let _ = netns::output(
-        "ip",
-        ["-n", &ns, "addr", "del", "192.168.0.4/24", "dev", "eth0.2"],
-    );
-    let _ = netns::output(
-        "ip",
-        [
-            "-n",
-            &ns,
-            "route",
-            "del",
-            "default",
-            "via",
-            "192.168.0.1",
-            "metric",
-            "5",
-        ],
-    );
     for l in [Link::Lan, Link::Wan] {
         pair.topo()
             .set_cable(R1, l, true)
@@ -720,14 +701,31 @@ fn run_demo(
         .map_err(|e| format!("cannot restart tandem on r1: {e}"))?;
     tl.at(
         t_back,
-        "r1: cables plugged back, tandem started (priority 150 > r2's 100)",
+        "r1: cables plugged back, tandem started (priority 150 > r2's 100); it must remove \
+         the leftovers itself",
     );
     let backup = pair.wait_backup(R1, mdi_r1 + Duration::from_secs(2));
     tl.log_lines(pair, R1);
     if let Err(e) = backup {
-        return fail(format!("r1 after restart: {e}"));
+        return fail(format!(
+            "r1 after restart: {e} (did tandem remove what the killed daemon left behind?)"
+        ));
     }
     tl.now("r1 is a settled BACKUP (hears r2's adverts, holds no VIP)");
+    let removed: Vec<Instant> = [" inet 10.9.8.4/", " inet 192.168.0.4/"]
+        .iter()
+        .filter_map(|pat| {
+            mons[0]
+                .find(t_back, |l| l.starts_with("Deleted") && l.contains(pat))
+                .map(|x| x.0)
+        })
+        .collect();
+    if let Some(last) = removed.iter().max().filter(|_| removed.len() == 2) {
+        tl.note(format!(
+            "clean-up: r1's tandem removed the VIPs left behind by the killed daemon {} ms after it was started",
+            common::ms(*last - t_back)
+        ));
+    }
     let watch = mdi_r1 * 2;
     let stable = tandem_tests::holds_during(watch, Duration::from_millis(100), || {
         pair.check_master(R2).is_ok()
@@ -735,7 +733,7 @@ fn run_demo(
     let t_end = Instant::now();
     tl.log_lines(pair, R1);
     tl.log_lines(pair, R2);
-    print_events(tl, &mons[0], R1, t_back + Duration::from_millis(1), t_end);
+    print_events(tl, &mons[0], R1, t_back, t_end);
     print_events(tl, &mons[1], R2, t_back, t_end);
     if let Err(at) = stable {
         return fail(format!(
