@@ -19,24 +19,28 @@
 //!  "sync":{"role":"backup","local_address":"10.255.0.1","port":3780,
 //!    "interface":"sync0","frame_len":1472,"epoch":123456,
 //!    "peers":[{"address":"10.255.0.2","live":true}],
-//!    "sent":{"frames":5,"bytes":400,"records":0,"errors":0},
-//!    "resent":{"records":0,"timeouts":0},
+//!    "cache":{"entries":298,"capacity":16384,"slots":20480,"purged":2},
+//!    "window":{"records":0,"capacity":4096},
+//!    "sent":{"frames":5,"bytes":400,"records":0,"resent":0,"errors":0},
 //!    "received":{"frames":9,"bytes":9000,"records":300,"duplicate":0},
 //!    "dropped":{"total":1,"bad_header":0,"bad_mac":1,"old_epoch":0,
 //!      "duplicate":0,"too_old":0,"bad_body":0,"own":0,"unknown_peer":0,"idle":0},
-//!    "cache":{"entries":298,"capacity":16384,"slots":20480,"full":0,"purged":2},
-//!    "window":{"records":0,"capacity":4096,"overflows":0},
-//!    "events":{"received":0,"filtered":0,"ignored":0,"overruns":0,"unencodable":0},
-//!    "resync":{"pending":false,"started":0,"completed":1,"requests_sent":1,
-//!      "requests_received":0,"dumped":0},
-//!    "nacks":{"sent":0,"received":0},"peers_lost":0,
-//!    "last_commit":{"entries":10000,"updated":0,"failed":0,"took_us":41234,
+//!    "events":{"received":0,"filtered":0,"ignored":0,"unencodable":0},
+//!    "resync_pending":false,"resyncs_started":0,"resyncs_completed":1,
+//!    "resync_requests_sent":1,"resync_requests_received":0,"dumped":0,
+//!    "window_overflows":0,"event_overruns":0,"cache_full":0,
+//!    "retransmit_timeouts":0,"nacks_sent":0,"nacks_received":0,"peers_lost":0,
+//!    "last_commit":{"committed":10000,"updated":0,"failed":0,"took_us":41234,
 //!      "at_ms":1000,"ago_ms":4000}}}
 //! ```
 //! `master` and `last_transition` are `null` while unknown; times are
 //! `CLOCK_MONOTONIC` milliseconds. `sync` is `null` without a
 //! `tandem_sync` block; its `last_commit` is `null` before the first
-//! commit (taking over as MASTER). `allocations` counts heap allocations
+//! commit (taking over as MASTER). Sync counters follow
+//! `tandem_core::ctsync::Counters`: `sent.records` are reliable records
+//! sent once, `sent.resent` those sent again; `dropped` counts refused
+//! datagrams by reason (`bad_mac`: wrong key or altered; `duplicate` /
+//! `too_old`: replays). `allocations` counts heap allocations
 //! since start-up finished, reloads included (never reset): 0 is the
 //! promise. `startup_allocations` counts those made during start-up
 //! (non-zero: it shows the counter works); `reloads` counts SIGHUPs.
@@ -328,13 +332,17 @@ fn sync_json(w: &mut dyn fmt::Write, h: &Header<'_>, s: &SyncStatus<'_>) -> fmt:
     }
     write!(
         w,
-        "],\"sent\":{{\"frames\":{},\"bytes\":{},\"records\":{},\"errors\":{}}},\"resent\":{{\"records\":{},\"timeouts\":{}}},\"received\":{{\"frames\":{},\"bytes\":{},\"records\":{},\"duplicate\":{}}}",
+        "],\"cache\":{{\"entries\":{},\"capacity\":{},\"slots\":{},\"purged\":{}}},\"window\":{{\"records\":{},\"capacity\":{}}}",
+        s.cache_entries, s.cache_capacity, s.cache_slots, c.cache_purged, s.window, s.window_capacity,
+    )?;
+    write!(
+        w,
+        ",\"sent\":{{\"frames\":{},\"bytes\":{},\"records\":{},\"resent\":{},\"errors\":{}}},\"received\":{{\"frames\":{},\"bytes\":{},\"records\":{},\"duplicate\":{}}}",
         c.frames_sent,
         c.bytes_sent,
         c.records_sent,
-        s.send_errors,
         c.records_resent,
-        c.retransmit_timeouts,
+        s.send_errors,
         c.frames_received,
         c.bytes_received,
         c.records_received,
@@ -356,30 +364,22 @@ fn sync_json(w: &mut dyn fmt::Write, h: &Header<'_>, s: &SyncStatus<'_>) -> fmt:
     )?;
     write!(
         w,
-        ",\"cache\":{{\"entries\":{},\"capacity\":{},\"slots\":{},\"full\":{},\"purged\":{}}},\"window\":{{\"records\":{},\"capacity\":{},\"overflows\":{}}}",
-        s.cache_entries,
-        s.cache_capacity,
-        s.cache_slots,
-        c.cache_full,
-        c.cache_purged,
-        s.window,
-        s.window_capacity,
-        c.window_overflows
+        ",\"events\":{{\"received\":{},\"filtered\":{},\"ignored\":{},\"unencodable\":{}}}",
+        s.events, c.events_filtered, c.events_ignored, c.unencodable,
     )?;
     write!(
         w,
-        ",\"events\":{{\"received\":{},\"filtered\":{},\"ignored\":{},\"overruns\":{},\"unencodable\":{}}},\"resync\":{{\"pending\":{},\"started\":{},\"completed\":{},\"requests_sent\":{},\"requests_received\":{},\"dumped\":{}}},\"nacks\":{{\"sent\":{},\"received\":{}}},\"peers_lost\":{},\"last_commit\":",
-        s.events,
-        c.events_filtered,
-        c.events_ignored,
-        c.event_overruns,
-        c.unencodable,
+        ",\"resync_pending\":{},\"resyncs_started\":{},\"resyncs_completed\":{},\"resync_requests_sent\":{},\"resync_requests_received\":{},\"dumped\":{},\"window_overflows\":{},\"event_overruns\":{},\"cache_full\":{},\"retransmit_timeouts\":{},\"nacks_sent\":{},\"nacks_received\":{},\"peers_lost\":{},\"last_commit\":",
         s.resync_pending,
         c.resyncs_started,
         c.resyncs_completed,
         c.resync_requests_sent,
         c.resync_requests_received,
         s.dumped,
+        c.window_overflows,
+        c.event_overruns,
+        c.cache_full,
+        c.retransmit_timeouts,
         c.nacks_sent,
         c.nacks_received,
         c.peers_lost
@@ -387,7 +387,7 @@ fn sync_json(w: &mut dyn fmt::Write, h: &Header<'_>, s: &SyncStatus<'_>) -> fmt:
     match &s.commit {
         Some(m) => write!(
             w,
-            "{{\"entries\":{},\"updated\":{},\"failed\":{},\"took_us\":{},\"at_ms\":{},\"ago_ms\":{}}}",
+            "{{\"committed\":{},\"updated\":{},\"failed\":{},\"took_us\":{},\"at_ms\":{},\"ago_ms\":{}}}",
             m.entries,
             m.updated,
             m.failed,
@@ -732,5 +732,108 @@ mod tests {
         );
         assert!(s.contains("transitions 2, last 4.000 s ago (at 1000 ms): BACKUP -> MASTER"));
         assert!(s.contains("interface br-lan: up, unknown VRID 4\n"));
+    }
+
+    fn sync_sample<'a>(
+        c: &'a tandem_core::ctsync::Counters,
+        peers: &'a [(IpAddr, bool)],
+    ) -> SyncStatus<'a> {
+        SyncStatus {
+            role: &"backup",
+            local: "10.255.0.1".parse().unwrap(),
+            port: 3780,
+            interface: Some("sync0"),
+            frame_len: 1472,
+            epoch: 9,
+            peers,
+            counters: c,
+            cache_entries: 298,
+            cache_capacity: 16384,
+            cache_slots: 20480,
+            window: 0,
+            window_capacity: 4096,
+            events: 0,
+            send_errors: 0,
+            dumped: 0,
+            resync_pending: false,
+            commit: Some(CommitStatus {
+                entries: 10000,
+                updated: 3,
+                failed: 1,
+                took_us: 41234,
+                at_ms: 1000,
+            }),
+        }
+    }
+
+    #[test]
+    fn sync_json_and_text() {
+        let c = tandem_core::ctsync::Counters {
+            frames_received: 9,
+            records_received: 300,
+            dropped: tandem_core::ctsync::Drops {
+                bad_mac: 2,
+                duplicate: 1,
+                ..Default::default()
+            },
+            resyncs_completed: 1,
+            ..Default::default()
+        };
+        let peers = [("10.255.0.2".parse().unwrap(), true)];
+        let st = sync_sample(&c, &peers);
+        let mut s = String::new();
+        json(
+            &mut s,
+            &H,
+            core::iter::empty(),
+            core::iter::empty(),
+            Some(&st),
+        )
+        .unwrap();
+        // The header is pinned by `json_shape`; the sync object here.
+        let at = s.find(r#","sync":"#).unwrap();
+        assert!(
+            s[..at].ends_with(r#""instances":[],"interfaces":[]"#),
+            "{s}"
+        );
+        assert_eq!(
+            &s[at..],
+            concat!(
+                r#","sync":"#,
+                r#"{"role":"backup","local_address":"10.255.0.1","port":3780,"interface":"sync0","frame_len":1472,"epoch":9,"peers":[{"address":"10.255.0.2","live":true}],"#,
+                r#""cache":{"entries":298,"capacity":16384,"slots":20480,"purged":0},"window":{"records":0,"capacity":4096},"#,
+                r#""sent":{"frames":0,"bytes":0,"records":0,"resent":0,"errors":0},"received":{"frames":9,"bytes":0,"records":300,"duplicate":0},"#,
+                r#""dropped":{"total":3,"bad_header":0,"bad_mac":2,"old_epoch":0,"duplicate":1,"too_old":0,"bad_body":0,"own":0,"unknown_peer":0,"idle":0},"#,
+                r#""events":{"received":0,"filtered":0,"ignored":0,"unencodable":0},"#,
+                r#""resync_pending":false,"resyncs_started":0,"resyncs_completed":1,"resync_requests_sent":0,"resync_requests_received":0,"dumped":0,"window_overflows":0,"event_overruns":0,"cache_full":0,"retransmit_timeouts":0,"nacks_sent":0,"nacks_received":0,"peers_lost":0,"#,
+                r#""last_commit":{"committed":10000,"updated":3,"failed":1,"took_us":41234,"at_ms":1000,"ago_ms":4000}}}"#,
+                "\n"
+            )
+        );
+        let mut t = String::new();
+        text(
+            &mut t,
+            &H,
+            core::iter::empty(),
+            core::iter::empty(),
+            Some(&st),
+        )
+        .unwrap();
+        assert!(
+            t.contains("conntrack sync: backup, 10.255.0.1 port 3780 on sync0"),
+            "{t}"
+        );
+        assert!(t.contains("peers 10.255.0.2 (up)"), "{t}");
+        assert!(
+            t.contains("dropped 3 (header 0, mac 2, old epoch 0, duplicate 1"),
+            "{t}"
+        );
+        assert!(t.contains("cache 298 of 16384 entries"), "{t}");
+        assert!(
+            t.contains(
+                "last commit: 10000 entries (3 updated, 1 refused) in 41.234 ms, 4.000 s ago"
+            ),
+            "{t}"
+        );
     }
 }

@@ -74,6 +74,9 @@ const READS_PER_WAKEUP: usize = 64;
 const MAX_KEY_FILE: u64 = 4096;
 /// Own addresses remembered for the filter.
 const MAX_OWN: usize = 64;
+/// A MASTER holds frames this long after an event, so that a burst of
+/// events fills frames instead of sending each one alone.
+const COALESCE: Duration = Duration::from_millis(2);
 /// Epochs count quarter seconds from this instant (2024-01-01 UTC, ms).
 const EPOCH_BASE_MS: u64 = 1_704_067_200_000;
 
@@ -226,6 +229,14 @@ pub struct SyncPort {
     next_drop_log: Instant,
     next_send_log: Instant,
     next_overrun_log: Instant,
+    /// `cache_full` / `window_overflows` already logged, and when next.
+    logged_full: u64,
+    logged_overflows: u64,
+    next_full_log: Instant,
+    /// Events fed since the last transmission.
+    events_since_tx: usize,
+    /// Transmissions wait until then (event coalescing).
+    hold_until: Option<Instant>,
 }
 
 impl SyncPort {
@@ -311,6 +322,11 @@ impl SyncPort {
             next_drop_log: Instant::ZERO,
             next_send_log: Instant::ZERO,
             next_overrun_log: Instant::ZERO,
+            events_since_tx: 0,
+            hold_until: None,
+            logged_full: 0,
+            logged_overflows: 0,
+            next_full_log: Instant::ZERO,
         })
     }
 
@@ -506,6 +522,8 @@ impl SyncPort {
             core,
             counters,
             next_overrun_log,
+            events_since_tx,
+            hold_until,
             ..
         } = self;
         let Some(sock) = events.as_ref() else { return };
@@ -540,6 +558,8 @@ impl SyncPort {
                         EntryKind::Dump => continue,
                     };
                     counters.events += 1;
+                    *events_since_tx += 1;
+                    hold_until.get_or_insert(now + COALESCE);
                     core.handle_ct_event(now, k, &entry);
                 }
             }
@@ -762,9 +782,41 @@ impl SyncPort {
         }
     }
 
+    /// Logs (rate-limited) a full cache or retransmit window.
+    fn log_capacity(&mut self, now: Instant) {
+        let c = self.core.counters();
+        let (full, overflows) = (c.cache_full, c.window_overflows);
+        if (full == self.logged_full && overflows == self.logged_overflows)
+            || now < self.next_full_log
+        {
+            return;
+        }
+        self.next_full_log = now + LOG_EVERY;
+        if full > self.logged_full {
+            crate::log!(
+                Warning,
+                "conntrack cache full: {} entries not cached so far ({} cached, conntrack_capacity {}); raise conntrack_capacity",
+                full,
+                self.core.cache_len(),
+                self.cfg.conntrack_capacity
+            );
+        }
+        if overflows > self.logged_overflows {
+            crate::log!(
+                Warning,
+                "conntrack sync: retransmit window full ({} events so far, {} slots); a full resync follows",
+                overflows,
+                self.core.window_capacity()
+            );
+        }
+        self.logged_full = full;
+        self.logged_overflows = overflows;
+    }
+
     /// After any input: carry out actions, start or feed the dump, send
     /// what is due.
     pub fn pump(&mut self, now: Instant) {
+        self.log_capacity(now);
         self.handle_actions();
         if self.dump_pending {
             self.dump_pending = false;
@@ -777,7 +829,23 @@ impl SyncPort {
             self.start_dump(now);
             self.feed_dump(now);
         }
-        self.transmit(now);
+        // Coalescing: after events, wait up to COALESCE for more, unless
+        // about a frame's worth is there already.
+        let full = self.events_since_tx >= self.frame_len / 24;
+        if self.hold_until.is_none_or(|t| t <= now) || full {
+            self.hold_until = None;
+            self.events_since_tx = 0;
+            self.transmit(now);
+        }
+    }
+
+    /// When the loop must call [`SyncPort::pump`] next (a soft deadline).
+    pub fn deadline(&self) -> Option<Instant> {
+        match (self.core.poll_timeout(), self.hold_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        }
     }
 
     /// Timers of the core.
@@ -1006,5 +1074,104 @@ impl Daemon {
             // Virtual addresses may have changed.
             s.own_dirty = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_protocol::conntrack::{Key, Tuple};
+
+    fn sync_config(extra: &str) -> SyncConfig {
+        let text = format!(
+            "tandem_sync {{\n local_address 10.255.0.1\n peer_address 10.255.0.2\n key 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n{extra}}}\n"
+        );
+        let c =
+            tandem_protocol::config::parse_str("t", &text, &mut |d| assert!(!d.is_error(), "{d}"))
+                .unwrap();
+        c.sync.unwrap()
+    }
+
+    fn key(src: [u8; 4], dst: [u8; 4], proto: u8) -> Key {
+        let t = Tuple::new(
+            IpAddr::V4(Ipv4Addr::from(src)),
+            IpAddr::V4(Ipv4Addr::from(dst)),
+            proto,
+            1000,
+            80,
+        );
+        Key { orig: t, zone: 0 }
+    }
+
+    #[test]
+    fn sender_ids() {
+        assert_eq!(sender_id("10.255.0.1".parse().unwrap()), 0x0aff_0001);
+        let a = sender_id("fd00::1".parse().unwrap());
+        let b = sender_id("fd00::2".parse().unwrap());
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn epoch_grows_with_time() {
+        let e = epoch_now();
+        // 2024 + at least a year of quarter seconds, far from the end.
+        assert!(e > 4 * 365 * 86400, "{e}");
+        assert!(e < u32::MAX / 2, "{e}");
+    }
+
+    #[test]
+    fn default_filter_and_config() {
+        let c = sync_config(
+            " conntrack_filter {\n  protocol tcp udp\n  ignore_address 192.0.2.0/24\n }\n",
+        );
+        let f = base_filter(&c);
+        // Forwarded NAT'd TCP: synced.
+        assert!(f.accepts(&key([10, 9, 8, 10], [198, 51, 100, 1], 6)));
+        // Protocols, configured prefixes, multicast (VRRP), loopback: not.
+        assert!(!f.accepts(&key([10, 9, 8, 10], [198, 51, 100, 1], 1)));
+        assert!(!f.accepts(&key([10, 9, 8, 10], [192, 0, 2, 7], 6)));
+        assert!(!f.accepts(&key([10, 9, 8, 2], [224, 0, 0, 18], 17)));
+        assert!(!f.accepts(&key([127, 0, 0, 1], [127, 0, 0, 1], 6)));
+        let all = base_filter(&sync_config(""));
+        assert!(all.accepts(&key([10, 9, 8, 10], [198, 51, 100, 1], 1)));
+    }
+
+    #[test]
+    fn key_sources() {
+        let inline = sync_config("");
+        assert!(load_key(&inline.key).is_ok());
+        assert!(key_file_warning(&inline.key).is_none());
+        let dir = std::env::temp_dir().join(format!("tandem-key-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str, bytes: &[u8], mode: u32| {
+            use std::os::unix::fs::PermissionsExt;
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            let s = p.to_str().unwrap();
+            SyncKey::File(tandem_protocol::config::Path::try_from(s).unwrap())
+        };
+        let good = file("good.key", &[7u8; 32], 0o600);
+        assert!(load_key(&good).is_ok());
+        assert!(key_file_warning(&good).is_none());
+        let open = file("open.key", &[7u8; 40], 0o644);
+        assert!(load_key(&open).is_ok());
+        assert!(key_file_warning(&open).unwrap().contains("open.key"));
+        let short = file("short.key", &[7u8; 31], 0o600);
+        let e = load_key(&short).unwrap_err();
+        assert!(e.contains("short.key") && e.contains("31 byte"), "{e}");
+        let missing = SyncKey::File(
+            tandem_protocol::config::Path::try_from(dir.join("none.key").to_str().unwrap())
+                .unwrap(),
+        );
+        let e = load_key(&missing).unwrap_err();
+        assert!(e.contains("none.key") && e.contains("cannot read"), "{e}");
+        // The same key from a file and inline authenticates the same frames.
+        let bytes: Vec<u8> = (0u8..32).collect();
+        let from_file = load_key(&file("same.key", &bytes, 0o600)).unwrap();
+        let from_inline = load_key(&inline.key).unwrap();
+        assert_eq!(from_file.tag(b"frame"), from_inline.tag(b"frame"));
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -685,7 +685,7 @@ impl Daemon {
         let sync = self
             .sync
             .as_ref()
-            .and_then(|s| s.core.poll_timeout())
+            .and_then(|s| s.deadline())
             .map(|t| t.max(clock::now() + Duration::from_millis(1)));
         min(
             min(self.node.poll_timeout(), self.control.next_deadline()),
