@@ -544,9 +544,19 @@ fn run_demo(
     print_events(tl, &mons[0], R1, t0, t_elected);
     print_events(tl, &mons[1], R2, t0, t_elected);
     if elected.is_err() {
+        let mut exited = String::new();
+        for r in [R1, R2] {
+            let d = pair.daemon(r);
+            if !d.running() {
+                let st = d
+                    .wait_exit(Duration::ZERO)
+                    .map_or("?".to_string(), |s| s.to_string());
+                exited += &format!("; tandem on {} exited ({st})", r.name());
+            }
+        }
         return fail(format!(
             "election: r1 (priority 150) does not hold both VIPs {} ms after the start \
-             (VIPs r1 {:?}, r2 {:?})",
+             (VIPs r1 {:?}, r2 {:?}){exited}",
             bound.as_millis(),
             pair.vips(R1),
             pair.vips(R2)
