@@ -5,7 +5,8 @@ use tandem_protocol::conntrack::{Entry, Key};
 
 /// Longest probe sequence: an entry lives at most this many slots after
 /// its home slot. An insert that finds no free slot within it fails
-/// ([`CacheFull`]), so lookups cost at most `PROBE_LIMIT` comparisons.
+/// (counted in [`Counters::cache_full`](super::Counters::cache_full)), so
+/// lookups cost at most `PROBE_LIMIT` comparisons.
 /// With linear probing that starts to happen around 85-90 % load: give the
 /// cache about a quarter more slots than the entries it must hold.
 pub const PROBE_LIMIT: usize = 64;

@@ -133,6 +133,8 @@ mod node;
 mod window;
 
 #[cfg(test)]
+mod lease_tests;
+#[cfg(test)]
 mod sim;
 #[cfg(test)]
 mod tests;

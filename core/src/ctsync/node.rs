@@ -51,6 +51,10 @@ struct Peer {
     /// The next stream number expected from it (`None` until adopted from
     /// its first frame).
     rx_next: Option<u32>,
+    /// `rx_next` was adopted from an alive record and nothing was applied
+    /// since: a reliable record numbered before it (overtaken by the
+    /// alive) moves it back.
+    rx_tentative: bool,
     ack_due: Option<Instant>,
     frames_unacked: u32,
     /// A nack to send and when.
@@ -85,6 +89,7 @@ impl Peer {
         live: false,
         last_heard: None,
         rx_next: None,
+        rx_tentative: false,
         ack_due: None,
         frames_unacked: 0,
         nack: None,
@@ -955,6 +960,7 @@ impl<'a> CtSync<'a> {
         if restarted || fresh == Freshness::First {
             // Its stream starts afresh: adopt its position from this frame.
             p.rx_next = None;
+            p.rx_tentative = false;
             p.nack = None;
             p.nack_due = None;
             p.nack_sent = None;
@@ -962,6 +968,10 @@ impl<'a> CtSync<'a> {
         }
         if came_up || restarted {
             p.reset_tx(head);
+            // Answer at once, so that it hears of us without waiting for
+            // our next alive (a restarted router's first frames may be
+            // lost; this halves its wait).
+            p.ack_due = Some(now);
         }
         if restarted && self.resync_open == Some(peer) {
             self.resync_open = None;
@@ -982,6 +992,7 @@ impl<'a> CtSync<'a> {
             // leases come again on request): adopt its stream afresh.
             if let Some(p) = self.peers.get_mut(peer) {
                 p.rx_next = None;
+                p.rx_tentative = false;
                 p.nack = None;
                 p.nack_due = None;
                 p.nack_sent = None;
@@ -1038,11 +1049,18 @@ impl<'a> CtSync<'a> {
     /// `Some(false)` a duplicate, `None` out of order (nacked).
     fn on_reliable(&mut self, now: Instant, peer: usize, s: u32, r: &Record) -> Option<bool> {
         let p = self.peers.get_mut(peer)?;
-        let expected = *p.rx_next.get_or_insert(s);
+        let mut expected = *p.rx_next.get_or_insert(s);
+        if p.rx_tentative && seq_after(expected, s) {
+            // The alive we adopted our position from overtook this record.
+            expected = s;
+            p.nack = None;
+            p.nack_due = None;
+        }
         if s == expected || (seq_after(s, expected) && *r == Record::ResyncBegin) {
             // In order — or a resync beginning after a gap: it supersedes
             // whatever was lost before it.
             p.rx_next = Some(s.wrapping_add(1));
+            p.rx_tentative = false;
             if p.nack.is_some_and(|(first, _)| !seq_after(first, s)) {
                 p.nack = None;
                 p.nack_due = None;
@@ -1064,7 +1082,10 @@ impl<'a> CtSync<'a> {
             return;
         };
         match p.rx_next {
-            None => p.rx_next = Some(next),
+            None => {
+                p.rx_next = Some(next);
+                p.rx_tentative = true;
+            }
             Some(x) if seq_after(next, x) => self.schedule_nack(now, peer, x, next.wrapping_sub(1)),
             Some(_) => {}
         }
@@ -1269,7 +1290,9 @@ impl<'a> CtSync<'a> {
             sender: self.cfg.sender_id,
             epoch: self.epoch,
             seq: self.frame_seq,
-            ack: p.rx_next.unwrap_or(0),
+            // Nothing is acknowledged on the strength of an alive alone
+            // (the records before it may be in flight, overtaken).
+            ack: p.rx_next.filter(|_| !p.rx_tentative).unwrap_or(0),
         };
         let mut w = FrameWriter::new(buf, &header).ok()?;
         let p = self.peers.get_mut(i)?;
