@@ -281,8 +281,9 @@ impl CtLab {
     }
 
     /// Drops `percent` % of the packets on the sync link, both ways (nftables
-    /// `numgen random mod 100 < percent drop` on both routers' output to
-    /// `sync0`); 0 removes the rule.
+    /// `numgen random mod 100 < percent drop` on both routers' input from `sync0`,
+    /// so that the sender does not notice, as on a lossy wire; a drop in the output
+    /// hook would fail the sender's `sendto` with EPERM); 0 removes the rule.
     pub fn set_sync_loss(&self, percent: u8) -> io::Result<()> {
         for r in RouterId::BOTH {
             let ns = self.topo().router_ns(r);
@@ -301,12 +302,25 @@ impl CtLab {
                 nft_apply(
                     &ns,
                     &format!(
-                        "table inet tcloss {{\n  counter lost {{ }}\n  chain out {{ type filter hook output priority 0; policy accept;\n    oifname \"{SYNC_IF}\" udp dport {SYNC_PORT} {verdict}\n  }}\n}}\n"
+                        "table inet tcloss {{\n  counter lost {{ }}\n  chain in {{ type filter hook input priority 0; policy accept;\n    iifname \"{SYNC_IF}\" udp dport {SYNC_PORT} {verdict}\n  }}\n}}\n"
                     ),
                 )?;
             }
         }
         Ok(())
+    }
+}
+
+impl CtLab {
+    /// Sync datagrams the loss rule dropped so far, both routers together (since
+    /// the last [`CtLab::set_sync_loss`]).
+    pub fn sync_lost(&self) -> io::Result<u64> {
+        let mut n = 0;
+        for r in RouterId::BOTH {
+            n +=
+                crate::traffic::nft_counter(&self.topo().router_ns(r), "inet", "tcloss", "lost")?.0;
+        }
+        Ok(n)
     }
 }
 

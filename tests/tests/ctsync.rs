@@ -410,22 +410,34 @@ fn lossy_sync_link_converges() {
         "control: with the link cut the backup's cache ({backup:?}) should differ from the master's {master} entries"
     );
 
-    // 20 % loss while 180 more connections open and the UDP flow starts.
+    // 20 % loss while 180 more connections open, one every 10 ms, and the UDP flow
+    // starts.
+    let s1 = lab.sync_status(R1).expect("status");
     lab.set_sync_loss(20).expect("loss");
     let t = Instant::now();
-    fleet.open_more(&cl, CONNS - 20).expect("more connections");
+    for _ in 20..CONNS {
+        fleet.open_more(&cl, 1).expect("more connections");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let udp = UdpFlow::open(&cl, &sv, SERVER, UDP_PORT).expect("udp");
     let r = fleet.exchange(First::Client, "lossy", STEADY);
     assert!(r.all_ok(), "traffic under sync loss: {r}");
+    std::thread::sleep(Duration::from_millis(300));
+    let lost = lab.sync_lost().expect("loss counters");
     eprintln!(
-        "opened {CONNS} connections under 20 % sync loss in {:?}",
+        "{CONNS} connections open, {lost} sync datagrams dropped in {:?} of 20 % loss",
         t.elapsed()
     );
-    std::thread::sleep(Duration::from_millis(300));
-    let lost =
-        tandem_tests::traffic::nft_counter(&lab.topo().router_ns(R1), "inet", "tcloss", "lost");
-    eprintln!("sync datagrams dropped on r1's side: {lost:?}");
+    assert!(lost > 0, "the loss rule dropped nothing");
     lab.set_sync_loss(0).expect("loss off");
+    let s2 = lab.sync_status(R1).expect("status");
+    let resent = |s: &SyncStatus| s.num(&["sent.resent", "resent.records"]).unwrap_or(0);
+    eprintln!(
+        "r1 resent {} records during the loss; resyncs started {:?} → {:?}",
+        resent(&s2) - resent(&s1),
+        s1.resyncs_started(),
+        s2.resyncs_started()
+    );
 
     // Converges: the cache count equals the master's LAN-client entries.
     let took = wait_synced(&mut lab, R1, Duration::from_secs(10)).unwrap_or_else(|e| panic!("{e}"));
