@@ -338,3 +338,41 @@ fn old_epoch_dropped_after_restart() {
     );
     assert_eq!(m.counters().dropped.old_epoch, 1);
 }
+
+/// An alive that overtakes the data before it: the receiver adopts its
+/// position only tentatively (acknowledging nothing), and the overtaken
+/// records still apply when they arrive.
+#[test]
+fn overtaking_alive_neither_acks_nor_skips() {
+    let mut m = node(1);
+    let mut b = node(2);
+    let now = Instant::from_secs(1);
+    m.become_master(now);
+    b.become_backup(now);
+    let mut buf = [0u8; 1472];
+    let t = b.poll_transmit(now, &mut buf).unwrap();
+    m.handle_datagram(now, 0, &buf[..t.len]).unwrap();
+    while m.poll_action().is_some() {}
+    m.handle_dump_done(now);
+    let mut data = [0u8; 1472];
+    let t1 = m.poll_transmit(now, &mut data).unwrap();
+    assert_eq!(
+        records(&data[..t1.len])[..3],
+        [Record::Seq(1), Record::ResyncBegin, Record::ResyncEnd]
+    );
+    let later = now + DEFAULT_ALIVE_INTERVAL;
+    let mut alive = [0u8; 1472];
+    let t2 = m.poll_transmit(later, &mut alive).unwrap();
+    assert!(records(&alive[..t2.len]).contains(&Record::Alive { next: 3 }));
+
+    // The alive arrives first.
+    b.handle_datagram(later, 0, &alive[..t2.len]).unwrap();
+    let t = b.poll_transmit(later, &mut buf).unwrap();
+    assert_eq!(Frame::new_checked(&buf[..t.len]).unwrap().ack(), 0);
+    b.handle_datagram(later, 0, &data[..t1.len]).unwrap();
+    assert_eq!(b.counters().resyncs_completed, 1);
+    assert_eq!(b.counters().records_duplicate, 0);
+    let at = later + DEFAULT_ACK_DELAY;
+    let t = b.poll_transmit(at, &mut buf).unwrap();
+    assert_eq!(Frame::new_checked(&buf[..t.len]).unwrap().ack(), 3);
+}
