@@ -33,6 +33,7 @@ impl<'a> Buf<'a> {
     }
 
     /// Whether some output was cut.
+    #[cfg(test)]
     pub fn truncated(&self) -> bool {
         self.truncated
     }

@@ -1201,9 +1201,11 @@ fn status_capacity(instances: usize, ifaces: usize) -> usize {
 /// loop's next pump).
 fn resync(p: Pending<'_>, now: Instant, sync: Option<&mut ctsync::SyncPort>) {
     use std::fmt::Write;
-    let cap = p.response.capacity();
-    p.response.resize(cap, 0);
-    let mut b = crate::buf::Buf::new(&mut p.response[..]);
+    p.response.clear();
+    let mut b = VecBuf {
+        v: p.response,
+        truncated: false,
+    };
     let _ = match sync {
         None => writeln!(
             b,
@@ -1228,8 +1230,6 @@ fn resync(p: Pending<'_>, now: Instant, sync: Option<&mut ctsync::SyncPort>) {
             }
         }
     };
-    let n = b.len();
-    p.response.truncate(n);
 }
 
 /// Writes the answer to a control request into the client's buffer.
@@ -1241,9 +1241,11 @@ fn render(
     node: &Node<SLOTS>,
     sync: Option<&ctsync::SyncPort>,
 ) {
-    let cap = p.response.capacity();
-    p.response.resize(cap, 0);
-    let mut b = crate::buf::Buf::new(&mut p.response[..]);
+    p.response.clear();
+    let mut b = VecBuf {
+        v: p.response,
+        truncated: false,
+    };
     let states: [State; SLOTS] = core::array::from_fn(|i| node.state(i));
     let list = inst
         .iter()
@@ -1336,11 +1338,36 @@ fn render(
         }
     };
     let _ = r;
-    let n = b.len();
-    if b.truncated() {
+    if b.truncated {
+        let n = b.v.len();
         crate::log!(Warning, "status response truncated at {n} bytes");
     }
-    p.response.truncate(n);
+}
+
+/// `fmt::Write` into a `Vec<u8>` within its capacity: never reallocates, and
+/// touches only the bytes written (filling the whole preallocated status
+/// buffer with zeros first would make all of it resident). Output that does
+/// not fit is cut at a character boundary.
+struct VecBuf<'a> {
+    v: &'a mut Vec<u8>,
+    truncated: bool,
+}
+
+impl std::fmt::Write for VecBuf<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let room = self.v.capacity() - self.v.len();
+        if s.len() <= room {
+            self.v.extend_from_slice(s.as_bytes());
+            return Ok(());
+        }
+        let mut cut = room;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.v.extend_from_slice(&s.as_bytes()[..cut]);
+        self.truncated = true;
+        Err(std::fmt::Error)
+    }
 }
 
 #[cfg(test)]
@@ -1374,5 +1401,62 @@ mod tests {
         assert_eq!(health(&high, true, [true].into_iter()), (false, 254));
         let owner = inst(255, "  d weight -30");
         assert_eq!(health(&owner, true, [false].into_iter()), (false, 255));
+    }
+
+    /// Bytes per entry of each memory table (printed for the RAM
+    /// documentation: `cargo test -p tandem -- memory_per_entry --nocapture`).
+    #[test]
+    fn memory_per_entry() {
+        use core::mem::size_of;
+        use tandem_core::{ctsync as cs, lease};
+        let ct = size_of::<cs::Slot>();
+        let tx = size_of::<cs::TxSlot>();
+        let ls = size_of::<lease::Slot>();
+        let node = size_of::<Node<SLOTS>>();
+        println!("table                      bytes/entry  entries                     bytes");
+        println!(
+            "VRRP instance (port Inst)  {:>11}  {SLOTS:>7} (capacity, fixed) {:>9}",
+            size_of::<Inst>(),
+            SLOTS * size_of::<Inst>()
+        );
+        println!(
+            "VRRP instance (core node)  {:>11}  {SLOTS:>7} (capacity, fixed) {node:>9}",
+            node / SLOTS
+        );
+        println!(
+            "parsed instance (config)   {:>11}  {:>7} (capacity, fixed) {:>9}",
+            size_of::<cfg::Instance>(),
+            cfg::MAX_INSTANCES,
+            size_of::<cfg::Config>()
+        );
+        println!(
+            "reload staging             {:>11}  {:>7} (capacity, fixed) {:>9}",
+            size_of::<(Option<usize>, Inst)>(),
+            cfg::MAX_INSTANCES,
+            cfg::MAX_INSTANCES * size_of::<(Option<usize>, Inst)>()
+        );
+        println!(
+            "interface                  {:>11}  {MAX_IFACES:>7} (x2, fixed)       {:>9}",
+            size_of::<Iface>(),
+            2 * MAX_IFACES * size_of::<Iface>()
+        );
+        let cap = cfg::DEFAULT_CONNTRACK_CAPACITY as usize;
+        let slots = cap + cap.div_ceil(4);
+        println!("conntrack cache slot       {ct:>11}  {slots:>7} (conntrack_capacity {cap} + 1/4) {:>9}", slots * ct);
+        println!(
+            "retransmit window slot     {tx:>11}  {:>7} (fixed)           {:>9}",
+            super::ctsync::WINDOW_SLOTS,
+            super::ctsync::WINDOW_SLOTS * tx
+        );
+        let leases = cfg::DEFAULT_LEASE_CAPACITY as usize;
+        println!(
+            "lease slot                 {ls:>11}  {leases:>7} (lease_capacity)    {:>9}",
+            leases * ls
+        );
+        println!(
+            "config parser (stack, transient)       {:>9}",
+            size_of::<cfg::Parser>()
+        );
+        assert!(ct > 0 && tx > 0 && ls > 0);
     }
 }
