@@ -839,6 +839,14 @@ impl SyncPort {
         }
     }
 
+    /// Sends everything due now, coalescing or not (shutdown: the events
+    /// of the last milliseconds still reach the peers).
+    pub fn flush(&mut self, now: Instant) {
+        self.read_events(now);
+        self.hold_until = None;
+        self.pump(now);
+    }
+
     /// When the loop must call [`SyncPort::pump`] next (a soft deadline).
     pub fn deadline(&self) -> Option<Instant> {
         match (self.core.poll_timeout(), self.hold_until) {

@@ -815,6 +815,7 @@ impl Daemon {
         let now = clock::now();
         crate::log!(Notice, "shutting down: releasing mastership");
         if let Some(s) = self.sync.as_deref_mut() {
+            s.flush(now);
             s.core.stop(now);
         }
         self.node.shutdown(now);
