@@ -5,6 +5,8 @@
 //! - `tandem check -c FILE`
 //! - `tandem status [--control PATH] [--json]`
 //! - `tandem resync [--control PATH]` (issue 4: full conntrack resync)
+//! - `tandem leases merge [--now SECONDS] FILE…` (issue 5: offline merge
+//!   of dnsmasq lease files)
 //! - `tandem --version`, `tandem --help`
 //!
 //! Bad usage is an [`UsageError`]; `main` prints it with the usage text and
@@ -34,6 +36,17 @@ Usage:
   tandem resync [--control PATH]
       Ask for a full conntrack resync: a backup asks the master for its
       whole table again; a master streams it to the peers again.
+  tandem leases merge [--now SECONDS] FILE...
+      Merge dnsmasq lease files (this router's first, e.g. with a copy of
+      the peer's) into one valid lease file on stdout: one lease per
+      address and per client, the newest wins, ended leases are dropped,
+      one duid line (the first file's). A bad line is reported on stderr
+      as FILE:LINE:COLUMN and left out; the rest is still merged. An
+      address claimed by two clients keeps the newer lease (a warning).
+      FILE - is standard input. Exit status: 0 merged; 1 merged, but bad
+      lines were left out; 2 usage error or unreadable FILE (nothing
+      written). Write to a temporary file and rename it over the lease
+      file only on success.
   tandem --version
   tandem --help
 
@@ -42,6 +55,9 @@ Options:
   --control PATH      control socket (default /var/run/tandem.sock)
   --syslog            log to syslog (/dev/log, facility daemon) instead of stderr
   --json              machine-readable status
+  --now SECONDS       leases merge: the wall-clock time (seconds since
+                      1970) at which ended leases are dropped (default: the
+                      system clock; 0 keeps every lease)
 
 Signals (run): TERM/INT release mastership (priority 0), remove the virtual
 addresses and routes, exit 0; HUP reloads the configuration.
@@ -75,6 +91,13 @@ pub enum Command {
     Resync {
         /// Control socket path.
         control: PathBuf,
+    },
+    /// `tandem leases merge`.
+    LeasesMerge {
+        /// The lease files, in order (`-`: standard input).
+        files: Vec<PathBuf>,
+        /// `--now`: wall-clock seconds (default: the system clock).
+        now: Option<u64>,
     },
     /// `tandem --version`.
     Version,
@@ -116,6 +139,13 @@ pub enum UsageError {
         /// The argument.
         arg: String,
     },
+    /// An option value that is not what the option takes.
+    BadValue {
+        /// The option.
+        option: &'static str,
+        /// The value given.
+        value: String,
+    },
 }
 
 impl fmt::Display for UsageError {
@@ -141,6 +171,9 @@ impl fmt::Display for UsageError {
             UsageError::NotUnicode => write!(f, "argument is not valid UTF-8"),
             UsageError::Unexpected { command, arg } => {
                 write!(f, "'{command}' takes no argument '{arg}'")
+            }
+            UsageError::BadValue { option, value } => {
+                write!(f, "option '{option}' does not take '{value}'")
             }
         }
     }
@@ -192,6 +225,7 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command, Usage
         "check" => ("check", &[Opt::Config]),
         "status" => ("status", &[Opt::Control, Opt::Json]),
         "resync" => ("resync", &[Opt::Control]),
+        "leases" => return parse_leases(args),
         _ => return Err(UsageError::UnknownCommand(first)),
     };
     let mut config: Option<PathBuf> = None;
@@ -291,6 +325,71 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command, Usage
     })
 }
 
+/// `tandem leases merge [--now SECONDS] [--] FILE…` (after `leases`).
+fn parse_leases<I: Iterator<Item = OsString>>(mut args: I) -> Result<Command, UsageError> {
+    const COMMAND: &str = "leases merge";
+    match args.next().map(OsString::into_string) {
+        Some(Ok(s)) if s == "merge" => {}
+        Some(Ok(s)) if s == "--help" || s == "-h" => return Ok(Command::Help),
+        Some(Ok(s)) => return Err(UsageError::UnknownCommand(format!("leases {s}"))),
+        Some(Err(_)) => return Err(UsageError::NotUnicode),
+        None => {
+            return Err(UsageError::MissingRequired {
+                command: "leases",
+                option: "merge",
+            })
+        }
+    }
+    let mut files = Vec::new();
+    let mut now: Option<u64> = None;
+    let mut options_done = false;
+    while let Some(arg) = args.next() {
+        let text = arg.to_str().unwrap_or("");
+        if options_done || text == "-" || !text.starts_with('-') {
+            files.push(PathBuf::from(arg));
+            continue;
+        }
+        let (name, inline) = match text.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
+            _ => (text, None),
+        };
+        match name {
+            "--" => options_done = true,
+            "--help" | "-h" => return Ok(Command::Help),
+            "--now" => {
+                let value = match inline {
+                    Some(v) => v,
+                    None => args
+                        .next()
+                        .ok_or(UsageError::MissingValue("--now"))?
+                        .into_string()
+                        .map_err(|_| UsageError::NotUnicode)?,
+                };
+                let secs = value.parse::<u64>().map_err(|_| UsageError::BadValue {
+                    option: "--now",
+                    value: value.clone(),
+                })?;
+                if now.replace(secs).is_some() {
+                    return Err(UsageError::Duplicate("--now"));
+                }
+            }
+            _ => {
+                return Err(UsageError::UnknownOption {
+                    command: COMMAND,
+                    option: text.to_owned(),
+                })
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(UsageError::MissingRequired {
+            command: COMMAND,
+            option: "FILE",
+        });
+    }
+    Ok(Command::LeasesMerge { files, now })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,6 +457,77 @@ mod tests {
         assert_eq!(p(&["--version"]), Ok(Command::Version));
         assert_eq!(p(&["--help"]), Ok(Command::Help));
         assert_eq!(p(&["run", "--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn leases_merge() {
+        assert_eq!(
+            p(&["leases", "merge", "a", "/tmp/b"]),
+            Ok(Command::LeasesMerge {
+                files: vec!["a".into(), "/tmp/b".into()],
+                now: None
+            })
+        );
+        assert_eq!(
+            p(&["leases", "merge", "--now", "1700000000", "a"]),
+            Ok(Command::LeasesMerge {
+                files: vec!["a".into()],
+                now: Some(1_700_000_000)
+            })
+        );
+        assert_eq!(
+            p(&["leases", "merge", "a", "--now=0", "-", "--", "--odd"]),
+            Ok(Command::LeasesMerge {
+                files: vec!["a".into(), "-".into(), "--odd".into()],
+                now: Some(0)
+            })
+        );
+        assert_eq!(p(&["leases", "merge", "--help"]), Ok(Command::Help));
+        assert_eq!(p(&["leases", "--help"]), Ok(Command::Help));
+        assert_eq!(
+            p(&["leases", "merge"]),
+            Err(UsageError::MissingRequired {
+                command: "leases merge",
+                option: "FILE"
+            })
+        );
+        assert_eq!(
+            p(&["leases"]),
+            Err(UsageError::MissingRequired {
+                command: "leases",
+                option: "merge"
+            })
+        );
+        assert!(matches!(
+            p(&["leases", "sync", "a"]),
+            Err(UsageError::UnknownCommand(c)) if c == "leases sync"
+        ));
+        assert_eq!(
+            p(&["leases", "merge", "--now", "soon", "a"]),
+            Err(UsageError::BadValue {
+                option: "--now",
+                value: "soon".into()
+            })
+        );
+        assert_eq!(
+            p(&["leases", "merge", "a", "--now"]),
+            Err(UsageError::MissingValue("--now"))
+        );
+        assert_eq!(
+            p(&["leases", "merge", "--now", "1", "--now", "2", "a"]),
+            Err(UsageError::Duplicate("--now"))
+        );
+        assert!(matches!(
+            p(&["leases", "merge", "--json", "a"]),
+            Err(UsageError::UnknownOption { .. })
+        ));
+        assert!(USAGE.contains("tandem leases merge [--now SECONDS] FILE..."));
+        assert!(!UsageError::BadValue {
+            option: "--now",
+            value: "x".into()
+        }
+        .to_string()
+        .is_empty());
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! - `sys/`: file descriptors, raw VRRP sockets (IPv4/IPv6), the
 //!   `AF_PACKET` socket for announcements, `NETLINK_ROUTE` sockets,
 //!   `signalfd`, `ppoll`, `CLOCK_MONOTONIC`, the counting allocator;
-//! - `cli`: the command-line contract (`run`, `check`, `status`, `resync`);
+//! - `cli`: the command-line contract (`run`, `check`, `status`, `resync`,
+//!   `leases merge`);
+//! - `leases`: `tandem leases merge`, the offline merge of lease files;
 //! - `conf`: reads the configuration and its `include`s from disk for
 //!   `tandem_protocol::config`;
 //! - `daemon/`: the single-threaded event loop that feeds `tandem_core`'s
@@ -25,6 +27,7 @@ mod cli;
 mod conf;
 mod control;
 mod daemon;
+mod leases;
 mod log;
 mod status;
 mod sys;
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
             query(&control, control::Request::Status { json })
         }
         cli::Command::Resync { control } => query(&control, control::Request::Resync),
+        cli::Command::LeasesMerge { files, now } => leases::merge_command(&files, now),
     }
 }
 
