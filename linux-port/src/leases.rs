@@ -39,7 +39,8 @@ pub const EXIT_TROUBLE: u8 = 2;
 pub struct Merged {
     /// The merged lease file.
     pub output: String,
-    /// One diagnostic per line, `FILE:LINE[:COLUMN]: error|warning: …`.
+    /// One diagnostic per line, `FILE:LINE[:COLUMN]: error|warning: …`,
+    /// in file and line order.
     pub diagnostics: Vec<String>,
     /// The counts.
     pub summary: MergeSummary,
@@ -68,11 +69,17 @@ pub fn merge(inputs: &[(String, Vec<u8>)], now: u64) -> Merged {
         .sum();
     let mut slots = vec![Slot::EMPTY; leases.max(1)];
     let mut output = String::new();
-    let mut diagnostics = Vec::new();
+    let mut diagnostics: Vec<((usize, usize), String)> = Vec::new();
     let mut bad = false;
     let name = |i: usize| inputs.get(i).map_or("?", |(n, _)| n.as_str());
     let summary = merge_files(&files, now, &mut slots, &mut output, |ev| {
         let mut d = String::new();
+        let at = match ev {
+            FileEvent::BadLine { file, error } => (file, error.line),
+            FileEvent::Conflict { file, line, .. }
+            | FileEvent::Full { file, line }
+            | FileEvent::DuidMismatch { file, line } => (file, line),
+        };
         let _ = match ev {
             FileEvent::BadLine { file, error } => {
                 bad = true;
@@ -110,19 +117,21 @@ pub fn merge(inputs: &[(String, Vec<u8>)], now: u64) -> Merged {
             }
             FileEvent::DuidMismatch { file, line } => write!(
                 d,
-                "{}:{}: warning: another server DUID than {}'s; kept the first",
+                "{}:{}: warning: server duid differs from the one in {}; kept that one",
                 name(file),
                 line,
                 name(0)
             ),
         };
-        diagnostics.push(d);
+        diagnostics.push((at, d));
     })
     // Writing into a String cannot fail.
     .unwrap_or_default();
+    // The merge reads each file bottom-up: report top-down.
+    diagnostics.sort_by_key(|(at, _)| *at);
     Merged {
         output,
-        diagnostics,
+        diagnostics: diagnostics.into_iter().map(|(_, d)| d).collect(),
         summary,
         status: if bad { EXIT_BAD_LINES } else { EXIT_OK },
     }
