@@ -492,7 +492,9 @@ pub fn capture_udp(ns: &str, ifname: &str, port: u16, span: Duration) -> io::Res
             libc::socket(
                 libc::AF_PACKET,
                 libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
-                (libc::ETH_P_IP as u16).to_be() as i32,
+                // ETH_P_ALL: sockets bound to one protocol do not see outgoing
+                // packets (the kernel taps those for ETH_P_ALL sockets only).
+                (libc::ETH_P_ALL as u16).to_be() as i32,
             )
         };
         if fd < 0 {
@@ -509,7 +511,7 @@ pub fn capture_udp(ns: &str, ifname: &str, port: u16, span: Duration) -> io::Res
         // SAFETY: zeroed sockaddr_ll is valid; fields set below.
         let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         sa.sll_family = libc::AF_PACKET as u16;
-        sa.sll_protocol = (libc::ETH_P_IP as u16).to_be();
+        sa.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
         sa.sll_ifindex = index as i32;
         // SAFETY: bind(2) with a live sockaddr_ll and its size.
         if unsafe {
@@ -540,9 +542,21 @@ pub fn capture_udp(ns: &str, ifname: &str, port: u16, span: Duration) -> io::Res
         let mut out = Vec::new();
         let mut buf = vec![0u8; 65536];
         while Instant::now() < end {
-            // SAFETY: recv(2) into our own buffer.
-            let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n <= 0 {
+            // SAFETY: zeroed sockaddr_ll is valid; recvfrom fills it.
+            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            let mut flen = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            // SAFETY: recvfrom(2) into our own buffer and address.
+            let n = unsafe {
+                libc::recvfrom(
+                    fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    0,
+                    (&mut from as *mut libc::sockaddr_ll).cast(),
+                    &mut flen,
+                )
+            };
+            if n <= 0 || from.sll_protocol != (libc::ETH_P_IP as u16).to_be() {
                 continue;
             }
             if let Some(d) = parse_udp(&buf[..n as usize]) {

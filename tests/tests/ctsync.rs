@@ -497,9 +497,74 @@ fn as_peer(from: RouterId, payload: Vec<u8>) -> Datagram {
     )
 }
 
-/// Frames with a wrong key, replayed frames and garbage sent to the backup's sync
-/// port from the master's address change nothing (cache, roles, traffic) and are
-/// counted. Control: the same forged frame with the right key is accepted and adds
+/// Datagrams forged from captured frames of one router, and how many of each kind.
+#[derive(Clone, Default)]
+struct Forged {
+    datagrams: Vec<Datagram>,
+    wrong_key: usize,
+    replays: usize,
+    garbage: usize,
+}
+
+/// From `frames` captured from router `from`: 20 re-tagged with a `wrong` key and
+/// given fresh sequence numbers (only the MAC can stop them), 20 verbatim replays,
+/// 20 datagrams of random bytes and 10 with a plausible header (magic, version,
+/// sender, epoch, a fresh sequence number) and random rest — all from `from`'s sync
+/// address and port to its peer's.
+fn forge(frames: &[Vec<u8>], from: RouterId, rng: &mut Rng, wrong: &wire::Key) -> Forged {
+    let mut f = Forged::default();
+    let max_seq = frames
+        .iter()
+        .filter_map(|b| Frame::new_checked(b.as_slice()).ok().map(|f| f.seq()))
+        .max()
+        .unwrap_or(0);
+    for (i, b) in frames.iter().cycle().take(20).enumerate() {
+        let mut b = b.clone();
+        let Ok(fr) = Frame::new_checked(b.as_slice()) else {
+            continue;
+        };
+        let h = Header {
+            seq: max_seq + 1000 + i as u32,
+            ..fr.header()
+        };
+        let mut fr = Frame::new_unchecked(b.as_mut_slice());
+        fr.set_header(&h);
+        fr.fill_tag(wrong);
+        f.datagrams.push(as_peer(from, b));
+        f.wrong_key += 1;
+    }
+    for b in frames.iter().cycle().take(20) {
+        f.datagrams.push(as_peer(from, b.clone()));
+        f.replays += 1;
+    }
+    for _ in 0..20 {
+        let n = 1 + (rng.next() % 600) as usize;
+        f.datagrams.push(as_peer(from, rng.bytes(n)));
+        f.garbage += 1;
+    }
+    if let Some(hdr) = frames
+        .first()
+        .and_then(|b| Frame::new_checked(b.as_slice()).ok())
+        .map(|fr| fr.header())
+    {
+        for i in 0..10 {
+            let n = 40 + (rng.next() % 500) as usize;
+            let mut b = rng.bytes(n);
+            Header {
+                seq: max_seq + 5000 + i,
+                ..hdr
+            }
+            .emit(&mut b);
+            f.datagrams.push(as_peer(from, b));
+            f.garbage += 1;
+        }
+    }
+    f
+}
+
+/// Frames with a wrong key, replayed frames and garbage sent to each router's sync
+/// port from the other's address change nothing (cache, table, roles, traffic) and
+/// are counted. Control: the same forged frame with the right key is accepted and adds
 /// an entry to the cache (so only the MAC stopped the others).
 #[test]
 fn forged_frames_change_nothing_and_are_counted() {
@@ -531,98 +596,76 @@ fn forged_frames_change_nothing_and_are_counted() {
     );
     wait_synced(&mut lab, R1, SYNC_BOUND).unwrap_or_else(|e| panic!("{e}"));
     std::thread::sleep(Duration::from_millis(300));
-    let before = lab.sync_status(R2).expect("status");
-    eprintln!("r2 before the injection: {}", before.summary());
-
+    let from_r2 = sync_frames(&captured, R2);
+    assert!(
+        !from_r2.is_empty(),
+        "no sync frame from r2 captured on r2's sync0 ({} datagrams)",
+        captured.len()
+    );
     let mut seed = [0u8; 8];
     seed.copy_from_slice(&random_key().expect("random")[..8]);
     let seed = u64::from_le_bytes(seed) | 1;
     eprintln!("garbage seed {seed:#x}");
     let mut rng = Rng(seed);
     let wrong = wire::Key::new(&rng.bytes(32)).expect("key");
-    let max_seq = from_r1
-        .iter()
-        .filter_map(|f| Frame::new_checked(f.as_slice()).ok().map(|f| f.seq()))
-        .max()
-        .unwrap_or(0);
-    let mut inject = Vec::new();
-    // 20 frames with the wrong key and fresh sequence numbers.
-    let mut wrong_key = 0;
-    for (i, f) in from_r1.iter().cycle().take(20).enumerate() {
-        let mut b = f.clone();
-        let Ok(fr) = Frame::new_checked(b.as_slice()) else {
-            continue;
-        };
-        let h = Header {
-            seq: max_seq + 1000 + i as u32,
-            ..fr.header()
-        };
-        let mut fr = Frame::new_unchecked(b.as_mut_slice());
-        fr.set_header(&h);
-        fr.fill_tag(&wrong);
-        inject.push(as_peer(R1, b));
-        wrong_key += 1;
+    let before = [R1, R2].map(|r| lab.sync_status(r).expect("status"));
+    let table_before = lab.client_entries(R1).expect("dump r1");
+    // Towards r2 (backup) as if from r1, and towards r1 (master) as if from r2.
+    let mut sent = [Forged::default(), Forged::default()];
+    for (to, frames) in [(R2, &from_r1), (R1, &from_r2)] {
+        let from = to.other();
+        let f = forge(frames, from, &mut rng, &wrong);
+        let n = inject_udp(&lab.topo().router_ns(from), f.datagrams.clone()).expect("inject");
+        assert_eq!(n, f.datagrams.len());
+        eprintln!(
+            "injected towards {}: {} wrong-key frames, {} replays, {} garbage",
+            to.name(),
+            f.wrong_key,
+            f.replays,
+            f.garbage
+        );
+        sent[to.index()] = f;
     }
-    // 20 replays, verbatim.
-    let replays = from_r1.iter().cycle().take(20).count();
-    inject.extend(
-        from_r1
-            .iter()
-            .cycle()
-            .take(20)
-            .map(|f| as_peer(R1, f.clone())),
-    );
-    // 20 datagrams of random bytes, 10 with a plausible header and random rest.
-    let mut garbage = 0;
-    for _ in 0..20 {
-        let n = 1 + (rng.next() % 600) as usize;
-        inject.push(as_peer(R1, rng.bytes(n)));
-        garbage += 1;
-    }
-    let hdr = Frame::new_checked(from_r1[0].as_slice())
-        .expect("captured frame")
-        .header();
-    for i in 0..10 {
-        let n = 40 + (rng.next() % 500) as usize;
-        let mut b = rng.bytes(n);
-        Header {
-            seq: max_seq + 5000 + i,
-            ..hdr
-        }
-        .emit(&mut b);
-        inject.push(as_peer(R1, b));
-        garbage += 1;
-    }
-    let n = inject_udp(&r1ns, inject).expect("inject");
-    eprintln!("injected {n}: {wrong_key} wrong-key frames, {replays} replays, {garbage} garbage");
     std::thread::sleep(Duration::from_millis(500));
 
-    let after = lab.sync_status(R2).expect("status");
-    eprintln!("r2 after the injection: {}", after.summary());
-    let d = |s: &SyncStatus, k: &str| s.dropped_by(k);
-    let delta = |k: &str| d(&after, k) - d(&before, k);
-    assert_eq!(
-        after.dropped_total - before.dropped_total,
-        n as u64,
-        "every injected datagram must be dropped and counted"
-    );
-    assert_eq!(
-        delta("bad_mac") + delta("bad_header"),
-        (wrong_key + garbage) as u64,
-        "wrong-key and garbage frames: bad MAC or bad header"
-    );
-    assert_eq!(
-        delta("duplicate") + delta("too_old"),
-        replays as u64,
-        "replays: duplicate or too old"
-    );
-    assert_eq!(
-        after.cache_entries, before.cache_entries,
-        "the cache changed"
-    );
+    for to in [R1, R2] {
+        let (b, f) = (&before[to.index()], &sent[to.index()]);
+        let a = lab.sync_status(to).expect("status");
+        eprintln!(
+            "{} before: {}\n{} after:  {}",
+            to.name(),
+            b.summary(),
+            to.name(),
+            a.summary()
+        );
+        let delta = |k: &str| a.dropped_by(k) - b.dropped_by(k);
+        let who = to.name();
+        assert_eq!(
+            a.dropped_total - b.dropped_total,
+            f.datagrams.len() as u64,
+            "{who}: every injected datagram must be dropped and counted"
+        );
+        assert_eq!(
+            delta("bad_mac") + delta("bad_header"),
+            (f.wrong_key + f.garbage) as u64,
+            "{who}: wrong-key and garbage frames: bad MAC or bad header"
+        );
+        assert_eq!(
+            delta("duplicate") + delta("too_old"),
+            f.replays as u64,
+            "{who}: replays: duplicate or too old"
+        );
+        assert_eq!(a.cache_entries, b.cache_entries, "{who}: the cache changed");
+        assert_eq!(a.role, b.role, "{who}: the sync role changed");
+    }
+    same_connections(&table_before, &lab.client_entries(R1).expect("dump r1"))
+        .unwrap_or_else(|e| panic!("r1's table changed: {e}"));
     lab.pair().check_master(R1).expect("roles unchanged");
     let r = fleet.exchange(First::Server, "after-injection", STEADY);
     assert!(r.all_ok(), "traffic after the injection: {r}");
+    let hdr = Frame::new_checked(from_r1[0].as_slice())
+        .expect("captured frame")
+        .header();
 
     // Control: the same kind of forged frame with the right key is accepted.
     // The next stream number r1 will use: from its alive records (sent every
