@@ -164,6 +164,9 @@ fn run() -> Result<i32, String> {
         "build" => {
             for t in targets::resolve(&a.targets, &["all"])? {
                 let b = commands::build(&ctx, t, &build_opts)?;
+                if ctx.dry_run {
+                    continue;
+                }
                 let size = std::fs::metadata(&b.stripped).map(|m| m.len()).unwrap_or(0);
                 println!(
                     "{}: {} ({} bytes)",
