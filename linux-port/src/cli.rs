@@ -5,6 +5,7 @@
 //! - `tandem check -c FILE`
 //! - `tandem status [--control PATH] [--json]`
 //! - `tandem resync [--control PATH]` (issue 4: full conntrack resync)
+//! - `tandem cache [--control PATH] [--json]` (the conntrack cache)
 //! - `tandem leases merge [--now SECONDS] FILE…` (issue 5: offline merge
 //!   of dnsmasq lease files)
 //! - `tandem --version`, `tandem --help`
@@ -36,6 +37,9 @@ Usage:
   tandem resync [--control PATH]
       Ask for a full conntrack resync: a backup asks the master for its
       whole table again; a master streams it to the peers again.
+  tandem cache [--control PATH] [--json]
+      List the conntrack entries this router holds for takeover (a backup's
+      external cache), one per line like `conntrack -L`, or as JSON.
   tandem leases merge [--now SECONDS] FILE...
       Merge dnsmasq lease files (this router's first, e.g. with a copy of
       the peer's) into one valid lease file on stdout: one lease per
@@ -99,6 +103,13 @@ pub enum Command {
         /// `--now`: wall-clock seconds (default: the system clock).
         now: Option<u64>,
     },
+    /// `tandem cache`.
+    Cache {
+        /// Control socket path.
+        control: PathBuf,
+        /// JSON output.
+        json: bool,
+    },
     /// `tandem --version`.
     Version,
     /// `tandem --help`.
@@ -152,12 +163,12 @@ impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             UsageError::MissingCommand => {
-                write!(f, "missing command (run, check, status or resync)")
+                write!(f, "missing command (run, check, status, resync or cache)")
             }
             UsageError::UnknownCommand(c) => {
                 write!(
                     f,
-                    "unknown command '{c}' (expected run, check, status or resync)"
+                    "unknown command '{c}' (expected run, check, status, resync or cache)"
                 )
             }
             UsageError::UnknownOption { command, option } => {
@@ -225,6 +236,7 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command, Usage
         "check" => ("check", &[Opt::Config]),
         "status" => ("status", &[Opt::Control, Opt::Json]),
         "resync" => ("resync", &[Opt::Control]),
+        "cache" => ("cache", &[Opt::Control, Opt::Json]),
         "leases" => return parse_leases(args),
         _ => return Err(UsageError::UnknownCommand(first)),
     };
@@ -321,6 +333,7 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command, Usage
             config: need_config(config)?,
         },
         "resync" => Command::Resync { control },
+        "cache" => Command::Cache { control, json },
         _ => Command::Status { control, json },
     })
 }
@@ -454,6 +467,13 @@ mod tests {
             p(&["resync", "--json"]),
             Err(UsageError::UnknownOption { .. })
         ));
+        assert_eq!(
+            p(&["cache", "--json"]),
+            Ok(Command::Cache {
+                control: DEFAULT_CONTROL.into(),
+                json: true
+            })
+        );
         assert_eq!(p(&["--version"]), Ok(Command::Version));
         assert_eq!(p(&["--help"]), Ok(Command::Help));
         assert_eq!(p(&["run", "--help"]), Ok(Command::Help));

@@ -1,8 +1,11 @@
 //! The control socket (`/var/run/tandem.sock` by default): one request
 //! line, one response, then close.
 //!
-//! Requests: `status` (text), `status json` and `resync` (ask for a full
-//! conntrack resync). The server never blocks the
+//! Requests: `status` (text), `status json`, `resync` (ask for a full
+//! conntrack resync), `cache` / `cache json` (list the conntrack cache).
+//! A long answer (the cache) is produced in chunks: the answer callback
+//! fills the client's buffer, sets [`Pending::more`] and is called again
+//! with its [`Pending::cursor`] once the chunk has been written. The server never blocks the
 //! event loop: the listener and the clients are non-blocking, a client gets
 //! [`CLIENT_TIMEOUT`] to send its line and read the answer, at most
 //! [`MAX_CLIENTS`] are served at once (more are closed at once), and each
@@ -35,6 +38,11 @@ pub enum Request {
     /// `resync`: a full conntrack resync (MASTER: stream the table again;
     /// BACKUP: ask the master for it).
     Resync,
+    /// `cache` / `cache json`: the conntrack cache, entry by entry.
+    Cache {
+        /// JSON output.
+        json: bool,
+    },
 }
 
 /// Parses one request line (without or with its newline).
@@ -45,6 +53,8 @@ pub fn parse_request(line: &[u8]) -> Option<Request> {
         (Some("status"), None) => Request::Status { json: false },
         (Some("status"), Some("json")) => Request::Status { json: true },
         (Some("resync"), None) => Request::Resync,
+        (Some("cache"), None) => Request::Cache { json: false },
+        (Some("cache"), Some("json")) => Request::Cache { json: true },
         _ => return None,
     };
     words.next().is_none().then_some(req)
@@ -56,6 +66,8 @@ pub fn request_line(req: Request) -> &'static str {
         Request::Status { json: false } => "status\n",
         Request::Status { json: true } => "status json\n",
         Request::Resync => "resync\n",
+        Request::Cache { json: false } => "cache\n",
+        Request::Cache { json: true } => "cache json\n",
     }
 }
 
@@ -70,6 +82,9 @@ struct Client {
     req: [u8; MAX_REQUEST],
     req_len: usize,
     phase: Phase,
+    request: Option<Request>,
+    cursor: usize,
+    more: bool,
 }
 
 /// The listening socket and its clients.
@@ -88,6 +103,10 @@ pub struct Pending<'a> {
     /// Where to write the response (its capacity must not grow: write
     /// through a [`crate::buf::Buf`] over its spare capacity).
     pub response: &'a mut Vec<u8>,
+    /// Where a chunked answer continues (0 at the first call).
+    pub cursor: &'a mut usize,
+    /// Set to be called again (with `cursor`) after this chunk is written.
+    pub more: &'a mut bool,
 }
 
 impl Server {
@@ -180,6 +199,9 @@ impl Server {
                         req: [0; MAX_REQUEST],
                         req_len: 0,
                         phase: Phase::Reading,
+                        request: None,
+                        cursor: 0,
+                        more: false,
                     });
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -189,8 +211,9 @@ impl Server {
     }
 
     /// Services client `i`. When its request is complete, calls `answer`
-    /// to fill the response, then starts writing it.
-    pub fn service(&mut self, i: usize, answer: impl FnOnce(Pending<'_>)) {
+    /// to fill the response, then starts writing it (and calls `answer`
+    /// again for the next chunk while it sets [`Pending::more`]).
+    pub fn service(&mut self, i: usize, mut answer: impl FnMut(Pending<'_>)) {
         let Some(slot) = self.clients.get_mut(i) else {
             return;
         };
@@ -231,9 +254,14 @@ impl Server {
                         .next()
                         .unwrap_or(&[]);
                     resp.clear();
+                    c.request = parse_request(line);
+                    c.more = false;
+                    c.cursor = 0;
                     answer(Pending {
-                        request: parse_request(line),
+                        request: c.request,
                         response: resp,
+                        cursor: &mut c.cursor,
+                        more: &mut c.more,
                     });
                     c.phase = Phase::Writing { sent: 0 };
                 }
@@ -243,6 +271,20 @@ impl Server {
         if let Phase::Writing { ref mut sent } = c.phase {
             loop {
                 if *sent >= resp.len() {
+                    if c.more {
+                        c.more = false;
+                        resp.clear();
+                        *sent = 0;
+                        answer(Pending {
+                            request: c.request,
+                            response: resp,
+                            cursor: &mut c.cursor,
+                            more: &mut c.more,
+                        });
+                        if !resp.is_empty() {
+                            continue;
+                        }
+                    }
                     close = true;
                     break;
                 }
@@ -304,13 +346,54 @@ mod tests {
         assert_eq!(parse_request(b""), None);
         assert_eq!(parse_request(b"resync\n"), Some(Request::Resync));
         assert_eq!(parse_request(b"resync now"), None);
+        assert_eq!(
+            parse_request(b"cache json\n"),
+            Some(Request::Cache { json: true })
+        );
         for r in [
             Request::Status { json: false },
             Request::Status { json: true },
             Request::Resync,
+            Request::Cache { json: false },
+            Request::Cache { json: true },
         ] {
             assert_eq!(parse_request(request_line(r).as_bytes()), Some(r));
         }
+    }
+
+    #[test]
+    fn chunked_answer() {
+        let dir = std::env::temp_dir().join(format!("tandem-ctl-chunk-{}", std::process::id()));
+        let path = dir.join("c.sock");
+        // A buffer of 16 bytes: the answer comes in many chunks.
+        let mut srv = Server::bind(&path, 16).unwrap();
+        let p2 = path.clone();
+        let t = std::thread::spawn(move || query(&p2, Request::Cache { json: false }).unwrap());
+        let mut calls = 0;
+        for _ in 0..2000 {
+            srv.accept(Instant::ZERO);
+            for i in 0..MAX_CLIENTS {
+                srv.service(i, |p| {
+                    assert_eq!(p.request, Some(Request::Cache { json: false }));
+                    calls += 1;
+                    let k = *p.cursor;
+                    p.response
+                        .extend_from_slice(format!("entry {k:02}\n").as_bytes());
+                    *p.cursor = k + 1;
+                    *p.more = k + 1 < 20;
+                });
+            }
+            if t.is_finished() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let out = String::from_utf8(t.join().unwrap()).unwrap();
+        assert_eq!(calls, 20);
+        assert_eq!(out.lines().count(), 20);
+        assert!(out.starts_with("entry 00\nentry 01\n") && out.ends_with("entry 19\n"));
+        drop(srv);
+        let _ = fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //!   `AF_PACKET` socket for announcements, `NETLINK_ROUTE` sockets,
 //!   `signalfd`, `ppoll`, `CLOCK_MONOTONIC`, the counting allocator;
 //! - `cli`: the command-line contract (`run`, `check`, `status`, `resync`,
-//!   `leases merge`);
+//!   `cache`, `leases merge`);
 //! - `leases`: `tandem leases merge`, the offline merge of lease files;
 //! - `conf`: reads the configuration and its `include`s from disk for
 //!   `tandem_protocol::config`;
@@ -71,6 +71,7 @@ fn main() -> ExitCode {
             query(&control, control::Request::Status { json })
         }
         cli::Command::Resync { control } => query(&control, control::Request::Resync),
+        cli::Command::Cache { control, json } => query(&control, control::Request::Cache { json }),
         cli::Command::LeasesMerge { files, now } => leases::merge_command(&files, now),
     }
 }

@@ -917,6 +917,168 @@ impl SyncPort {
     }
 }
 
+/// conntrack's name of a TCP state.
+fn tcp_state_name(s: tandem_protocol::conntrack::TcpState) -> &'static str {
+    use tandem_protocol::conntrack::TcpState as T;
+    match s {
+        T::None => "NONE",
+        T::SynSent => "SYN_SENT",
+        T::SynRecv => "SYN_RECV",
+        T::Established => "ESTABLISHED",
+        T::FinWait => "FIN_WAIT",
+        T::CloseWait => "CLOSE_WAIT",
+        T::LastAck => "LAST_ACK",
+        T::TimeWait => "TIME_WAIT",
+        T::Close => "CLOSE",
+        T::SynSent2 => "SYN_SENT2",
+        T::Unknown(_) => "UNKNOWN",
+    }
+}
+
+/// conntrack's name of a protocol, if it has one.
+fn proto_name(p: u8) -> Option<&'static str> {
+    Some(match p {
+        1 => "icmp",
+        6 => "tcp",
+        17 => "udp",
+        33 => "dccp",
+        47 => "gre",
+        58 => "icmpv6",
+        132 => "sctp",
+        136 => "udplite",
+        _ => return None,
+    })
+}
+
+/// One cache entry as a text line (`conntrack -L` style) or a JSON object.
+fn write_entry(w: &mut dyn std::fmt::Write, e: &Entry, json: bool) -> std::fmt::Result {
+    let state = e.tcp.map(|t| tcp_state_name(t.state));
+    if json {
+        write!(w, "{{\"proto\":{},\"state\":", e.orig.proto)?;
+        match state {
+            Some(s) => write!(w, "\"{s}\"")?,
+            None => w.write_str("null")?,
+        }
+        write!(
+            w,
+            ",\"timeout\":{},\"status\":{},\"mark\":{},\"zone\":{}",
+            e.timeout, e.status, e.mark, e.zone
+        )?;
+        for (name, t) in [("orig", &e.orig), ("reply", &e.reply)] {
+            write!(
+                w,
+                ",\"{name}\":{{\"src\":\"{}\",\"dst\":\"{}\",\"sport\":{},\"dport\":{}}}",
+                t.src, t.dst, t.src_port, t.dst_port
+            )?;
+        }
+        return w.write_char('}');
+    }
+    match proto_name(e.orig.proto) {
+        Some(n) => write!(w, "{n:<8}")?,
+        None => write!(w, "{:<8}", e.orig.proto)?,
+    }
+    write!(w, " {}", e.timeout)?;
+    if let Some(s) = state {
+        write!(w, " {s}")?;
+    }
+    for t in [&e.orig, &e.reply] {
+        write!(w, " src={} dst={}", t.src, t.dst)?;
+        if t.is_icmp() {
+            write!(
+                w,
+                " type={} code={} id={}",
+                t.icmp_type(),
+                t.icmp_code(),
+                t.icmp_id()
+            )?;
+        } else if t.has_ports() {
+            write!(w, " sport={} dport={}", t.src_port, t.dst_port)?;
+        }
+    }
+    write!(w, " status=0x{:x} mark={}", e.status, e.mark)?;
+    if e.zone != 0 {
+        write!(w, " zone={}", e.zone)?;
+    }
+    w.write_char('\n')
+}
+
+/// Writes the next chunk of the cache listing into `out` (fixed
+/// capacity): `cursor` 0 starts it, `k + 1` continues after `k` entries;
+/// `more` is set while something is left. Entries are never cut; the
+/// listing is not a snapshot (the cache may change between chunks).
+pub(super) fn cache_chunk(
+    sync: Option<&SyncPort>,
+    json: bool,
+    out: &mut Vec<u8>,
+    cursor: &mut usize,
+    more: &mut bool,
+) {
+    use std::fmt::Write;
+    let room = |out: &Vec<u8>| out.capacity() - out.len();
+    let Some(s) = sync else {
+        let _ = writeln!(
+            super::VecBuf {
+                v: out,
+                truncated: false
+            },
+            "error: conntrack sync is not configured (no tandem_sync block)"
+        );
+        return;
+    };
+    let mut line = [0u8; 512];
+    let mut put = |out: &mut Vec<u8>, f: &dyn Fn(&mut crate::buf::Buf<'_>) -> std::fmt::Result| {
+        let mut b = crate::buf::Buf::new(&mut line);
+        // A cut line is an error (Buf reports it): never send half an entry.
+        let ok = f(&mut b).is_ok();
+        let n = b.len();
+        if !ok || n > room(out) {
+            return false;
+        }
+        out.extend_from_slice(&line[..n]);
+        true
+    };
+    let mut done = cursor.saturating_sub(1);
+    if *cursor == 0 {
+        let n = s.core.cache_len();
+        let role = s.role;
+        let header = |b: &mut crate::buf::Buf<'_>| {
+            if json {
+                write!(b, "{{\"role\":\"{role}\",\"count\":{n},\"entries\":[")
+            } else {
+                writeln!(b, "conntrack cache ({role}): {n} entries")
+            }
+        };
+        if !put(out, &header) {
+            *more = true;
+            return;
+        }
+        *cursor = 1;
+    }
+    for e in s.core.cache_entries().skip(done) {
+        let first = done == 0;
+        let ok = put(out, &|b: &mut crate::buf::Buf<'_>| {
+            if json && !first {
+                b.write_char(',')?;
+            }
+            write_entry(b, e, json)?;
+            Ok(())
+        });
+        if !ok {
+            *cursor = done + 1;
+            *more = true;
+            return;
+        }
+        done += 1;
+    }
+    *cursor = done + 1;
+    if json && !put(out, &|b: &mut crate::buf::Buf<'_>| b.write_str("]}\n")) {
+        // The footer goes alone into the next chunk: no entry follows.
+        *more = true;
+        return;
+    }
+    *more = false;
+}
+
 /// Sends a batch of requests (`msg`, the one at offset `last` gets an ack
 /// request) and reads the kernel's answers until that ack: `on_error(k,
 /// errno)` for each refused request, `k` counted from `base`.
@@ -943,13 +1105,22 @@ fn send_batch(
         u32::from_ne_bytes([s[0], s[1], s[2], s[3]])
     };
     sock.send(msg)?;
+    // The kernel handled the whole batch inside `sendto`: its answers are
+    // queued. Should some be lost (ENOBUFS), the entries are in the kernel
+    // anyway; only refusals go uncounted.
+    let mut lost = false;
     loop {
         let n = match sock.recv(rx) {
             Ok(Some(n)) => n,
+            Ok(None) if lost => return Ok(()),
             Ok(None) => {
                 if !sock.wait(COMMIT_WAIT_MS)? {
                     return Err(std::io::Error::from(std::io::ErrorKind::TimedOut));
                 }
+                continue;
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                lost = true;
                 continue;
             }
             Err(e) => return Err(e),

@@ -899,9 +899,19 @@ impl Daemon {
         let startup_allocations = *allocs_baseline;
         let reloads = *reloads;
         control.service(c, |p: Pending<'_>| {
-            if p.request == Some(Request::Resync) {
-                resync(p, now, sync.as_deref_mut());
-                return;
+            match p.request {
+                Some(Request::Resync) => {
+                    resync(p, now, sync.as_deref_mut());
+                    return;
+                }
+                Some(Request::Cache { json }) => {
+                    if *p.cursor == 0 {
+                        p.response.clear();
+                    }
+                    ctsync::cache_chunk(sync.as_deref(), json, p.response, p.cursor, p.more);
+                    return;
+                }
+                _ => {}
             }
             let h = status::Header {
                 pid: sys::pid(),
@@ -1330,11 +1340,11 @@ fn render(
     let r = match p.request {
         Some(Request::Status { json: true }) => status::json(&mut b, h, list, fl, ss.as_ref()),
         Some(Request::Status { json: false }) => status::text(&mut b, h, list, fl, ss.as_ref()),
-        Some(Request::Resync) | None => {
+        Some(Request::Resync) | Some(Request::Cache { .. }) | None => {
             use std::fmt::Write;
             writeln!(
                 b,
-                "error: unknown request (expected 'status', 'status json' or 'resync')"
+                "error: unknown request (expected 'status', 'status json', 'resync', 'cache' or 'cache json')"
             )
         }
     };
