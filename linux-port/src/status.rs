@@ -31,8 +31,21 @@
 //!    "window_overflows":0,"event_overruns":0,"cache_full":0,
 //!    "retransmit_timeouts":0,"nacks_sent":0,"nacks_received":0,"peers_lost":0,
 //!    "last_commit":{"committed":10000,"updated":0,"failed":0,"took_us":41234,
-//!      "at_ms":1000,"ago_ms":4000}}}
+//!      "at_ms":1000,"ago_ms":4000},
+//!    "leases":{"file":"/tmp/dhcp.leases","entries":20,"capacity":1024,
+//!      "in_flight":0,"pending":0,"duid":true,"sent":20,"received":0,
+//!      "conflicts":0,"table_full":0,"resends":1,"file_reads":7,"bad_lines":0,
+//!      "file_errors":0,"file_writes":0,"last_read_ms":4900,"last_write_ms":null,
+//!      "commands":1,"command_failures":0,"running":null,
+//!      "last_command":{"command":"dhcp_master_command","exit":0,"signal":null},
+//!      "remasters":0}}}
 //! ```
+//! `leases` is `null` without `lease_file`: `entries`/`capacity` the lease
+//! table (`lease_capacity`), `sent` the local changes streamed, `received`
+//! the peer's lease records merged, `last_read_ms`/`last_write_ms` when the
+//! lease file was last read (MASTER) or written (BACKUP, takeover),
+//! `running` the DHCP command running now, `remasters` the takeovers
+//! redone because the peer's leases came after them.
 //! `master` and `last_transition` are `null` while unknown; times are
 //! `CLOCK_MONOTONIC` milliseconds. `sync` is `null` without a
 //! `tandem_sync` block; its `last_commit` is `null` before the first
@@ -204,6 +217,152 @@ pub struct SyncStatus<'a> {
     pub resync_pending: bool,
     /// The last commit.
     pub commit: Option<CommitStatus>,
+    /// Lease sync, if `lease_file` is configured.
+    pub leases: Option<LeaseStatus<'a>>,
+}
+
+/// The lease side of the sync (`lease_file`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LeaseStatus<'a> {
+    /// The lease file.
+    pub file: &'a str,
+    /// Leases in the table.
+    pub entries: usize,
+    /// `lease_capacity`.
+    pub capacity: usize,
+    /// Lease records not yet acknowledged.
+    pub in_flight: usize,
+    /// Local changes not yet taken into the window.
+    pub pending: usize,
+    /// The table knows the server DUID.
+    pub duid: bool,
+    /// Lease file reads applied.
+    pub file_reads: u64,
+    /// Bad lines left out.
+    pub bad_lines: u64,
+    /// Failed reads or writes.
+    pub file_errors: u64,
+    /// Lease file writes.
+    pub file_writes: u64,
+    /// Last read (monotonic ms).
+    pub last_read_ms: Option<u64>,
+    /// Last write (monotonic ms).
+    pub last_write_ms: Option<u64>,
+    /// Commands started.
+    pub commands: u64,
+    /// Commands that failed.
+    pub command_failures: u64,
+    /// The command running now (its keyword).
+    pub running: Option<&'static str>,
+    /// The last command that ended: keyword, exit code or signal.
+    pub last_command: Option<(&'static str, Option<i32>, Option<i32>)>,
+    /// Takeovers redone.
+    pub remasters: u64,
+}
+
+fn json_opt(w: &mut dyn fmt::Write, v: Option<impl Display>) -> fmt::Result {
+    match v {
+        Some(v) => write!(w, "{v}"),
+        None => w.write_str("null"),
+    }
+}
+
+fn lease_text(
+    w: &mut dyn fmt::Write,
+    h: &Header<'_>,
+    c: &tandem_core::ctsync::Counters,
+    l: &LeaseStatus<'_>,
+) -> fmt::Result {
+    writeln!(
+        w,
+        "  leases {} of {} ({} in flight, {} pending{}), sent {}, received {}, conflicts {}, table full {}, resends {}",
+        l.entries,
+        l.capacity,
+        l.in_flight,
+        l.pending,
+        if l.duid { ", server duid known" } else { "" },
+        c.lease_changes_sent,
+        c.lease_records_received,
+        c.lease_conflicts,
+        c.lease_table_full,
+        c.lease_resends
+    )?;
+    write!(
+        w,
+        "  lease file {}: {} reads ({} bad lines), {} writes, {} errors, last write ",
+        l.file, l.file_reads, l.bad_lines, l.file_writes, l.file_errors
+    )?;
+    match l.last_write_ms {
+        Some(at) => write!(w, "{} ago", secs(h.now_ms.saturating_sub(at)))?,
+        None => w.write_str("never")?,
+    }
+    write!(
+        w,
+        "; dhcp commands {} ({} failed, {} remasters)",
+        l.commands, l.command_failures, l.remasters
+    )?;
+    if let Some(r) = l.running {
+        write!(w, ", {r} running")?;
+    }
+    if let Some((k, code, sig)) = l.last_command {
+        match (code, sig) {
+            (_, Some(s)) => write!(w, ", last {k} killed by signal {s}")?,
+            (Some(c), None) => write!(w, ", last {k} exit {c}")?,
+            _ => {}
+        }
+    }
+    writeln!(w)
+}
+
+fn lease_json(
+    w: &mut dyn fmt::Write,
+    c: &tandem_core::ctsync::Counters,
+    l: &LeaseStatus<'_>,
+) -> fmt::Result {
+    w.write_str("{\"file\":")?;
+    json_str(w, l.file)?;
+    write!(
+        w,
+        ",\"entries\":{},\"capacity\":{},\"in_flight\":{},\"pending\":{},\"duid\":{},\"sent\":{},\"received\":{},\"conflicts\":{},\"table_full\":{},\"resends\":{},\"file_reads\":{},\"bad_lines\":{},\"file_errors\":{},\"file_writes\":{},\"last_read_ms\":",
+        l.entries,
+        l.capacity,
+        l.in_flight,
+        l.pending,
+        l.duid,
+        c.lease_changes_sent,
+        c.lease_records_received,
+        c.lease_conflicts,
+        c.lease_table_full,
+        c.lease_resends,
+        l.file_reads,
+        l.bad_lines,
+        l.file_errors,
+        l.file_writes
+    )?;
+    json_opt(w, l.last_read_ms)?;
+    w.write_str(",\"last_write_ms\":")?;
+    json_opt(w, l.last_write_ms)?;
+    write!(
+        w,
+        ",\"commands\":{},\"command_failures\":{},\"running\":",
+        l.commands, l.command_failures
+    )?;
+    match l.running {
+        Some(r) => write!(w, "\"{r}\"")?,
+        None => w.write_str("null")?,
+    }
+    w.write_str(",\"last_command\":")?;
+    match l.last_command {
+        Some((k, code, sig)) => {
+            write!(w, "{{\"command\":\"{k}\",\"exit\":")?;
+            json_opt(w, code)?;
+            w.write_str(",\"signal\":")?;
+            json_opt(w, sig)?;
+            w.write_char('}')?;
+        }
+        None => w.write_str("null")?,
+    }
+    write!(w, ",\"remasters\":{}}}", l.remasters)
 }
 
 fn sync_dropped_total(d: &tandem_core::ctsync::Drops) -> u64 {
@@ -300,8 +459,12 @@ fn sync_text(w: &mut dyn fmt::Write, h: &Header<'_>, s: &SyncStatus<'_>) -> fmt:
             m.took_us / 1000,
             m.took_us % 1000,
             secs(h.now_ms.saturating_sub(m.at_ms))
-        ),
-        None => writeln!(w, "  last commit: none"),
+        )?,
+        None => writeln!(w, "  last commit: none")?,
+    }
+    match &s.leases {
+        Some(l) => lease_text(w, h, c, l),
+        None => Ok(()),
     }
 }
 
@@ -395,6 +558,11 @@ fn sync_json(w: &mut dyn fmt::Write, h: &Header<'_>, s: &SyncStatus<'_>) -> fmt:
             m.at_ms,
             h.now_ms.saturating_sub(m.at_ms)
         )?,
+        None => w.write_str("null")?,
+    }
+    w.write_str(",\"leases\":")?;
+    match &s.leases {
+        Some(l) => lease_json(w, c, l)?,
         None => w.write_str("null")?,
     }
     w.write_char('}')
@@ -763,6 +931,7 @@ mod tests {
                 took_us: 41234,
                 at_ms: 1000,
             }),
+            leases: None,
         }
     }
 
@@ -806,7 +975,7 @@ mod tests {
                 r#""dropped":{"total":3,"bad_header":0,"bad_mac":2,"old_epoch":0,"duplicate":1,"too_old":0,"bad_body":0,"own":0,"unknown_peer":0,"idle":0},"#,
                 r#""events":{"received":0,"filtered":0,"ignored":0,"unencodable":0},"#,
                 r#""resync_pending":false,"resyncs_started":0,"resyncs_completed":1,"resync_requests_sent":0,"resync_requests_received":0,"dumped":0,"window_overflows":0,"event_overruns":0,"cache_full":0,"retransmit_timeouts":0,"nacks_sent":0,"nacks_received":0,"peers_lost":0,"#,
-                r#""last_commit":{"committed":10000,"updated":3,"failed":1,"took_us":41234,"at_ms":1000,"ago_ms":4000}}}"#,
+                r#""last_commit":{"committed":10000,"updated":3,"failed":1,"took_us":41234,"at_ms":1000,"ago_ms":4000},"leases":null}}"#,
                 "\n"
             )
         );
@@ -835,5 +1004,47 @@ mod tests {
             ),
             "{t}"
         );
+        assert!(!t.contains("leases"), "{t}");
+        // With leases.
+        let mut st = st;
+        st.leases = Some(LeaseStatus {
+            file: "/tmp/dhcp.leases",
+            entries: 20,
+            capacity: 1024,
+            file_writes: 3,
+            last_write_ms: Some(4500),
+            commands: 1,
+            last_command: Some(("dhcp_backup_command", Some(0), None)),
+            ..Default::default()
+        });
+        let mut s = String::new();
+        json(
+            &mut s,
+            &H,
+            core::iter::empty(),
+            core::iter::empty(),
+            Some(&st),
+        )
+        .unwrap();
+        assert!(
+            s.contains(r#""leases":{"file":"/tmp/dhcp.leases","entries":20,"capacity":1024,"in_flight":0,"pending":0,"duid":false,"sent":0,"received":0,"conflicts":0,"table_full":0,"resends":0,"file_reads":0,"bad_lines":0,"file_errors":0,"file_writes":3,"last_read_ms":null,"last_write_ms":4500,"commands":1,"command_failures":0,"running":null,"last_command":{"command":"dhcp_backup_command","exit":0,"signal":null},"remasters":0}}}"#),
+            "{s}"
+        );
+        let mut t = String::new();
+        text(
+            &mut t,
+            &H,
+            core::iter::empty(),
+            core::iter::empty(),
+            Some(&st),
+        )
+        .unwrap();
+        assert!(
+            t.contains(
+                "  leases 20 of 1024 (0 in flight, 0 pending), sent 0, received 0, conflicts 0"
+            ),
+            "{t}"
+        );
+        assert!(t.contains("lease file /tmp/dhcp.leases: 0 reads (0 bad lines), 3 writes, 0 errors, last write 0.500 s ago"), "{t}");
     }
 }

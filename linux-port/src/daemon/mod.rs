@@ -20,6 +20,7 @@
 //! during start-up.
 
 mod ctsync;
+mod leases;
 mod net;
 
 pub use ctsync::{key_file_warning as sync_key_warning, load_key as load_sync_key};
@@ -187,6 +188,8 @@ pub(crate) struct Daemon {
     stopping: bool,
     /// Conntrack sync (`tandem_sync { }`), if configured.
     sync: Option<Box<ctsync::SyncPort>>,
+    /// Lease sync (`lease_file` in `tandem_sync { }`), if configured.
+    leases: Option<Box<leases::LeasePort>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -200,6 +203,7 @@ enum Token {
     SyncUdp,
     CtEvents,
     CtDump,
+    Leases,
 }
 
 /// `tandem run`. Returns the process exit status.
@@ -411,9 +415,15 @@ impl Daemon {
         for c in &config.instances {
             inst.push(make_inst(c, config, &mut ifaces)?);
         }
-        let sync = match &config.sync {
+        let mut sync = match &config.sync {
             Some(sc) => Some(Box::new(ctsync::SyncPort::new(sc)?)),
             None => None,
+        };
+        let leases = match (&config.sync, sync.as_deref_mut()) {
+            (Some(sc), Some(s)) => {
+                leases::LeasePort::new(sc, &mut s.core, clock::now())?.map(Box::new)
+            }
+            _ => None,
         };
         // Status buffers for the largest configuration a reload may bring.
         let cap = status_capacity(cfg::MAX_INSTANCES, MAX_IFACES);
@@ -444,6 +454,7 @@ impl Daemon {
             links_dirty: false,
             stopping: false,
             sync,
+            leases,
         };
         d.refresh_links();
         d.refresh_addresses();
@@ -484,7 +495,7 @@ impl Daemon {
 
     /// Sizes the poll set for the most interfaces a reload may bring.
     fn reserve_poll(&mut self) {
-        let n = 3 + 3 + control::MAX_CLIENTS + 1 + 2 * MAX_IFACES;
+        let n = 3 + 4 + control::MAX_CLIENTS + 1 + 2 * MAX_IFACES;
         self.fds.reserve(n.saturating_sub(self.fds.len()));
         self.tokens.reserve(n.saturating_sub(self.tokens.len()));
     }
@@ -687,9 +698,12 @@ impl Daemon {
             .as_ref()
             .and_then(|s| s.deadline())
             .map(|t| t.max(clock::now() + Duration::from_millis(1)));
+        let leases = self
+            .lease_deadline()
+            .map(|t| t.max(clock::now() + Duration::from_millis(1)));
         min(
             min(self.node.poll_timeout(), self.control.next_deadline()),
-            sync,
+            min(sync, leases),
         )
     }
 
@@ -721,6 +735,10 @@ impl Daemon {
                 self.fds.push(PollFd::new(fd, POLLIN));
                 self.tokens.push(Token::CtDump);
             }
+        }
+        if let Some(fd) = self.leases.as_ref().and_then(|l| l.fd()) {
+            self.fds.push(PollFd::new(fd, POLLIN));
+            self.tokens.push(Token::Leases);
         }
         for (k, f) in self.ifaces.iter().enumerate() {
             if let Some(s) = &f.v4 {
@@ -785,6 +803,7 @@ impl Daemon {
                     }
                     // Fed by sync_pump below.
                     Token::CtDump => {}
+                    Token::Leases => self.lease_readable(now),
                 }
             }
             if self.stopping {
@@ -808,12 +827,14 @@ impl Daemon {
                 self.drain(now);
             }
             self.sync_pump(now);
+            self.lease_pump(now);
         }
     }
 
     fn shutdown(&mut self) -> u8 {
         let now = clock::now();
         crate::log!(Notice, "shutting down: releasing mastership");
+        self.lease_shutdown(now);
         if let Some(s) = self.sync.as_deref_mut() {
             s.flush(now);
             s.core.stop(now);
@@ -893,6 +914,7 @@ impl Daemon {
             allocs_baseline,
             reloads,
             sync,
+            leases,
             ..
         } = self;
         let allocations = sys::alloc::allocations().saturating_sub(*allocs_baseline);
@@ -922,7 +944,15 @@ impl Daemon {
                 startup_allocations,
                 reloads,
             };
-            render(p, &h, inst, ifaces, node, sync.as_deref());
+            render(
+                p,
+                &h,
+                inst,
+                ifaces,
+                node,
+                sync.as_deref(),
+                leases.as_deref(),
+            );
         });
     }
 
@@ -1251,6 +1281,7 @@ fn render(
     ifaces: &[Iface],
     node: &Node<SLOTS>,
     sync: Option<&ctsync::SyncPort>,
+    leases: Option<&leases::LeasePort>,
 ) {
     p.response.clear();
     let mut b = VecBuf {
@@ -1335,6 +1366,7 @@ fn render(
                 took_us: m.took.as_micros(),
                 at_ms: s.counters.commit_at.map_or(0, |t| t.as_millis()),
             }),
+            leases: leases.map(|l| l.status(&s.core)),
         }
     });
     let r = match p.request {

@@ -1,0 +1,876 @@
+//! DHCP lease sync in the port: dnsmasq's lease file on one side, the lease
+//! table of `tandem_core::ctsync` (carried over the sync channel) on the
+//! other, and the commands that hand DHCP over (issue 5, point 4).
+//!
+//! # How dnsmasq and Tandem meet: the lease file
+//!
+//! dnsmasq rewrites its whole lease file (`--dhcp-leasefile`, OpenWrt's
+//! `/tmp/dhcp.leases`, in tmpfs) on every lease change, and reads it only
+//! when it starts. So:
+//!
+//! - **MASTER** (its dnsmasq runs): the file is watched — inotify on its
+//!   directory (`IN_MODIFY`: dnsmasq truncates and rewrites through the
+//!   stream it keeps open; `IN_CLOSE_WRITE`/`IN_MOVED_TO`: other writers),
+//!   plus a 1 s `stat` fallback (inode, size, mtime) — and, [`SETTLE`]
+//!   after the last change, read and applied as a whole
+//!   ([`LeaseTable::apply_snapshot`]); the table streams the changes. A bad
+//!   line is logged with its line and column and costs no other lease. A
+//!   file that does not end in a newline (caught mid-write) is read again
+//!   a moment later.
+//! - **BACKUP** (its dnsmasq stopped by `dhcp_backup_command`): whenever
+//!   the peer's lease records changed the table, the file is rewritten
+//!   from it ([`WRITE_COALESCE`] later; ended leases pruned first; temp
+//!   file + `fsync` + `rename`, in dnsmasq's format and order), so the file
+//!   always equals the merged table.
+//! - **Takeover** (becoming MASTER): the file is written from the table
+//!   (atomically) and only then `dhcp_master_command` runs (after the loop
+//!   added the VIPs: the conntrack commit, the addresses and the
+//!   announcements come first). dnsmasq starts with every lease. When the
+//!   peer's leases still change the table within [`REMASTER_WINDOW`] after
+//!   a takeover (this router restarted and became MASTER before it held
+//!   the whole table), the file is written again and the command runs
+//!   once more ([`REMASTER_DEBOUNCE`] after the last change, once).
+//!   Without a `dhcp_master_command` the file is not written while MASTER
+//!   (a running dnsmasq keeps writing the file it opened; a renamed-over
+//!   file would no longer be the one it writes).
+//! - Becoming BACKUP or FAULT: `dhcp_backup_command` runs; the file is
+//!   written from the table once it has ended (dnsmasq stopped).
+//!
+//! # Commands
+//!
+//! `/bin/sh -c COMMAND` through `posix_spawn` (no fork of the daemon's
+//! memory, no heap), signal mask cleared; reaped with `waitpid(WNOHANG)`
+//! every [`REAP_EVERY`] while one runs; the exit status is logged. One
+//! command runs at a time: a command due while another runs waits for it
+//! (a queue of one: the latest wanted role wins, so MASTER then BACKUP
+//! while the first still runs ends with the backup command). A command
+//! still running after [`SLOW_COMMAND`] is logged once; it is never
+//! killed. At shutdown a MASTER starts `dhcp_backup_command` and does not
+//! wait for it.
+//!
+//! # Memory
+//!
+//! Everything is allocated in [`LeasePort::new`]: the lease slots
+//! (`lease_capacity`), the 4 KiB lease ring, the file buffer
+//! ([`BYTES_PER_LEASE`] per lease + 16 KiB; a larger file is refused with
+//! an error, never partly applied), a 16 KiB write chunk, the paths and
+//! commands (NUL-terminated). The loop only reuses them.
+
+use super::Daemon;
+use crate::sys::file::{self, Signature, TempFile};
+use crate::sys::inotify::Inotify;
+use crate::sys::{clock, spawn, ErrorText};
+use std::hash::{Hash, Hasher};
+use tandem_core::ctsync::{CtSync, Role, DEFAULT_LEASE_RING};
+use tandem_core::lease::{LeaseTable, Slot};
+use tandem_core::time::{Duration, Instant};
+use tandem_protocol::config::SyncConfig;
+use tandem_protocol::lease::{lines, Line};
+
+/// The `stat` fallback (and wall-clock, prune) period.
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// A changed file is read this long after the last change seen.
+pub const SETTLE: Duration = Duration::from_millis(30);
+/// A BACKUP writes the file this long after the first change (batching).
+pub const WRITE_COALESCE: Duration = Duration::from_millis(100);
+/// After a takeover, lease changes from the peer within this time rewrite
+/// the file and run `dhcp_master_command` again (once).
+pub const REMASTER_WINDOW: Duration = Duration::from_secs(10);
+/// ... that long after the last such change.
+pub const REMASTER_DEBOUNCE: Duration = Duration::from_secs(1);
+/// How often a running command is checked for.
+pub const REAP_EVERY: Duration = Duration::from_millis(50);
+/// A command running longer than this is logged (once).
+pub const SLOW_COMMAND: Duration = Duration::from_secs(60);
+/// File buffer per lease of `lease_capacity` (a dnsmasq line is 60–100
+/// bytes; a 255-octet client id makes it ~900).
+pub const BYTES_PER_LEASE: usize = 256;
+/// Bad lines logged per read (the rest are counted).
+const BAD_LINES_LOGGED: usize = 5;
+/// Bytes of the write chunk.
+const CHUNK: usize = 16 * 1024;
+/// Logs about a file that cannot be read or written, at most every.
+const LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Which DHCP command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// `dhcp_master_command`.
+    Master,
+    /// `dhcp_backup_command`.
+    Backup,
+}
+
+impl Which {
+    fn keyword(self) -> &'static str {
+        match self {
+            Which::Master => "dhcp_master_command",
+            Which::Backup => "dhcp_backup_command",
+        }
+    }
+}
+
+/// What the lease side counts (for `tandem status`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LeaseCounters {
+    /// Lease file reads applied (MASTER).
+    pub file_reads: u64,
+    /// Lines that could not be read (left out).
+    pub bad_lines: u64,
+    /// Reads or writes that failed.
+    pub file_errors: u64,
+    /// Lease file writes (BACKUP, takeover).
+    pub file_writes: u64,
+    /// When the file was last written (monotonic).
+    pub last_write: Option<Instant>,
+    /// When the file was last read (monotonic).
+    pub last_read: Option<Instant>,
+    /// Commands started.
+    pub commands: u64,
+    /// Commands that failed (could not start, or exited non-zero).
+    pub command_failures: u64,
+    /// The last command that ended, and how.
+    pub last_command: Option<(Which, spawn::Exit)>,
+    /// Takeovers redone because the peer's leases came late.
+    pub remasters: u64,
+}
+
+struct Running {
+    pid: libc::pid_t,
+    which: Which,
+    started: Instant,
+    warned: bool,
+}
+
+/// The lease side of the port.
+pub struct LeasePort {
+    path: Box<[u8]>,
+    tmp: Box<[u8]>,
+    name: Box<[u8]>,
+    /// `lease_capacity`.
+    pub capacity: usize,
+    watch: Option<Inotify>,
+    ev_buf: Box<[u8]>,
+    read_buf: Box<[u8]>,
+    chunk: Box<[u8]>,
+    /// The file as last read, and as last written by us.
+    seen: Option<Signature>,
+    written: Option<Signature>,
+    role: Role,
+    started: bool,
+    next_poll: Instant,
+    read_due: Option<Instant>,
+    write_due: Option<Instant>,
+    /// A BACKUP writes the file when the backup command has ended.
+    write_after_command: bool,
+    master_cmd: Option<Box<[u8]>>,
+    backup_cmd: Option<Box<[u8]>>,
+    running: Option<Running>,
+    queued: Option<Which>,
+    takeover_at: Option<Instant>,
+    remaster_due: Option<Instant>,
+    remaster_done: bool,
+    /// `lease_records_received` / `lease_conflicts` last looked at.
+    records_seen: u64,
+    conflicts_seen: u64,
+    /// Table fingerprint when the file and the table last agreed.
+    fp_file: u64,
+    next_error_log: Instant,
+    /// Counters.
+    pub counters: LeaseCounters,
+}
+
+fn boxed_cstr(s: &str) -> Box<[u8]> {
+    let mut v = Vec::with_capacity(s.len() + 1);
+    v.extend_from_slice(s.as_bytes());
+    v.push(0);
+    v.into_boxed_slice()
+}
+
+/// Seconds since the Unix epoch on `CLOCK_REALTIME` (dnsmasq's expiries).
+fn wall_secs() -> u64 {
+    clock::realtime_millis() / 1000
+}
+
+/// An order-independent fingerprint of the table (leases and DUID).
+fn fingerprint(t: &LeaseTable<'_>) -> u64 {
+    let mut sum = 0u64;
+    for l in t.iter() {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        l.hash(&mut h);
+        sum = sum.wrapping_add(h.finish());
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    t.duid().map(|d| d.as_slice()).hash(&mut h);
+    sum ^ h.finish() ^ (t.len() as u64)
+}
+
+/// `fmt::Write` into a fixed chunk that is flushed to the temp file when
+/// full (a file of any size, written without allocating).
+struct ChunkWriter<'a> {
+    file: &'a mut TempFile,
+    buf: &'a mut [u8],
+    len: usize,
+    error: Option<std::io::Error>,
+}
+
+impl ChunkWriter<'_> {
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.file.write_all(&self.buf[..self.len]);
+        self.len = 0;
+        r
+    }
+}
+
+impl std::fmt::Write for ChunkWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let mut b = s.as_bytes();
+        while !b.is_empty() {
+            if self.len == self.buf.len() {
+                if let Err(e) = self.flush() {
+                    self.error = Some(e);
+                    return Err(std::fmt::Error);
+                }
+            }
+            let n = b.len().min(self.buf.len() - self.len);
+            self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
+            self.len += n;
+            b = &b[n..];
+        }
+        Ok(())
+    }
+}
+
+impl LeasePort {
+    /// Allocates everything, attaches the lease table to `core` and sets
+    /// its wall clock. `Ok(None)` without `lease_file`.
+    pub fn new(
+        cfg: &SyncConfig,
+        core: &mut CtSync<'static>,
+        now: Instant,
+    ) -> Result<Option<LeasePort>, String> {
+        let Some(path) = cfg.lease_file.as_ref() else {
+            return Ok(None);
+        };
+        let path = path.as_str();
+        let (dir, name) = match path.rfind('/') {
+            Some(0) => ("/", &path[1..]),
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => (".", path),
+        };
+        if name.is_empty() {
+            return Err(format!("lease_file {path}: not a file name"));
+        }
+        let capacity = cfg.lease_capacity.max(1) as usize;
+        let slots: &'static mut [Slot] = Box::leak(vec![Slot::EMPTY; capacity].into_boxed_slice());
+        let ring: &'static mut [u8] = Box::leak(vec![0u8; DEFAULT_LEASE_RING].into_boxed_slice());
+        core.attach_leases(now, LeaseTable::new(slots), ring);
+        core.set_wall_clock(now, wall_secs());
+        let watch = match Inotify::watch_dir(dir.as_bytes()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                crate::log!(
+                    Warning,
+                    "lease_file {path}: cannot watch {dir} ({}); checking the file every second instead",
+                    ErrorText(&e)
+                );
+                None
+            }
+        };
+        let master_cmd = cfg.dhcp_master_command.as_ref().map(|c| boxed_cstr(c));
+        let backup_cmd = cfg.dhcp_backup_command.as_ref().map(|c| boxed_cstr(c));
+        if master_cmd.is_none() {
+            crate::log!(
+                Warning,
+                "lease_file {path} without dhcp_master_command: nothing restarts the DHCP server on takeover, so it will not know the peer's leases (e.g. dhcp_master_command \"/etc/init.d/dnsmasq restart\")"
+            );
+        }
+        if backup_cmd.is_none() {
+            crate::log!(
+                Warning,
+                "lease_file {path} without dhcp_backup_command: a BACKUP's DHCP server must be stopped by other means (e.g. dhcp_backup_command \"/etc/init.d/dnsmasq stop\")"
+            );
+        }
+        let mut tmp = String::with_capacity(path.len() + 16);
+        tmp.push_str(dir);
+        if !dir.ends_with('/') {
+            tmp.push('/');
+        }
+        tmp.push('.');
+        tmp.push_str(name);
+        tmp.push_str(".tandem");
+        Ok(Some(LeasePort {
+            path: path.as_bytes().into(),
+            tmp: tmp.into_bytes().into_boxed_slice(),
+            name: name.as_bytes().into(),
+            capacity,
+            watch,
+            ev_buf: vec![0u8; 4096].into_boxed_slice(),
+            read_buf: vec![0u8; capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024]
+                .into_boxed_slice(),
+            chunk: vec![0u8; CHUNK].into_boxed_slice(),
+            seen: None,
+            written: None,
+            role: Role::Idle,
+            started: false,
+            next_poll: now,
+            read_due: None,
+            write_due: None,
+            write_after_command: false,
+            master_cmd,
+            backup_cmd,
+            running: None,
+            queued: None,
+            takeover_at: None,
+            remaster_due: None,
+            remaster_done: false,
+            records_seen: 0,
+            conflicts_seen: 0,
+            fp_file: 0,
+            next_error_log: Instant::ZERO,
+            counters: LeaseCounters::default(),
+        }))
+    }
+
+    fn path_str(&self) -> &str {
+        std::str::from_utf8(&self.path).unwrap_or("?")
+    }
+
+    /// The inotify descriptor (to poll).
+    pub fn fd(&self) -> Option<i32> {
+        self.watch.as_ref().map(|w| w.fd().raw())
+    }
+
+    /// What `tandem status` shows.
+    pub fn status(&self, core: &CtSync<'static>) -> crate::status::LeaseStatus<'_> {
+        let t = core.leases();
+        let c = &self.counters;
+        crate::status::LeaseStatus {
+            file: self.path_str(),
+            entries: t.map_or(0, |t| t.len()),
+            capacity: self.capacity,
+            in_flight: core.leases_in_flight(),
+            pending: t.map_or(0, |t| t.pending_changes()),
+            duid: t.is_some_and(|t| t.duid().is_some()),
+            file_reads: c.file_reads,
+            bad_lines: c.bad_lines,
+            file_errors: c.file_errors,
+            file_writes: c.file_writes,
+            last_read_ms: c.last_read.map(|t| t.as_millis()),
+            last_write_ms: c.last_write.map(|t| t.as_millis()),
+            commands: c.commands,
+            command_failures: c.command_failures,
+            running: self.running.as_ref().map(|r| r.which.keyword()),
+            last_command: c.last_command.map(|(w, e)| match e {
+                spawn::Exit::Code(x) => (w.keyword(), Some(x), None),
+                spawn::Exit::Signal(s) => (w.keyword(), None, Some(s)),
+            }),
+            remasters: c.remasters,
+        }
+    }
+
+    /// The inotify descriptor is readable.
+    pub fn readable(&mut self, now: Instant) {
+        let Some(w) = self.watch.as_ref() else { return };
+        match w.read(&mut self.ev_buf, &self.name) {
+            Ok(true) if self.role == Role::Master => self.read_due = Some(now + SETTLE),
+            Ok(_) => {}
+            Err(e) => {
+                crate::log!(
+                    Error,
+                    "lease_file: inotify: {}; checking every second instead",
+                    ErrorText(&e)
+                );
+                self.watch = None;
+            }
+        }
+    }
+
+    /// When [`LeasePort::pump`] must run next.
+    pub fn deadline(&self) -> Option<Instant> {
+        let mut t = self.next_poll;
+        for d in [self.read_due, self.write_due, self.remaster_due]
+            .into_iter()
+            .flatten()
+        {
+            t = t.min(d);
+        }
+        if let Some(r) = &self.running {
+            t = t.min(r.started.max(clock::now()) + REAP_EVERY);
+        }
+        Some(t)
+    }
+
+    fn log_error(&mut self, now: Instant, what: &str, e: &std::io::Error) {
+        self.counters.file_errors += 1;
+        if now >= self.next_error_log {
+            self.next_error_log = now + LOG_EVERY;
+            crate::log!(
+                Error,
+                "lease_file {}: {what}: {}",
+                self.path_str(),
+                ErrorText(e)
+            );
+        }
+    }
+
+    /// Reads the file and applies it to the table (this router's DHCP
+    /// server wrote it). `force`: even when it looks unchanged.
+    fn load(&mut self, now: Instant, core: &mut CtSync<'static>, force: bool) {
+        let sig = match file::stat(&self.path) {
+            Ok(s) => s,
+            Err(e) => return self.log_error(now, "cannot stat", &e),
+        };
+        if !force && (sig == self.seen || (sig.is_some() && sig == self.written)) {
+            return;
+        }
+        let len = match file::read_all(&self.path, &mut self.read_buf) {
+            Ok(Some(n)) => n,
+            Ok(None) => 0,
+            Err(e) if e.raw_os_error() == Some(libc::EFBIG) => {
+                let n = self.read_buf.len();
+                self.counters.file_errors += 1;
+                if now >= self.next_error_log {
+                    self.next_error_log = now + LOG_EVERY;
+                    crate::log!(
+                        Error,
+                        "lease_file {}: larger than {n} bytes ({BYTES_PER_LEASE} per lease of lease_capacity {}); not read: raise lease_capacity",
+                        self.path_str(),
+                        self.capacity
+                    );
+                }
+                self.seen = sig;
+                return;
+            }
+            Err(e) => return self.log_error(now, "cannot read", &e),
+        };
+        let bytes = &self.read_buf[..len];
+        if len > 0 && bytes[len - 1] != b'\n' {
+            // Caught in the middle of a rewrite: read again shortly.
+            self.read_due = Some(now + SETTLE);
+            return;
+        }
+        self.seen = sig;
+        let path = std::str::from_utf8(&self.path).unwrap_or("?");
+        let mut bad = 0usize;
+        let mut duid = None;
+        for l in lines(bytes) {
+            match l {
+                Err(e) => {
+                    bad += 1;
+                    if bad <= BAD_LINES_LOGGED {
+                        crate::log!(
+                            Warning,
+                            "{path}:{}:{}: {} (line left out; the other leases are kept)",
+                            e.line,
+                            e.column,
+                            e.kind
+                        );
+                    }
+                }
+                Ok(Line::Duid(d)) => duid = Some(d),
+                Ok(_) => {}
+            }
+        }
+        if bad > BAD_LINES_LOGGED {
+            crate::log!(
+                Warning,
+                "{path}: {} more bad line(s) left out",
+                bad - BAD_LINES_LOGGED
+            );
+        }
+        self.counters.bad_lines += bad as u64;
+        let wall = wall_secs();
+        core.set_wall_clock(now, wall);
+        let capacity = self.capacity;
+        let Some(table) = core.leases_mut() else {
+            return;
+        };
+        let leases = lines(bytes).rev().filter_map(|l| match l {
+            Ok(Line::Lease(l)) => Some(l),
+            _ => None,
+        });
+        let mut conflicts = 0u32;
+        let mut full = 0u32;
+        let sum = table.apply_snapshot(wall, leases, |l, r| match r {
+            Ok(o) => {
+                if let Some(c) = &o.conflict {
+                    conflicts += 1;
+                    if conflicts <= 3 {
+                        crate::log!(
+                            Warning,
+                            "lease conflict: {} claimed by two clients; kept '{}', dropped '{}'",
+                            c.addr,
+                            c.kept,
+                            c.dropped
+                        );
+                    }
+                }
+            }
+            Err(_) => {
+                full += 1;
+                if full == 1 {
+                    crate::log!(
+                        Error,
+                        "lease table full (lease_capacity {}): {} left out of the sync; raise lease_capacity",
+                        capacity,
+                        l.addr()
+                    );
+                }
+            }
+        });
+        if duid.is_some() {
+            table.set_duid(duid);
+        }
+        self.counters.file_reads += 1;
+        self.counters.last_read = Some(now);
+        self.fp_file = fingerprint(table);
+        if sum.added + sum.updated + sum.deleted > 0 {
+            crate::log!(
+                Info,
+                "lease_file: {} added, {} updated, {} deleted ({} leases)",
+                sum.added,
+                sum.updated,
+                sum.deleted,
+                table.len()
+            );
+        }
+    }
+
+    /// Writes the file from the table (pruned first): temp + rename.
+    fn write(&mut self, now: Instant, core: &mut CtSync<'static>) {
+        let wall = wall_secs();
+        core.set_wall_clock(now, wall);
+        let Some(table) = core.leases_mut() else {
+            return;
+        };
+        table.prune(wall);
+        let fp = fingerprint(table);
+        let mut f = match TempFile::create(&self.tmp) {
+            Ok(f) => f,
+            Err(e) => return self.log_error(now, "cannot create the temporary file", &e),
+        };
+        let mut w = ChunkWriter {
+            file: &mut f,
+            buf: &mut self.chunk,
+            len: 0,
+            error: None,
+        };
+        let r = table.write_file(&mut w);
+        let r = match (r, w.error.take()) {
+            (_, Some(e)) => Err(e),
+            (Err(_), None) => Err(std::io::Error::other("format error")),
+            (Ok(()), None) => w.flush(),
+        };
+        let n = table.len();
+        let r = r.and_then(|()| f.commit(&self.tmp, &self.path));
+        if let Err(e) = r {
+            file::remove(&self.tmp);
+            return self.log_error(now, "cannot write", &e);
+        }
+        self.written = file::stat(&self.path).ok().flatten();
+        self.seen = self.written;
+        self.fp_file = fp;
+        self.counters.file_writes += 1;
+        self.counters.last_write = Some(now);
+        crate::log!(
+            Info,
+            "lease_file {}: written, {n} lease(s)",
+            self.path_str()
+        );
+    }
+
+    fn request(&mut self, now: Instant, which: Which, core: &mut CtSync<'static>) {
+        if self.running.is_some() {
+            self.queued = Some(which);
+            return;
+        }
+        self.start(now, which, core);
+    }
+
+    fn start(&mut self, now: Instant, which: Which, core: &mut CtSync<'static>) {
+        let cmd = match which {
+            Which::Master => self.master_cmd.take(),
+            Which::Backup => self.backup_cmd.take(),
+        };
+        let Some(cmd) = cmd else {
+            if which == Which::Backup && self.write_after_command {
+                self.write_after_command = false;
+                self.write(now, core);
+            }
+            return;
+        };
+        if which == Which::Master {
+            // dnsmasq reads its lease file only at start: the file first.
+            self.write(now, core);
+        }
+        let text = std::str::from_utf8(&cmd[..cmd.len() - 1]).unwrap_or("?");
+        self.counters.commands += 1;
+        match spawn::spawn_shell(&cmd) {
+            Ok(pid) => {
+                crate::log!(Notice, "{}: started '{text}' (pid {pid})", which.keyword());
+                self.running = Some(Running {
+                    pid,
+                    which,
+                    started: now,
+                    warned: false,
+                });
+            }
+            Err(e) => {
+                self.counters.command_failures += 1;
+                crate::log!(
+                    Error,
+                    "{}: cannot start '{text}': {}",
+                    which.keyword(),
+                    ErrorText(&e)
+                );
+            }
+        }
+        match which {
+            Which::Master => self.master_cmd = Some(cmd),
+            Which::Backup => self.backup_cmd = Some(cmd),
+        }
+    }
+
+    fn reap(&mut self, now: Instant, core: &mut CtSync<'static>) {
+        let Some(r) = self.running.as_mut() else {
+            return;
+        };
+        let exit = match spawn::try_wait(r.pid) {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                let took = now.saturating_duration_since(r.started);
+                if took > SLOW_COMMAND && !r.warned {
+                    r.warned = true;
+                    crate::log!(
+                        Warning,
+                        "{}: still running after {} s (pid {}); the next command waits",
+                        r.which.keyword(),
+                        took.as_millis() / 1000,
+                        r.pid
+                    );
+                }
+                return;
+            }
+            Err(e) => {
+                crate::log!(Error, "waitpid {}: {}", r.pid, ErrorText(&e));
+                spawn::Exit::Code(-1)
+            }
+        };
+        let which = r.which;
+        let ms = now.saturating_duration_since(r.started).as_millis();
+        self.running = None;
+        self.counters.last_command = Some((which, exit));
+        if exit == spawn::Exit::Code(0) {
+            crate::log!(Notice, "{}: done ({exit}, {ms} ms)", which.keyword());
+        } else {
+            self.counters.command_failures += 1;
+            crate::log!(Warning, "{}: failed ({exit}, {ms} ms)", which.keyword());
+        }
+        if which == Which::Backup && self.write_after_command {
+            self.write_after_command = false;
+            if self.role == Role::Backup {
+                self.write(now, core);
+            }
+        }
+        if let Some(next) = self.queued.take() {
+            self.start(now, next, core);
+        }
+    }
+
+    fn on_role(&mut self, now: Instant, role: Role, core: &mut CtSync<'static>) {
+        let first = !self.started;
+        self.started = true;
+        if first && role != Role::Idle {
+            // This router's own leases (a restart without a reboot: the
+            // DHCP server may have run until now).
+            self.load(now, core, true);
+        }
+        self.role = role;
+        match role {
+            Role::Master => {
+                self.takeover_at = Some(now);
+                self.remaster_due = None;
+                self.remaster_done = false;
+                self.write_due = None;
+                self.write_after_command = false;
+                self.request(now, Which::Master, core);
+            }
+            Role::Backup => {
+                self.takeover_at = None;
+                self.remaster_due = None;
+                self.read_due = None;
+                self.write_after_command = true;
+                self.request(now, Which::Backup, core);
+            }
+            Role::Idle => {}
+        }
+    }
+
+    /// After the loop's inputs and the VRRP actions: follow `role`, read
+    /// or write the file, run and reap commands.
+    pub fn pump(&mut self, now: Instant, role: Role, core: &mut CtSync<'static>) {
+        if role != self.role {
+            self.on_role(now, role, core);
+        }
+        if now >= self.next_poll {
+            self.next_poll = now + POLL_EVERY;
+            let wall = wall_secs();
+            core.set_wall_clock(now, wall);
+            if self.role == Role::Master && self.read_due.is_none() {
+                match file::stat(&self.path) {
+                    Ok(sig) if sig != self.seen && sig != self.written => {
+                        self.read_due = Some(now + SETTLE)
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.log_error(now, "cannot stat", &e),
+                }
+            }
+            if let Some(t) = core.leases_mut() {
+                if t.next_expiry().is_some_and(|x| x <= wall) {
+                    t.prune(wall);
+                    if self.role == Role::Backup && self.running.is_none() {
+                        self.write_due.get_or_insert(now);
+                    }
+                }
+            }
+        }
+        // The peer's lease records.
+        let c = core.counters();
+        let (records, conflicts) = (c.lease_records_received, c.lease_conflicts);
+        if conflicts != self.conflicts_seen {
+            crate::log!(
+                Warning,
+                "lease sync: {} address conflict(s) so far (an address claimed by two clients; the newer lease was kept)",
+                conflicts
+            );
+            self.conflicts_seen = conflicts;
+        }
+        if records != self.records_seen {
+            self.records_seen = records;
+            let changed = core
+                .leases()
+                .is_some_and(|t| fingerprint(t) != self.fp_file);
+            if changed {
+                match self.role {
+                    Role::Backup if !self.write_after_command => {
+                        self.write_due.get_or_insert(now + WRITE_COALESCE);
+                    }
+                    Role::Master
+                        if !self.remaster_done
+                            && self.master_cmd.is_some()
+                            && self.takeover_at.is_some_and(|t| now < t + REMASTER_WINDOW) =>
+                    {
+                        self.remaster_due = Some(now + REMASTER_DEBOUNCE);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if self.read_due.is_some_and(|t| t <= now) {
+            self.read_due = None;
+            if self.role == Role::Master {
+                self.load(now, core, false);
+            }
+        }
+        if self.write_due.is_some_and(|t| t <= now) {
+            self.write_due = None;
+            if self.role == Role::Backup {
+                self.write(now, core);
+            }
+        }
+        if self.remaster_due.is_some_and(|t| t <= now) {
+            self.remaster_due = None;
+            if self.role == Role::Master && !self.remaster_done {
+                self.remaster_done = true;
+                self.counters.remasters += 1;
+                crate::log!(
+                    Notice,
+                    "lease sync: the peer's leases arrived after the takeover; writing the lease file and running dhcp_master_command again"
+                );
+                // What the DHCP server wrote meanwhile comes first.
+                self.load(now, core, false);
+                self.request(now, Which::Master, core);
+            }
+        }
+        if self.running.is_some() {
+            self.reap(now, core);
+        }
+    }
+
+    /// Shutdown: a MASTER hands DHCP back (the backup command is started,
+    /// not waited for).
+    pub fn shutdown(&mut self, now: Instant, core: &mut CtSync<'static>) {
+        if self.role == Role::Master && self.backup_cmd.is_some() {
+            self.write_after_command = false;
+            self.running = None;
+            self.start(now, Which::Backup, core);
+        }
+    }
+}
+
+impl Daemon {
+    /// The lease watch became readable.
+    pub(super) fn lease_readable(&mut self, now: Instant) {
+        if let Some(l) = self.leases.as_deref_mut() {
+            l.readable(now);
+        }
+    }
+
+    /// After the loop's inputs (and after [`Daemon::sync_pump`]).
+    pub(super) fn lease_pump(&mut self, now: Instant) {
+        if let (Some(l), Some(s)) = (self.leases.as_deref_mut(), self.sync.as_deref_mut()) {
+            let role = if self.stopping { Role::Idle } else { s.role };
+            l.pump(now, role, &mut s.core);
+        }
+    }
+
+    /// The lease side's next deadline.
+    pub(super) fn lease_deadline(&self) -> Option<Instant> {
+        self.leases.as_ref().and_then(|l| l.deadline())
+    }
+
+    /// SIGTERM.
+    pub(super) fn lease_shutdown(&mut self, now: Instant) {
+        if let (Some(l), Some(s)) = (self.leases.as_deref_mut(), self.sync.as_deref_mut()) {
+            l.shutdown(now, &mut s.core);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_writes_cross_the_chunk() {
+        let dir = std::env::temp_dir().join(format!("tandem-lease-w-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = dir.join(".f.tandem");
+        let dst = dir.join("f");
+        let mut f = TempFile::create(tmp.to_str().unwrap().as_bytes()).unwrap();
+        let mut buf = [0u8; 7];
+        let mut w = ChunkWriter {
+            file: &mut f,
+            buf: &mut buf,
+            len: 0,
+            error: None,
+        };
+        use std::fmt::Write;
+        for i in 0..100 {
+            writeln!(w, "line {i}").unwrap();
+        }
+        w.flush().unwrap();
+        f.commit(
+            tmp.to_str().unwrap().as_bytes(),
+            dst.to_str().unwrap().as_bytes(),
+        )
+        .unwrap();
+        let got = std::fs::read_to_string(&dst).unwrap();
+        let want: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        assert_eq!(got, want);
+        assert!(!tmp.exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

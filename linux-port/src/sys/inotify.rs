@@ -1,0 +1,83 @@
+//! inotify on one directory, filtered by file name (lease file watch).
+//!
+//! dnsmasq rewrites its lease file in place (truncate + write through a
+//! stream it keeps open: `IN_MODIFY`), other writers replace it (`rename`:
+//! `IN_MOVED_TO`) or write and close it (`IN_CLOSE_WRITE`); so the
+//! directory is watched for all of these, and events for other names are
+//! skipped.
+
+use super::{cvt, cvt_size, Fd};
+use std::io;
+
+/// Events of interest on the watched directory.
+const MASK: u32 = libc::IN_MODIFY
+    | libc::IN_CLOSE_WRITE
+    | libc::IN_MOVED_TO
+    | libc::IN_CREATE
+    | libc::IN_DELETE
+    | libc::IN_MOVED_FROM;
+
+/// Header of one `struct inotify_event` (the name follows).
+const HEADER: usize = 16;
+
+/// An inotify instance watching one directory.
+pub struct Inotify {
+    fd: Fd,
+}
+
+impl Inotify {
+    /// Watches directory `dir` (path bytes, no NUL).
+    pub fn watch_dir(dir: &[u8]) -> io::Result<Inotify> {
+        let mut c = [0u8; super::fs::PATH_MAX + 1];
+        if dir.len() > super::fs::PATH_MAX || dir.contains(&0) {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        c[..dir.len()].copy_from_slice(dir);
+        // SAFETY: plain syscall; on success we own the descriptor.
+        let fd = cvt(unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
+        let fd = Fd::from_raw(fd);
+        // SAFETY: `c` is NUL-terminated.
+        cvt(unsafe { libc::inotify_add_watch(fd.raw(), c.as_ptr().cast(), MASK) })?;
+        Ok(Inotify { fd })
+    }
+
+    /// The descriptor (to poll).
+    pub fn fd(&self) -> &Fd {
+        &self.fd
+    }
+
+    /// Drains pending events; true when one concerned `name` (or events
+    /// were lost: queue overflow). `buf` should hold a few events
+    /// (at least 16 + NAME_MAX + 1 bytes).
+    pub fn read(&self, buf: &mut [u8], name: &[u8]) -> io::Result<bool> {
+        let mut hit = false;
+        loop {
+            // SAFETY: `buf` is writable for its length.
+            let r =
+                cvt_size(unsafe { libc::read(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len()) });
+            let n = match r {
+                Ok(0) => return Ok(hit),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(hit),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let mut off = 0;
+            while off + HEADER <= n {
+                let h = &buf[off..off + HEADER];
+                let mask = u32::from_ne_bytes([h[4], h[5], h[6], h[7]]);
+                let len = u32::from_ne_bytes([h[12], h[13], h[14], h[15]]) as usize;
+                let end = (off + HEADER + len).min(n);
+                let raw = &buf[off + HEADER..end];
+                let ev_name = match raw.iter().position(|&b| b == 0) {
+                    Some(p) => &raw[..p],
+                    None => raw,
+                };
+                if mask & libc::IN_Q_OVERFLOW != 0 || ev_name == name {
+                    hit = true;
+                }
+                off = off + HEADER + len;
+            }
+        }
+    }
+}
