@@ -149,6 +149,19 @@ pub fn extend_topology(topo: &Topology) -> io::Result<Netns> {
     Ok(sv)
 }
 
+/// Writes a key file readable by its owner only (mode 600, as the README asks).
+pub fn write_key(path: &Path, key: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = fs::remove_file(path);
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(key)
+}
+
 /// 32 random octets (from `/dev/urandom`).
 pub fn random_key() -> io::Result<Vec<u8>> {
     let mut k = vec![0u8; 32];
@@ -182,7 +195,7 @@ impl CtLab {
             sync,
         };
         let path = lab.key_path();
-        fs::write(&path, &lab.key)?;
+        write_key(&path, &lab.key)?;
         for r in RouterId::BOTH {
             let text = if sync {
                 sync_block(r, &path)
@@ -228,7 +241,7 @@ impl CtLab {
     /// start.
     pub fn use_key(&mut self, r: RouterId, key: &[u8]) -> io::Result<()> {
         let path = self.topo().dir().join(format!("{}-other.key", r.name()));
-        fs::write(&path, key)?;
+        write_key(&path, key)?;
         let block = sync_block(r, &path);
         self.pair.set_extra_conf(r, &block);
         Ok(())

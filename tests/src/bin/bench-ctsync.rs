@@ -272,9 +272,8 @@ fn bytes_sample(
     Ok(())
 }
 
-fn rep_tandem(n: usize, log: &mut String) -> Result<Sample, String> {
+fn rep_tandem(lab: &mut CtLab, n: usize, log: &mut String) -> Result<Sample, String> {
     use RouterId::{R1, R2};
-    let mut lab = CtLab::new(PREFIX, confs(), true).map_err(|e| e.to_string())?;
     lab.pair_mut().elect(R1)?;
     let r1 = lab.topo().router_ns(R1);
     let r2 = lab.topo().router_ns(R2);
@@ -285,7 +284,7 @@ fn rep_tandem(n: usize, log: &mut String) -> Result<Sample, String> {
     // Stream: insert on r1, wait for r2's cache.
     let c0 = byte_counters(&r1).map_err(|e| e.to_string())?;
     let t0 = Instant::now();
-    s.insert = insert_entries(&lab, n)?;
+    s.insert = insert_entries(lab, n)?;
     s.backup_holds = poll_count(t0, bound, n as u64, || {
         lab.sync_status(R2).map(|st| st.cache_entries)
     })?;
@@ -318,9 +317,8 @@ fn rep_tandem(n: usize, log: &mut String) -> Result<Sample, String> {
     Ok(s)
 }
 
-fn rep_conntrackd(n: usize, log: &mut String) -> Result<Sample, String> {
+fn rep_conntrackd(lab: &CtLab, n: usize, log: &mut String) -> Result<Sample, String> {
     use RouterId::{R1, R2};
-    let lab = CtLab::new(PREFIX, confs(), false).map_err(|e| e.to_string())?;
     let r1 = lab.topo().router_ns(R1);
     let r2 = lab.topo().router_ns(R2);
     let _d1 = Conntrackd::start(lab.topo(), R1).map_err(|e| e.to_string())?;
@@ -332,7 +330,7 @@ fn rep_conntrackd(n: usize, log: &mut String) -> Result<Sample, String> {
 
     let c0 = byte_counters(&r1).map_err(|e| e.to_string())?;
     let t0 = Instant::now();
-    s.insert = insert_entries(&lab, n)?;
+    s.insert = insert_entries(lab, n)?;
     s.backup_holds = poll_count(t0, bound, n as u64, || d2.stats().map(|st| st.external))?;
     thread::sleep(Duration::from_secs(1));
     bytes_sample(&mut s, &r1, c0, n)?;
@@ -469,21 +467,26 @@ fn main() -> ExitCode {
         for (imp, samples) in results.iter_mut() {
             let mut log = String::new();
             let t = Instant::now();
-            let r = match imp {
-                Impl::Tandem => rep_tandem(n, &mut log),
-                Impl::Conntrackd => rep_conntrackd(n, &mut log),
-            };
-            if let Some(dir) = &args.logs {
-                let d = dir.join(format!("{}-{rep}", imp.name()));
-                let _ = std::fs::create_dir_all(&d);
-                let _ = std::fs::write(d.join("notes.txt"), &log);
-                let src = std::env::temp_dir().join("tandem-itest").join(PREFIX);
-                if let Ok(rd) = std::fs::read_dir(&src) {
-                    for e in rd.flatten() {
-                        let _ = std::fs::copy(e.path(), d.join(e.file_name()));
+            let r = match CtLab::new(PREFIX, confs(), *imp == Impl::Tandem) {
+                Err(e) => Err(format!("lab: {e}")),
+                Ok(mut lab) => {
+                    let r = match imp {
+                        Impl::Tandem => rep_tandem(&mut lab, n, &mut log),
+                        Impl::Conntrackd => rep_conntrackd(&lab, n, &mut log),
+                    };
+                    if let Some(dir) = &args.logs {
+                        let d = dir.join(format!("{}-{rep}", imp.name()));
+                        let _ = std::fs::create_dir_all(&d);
+                        let _ = std::fs::write(d.join("notes.txt"), &log);
+                        if let Ok(rd) = std::fs::read_dir(lab.topo().dir()) {
+                            for e in rd.flatten() {
+                                let _ = std::fs::copy(e.path(), d.join(e.file_name()));
+                            }
+                        }
                     }
+                    r
                 }
-            }
+            };
             common::cleanup(PREFIX);
             match r {
                 Ok(s) => {
