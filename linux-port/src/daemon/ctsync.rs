@@ -224,6 +224,8 @@ pub struct SyncPort {
     pub own_dirty: bool,
     own: heapless::Vec<IpAddr, MAX_OWN>,
     own_overflow_logged: bool,
+    /// `local_address` is configured on an interface (as last seen).
+    local_present: Option<bool>,
     /// Port-side counters.
     pub counters: PortCounters,
     next_drop_log: Instant,
@@ -318,6 +320,7 @@ impl SyncPort {
             own_dirty: true,
             own: heapless::Vec::new(),
             own_overflow_logged: false,
+            local_present: None,
             counters: PortCounters::default(),
             next_drop_log: Instant::ZERO,
             next_send_log: Instant::ZERO,
@@ -1215,11 +1218,14 @@ impl Daemon {
         let inst = &self.inst;
         let own = &mut s.own;
         own.clear();
+        let local = s.cfg.local_address;
+        let mut local_present = false;
         let r = self.nl.dump(
             |b, q| route::get_addresses(b, q, route::AF_UNSPEC),
             |m| {
                 if let route::Message::NewAddress(a) = m {
                     let Some(addr) = a.addr() else { return };
+                    local_present |= addr == local;
                     let ll = matches!(addr, IpAddr::V6(v6) if v6.is_unicast_link_local());
                     if !ll && !addr.is_loopback() && !is_vip(inst, &addr) && !own.contains(&addr) {
                         let _ = own.push(addr);
@@ -1237,6 +1243,17 @@ impl Daemon {
             return;
         }
         s.apply_own();
+        if s.local_present != Some(local_present) {
+            if !local_present {
+                crate::log!(
+                    Warning,
+                    "tandem_sync: local_address {local} is not configured on any interface (yet); the sync channel waits for it"
+                );
+            } else if s.local_present.is_some() {
+                crate::log!(Info, "tandem_sync: local_address {local} is configured now");
+            }
+            s.local_present = Some(local_present);
+        }
     }
 
     /// SIGHUP: the sync block is read at start-up only.

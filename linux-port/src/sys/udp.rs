@@ -47,7 +47,6 @@ impl UdpSocket {
             bind_to_device(&fd, d)?;
         }
         let _ = setsockopt_int(&fd, libc::IPPROTO_IP, libc::IP_FREEBIND, 1);
-        let _ = setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1);
         let _ = setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_SNDBUF, 1 << 20);
         let _ = setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20);
         if v6 {
