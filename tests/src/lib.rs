@@ -22,6 +22,8 @@
 //!   (for `bench-ctsync`).
 //! * [`ctnl`]: the kernel's conntrack table over ctnetlink (dump, bulk insert,
 //!   flush, count).
+//! * [`dhcp`]: the lease-sync lab: dnsmasq on both routers run by Tandem's DHCP
+//!   commands, busybox udhcpc clients in namespaces of their own, lease files.
 //!
 //! Every test calls [`require_root`] first: without root it prints `SKIPPED: needs
 //! root` and returns, except under `CI=true`, where it fails.
@@ -31,6 +33,7 @@ pub mod ctnl;
 pub mod ctsync;
 pub mod ctsync_conntrackd;
 pub mod daemon;
+pub mod dhcp;
 pub mod json;
 pub mod netns;
 pub mod scenario;
