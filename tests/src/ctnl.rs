@@ -284,11 +284,20 @@ pub fn nat_tcp_entries(n: usize, server: Ipv4Addr, nat_addr: Ipv4Addr) -> Vec<En
 /// tuple (`tcp 10.9.8.10:40000>192.168.0.20:9000 | 192.168.0.20:9000>192.168.0.4:40000`).
 pub fn describe(e: &Entry) -> String {
     let t = |t: &Tuple| format!("{}:{}>{}:{}", t.src, t.src_port, t.dst, t.dst_port);
-    let proto = match e.orig.proto {
+    format!(
+        "{} {} | {}",
+        proto_name(e.orig.proto),
+        t(&e.orig),
+        t(&e.reply)
+    )
+}
+
+/// `tcp`, `udp`, `icmp`, or `proto<N>`.
+pub fn proto_name(p: u8) -> String {
+    match p {
         6 => "tcp".to_string(),
         17 => "udp".to_string(),
         1 => "icmp".to_string(),
         p => format!("proto{p}"),
-    };
-    format!("{proto} {} | {}", t(&e.orig), t(&e.reply))
+    }
 }

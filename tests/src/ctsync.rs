@@ -258,6 +258,52 @@ impl CtLab {
         SyncStatus::from_status(&st.raw).map_err(io::Error::other)
     }
 
+    /// Router `r`'s conntrack cache as listed by `tandem cache --json`, each entry
+    /// as [`ctnl::describe`] writes a kernel entry (`tcp 10.9.8.10:40000>… | …`),
+    /// sorted.
+    pub fn cache_list(&mut self, r: RouterId) -> io::Result<Vec<String>> {
+        let control = self.pair.daemon(r).control_path().to_path_buf();
+        let out = std::process::Command::new(crate::daemon::tandem_bin())
+            .arg("cache")
+            .arg("--control")
+            .arg(&control)
+            .arg("--json")
+            .stdin(std::process::Stdio::null())
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            return Err(io::Error::other(format!(
+                "tandem cache failed ({}): {text}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        let j = Json::parse(&text).map_err(|e| io::Error::other(format!("{e}: {text}")))?;
+        let entries = j
+            .get("entries")
+            .ok_or_else(|| io::Error::other(format!("no entries in {text}")))?;
+        let mut v = Vec::new();
+        for e in entries.items() {
+            let proto = e.get("proto").and_then(Json::as_u64).unwrap_or(256);
+            let t = |k: &str| -> Option<String> {
+                let t = e.get(k)?;
+                Some(format!(
+                    "{}:{}>{}:{}",
+                    t.get("src")?.as_str()?,
+                    t.get("sport")?.as_u64()?,
+                    t.get("dst")?.as_str()?,
+                    t.get("dport")?.as_u64()?
+                ))
+            };
+            let (Some(o), Some(rp)) = (t("orig"), t("reply")) else {
+                return Err(io::Error::other(format!("unexpected cache entry {e:?}")));
+            };
+            v.push(format!("{} {o} | {rp}", ctnl::proto_name(proto as u8)));
+        }
+        v.sort();
+        Ok(v)
+    }
+
     /// Polls (every 20 ms) until router `r`'s cache holds `want(entries)`, within
     /// `bound`; returns the elapsed time, or the last status seen.
     pub fn wait_cache(

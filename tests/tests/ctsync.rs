@@ -365,24 +365,31 @@ fn harness_late_commit_resets_connections() {
     );
 }
 
-/// Same keys (original tuple, zone) and reply tuples in two lists of entries.
-fn same_connections(a: &[Entry], b: &[Entry]) -> Result<(), String> {
-    let norm = |v: &[Entry]| {
-        let mut v: Vec<String> = v.iter().map(ctnl::describe).collect();
-        v.sort();
-        v
-    };
-    let (a, b) = (norm(a), norm(b));
+/// The same entries in two lists of `ctnl::describe` lines.
+fn same_lists(what: &str, a: &[String], b: &[String]) -> Result<(), String> {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort();
+    b.sort();
     if a == b {
         return Ok(());
     }
     let only_a: Vec<_> = a.iter().filter(|x| !b.contains(x)).take(5).collect();
     let only_b: Vec<_> = b.iter().filter(|x| !a.contains(x)).take(5).collect();
     Err(format!(
-        "{} vs {} entries; only in the first: {only_a:?}; only in the second: {only_b:?}",
+        "{what}: {} vs {} entries; only in the first: {only_a:?}; only in the second: {only_b:?}",
         a.len(),
         b.len()
     ))
+}
+
+fn describe_all(v: &[Entry]) -> Vec<String> {
+    v.iter().map(ctnl::describe).collect()
+}
+
+/// Same original and reply tuples in two lists of entries.
+fn same_connections(a: &[Entry], b: &[Entry]) -> Result<(), String> {
+    same_lists("connections", &describe_all(a), &describe_all(b))
 }
 
 /// 20 % loss on the sync link while 180 connections open: once the loss stops the
@@ -446,6 +453,9 @@ fn lossy_sync_link_converges() {
     eprintln!("r2: {}", s.summary());
     let before = lab.client_entries(R1).expect("dump");
     assert_eq!(s.cache_entries, before.len() as u64);
+    let cache = lab.cache_list(R2).expect("tandem cache");
+    same_lists("r2's cache vs r1's table", &cache, &describe_all(&before))
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // Content: a takeover commits exactly these connections.
     lab.pair_mut().daemon(R1).crash();
@@ -609,6 +619,7 @@ fn forged_frames_change_nothing_and_are_counted() {
     let mut rng = Rng(seed);
     let wrong = wire::Key::new(&rng.bytes(32)).expect("key");
     let before = [R1, R2].map(|r| lab.sync_status(r).expect("status"));
+    let cache_before = lab.cache_list(R2).expect("tandem cache");
     let table_before = lab.client_entries(R1).expect("dump r1");
     // Towards r2 (backup) as if from r1, and towards r1 (master) as if from r2.
     let mut sent = [Forged::default(), Forged::default()];
@@ -660,6 +671,12 @@ fn forged_frames_change_nothing_and_are_counted() {
     }
     same_connections(&table_before, &lab.client_entries(R1).expect("dump r1"))
         .unwrap_or_else(|e| panic!("r1's table changed: {e}"));
+    same_lists(
+        "r2's cache before and after",
+        &cache_before,
+        &lab.cache_list(R2).expect("tandem cache"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     lab.pair().check_master(R1).expect("roles unchanged");
     let r = fleet.exchange(First::Server, "after-injection", STEADY);
     assert!(r.all_ok(), "traffic after the injection: {r}");
@@ -813,6 +830,10 @@ fn returning_master_becomes_backup_with_full_resync() {
         t.elapsed()
     );
     let _ = took;
+    let table = lab.client_entries(R2).expect("dump r2");
+    let cache = lab.cache_list(R1).expect("tandem cache");
+    same_lists("r1's cache vs r2's table", &cache, &describe_all(&table))
+        .unwrap_or_else(|e| panic!("{e}"));
     let s1 = lab.sync_status(R1).expect("status");
     let s2 = lab.sync_status(R2).expect("status");
     eprintln!("r1: {}\nr2: {}", s1.summary(), s2.summary());
