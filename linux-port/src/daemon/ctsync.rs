@@ -346,7 +346,8 @@ impl SyncPort {
     /// The dump socket, while a dump waits for more of the kernel's table.
     pub fn dump_fd(&self) -> Option<i32> {
         let d = self.dump.as_ref()?;
-        (d.off >= d.len && self.core.dump_space() > 0).then(|| d.sock.fd().raw())
+        let live = (0..cs::MAX_PEERS).any(|k| self.core.peer_live(k));
+        (live && d.off >= d.len && self.core.dump_space() > 0).then(|| d.sock.fd().raw())
     }
 
     /// The configured peers.
@@ -614,6 +615,11 @@ impl SyncPort {
             ..
         } = self;
         let Some(d) = dump.as_mut() else { return };
+        // Nobody to stream to (the peer was lost after the dump began):
+        // pause; a peer that comes back gets a full resync anyway.
+        if !(0..cs::MAX_PEERS).any(|k| core.peer_live(k)) {
+            return;
+        }
         loop {
             while d.off < d.len {
                 let rest = &dump_buf[d.off..d.len];
