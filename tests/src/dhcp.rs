@@ -567,14 +567,24 @@ impl Drop for Client {
     }
 }
 
-/// Creates clients `first..first + n` and starts udhcpc in each.
-pub fn start_clients(topo: &Topology, first: usize, n: usize) -> io::Result<Vec<Client>> {
+/// Creates clients `first..first + n` and starts udhcpc in each, one after the
+/// other: each is bound (within `bound`) before the next starts. (Started at the
+/// same instant, clients whose MACs hash near each other are offered the same free
+/// address — dnsmasq reserves nothing for an offer — and all but one are NAKed
+/// and retry seconds later: slow, and not what the tests are about.)
+pub fn start_clients(
+    topo: &Topology,
+    first: usize,
+    n: usize,
+    bound: Duration,
+) -> Result<Vec<Client>, String> {
     let mut v = Vec::with_capacity(n);
     for i in first..first + n {
-        v.push(Client::create(topo, i)?);
+        v.push(Client::create(topo, i).map_err(|e| format!("create client {i}: {e}"))?);
     }
-    for c in &mut v {
-        c.start()?;
+    for i in 0..v.len() {
+        v[i].start().map_err(|e| format!("start udhcpc: {e}"))?;
+        wait_bound(&v[i..=i], bound)?;
     }
     Ok(v)
 }
@@ -617,6 +627,7 @@ pub fn wait_bound(clients: &[Client], bound: Duration) -> Result<Duration, Strin
 pub struct DhcpLab {
     // Field order: the lab (daemons, namespaces) drops after nothing else needs it;
     // dnsmasq dies with the router namespaces.
+    oracle: Option<LeaseOracle>,
     lab: CtLab,
     lease_file: [bool; 2],
 }
@@ -635,6 +646,7 @@ impl DhcpLab {
         let mut l = DhcpLab {
             lab,
             lease_file: [lease_file; 2],
+            oracle: None,
         };
         for r in RouterId::BOTH {
             l.set_lease_file(r, lease_file);
@@ -648,6 +660,18 @@ impl DhcpLab {
         let key = self.lab.key_path();
         let block = lease_sync_block(self.lab.topo(), r, &key, on);
         self.lab.pair_mut().set_extra_conf(r, &block);
+    }
+
+    /// Starts the [`LeaseOracle`] (the harness does what lease sync should do; for
+    /// the lab's positive control). With the oracle, [`DhcpLab::wait_leases`] reads
+    /// only the lease files (the daemons have no lease table).
+    pub fn start_oracle(&mut self) {
+        self.oracle = Some(LeaseOracle::start(self.lab.topo()));
+    }
+
+    /// Whether the oracle runs.
+    pub fn has_oracle(&self) -> bool {
+        self.oracle.is_some()
     }
 
     /// Whether router `r` runs (or will run) with `lease_file`.
@@ -747,7 +771,11 @@ impl DhcpLab {
         crate::wait::poll_until(since, bound, Duration::from_millis(10), || {
             let f = LeaseFile::read(&path).unwrap_or_default();
             let file_ok = want(&f);
-            let st = self.status_leases(r);
+            let st = if self.oracle.is_some() {
+                Ok(n)
+            } else {
+                self.status_leases(r)
+            };
             last = format!(
                 "file {} leases (bad lines {:?}), status {st:?}",
                 f.leases.len(),
@@ -756,5 +784,98 @@ impl DhcpLab {
             file_ok && st == Ok(n)
         })
         .map_err(|e| format!("{}: {e}; last seen: {last}", r.name()))
+    }
+}
+
+// ---------------------------------------------------------------- the oracle
+
+/// What lease sync should do, done by the harness (a lab check that the scenario
+/// can pass, like `ctsync`'s oracle commit): every 50 ms it asks both daemons for
+/// their role (`tandem status --json`, all instances MASTER or BACKUP); the
+/// master's lease file is copied to the backup (temp file + rename) whenever they
+/// differ; a router that becomes master gets its `master` script, one that becomes
+/// backup its `backup` script. Stops on drop.
+pub struct LeaseOracle {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn oracle_role(topo_dir: &Path, r: RouterId) -> Option<crate::Role> {
+    let out = Command::new(crate::tandem_bin())
+        .arg("status")
+        .arg("--control")
+        .arg(topo_dir.join(format!("{}.sock", r.name())))
+        .arg("--json")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let st = crate::Status::parse(&String::from_utf8_lossy(&out.stdout)).ok()?;
+    [crate::Role::Master, crate::Role::Backup]
+        .into_iter()
+        .find(|role| st.all(role))
+}
+
+impl LeaseOracle {
+    fn start(topo: &Topology) -> LeaseOracle {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let dir = topo.dir().to_path_buf();
+        let ns = [topo.router_ns(RouterId::R1), topo.router_ns(RouterId::R2)];
+        let thread = std::thread::spawn(move || {
+            let mut roles: [Option<crate::Role>; 2] = [None, None];
+            while !flag.load(Ordering::Relaxed) {
+                let now = [
+                    oracle_role(&dir, RouterId::R1),
+                    oracle_role(&dir, RouterId::R2),
+                ];
+                let master = RouterId::BOTH
+                    .into_iter()
+                    .find(|r| now[r.index()] == Some(crate::Role::Master));
+                if let Some(m) = master {
+                    let b = m.other();
+                    let from = dir.join(format!("{}.leases", m.name()));
+                    let to = dir.join(format!("{}.leases", b.name()));
+                    if let Ok(text) = fs::read(&from) {
+                        if fs::read(&to).ok().as_ref() != Some(&text) {
+                            let tmp = dir.join(format!("{}.leases.oracle", b.name()));
+                            if fs::write(&tmp, &text).is_ok() {
+                                let _ = fs::rename(&tmp, &to);
+                            }
+                        }
+                    }
+                }
+                for r in RouterId::BOTH {
+                    let i = r.index();
+                    if now[i].is_some() && now[i] != roles[i] {
+                        let arg = if now[i] == Some(crate::Role::Master) {
+                            "master"
+                        } else {
+                            "backup"
+                        };
+                        let script = dir.join(format!("{}-dhcp.sh", r.name()));
+                        let _ = netns::exec(&ns[i], &script.to_string_lossy(), &[arg]);
+                    }
+                    if now[i].is_some() {
+                        roles[i] = now[i].clone();
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        LeaseOracle {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for LeaseOracle {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
