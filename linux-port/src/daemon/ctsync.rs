@@ -367,6 +367,7 @@ impl SyncPort {
     /// it took. Runs synchronously (the caller adds the VIPs after it).
     fn commit(&mut self) {
         let start = clock::now();
+        let cpu_start = clock::thread_cpu_micros();
         let mut committed: u32 = 0;
         let mut updated: u32 = 0;
         let mut failed: u32 = 0;
@@ -471,12 +472,15 @@ impl SyncPort {
         self.counters.commit_at = Some(start);
         self.counters.commits = self.counters.commits.saturating_add(1);
         let us = took.as_micros();
+        let cpu = clock::thread_cpu_micros().saturating_sub(cpu_start);
         crate::log!(
             Notice,
-            "conntrack: committed {} of {total} cached entries in {}.{:03} ms ({updated} existed and were updated, {failed} refused), before adding the virtual addresses",
+            "conntrack: committed {} of {total} cached entries in {}.{:03} ms ({}.{:03} ms CPU; {updated} existed and were updated, {failed} refused), before adding the virtual addresses",
             committed + updated,
             us / 1000,
-            us % 1000
+            us % 1000,
+            cpu / 1000,
+            cpu % 1000
         );
         if let Some((errno, e)) = first_error {
             crate::log!(

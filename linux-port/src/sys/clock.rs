@@ -30,3 +30,17 @@ pub fn realtime_millis() -> u64 {
     }
     (ts.tv_sec.max(0) as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000
 }
+
+/// CPU time of the calling thread (user and system), in microseconds:
+/// tells work from waiting when a measured step is slow on a busy box.
+pub fn thread_cpu_micros() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; the clock always exists.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+    }
+    (ts.tv_sec.max(0) as u64).saturating_mul(1_000_000) + (ts.tv_nsec as u64) / 1_000
+}
