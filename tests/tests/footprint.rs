@@ -13,9 +13,11 @@
 //!   `TANDEM_TEST_ALLOCATE_ON_RELOAD=1` (one deliberate allocation per reload)
 //!   reports exactly 2 after two reloads, and the same check rejects it.
 //! * `no_heap_allocation_with_conntrack_sync`: the same promise with the
-//!   `tandem_sync` block (conntrack cache of 16 384 entries): NAT'd TCP
-//!   connections synced to the backup, reload, crash of the master (conntrack
-//!   commit), the old master back as backup (full resync).
+//!   `tandem_sync` block (conntrack cache of 16 384 entries, 1 024 leases, a lease
+//!   file per router): NAT'd TCP connections and leases synced to the backup (one
+//!   lease added to the master's file on the way), reload, crash of the master
+//!   (conntrack commit, lease file written), the old master back as backup (full
+//!   resync).
 //! * `rss_of_a_master`: VmRSS/VmHWM of master and backup from `/proc/<pid>/status`,
 //!   VRRP only and with the tables configured (conntrack 16 384, leases 1 024), for
 //!   the host build the harness runs and, when it exists, the static musl router
@@ -38,7 +40,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mem::{measure, status_num, Mem, Spawned, Tables, BUDGET_KIB};
-use tandem_tests::ctsync::{CtLab, SERVER, TCP_PORT};
+use tandem_tests::ctsync::{sync_block, CtLab, SERVER, TCP_PORT};
 use tandem_tests::traffic::{First, TcpFleet};
 use tandem_tests::{
     holds_during, poll_until, require_root, tandem_bin, Kind, Link, Pair, Role, RouterId, Status,
@@ -354,6 +356,27 @@ fn no_heap_allocation_with_conntrack_sync() {
         VrrpConf::v3_fast().priority(100),
     ];
     let mut lab = CtLab::new("tr1b", confs, true).expect("lab");
+    // Lease sync too: a lease file per router, three leases on the master's.
+    let lease_file =
+        |lab: &CtLab, r: RouterId| lab.topo().dir().join(format!("{}.leases", r.name()));
+    let expiry = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let lease = |i: u8| format!("{expiry} 02:00:00:00:00:{i:02x} 10.9.8.{i} host{i} *\n");
+    for r in RouterId::BOTH {
+        let path = lease_file(&lab, r);
+        let text = if r == R1 {
+            (101..104).map(lease).collect()
+        } else {
+            String::new()
+        };
+        fs::write(&path, text).unwrap();
+        let block = sync_block(r, &lab.key_path());
+        lab.pair_mut()
+            .set_extra_conf(r, &mem::with_tables(&block, 1024, &path));
+    }
     lab.pair_mut().elect(R1).expect("elect r1");
     let cl = lab.topo().client_ns();
     let sv = lab.server_ns();
@@ -364,6 +387,28 @@ fn no_heap_allocation_with_conntrack_sync() {
     }
     let want = lab.client_entries(R1).expect("r1 conntrack").len() as u64;
     ok(lab.wait_cache(R2, Duration::from_secs(5), |n| n == want));
+    // A new lease on the master reaches the backup's file.
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(lease_file(&lab, R1))
+        .unwrap();
+    std::io::Write::write_all(&mut f, lease(104).as_bytes()).unwrap();
+    drop(f);
+    let synced = poll_until(
+        Instant::now(),
+        Duration::from_secs(5),
+        Duration::from_millis(100),
+        || {
+            let t = fs::read_to_string(lease_file(&lab, R2)).unwrap_or_default();
+            (101..=104).all(|i| t.contains(&format!(" 10.9.8.{i} ")))
+        },
+    );
+    synced.unwrap_or_else(|e| {
+        panic!(
+            "leases did not reach r2's lease file: {e}: {:?}",
+            fs::read_to_string(lease_file(&lab, R2))
+        )
+    });
     for r in RouterId::BOTH {
         lab.pair_mut().daemon(r).reload();
     }
@@ -396,7 +441,10 @@ fn no_heap_allocation_with_conntrack_sync() {
     eprintln!(
         "{}",
         mem::row(
-            &format!("tandem {}, seed + sync 16384, master", mem::describe(&bin)),
+            &format!(
+                "tandem {}, seed + ct 16384 + leases 1024, master",
+                mem::describe(&bin)
+            ),
             &m
         )
     );

@@ -13,8 +13,8 @@
 //!   `target/release/tandem`), the static musl router build when it exists
 //!   (`cargo run -p size-report -- build x86_64`, or `$TANDEM_STATIC_BIN`), and any
 //!   `--bin PATH`; each with the seed configuration (VRRP only) and with the tables
-//!   configured (`tandem_sync` with `conntrack_capacity 16384` and
-//!   `lease_capacity 1024`);
+//!   configured (`tandem_sync` with `conntrack_capacity 16384`,
+//!   `lease_capacity 1024` and a `lease_file`);
 //! * keepalived with the seed configuration (VRRP only).
 //!
 //! The budget (issue 3) is 1.5 MiB for a master, meant for the static router build:

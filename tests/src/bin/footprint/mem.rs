@@ -9,8 +9,8 @@
 //!   host's glibc build also maps the shared C library (≈ 1.9 MiB of `RssFile`).
 //! * [`Spawned`]: `tandem run` of any binary in a namespace with its own files and
 //!   environment (the harness's `Daemon` always runs `tandem_bin()`), killed on drop.
-//! * Configuration text: [`with_tables`] adds `lease_capacity` to a `tandem_sync`
-//!   block.
+//! * Configuration text: [`with_tables`] adds `lease_capacity` and `lease_file` to a
+//!   `tandem_sync` block.
 #![allow(dead_code)]
 
 use std::fs;
@@ -158,16 +158,19 @@ pub fn describe(bin: &Path) -> &'static str {
     }
 }
 
-/// Inserts `lease_capacity N` after the `conntrack_capacity` line of a
-/// `tandem_sync` block (the lease table is configured "as the feature lands").
-pub fn with_tables(conf: &str, leases: u32) -> String {
+/// Inserts `lease_capacity N` and `lease_file PATH` after the `conntrack_capacity`
+/// line of a `tandem_sync` block (the lease table exists with a `lease_file`).
+pub fn with_tables(conf: &str, leases: u32, lease_file: &Path) -> String {
     let mut out = String::new();
     for l in conf.lines() {
         out.push_str(l);
         out.push('\n');
         if l.trim_start().starts_with("conntrack_capacity") {
             let indent = &l[..l.len() - l.trim_start().len()];
-            out.push_str(&format!("{indent}lease_capacity {leases}\n"));
+            out.push_str(&format!(
+                "{indent}lease_capacity {leases}\n{indent}lease_file {}\n",
+                lease_file.display()
+            ));
         }
     }
     out
@@ -307,7 +310,8 @@ pub fn status_num(s: &Status, key: &str) -> Option<u64> {
 pub enum Tables {
     /// The seed's VRRP instances only.
     VrrpOnly,
-    /// Plus `tandem_sync` with conntrack_capacity 16384 and lease_capacity 1024.
+    /// Plus `tandem_sync` with conntrack_capacity 16384, lease_capacity 1024 and a
+    /// (empty) lease_file.
     Full,
 }
 
@@ -317,7 +321,11 @@ pub fn measure(lab: &CtLab, bin: &Path, tables: Tables, name: &str) -> Result<(M
     let topo = lab.topo();
     let conf = |r: RouterId| match tables {
         Tables::VrrpOnly => lab.pair().conf(r).render(),
-        Tables::Full => with_tables(&lab.pair().conf_text(r), 1024),
+        Tables::Full => {
+            let leases = topo.dir().join(format!("{}-{name}.leases", r.name()));
+            let _ = fs::write(&leases, "");
+            with_tables(&lab.pair().conf_text(r), 1024, &leases)
+        }
     };
     let r1 = Spawned::start(
         &topo.router_ns(R1),
@@ -354,6 +362,8 @@ pub fn measure(lab: &CtLab, bin: &Path, tables: Tables, name: &str) -> Result<(M
     Ok((m, b))
 }
 
+/// The tandem binaries to measure: the host build the harness runs and the static
+/// router build, if there is one (a loud note otherwise).
 pub fn binaries() -> Vec<PathBuf> {
     let mut v = vec![tandem_bin()];
     match static_build() {
