@@ -710,6 +710,25 @@ impl DhcpLab {
         status_lease_count(&st.raw)
     }
 
+    /// A number of router `r`'s `tandem status --json` at a dotted path (e.g.
+    /// `sync.leases.bad_lines`).
+    pub fn status_num(&mut self, r: RouterId, path: &str) -> Result<u64, String> {
+        let st = self
+            .lab
+            .pair_mut()
+            .daemon(r)
+            .status()
+            .map_err(|e| e.to_string())?;
+        let mut v = &st.raw;
+        for k in path.split('.') {
+            v = v
+                .get(k)
+                .ok_or_else(|| format!("`tandem status --json` has no {path}"))?;
+        }
+        v.as_u64()
+            .ok_or_else(|| format!("{path} is not a number: {v:?}"))
+    }
+
     /// Router `r`'s dnsmasq PID if it runs.
     pub fn dnsmasq(&self, r: RouterId) -> Option<i32> {
         dnsmasq_pid(self.topo(), r)

@@ -471,6 +471,8 @@ fn corrupt_line_is_reported_and_costs_no_lease() {
 
     // Control: the same rewrite without the corrupt line (a new lease where it would
     // be): nothing reported, the backup gets the new lease.
+    const BAD: &str = "sync.leases.bad_lines";
+    let bad0 = lab.status_num(R1, BAD);
     let mark = lab_log(&lab, R1).len();
     rewrite_in_place(&path, &build(&[&x])).expect("rewrite r1's lease file");
     want.push((
@@ -492,6 +494,8 @@ fn corrupt_line_is_reported_and_costs_no_lease() {
         "control: a file without a bad line is reported: {reports:?}"
     );
     r.expect("control: r2 gets the new lease");
+    let bad1 = lab.status_num(R1, BAD);
+    assert_eq!(bad1, bad0, "control: {BAD} grew without a bad line");
 
     // The corrupt line at line at+1, two new leases after it.
     let mark = lab_log(&lab, R1).len();
@@ -506,6 +510,7 @@ fn corrupt_line_is_reported_and_costs_no_lease() {
     let t = Instant::now();
     let mut failures = Vec::new();
     let reports = wait_reports(&lab, mark, Duration::from_secs(2));
+    eprintln!("reported: {reports:?}");
     if !reports.iter().any(|(_, n)| *n == at + 1) {
         failures.push(format!(
             "the corrupt line {name}:{} is not reported in r1's log (reports: {reports:?}); log tail:\n{}",
@@ -522,6 +527,10 @@ fn corrupt_line_is_reported_and_costs_no_lease() {
             "r2 lost or missed leases: {e}; missing: {:?}",
             missing(&lab.leases(R2).unwrap_or_default(), &want)
         ));
+    }
+    match (&bad1, lab.status_num(R1, BAD)) {
+        (Ok(a), Ok(b)) if b == a + 1 => {}
+        (a, b) => failures.push(format!("r1's {BAD} should grow by 1: {a:?} -> {b:?}")),
     }
     match lab.status_leases(R1) {
         Ok(c) if c == n => {}
