@@ -1496,6 +1496,15 @@ mod tests {
             "lease slot                 {ls:>11}  {leases:>7} (lease_capacity)    {:>9}",
             leases * ls
         );
+        let file = super::leases::BYTES_PER_LEASE;
+        println!(
+            "lease file read buffer     {file:>11}  {leases:>7} (lease_capacity) + 16 KiB {:>9}",
+            leases * file + 16 * 1024
+        );
+        println!(
+            "lease sync ring                               (fixed)           {:>9}",
+            cs::DEFAULT_LEASE_RING
+        );
         println!(
             "config parser (stack, transient)       {:>9}",
             size_of::<cfg::Parser>()
