@@ -51,6 +51,8 @@ impl BuildOpts {
     ///   the GOT (the MIPS binary is not position independent anyway; other targets
     ///   stay static-pie, keeping ASLR).
     ///
+    /// Both: armv7 is built as Thumb-2 (`+thumb-mode`; all ARMv7-A cores, 29% smaller).
+    ///
     /// diag: panic = abort with the message, `-Zbuild-std-features=` (empty: no
     /// backtrace symbolization; most of std's size), unwind tables kept.
     pub fn flavour_args(&self, t: &Target) -> (Vec<String>, Vec<String>) {
@@ -61,6 +63,10 @@ impl BuildOpts {
             "-Zbuild-std-features={}",
             self.std_features.as_deref().unwrap_or(default_features)
         ));
+        if t.triple.starts_with("armv7") {
+            // Thumb-2 (every ARMv7-A core has it): 29% smaller than ARM code.
+            rustflags.extend(["-C".to_string(), "target-feature=+thumb-mode".to_string()]);
+        }
         if !self.diag {
             cargo.extend([
                 "-Zpanic-immediate-abort".to_string(),
