@@ -15,7 +15,7 @@ use crate::conntrack::{
     IPPROTO_UDP, IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT_DONE, IPS_SEEN_REPLY, IPS_SRC_NAT,
     IPS_SRC_NAT_DONE,
 };
-use crate::lease::Lease;
+use crate::lease::{Duid, Lease, DUID_MAX};
 
 /// The largest encoded record, in octets (a lease with a 63-character
 /// hostname and a 255-octet client id; an IPv6 conntrack entry with every
@@ -83,6 +83,11 @@ pub enum Record {
     /// Wire tag 11, reliable. A lease released or expired; the whole lease
     /// travels so that the receiver can check whose it is.
     LeaseDelete(Lease),
+    /// Wire tag 12, reliable. The sender's DHCP server DUID (the lease
+    /// file's `duid` line), so that a backup's DHCP server takes the
+    /// master's identity. Encoding: length octet (1 to
+    /// [`DUID_MAX`](crate::lease::DUID_MAX)) · the DUID's octets.
+    LeaseDuid(Duid),
 }
 
 impl Record {
@@ -99,6 +104,7 @@ impl Record {
                 | Record::LeaseAdd(_)
                 | Record::LeaseChange(_)
                 | Record::LeaseDelete(_)
+                | Record::LeaseDuid(_)
         )
     }
 
@@ -116,6 +122,7 @@ impl Record {
             Record::LeaseAdd(_) => 9,
             Record::LeaseChange(_) => 10,
             Record::LeaseDelete(_) => 11,
+            Record::LeaseDuid(_) => 12,
         }
     }
 }
@@ -193,7 +200,7 @@ const STATUS_BASE: u32 = IPS_SEEN_REPLY
     | IPS_SRC_NAT_DONE
     | IPS_DST_NAT_DONE;
 
-const MAX_TAG: u32 = 11;
+const MAX_TAG: u32 = 12;
 
 // ---------------------------------------------------------------- context
 
@@ -800,6 +807,18 @@ impl<'a> FrameWriter<'a> {
             Record::LeaseAdd(l) | Record::LeaseChange(l) | Record::LeaseDelete(l) => {
                 put(self.buf, &mut pos, end, l)
             }
+            Record::LeaseDuid(d) => {
+                let octets = d.as_slice();
+                match (u8::try_from(octets.len()), self.buf.get_mut(pos..end)) {
+                    (Ok(n), Some(room)) if n > 0 && room.len() > octets.len() => {
+                        room[0] = n;
+                        room[1..=octets.len()].copy_from_slice(octets);
+                        pos += 1 + octets.len();
+                        true
+                    }
+                    _ => false,
+                }
+            }
             Record::ResyncRequest | Record::ResyncBegin | Record::ResyncEnd => true,
         };
         if !ok {
@@ -898,7 +917,17 @@ impl<'a> Records<'a> {
             8 => Record::Alive { next: self.take()? },
             9 => Record::LeaseAdd(self.take()?),
             10 => Record::LeaseChange(self.take()?),
-            _ => Record::LeaseDelete(self.take()?),
+            11 => Record::LeaseDelete(self.take()?),
+            _ => {
+                let (&n, rest) = self.rest.split_first().ok_or(Error::Malformed)?;
+                let n = usize::from(n);
+                if n == 0 || n > DUID_MAX || rest.len() < n {
+                    return Err(Error::Malformed);
+                }
+                let d = Duid::from_slice(&rest[..n]).map_err(|_| Error::Malformed)?;
+                self.rest = &rest[n..];
+                Record::LeaseDuid(d)
+            }
         })
     }
 }

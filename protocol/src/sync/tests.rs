@@ -509,7 +509,7 @@ fn malformed_bodies() {
     // Unknown tag, truncated records, bad flags, back reference with no
     // previous address: all errors, never a panic.
     let cases: &[(&[u8], Error)] = &[
-        (&[12], Error::UnknownRecord),
+        (&[13], Error::UnknownRecord),
         (&[0x80, 0x01], Error::UnknownRecord),
         (&[0x80, 0x80, 0x80, 0x80, 0x10], Error::Malformed),
         (&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff], Error::Malformed),
@@ -679,4 +679,50 @@ fn lease_records_round_trip() {
     // Garbage after a lease tag is an error, not a panic.
     let got: Vec<_> = Records::new(&[9, 0xff, 0xff]).collect();
     assert!(matches!(got.last(), Some(Err(Error::Malformed))));
+}
+
+#[test]
+fn lease_duid_record() {
+    use crate::lease::{Duid, DUID_MAX};
+    let duid = Duid::from_slice(&[
+        0, 1, 0, 1, 0x2a, 0x3b, 0x4c, 0x5d, 2, 0x42, 0xac, 0x11, 0, 2,
+    ])
+    .unwrap();
+    let longest = Duid::from_slice(&[0xcd; DUID_MAX]).unwrap();
+    let [v4, ..] = leases();
+    let records = [
+        Record::Seq(3),
+        Record::LeaseDuid(duid),
+        Record::LeaseAdd(v4),
+        Record::LeaseDuid(longest),
+    ];
+    let f = frame_with(&records);
+    assert_eq!(decode(&f), records);
+    assert!(Record::LeaseDuid(duid).is_reliable());
+    // Tag, length octet, the octets.
+    let one = frame_with(&[Record::LeaseDuid(duid)]).len() - OVERHEAD;
+    assert_eq!(one, 2 + duid.as_slice().len());
+    let n = frame_with(&[Record::LeaseDuid(longest)]).len() - OVERHEAD;
+    assert!(n <= MAX_RECORD_LEN, "{n}");
+    // The longest fits a minimal frame.
+    let mut buf = [0u8; MIN_FRAME_LEN];
+    let mut w = FrameWriter::new(&mut buf, &Header::default()).unwrap();
+    w.push(&Record::LeaseDuid(longest)).unwrap();
+    // A full frame refuses it whole.
+    let mut small = [0u8; MIN_FRAME_LEN];
+    let mut w = FrameWriter::new(&mut small, &Header::default()).unwrap();
+    while w.remaining() > 10 {
+        w.push(&Record::Seq(1)).unwrap();
+    }
+    let before = w.body_len();
+    assert_eq!(w.push(&Record::LeaseDuid(duid)), Err(PushError::Full));
+    assert_eq!(w.body_len(), before);
+    // Truncated, empty and too long DUIDs are errors, never panics.
+    for bad in [&[12u8][..], &[12, 0], &[12, 5, 1, 2], &[12, 131]] {
+        let got: Vec<_> = Records::new(bad).collect();
+        assert!(matches!(got.last(), Some(Err(Error::Malformed))), "{bad:?}");
+    }
+    // Tags beyond are unknown.
+    let got: Vec<_> = Records::new(&[13]).collect();
+    assert!(matches!(got.last(), Some(Err(Error::UnknownRecord))));
 }
