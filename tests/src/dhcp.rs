@@ -128,6 +128,12 @@ echo "$(date +%s.%N) $1 begin" >>"$LOG"
 stop() {{
     [ -s "$PID" ] || return 0
     p=$(cat "$PID")
+    # A stale pid file (dnsmasq killed with the router) may name another process
+    # by now: only this router's dnsmasq is stopped.
+    if ! tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "--pid-file=$PID"; then
+        rm -f "$PID"
+        return 0
+    fi
     kill "$p" 2>/dev/null
     i=0
     while kill -0 "$p" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.02; i=$((i+1)); done
@@ -177,16 +183,18 @@ exit 0
     )
 }
 
-/// PID of router `r`'s dnsmasq if it runs (pid file and a live process named
-/// dnsmasq).
+/// PID of router `r`'s dnsmasq if it runs (pid file, and a live dnsmasq process
+/// with that pid file on its command line: a stale pid may name another process).
 pub fn dnsmasq_pid(topo: &Topology, r: RouterId) -> Option<i32> {
-    let pid: i32 = fs::read_to_string(pid_path(topo, r))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
+    let path = pid_path(topo, r);
+    let pid: i32 = fs::read_to_string(&path).ok()?.trim().parse().ok()?;
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let alive = stat.contains("(dnsmasq)")
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let ours = String::from_utf8_lossy(&cmdline)
+        .split('\0')
+        .any(|a| a == format!("--pid-file={}", path.display()));
+    let alive = ours
+        && stat.contains("(dnsmasq)")
         && stat
             .rfind(')')
             .and_then(|i| stat.get(i + 2..i + 3))
@@ -203,6 +211,7 @@ pub fn kill_dnsmasq(topo: &Topology, r: RouterId) {
             libc::kill(pid, libc::SIGKILL);
         }
     }
+    let _ = fs::remove_file(pid_path(topo, r));
 }
 
 /// Runs router `r`'s DHCP script with `arg` (`master` / `backup`) in its namespace,
@@ -891,6 +900,67 @@ impl LeaseOracle {
 }
 
 impl Drop for LeaseOracle {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+// ---------------------------------------------------------------- timing leases
+
+/// First sighting of each lease (MAC, address), per watched file.
+type Sightings =
+    std::sync::Arc<std::sync::Mutex<Vec<std::collections::HashMap<(String, Ipv4Addr), Instant>>>>;
+
+/// When each lease first appeared in each of some lease files: a thread reads them
+/// every 10 ms. For the propagation time of every single lease (the moment the
+/// master's dnsmasq wrote it to the moment the backup's file held it).
+pub struct LeaseWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    seen: Sightings,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LeaseWatch {
+    /// Starts watching `files`.
+    pub fn start(files: Vec<PathBuf>) -> LeaseWatch {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(vec![
+            std::collections::HashMap::new();
+            files.len()
+        ]));
+        let (flag, out) = (stop.clone(), seen.clone());
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                for (i, f) in files.iter().enumerate() {
+                    let t = Instant::now();
+                    let Ok(lf) = LeaseFile::read(f) else { continue };
+                    let mut m = out.lock().unwrap_or_else(|e| e.into_inner());
+                    for l in lf.leases {
+                        m[i].entry((l.mac, l.ip)).or_insert(t);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        LeaseWatch {
+            stop,
+            seen,
+            thread: Some(thread),
+        }
+    }
+
+    /// When the lease (`mac`, `ip`) first appeared in file `i`.
+    pub fn seen(&self, i: usize, mac: &str, ip: Ipv4Addr) -> Option<Instant> {
+        let m = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(i)?.get(&(mac.to_string(), ip)).copied()
+    }
+}
+
+impl Drop for LeaseWatch {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
