@@ -563,3 +563,106 @@ fn attach_while_running() {
     assert!(time_to_converge(&mut pair, 0, 1, Duration::from_secs(1)).is_some());
     assert_eq!(table(&pair.r[1]).len(), 20);
 }
+
+fn duid(tag: u8) -> tandem_protocol::lease::Duid {
+    tandem_protocol::lease::Duid::from_slice(&[
+        0, 1, 0, 1, 0x2a, 0x3b, 0x4c, tag, 2, 0x42, 0xac, 0x11, 0, tag,
+    ])
+    .unwrap()
+}
+
+/// The master's server DUID reaches the backup (which adopts it over its
+/// own); a master keeps the one it has; nothing echoes; a restarted
+/// backup gets it with the whole table.
+#[test]
+fn server_duid_travels() {
+    for (seed, loss) in [(1, 0), (2, 20), (3, 20)] {
+        let mut pair = lease_pair(seed, 64);
+        pair.loss = loss;
+        settle(&mut pair);
+        let (d1, d2) = (duid(1), duid(2));
+        // The master's DHCP server (its file) has D1; the backup's old file D2.
+        pair.r[0].sync.leases_mut().unwrap().set_duid(Some(d1));
+        pair.r[1].sync.leases_mut().unwrap().set_duid(Some(d2));
+        dhcp_file(&mut pair, 0, &leases_20(WALL + 3600));
+        pair.r[1].actions.clear();
+        pair.run_for(Duration::from_secs(2));
+        assert_eq!(
+            pair.r[1].sync.leases().unwrap().duid(),
+            Some(&d1),
+            "seed {seed}"
+        );
+        assert_eq!(
+            pair.r[0].sync.leases().unwrap().duid(),
+            Some(&d1),
+            "seed {seed}"
+        );
+        assert!(pair.r[1].actions.contains(&Action::LeasesChanged));
+        assert_eq!(table(&pair.r[0]), table(&pair.r[1]));
+        // Converged: nothing more is sent either way.
+        let c0 = pair.r[0].sync.counters().lease_changes_sent;
+        let c1 = pair.r[1].sync.counters().lease_changes_sent;
+        pair.run_for(Duration::from_secs(5));
+        assert_eq!(pair.r[0].sync.counters().lease_changes_sent, c0);
+        assert_eq!(pair.r[1].sync.counters().lease_changes_sent, c1);
+        // A new DUID on the master travels again.
+        let d3 = duid(3);
+        pair.r[0].sync.leases_mut().unwrap().set_duid(Some(d3));
+        pair.run_for(Duration::from_secs(2));
+        assert_eq!(
+            pair.r[1].sync.leases().unwrap().duid(),
+            Some(&d3),
+            "seed {seed}"
+        );
+        // A restarted backup receives it with the whole table.
+        pair.r[1].up = false;
+        pair.run_for(Duration::from_millis(500));
+        let now = pair.now;
+        let mut b = router(2, 21, 64, DEFAULT_LEASE_RING, now);
+        b.sync.become_backup(now);
+        pair.r[1] = b;
+        assert!(time_to_converge(&mut pair, 0, 1, Duration::from_secs(5)).is_some());
+        pair.run_for(Duration::from_secs(1));
+        assert_eq!(
+            pair.r[1].sync.leases().unwrap().duid(),
+            Some(&d3),
+            "seed {seed}"
+        );
+    }
+}
+
+/// A master that has no DUID takes the first one it hears; one that has
+/// one keeps it.
+#[test]
+fn master_keeps_its_duid() {
+    let mut pair = lease_pair(9, 64);
+    settle(&mut pair);
+    pair.r[1].sync.leases_mut().unwrap().set_duid(Some(duid(7)));
+    pair.run_for(Duration::from_secs(2));
+    assert_eq!(pair.r[0].sync.leases().unwrap().duid(), Some(&duid(7)));
+    pair.r[0].sync.leases_mut().unwrap().set_duid(Some(duid(8)));
+    pair.r[1].sync.leases_mut().unwrap().set_duid(Some(duid(9)));
+    pair.run_for(Duration::from_secs(2));
+    assert_eq!(pair.r[0].sync.leases().unwrap().duid(), Some(&duid(8)));
+    assert_eq!(pair.r[1].sync.leases().unwrap().duid(), Some(&duid(8)));
+}
+
+#[test]
+fn duid_in_the_ring() {
+    let mut slots = vec![TxSlot::EMPTY; 8];
+    let mut ring = vec![0u8; 64];
+    let mut w = Window::new(&mut slots);
+    w.set_lease_ring(&mut ring);
+    let d = duid(5);
+    let s1 = w.push_duid(&d).unwrap();
+    let s2 = w.push_lease(LeaseOp::Add, &lease(1, WALL + 10)).unwrap();
+    assert_eq!(w.record(s1), Some(Record::LeaseDuid(d)));
+    assert!(matches!(w.record(s2), Some(Record::LeaseAdd(_))));
+    // The ring is full: refused, nothing changes.
+    let long = tandem_protocol::lease::Duid::from_slice(&[1; 100]).unwrap();
+    assert!(w.push_duid(&long).is_none());
+    assert_eq!(w.len(), 2);
+    w.release_to(s2.wrapping_add(1));
+    assert_eq!(w.ring().items(), 0);
+    assert!(w.push_duid(&long).is_none(), "longer than the ring");
+}

@@ -92,9 +92,16 @@
 //! with a lease is 368 octets, three times a slot). The table itself is the
 //! caller's ([`crate::lease::Slot`], 376 octets a lease).
 //!
-//! The server DUID (the `duid` line) does not travel yet: it needs one
-//! more record kind in [`tandem_protocol::sync`]. Configure the same
-//! `dhcp-duid` on both routers meanwhile.
+//! - **Server DUID.** The table's DUID (the lease file's `duid` line, set
+//!   by the port with [`LeaseTable::set_duid`](crate::lease::LeaseTable::set_duid))
+//!   travels as a reliable [`Record::LeaseDuid`](sync::Record::LeaseDuid)
+//!   in the lease ring whenever it changes and with every whole-table
+//!   resend. A BACKUP adopts the peer's DUID (its DHCP server then starts
+//!   with the master's identity, so DHCPv6 clients keep renewing with the
+//!   same server identifier); a MASTER keeps the first one it knows
+//!   ([`LeaseTable::merge_duid`](crate::lease::LeaseTable::merge_duid)).
+//!   Either way a change raises [`Action::LeasesChanged`] and counts as a
+//!   received lease record; an adopted DUID is not sent back.
 //!
 //! # Call-order contract (quinn-proto style)
 //!

@@ -3,7 +3,7 @@
 
 use heapless::{Deque, Vec};
 use tandem_protocol::conntrack::{Entry, Key};
-use tandem_protocol::lease::Lease;
+use tandem_protocol::lease::{Duid, Lease};
 use tandem_protocol::sync::{
     self, seq_after, Frame, FrameWriter, Freshness, Header, PushError, Record, ReplayWindow,
 };
@@ -14,7 +14,7 @@ use super::{
     Action, Config, Counters, Drop, DumpError, EventKind, Filter, Role, Transmit, ACTION_QUEUE,
     LEASE_RESEND_HOLDOFF, MAX_PEERS,
 };
-use crate::lease::{Change, LeaseTable, Merged, Origin};
+use crate::lease::{Change, DuidMerge, LeaseTable, Merged, Origin};
 use crate::time::{Duration, Instant};
 
 /// Nacks sent for the same missing record before the receiver gives up
@@ -166,6 +166,9 @@ pub struct CtSync<'a> {
     wall_offset: Option<i64>,
     /// When the whole lease table was last queued for the peers.
     lease_resend_at: Option<Instant>,
+    /// The server DUID last put into the window (or adopted from a peer):
+    /// the table's DUID is sent when it differs.
+    duid_queued: Option<Duid>,
 }
 
 impl<'a> CtSync<'a> {
@@ -199,6 +202,7 @@ impl<'a> CtSync<'a> {
             leases: None,
             wall_offset: None,
             lease_resend_at: None,
+            duid_queued: None,
         }
     }
 
@@ -293,6 +297,8 @@ impl<'a> CtSync<'a> {
             return;
         }
         t.queue_all();
+        // The DUID goes with every whole table.
+        self.duid_queued = None;
         self.lease_resend_at = Some(now);
         self.counters.lease_resends += 1;
     }
@@ -307,19 +313,37 @@ impl<'a> CtSync<'a> {
     fn lease_pumpable(&self) -> bool {
         self.role != Role::Idle
             && self.window.ring().capacity() > 0
-            && self
+            && (self
                 .leases
                 .as_ref()
                 .is_some_and(|t| t.pending_changes() > 0)
+                || self.duid_pending().is_some())
             && self.window.space() > 0
             && self.window.ring().contiguous() >= self.lease_need()
             && self.any_live()
     }
 
+    /// The table's server DUID, when it has not been sent yet.
+    fn duid_pending(&self) -> Option<Duid> {
+        let d = *self.leases.as_ref()?.duid()?;
+        (self.duid_queued != Some(d)).then_some(d)
+    }
+
     /// Moves the table's queued changes into the window while there is
-    /// room (the table keeps the rest: nothing overflows).
+    /// room (the table keeps the rest: nothing overflows). A new server
+    /// DUID goes first.
     fn pump_leases(&mut self) {
         while self.lease_pumpable() {
+            if let Some(d) = self.duid_pending() {
+                match self.window.push_duid(&d) {
+                    Some(_) => {
+                        self.duid_queued = Some(d);
+                        self.counters.lease_changes_sent += 1;
+                    }
+                    None => return,
+                }
+                continue;
+            }
             let Some(change) = self.leases.as_mut().and_then(|t| t.poll_change()) else {
                 return;
             };
@@ -367,6 +391,36 @@ impl<'a> CtSync<'a> {
             self.push_action(Action::LeaseConflict { addr });
         }
         if changed {
+            self.push_action(Action::LeasesChanged);
+        }
+    }
+
+    /// A server-DUID record from `peer`, in order: a BACKUP adopts it (its
+    /// DHCP server is to take the master's identity), others keep the
+    /// first one they know ([`LeaseTable::merge_duid`]).
+    fn apply_duid(&mut self, peer: usize, duid: &Duid) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.lease_req = 0;
+            p.lease_req_due = None;
+        }
+        let backup = self.role == Role::Backup;
+        let Some(t) = self.leases.as_mut() else {
+            self.counters.lease_records_ignored += 1;
+            return;
+        };
+        self.counters.lease_records_received += 1;
+        let changed = if backup {
+            let new = t.duid() != Some(duid);
+            if new {
+                t.set_duid(Some(*duid));
+            }
+            new
+        } else {
+            t.merge_duid(duid) == DuidMerge::Set
+        };
+        if changed {
+            // Adopted: not sent back.
+            self.duid_queued = Some(*duid);
             self.push_action(Action::LeasesChanged);
         }
     }
@@ -1138,6 +1192,7 @@ impl<'a> CtSync<'a> {
                 return self.apply_lease(now, peer, l, false);
             }
             Record::LeaseDelete(l) => return self.apply_lease(now, peer, l, true),
+            Record::LeaseDuid(d) => return self.apply_duid(peer, d),
             _ => {}
         }
         if self.role != Role::Backup {

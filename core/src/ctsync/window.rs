@@ -4,7 +4,7 @@
 //! compactly encoded, in a byte ring ([`LeaseRing`]) beside it.
 
 use tandem_protocol::conntrack::{Entry, Key};
-use tandem_protocol::lease::Lease;
+use tandem_protocol::lease::{Duid, Lease};
 use tandem_protocol::sync::{seq_after, Record};
 
 /// What a lease record does on the receiving side.
@@ -13,6 +13,8 @@ pub(crate) enum LeaseOp {
     Add,
     Change,
     Delete,
+    /// The server DUID: the ring holds its raw octets, not a lease.
+    Duid,
 }
 
 /// A reliable record waiting in the window.
@@ -96,7 +98,24 @@ impl<'a> LeaseRing<'a> {
 
     /// Stores `lease`; its offset and length, or `None` without room.
     fn put(&mut self, lease: &Lease) -> Option<(u32, u16)> {
-        let len = lease.encoded_len();
+        self.put_with(lease.encoded_len(), |b| lease.encode(b).ok())
+    }
+
+    /// Stores raw `bytes` (a DUID); its offset and length.
+    fn put_raw(&mut self, bytes: &[u8]) -> Option<(u32, u16)> {
+        self.put_with(bytes.len(), |b| {
+            b.copy_from_slice(bytes);
+            Some(bytes.len())
+        })
+    }
+
+    /// Allocates `len` bytes, fills them with `fill` (which returns the
+    /// length used), and returns their offset and length.
+    fn put_with(
+        &mut self,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> Option<(u32, u16)> {
         let cap = self.buf.len();
         if self.items == 0 {
             self.head = 0;
@@ -114,7 +133,7 @@ impl<'a> LeaseRing<'a> {
         } else {
             return None;
         };
-        let n = lease.encode(self.buf.get_mut(off..off + len)?).ok()?;
+        let n = fill(self.buf.get_mut(off..off + len)?)?;
         self.tail = off + n;
         self.items += 1;
         Some((u32::try_from(off).ok()?, u16::try_from(n).ok()?))
@@ -134,9 +153,12 @@ impl<'a> LeaseRing<'a> {
     }
 
     fn get(&self, off: u32, len: u16) -> Option<Lease> {
+        Lease::decode(self.get_raw(off, len)?).ok().map(|(l, _)| l)
+    }
+
+    fn get_raw(&self, off: u32, len: u16) -> Option<&[u8]> {
         let off = off as usize;
-        let bytes = self.buf.get(off..off + usize::from(len))?;
-        Lease::decode(bytes).ok().map(|(l, _)| l)
+        self.buf.get(off..off + usize::from(len))
     }
 
     /// Frees the oldest allocation, `off..off + len`.
@@ -230,15 +252,40 @@ impl<'a> Window<'a> {
         seq
     }
 
+    /// Appends a server-DUID record (its octets in the ring); its number,
+    /// or `None` when the window or the ring is full.
+    pub(crate) fn push_duid(&mut self, duid: &Duid) -> Option<u32> {
+        if self.len >= self.slots.len() {
+            return None;
+        }
+        let (off, len) = self.ring.put_raw(duid.as_slice())?;
+        let seq = self.push(TxItem::Lease {
+            op: LeaseOp::Duid,
+            off,
+            len,
+        });
+        if seq.is_none() {
+            self.ring.unput(off);
+        }
+        seq
+    }
+
     /// The record numbered `seq`, if held.
     pub(crate) fn record(&self, seq: u32) -> Option<Record> {
         match *self.get(seq)? {
+            TxItem::Lease {
+                op: LeaseOp::Duid,
+                off,
+                len,
+            } => Duid::from_slice(self.ring.get_raw(off, len)?)
+                .ok()
+                .map(Record::LeaseDuid),
             TxItem::Lease { op, off, len } => {
                 let l = self.ring.get(off, len)?;
                 Some(match op {
                     LeaseOp::Add => Record::LeaseAdd(l),
                     LeaseOp::Change => Record::LeaseChange(l),
-                    LeaseOp::Delete => Record::LeaseDelete(l),
+                    LeaseOp::Delete | LeaseOp::Duid => Record::LeaseDelete(l),
                 })
             }
             item => item.record(),
