@@ -57,7 +57,7 @@
 //!   if any, is skipped), an invalid value an error naming the keyword and
 //!   what was expected, a capacity overflow an error.
 //! - keepalived semantics are mirrored where they matter for
-//!   interoperability (see `REFERENCE.md` beside this file for every keyword).
+//!   interoperability (the README's configuration reference covers every keyword).
 
 mod diag;
 mod driver;
