@@ -144,6 +144,8 @@ struct Running {
 
 /// The lease side of the port.
 pub struct LeasePort {
+    /// `lease_file` is configured (else only the commands run).
+    file: bool,
     path: Box<[u8]>,
     tmp: Box<[u8]>,
     name: Box<[u8]>,
@@ -243,14 +245,24 @@ impl std::fmt::Write for ChunkWriter<'_> {
 
 impl LeasePort {
     /// Allocates everything, attaches the lease table to `core` and sets
-    /// its wall clock. `Ok(None)` without `lease_file`.
+    /// its wall clock. `Ok(None)` without `lease_file` and DHCP commands;
+    /// with commands but no `lease_file` only the commands run.
     pub fn new(
         cfg: &SyncConfig,
         core: &mut CtSync<'static>,
         now: Instant,
     ) -> Result<Option<LeasePort>, String> {
+        let master_cmd = cfg.dhcp_master_command.as_ref().map(|c| boxed_cstr(c));
+        let backup_cmd = cfg.dhcp_backup_command.as_ref().map(|c| boxed_cstr(c));
         let Some(path) = cfg.lease_file.as_ref() else {
-            return Ok(None);
+            if master_cmd.is_none() && backup_cmd.is_none() {
+                return Ok(None);
+            }
+            crate::log!(
+                Notice,
+                "dhcp_master_command/dhcp_backup_command without lease_file: the commands run on MASTER/BACKUP, but leases are not synced"
+            );
+            return Ok(Some(LeasePort::commands_only(master_cmd, backup_cmd, now)));
         };
         let path = path.as_str();
         let (dir, name) = match path.rfind('/') {
@@ -277,8 +289,6 @@ impl LeasePort {
                 None
             }
         };
-        let master_cmd = cfg.dhcp_master_command.as_ref().map(|c| boxed_cstr(c));
-        let backup_cmd = cfg.dhcp_backup_command.as_ref().map(|c| boxed_cstr(c));
         if master_cmd.is_none() {
             crate::log!(
                 Warning,
@@ -300,6 +310,7 @@ impl LeasePort {
         tmp.push_str(name);
         tmp.push_str(".tandem");
         Ok(Some(LeasePort {
+            file: true,
             path: path.as_bytes().into(),
             tmp: tmp.into_bytes().into_boxed_slice(),
             name: name.as_bytes().into(),
@@ -309,6 +320,26 @@ impl LeasePort {
             read_buf: vec![0u8; capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024]
                 .into_boxed_slice(),
             chunk: vec![0u8; CHUNK].into_boxed_slice(),
+            ..LeasePort::commands_only(master_cmd, backup_cmd, now)
+        }))
+    }
+
+    /// Only the DHCP commands (no `lease_file`).
+    fn commands_only(
+        master_cmd: Option<Box<[u8]>>,
+        backup_cmd: Option<Box<[u8]>>,
+        now: Instant,
+    ) -> LeasePort {
+        LeasePort {
+            file: false,
+            path: Box::default(),
+            tmp: Box::default(),
+            name: Box::default(),
+            capacity: 0,
+            watch: None,
+            ev_buf: Box::default(),
+            read_buf: Box::default(),
+            chunk: Box::default(),
             seen: None,
             written: None,
             role: Role::Idle,
@@ -329,7 +360,12 @@ impl LeasePort {
             fp_file: 0,
             next_error_log: Instant::ZERO,
             counters: LeaseCounters::default(),
-        }))
+        }
+    }
+
+    /// Whether `lease_file` is configured.
+    pub fn has_file(&self) -> bool {
+        self.file
     }
 
     fn path_str(&self) -> &str {
@@ -417,6 +453,9 @@ impl LeasePort {
     /// Reads the file and applies it to the table (this router's DHCP
     /// server wrote it). `force`: even when it looks unchanged.
     fn load(&mut self, now: Instant, core: &mut CtSync<'static>, force: bool) {
+        if !self.file {
+            return;
+        }
         let sig = match file::stat(&self.path) {
             Ok(s) => s,
             Err(e) => return self.log_error(now, "cannot stat", &e),
@@ -539,6 +578,9 @@ impl LeasePort {
 
     /// Writes the file from the table (pruned first): temp + rename.
     fn write(&mut self, now: Instant, core: &mut CtSync<'static>) {
+        if !self.file {
+            return;
+        }
         let wall = wall_secs();
         core.set_wall_clock(now, wall);
         let Some(table) = core.leases_mut() else {
@@ -717,7 +759,7 @@ impl LeasePort {
             self.next_poll = now + POLL_EVERY;
             let wall = wall_secs();
             core.set_wall_clock(now, wall);
-            if self.role == Role::Master && self.read_due.is_none() {
+            if self.file && self.role == Role::Master && self.read_due.is_none() {
                 match file::stat(&self.path) {
                     Ok(sig) if sig != self.seen && sig != self.written => {
                         self.read_due = Some(now + SETTLE)

@@ -1366,7 +1366,7 @@ fn render(
                 took_us: m.took.as_micros(),
                 at_ms: s.counters.commit_at.map_or(0, |t| t.as_millis()),
             }),
-            leases: leases.map(|l| l.status(&s.core)),
+            leases: leases.filter(|l| l.has_file()).map(|l| l.status(&s.core)),
         }
     });
     let r = match p.request {
