@@ -325,7 +325,26 @@ fn end_to_end(prefix: &str, oracle: bool) {
         Ok(d) => eprintln!("r2's lease file and status hold all {N} leases {d:?} after r1's file"),
         Err(e) => failures.push(format!("phase 1: {e}")),
     }
-    // Each lease on its own: from r1's file to r2's file.
+    // The same leases: expiry and host name as r1's dnsmasq wrote them.
+    let (f1, f2) = (lab.leases(R1).unwrap(), lab.leases(R2).unwrap());
+    for l in &f1.leases {
+        match f2.of_mac(&l.mac) {
+            Some(b) if b.ip == l.ip && b.expiry == l.expiry && b.host == l.host => {}
+            other => failures.push(format!("phase 1: r1's lease {l:?} is on r2 as {other:?}")),
+        }
+    }
+    // Each lease on its own: from r1's file to r2's file (the watch reads every
+    // 10 ms: let it catch up with what was seen above).
+    let _ = tandem_tests::poll_until(
+        Instant::now(),
+        Duration::from_millis(300),
+        Duration::from_millis(10),
+        || {
+            before
+                .iter()
+                .all(|(_, mac, ip)| watch.seen(1, mac, *ip).is_some())
+        },
+    );
     let mut lat: Vec<(Duration, &str)> = Vec::new();
     for (name, mac, ip) in &before {
         match (watch.seen(0, mac, *ip), watch.seen(1, mac, *ip)) {
