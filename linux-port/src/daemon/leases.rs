@@ -377,6 +377,11 @@ impl LeasePort {
         self.watch.as_ref().map(|w| w.fd().raw())
     }
 
+    /// The command running now.
+    pub fn running(&self) -> Option<Which> {
+        self.running.as_ref().map(|r| r.which)
+    }
+
     /// What `tandem status` shows.
     pub fn status(&self, core: &CtSync<'static>) -> crate::status::LeaseStatus<'_> {
         let t = core.leases();
@@ -396,7 +401,7 @@ impl LeasePort {
             last_write_ms: c.last_write.map(|t| t.as_millis()),
             commands: c.commands,
             command_failures: c.command_failures,
-            running: self.running.as_ref().map(|r| r.which.keyword()),
+            running: self.running().map(Which::keyword),
             last_command: c.last_command.map(|(w, e)| match e {
                 spawn::Exit::Code(x) => (w.keyword(), Some(x), None),
                 spawn::Exit::Signal(s) => (w.keyword(), None, Some(s)),
@@ -465,7 +470,12 @@ impl LeasePort {
         }
         let len = match file::read_all(&self.path, &mut self.read_buf) {
             Ok(Some(n)) => n,
-            Ok(None) => 0,
+            Ok(None) => {
+                // No file is not "no leases" (dnsmasq never removes it):
+                // nothing is deleted until it is there again.
+                self.seen = None;
+                return;
+            }
             Err(e) if e.raw_os_error() == Some(libc::EFBIG) => {
                 let n = self.read_buf.len();
                 self.counters.file_errors += 1;
@@ -883,6 +893,146 @@ impl Daemon {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tandem_core::ctsync as cs;
+
+    fn core() -> CtSync<'static> {
+        let key = tandem_protocol::sync::Key::new(&[7u8; 32]).unwrap();
+        let cache = Box::leak(vec![cs::Slot::EMPTY; 16].into_boxed_slice());
+        let window = Box::leak(vec![cs::TxSlot::EMPTY; 16].into_boxed_slice());
+        CtSync::new(
+            cs::Config::new(1, 1, 1),
+            key,
+            cs::Filter::new(),
+            cache,
+            window,
+        )
+    }
+
+    fn config(dir: &std::path::Path, master: &str, backup: &str) -> SyncConfig {
+        let text = format!(
+            "tandem_sync {{\n local_address 10.255.0.1\n peer_address 10.255.0.2\n key 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n lease_file {}/dhcp.leases\n lease_capacity 8\n dhcp_master_command \"{master}\"\n dhcp_backup_command \"{backup}\"\n}}\n",
+            dir.display()
+        );
+        tandem_protocol::config::parse_str("t", &text, &mut |d| assert!(!d.is_error(), "{d}"))
+            .unwrap()
+            .sync
+            .unwrap()
+    }
+
+    /// Pumps (with `role`) until no command runs.
+    fn settle(l: &mut LeasePort, role: Role, core: &mut CtSync<'static>) {
+        for _ in 0..300 {
+            let now = clock::now();
+            l.readable(now);
+            l.pump(now, role, core);
+            if l.running.is_none() && l.read_due.is_none() && l.write_due.is_none() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("does not settle");
+    }
+
+    /// Takeover writes the file before the master command runs (the
+    /// command copies it); a bad line costs only itself; the file watch
+    /// follows in-place rewrites; BACKUP runs its command and writes the
+    /// merged table after it; failures are counted.
+    #[test]
+    fn file_and_commands() {
+        let dir = std::env::temp_dir().join(format!("tandem-lease-p-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("dhcp.leases");
+        let wall = wall_secs();
+        let l1 = format!(
+            "{} 00:1c:42:0f:b1:c7 192.168.1.10 host1 01:00:1c:42:0f:b1:c7\n",
+            wall + 3600
+        );
+        let l2 = format!("{} 00:1c:42:0f:b1:c8 192.168.1.11 host2 *\n", wall + 3000);
+        let l3 = format!("{} 00:1c:42:0f:b1:c9 192.168.1.12 * *\n", wall + 2000);
+        std::fs::write(&file, format!("{l1}1 zz 192.168.1.99 x *\n{l2}")).unwrap();
+        let at_master = dir.join("at-master");
+        let cfg = config(
+            &dir,
+            &format!("sleep 0.05; cp {} {}", file.display(), at_master.display()),
+            "exit 3",
+        );
+        let mut core = core();
+        let now = clock::now();
+        let mut l = LeasePort::new(&cfg, &mut core, now).unwrap().unwrap();
+        assert!(l.has_file() && l.fd().is_some());
+        l.pump(now, Role::Master, &mut core);
+        assert_eq!(core.leases().unwrap().len(), 2);
+        assert_eq!(l.counters.bad_lines, 1);
+        assert_eq!(l.counters.file_writes, 1);
+        assert_eq!(l.running(), Some(Which::Master));
+        settle(&mut l, Role::Master, &mut core);
+        let copied = std::fs::read_to_string(&at_master).unwrap();
+        assert_eq!(copied, format!("{l1}{l2}"), "the file is written first");
+        assert_eq!(
+            l.counters.last_command,
+            Some((Which::Master, spawn::Exit::Code(0)))
+        );
+        // dnsmasq rewrites the file in place with one more lease.
+        {
+            use std::io::{Seek, Write};
+            let mut f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+            f.seek(std::io::SeekFrom::Start(0)).unwrap();
+            f.write_all(format!("{l3}{l1}{l2}").as_bytes()).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        settle(&mut l, Role::Master, &mut core);
+        assert_eq!(core.leases().unwrap().len(), 3);
+        assert_eq!(core.leases().unwrap().pending_changes(), 3);
+        // BACKUP: the command fails (counted); the file is written after it.
+        l.pump(clock::now(), Role::Backup, &mut core);
+        assert_eq!(l.running(), Some(Which::Backup));
+        let writes = l.counters.file_writes;
+        settle(&mut l, Role::Backup, &mut core);
+        assert_eq!(l.counters.file_writes, writes + 1);
+        assert_eq!(l.counters.command_failures, 1);
+        assert_eq!(
+            l.counters.last_command,
+            Some((Which::Backup, spawn::Exit::Code(3)))
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!("{l3}{l1}{l2}")
+        );
+        assert!(!dir.join(".dhcp.leases.tandem").exists());
+        let st = l.status(&core);
+        assert_eq!(
+            (st.entries, st.capacity, st.file_writes),
+            (3, 8, writes + 1)
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A command still running when the next is due: the latest one waits.
+    #[test]
+    fn commands_queue() {
+        let dir = std::env::temp_dir().join(format!("tandem-lease-q-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        let cfg = config(
+            &dir,
+            &format!("sleep 0.2; echo master >> {}", log.display()),
+            &format!("echo backup >> {}", log.display()),
+        );
+        let mut core = core();
+        let now = clock::now();
+        let mut l = LeasePort::new(&cfg, &mut core, now).unwrap().unwrap();
+        l.pump(now, Role::Master, &mut core);
+        l.pump(now, Role::Backup, &mut core);
+        l.pump(now, Role::Master, &mut core);
+        l.pump(now, Role::Backup, &mut core);
+        assert_eq!(l.running(), Some(Which::Master));
+        settle(&mut l, Role::Backup, &mut core);
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "master\nbackup\n");
+        assert_eq!(l.counters.commands, 2);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn chunked_writes_cross_the_chunk() {
