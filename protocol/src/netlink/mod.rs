@@ -26,13 +26,20 @@
 //! ```
 //! use tandem_protocol::netlink::{Messages, route::{self, Message}};
 //! // An NLMSG_ERROR acknowledging request 7 (error 0), as recv() returns it.
-//! let bytes = [
-//!     0x24, 0, 0, 0, 0x02, 0, 0x00, 0x01, // len 36, NLMSG_ERROR, NLM_F_CAPPED
-//!     0x07, 0, 0, 0, 0x99, 0, 0, 0,       // seq 7, port 153
-//!     0, 0, 0, 0,                         // error 0: ack
-//!     0x20, 0, 0, 0, 0x14, 0, 0x05, 0x06, // the request's header: RTM_NEWADDR,
-//!     0x07, 0, 0, 0, 0x99, 0, 0, 0,       // seq 7, port 153
-//! ];
+//! // Netlink is in host byte order, so the example builds its bytes with
+//! // to_ne_bytes (it holds on big-endian MIPS routers too).
+//! let mut bytes = [0u8; 36];
+//! bytes[0..4].copy_from_slice(&36u32.to_ne_bytes()); // length
+//! bytes[4..6].copy_from_slice(&2u16.to_ne_bytes()); // NLMSG_ERROR
+//! bytes[6..8].copy_from_slice(&0x100u16.to_ne_bytes()); // NLM_F_CAPPED
+//! bytes[8..12].copy_from_slice(&7u32.to_ne_bytes()); // sequence number 7
+//! bytes[12..16].copy_from_slice(&153u32.to_ne_bytes()); // port 153
+//! // bytes[16..20]: error 0, an ack; then the request's header: RTM_NEWADDR
+//! bytes[20..24].copy_from_slice(&32u32.to_ne_bytes());
+//! bytes[24..26].copy_from_slice(&0x14u16.to_ne_bytes());
+//! bytes[26..28].copy_from_slice(&0x0605u16.to_ne_bytes());
+//! bytes[28..32].copy_from_slice(&7u32.to_ne_bytes());
+//! bytes[32..36].copy_from_slice(&153u32.to_ne_bytes());
 //! let mut messages = Messages::new(&bytes[..]);
 //! let packet = messages.next().unwrap().unwrap();
 //! match Message::parse(&packet).unwrap() {
