@@ -135,8 +135,14 @@ stop() {{
         return 0
     fi
     kill "$p" 2>/dev/null
+    # Until it is gone or a zombie (its parent, init, may reap it late).
     i=0
-    while kill -0 "$p" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.02; i=$((i+1)); done
+    while [ $i -lt 150 ]; do
+        st=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -c1)
+        [ -z "$st" ] || [ "$st" = Z ] && break
+        sleep 0.02
+        i=$((i+1))
+    done
     kill -9 "$p" 2>/dev/null
     rm -f "$PID"
 }}
