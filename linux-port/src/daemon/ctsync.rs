@@ -790,6 +790,12 @@ impl SyncPort {
                         "conntrack: full resync received, {entries} entries cached"
                     );
                 }
+                Action::LeaseConflict { addr } => crate::log!(
+                    Warning,
+                    "lease sync: {addr} is claimed by two clients (the peer's lease and ours); the newer lease was kept"
+                ),
+                // LeasesChanged: the lease port follows the table itself
+                // (daemon/leases.rs: received-record counter + fingerprint).
                 _ => {}
             }
         }

@@ -790,14 +790,8 @@ impl LeasePort {
         // The peer's lease records.
         let c = core.counters();
         let (records, conflicts) = (c.lease_records_received, c.lease_conflicts);
-        if conflicts != self.conflicts_seen {
-            crate::log!(
-                Warning,
-                "lease sync: {} address conflict(s) so far (an address claimed by two clients; the newer lease was kept)",
-                conflicts
-            );
-            self.conflicts_seen = conflicts;
-        }
+        // (Each conflict is logged with its address by the sync port.)
+        self.conflicts_seen = conflicts;
         if records != self.records_seen {
             self.records_seen = records;
             let changed = core
