@@ -66,7 +66,9 @@
 //!
 //! Lease add/change/delete (issue 5) are three more reliable records
 //! ([`Record::LeaseAdd`], wire tags 9, 10, 11) on the same stream, encoded
-//! as [`crate::lease::Lease::encode`]. A new kind is one more variant at
+//! as [`crate::lease::Lease::encode`]; the DHCP server's DUID travels as
+//! [`Record::LeaseDuid`] (wire tag 12, reliable: a length octet and the
+//! octets). A new kind is one more variant at
 //! the end of [`Record`]: older decoders reject it as
 //! [`Error::UnknownRecord`].
 
