@@ -132,7 +132,8 @@ fn due(t: Option<Instant>, now: Instant) -> bool {
 /// for roles, takeover order, leases and the call-order contract.
 ///
 /// Storage is the caller's: `cache` holds the BACKUP's external cache
-/// (116 octets a slot on 64-bit targets), `window` the unacknowledged
+/// (48 octets a slot on every target; a NAT'd IPv4 connection takes one
+/// slot, an IPv6 one two or three: see [`Slot`]), `window` the unacknowledged
 /// records (112 octets a slot; a few thousand slots cover a dump at full
 /// speed). The cache stays untouched by a MASTER; without leases
 /// ([`CtSync::attach_leases`]) a BACKUP's window stays empty.
@@ -479,13 +480,13 @@ impl<'a> CtSync<'a> {
     }
 
     /// Every entry of the external cache (what [`Action::Commit`] commits),
-    /// in no particular order. O(cache slots).
-    pub fn cache_entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+    /// in no particular order, unpacked one by one. O(cache slots).
+    pub fn cache_entries(&self) -> impl Iterator<Item = Entry> + '_ {
         self.cache.iter()
     }
 
     /// The cached entry with this key. O([`PROBE_LIMIT`](super::PROBE_LIMIT)).
-    pub fn cache_get(&self, key: &Key) -> Option<&Entry> {
+    pub fn cache_get(&self, key: &Key) -> Option<Entry> {
         self.cache.get(key)
     }
 

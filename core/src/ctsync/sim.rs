@@ -126,7 +126,7 @@ impl Router {
     pub(crate) fn cache(&self) -> BTreeMap<CtKey, Entry> {
         self.sync
             .cache_entries()
-            .map(|e| (e.key(), wire(e)))
+            .map(|e| (e.key(), wire(&e)))
             .collect()
     }
 
@@ -159,7 +159,7 @@ impl Router {
             self.actions.push(a);
             match a {
                 Action::Commit => {
-                    let entries: Vec<Entry> = self.sync.cache_entries().copied().collect();
+                    let entries: Vec<Entry> = self.sync.cache_entries().collect();
                     for e in &entries {
                         let mut e = *e;
                         e.id = Some(0xc0ffee);
@@ -551,7 +551,7 @@ fn old_master_returns_and_gets_full_resync() {
     // The first action is the commit; the dump only follows.
     assert_eq!(pair.r[1].sync.poll_action(), Some(Action::Commit));
     pair.r[1].actions.push(Action::Commit);
-    let entries: Vec<Entry> = pair.r[1].sync.cache_entries().copied().collect();
+    let entries: Vec<Entry> = pair.r[1].sync.cache_entries().collect();
     for e in entries {
         pair.r[1].table.insert(e.key(), e);
     }

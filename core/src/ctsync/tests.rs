@@ -66,12 +66,12 @@ fn cache_matches_a_model() {
             if round % 97 == 0 {
                 cache.check();
                 for (k, e) in &model {
-                    assert_eq!(cache.get(k), Some(e));
+                    assert_eq!(cache.get(k), Some(*e));
                 }
             }
         }
         cache.check();
-        let mut got: Vec<Entry> = cache.iter().copied().collect();
+        let mut got: Vec<Entry> = cache.iter().collect();
         got.sort_by_key(|e| e.key());
         let want: Vec<Entry> = model.values().copied().collect();
         assert_eq!(got, want);

@@ -393,7 +393,7 @@ impl SyncPort {
             let base = seq.wrapping_add(1);
             while batch.len() < BATCH_ENTRIES && BATCH_BYTES - len >= ct::MAX_REQUEST_LEN {
                 let Some(e) = it.next() else { break };
-                let mut e = *e;
+                let mut e = e;
                 e.tcp = e.tcp.map(|t| t.liberal());
                 let s = base.wrapping_add(batch.len() as u32);
                 match ct::new_request(&mut ct_tx[len..], s, &e, NewMode::Create, false) {
@@ -1079,7 +1079,7 @@ pub(super) fn cache_chunk(
             if json && !first {
                 b.write_char(',')?;
             }
-            write_entry(b, e, json)?;
+            write_entry(b, &e, json)?;
             Ok(())
         });
         if !ok {
