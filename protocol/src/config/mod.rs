@@ -61,6 +61,8 @@
 
 mod diag;
 mod driver;
+#[macro_use]
+mod kw;
 mod lex;
 mod parser;
 #[cfg(test)]

@@ -17,6 +17,7 @@ use heapless::{String, Vec};
 use super::diag::{
     Diagnostic, DiagnosticKind as K, Expected, IncludeError, Invalid, Limit, Severity,
 };
+use super::kw::{listed, AuthKw, GlobalKw, InstKw, RouteOpt, RouteTypeKw, TopKw, TrackOpt, VipOpt};
 use super::lex::{Tok, Tokens};
 use super::types::*;
 use super::value;
@@ -118,36 +119,8 @@ struct Pending {
     required: bool,
 }
 
-/// Keywords an instance may give only once (bit positions in `InstMeta::seen`).
-#[derive(Clone, Copy)]
-enum Key {
-    State,
-    Interface,
-    Vrid,
-    Priority,
-    Advert,
-    Version,
-    Preempt,
-    PreemptDelay,
-    Accept,
-    V3Checksum,
-    SrcIp,
-    GarpDelay,
-    GarpRepeat,
-    GarpRefresh,
-    GarpRefreshRepeat,
-    AuthType,
-    AuthPass,
-    RouterId,
-    SyncInterface,
-    SyncLocal,
-    SyncPort,
-    SyncCapacity,
-    SyncLeaseFile,
-    SyncLeaseCapacity,
-    SyncMasterCmd,
-    SyncBackupCmd,
-}
+/// The first bit of `auth_type`/`auth_pass` in `InstMeta::seen` (after [`InstKw`]'s).
+const AUTH_SEEN: u32 = 16;
 
 #[derive(Clone, Debug, Default)]
 struct InstMeta {
@@ -198,10 +171,6 @@ struct GroupMeta {
 #[derive(Clone, Copy, Debug, Default)]
 struct GlobalMeta {
     seen: u32,
-}
-
-fn bit(key: Key) -> u32 {
-    1u32 << (key as u32)
 }
 
 /// What a statement turned out to be.
@@ -284,22 +253,23 @@ impl Out<'_, '_> {
         }
     }
 
-    /// Warn if `key` was seen before in `seen`, and mark it.
-    fn once(&mut self, seen: &mut u32, key: Key, keyword: &str) {
-        if *seen & bit(key) != 0 {
+    /// Warn if bit `bit` was set before in `seen`, and set it.
+    fn once(&mut self, seen: &mut u32, bit: u32, keyword: &str) {
+        let mask = 1u32 << (bit & 31);
+        if *seen & mask != 0 {
             self.warn(keyword, K::Repeated, "");
         }
-        *seen |= bit(key);
+        *seen |= mask;
     }
 
     /// An unsigned integer value in `min..=max` (missing/invalid reported).
-    fn uint(&mut self, words: &[&str], min: u64, max: u64) -> Option<u64> {
+    fn uint(&mut self, words: &[&str], min: u32, max: u32) -> Option<u32> {
         let e = Expected::Integer {
-            min: min as i64,
-            max: max as i64,
+            min: i64::from(min),
+            max: i64::from(max),
         };
         let v = self.one(words, e)?;
-        let n = value::uint_in(v, min, max);
+        let n = value::uint_in(v, u64::from(min), u64::from(max)).map(|n| n as u32);
         if n.is_none() {
             self.expected(words.first().copied().unwrap_or(""), e, v);
         }
@@ -363,150 +333,44 @@ impl Out<'_, '_> {
 
 /// keepalived keywords Tandem knows but does not implement, by block. They
 /// get a "not supported" warning instead of "unknown keyword".
-const UNSUPPORTED_TOP: &[&str] = &[
-    "vrrp_script",
-    "vrrp_track_file",
-    "track_file",
-    "vrrp_track_process",
-    "track_group",
-    "garp_group",
-    "bfd_instance",
-    "virtual_server",
-    "virtual_server_group",
-    "static_ipaddress",
-    "static_routes",
-    "static_rules",
-    "linkbeat_interfaces",
-    "interface_up_down_delays",
-    "net_namespace",
-    "net_namespace_ipvs",
-    "namespace_with_ipsets",
-    "instance",
-    "use_pid_dir",
-    "linkbeat_use_polling",
-    "child_wait_time",
-    "includer",
-    "includem",
-    "includew",
-    "includeb",
-    "includea",
-];
+const UNSUPPORTED_TOP: &str =
+    "vrrp_script vrrp_track_file track_file vrrp_track_process track_group \
+    garp_group bfd_instance virtual_server virtual_server_group static_ipaddress \
+    static_routes static_rules linkbeat_interfaces interface_up_down_delays \
+    net_namespace net_namespace_ipvs namespace_with_ipsets instance use_pid_dir \
+    linkbeat_use_polling child_wait_time includer includem includew includeb \
+    includea";
 
-const UNSUPPORTED_GLOBAL: &[&str] = &[
-    "notification_email",
-    "notification_email_from",
-    "smtp_server",
-    "smtp_helo_name",
-    "smtp_connect_timeout",
-    "smtp_alert",
-    "smtp_alert_vrrp",
-    "smtp_alert_checker",
-    "no_email_faults",
-    "enable_script_security",
-    "script_user",
-    "vrrp_mcast_group4",
-    "vrrp_mcast_group6",
-    "default_interface",
-    "vrrp_garp_lower_prio_repeat",
-    "vrrp_garp_lower_prio_delay",
-    "vrrp_garp_interval",
-    "vrrp_gna_interval",
-    "vrrp_min_garp",
-    "vrrp_garp_extra_if",
-    "vrrp_lower_prio_no_advert",
-    "vrrp_higher_prio_send_advert",
-    "vrrp_check_unicast_src",
-    "vrrp_skip_check_adv_addr",
-    "vrrp_strict",
-    "vrrp_iptables",
-    "vrrp_ipsets",
-    "nftables",
-    "vrrp_priority",
-    "vrrp_no_swap",
-    "vrrp_rt_priority",
-    "vrrp_cpu_affinity",
-    "vrrp_rlimit_rttime",
-    "max_auto_priority",
-    "dynamic_interfaces",
-    "lvs_id",
-    "lvs_sync_daemon",
-    "lvs_flush",
-    "checker_priority",
-    "enable_snmp_vrrp",
-    "enable_snmp_checker",
-    "enable_snmp_rfc",
-    "enable_traps",
-    "enable_dbus",
-    "process_names",
-    "vrrp_notify_fifo",
-    "notify_fifo",
-    "vrrp_startup_delay",
-];
+const UNSUPPORTED_GLOBAL: &str =
+    "notification_email notification_email_from smtp_server smtp_helo_name \
+    smtp_connect_timeout smtp_alert smtp_alert_vrrp smtp_alert_checker \
+    no_email_faults enable_script_security script_user vrrp_mcast_group4 \
+    vrrp_mcast_group6 default_interface vrrp_garp_lower_prio_repeat \
+    vrrp_garp_lower_prio_delay vrrp_garp_interval vrrp_gna_interval vrrp_min_garp \
+    vrrp_garp_extra_if vrrp_lower_prio_no_advert vrrp_higher_prio_send_advert \
+    vrrp_check_unicast_src vrrp_skip_check_adv_addr vrrp_strict vrrp_iptables \
+    vrrp_ipsets nftables vrrp_priority vrrp_no_swap vrrp_rt_priority \
+    vrrp_cpu_affinity vrrp_rlimit_rttime max_auto_priority dynamic_interfaces \
+    lvs_id lvs_sync_daemon lvs_flush checker_priority enable_snmp_vrrp \
+    enable_snmp_checker enable_snmp_rfc enable_traps enable_dbus process_names \
+    vrrp_notify_fifo notify_fifo vrrp_startup_delay";
 
-const UNSUPPORTED_GROUP: &[&str] = &[
-    "track_interface",
-    "track_script",
-    "track_file",
-    "track_process",
-    "track_bfd",
-    "notify_master",
-    "notify_backup",
-    "notify_fault",
-    "notify_stop",
-    "notify_deleted",
-    "notify",
-    "notify_priority_changes",
-    "smtp_alert",
-    "global_tracking",
-    "sync_group_tracking_weight",
-];
+const UNSUPPORTED_GROUP: &str =
+    "track_interface track_script track_file track_process track_bfd notify_master \
+    notify_backup notify_fault notify_stop notify_deleted notify \
+    notify_priority_changes smtp_alert global_tracking sync_group_tracking_weight";
 
-const UNSUPPORTED_INSTANCE: &[&str] = &[
-    "use_vmac",
-    "use_vmac_addr",
-    "vmac_xmit_base",
-    "use_ipvlan",
-    "vrf",
-    "native_ipv6",
-    "dont_track_primary",
-    "track_script",
-    "track_file",
-    "track_process",
-    "track_bfd",
-    "track_src_ip",
-    "mcast_dst_ip",
-    "check_unicast_src",
-    "unicast_fault_no_peer",
-    "unicast_ttl",
-    "old_unicast_checksum",
-    "garp_lower_prio_delay",
-    "garp_lower_prio_repeat",
-    "garp_extra_if",
-    "down_timer_adverts",
-    "timer_expired_backup",
-    "lower_prio_no_advert",
-    "higher_prio_send_advert",
-    "auth_hmac",
-    "virtual_ipaddress_excluded",
-    "no_virtual_ipaddress",
-    "promote_secondaries",
-    "virtual_rules",
-    "skip_check_adv_addr",
-    "strict_mode",
-    "debug",
-    "notify_master",
-    "notify_backup",
-    "notify_fault",
-    "notify_stop",
-    "notify_deleted",
-    "notify",
-    "notify_master_rx_lower_pri",
-    "notify_priority_changes",
-    "smtp_alert",
-    "kernel_rx_buf_size",
-    "linkbeat_use_polling",
-    "lvs_sync_daemon_interface",
-];
+const UNSUPPORTED_INSTANCE: &str =
+    "use_vmac use_vmac_addr vmac_xmit_base use_ipvlan vrf native_ipv6 \
+    dont_track_primary track_script track_file track_process track_bfd track_src_ip \
+    mcast_dst_ip check_unicast_src unicast_fault_no_peer unicast_ttl \
+    old_unicast_checksum garp_lower_prio_delay garp_lower_prio_repeat garp_extra_if \
+    down_timer_adverts timer_expired_backup lower_prio_no_advert \
+    higher_prio_send_advert auth_hmac virtual_ipaddress_excluded \
+    no_virtual_ipaddress promote_secondaries virtual_rules skip_check_adv_addr \
+    strict_mode debug notify_master notify_backup notify_fault notify_stop \
+    notify_deleted notify notify_master_rx_lower_pri notify_priority_changes \
+    smtp_alert kernel_rx_buf_size linkbeat_use_polling lvs_sync_daemon_interface";
 
 fn new_instance(name: Name) -> Instance {
     Instance {
@@ -893,8 +757,8 @@ impl Parser {
         }
     }
 
-    fn unknown(out: &mut Out<'_, '_>, keyword: &str, unsupported: &[&str]) -> Outcome {
-        if unsupported.contains(&keyword) {
+    fn unknown(out: &mut Out<'_, '_>, keyword: &str, unsupported: &str) -> Outcome {
+        if listed(unsupported, keyword) {
             out.warn(keyword, K::Unsupported, "");
         } else {
             out.warn(keyword, K::UnknownKeyword, "");
@@ -904,25 +768,25 @@ impl Parser {
 
     fn top(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
-        match kw {
-            "global_defs" => {
+        match TopKw::find(kw) {
+            Some(TopKw::GlobalDefs) => {
                 out.none(words);
                 Outcome::Block(Block::GlobalDefs, "global_defs")
             }
-            "vrrp_sync_group" => self.new_group(out, words),
-            "vrrp_instance" => self.new_instance(out, words),
-            "tandem_sync" => self.new_sync(out, words),
-            "vrrp_version" => {
+            Some(TopKw::SyncGroup) => self.new_group(out, words),
+            Some(TopKw::Instance) => self.new_instance(out, words),
+            Some(TopKw::Sync) => self.new_sync(out, words),
+            Some(TopKw::Version) => {
                 self.global_version(out, words);
                 Outcome::Simple
             }
-            _ => Self::unknown(out, kw, UNSUPPORTED_TOP),
+            None => Self::unknown(out, kw, UNSUPPORTED_TOP),
         }
     }
 
     fn global_version(&mut self, out: &mut Out<'_, '_>, words: &[&str]) {
         let kw = words.first().copied().unwrap_or("");
-        out.once(&mut self.global_meta.seen, Key::Version, kw);
+        out.once(&mut self.global_meta.seen, GlobalKw::Version as u32, kw);
         if let Some(v) = out.uint(words, 2, 3) {
             self.config.global.vrrp_version = if v == 2 { Version::V2 } else { Version::V3 };
             self.global_version_set = true;
@@ -931,11 +795,17 @@ impl Parser {
 
     fn global(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
+        let Some(k) = GlobalKw::find(kw) else {
+            return Self::unknown(out, kw, UNSUPPORTED_GLOBAL);
+        };
+        if k == GlobalKw::Version {
+            self.global_version(out, words);
+            return Outcome::Simple;
+        }
+        out.once(&mut self.global_meta.seen, k as u32, kw);
         let g = &mut self.config.global;
-        let seen = &mut self.global_meta.seen;
-        match kw {
-            "router_id" => {
-                out.once(seen, Key::RouterId, kw);
+        match k {
+            GlobalKw::RouterId => {
                 if let Some(v) = out.one(words, Expected::RouterId) {
                     match String::try_from(v) {
                         Ok(s) if !v.is_empty() => g.router_id = Some(s),
@@ -943,43 +813,37 @@ impl Parser {
                     }
                 }
             }
-            "vrrp_version" => self.global_version(out, words),
-            "v3_checksum_as_v2" => {
-                out.once(seen, Key::V3Checksum, kw);
+            GlobalKw::V3Checksum => {
                 if let Some(b) = out.opt_bool(words) {
                     g.v3_checksum_as_v2 = b;
                     self.global_v3cs_set = true;
                 }
             }
-            "vrrp_garp_master_delay" => {
-                out.once(seen, Key::GarpDelay, kw);
-                if let Some(v) = out.uint(words, 0, u64::from(u16::MAX)) {
+            GlobalKw::GarpDelay => {
+                if let Some(v) = out.uint(words, 0, u32::from(u16::MAX)) {
                     g.garp_master_delay_s = v as u16;
                 }
             }
-            "vrrp_garp_master_repeat" => {
-                out.once(seen, Key::GarpRepeat, kw);
+            GlobalKw::GarpRepeat => {
                 if let Some(v) = out.uint(words, 1, 255) {
                     g.garp_master_repeat = v as u8;
                 }
             }
-            "vrrp_garp_master_refresh" => {
-                out.once(seen, Key::GarpRefresh, kw);
-                if let Some(v) = out.uint(words, 0, u64::from(u32::MAX)) {
-                    g.garp_master_refresh_s = v as u32;
+            GlobalKw::GarpRefresh => {
+                if let Some(v) = out.uint(words, 0, u32::MAX) {
+                    g.garp_master_refresh_s = v;
                 }
             }
-            "vrrp_garp_master_refresh_repeat" => {
-                out.once(seen, Key::GarpRefreshRepeat, kw);
+            GlobalKw::GarpRefreshRepeat => {
                 if let Some(v) = out.uint(words, 1, 255) {
                     g.garp_master_refresh_repeat = v as u8;
                 }
             }
-            _ => return Self::unknown(out, kw, UNSUPPORTED_GLOBAL),
+            // Handled above.
+            GlobalKw::Version => {}
         }
         Outcome::Simple
     }
-
     fn new_group(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = "vrrp_sync_group";
         let Some(raw) = out.one(words, Expected::Name) else {
@@ -1068,10 +932,14 @@ impl Parser {
         else {
             return Outcome::Ignored;
         };
-        let seen = &mut meta.seen;
-        match kw {
-            "state" => {
-                out.once(seen, Key::State, kw);
+        let Some(k) = InstKw::find(kw) else {
+            return Self::unknown(out, kw, UNSUPPORTED_INSTANCE);
+        };
+        if k as u32 <= InstKw::GarpRefreshRepeat as u32 {
+            out.once(&mut meta.seen, k as u32, kw);
+        }
+        let block = match k {
+            InstKw::State => {
                 if let Some(v) = out.one(words, Expected::Name) {
                     inst.initial_state = if v.eq_ignore_ascii_case("MASTER") {
                         InitialState::Master
@@ -1082,30 +950,30 @@ impl Parser {
                         InitialState::Backup
                     };
                 }
+                return Outcome::Simple;
             }
-            "interface" => {
-                out.once(seen, Key::Interface, kw);
+            InstKw::Interface => {
                 if let Some(v) = out.one(words, Expected::InterfaceName) {
                     match value::ifname(v) {
                         Some(n) => inst.interface = n,
                         None => out.expected(kw, Expected::InterfaceName, v),
                     }
                 }
+                return Outcome::Simple;
             }
-            "virtual_router_id" => {
-                out.once(seen, Key::Vrid, kw);
+            InstKw::Vrid => {
                 if let Some(v) = out.uint(words, 1, 255) {
                     inst.vrid = v as u8;
                 }
+                return Outcome::Simple;
             }
-            "priority" => {
-                out.once(seen, Key::Priority, kw);
+            InstKw::Priority => {
                 if let Some(v) = out.uint(words, 1, 255) {
                     inst.priority = v as u8;
                 }
+                return Outcome::Simple;
             }
-            "advert_int" => {
-                out.once(seen, Key::Advert, kw);
+            InstKw::Advert => {
                 let e = Expected::Seconds { max: 65535 };
                 if let Some(v) = out.one(words, e) {
                     match value::seconds_micros(v, 65535) {
@@ -1116,9 +984,9 @@ impl Parser {
                         _ => out.expected(kw, e, v),
                     }
                 }
+                return Outcome::Simple;
             }
-            "version" => {
-                out.once(seen, Key::Version, kw);
+            InstKw::Version => {
                 if let Some(v) = out.one(words, Expected::Version) {
                     match v {
                         "2" => meta.version = Some(Version::V2),
@@ -1127,14 +995,14 @@ impl Parser {
                     }
                     meta.version_loc = out.loc();
                 }
+                return Outcome::Simple;
             }
-            "nopreempt" | "preempt" => {
-                out.once(seen, Key::Preempt, kw);
+            InstKw::Preempt => {
                 out.none(words);
                 inst.preempt = kw == "preempt";
+                return Outcome::Simple;
             }
-            "preempt_delay" => {
-                out.once(seen, Key::PreemptDelay, kw);
+            InstKw::PreemptDelay => {
                 let e = Expected::Seconds { max: 1000 };
                 if let Some(v) = out.one(words, e) {
                     match value::seconds_micros(v, 1000) {
@@ -1145,20 +1013,20 @@ impl Parser {
                         None => out.expected(kw, e, v),
                     }
                 }
+                return Outcome::Simple;
             }
-            "accept" | "no_accept" => {
-                out.once(seen, Key::Accept, kw);
+            InstKw::Accept => {
                 out.none(words);
                 inst.accept = kw == "accept";
+                return Outcome::Simple;
             }
-            "v3_checksum_as_v2" => {
-                out.once(seen, Key::V3Checksum, kw);
+            InstKw::V3Checksum => {
                 if let Some(b) = out.opt_bool(words) {
                     meta.v3_checksum_as_v2 = Some(b);
                 }
+                return Outcome::Simple;
             }
-            "unicast_src_ip" | "mcast_src_ip" => {
-                out.once(seen, Key::SrcIp, kw);
+            InstKw::SrcIp => {
                 if let Some(v) = out.one(words, Expected::IpAddress) {
                     match value::ip(v) {
                         Some(a) => {
@@ -1168,55 +1036,44 @@ impl Parser {
                         None => out.expected(kw, Expected::IpAddress, v),
                     }
                 }
+                return Outcome::Simple;
             }
-            "garp_master_delay" => {
-                out.once(seen, Key::GarpDelay, kw);
-                if let Some(v) = out.uint(words, 0, u64::from(u16::MAX)) {
+            InstKw::GarpDelay => {
+                if let Some(v) = out.uint(words, 0, u32::from(u16::MAX)) {
                     meta.garp_delay = Some(v as u16);
                 }
+                return Outcome::Simple;
             }
-            "garp_master_repeat" => {
-                out.once(seen, Key::GarpRepeat, kw);
+            InstKw::GarpRepeat => {
                 if let Some(v) = out.uint(words, 1, 255) {
                     meta.garp_repeat = Some(v as u8);
                 }
+                return Outcome::Simple;
             }
-            "garp_master_refresh" => {
-                out.once(seen, Key::GarpRefresh, kw);
-                if let Some(v) = out.uint(words, 0, u64::from(u32::MAX)) {
-                    meta.garp_refresh = Some(v as u32);
+            InstKw::GarpRefresh => {
+                if let Some(v) = out.uint(words, 0, u32::MAX) {
+                    meta.garp_refresh = Some(v);
                 }
+                return Outcome::Simple;
             }
-            "garp_master_refresh_repeat" => {
-                out.once(seen, Key::GarpRefreshRepeat, kw);
+            InstKw::GarpRefreshRepeat => {
                 if let Some(v) = out.uint(words, 1, 255) {
                     meta.garp_refresh_repeat = Some(v as u8);
                 }
+                return Outcome::Simple;
             }
-            "virtual_ipaddress" => {
-                out.none(words);
-                return Outcome::Block(Block::Vips(i), "virtual_ipaddress");
-            }
-            "virtual_routes" => {
-                out.none(words);
-                return Outcome::Block(Block::Routes(i), "virtual_routes");
-            }
-            "unicast_peer" => {
-                out.none(words);
-                return Outcome::Block(Block::Peers(i), "unicast_peer");
-            }
-            "track_interface" => {
-                out.none(words);
-                return Outcome::Block(Block::TrackIf(i), "track_interface");
-            }
-            "authentication" => {
-                out.none(words);
+            InstKw::Vips => (Block::Vips(i), "virtual_ipaddress"),
+            InstKw::Routes => (Block::Routes(i), "virtual_routes"),
+            InstKw::Peers => (Block::Peers(i), "unicast_peer"),
+            InstKw::TrackIf => (Block::TrackIf(i), "track_interface"),
+            InstKw::Auth => {
                 meta.auth_loc = Some(out.loc());
-                return Outcome::Block(Block::Auth(i), "authentication");
+                (Block::Auth(i), "authentication")
             }
-            _ => return Self::unknown(out, kw, UNSUPPORTED_INSTANCE),
-        }
-        Outcome::Simple
+        };
+        // A block keyword.
+        out.none(words);
+        Outcome::Block(block.0, block.1)
     }
 
     fn auth(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
@@ -1224,9 +1081,12 @@ impl Parser {
         let Some(meta) = self.inst_meta.get_mut(i) else {
             return Outcome::Ignored;
         };
-        match kw {
-            "auth_type" => {
-                out.once(&mut meta.seen, Key::AuthType, kw);
+        let Some(k) = AuthKw::find(kw) else {
+            return Self::unknown(out, kw, "");
+        };
+        out.once(&mut meta.seen, AUTH_SEEN + k as u32, kw);
+        match k {
+            AuthKw::Type => {
                 if let Some(v) = out.one(words, Expected::AuthType) {
                     if v.eq_ignore_ascii_case("PASS") {
                         meta.auth_type_pass = Some(true);
@@ -1236,8 +1096,7 @@ impl Parser {
                     }
                 }
             }
-            "auth_pass" => {
-                out.once(&mut meta.seen, Key::AuthPass, kw);
+            AuthKw::Pass => {
                 if let Some(v) = out.one(words, Expected::Password) {
                     if v.is_empty() {
                         out.expected(kw, Expected::Password, v);
@@ -1253,11 +1112,9 @@ impl Parser {
                     }
                 }
             }
-            _ => return Self::unknown(out, kw, &[]),
         }
         Outcome::Simple
     }
-
     fn vip(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
         const KW: &str = "virtual_ipaddress";
         let (Some(inst), Some(meta)) =
@@ -1283,8 +1140,8 @@ impl Parser {
         while let Some(opt) = words.get(k).copied() {
             k += 1;
             let arg = words.get(k);
-            match opt {
-                "brd" | "broadcast" => {
+            match VipOpt::find(opt) {
+                Some(VipOpt::Brd) => {
                     k += 1;
                     let IpAddr::V4(a) = addr else {
                         out.expected(opt, Expected::Broadcast, arg.copied().unwrap_or(""));
@@ -1310,21 +1167,21 @@ impl Parser {
                         }
                     }
                 }
-                "dev" => {
+                Some(VipOpt::Dev) => {
                     k += 1;
                     match out.ifname(opt, arg) {
                         Some(n) => vip.dev = Some(n),
                         None => return Outcome::Simple,
                     }
                 }
-                "scope" => {
+                Some(VipOpt::Scope) => {
                     k += 1;
                     match out.scope(opt, arg) {
                         Some(s) => vip.scope = Some(s),
                         None => return Outcome::Simple,
                     }
                 }
-                "label" => {
+                Some(VipOpt::Label) => {
                     k += 1;
                     let Some(w) = arg else {
                         out.expected(opt, Expected::Label, "");
@@ -1339,13 +1196,12 @@ impl Parser {
                         }
                     }
                 }
-                "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute" | "autojoin"
-                | "no_track" | "use_vmac" => out.warn(KW, K::Unsupported, opt),
-                "peer" | "preferred_lft" | "track_group" => {
+                Some(VipOpt::Flag) => out.warn(KW, K::Unsupported, opt),
+                Some(VipOpt::WithArg) => {
                     k += 1;
                     out.warn(KW, K::Unsupported, opt);
                 }
-                _ => {
+                None => {
                     out.expected(KW, Expected::AddressOption, opt);
                     return Outcome::Simple;
                 }
@@ -1370,12 +1226,12 @@ impl Parser {
         let Some(inst) = self.config.instances.get_mut(i) else {
             return Outcome::Ignored;
         };
-        let (kind, mut k) = match words.first().copied() {
-            Some("blackhole") => (RouteType::Blackhole, 1),
-            Some("unreachable") => (RouteType::Unreachable, 1),
-            Some("prohibit") => (RouteType::Prohibit, 1),
-            Some("unicast") => (RouteType::Unicast, 1),
-            _ => (RouteType::Unicast, 0),
+        let (kind, mut k) = match RouteTypeKw::find(words.first().copied().unwrap_or("")) {
+            Some(RouteTypeKw::Blackhole) => (RouteType::Blackhole, 1),
+            Some(RouteTypeKw::Unreachable) => (RouteType::Unreachable, 1),
+            Some(RouteTypeKw::Prohibit) => (RouteType::Prohibit, 1),
+            Some(RouteTypeKw::Unicast) => (RouteType::Unicast, 1),
+            None => (RouteType::Unicast, 0),
         };
         let mut dst: Option<(IpAddr, u8, &str)> = None;
         let mut default_dst: Option<&str> = None;
@@ -1396,27 +1252,28 @@ impl Parser {
         while let Some(w) = words.get(k).copied() {
             k += 1;
             let arg = words.get(k);
-            match w {
-                "src" | "via" | "gw" => {
+            let opt = RouteOpt::find(w);
+            match opt {
+                Some(RouteOpt::Src | RouteOpt::Via) => {
                     k += 1;
                     let Some(a) = out.ip(w, arg) else {
                         return Outcome::Simple;
                     };
                     let word = arg.copied().unwrap_or("");
-                    if w == "src" {
+                    if opt == Some(RouteOpt::Src) {
                         src = Some((a, word));
                     } else {
                         via = Some((a, word));
                     }
                 }
-                "dev" | "oif" => {
+                Some(RouteOpt::Dev) => {
                     k += 1;
                     let Some(n) = out.ifname(w, arg) else {
                         return Outcome::Simple;
                     };
                     r.dev = Some(n);
                 }
-                "metric" | "priority" | "preference" => {
+                Some(RouteOpt::Metric) => {
                     k += 1;
                     let e = Expected::Integer {
                         min: 0,
@@ -1430,7 +1287,7 @@ impl Parser {
                         }
                     }
                 }
-                "table" => {
+                Some(RouteOpt::Table) => {
                     k += 1;
                     match arg.and_then(|a| value::table(a)) {
                         Some(t) => r.table = Some(t),
@@ -1440,20 +1297,20 @@ impl Parser {
                         }
                     }
                 }
-                "scope" => {
+                Some(RouteOpt::Scope) => {
                     k += 1;
                     let Some(sc) = out.scope(w, arg) else {
                         return Outcome::Simple;
                     };
                     r.scope = Some(sc);
                 }
-                "onlink" => r.onlink = true,
-                "no_track" => out.warn(KW, K::Unsupported, w),
-                "or" | "protocol" | "proto" => {
+                Some(RouteOpt::Onlink) => r.onlink = true,
+                Some(RouteOpt::NoTrack) => out.warn(KW, K::Unsupported, w),
+                Some(RouteOpt::WithArg) => {
                     k += 1;
                     out.warn(KW, K::Unsupported, w);
                 }
-                _ => {
+                None => {
                     let target = if w == "to" {
                         k += 1;
                         match arg {
@@ -1564,8 +1421,8 @@ impl Parser {
         let mut k = 1;
         while let Some(w) = words.get(k).copied() {
             k += 1;
-            match w {
-                "weight" => {
+            match TrackOpt::find(w) {
+                Some(TrackOpt::Weight) => {
                     let arg = words.get(k).copied().unwrap_or("");
                     k += 1;
                     match value::int(arg) {
@@ -1583,9 +1440,9 @@ impl Parser {
                         }
                     }
                 }
-                "reverse" => t.reverse = true,
-                "noreverse" => t.reverse = false,
-                _ => {
+                Some(TrackOpt::Reverse) => t.reverse = true,
+                Some(TrackOpt::NoReverse) => t.reverse = false,
+                None => {
                     out.expected(KW, Expected::TrackOption, w);
                     return Outcome::Simple;
                 }

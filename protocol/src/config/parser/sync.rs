@@ -4,9 +4,10 @@
 use core::net::IpAddr;
 
 use super::super::diag::{DiagnosticKind as K, Expected, Limit, Severity};
+use super::super::kw::{FilterKw, SyncKw};
 use super::super::types::*;
 use super::super::value;
-use super::{ip_text, Block, FileName, Key, Out, Outcome, Parser, Sink, SyncDraft};
+use super::{ip_text, Block, FileName, Out, Outcome, Parser, Sink, SyncDraft};
 
 /// Protocol names `conntrack_filter { protocol ... }` knows.
 const PROTOCOLS: [(&str, u8); 10] = [
@@ -74,9 +75,14 @@ impl Parser {
         let Some(d) = self.sync.as_mut() else {
             return Outcome::Ignored;
         };
-        match kw {
-            "interface" => {
-                out.once(&mut d.seen, Key::SyncInterface, kw);
+        let Some(k) = SyncKw::find(kw) else {
+            return Self::unknown(out, kw, "");
+        };
+        if k as u32 <= SyncKw::BackupCmd as u32 {
+            out.once(&mut d.seen, k as u32, kw);
+        }
+        match k {
+            SyncKw::Interface => {
                 if let Some(v) = out.one(words, Expected::InterfaceName) {
                     match value::ifname(v) {
                         Some(n) => d.interface = Some(n),
@@ -84,8 +90,7 @@ impl Parser {
                     }
                 }
             }
-            "local_address" => {
-                out.once(&mut d.seen, Key::SyncLocal, kw);
+            SyncKw::Local => {
                 if let Some(a) = out.one(words, Expected::IpAddress) {
                     match value::ip(a) {
                         Some(ip) => d.local = Some(ip),
@@ -93,7 +98,7 @@ impl Parser {
                     }
                 }
             }
-            "peer_address" => {
+            SyncKw::Peer => {
                 if let Some(a) = out.one(words, Expected::IpAddress) {
                     match value::ip(a) {
                         None => out.expected(kw, Expected::IpAddress, a),
@@ -108,15 +113,15 @@ impl Parser {
                     }
                 }
             }
-            "port" => {
-                out.once(&mut d.seen, Key::SyncPort, kw);
-                if let Some(v) = out.uint(words, 1, u64::from(u16::MAX)) {
+            SyncKw::Port => {
+                if let Some(v) = out.uint(words, 1, u32::from(u16::MAX)) {
                     d.port = Some(v as u16);
                 }
             }
-            "key_file" | "key" => {
-                let kw: &'static str = if kw == "key" { "key" } else { "key_file" };
-                let e = if kw == "key" {
+            SyncKw::KeyFile | SyncKw::Key => {
+                let inline = k == SyncKw::Key;
+                let kw: &'static str = if inline { "key" } else { "key_file" };
+                let e = if inline {
                     Expected::HexKey
                 } else {
                     Expected::FileName
@@ -124,7 +129,7 @@ impl Parser {
                 let Some(v) = out.one(words, e) else {
                     return Outcome::Simple;
                 };
-                let key = if kw == "key" {
+                let key = if inline {
                     hex_key(v).map(SyncKey::Inline)
                 } else {
                     path(v).map(SyncKey::File)
@@ -142,18 +147,16 @@ impl Parser {
                     None => d.key = Some((key, kw)),
                 }
             }
-            "conntrack_capacity" => {
-                out.once(&mut d.seen, Key::SyncCapacity, kw);
-                if let Some(v) = out.uint(words, 1, u64::from(MAX_CONNTRACK_CAPACITY)) {
-                    d.conntrack_capacity = Some(v as u32);
+            SyncKw::Capacity => {
+                if let Some(v) = out.uint(words, 1, MAX_CONNTRACK_CAPACITY) {
+                    d.conntrack_capacity = Some(v);
                 }
             }
-            "conntrack_filter" => {
+            SyncKw::Filter => {
                 out.none(words);
                 return Outcome::Block(Block::SyncFilter, "conntrack_filter");
             }
-            "lease_file" => {
-                out.once(&mut d.seen, Key::SyncLeaseFile, kw);
+            SyncKw::LeaseFile => {
                 if let Some(v) = out.one(words, Expected::FileName) {
                     match path(v) {
                         Some(p) => d.lease_file = Some(p),
@@ -161,20 +164,13 @@ impl Parser {
                     }
                 }
             }
-            "lease_capacity" => {
-                out.once(&mut d.seen, Key::SyncLeaseCapacity, kw);
-                if let Some(v) = out.uint(words, 1, u64::from(MAX_LEASE_CAPACITY)) {
-                    d.lease_capacity = Some(v as u32);
+            SyncKw::LeaseCapacity => {
+                if let Some(v) = out.uint(words, 1, MAX_LEASE_CAPACITY) {
+                    d.lease_capacity = Some(v);
                 }
             }
-            "dhcp_master_command" | "dhcp_backup_command" => {
-                let master = kw == "dhcp_master_command";
-                let key = if master {
-                    Key::SyncMasterCmd
-                } else {
-                    Key::SyncBackupCmd
-                };
-                out.once(&mut d.seen, key, kw);
+            SyncKw::MasterCmd | SyncKw::BackupCmd => {
+                let master = k == SyncKw::MasterCmd;
                 // The rest of the line, words joined by single spaces
                 // (quote it to keep other spacing).
                 let rest = words.get(1..).unwrap_or(&[]);
@@ -195,7 +191,6 @@ impl Parser {
                     d.backup_cmd = Some(cmd);
                 }
             }
-            _ => return Self::unknown(out, kw, &[]),
         }
         Outcome::Simple
     }
@@ -206,8 +201,8 @@ impl Parser {
             return Outcome::Ignored;
         };
         let f = &mut d.filter;
-        match kw {
-            "protocol" => {
+        match FilterKw::find(kw) {
+            Some(FilterKw::Protocol) => {
                 if words.len() < 2 {
                     out.expected(kw, Expected::Protocol, "");
                 }
@@ -223,7 +218,7 @@ impl Parser {
                     }
                 }
             }
-            "ignore_address" => {
+            Some(FilterKw::Ignore) => {
                 if words.len() < 2 {
                     out.expected(kw, Expected::Prefix, "");
                 }
@@ -242,7 +237,7 @@ impl Parser {
                     }
                 }
             }
-            _ => return Self::unknown(out, kw, &[]),
+            None => return Self::unknown(out, kw, ""),
         }
         Outcome::Simple
     }
