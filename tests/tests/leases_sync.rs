@@ -10,12 +10,15 @@
 //! with `--no-ping` (see the module docs): only its lease table keeps it from handing
 //! an address out twice.
 //!
+//! About 25 s for the file (two tests at a time). `TL_VERBOSE=1` prints the returning
+//! router's log.
+//!
 //! | test | checks | negative control |
 //! |---|---|---|
-//! | `leases_reach_backup_and_survive_crash_and_return` | 20 clients bound by r1: within 1 s r2's lease file and status hold all 20 (same address per MAC); crash of r1 (tandem and dnsmasq SIGSTOP+SIGKILL): r2's dnsmasq (restarted by Tandem) knows the 20 leases, 20 newcomers get the other addresses, the 20 renew (SIGUSR1: unicast to dead r1, then broadcast) and each is ACKed its address by r2, no address held by two clients; r1 returns as backup (its dnsmasq, started as at boot, stopped by `dhcp_backup_command`) and its file and status hold the full table (40) | r1 first restarted without `lease_file`: its file lacks the newcomers' leases for the same bound |
+//! | `leases_reach_backup_and_survive_crash_and_return` | 20 clients bound by r1 (one after the other): every lease reaches r2's file within 1 s of appearing in r1's (per lease, files read every 10 ms), r2's file equals r1's (address, expiry, host name per MAC) and r2's status counts 20; r2 ran `dhcp_backup_command` at start; crash of r1 (tandem and dnsmasq SIGSTOP+SIGKILL): r2's dnsmasq (restarted by Tandem) knows the 20 leases, 20 newcomers get the other addresses, the 20 renew (SIGUSR1: unicast to dead r1, then broadcast) and each is ACKed its address by r2, no address held by two clients; r1 returns as backup (its dnsmasq, started as at boot, stopped by `dhcp_backup_command`) and its file and status hold the full table (40) | r1 first restarted without `lease_file`: its file lacks the newcomers' leases for the same bound |
 //! | `harness_oracle_lease_copy_passes` | lab check without Tandem's lease sync: the harness copies the master's lease file to the backup and runs the DHCP scripts on transitions; the test above then passes (it can pass) | — (the test below is the control) |
 //! | `without_lease_sync_clients_lose_addresses` | the negative control of the test above: the same lab and steps without `lease_file` | r2's file stays empty; the newcomers are given the old clients' addresses and renewing clients are NAKed or moved |
-//! | `corrupt_line_is_reported_and_costs_no_lease` | a corrupt line written into the master's lease file (in place, as dnsmasq writes) is reported with its file and line; the backup keeps every lease and gets the leases after the corrupt line | the same rewrite without the corrupt line: nothing reported |
+//! | `corrupt_line_is_reported_and_costs_no_lease` | a corrupt line written into the master's lease file (in place, as dnsmasq writes) is reported with its file and line (log `FILE:LINE:COL`, `sync.leases.bad_lines` + 1); the backup keeps every lease, gets the two new leases after the corrupt line, writes no bad line; both statuses count them | the same rewrite without the corrupt line (one new lease in its place): nothing reported, `bad_lines` unchanged, the new lease synced |
 
 use std::fs;
 use std::net::Ipv4Addr;
