@@ -1,6 +1,6 @@
 //! Diagnostics: every warning and error the parser reports, with file:line.
 
-use core::fmt;
+use core::fmt::{self, Write as _};
 
 /// How bad a [`Diagnostic`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -81,44 +81,53 @@ pub enum Expected {
 
 impl fmt::Display for Expected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Expected::Integer { min, max } => write!(f, "an integer {min}..={max}"),
+        let text = match *self {
+            Expected::Integer { min, max } => {
+                f.write_str("an integer ")?;
+                if min < 0 {
+                    f.write_str("-")?;
+                }
+                num(f, min.unsigned_abs())?;
+                f.write_str("..=")?;
+                if max < 0 {
+                    f.write_str("-")?;
+                }
+                return num(f, max.unsigned_abs());
+            }
             Expected::Seconds { max } => {
-                write!(
-                    f,
-                    "a time in seconds 0..={max} (fractions allowed, e.g. 0.5)"
-                )
+                f.write_str("a time in seconds 0..=")?;
+                num(f, u64::from(max))?;
+                " (fractions allowed, e.g. 0.5)"
             }
-            Expected::Bool => f.write_str("one of on|off|true|false|yes|no"),
-            Expected::Version => f.write_str("2 or 3"),
+            Expected::Bool => "one of on|off|true|false|yes|no",
+            Expected::Version => "2 or 3",
             Expected::InterfaceName => {
-                f.write_str("an interface name of 1 to 15 bytes without '/', ':' or spaces")
+                "an interface name of 1 to 15 bytes without '/', ':' or spaces"
             }
-            Expected::Label => f.write_str("a label of 1 to 15 bytes"),
-            Expected::Name => f.write_str("a name of 1 to 32 bytes"),
-            Expected::RouterId => f.write_str("a router id of 1 to 64 bytes"),
-            Expected::IpAddress => f.write_str("an IPv4 or IPv6 address"),
-            Expected::Broadcast => f.write_str("an IPv4 broadcast address, '+' or '-'"),
-            Expected::Prefix => f.write_str("an address with optional /prefix length"),
-            Expected::AuthType => f.write_str("PASS (AH is not supported)"),
-            Expected::Password => f.write_str("a password"),
-            Expected::Scope => f.write_str("one of global|site|link|host|nowhere"),
-            Expected::Table => f.write_str("a table number or one of main|local|default"),
-            Expected::Path => f.write_str("a file name or glob pattern"),
-            Expected::AddressOption => f.write_str("one of brd|dev|scope|label"),
+            Expected::Label => "a label of 1 to 15 bytes",
+            Expected::Name => "a name of 1 to 32 bytes",
+            Expected::RouterId => "a router id of 1 to 64 bytes",
+            Expected::IpAddress => "an IPv4 or IPv6 address",
+            Expected::Broadcast => "an IPv4 broadcast address, '+' or '-'",
+            Expected::Prefix => "an address with optional /prefix length",
+            Expected::AuthType => "PASS (AH is not supported)",
+            Expected::Password => "a password",
+            Expected::Scope => "one of global|site|link|host|nowhere",
+            Expected::Table => "a table number or one of main|local|default",
+            Expected::Path => "a file name or glob pattern",
+            Expected::AddressOption => "one of brd|dev|scope|label",
             Expected::RouteOption => {
-                f.write_str("one of src|to|via|gw|dev|metric|table|scope|onlink")
+                "one of src|to|via|gw|dev|metric|table|scope|onlink"
             }
-            Expected::TrackOption => f.write_str("'weight N [reverse]'"),
-            Expected::OpenBrace => f.write_str("'{'"),
-            Expected::ClosingQuote => f.write_str("a closing quote"),
-            Expected::HexKey => f.write_str("64 hexadecimal digits (a 32-byte key)"),
-            Expected::Protocol => f.write_str(
-                "a protocol name (tcp, udp, icmp, icmpv6, sctp, dccp, udplite, gre) or number 0..=255",
-            ),
-            Expected::FileName => f.write_str("a file name of 1 to 128 bytes"),
-            Expected::Command => f.write_str("a command of 1 to 255 bytes"),
-        }
+            Expected::TrackOption => "'weight N [reverse]'",
+            Expected::OpenBrace => "'{'",
+            Expected::ClosingQuote => "a closing quote",
+            Expected::HexKey => "64 hexadecimal digits (a 32-byte key)",
+            Expected::Protocol => "a protocol name (tcp, udp, icmp, icmpv6, sctp, dccp, udplite, gre) or number 0..=255",
+            Expected::FileName => "a file name of 1 to 128 bytes",
+            Expected::Command => "a command of 1 to 255 bytes",
+        };
+        f.write_str(text)
     }
 }
 
@@ -352,117 +361,151 @@ impl Diagnostic<'_> {
     }
 }
 
+/// `n` in decimal (ignores the formatter's width and flags, like `write!`).
+fn num(f: &mut fmt::Formatter<'_>, n: u64) -> fmt::Result {
+    if n >= 10 {
+        num(f, n / 10)?;
+    }
+    f.write_char(char::from(b'0' + (n % 10) as u8))
+}
+
+/// Writes `template` with `\u{1}` replaced by `tok`, `\u{2}` by `other` and
+/// `\u{3}` by `kw` (one writer for every message instead of one `write!`
+/// format per message).
+fn fill(
+    f: &mut fmt::Formatter<'_>,
+    template: &str,
+    kw: &str,
+    tok: &str,
+    other: &str,
+) -> fmt::Result {
+    let mut rest = template;
+    while let Some(i) = rest.find(['\u{1}', '\u{2}', '\u{3}']) {
+        let (text, tail) = rest.split_at_checked(i).unwrap_or((rest, ""));
+        f.write_str(text)?;
+        let mut chars = tail.chars();
+        f.write_str(match chars.next() {
+            Some('\u{1}') => tok,
+            Some('\u{2}') => other,
+            _ => kw,
+        })?;
+        rest = chars.as_str();
+    }
+    f.write_str(rest)
+}
+
 impl fmt::Display for Diagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use DiagnosticKind as K;
         if !self.file.is_empty() {
             f.write_str(self.file)?;
             if self.line != 0 {
-                write!(f, ":{}", self.line)?;
+                f.write_str(":")?;
+                num(f, u64::from(self.line))?;
             }
             f.write_str(": ")?;
         } else if self.line != 0 {
-            write!(f, "line {}: ", self.line)?;
+            f.write_str("line ")?;
+            num(f, u64::from(self.line))?;
+            f.write_str(": ")?;
         }
         if self.severity == Severity::Warning {
             f.write_str("warning: ")?;
         }
         let (kw, tok, other) = (self.keyword, self.token, self.other);
         // Kinds that name the keyword themselves.
-        match self.kind {
-            K::UnknownKeyword => return write!(f, "unknown keyword '{kw}' (ignored)"),
+        let whole = match self.kind {
+            K::UnknownKeyword => Some("unknown keyword '\u{3}' (ignored)"),
             K::Unsupported if tok.is_empty() => {
-                return write!(f, "'{kw}' is not supported by Tandem (ignored)")
+                Some("'\u{3}' is not supported by Tandem (ignored)")
             }
-            K::UnclosedBlock => return write!(f, "{kw}: block opened here is never closed"),
-            K::UnexpectedOpenBrace => return f.write_str("unexpected '{'"),
-            K::UnmatchedCloseBrace => return f.write_str("'}' without an open block"),
-            _ => {}
+            K::UnclosedBlock => Some("\u{3}: block opened here is never closed"),
+            K::UnexpectedOpenBrace => Some("unexpected '{'"),
+            K::UnmatchedCloseBrace => Some("'}' without an open block"),
+            _ => None,
+        };
+        if let Some(t) = whole {
+            return fill(f, t, kw, tok, other);
         }
         if !kw.is_empty() {
-            write!(f, "{kw}: ")?;
+            f.write_str(kw)?;
+            f.write_str(": ")?;
         }
-        match self.kind {
-            K::Expected(e) if tok.is_empty() => write!(f, "missing value, expected {e}"),
-            K::Expected(e) => write!(f, "expected {e}, got '{tok}'"),
-            K::UnterminatedQuote => write!(f, "quoted string '{tok}' has no closing quote"),
-            K::TooMany(limit) => write!(
-                f,
-                "too many {} (at most {}): '{tok}' dropped",
-                limit.what(),
-                limit.max()
-            ),
-            K::Duplicate => write!(f, "'{tok}' is already defined"),
-            K::MissingKeyword => write!(f, "missing '{tok}'"),
-            K::Conflict => write!(f, "cannot be combined with '{tok}' (use one of them)"),
-            K::PeerIsLocal => write!(f, "'{tok}' is the local_address"),
-            K::SyncFamily => write!(
-                f,
-                "'{tok}' is not of the same address family as local_address"
-            ),
-            K::MissingInterface => write!(f, "instance '{tok}' has no interface"),
-            K::MissingVrid => write!(f, "instance '{tok}' has no virtual_router_id"),
-            K::DuplicateVrid => write!(
-                f,
-                "instance '{tok}' has the same interface, virtual_router_id and address family as instance '{other}'"
-            ),
-            K::UnknownInstance => {
-                write!(f, "sync group '{other}' names unknown instance '{tok}'")
+        let template = match self.kind {
+            K::Expected(e) => {
+                f.write_str(if tok.is_empty() {
+                    "missing value, expected "
+                } else {
+                    "expected "
+                })?;
+                fmt::Display::fmt(&e, f)?;
+                if tok.is_empty() {
+                    return Ok(());
+                }
+                ", got '\u{1}'"
             }
-            K::InTwoGroups => write!(
-                f,
-                "instance '{tok}' is already a member of sync group '{other}'"
-            ),
-            K::MixedFamilies => write!(
-                f,
-                "'{tok}' is not of the same address family as the instance's first virtual address"
-            ),
-            K::RouteFamily => write!(
-                f,
-                "'{tok}' is not of the same address family as the route's destination"
-            ),
-            K::Include(e) => write!(f, "'{tok}': {e}"),
-            K::Unsupported => write!(f, "option '{tok}' is not supported by Tandem (ignored)"),
-            K::ExtraValue => write!(f, "extra value '{tok}' ignored"),
-            K::Repeated => f.write_str("given again; the last value is used"),
-            K::UnknownState => write!(f, "unknown state '{tok}', using BACKUP"),
-            K::PasswordTruncated => {
-                f.write_str("longer than 8 characters; only the first 8 are used")
+            K::TooMany(limit) => {
+                f.write_str("too many ")?;
+                f.write_str(limit.what())?;
+                f.write_str(" (at most ")?;
+                num(f, limit.max() as u64)?;
+                "): '\u{1}' dropped"
             }
-            K::AdvertIntAdjusted { centis } => write!(
-                f,
-                "adjusted to {}.{:02} s (VRRPv2: whole seconds 1..=255, VRRPv3: 0.01..=40.95 s)",
-                centis / 100,
-                centis % 100
-            ),
-            K::AuthIgnoredV3 => write!(
-                f,
-                "instance '{tok}' uses VRRP version 3, which has no authentication (ignored)"
-            ),
-            K::Ipv6NeedsV3 => write!(f, "IPv6 instance '{tok}' uses VRRP version 3"),
-            K::NoVirtualAddresses => write!(f, "instance '{tok}' has no virtual address"),
-            K::NopreemptWithMaster => write!(
-                f,
-                "nopreempt has no effect on instance '{tok}' with state MASTER"
-            ),
-            K::PreemptDelayWithNopreempt => write!(
-                f,
-                "instance '{tok}' has nopreempt; preempt_delay is reset to 0"
-            ),
-            K::TrackOwnInterface => write!(
-                f,
-                "'{tok}' is the instance's own interface, always tracked (entry ignored)"
-            ),
-            K::EscapeNotSupported => write!(
-                f,
-                "backslash escapes are not supported; '{tok}' is taken literally"
-            ),
+            K::Include(e) => {
+                fill(f, "'\u{1}': ", kw, tok, other)?;
+                return fmt::Display::fmt(&e, f);
+            }
+            K::AdvertIntAdjusted { centis } => {
+                f.write_str("adjusted to ")?;
+                num(f, u64::from(centis / 100))?;
+                f.write_str(if centis % 100 < 10 { ".0" } else { "." })?;
+                num(f, u64::from(centis % 100))?;
+                " s (VRRPv2: whole seconds 1..=255, VRRPv3: 0.01..=40.95 s)"
+            }
+            K::UnterminatedQuote => "quoted string '\u{1}' has no closing quote",
+            K::Duplicate => "'\u{1}' is already defined",
+            K::MissingKeyword => "missing '\u{1}'",
+            K::Conflict => "cannot be combined with '\u{1}' (use one of them)",
+            K::PeerIsLocal => "'\u{1}' is the local_address",
+            K::SyncFamily => "'\u{1}' is not of the same address family as local_address",
+            K::MissingInterface => "instance '\u{1}' has no interface",
+            K::MissingVrid => "instance '\u{1}' has no virtual_router_id",
+            K::DuplicateVrid => {
+                "instance '\u{1}' has the same interface, virtual_router_id and address family as instance '\u{2}'"
+            }
+            K::UnknownInstance => "sync group '\u{2}' names unknown instance '\u{1}'",
+            K::InTwoGroups => "instance '\u{1}' is already a member of sync group '\u{2}'",
+            K::MixedFamilies => {
+                "'\u{1}' is not of the same address family as the instance's first virtual address"
+            }
+            K::RouteFamily => "'\u{1}' is not of the same address family as the route's destination",
+            K::Unsupported => "option '\u{1}' is not supported by Tandem (ignored)",
+            K::ExtraValue => "extra value '\u{1}' ignored",
+            K::Repeated => "given again; the last value is used",
+            K::UnknownState => "unknown state '\u{1}', using BACKUP",
+            K::PasswordTruncated => "longer than 8 characters; only the first 8 are used",
+            K::AuthIgnoredV3 => {
+                "instance '\u{1}' uses VRRP version 3, which has no authentication (ignored)"
+            }
+            K::Ipv6NeedsV3 => "IPv6 instance '\u{1}' uses VRRP version 3",
+            K::NoVirtualAddresses => "instance '\u{1}' has no virtual address",
+            K::NopreemptWithMaster => "nopreempt has no effect on instance '\u{1}' with state MASTER",
+            K::PreemptDelayWithNopreempt => {
+                "instance '\u{1}' has nopreempt; preempt_delay is reset to 0"
+            }
+            K::TrackOwnInterface => {
+                "'\u{1}' is the instance's own interface, always tracked (entry ignored)"
+            }
+            K::EscapeNotSupported => {
+                "backslash escapes are not supported; '\u{1}' is taken literally"
+            }
             // Handled above.
             K::UnknownKeyword
             | K::UnclosedBlock
             | K::UnexpectedOpenBrace
-            | K::UnmatchedCloseBrace => Ok(()),
-        }
+            | K::UnmatchedCloseBrace => "",
+        };
+        fill(f, template, kw, tok, other)
     }
 }
 

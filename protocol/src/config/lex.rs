@@ -1,4 +1,5 @@
-//! Tokenizer (nom) for one line of keepalived.conf.
+//! Tokenizer for one line of keepalived.conf (hand-written: smaller than
+//! nom combinators on 32-bit MIPS).
 //!
 //! - Words are separated by whitespace; `{` and `}` are tokens of their own
 //!   even when touching a word (`group{` is `group`, `{`).
@@ -8,13 +9,6 @@
 //! - `"..."` or `'...'` is one word with the quotes removed; whitespace,
 //!   braces and comment characters inside are kept. Backslash escapes are not
 //!   interpreted (reported by the parser).
-
-use nom::branch::alt;
-use nom::bytes::complete::{take_till, take_while, take_while1};
-use nom::character::complete::char;
-use nom::combinator::{map, value};
-use nom::sequence::delimited;
-use nom::{IResult, Parser};
 
 /// One token of a line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,29 +25,8 @@ pub(crate) enum Tok<'a> {
     Unterminated(&'a str),
 }
 
-fn is_space(c: char) -> bool {
-    c.is_whitespace()
-}
-
 fn is_word_char(c: char) -> bool {
     !(c.is_whitespace() || matches!(c, '{' | '}' | '#' | '!' | '"' | '\''))
-}
-
-fn token(i: &str) -> IResult<&str, Tok<'_>> {
-    alt((
-        value(Tok::Open, char('{')),
-        value(Tok::Close, char('}')),
-        map(
-            delimited(char('"'), take_till(|c| c == '"'), char('"')),
-            Tok::Quoted,
-        ),
-        map(
-            delimited(char('\''), take_till(|c| c == '\''), char('\'')),
-            Tok::Quoted,
-        ),
-        map(take_while1(is_word_char), Tok::Word),
-    ))
-    .parse(i)
 }
 
 /// The tokens of one line (without its line terminator).
@@ -71,28 +44,28 @@ impl<'a> Iterator for Tokens<'a> {
     type Item = Tok<'a>;
 
     fn next(&mut self) -> Option<Tok<'a>> {
-        let skipped: IResult<&str, &str> = take_while(is_space).parse(self.rest);
-        let rest = match skipped {
-            Ok((rest, _)) => rest,
-            Err(_) => "",
+        let rest = self.rest.trim_start();
+        self.rest = "";
+        let mut chars = rest.chars();
+        let first = chars.next()?;
+        let after = chars.as_str();
+        let (tok, rest) = match first {
+            '#' | '!' => return None,
+            '{' => (Tok::Open, after),
+            '}' => (Tok::Close, after),
+            '"' | '\'' => match after.split_once(first) {
+                Some((quoted, rest)) => (Tok::Quoted(quoted), rest),
+                None => (Tok::Unterminated(after), ""),
+            },
+            _ => {
+                // `first` is a word character: a word runs to the next non-word character.
+                let n = rest.find(|c| !is_word_char(c)).unwrap_or(rest.len());
+                let (word, rest) = rest.split_at_checked(n).unwrap_or((rest, ""));
+                (Tok::Word(word), rest)
+            }
         };
-        if rest.is_empty() || rest.starts_with('#') || rest.starts_with('!') {
-            self.rest = "";
-            return None;
-        }
-        match token(rest) {
-            Ok((rest, tok)) => {
-                self.rest = rest;
-                Some(tok)
-            }
-            Err(_) => {
-                // Only an unterminated quote can fail: every other first
-                // character is a brace or a word character.
-                self.rest = "";
-                let after = rest.get(1..).unwrap_or("");
-                Some(Tok::Unterminated(after))
-            }
-        }
+        self.rest = rest;
+        Some(tok)
     }
 }
 

@@ -1,29 +1,30 @@
-//! Value parsers (nom): integers, decimal seconds, booleans, addresses,
-//! prefixes, names. Each takes one whole word and returns `None` unless the
-//! whole word is valid.
+//! Value parsers: integers, decimal seconds, booleans, addresses, prefixes,
+//! names. Each takes one whole word and returns `None` unless the whole word
+//! is valid. Hand-written over bytes (nom combinators cost more code per
+//! use on 32-bit MIPS).
 
 use core::net::IpAddr;
 use core::str::FromStr;
 
 use heapless::String;
-use nom::bytes::complete::take_while1;
-use nom::character::complete::{char, digit1, one_of};
-use nom::combinator::{all_consuming, opt, recognize};
-use nom::sequence::preceded;
-use nom::{IResult, Parser};
 
 use super::types::{Scope, IFNAME_LEN, NAME_LEN};
 
-fn digits(i: &str) -> IResult<&str, &str> {
-    digit1(i)
+/// Whether `s` is ASCII digits only (true for "").
+fn all_digits(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// An unsigned decimal integer (digits only, no sign), without overflow.
 pub(crate) fn uint(word: &str) -> Option<u64> {
-    let (_, d) = all_consuming(digits).parse(word).ok()?;
-    d.bytes().try_fold(0u64, |acc, b| {
-        acc.checked_mul(10)?
-            .checked_add(u64::from(b.wrapping_sub(b'0')))
+    if word.is_empty() {
+        return None;
+    }
+    word.bytes().try_fold(0u64, |acc, b| {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
     })
 }
 
@@ -34,38 +35,29 @@ pub(crate) fn uint_in(word: &str, min: u64, max: u64) -> Option<u64> {
 
 /// A signed decimal integer (optional `+`/`-`).
 pub(crate) fn int(word: &str) -> Option<i64> {
-    let (_, (sign, d)) = all_consuming((opt(one_of("+-")), recognize(digits)))
-        .parse(word)
-        .ok()?;
+    let (negative, d) = match word.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, word.strip_prefix('+').unwrap_or(word)),
+    };
     let magnitude = i64::try_from(uint(d)?).ok()?;
-    Some(if sign == Some('-') {
-        -magnitude
-    } else {
-        magnitude
-    })
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 /// A non-negative decimal time in seconds (`3`, `0.5`, `.25`, `2.`),
 /// returned in microseconds; digits past the sixth decimal are truncated
 /// (keepalived's resolution). `None` above `max_secs`.
 pub(crate) fn seconds_micros(word: &str, max_secs: u64) -> Option<u64> {
-    let (_, (whole, frac)) = all_consuming((opt(digits), opt(preceded(char('.'), opt(digits)))))
-        .parse(word)
-        .ok()?;
-    let frac = frac.flatten();
-    if whole.is_none() && frac.is_none() {
+    let (whole, frac) = word.split_once('.').unwrap_or((word, ""));
+    if !all_digits(whole) || !all_digits(frac) || (whole.is_empty() && frac.is_empty()) {
         return None;
     }
-    let secs = match whole {
-        Some(w) => uint(w)?,
-        None => 0,
-    };
+    let secs = if whole.is_empty() { 0 } else { uint(whole)? };
     if secs > max_secs {
         return None;
     }
     let mut micros: u64 = 0;
     let mut scale: u64 = 100_000;
-    for b in frac.unwrap_or("").bytes() {
+    for b in frac.bytes() {
         micros = micros.saturating_add(u64::from(b.wrapping_sub(b'0')).saturating_mul(scale));
         scale /= 10;
     }
@@ -96,14 +88,10 @@ pub(crate) fn ip(word: &str) -> Option<IpAddr> {
 
 /// `ADDR` or `ADDR/LEN`; `LEN` must fit the family (0..=32 or 0..=128).
 pub(crate) fn prefix(word: &str) -> Option<(IpAddr, Option<u8>)> {
-    fn split(i: &str) -> IResult<&str, (&str, Option<&str>)> {
-        all_consuming((
-            take_while1(|c: char| c != '/'),
-            opt(preceded(char('/'), digits)),
-        ))
-        .parse(i)
-    }
-    let (_, (addr, len)) = split(word).ok()?;
+    let (addr, len) = match word.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (word, None),
+    };
     let addr = ip(addr)?;
     let max = match addr {
         IpAddr::V4(_) => 32,
