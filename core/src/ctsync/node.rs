@@ -134,8 +134,9 @@ fn due(t: Option<Instant>, now: Instant) -> bool {
 /// Storage is the caller's: `cache` holds the BACKUP's external cache
 /// (48 octets a slot on every target; a NAT'd IPv4 connection takes one
 /// slot, an IPv6 one two or three: see [`Slot`]), `window` the unacknowledged
-/// records (112 octets a slot; a few thousand slots cover a dump at full
-/// speed). The cache stays untouched by a MASTER; without leases
+/// records (40 octets a slot, records packed like the cache's: an IPv4
+/// connection takes one slot, an IPv6 one two or three; a few thousand
+/// slots cover a dump at full speed). The cache stays untouched by a MASTER; without leases
 /// ([`CtSync::attach_leases`]) a BACKUP's window stays empty.
 #[derive(Debug)]
 pub struct CtSync<'a> {
@@ -495,7 +496,7 @@ impl<'a> CtSync<'a> {
         self.window.len()
     }
 
-    /// Slots of the retransmit window.
+    /// Slots of the retransmit window (a record takes one or more).
     pub fn window_capacity(&self) -> usize {
         self.window.capacity()
     }
@@ -838,7 +839,9 @@ impl<'a> CtSync<'a> {
     }
 
     /// How many dump entries [`CtSync::handle_dump_entry`] takes now (0 when
-    /// no dump is wanted). A dump may fill the window only up to
+    /// no dump is wanted): free window slots, one per IPv4 entry (an IPv6
+    /// entry takes two or three, so fewer of those fit; the one that does
+    /// not is refused with [`DumpError::WindowFull`]). A dump may fill the window only up to
     /// [`DUMP_RESERVE`](super::DUMP_RESERVE) of it, so that the events
     /// arriving meanwhile still fit.
     pub fn dump_space(&self) -> usize {
@@ -1335,7 +1338,7 @@ impl<'a> CtSync<'a> {
         let nack = p.nack.filter(|_| due(p.nack_due, now));
         let req = self.resync_wanted && due(p.req_due, now);
         let lease_req = p.lease_req > 0 && due(p.lease_req_due, now);
-        let data = role != Role::Idle && p.live && self.window.get(p.next).is_some();
+        let data = role != Role::Idle && p.live && self.window.contains(p.next);
         let alive = p
             .last_sent
             .is_none_or(|t| t + self.cfg.alive_interval <= now);
@@ -1377,7 +1380,7 @@ impl<'a> CtSync<'a> {
         }
         let mut sent_data = false;
         if data && w.push(&Record::Seq(p.next)).is_ok() {
-            while self.window.get(p.next).is_some() {
+            while self.window.contains(p.next) {
                 match self.window.record(p.next).map(|r| w.push(&r)) {
                     Some(Ok(())) => {
                         if seq_after(p.high, p.next) {

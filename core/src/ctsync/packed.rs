@@ -16,7 +16,7 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use tandem_protocol::conntrack::{
-    Entry, Manip, NatDelta, TcpInfo, TcpState, Tuple, IPPROTO_TCP, IPS_ASSURED, IPS_CONFIRMED,
+    Entry, Key, Manip, NatDelta, TcpInfo, TcpState, Tuple, IPPROTO_TCP, IPS_ASSURED, IPS_CONFIRMED,
     IPS_DST_NAT_DONE, IPS_SEEN_REPLY, IPS_SRC_NAT, IPS_SRC_NAT_DONE,
 };
 
@@ -310,5 +310,52 @@ pub(crate) fn unpack(bytes: &[u8]) -> Option<Entry> {
         zone,
         tcp,
         id,
+    })
+}
+
+/// Packs a conntrack key (a destroy record): flags · \[protocol\] ·
+/// addresses · ports · \[zone\]. At most 42 octets.
+pub(crate) fn pack_key(k: &Key, out: &mut [u8]) -> Option<usize> {
+    let o = &k.orig;
+    let f = flag(o.proto != IPPROTO_TCP, F_NOT_TCP)
+        | flag(is_v6(o.src), F_SRC6)
+        | flag(is_v6(o.dst), F_DST6)
+        | flag(k.zone != 0, F_ZONE);
+    let mut w = Writer { buf: out, n: 0 };
+    w.varint(f)?;
+    if f & F_NOT_TCP != 0 {
+        w.put(&[o.proto])?;
+    }
+    w.addr(o.src)?;
+    w.addr(o.dst)?;
+    w.put(&o.src_port.to_be_bytes())?;
+    w.put(&o.dst_port.to_be_bytes())?;
+    if f & F_ZONE != 0 {
+        w.varint(u32::from(k.zone))?;
+    }
+    Some(w.n)
+}
+
+/// The key packed in `bytes` by [`pack_key`].
+pub(crate) fn unpack_key(bytes: &[u8]) -> Option<Key> {
+    let mut r = Reader { buf: bytes };
+    let f = r.varint()?;
+    let proto = if f & F_NOT_TCP != 0 {
+        r.u8()?
+    } else {
+        IPPROTO_TCP
+    };
+    let src = r.addr(f & F_SRC6 != 0)?;
+    let dst = r.addr(f & F_DST6 != 0)?;
+    let sport = r.u16()?;
+    let dport = r.u16()?;
+    let zone = if f & F_ZONE != 0 {
+        u16::try_from(r.varint()?).ok()?
+    } else {
+        0
+    };
+    Some(Key {
+        orig: Tuple::new(src, dst, proto, sport, dport),
+        zone,
     })
 }

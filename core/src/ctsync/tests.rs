@@ -121,7 +121,7 @@ fn window_ring() {
     assert!(w.holds(5));
     assert!(!w.holds(6));
     assert_eq!(w.push(TxItem::ResyncEnd), Some(5));
-    assert_eq!(w.get(5), Some(&TxItem::ResyncEnd));
+    assert_eq!(w.get(5), Some(TxItem::ResyncEnd));
     // Releasing backwards or beyond the head is harmless.
     w.release_to(1);
     assert_eq!(w.base(), 3);

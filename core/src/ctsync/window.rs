@@ -2,10 +2,18 @@
 //! live peer, in caller storage, numbered on the stream. Lease records
 //! keep only a reference in their window slot; the lease itself waits,
 //! compactly encoded, in a byte ring ([`LeaseRing`]) beside it.
+//!
+//! Conntrack records are kept packed ([`super::packed`]) in 40-octet
+//! slots: a NAT'd IPv4 connection takes one slot, an IPv6 one two or
+//! three (consecutive, wrapping around the end). Every slot carries its
+//! record's number, so the slot of a number is found directly while every
+//! record takes one slot, and by binary search (O(log slots)) otherwise.
 
 use tandem_protocol::conntrack::{Entry, Key};
 use tandem_protocol::lease::{Duid, Lease};
 use tandem_protocol::sync::{seq_after, Record};
+
+use super::packed::{pack, pack_key, unpack, unpack_key, MAX_PACKED};
 
 /// What a lease record does on the receiving side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,14 +193,61 @@ impl<'a> LeaseRing<'a> {
     }
 }
 
-/// One slot of the retransmit window. Storage is the caller's
-/// (`&mut [TxSlot]`); its contents are private.
+/// Record octets in one window slot.
+const TX_DATA: usize = 34;
+
+// Slot kinds: a record's first slot says what it is.
+const K_FREE: u8 = 0;
+const K_NEW: u8 = 1;
+const K_UPDATE: u8 = 2;
+const K_DESTROY: u8 = 3;
+const K_BEGIN: u8 = 4;
+const K_END: u8 = 5;
+const K_LEASE_ADD: u8 = 6;
+const K_LEASE_CHANGE: u8 = 7;
+const K_LEASE_DELETE: u8 = 8;
+const K_LEASE_DUID: u8 = 9;
+/// A further slot of a packed record.
+const K_CONT: u8 = 10;
+
+/// Slots a record of `len` packed octets takes.
+fn tx_parts(len: usize) -> usize {
+    len.div_ceil(TX_DATA).max(1)
+}
+
+/// One slot of the retransmit window (40 octets). Storage is the caller's
+/// (`&mut [TxSlot]`); its contents are private. A conntrack record takes
+/// one slot when packed into at most 34 octets (a NAT'd IPv4 connection:
+/// about 30 with the kernel's id), otherwise two to five (IPv6); any other
+/// record one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TxSlot(Option<TxItem>);
+pub struct TxSlot {
+    /// The record's number (in every slot of the record).
+    seq: u32,
+    kind: u8,
+    /// First slot: the packed length; further slots: the octets used.
+    len: u8,
+    /// The packed record (a lease record: the ring offset, big-endian
+    /// `u32`, and length, `u16`).
+    data: [u8; TX_DATA],
+}
 
 impl TxSlot {
     /// A free slot.
-    pub const EMPTY: TxSlot = TxSlot(None);
+    pub const EMPTY: TxSlot = TxSlot {
+        seq: 0,
+        kind: K_FREE,
+        len: 0,
+        data: [0; TX_DATA],
+    };
+
+    /// Slots the record starting here takes.
+    fn parts(&self) -> usize {
+        match self.kind {
+            K_NEW | K_UPDATE | K_DESTROY => tx_parts(usize::from(self.len)),
+            _ => 1,
+        }
+    }
 }
 
 impl Default for TxSlot {
@@ -205,7 +260,11 @@ impl Default for TxSlot {
 #[derive(Debug)]
 pub(crate) struct Window<'a> {
     slots: &'a mut [TxSlot],
+    /// The oldest record's first slot.
     start: usize,
+    /// Slots in use.
+    used: usize,
+    /// Records held.
     len: usize,
     base: u32,
     ring: LeaseRing<'a>,
@@ -218,6 +277,7 @@ impl<'a> Window<'a> {
         Window {
             slots,
             start: 0,
+            used: 0,
             len: 0,
             base: 1,
             ring: LeaseRing::new(&mut []),
@@ -241,7 +301,7 @@ impl<'a> Window<'a> {
     /// Appends a lease record; its number, or `None` when the window or
     /// the ring is full.
     pub(crate) fn push_lease(&mut self, op: LeaseOp, lease: &Lease) -> Option<u32> {
-        if self.len >= self.slots.len() {
+        if self.used >= self.slots.len() {
             return None;
         }
         let (off, len) = self.ring.put(lease)?;
@@ -255,7 +315,7 @@ impl<'a> Window<'a> {
     /// Appends a server-DUID record (its octets in the ring); its number,
     /// or `None` when the window or the ring is full.
     pub(crate) fn push_duid(&mut self, duid: &Duid) -> Option<u32> {
-        if self.len >= self.slots.len() {
+        if self.used >= self.slots.len() {
             return None;
         }
         let (off, len) = self.ring.put_raw(duid.as_slice())?;
@@ -272,7 +332,7 @@ impl<'a> Window<'a> {
 
     /// The record numbered `seq`, if held.
     pub(crate) fn record(&self, seq: u32) -> Option<Record> {
-        match *self.get(seq)? {
+        match self.get(seq)? {
             TxItem::Lease {
                 op: LeaseOp::Duid,
                 off,
@@ -302,40 +362,139 @@ impl<'a> Window<'a> {
         self.base.wrapping_add(self.len as u32)
     }
 
+    /// Records held.
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
+    /// Slots.
     pub(crate) fn capacity(&self) -> usize {
         self.slots.len()
     }
 
-    /// Free slots.
+    /// Free slots (a record takes at least one).
     pub(crate) fn space(&self) -> usize {
-        self.slots.len() - self.len
+        self.slots.len().saturating_sub(self.used)
     }
 
-    /// Appends `item`; its number, or `None` when the window is full.
+    /// Appends `item`; its number, or `None` when the window has not
+    /// slots enough for it.
     pub(crate) fn push(&mut self, item: TxItem) -> Option<u32> {
+        let mut buf = [0; MAX_PACKED];
+        let (kind, n) = match item {
+            TxItem::New(e) => (K_NEW, pack(&e, &mut buf)?),
+            TxItem::Update(e) => (K_UPDATE, pack(&e, &mut buf)?),
+            TxItem::Destroy(k) => (K_DESTROY, pack_key(&k, &mut buf)?),
+            TxItem::ResyncBegin => (K_BEGIN, 0),
+            TxItem::ResyncEnd => (K_END, 0),
+            TxItem::Lease { op, off, len } => {
+                buf.get_mut(..4)?.copy_from_slice(&off.to_be_bytes());
+                buf.get_mut(4..6)?.copy_from_slice(&len.to_be_bytes());
+                let kind = match op {
+                    LeaseOp::Add => K_LEASE_ADD,
+                    LeaseOp::Change => K_LEASE_CHANGE,
+                    LeaseOp::Delete => K_LEASE_DELETE,
+                    LeaseOp::Duid => K_LEASE_DUID,
+                };
+                (kind, 6)
+            }
+        };
         let cap = self.slots.len();
-        if self.len >= cap {
+        let need = tx_parts(n);
+        if self.used + need > cap {
             return None;
         }
         let seq = self.head();
-        let idx = (self.start + self.len) % cap;
-        *self.slots.get_mut(idx)? = TxSlot(Some(item));
+        let first = (self.start + self.used) % cap;
+        for k in 0..need {
+            let chunk = buf.get(k * TX_DATA..n.min((k + 1) * TX_DATA))?;
+            let s = self.slots.get_mut((first + k) % cap)?;
+            *s = TxSlot {
+                seq,
+                kind: if k == 0 { kind } else { K_CONT },
+                len: u8::try_from(if k == 0 { n } else { chunk.len() }).ok()?,
+                ..TxSlot::EMPTY
+            };
+            s.data.get_mut(..chunk.len())?.copy_from_slice(chunk);
+        }
+        self.used += need;
         self.len += 1;
         Some(seq)
     }
 
-    /// The record numbered `seq`, if held.
-    pub(crate) fn get(&self, seq: u32) -> Option<&TxItem> {
+    /// Whether the record numbered `seq` is held.
+    pub(crate) fn contains(&self, seq: u32) -> bool {
+        (seq.wrapping_sub(self.base) as usize) < self.len
+    }
+
+    /// The first slot of the record numbered `seq`, if held.
+    fn slot_of(&self, seq: u32) -> Option<usize> {
         let off = seq.wrapping_sub(self.base) as usize;
         if off >= self.len {
             return None;
         }
-        let idx = (self.start + off) % self.slots.len();
-        self.slots.get(idx)?.0.as_ref()
+        let cap = self.slots.len();
+        let rel = |p: usize| {
+            self.slots
+                .get((self.start + p) % cap)
+                .map_or(usize::MAX, |s| s.seq.wrapping_sub(self.base) as usize)
+        };
+        let pos = if self.used == self.len {
+            // One slot a record.
+            off
+        } else {
+            // The first slot whose record is not before `seq`.
+            let (mut lo, mut hi) = (0, self.used);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if rel(mid) < off {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo
+        };
+        let i = (self.start + pos) % cap;
+        let s = self.slots.get(i)?;
+        (s.seq == seq && s.kind != K_CONT && s.kind != K_FREE).then_some(i)
+    }
+
+    /// The record numbered `seq`, if held.
+    pub(crate) fn get(&self, seq: u32) -> Option<TxItem> {
+        let i = self.slot_of(seq)?;
+        let s = self.slots.get(i)?;
+        let n = usize::from(s.len);
+        let mut buf = [0; MAX_PACKED];
+        let cap = self.slots.len();
+        for k in 0..s.parts() {
+            let c = self.slots.get((i + k) % cap)?;
+            let used = n.saturating_sub(k * TX_DATA).min(TX_DATA);
+            buf.get_mut(k * TX_DATA..k * TX_DATA + used)?
+                .copy_from_slice(c.data.get(..used)?);
+        }
+        let bytes = buf.get(..n)?;
+        let lease = |op| {
+            let (off, rest) = bytes.split_first_chunk::<4>()?;
+            let (len, _) = rest.split_first_chunk::<2>()?;
+            Some(TxItem::Lease {
+                op,
+                off: u32::from_be_bytes(*off),
+                len: u16::from_be_bytes(*len),
+            })
+        };
+        match s.kind {
+            K_NEW => unpack(bytes).map(TxItem::New),
+            K_UPDATE => unpack(bytes).map(TxItem::Update),
+            K_DESTROY => unpack_key(bytes).map(TxItem::Destroy),
+            K_BEGIN => Some(TxItem::ResyncBegin),
+            K_END => Some(TxItem::ResyncEnd),
+            K_LEASE_ADD => lease(LeaseOp::Add),
+            K_LEASE_CHANGE => lease(LeaseOp::Change),
+            K_LEASE_DELETE => lease(LeaseOp::Delete),
+            K_LEASE_DUID => lease(LeaseOp::Duid),
+            _ => None,
+        }
     }
 
     /// Whether `seq` is held or is the head (a valid resend position).
@@ -347,13 +506,26 @@ impl<'a> Window<'a> {
     pub(crate) fn release_to(&mut self, seq: u32) {
         let cap = self.slots.len();
         while self.len > 0 && seq_after(seq, self.base) {
-            if let Some(s) = self.slots.get_mut(self.start) {
-                if let TxSlot(Some(TxItem::Lease { off, len, .. })) = *s {
-                    self.ring.free(off, len);
+            if let Some(s) = self.slots.get(self.start) {
+                if (K_LEASE_ADD..=K_LEASE_DUID).contains(&s.kind) {
+                    let (off, rest) = s.data.split_at(4);
+                    let off = off.try_into().map_or(0, u32::from_be_bytes);
+                    let len = rest.get(..2).and_then(|b| b.try_into().ok());
+                    self.ring.free(off, len.map_or(0, u16::from_be_bytes));
                 }
-                *s = TxSlot::EMPTY;
             }
-            self.start = (self.start + 1) % cap;
+            let parts = self
+                .slots
+                .get(self.start)
+                .map_or(1, TxSlot::parts)
+                .min(self.used);
+            for k in 0..parts {
+                if let Some(s) = self.slots.get_mut((self.start + k) % cap) {
+                    *s = TxSlot::EMPTY;
+                }
+            }
+            self.start = (self.start + parts) % cap;
+            self.used -= parts;
             self.len -= 1;
             self.base = self.base.wrapping_add(1);
         }
@@ -364,6 +536,110 @@ impl<'a> Window<'a> {
         let head = self.head();
         self.release_to(head);
         self.start = 0;
+        self.used = 0;
         self.ring.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use core::net::{IpAddr, Ipv6Addr};
+    use std::collections::VecDeque;
+
+    use tandem_protocol::conntrack::{Entry, NatDelta, TcpInfo, TcpState, Tuple};
+
+    use super::super::sim::{leak_window, nat_entry, Rng};
+    use super::*;
+
+    fn v6_entry(rng: &mut Rng) -> Entry {
+        let a = IpAddr::V6(Ipv6Addr::new(
+            0x2001,
+            0xdb8,
+            0,
+            0,
+            0,
+            0,
+            0,
+            rng.next() as u16,
+        ));
+        let b = IpAddr::V6(Ipv6Addr::new(
+            0x2001,
+            0xdb8,
+            1,
+            0,
+            0,
+            0,
+            0,
+            rng.next() as u16,
+        ));
+        let mut e = Entry::with_nat(Tuple::tcp(a, b, rng.next() as u16, 443), NatDelta::NONE);
+        e.timeout = rng.next() as u32;
+        e.mark = rng.next() as u32;
+        e.tcp = Some(TcpInfo::new(TcpState::Established));
+        e.id = Some(rng.next() as u32);
+        e
+    }
+
+    /// Records of one to several slots, pushed and released in random
+    /// order against a model, wrapping around the slots many times.
+    #[test]
+    fn packed_records_match_a_model() {
+        for (cap, seed) in [(1usize, 1u64), (3, 2), (7, 3), (64, 4)] {
+            let mut w = Window::new(leak_window(cap));
+            let mut model: VecDeque<(u32, TxItem)> = VecDeque::new();
+            let mut rng = Rng::new(seed);
+            for _ in 0..cap * 200 {
+                if rng.below(3) > 0 {
+                    let item = match rng.below(6) {
+                        0 => TxItem::New(nat_entry(&mut rng)),
+                        1 => TxItem::Update(v6_entry(&mut rng)),
+                        2 => TxItem::Destroy(v6_entry(&mut rng).key()),
+                        3 => TxItem::Destroy(nat_entry(&mut rng).key()),
+                        4 => TxItem::New(v6_entry(&mut rng)),
+                        _ => TxItem::ResyncBegin,
+                    };
+                    match w.push(item) {
+                        Some(seq) => {
+                            assert_eq!(seq, w.head().wrapping_sub(1));
+                            model.push_back((seq, item));
+                        }
+                        None => assert!(w.space() < 5, "{}", w.space()),
+                    }
+                } else {
+                    let upto = w.base().wrapping_add(rng.below(4) as u32);
+                    w.release_to(upto);
+                    while model.front().is_some_and(|(s, _)| seq_after(upto, *s)) {
+                        model.pop_front();
+                    }
+                }
+                assert_eq!(w.len(), model.len());
+                assert!(w.used <= cap);
+                for (seq, item) in &model {
+                    assert_eq!(w.get(*seq), Some(*item));
+                }
+                assert!(w.get(w.head()).is_none());
+                assert!(w.get(w.base().wrapping_sub(1)).is_none());
+            }
+            w.clear();
+            assert_eq!((w.len(), w.used, w.space()), (0, 0, cap));
+        }
+    }
+
+    #[test]
+    fn slot_size() {
+        let mut rng = Rng::new(9);
+        let mut buf = [0; MAX_PACKED];
+        let n = pack(&nat_entry(&mut rng), &mut buf).unwrap();
+        std::println!(
+            "retransmit window slot {} B (record {TX_DATA} B); a NAT'd TCP/IPv4 event with \
+             its kernel id packs into {n} B = {} slot; 4096 slots: {} B",
+            core::mem::size_of::<TxSlot>(),
+            tx_parts(n),
+            4096 * core::mem::size_of::<TxSlot>()
+        );
+        assert_eq!(core::mem::size_of::<TxSlot>(), 40);
+        assert_eq!(tx_parts(n), 1);
     }
 }
