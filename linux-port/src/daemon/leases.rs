@@ -35,6 +35,13 @@
 //!   file would no longer be the one it writes).
 //! - Becoming BACKUP or FAULT: `dhcp_backup_command` runs; the file is
 //!   written from the table once it has ended (dnsmasq stopped).
+//! - At start-up, before following the first role, the file is read once
+//!   (the leases a DHCP server running until now handed out). A missing
+//!   file deletes nothing. The file's `duid` line becomes the table's
+//!   server DUID (MASTER), which the sync channel carries to the peer; a
+//!   BACKUP writes the adopted DUID into its file.
+//! - `dhcp_master_command`/`dhcp_backup_command` without `lease_file`:
+//!   only the commands run (DHCP on the master only, no lease sync).
 //!
 //! # Commands
 //!
