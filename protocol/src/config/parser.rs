@@ -766,6 +766,7 @@ impl Parser {
         Outcome::Ignored
     }
 
+    #[inline(never)]
     fn top(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
         match TopKw::find(kw) {
@@ -793,6 +794,7 @@ impl Parser {
         }
     }
 
+    #[inline(never)]
     fn global(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
         let Some(k) = GlobalKw::find(kw) else {
@@ -844,6 +846,7 @@ impl Parser {
         }
         Outcome::Simple
     }
+    #[inline(never)]
     fn new_group(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = "vrrp_sync_group";
         let Some(raw) = out.one(words, Expected::Name) else {
@@ -870,6 +873,7 @@ impl Parser {
         Outcome::Block(Block::SyncGroup(g), kw)
     }
 
+    #[inline(never)]
     fn sync_group(&mut self, out: &mut Out<'_, '_>, words: &[&str], g: usize) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
         if kw == "group" {
@@ -880,6 +884,7 @@ impl Parser {
         }
     }
 
+    #[inline(never)]
     fn group_list(&mut self, out: &mut Out<'_, '_>, words: &[&str], g: usize) -> Outcome {
         let Some(meta) = self.group_meta.get_mut(g) else {
             return Outcome::Simple;
@@ -900,6 +905,7 @@ impl Parser {
         Outcome::Simple
     }
 
+    #[inline(never)]
     fn new_instance(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = "vrrp_instance";
         let Some(raw) = out.one(words, Expected::Name) else {
@@ -925,6 +931,7 @@ impl Parser {
         Outcome::Block(Block::Instance(i), kw)
     }
 
+    #[inline(never)]
     fn instance(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
         let (Some(inst), Some(meta)) =
@@ -1076,6 +1083,7 @@ impl Parser {
         Outcome::Block(block.0, block.1)
     }
 
+    #[inline(never)]
     fn auth(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
         let Some(meta) = self.inst_meta.get_mut(i) else {
@@ -1115,6 +1123,7 @@ impl Parser {
         }
         Outcome::Simple
     }
+    #[inline(never)]
     fn vip(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
         const KW: &str = "virtual_ipaddress";
         let (Some(inst), Some(meta)) =
@@ -1221,6 +1230,7 @@ impl Parser {
         Outcome::Simple
     }
 
+    #[inline(never)]
     fn route(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
         const KW: &str = "virtual_routes";
         let Some(inst) = self.config.instances.get_mut(i) else {
@@ -1375,6 +1385,7 @@ impl Parser {
         Outcome::Simple
     }
 
+    #[inline(never)]
     fn peer(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
         const KW: &str = "unicast_peer";
         let Some(inst) = self.config.instances.get_mut(i) else {
@@ -1405,6 +1416,7 @@ impl Parser {
         Outcome::Simple
     }
 
+    #[inline(never)]
     fn track(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
         const KW: &str = "track_interface";
         let Some(inst) = self.config.instances.get_mut(i) else {
@@ -1463,17 +1475,17 @@ impl Parser {
 
 // ---------------------------------------------------------------- finish
 
-struct Sink<'d> {
+struct Sink<'d, 'f> {
     diag: &'d mut dyn FnMut(&Diagnostic<'_>),
+    /// The file table, for `Loc::file`.
+    files: &'f [FileName],
     errors: u32,
     warnings: u32,
 }
 
-impl Sink<'_> {
-    #[allow(clippy::too_many_arguments)]
+impl Sink<'_, '_> {
     fn emit(
         &mut self,
-        files: &[FileName],
         loc: Loc,
         severity: Severity,
         keyword: &str,
@@ -1485,7 +1497,8 @@ impl Sink<'_> {
             Severity::Error => self.errors = self.errors.saturating_add(1),
             Severity::Warning => self.warnings = self.warnings.saturating_add(1),
         }
-        let file = files
+        let file = self
+            .files
             .get(usize::from(loc.file))
             .map(|f| f.as_str())
             .unwrap_or("?");
@@ -1561,16 +1574,15 @@ impl Parser {
         } = self;
         let mut s = Sink {
             diag,
+            files: files.as_slice(),
             errors,
             warnings,
         };
-        let files = files.as_slice();
         use Severity::{Error as E, Warning as W};
 
         if let Some(p) = pending {
             if p.required {
                 s.emit(
-                    files,
                     p.frame.loc,
                     E,
                     p.frame.keyword,
@@ -1581,7 +1593,7 @@ impl Parser {
             }
         }
         for f in stack.iter() {
-            s.emit(files, f.loc, E, f.keyword, K::UnclosedBlock, "", "");
+            s.emit(f.loc, E, f.keyword, K::UnclosedBlock, "", "");
         }
 
         let global = config.global.clone();
@@ -1589,18 +1601,10 @@ impl Parser {
             let name = inst.name.as_str();
             let loc = meta.loc;
             if inst.interface.is_empty() {
-                s.emit(
-                    files,
-                    loc,
-                    E,
-                    "vrrp_instance",
-                    K::MissingInterface,
-                    name,
-                    "",
-                );
+                s.emit(loc, E, "vrrp_instance", K::MissingInterface, name, "");
             }
             if inst.vrid == 0 {
-                s.emit(files, loc, E, "vrrp_instance", K::MissingVrid, name, "");
+                s.emit(loc, E, "vrrp_instance", K::MissingVrid, name, "");
             }
             // Address family: virtual addresses, else source, else peers, else IPv4.
             let family = meta
@@ -1612,7 +1616,6 @@ impl Parser {
             if let Some(src) = inst.src_ip {
                 if Family::of(&src) != family {
                     s.emit(
-                        files,
                         meta.src_loc,
                         E,
                         "unicast_src_ip",
@@ -1624,30 +1627,14 @@ impl Parser {
             }
             for p in inst.unicast_peers.iter() {
                 if Family::of(p) != family {
-                    s.emit(
-                        files,
-                        loc,
-                        E,
-                        "unicast_peer",
-                        K::MixedFamilies,
-                        &ip_text(p),
-                        "",
-                    );
+                    s.emit(loc, E, "unicast_peer", K::MixedFamilies, &ip_text(p), "");
                 }
             }
             // Version: explicit, else global; IPv6 always 3.
             let mut version = meta.version.unwrap_or(global.vrrp_version);
             if family == Family::Ipv6 && version == Version::V2 {
                 if meta.version == Some(Version::V2) {
-                    s.emit(
-                        files,
-                        meta.version_loc,
-                        W,
-                        "version",
-                        K::Ipv6NeedsV3,
-                        name,
-                        "",
-                    );
+                    s.emit(meta.version_loc, W, "version", K::Ipv6NeedsV3, name, "");
                 }
                 version = Version::V3;
             }
@@ -1657,7 +1644,6 @@ impl Parser {
             inst.advert_int_cs = cs;
             if changed {
                 s.emit(
-                    files,
                     meta.advert_loc,
                     W,
                     "advert_int",
@@ -1668,20 +1654,11 @@ impl Parser {
             }
             if let Some(auth_loc) = meta.auth_loc {
                 if version == Version::V3 {
-                    s.emit(
-                        files,
-                        auth_loc,
-                        W,
-                        "authentication",
-                        K::AuthIgnoredV3,
-                        name,
-                        "",
-                    );
+                    s.emit(auth_loc, W, "authentication", K::AuthIgnoredV3, name, "");
                 } else {
                     match (meta.auth_type_pass, meta.auth_pass) {
                         (Some(true), Some(p)) => inst.auth_pass = Some(p),
                         (Some(true), None) => s.emit(
-                            files,
                             auth_loc,
                             E,
                             "auth_pass",
@@ -1690,7 +1667,6 @@ impl Parser {
                             "",
                         ),
                         (None, _) => s.emit(
-                            files,
                             auth_loc,
                             E,
                             "auth_type",
@@ -1704,23 +1680,14 @@ impl Parser {
                 }
             }
             if inst.virtual_addresses.is_empty() {
-                s.emit(
-                    files,
-                    loc,
-                    W,
-                    "vrrp_instance",
-                    K::NoVirtualAddresses,
-                    name,
-                    "",
-                );
+                s.emit(loc, W, "vrrp_instance", K::NoVirtualAddresses, name, "");
             }
             if !inst.preempt {
                 if inst.initial_state == InitialState::Master {
-                    s.emit(files, loc, W, "nopreempt", K::NopreemptWithMaster, name, "");
+                    s.emit(loc, W, "nopreempt", K::NopreemptWithMaster, name, "");
                 }
                 if meta.preempt_delay_set {
                     s.emit(
-                        files,
                         loc,
                         W,
                         "preempt_delay",
@@ -1737,7 +1704,6 @@ impl Parser {
                 .position(|t| t.name == inst.interface)
             {
                 s.emit(
-                    files,
                     loc,
                     W,
                     "track_interface",
@@ -1775,7 +1741,6 @@ impl Parser {
                 if clash {
                     let loc = inst_meta.get(b).map(|m| m.loc).unwrap_or_default();
                     s.emit(
-                        files,
                         loc,
                         E,
                         "vrrp_instance",
@@ -1798,15 +1763,7 @@ impl Parser {
                     .map(|x| x.name.as_str())
                     .unwrap_or("");
                 match found {
-                    None => s.emit(
-                        files,
-                        *loc,
-                        E,
-                        "group",
-                        K::UnknownInstance,
-                        member,
-                        group_name,
-                    ),
+                    None => s.emit(*loc, E, "group", K::UnknownInstance, member, group_name),
                     Some(ix) => {
                         let prev = config.instances.get(ix).and_then(|i| i.sync_group);
                         if let Some(pg) = prev {
@@ -1815,7 +1772,7 @@ impl Parser {
                                 .get(usize::from(pg))
                                 .map(|x| x.name.as_str())
                                 .unwrap_or("");
-                            s.emit(files, *loc, E, "group", K::InTwoGroups, member, other);
+                            s.emit(*loc, E, "group", K::InTwoGroups, member, other);
                         } else {
                             if let Some(i) = config.instances.get_mut(ix) {
                                 i.sync_group = Some(g as u8);
@@ -1830,7 +1787,7 @@ impl Parser {
         }
 
         if let Some(d) = sync {
-            config.sync = finish_sync(&mut s, files, d);
+            config.sync = finish_sync(&mut s, d);
         }
 
         if s.errors == 0 {

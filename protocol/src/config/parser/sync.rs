@@ -7,7 +7,7 @@ use super::super::diag::{DiagnosticKind as K, Expected, Limit, Severity};
 use super::super::kw::{FilterKw, SyncKw};
 use super::super::types::*;
 use super::super::value;
-use super::{ip_text, Block, FileName, Out, Outcome, Parser, Sink, SyncDraft};
+use super::{ip_text, Block, Out, Outcome, Parser, Sink, SyncDraft};
 
 /// Protocol names `conntrack_filter { protocol ... }` knows.
 const PROTOCOLS: [(&str, u8); 10] = [
@@ -56,6 +56,7 @@ fn hex_key(word: &str) -> Option<[u8; SYNC_KEY_LEN]> {
 }
 
 impl Parser {
+    #[inline(never)]
     pub(super) fn new_sync(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         const KW: &str = "tandem_sync";
         out.none(words);
@@ -70,6 +71,7 @@ impl Parser {
         Outcome::Block(Block::Sync, KW)
     }
 
+    #[inline(never)]
     pub(super) fn sync_stmt(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
         let Some(d) = self.sync.as_mut() else {
@@ -195,6 +197,7 @@ impl Parser {
         Outcome::Simple
     }
 
+    #[inline(never)]
     pub(super) fn sync_filter(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
         let Some(d) = self.sync.as_mut() else {
@@ -245,37 +248,25 @@ impl Parser {
 
 /// End-of-input checks of `tandem_sync { }`: required keywords and address
 /// families. Returns the block if it is complete.
-pub(super) fn finish_sync(
-    s: &mut Sink<'_>,
-    files: &[FileName],
-    d: SyncDraft,
-) -> Option<SyncConfig> {
+pub(super) fn finish_sync(s: &mut Sink<'_, '_>, d: SyncDraft) -> Option<SyncConfig> {
     const KW: &str = "tandem_sync";
     let e = Severity::Error;
     if d.local.is_none() {
-        s.emit(files, d.loc, e, KW, K::MissingKeyword, "local_address", "");
+        s.emit(d.loc, e, KW, K::MissingKeyword, "local_address", "");
     }
     if d.peers.is_empty() {
-        s.emit(files, d.loc, e, KW, K::MissingKeyword, "peer_address", "");
+        s.emit(d.loc, e, KW, K::MissingKeyword, "peer_address", "");
     }
     if d.key.is_none() {
-        s.emit(
-            files,
-            d.loc,
-            e,
-            KW,
-            K::MissingKeyword,
-            "key_file or key",
-            "",
-        );
+        s.emit(d.loc, e, KW, K::MissingKeyword, "key_file or key", "");
     }
     let mut peer_addresses = heapless::Vec::new();
     for (p, loc) in d.peers.iter() {
         let text = ip_text(p);
         match d.local {
-            Some(l) if l == *p => s.emit(files, *loc, e, "peer_address", K::PeerIsLocal, &text, ""),
+            Some(l) if l == *p => s.emit(*loc, e, "peer_address", K::PeerIsLocal, &text, ""),
             Some(l) if l.is_ipv4() != p.is_ipv4() => {
-                s.emit(files, *loc, e, "peer_address", K::SyncFamily, &text, "")
+                s.emit(*loc, e, "peer_address", K::SyncFamily, &text, "")
             }
             _ => {}
         }
