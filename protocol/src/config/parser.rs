@@ -1243,10 +1243,13 @@ impl Parser {
             Some(RouteTypeKw::Unicast) => (RouteType::Unicast, 1),
             None => (RouteType::Unicast, 0),
         };
-        let mut dst: Option<(IpAddr, u8, &str)> = None;
-        let mut default_dst: Option<&str> = None;
-        let mut src: Option<(IpAddr, &str)> = None;
-        let mut via: Option<(IpAddr, &str)> = None;
+        // The destination word (`default` or a prefix, then in `r.dst`).
+        let mut dst_word: Option<&str> = None;
+        let mut is_default = false;
+        // The words of `r.src` and `r.via` (values go straight into `r`:
+        // every `IpAddr` move is a 17-byte copy on 32-bit MIPS).
+        let mut src_word = "";
+        let mut via_word = "";
         let mut r = VirtualRoute {
             kind,
             dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -1271,9 +1274,11 @@ impl Parser {
                     };
                     let word = arg.copied().unwrap_or("");
                     if opt == Some(RouteOpt::Src) {
-                        src = Some((a, word));
+                        r.src = Some(a);
+                        src_word = word;
                     } else {
-                        via = Some((a, word));
+                        r.via = Some(a);
+                        via_word = word;
                     }
                 }
                 Some(RouteOpt::Dev) => {
@@ -1333,14 +1338,17 @@ impl Parser {
                     } else {
                         w
                     };
-                    if dst.is_some() || default_dst.is_some() {
+                    if dst_word.is_some() {
                         out.expected(KW, Expected::RouteOption, w);
                         return Outcome::Simple;
                     }
                     if target == "default" {
-                        default_dst = Some(target);
+                        is_default = true;
+                        dst_word = Some(target);
                     } else if let Some((a, len)) = value::prefix(target) {
-                        dst = Some((a, len.unwrap_or_else(|| value::host_len(&a)), target));
+                        r.dst_len = len.unwrap_or_else(|| value::host_len(&a));
+                        r.dst = a;
+                        dst_word = Some(target);
                     } else if w == "to" {
                         out.expected(w, Expected::Prefix, target);
                         return Outcome::Simple;
@@ -1351,34 +1359,23 @@ impl Parser {
                 }
             }
         }
-        let (dst_addr, dst_len, dst_word) = match (dst, default_dst) {
-            (Some(d), _) => d,
-            (None, Some(word)) => {
-                // `default`: the family of the other addresses, IPv4 if none.
-                let v6 = matches!(src.or(via), Some((IpAddr::V6(_), _)));
-                let a = if v6 {
-                    IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED)
-                } else {
-                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-                };
-                (a, 0, word)
-            }
-            (None, None) => {
-                out.expected(KW, Expected::Prefix, "");
-                return Outcome::Simple;
-            }
+        let Some(dst_word) = dst_word else {
+            out.expected(KW, Expected::Prefix, "");
+            return Outcome::Simple;
         };
-        let family = Family::of(&dst_addr);
-        for (a, word) in [src, via].into_iter().flatten() {
-            if Family::of(&a) != family {
+        if is_default {
+            // `default`: the family of the other addresses, IPv4 if none.
+            if let Some(IpAddr::V6(_)) = r.src.as_ref().or(r.via.as_ref()) {
+                r.dst = IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED);
+            }
+        }
+        let family = Family::of(&r.dst);
+        for (a, word) in [(&r.src, src_word), (&r.via, via_word)] {
+            if a.as_ref().is_some_and(|a| Family::of(a) != family) {
                 out.error(KW, K::RouteFamily, word);
                 return Outcome::Simple;
             }
         }
-        r.dst = dst_addr;
-        r.dst_len = dst_len;
-        r.src = src.map(|s| s.0);
-        r.via = via.map(|v| v.0);
         if inst.virtual_routes.push(r).is_err() {
             out.error(KW, K::TooMany(Limit::VirtualRoutes), dst_word);
         }
