@@ -102,6 +102,15 @@ fn slot_of(link: u32) -> Option<usize> {
     (link as usize).checked_sub(1)
 }
 
+/// Empties every slot, writing only those that are not empty already.
+fn empty_all(slots: &mut [Slot]) {
+    for s in slots.iter_mut() {
+        if *s != Slot::EMPTY {
+            *s = Slot::EMPTY;
+        }
+    }
+}
+
 /// The cache had no room for the entry: too few free slots, or its hash
 /// chain is [`PROBE_LIMIT`] long.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,9 +131,11 @@ pub(crate) struct Cache<'a> {
 }
 
 impl<'a> Cache<'a> {
-    /// A cache over `slots`, emptied.
+    /// A cache over `slots`, emptied (only slots that are not empty are
+    /// written: zeroed memory the caller never touched stays untouched,
+    /// and so not resident, until entries arrive).
     pub(crate) fn new(slots: &'a mut [Slot]) -> Cache<'a> {
-        slots.fill(Slot::EMPTY);
+        empty_all(slots);
         Cache {
             slots,
             len: 0,
@@ -395,9 +406,9 @@ impl<'a> Cache<'a> {
         removed
     }
 
-    /// Empties the cache.
+    /// Empties the cache (writing only the slots in use).
     pub(crate) fn clear(&mut self) {
-        self.slots.fill(Slot::EMPTY);
+        empty_all(self.slots);
         self.len = 0;
         self.used = 0;
         self.fresh = 0;
