@@ -79,6 +79,90 @@ pub enum Expected {
     Command,
 }
 
+/// The texts of [`Expected`]'s kinds without numbers, `\0`-separated, in
+/// [`Expected::text_index`] order (one string table instead of one branch per kind).
+const EXPECTED_TEXTS: &str = concat!(
+    "one of on|off|true|false|yes|no",
+    "\0",
+    "2 or 3",
+    "\0",
+    "an interface name of 1 to 15 bytes without '/', ':' or spaces",
+    "\0",
+    "a label of 1 to 15 bytes",
+    "\0",
+    "a name of 1 to 32 bytes",
+    "\0",
+    "a router id of 1 to 64 bytes",
+    "\0",
+    "an IPv4 or IPv6 address",
+    "\0",
+    "an IPv4 broadcast address, '+' or '-'",
+    "\0",
+    "an address with optional /prefix length",
+    "\0",
+    "PASS (AH is not supported)",
+    "\0",
+    "a password",
+    "\0",
+    "one of global|site|link|host|nowhere",
+    "\0",
+    "a table number or one of main|local|default",
+    "\0",
+    "a file name or glob pattern",
+    "\0",
+    "one of brd|dev|scope|label",
+    "\0",
+    "one of src|to|via|gw|dev|metric|table|scope|onlink",
+    "\0",
+    "'weight N [reverse]'",
+    "\0",
+    "'{'",
+    "\0",
+    "a closing quote",
+    "\0",
+    "64 hexadecimal digits (a 32-byte key)",
+    "\0",
+    "a protocol name (tcp, udp, icmp, icmpv6, sctp, dccp, udplite, gre) or number 0..=255",
+    "\0",
+    "a file name of 1 to 128 bytes",
+    "\0",
+    "a command of 1 to 255 bytes",
+    "\0",
+);
+
+impl Expected {
+    /// The position of this kind's text in [`EXPECTED_TEXTS`] (0 for the kinds with numbers).
+    #[inline(never)]
+    fn text_index(self) -> usize {
+        match self {
+            Expected::Integer { .. } | Expected::Seconds { .. } => 0,
+            Expected::Bool => 0,
+            Expected::Version => 1,
+            Expected::InterfaceName => 2,
+            Expected::Label => 3,
+            Expected::Name => 4,
+            Expected::RouterId => 5,
+            Expected::IpAddress => 6,
+            Expected::Broadcast => 7,
+            Expected::Prefix => 8,
+            Expected::AuthType => 9,
+            Expected::Password => 10,
+            Expected::Scope => 11,
+            Expected::Table => 12,
+            Expected::Path => 13,
+            Expected::AddressOption => 14,
+            Expected::RouteOption => 15,
+            Expected::TrackOption => 16,
+            Expected::OpenBrace => 17,
+            Expected::ClosingQuote => 18,
+            Expected::HexKey => 19,
+            Expected::Protocol => 20,
+            Expected::FileName => 21,
+            Expected::Command => 22,
+        }
+    }
+}
+
 impl fmt::Display for Expected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = match *self {
@@ -99,37 +183,39 @@ impl fmt::Display for Expected {
                 num(f, u64::from(max))?;
                 " (fractions allowed, e.g. 0.5)"
             }
-            Expected::Bool => "one of on|off|true|false|yes|no",
-            Expected::Version => "2 or 3",
-            Expected::InterfaceName => {
-                "an interface name of 1 to 15 bytes without '/', ':' or spaces"
-            }
-            Expected::Label => "a label of 1 to 15 bytes",
-            Expected::Name => "a name of 1 to 32 bytes",
-            Expected::RouterId => "a router id of 1 to 64 bytes",
-            Expected::IpAddress => "an IPv4 or IPv6 address",
-            Expected::Broadcast => "an IPv4 broadcast address, '+' or '-'",
-            Expected::Prefix => "an address with optional /prefix length",
-            Expected::AuthType => "PASS (AH is not supported)",
-            Expected::Password => "a password",
-            Expected::Scope => "one of global|site|link|host|nowhere",
-            Expected::Table => "a table number or one of main|local|default",
-            Expected::Path => "a file name or glob pattern",
-            Expected::AddressOption => "one of brd|dev|scope|label",
-            Expected::RouteOption => {
-                "one of src|to|via|gw|dev|metric|table|scope|onlink"
-            }
-            Expected::TrackOption => "'weight N [reverse]'",
-            Expected::OpenBrace => "'{'",
-            Expected::ClosingQuote => "a closing quote",
-            Expected::HexKey => "64 hexadecimal digits (a 32-byte key)",
-            Expected::Protocol => "a protocol name (tcp, udp, icmp, icmpv6, sctp, dccp, udplite, gre) or number 0..=255",
-            Expected::FileName => "a file name of 1 to 128 bytes",
-            Expected::Command => "a command of 1 to 255 bytes",
+            _ => nth(EXPECTED_TEXTS, self.text_index()),
         };
         f.write_str(text)
     }
 }
+
+/// What each [`Limit`] counts, `\0`-separated, in declaration order.
+const LIMIT_TEXTS: &str = concat!(
+    "vrrp_instance blocks",
+    "\0",
+    "vrrp_sync_group blocks",
+    "\0",
+    "instances in one sync group",
+    "\0",
+    "virtual addresses in one instance",
+    "\0",
+    "virtual routes in one instance",
+    "\0",
+    "unicast peers in one instance",
+    "\0",
+    "tracked interfaces in one instance",
+    "\0",
+    "words in one statement",
+    "\0",
+    "nested blocks",
+    "\0",
+    "peer addresses in tandem_sync",
+    "\0",
+    "protocols in conntrack_filter",
+    "\0",
+    "ignored addresses in conntrack_filter",
+    "\0",
+);
 
 /// A capacity that was exceeded, for [`DiagnosticKind::TooMany`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -181,21 +267,8 @@ impl Limit {
         }
     }
 
-    const fn what(self) -> &'static str {
-        match self {
-            Limit::Instances => "vrrp_instance blocks",
-            Limit::SyncGroups => "vrrp_sync_group blocks",
-            Limit::GroupMembers => "instances in one sync group",
-            Limit::VirtualAddresses => "virtual addresses in one instance",
-            Limit::VirtualRoutes => "virtual routes in one instance",
-            Limit::UnicastPeers => "unicast peers in one instance",
-            Limit::TrackInterfaces => "tracked interfaces in one instance",
-            Limit::Words => "words in one statement",
-            Limit::Depth => "nested blocks",
-            Limit::SyncPeers => "peer addresses in tandem_sync",
-            Limit::SyncProtocols => "protocols in conntrack_filter",
-            Limit::IgnoredAddresses => "ignored addresses in conntrack_filter",
-        }
+    fn what(self) -> &'static str {
+        nth(LIMIT_TEXTS, self as usize)
     }
 }
 
@@ -327,6 +400,98 @@ pub enum DiagnosticKind {
     EscapeNotSupported,
 }
 
+/// The message templates of [`DiagnosticKind`]s (see [`fill`]),
+/// `\0`-separated, in [`DiagnosticKind::text_index`] order.
+const KIND_TEXTS: &str = concat!(
+    "quoted string '\u{1}' has no closing quote",
+    "\0",
+    "'\u{1}' is already defined",
+    "\0",
+    "missing '\u{1}'",
+    "\0",
+    "cannot be combined with '\u{1}' (use one of them)",
+    "\0",
+    "'\u{1}' is the local_address",
+    "\0",
+    "'\u{1}' is not of the same address family as local_address",
+    "\0",
+    "instance '\u{1}' has no interface",
+    "\0",
+    "instance '\u{1}' has no virtual_router_id",
+    "\0",
+    "instance '\u{1}' has the same interface, virtual_router_id and address family as instance '\u{2}'",
+    "\0",
+    "sync group '\u{2}' names unknown instance '\u{1}'",
+    "\0",
+    "instance '\u{1}' is already a member of sync group '\u{2}'",
+    "\0",
+    "'\u{1}' is not of the same address family as the instance's first virtual address",
+    "\0",
+    "'\u{1}' is not of the same address family as the route's destination",
+    "\0",
+    "option '\u{1}' is not supported by Tandem (ignored)",
+    "\0",
+    "extra value '\u{1}' ignored",
+    "\0",
+    "given again; the last value is used",
+    "\0",
+    "unknown state '\u{1}', using BACKUP",
+    "\0",
+    "longer than 8 characters; only the first 8 are used",
+    "\0",
+    "instance '\u{1}' uses VRRP version 3, which has no authentication (ignored)",
+    "\0",
+    "IPv6 instance '\u{1}' uses VRRP version 3",
+    "\0",
+    "instance '\u{1}' has no virtual address",
+    "\0",
+    "nopreempt has no effect on instance '\u{1}' with state MASTER",
+    "\0",
+    "instance '\u{1}' has nopreempt; preempt_delay is reset to 0",
+    "\0",
+    "'\u{1}' is the instance's own interface, always tracked (entry ignored)",
+    "\0",
+    "backslash escapes are not supported; '\u{1}' is taken literally",
+    "\0",
+);
+
+impl DiagnosticKind {
+    /// The position of this kind's template in [`KIND_TEXTS`] (0 for the
+    /// kinds [`Diagnostic`]'s `Display` writes itself).
+    #[inline(never)]
+    fn text_index(self) -> usize {
+        use DiagnosticKind as K;
+        match self {
+            K::UnterminatedQuote => 0,
+            K::Duplicate => 1,
+            K::MissingKeyword => 2,
+            K::Conflict => 3,
+            K::PeerIsLocal => 4,
+            K::SyncFamily => 5,
+            K::MissingInterface => 6,
+            K::MissingVrid => 7,
+            K::DuplicateVrid => 8,
+            K::UnknownInstance => 9,
+            K::InTwoGroups => 10,
+            K::MixedFamilies => 11,
+            K::RouteFamily => 12,
+            K::Unsupported => 13,
+            K::ExtraValue => 14,
+            K::Repeated => 15,
+            K::UnknownState => 16,
+            K::PasswordTruncated => 17,
+            K::AuthIgnoredV3 => 18,
+            K::Ipv6NeedsV3 => 19,
+            K::NoVirtualAddresses => 20,
+            K::NopreemptWithMaster => 21,
+            K::PreemptDelayWithNopreempt => 22,
+            K::TrackOwnInterface => 23,
+            K::EscapeNotSupported => 24,
+            _ => 0,
+        }
+    }
+}
+
 /// One warning or error, delivered to the caller's callback while parsing.
 ///
 /// It borrows the text being parsed (and the parser's tables), so format or
@@ -359,6 +524,11 @@ impl Diagnostic<'_> {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// The `i`th `\0`-separated text of `texts`.
+fn nth(texts: &str, i: usize) -> &str {
+    texts.split('\0').nth(i).unwrap_or("")
 }
 
 /// `n` in decimal (ignores the formatter's width and flags, like `write!`).
@@ -462,48 +632,7 @@ impl fmt::Display for Diagnostic<'_> {
                 num(f, u64::from(centis % 100))?;
                 " s (VRRPv2: whole seconds 1..=255, VRRPv3: 0.01..=40.95 s)"
             }
-            K::UnterminatedQuote => "quoted string '\u{1}' has no closing quote",
-            K::Duplicate => "'\u{1}' is already defined",
-            K::MissingKeyword => "missing '\u{1}'",
-            K::Conflict => "cannot be combined with '\u{1}' (use one of them)",
-            K::PeerIsLocal => "'\u{1}' is the local_address",
-            K::SyncFamily => "'\u{1}' is not of the same address family as local_address",
-            K::MissingInterface => "instance '\u{1}' has no interface",
-            K::MissingVrid => "instance '\u{1}' has no virtual_router_id",
-            K::DuplicateVrid => {
-                "instance '\u{1}' has the same interface, virtual_router_id and address family as instance '\u{2}'"
-            }
-            K::UnknownInstance => "sync group '\u{2}' names unknown instance '\u{1}'",
-            K::InTwoGroups => "instance '\u{1}' is already a member of sync group '\u{2}'",
-            K::MixedFamilies => {
-                "'\u{1}' is not of the same address family as the instance's first virtual address"
-            }
-            K::RouteFamily => "'\u{1}' is not of the same address family as the route's destination",
-            K::Unsupported => "option '\u{1}' is not supported by Tandem (ignored)",
-            K::ExtraValue => "extra value '\u{1}' ignored",
-            K::Repeated => "given again; the last value is used",
-            K::UnknownState => "unknown state '\u{1}', using BACKUP",
-            K::PasswordTruncated => "longer than 8 characters; only the first 8 are used",
-            K::AuthIgnoredV3 => {
-                "instance '\u{1}' uses VRRP version 3, which has no authentication (ignored)"
-            }
-            K::Ipv6NeedsV3 => "IPv6 instance '\u{1}' uses VRRP version 3",
-            K::NoVirtualAddresses => "instance '\u{1}' has no virtual address",
-            K::NopreemptWithMaster => "nopreempt has no effect on instance '\u{1}' with state MASTER",
-            K::PreemptDelayWithNopreempt => {
-                "instance '\u{1}' has nopreempt; preempt_delay is reset to 0"
-            }
-            K::TrackOwnInterface => {
-                "'\u{1}' is the instance's own interface, always tracked (entry ignored)"
-            }
-            K::EscapeNotSupported => {
-                "backslash escapes are not supported; '\u{1}' is taken literally"
-            }
-            // Handled above.
-            K::UnknownKeyword
-            | K::UnclosedBlock
-            | K::UnexpectedOpenBrace
-            | K::UnmatchedCloseBrace => "",
+            kind => nth(KIND_TEXTS, kind.text_index()),
         };
         fill(f, template, kw, tok, other)
     }
@@ -531,3 +660,35 @@ impl fmt::Display for Invalid {
 }
 
 impl core::error::Error for Invalid {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn text_tables_match_the_enums() {
+        // One text per kind plus the empty piece after the last `\0`.
+        assert_eq!(EXPECTED_TEXTS.split('\0').count(), 24);
+        assert_eq!(LIMIT_TEXTS.split('\0').count(), 13);
+        assert_eq!(KIND_TEXTS.split('\0').count(), 26);
+        assert_eq!(
+            Expected::Bool.to_string(),
+            "one of on|off|true|false|yes|no"
+        );
+        assert_eq!(Expected::Command.to_string(), "a command of 1 to 255 bytes");
+        assert_eq!(
+            Expected::Integer {
+                min: -253,
+                max: 253
+            }
+            .to_string(),
+            "an integer -253..=253"
+        );
+        assert_eq!(Limit::Instances.what(), "vrrp_instance blocks");
+        assert_eq!(
+            Limit::IgnoredAddresses.what(),
+            "ignored addresses in conntrack_filter"
+        );
+    }
+}
