@@ -46,6 +46,12 @@ const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
 /// contents are private. A connection takes one slot when its packed form
 /// is at most 36 octets (masqueraded IPv4 TCP/UDP: about 28), otherwise
 /// two to four (IPv6).
+///
+/// [`Slot::EMPTY`] is all zero bits (only integer fields), so zeroed
+/// memory is a valid array of empty slots: storage from a zeroing
+/// allocator (`calloc`, fresh anonymous pages) becomes resident only as
+/// the cache fills ([`CtSync::new`](super::CtSync::new) writes only slots
+/// that are not empty).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Slot {
     /// Bucket `i` of the hash index: its first record's slot + 1, or 0.
@@ -537,6 +543,21 @@ mod tests {
         let mixed = Tuple::udp(v6(1), IpAddr::from([192, 0, 2, 1]), 1, 2);
         out.push(Entry::new(mixed, mixed.inverse()));
         out
+    }
+
+    #[test]
+    fn empty_is_all_zero() {
+        let Slot {
+            bucket,
+            link,
+            gen,
+            kind,
+            len,
+            data,
+        } = Slot::EMPTY;
+        assert_eq!((bucket, link, gen, kind, len), (0, 0, 0, 0, 0));
+        assert_eq!(data, [0; DATA]);
+        assert_eq!(size_of::<Slot>(), 4 + 4 + 2 + 1 + 1 + DATA, "no padding");
     }
 
     #[test]
