@@ -1481,6 +1481,16 @@ struct Sink<'d, 'f> {
 }
 
 impl Sink<'_, '_> {
+    #[inline(never)]
+    fn error(&mut self, loc: Loc, keyword: &str, kind: K, token: &str) {
+        self.emit(loc, Severity::Error, keyword, kind, token, "");
+    }
+
+    #[inline(never)]
+    fn warn(&mut self, loc: Loc, keyword: &str, kind: K, token: &str) {
+        self.emit(loc, Severity::Warning, keyword, kind, token, "");
+    }
+
     fn emit(
         &mut self,
         loc: Loc,
@@ -1575,22 +1585,20 @@ impl Parser {
             errors,
             warnings,
         };
-        use Severity::{Error as E, Warning as W};
+        use Severity::Error as E;
 
         if let Some(p) = pending {
             if p.required {
-                s.emit(
+                s.error(
                     p.frame.loc,
-                    E,
                     p.frame.keyword,
                     K::Expected(Expected::OpenBrace),
-                    "",
                     "",
                 );
             }
         }
         for f in stack.iter() {
-            s.emit(f.loc, E, f.keyword, K::UnclosedBlock, "", "");
+            s.error(f.loc, f.keyword, K::UnclosedBlock, "");
         }
 
         let global = config.global.clone();
@@ -1598,10 +1606,10 @@ impl Parser {
             let name = inst.name.as_str();
             let loc = meta.loc;
             if inst.interface.is_empty() {
-                s.emit(loc, E, "vrrp_instance", K::MissingInterface, name, "");
+                s.error(loc, "vrrp_instance", K::MissingInterface, name);
             }
             if inst.vrid == 0 {
-                s.emit(loc, E, "vrrp_instance", K::MissingVrid, name, "");
+                s.error(loc, "vrrp_instance", K::MissingVrid, name);
             }
             // Address family: virtual addresses, else source, else peers, else IPv4.
             let family = meta
@@ -1612,26 +1620,24 @@ impl Parser {
             inst.family = family;
             if let Some(src) = inst.src_ip {
                 if Family::of(&src) != family {
-                    s.emit(
+                    s.error(
                         meta.src_loc,
-                        E,
                         "unicast_src_ip",
                         K::MixedFamilies,
                         &ip_text(&src),
-                        "",
                     );
                 }
             }
             for p in inst.unicast_peers.iter() {
                 if Family::of(p) != family {
-                    s.emit(loc, E, "unicast_peer", K::MixedFamilies, &ip_text(p), "");
+                    s.error(loc, "unicast_peer", K::MixedFamilies, &ip_text(p));
                 }
             }
             // Version: explicit, else global; IPv6 always 3.
             let mut version = meta.version.unwrap_or(global.vrrp_version);
             if family == Family::Ipv6 && version == Version::V2 {
                 if meta.version == Some(Version::V2) {
-                    s.emit(meta.version_loc, W, "version", K::Ipv6NeedsV3, name, "");
+                    s.warn(meta.version_loc, "version", K::Ipv6NeedsV3, name);
                 }
                 version = Version::V3;
             }
@@ -1640,58 +1646,39 @@ impl Parser {
             let (cs, changed) = adjust_advert(version, micros);
             inst.advert_int_cs = cs;
             if changed {
-                s.emit(
+                s.warn(
                     meta.advert_loc,
-                    W,
                     "advert_int",
                     K::AdvertIntAdjusted { centis: cs },
-                    "",
                     "",
                 );
             }
             if let Some(auth_loc) = meta.auth_loc {
                 if version == Version::V3 {
-                    s.emit(auth_loc, W, "authentication", K::AuthIgnoredV3, name, "");
+                    s.warn(auth_loc, "authentication", K::AuthIgnoredV3, name);
                 } else {
                     match (meta.auth_type_pass, meta.auth_pass) {
                         (Some(true), Some(p)) => inst.auth_pass = Some(p),
-                        (Some(true), None) => s.emit(
-                            auth_loc,
-                            E,
-                            "auth_pass",
-                            K::Expected(Expected::Password),
-                            "",
-                            "",
-                        ),
-                        (None, _) => s.emit(
-                            auth_loc,
-                            E,
-                            "auth_type",
-                            K::Expected(Expected::AuthType),
-                            "",
-                            "",
-                        ),
+                        (Some(true), None) => {
+                            s.error(auth_loc, "auth_pass", K::Expected(Expected::Password), "")
+                        }
+                        (None, _) => {
+                            s.error(auth_loc, "auth_type", K::Expected(Expected::AuthType), "")
+                        }
                         // AH: already reported.
                         (Some(false), _) => {}
                     }
                 }
             }
             if inst.virtual_addresses.is_empty() {
-                s.emit(loc, W, "vrrp_instance", K::NoVirtualAddresses, name, "");
+                s.warn(loc, "vrrp_instance", K::NoVirtualAddresses, name);
             }
             if !inst.preempt {
                 if inst.initial_state == InitialState::Master {
-                    s.emit(loc, W, "nopreempt", K::NopreemptWithMaster, name, "");
+                    s.warn(loc, "nopreempt", K::NopreemptWithMaster, name);
                 }
                 if meta.preempt_delay_set {
-                    s.emit(
-                        loc,
-                        W,
-                        "preempt_delay",
-                        K::PreemptDelayWithNopreempt,
-                        name,
-                        "",
-                    );
+                    s.warn(loc, "preempt_delay", K::PreemptDelayWithNopreempt, name);
                     inst.preempt_delay_ms = 0;
                 }
             }
@@ -1700,13 +1687,11 @@ impl Parser {
                 .iter()
                 .position(|t| t.name == inst.interface)
             {
-                s.emit(
+                s.warn(
                     loc,
-                    W,
                     "track_interface",
                     K::TrackOwnInterface,
                     inst.interface.as_str(),
-                    "",
                 );
                 inst.track_interfaces.remove(pos);
             }

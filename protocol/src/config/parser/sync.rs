@@ -3,7 +3,7 @@
 
 use core::net::IpAddr;
 
-use super::super::diag::{DiagnosticKind as K, Expected, Limit, Severity};
+use super::super::diag::{DiagnosticKind as K, Expected, Limit};
 use super::super::kw::{FilterKw, SyncKw};
 use super::super::types::*;
 use super::super::value;
@@ -250,23 +250,22 @@ impl Parser {
 /// families. Returns the block if it is complete.
 pub(super) fn finish_sync(s: &mut Sink<'_, '_>, d: SyncDraft) -> Option<SyncConfig> {
     const KW: &str = "tandem_sync";
-    let e = Severity::Error;
     if d.local.is_none() {
-        s.emit(d.loc, e, KW, K::MissingKeyword, "local_address", "");
+        s.error(d.loc, KW, K::MissingKeyword, "local_address");
     }
     if d.peers.is_empty() {
-        s.emit(d.loc, e, KW, K::MissingKeyword, "peer_address", "");
+        s.error(d.loc, KW, K::MissingKeyword, "peer_address");
     }
     if d.key.is_none() {
-        s.emit(d.loc, e, KW, K::MissingKeyword, "key_file or key", "");
+        s.error(d.loc, KW, K::MissingKeyword, "key_file or key");
     }
     let mut peer_addresses = heapless::Vec::new();
     for (p, loc) in d.peers.iter() {
         let text = ip_text(p);
         match d.local {
-            Some(l) if l == *p => s.emit(*loc, e, "peer_address", K::PeerIsLocal, &text, ""),
+            Some(l) if l == *p => s.error(*loc, "peer_address", K::PeerIsLocal, &text),
             Some(l) if l.is_ipv4() != p.is_ipv4() => {
-                s.emit(*loc, e, "peer_address", K::SyncFamily, &text, "")
+                s.error(*loc, "peer_address", K::SyncFamily, &text)
             }
             _ => {}
         }
