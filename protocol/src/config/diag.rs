@@ -550,16 +550,15 @@ fn fill(
     other: &str,
 ) -> fmt::Result {
     let mut rest = template;
-    while let Some(i) = rest.find(['\u{1}', '\u{2}', '\u{3}']) {
+    while let Some(i) = rest.bytes().position(|b| b < 4) {
         let (text, tail) = rest.split_at_checked(i).unwrap_or((rest, ""));
         f.write_str(text)?;
-        let mut chars = tail.chars();
-        f.write_str(match chars.next() {
-            Some('\u{1}') => tok,
-            Some('\u{2}') => other,
+        f.write_str(match tail.as_bytes().first() {
+            Some(1) => tok,
+            Some(2) => other,
             _ => kw,
         })?;
-        rest = chars.as_str();
+        rest = tail.get(1..).unwrap_or("");
     }
     f.write_str(rest)
 }
