@@ -1563,9 +1563,23 @@ impl Parser {
     /// (global `vrrp_version`, `v3_checksum_as_v2` and `vrrp_garp_*`; IPv6
     /// instances use version 3; advertisement interval rounding), and return
     /// the configuration if no error was reported (warnings are fine).
-    pub fn finish(self, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> Result<Config, Invalid> {
+    pub fn finish(mut self, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> Result<Config, Invalid> {
+        let (errors, warnings) = self.check(diag);
+        if errors == 0 {
+            Ok(self.config)
+        } else {
+            Err(Invalid { errors, warnings })
+        }
+    }
+
+    /// [`Parser::finish`]'s checks, in place (the parser is far too big to
+    /// move onto the stack: on MIPS every access beyond 32 KiB of stack
+    /// frame costs two extra instructions). Returns the error and warning
+    /// totals.
+    #[inline(never)]
+    fn check(&mut self, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> (u32, u32) {
         let Parser {
-            mut config,
+            config,
             inst_meta,
             group_meta,
             files,
@@ -1582,8 +1596,8 @@ impl Parser {
         let mut s = Sink {
             diag,
             files: files.as_slice(),
-            errors,
-            warnings,
+            errors: *errors,
+            warnings: *warnings,
         };
         use Severity::Error as E;
 
@@ -1768,17 +1782,9 @@ impl Parser {
             }
         }
 
-        if let Some(d) = sync {
+        if let Some(d) = sync.take() {
             config.sync = finish_sync(&mut s, d);
         }
-
-        if s.errors == 0 {
-            Ok(config)
-        } else {
-            Err(Invalid {
-                errors: s.errors,
-                warnings: s.warnings,
-            })
-        }
+        (s.errors, s.warnings)
     }
 }
