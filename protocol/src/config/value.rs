@@ -117,27 +117,27 @@ pub(crate) fn host_len(addr: &IpAddr) -> u8 {
 /// A Linux interface name: 1..=15 bytes, not `.` or `..`, no `/`, `:` or
 /// whitespace (the kernel's `dev_valid_name`, plus `:` which marks labels).
 pub(crate) fn ifname(word: &str) -> Option<String<IFNAME_LEN, u8>> {
-    if word.is_empty()
-        || word.len() > IFNAME_LEN
-        || word == "."
-        || word == ".."
-        || word
-            .chars()
-            .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
-    {
+    if word == "." || word == ".." || !plain(word, IFNAME_LEN, b"/:") {
         return None;
     }
     String::try_from(word).ok()
 }
 
+/// Whether `word` is 1..=`max` bytes without whitespace, control
+/// characters or any of the ASCII characters `forbidden` (one checker for
+/// every kind of name).
+#[inline(never)]
+fn plain(word: &str, max: usize, forbidden: &[u8]) -> bool {
+    !word.is_empty()
+        && word.len() <= max
+        && !word.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || (c.is_ascii() && forbidden.contains(&(c as u8)))
+        })
+}
+
 /// An address label: 1..=15 bytes, no `/` or whitespace (`:` allowed, e.g. `eth0:1`).
 pub(crate) fn label(word: &str) -> Option<String<IFNAME_LEN, u8>> {
-    if word.is_empty()
-        || word.len() > IFNAME_LEN
-        || word
-            .chars()
-            .any(|c| c == '/' || c.is_whitespace() || c.is_control())
-    {
+    if !plain(word, IFNAME_LEN, b"/") {
         return None;
     }
     String::try_from(word).ok()
@@ -145,10 +145,7 @@ pub(crate) fn label(word: &str) -> Option<String<IFNAME_LEN, u8>> {
 
 /// An instance or group name: 1..=32 bytes, no whitespace or control characters.
 pub(crate) fn name(word: &str) -> Option<String<NAME_LEN, u8>> {
-    if word.is_empty()
-        || word.len() > NAME_LEN
-        || word.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
+    if !plain(word, NAME_LEN, b"") {
         return None;
     }
     String::try_from(word).ok()
