@@ -225,6 +225,7 @@ impl Out<'_, '_> {
         self.emit(Severity::Warning, keyword, kind, token);
     }
 
+    #[inline(never)]
     fn expected(&mut self, keyword: &str, e: Expected, token: &str) {
         self.error(keyword, K::Expected(e), token);
     }

@@ -55,13 +55,16 @@ pub(crate) fn seconds_micros(word: &str, max_secs: u64) -> Option<u64> {
     if secs > max_secs {
         return None;
     }
-    let mut micros: u64 = 0;
-    let mut scale: u64 = 100_000;
+    // At most 999_999: fits u32 (cheaper than u64 on 32-bit CPUs).
+    let mut micros: u32 = 0;
+    let mut scale: u32 = 100_000;
     for b in frac.bytes() {
-        micros = micros.saturating_add(u64::from(b.wrapping_sub(b'0')).saturating_mul(scale));
+        micros += u32::from(b - b'0') * scale;
         scale /= 10;
     }
-    let total = secs.checked_mul(1_000_000)?.checked_add(micros)?;
+    let total = secs
+        .checked_mul(1_000_000)?
+        .checked_add(u64::from(micros))?;
     if total > max_secs.saturating_mul(1_000_000) {
         return None;
     }
