@@ -250,6 +250,19 @@ impl std::fmt::Write for ChunkWriter<'_> {
     }
 }
 
+/// `dhcp_master_command` when the configuration has none, on OpenWrt.
+pub const OPENWRT_MASTER_COMMAND: &str = "/etc/init.d/dnsmasq restart";
+/// `dhcp_backup_command` when the configuration has none, on OpenWrt.
+pub const OPENWRT_BACKUP_COMMAND: &str = "/etc/init.d/dnsmasq stop";
+
+/// An OpenWrt system with its dnsmasq init script (`/etc/openwrt_release`
+/// and `/etc/init.d/dnsmasq` exist): there the DHCP commands default to
+/// [`OPENWRT_MASTER_COMMAND`] and [`OPENWRT_BACKUP_COMMAND`].
+fn is_openwrt() -> bool {
+    std::path::Path::new("/etc/openwrt_release").exists()
+        && std::path::Path::new("/etc/init.d/dnsmasq").exists()
+}
+
 impl LeasePort {
     /// Allocates everything, attaches the lease table to `core` and sets
     /// its wall clock. `Ok(None)` without `lease_file` and DHCP commands;
@@ -259,8 +272,28 @@ impl LeasePort {
         core: &mut CtSync<'static>,
         now: Instant,
     ) -> Result<Option<LeasePort>, String> {
-        let master_cmd = cfg.dhcp_master_command.as_ref().map(|c| boxed_cstr(c));
-        let backup_cmd = cfg.dhcp_backup_command.as_ref().map(|c| boxed_cstr(c));
+        let mut master_cmd = cfg.dhcp_master_command.as_ref().map(|c| boxed_cstr(c));
+        let mut backup_cmd = cfg.dhcp_backup_command.as_ref().map(|c| boxed_cstr(c));
+        if cfg.lease_file.is_some() && is_openwrt() {
+            // OpenWrt's defaults: its procd init script owns dnsmasq.
+            for (cmd, which, default) in [
+                (
+                    &mut master_cmd,
+                    "dhcp_master_command",
+                    OPENWRT_MASTER_COMMAND,
+                ),
+                (
+                    &mut backup_cmd,
+                    "dhcp_backup_command",
+                    OPENWRT_BACKUP_COMMAND,
+                ),
+            ] {
+                if cmd.is_none() {
+                    crate::log!(Notice, "{which}: OpenWrt default \"{default}\"");
+                    *cmd = Some(boxed_cstr(default));
+                }
+            }
+        }
         let Some(path) = cfg.lease_file.as_ref() else {
             if master_cmd.is_none() && backup_cmd.is_none() {
                 return Ok(None);
