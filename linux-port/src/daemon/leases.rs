@@ -989,7 +989,9 @@ mod tests {
         let cfg = config(
             &dir,
             &format!("sleep 0.05; cp {} {}", file.display(), at_master.display()),
-            "exit 3",
+            // Still running after the pump that starts it (a bare `exit 3`
+            // could already be reaped within that pump).
+            "sleep 0.05; exit 3",
         );
         let mut core = core();
         let now = clock::now();
