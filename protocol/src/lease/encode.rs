@@ -1,7 +1,7 @@
 //! Compact binary form of a [`Lease`] for the sync channel.
 
 use core::fmt;
-use core::net::{Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{
     Bytes, CapacityError, ClientId, Expiry, Hostname, HwAddr, Lease, Lease4, Lease6, ARPHRD_ETHER,
@@ -60,74 +60,115 @@ fn varint_len(mut v: u64) -> usize {
     n
 }
 
-struct Out<'b> {
-    buf: &'b mut [u8],
-    pos: usize,
+/// A writer of postcard-style fields into a buffer. A write past the end
+/// writes nothing but still advances `pos`: [`Out::fits`] tells afterwards.
+pub(crate) struct Out<'b> {
+    pub(crate) buf: &'b mut [u8],
+    pub(crate) pos: usize,
 }
 
 impl Out<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        // Callers check the total length first; a short buffer just stops.
-        let end = self.pos + bytes.len();
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        let end = self.pos.saturating_add(bytes.len());
         if let Some(dst) = self.buf.get_mut(self.pos..end) {
             dst.copy_from_slice(bytes);
         }
         self.pos = end;
     }
 
-    fn varint(&mut self, mut v: u64) {
+    pub(crate) fn byte(&mut self, b: u8) {
+        self.put(&[b]);
+    }
+
+    /// LEB128, as postcard writes every integer wider than a `u8`.
+    #[inline(never)]
+    pub(crate) fn varint(&mut self, mut v: u64) {
         while v >= 0x80 {
-            self.put(&[(v as u8) | 0x80]);
+            self.byte((v as u8) | 0x80);
             v >>= 7;
         }
-        self.put(&[v as u8]);
+        self.byte(v as u8);
+    }
+
+    /// A length octet, then the octets.
+    pub(crate) fn short(&mut self, bytes: &[u8]) {
+        self.byte(bytes.len() as u8);
+        self.put(bytes);
+    }
+
+    /// The address's octets (4 or 16).
+    pub(crate) fn addr(&mut self, a: &IpAddr) {
+        match a {
+            IpAddr::V4(a) => self.put(&a.octets()),
+            IpAddr::V6(a) => self.put(&a.octets()),
+        }
+    }
+
+    /// Whether everything written so far fit in the buffer.
+    pub(crate) fn fits(&self) -> bool {
+        self.pos <= self.buf.len()
     }
 }
 
-struct In<'b> {
-    buf: &'b [u8],
-    pos: usize,
+/// A reader of postcard-style fields; never panics.
+pub(crate) struct In<'b> {
+    pub(crate) buf: &'b [u8],
+    pub(crate) pos: usize,
 }
 
 impl<'b> In<'b> {
-    fn take(&mut self, n: usize) -> Result<&'b [u8], DecodeError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'b [u8], DecodeError> {
         let end = self.pos.checked_add(n).ok_or(DecodeError::Truncated)?;
         let s = self.buf.get(self.pos..end).ok_or(DecodeError::Truncated)?;
         self.pos = end;
         Ok(s)
     }
 
-    fn byte(&mut self) -> Result<u8, DecodeError> {
+    pub(crate) fn byte(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take(1)?[0])
     }
 
-    fn varint(&mut self, max: u64) -> Result<u64, DecodeError> {
+    /// A varint of an integer of `bits` bits, with postcard's rules: at
+    /// most `ceil(bits / 7)` octets, the last one within the type.
+    #[inline(never)]
+    pub(crate) fn varint(&mut self, bits: u32) -> Result<u64, DecodeError> {
+        let octets = bits.div_ceil(7);
+        let max_last = (1u8 << (bits % 7)) - 1;
         let mut v: u64 = 0;
-        for shift in (0..70).step_by(7) {
+        for i in 0..octets {
             let b = self.byte()?;
-            let part = u64::from(b & 0x7f);
-            if shift == 63 && part > 1 {
-                return Err(DecodeError::BadVarint);
-            }
-            v |= part << shift;
+            v |= u64::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
-                return if v > max {
-                    Err(DecodeError::BadVarint)
-                } else {
-                    Ok(v)
-                };
+                if i == octets - 1 && b > max_last {
+                    break;
+                }
+                return Ok(v);
             }
         }
         Err(DecodeError::BadVarint)
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
+    /// A postcard `u32`.
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(self.varint(32)? as u32)
     }
 
-    fn short_bytes(&mut self) -> Result<&'b [u8], DecodeError> {
+    /// A postcard `u16`.
+    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
+        Ok(self.varint(16)? as u16)
+    }
+
+    /// 4 (IPv4) or 16 (IPv6) octets.
+    pub(crate) fn addr(&mut self, v6: bool) -> Result<IpAddr, DecodeError> {
+        let a = self.take(if v6 { 16 } else { 4 })?;
+        Ok(match (<[u8; 16]>::try_from(a), <[u8; 4]>::try_from(a)) {
+            (Ok(a), _) => IpAddr::V6(Ipv6Addr::from(a)),
+            (_, Ok(a)) => IpAddr::V4(Ipv4Addr::from(a)),
+            _ => return Err(DecodeError::Truncated),
+        })
+    }
+
+    pub(crate) fn short_bytes(&mut self) -> Result<&'b [u8], DecodeError> {
         let n = usize::from(self.byte()?);
         self.take(n)
     }
@@ -214,9 +255,15 @@ impl Lease {
                 capacity: buf.len(),
             });
         }
-        let tag = self.tag();
         let mut o = Out { buf, pos: 0 };
-        o.put(&[tag]);
+        self.write(&mut o);
+        Ok(o.pos)
+    }
+
+    /// Writes the compact form at `o` (see [`Lease::encode`]).
+    pub(crate) fn write(&self, o: &mut Out<'_>) {
+        let tag = self.tag();
+        o.byte(tag);
         o.varint(self.expires().raw());
         match self {
             Lease::V4(l) => {
@@ -224,9 +271,7 @@ impl Lease {
                 if tag & TAG_HTYPE != 0 {
                     o.varint(u64::from(l.hwaddr.htype()));
                 }
-                let hw = l.hwaddr.as_slice();
-                o.put(&[hw.len() as u8]);
-                o.put(hw);
+                o.short(l.hwaddr.as_slice());
             }
             Lease::V6(l) => {
                 o.put(&l.addr.octets());
@@ -234,22 +279,23 @@ impl Lease {
             }
         }
         if tag & TAG_HOSTNAME != 0 {
-            let h = self.hostname().as_str().as_bytes();
-            o.put(&[h.len() as u8]);
-            o.put(h);
+            o.short(self.hostname().as_str().as_bytes());
         }
         if tag & TAG_CLIENT_ID != 0 {
-            let c = self.client_id().as_slice();
-            o.put(&[c.len() as u8]);
-            o.put(c);
+            o.short(self.client_id().as_slice());
         }
-        Ok(o.pos)
     }
 
     /// Reads a lease written by [`Lease::encode`] from the start of `buf`;
     /// returns it and the octets used. Never panics.
     pub fn decode(buf: &[u8]) -> Result<(Lease, usize), DecodeError> {
         let mut i = In { buf, pos: 0 };
+        let lease = Lease::read(&mut i)?;
+        Ok((lease, i.pos))
+    }
+
+    /// Reads a lease at `i` (see [`Lease::decode`]).
+    pub(crate) fn read(i: &mut In<'_>) -> Result<Lease, DecodeError> {
         let tag = i.byte()?;
         let v6 = tag & TAG_V6 != 0;
         if tag & TAG_RESERVED != 0
@@ -258,60 +304,56 @@ impl Lease {
         {
             return Err(DecodeError::BadTag(tag));
         }
-        let expires = Expiry::from_raw(i.varint(u64::MAX)?);
-        let lease = if v6 {
-            let addr = Ipv6Addr::from(i.array::<16>()?);
-            let iaid = i.varint(u64::from(u32::MAX))? as u32;
-            Lease::V6(Lease6 {
-                expires,
-                iaid,
-                temporary: tag & TAG_TEMPORARY != 0,
-                addr,
-                hostname: Hostname::NONE,
-                duid: ClientId::new(),
-            })
+        let expires = Expiry::from_raw(i.varint(64)?);
+        let addr = i.addr(v6)?;
+        let mut iaid = 0;
+        let mut hwaddr = HwAddr::default();
+        if v6 {
+            iaid = i.u32()?;
         } else {
-            let addr = Ipv4Addr::from(i.array::<4>()?);
             let htype = if tag & TAG_HTYPE != 0 {
-                i.varint(u64::from(u16::MAX))? as u16
+                i.u16()?
             } else {
                 ARPHRD_ETHER
             };
             let hw = i.short_bytes()?;
-            let hwaddr = HwAddr::new(htype, hw).map_err(|_| DecodeError::HwAddrTooLong)?;
-            Lease::V4(Lease4 {
-                expires,
-                hwaddr,
-                addr,
-                hostname: Hostname::NONE,
-                client_id: ClientId::new(),
-            })
-        };
-        let mut lease = lease;
+            hwaddr = HwAddr::new(htype, hw).map_err(|_| DecodeError::HwAddrTooLong)?;
+        }
+        let mut hostname = Hostname::NONE;
         if tag & TAG_HOSTNAME != 0 {
             let h = i.short_bytes()?;
             if h.is_empty() {
                 return Err(DecodeError::BadHostname);
             }
-            let h = Hostname::from_bytes(h).map_err(|_| DecodeError::BadHostname)?;
-            match &mut lease {
-                Lease::V4(l) => l.hostname = h,
-                Lease::V6(l) => l.hostname = h,
-            }
+            hostname = Hostname::from_bytes(h).map_err(|_| DecodeError::BadHostname)?;
         }
+        let mut client: &[u8] = &[];
         if tag & TAG_CLIENT_ID != 0 {
-            let c = i.short_bytes()?;
-            if c.is_empty() {
+            client = i.short_bytes()?;
+            if client.is_empty() {
                 return Err(DecodeError::BadClientId);
             }
-            // At most 255 octets by construction: always fits.
-            let c: ClientId = Bytes::from_slice(c).map_err(|_| DecodeError::BadClientId)?;
-            match &mut lease {
-                Lease::V4(l) => l.client_id = c,
-                Lease::V6(l) => l.duid = c,
-            }
         }
-        Ok((lease, i.pos))
+        // At most 255 octets by construction: always fits.
+        let client_id: ClientId =
+            Bytes::from_slice(client).map_err(|_| DecodeError::BadClientId)?;
+        Ok(match addr {
+            IpAddr::V6(addr) => Lease::V6(Lease6 {
+                expires,
+                iaid,
+                temporary: tag & TAG_TEMPORARY != 0,
+                addr,
+                hostname,
+                duid: client_id,
+            }),
+            IpAddr::V4(addr) => Lease::V4(Lease4 {
+                expires,
+                hwaddr,
+                addr,
+                hostname,
+                client_id,
+            }),
+        })
     }
 }
 

@@ -100,7 +100,7 @@ use core::fmt;
 use core::hash::{Hash, Hasher};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-mod encode;
+pub(crate) mod encode;
 mod parse;
 mod write;
 

@@ -2,11 +2,7 @@
 //! the iterator that reads them back.
 
 use core::fmt;
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-use serde::de::{self, SeqAccess, Visitor};
-use serde::ser::{SerializeTuple, Serializer};
-use serde::{Deserialize, Deserializer, Serialize};
+use core::net::IpAddr;
 
 use super::frame::{Header, Key};
 use super::{Error, HEADER_LEN, MIN_FRAME_LEN, TAG_LEN};
@@ -15,7 +11,8 @@ use crate::conntrack::{
     IPPROTO_UDP, IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT_DONE, IPS_SEEN_REPLY, IPS_SRC_NAT,
     IPS_SRC_NAT_DONE,
 };
-use crate::lease::{Duid, Lease, DUID_MAX};
+use crate::lease::encode::{In, Out};
+use crate::lease::{DecodeError, Duid, Lease};
 
 /// The largest encoded record, in octets (a lease with a 63-character
 /// hostname and a 255-octet client id; an IPv6 conntrack entry with every
@@ -213,62 +210,6 @@ struct Ctx {
 
 // ---------------------------------------------------------------- wire forms
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Addr {
-    V4([u8; 4]),
-    V6([u8; 16]),
-}
-
-impl Addr {
-    fn of(a: IpAddr) -> Addr {
-        match a {
-            IpAddr::V4(a) => Addr::V4(a.octets()),
-            IpAddr::V6(a) => Addr::V6(a.octets()),
-        }
-    }
-
-    fn ip(self) -> IpAddr {
-        match self {
-            Addr::V4(a) => IpAddr::V4(Ipv4Addr::from(a)),
-            Addr::V6(a) => IpAddr::V6(Ipv6Addr::from(a)),
-        }
-    }
-
-    fn ser<S: SerializeTuple>(&self, t: &mut S) -> Result<(), S::Error> {
-        match self {
-            Addr::V4(a) => t.serialize_element(a),
-            Addr::V6(a) => t.serialize_element(a),
-        }
-    }
-}
-
-fn de_addr<'de, A: SeqAccess<'de>>(seq: &mut A, v6: bool) -> Result<Addr, A::Error> {
-    if v6 {
-        Ok(Addr::V6(need(seq)?))
-    } else {
-        Ok(Addr::V4(need(seq)?))
-    }
-}
-
-fn need<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(seq: &mut A) -> Result<T, A::Error> {
-    seq.next_element()?
-        .ok_or_else(|| de::Error::custom("record truncated"))
-}
-
-fn port<'de, A: SeqAccess<'de>>(seq: &mut A) -> Result<u16, A::Error> {
-    Ok(u16::from_be_bytes(need(seq)?))
-}
-
-/// A tuple's wire fields (the protocol lives in the flags or after them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct WireTuple {
-    src: Addr,
-    dst: Addr,
-    proto: u8,
-    sport: u16,
-    dport: u16,
-}
-
 /// Family, protocol class and explicit protocol of `t`, or `None` when its
 /// addresses mix families.
 fn classify(t: &Tuple) -> Option<(u32, Option<u8>)> {
@@ -301,129 +242,6 @@ fn class_proto(flags: u32) -> Option<u8> {
     }
 }
 
-/// The key of a destroy record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct WireKey {
-    flags: u32,
-    orig: WireTuple,
-    zone: u16,
-}
-
-impl WireKey {
-    fn from_key(k: &conntrack::Key) -> Option<WireKey> {
-        let (mut flags, _) = classify(&k.orig)?;
-        if k.zone != 0 {
-            flags |= F_ZONE;
-        }
-        Some(WireKey {
-            flags,
-            orig: wire_tuple(&k.orig),
-            zone: k.zone,
-        })
-    }
-
-    fn key(&self) -> conntrack::Key {
-        conntrack::Key {
-            orig: tuple(&self.orig),
-            zone: self.zone,
-        }
-    }
-}
-
-fn wire_tuple(t: &Tuple) -> WireTuple {
-    WireTuple {
-        src: Addr::of(t.src),
-        dst: Addr::of(t.dst),
-        proto: t.proto,
-        sport: t.src_port,
-        dport: t.dst_port,
-    }
-}
-
-fn tuple(w: &WireTuple) -> Tuple {
-    Tuple::new(w.src.ip(), w.dst.ip(), w.proto, w.sport, w.dport)
-}
-
-impl Serialize for WireKey {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut t = s.serialize_tuple(8)?;
-        t.serialize_element(&self.flags)?;
-        if self.flags & F_PROTO_MASK == PC_OTHER << F_PROTO_SHIFT {
-            t.serialize_element(&self.orig.proto)?;
-        }
-        self.orig.src.ser(&mut t)?;
-        self.orig.dst.ser(&mut t)?;
-        t.serialize_element(&self.orig.sport.to_be_bytes())?;
-        t.serialize_element(&self.orig.dport.to_be_bytes())?;
-        if self.flags & F_ZONE != 0 {
-            t.serialize_element(&self.zone)?;
-        }
-        t.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for WireKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<WireKey, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = WireKey;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a conntrack key")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WireKey, A::Error> {
-                let flags: u32 = need(&mut seq)?;
-                if flags & !F_KEY_ALL != 0 {
-                    return Err(de::Error::custom("unknown flags"));
-                }
-                let proto = match class_proto(flags) {
-                    Some(p) => p,
-                    None => need(&mut seq)?,
-                };
-                let v6 = flags & F_V6 != 0;
-                let src = de_addr(&mut seq, v6)?;
-                let dst = de_addr(&mut seq, v6)?;
-                let sport = port(&mut seq)?;
-                let dport = port(&mut seq)?;
-                let zone = if flags & F_ZONE != 0 {
-                    need(&mut seq)?
-                } else {
-                    0
-                };
-                Ok(WireKey {
-                    flags,
-                    orig: WireTuple {
-                        src,
-                        dst,
-                        proto,
-                        sport,
-                        dport,
-                    },
-                    zone,
-                })
-            }
-        }
-        d.deserialize_tuple(16, V)
-    }
-}
-
-/// An entry's wire fields, with the back references resolved to "absent".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct WireEntry {
-    flags: u32,
-    orig: WireTuple,
-    status: u32,
-    timeout: u32,
-    /// `None` with [`F_SNAT_REF`].
-    snat_addr: Option<Addr>,
-    snat_port: u16,
-    dnat_addr: Option<Addr>,
-    dnat_port: u16,
-    mark: u32,
-    zone: u16,
-    tcp: TcpInfo,
-    reply: Option<WireTuple>,
-}
-
 /// The port a NAT mapping keeps when it does not change it (what the
 /// inverse tuple has in that place).
 fn default_snat_port(orig: &Tuple) -> u16 {
@@ -438,309 +256,283 @@ fn default_dnat_port(orig: &Tuple) -> u16 {
     }
 }
 
-impl WireEntry {
-    /// The wire form of `e` in context `ctx` (updated), or `None` when the
-    /// entry cannot be encoded.
-    fn from_entry(e: &Entry, ctx: &mut Ctx) -> Option<WireEntry> {
-        let (mut flags, _) = classify(&e.orig)?;
-        let mut w = WireEntry {
-            flags: 0,
-            orig: wire_tuple(&e.orig),
-            status: e.status ^ STATUS_BASE,
-            timeout: e.timeout,
-            snat_addr: None,
-            snat_port: 0,
-            dnat_addr: None,
-            dnat_port: 0,
-            mark: e.mark,
-            zone: e.zone,
-            tcp: TcpInfo::new(conntrack::TcpState::None),
-            reply: None,
-        };
-        let delta = e.nat_delta();
-        let v6 = flags & F_V6 != 0;
-        let same_family = |m: Option<Manip>| m.is_none_or(|m| m.addr.is_ipv6() == v6);
-        if e.reply_is_derivable() && same_family(delta.snat) && same_family(delta.dnat) {
-            if let Some(m) = delta.snat {
-                flags |= F_SNAT;
-                if ctx.snat == Some(m.addr) {
-                    flags |= F_SNAT_REF;
-                } else {
-                    w.snat_addr = Some(Addr::of(m.addr));
-                    ctx.snat = Some(m.addr);
-                }
-                if m.port != default_snat_port(&e.orig) {
-                    flags |= F_SNAT_PORT;
-                    w.snat_port = m.port;
-                }
+fn put_port(o: &mut Out<'_>, p: u16) {
+    o.put(&p.to_be_bytes());
+}
+
+fn port(i: &mut In<'_>) -> Result<u16, DecodeError> {
+    let p = i.take(2)?;
+    Ok(u16::from(p[0]) << 8 | u16::from(p[1]))
+}
+
+/// Flags, \[protocol\], addresses and ports of an original tuple: the
+/// start of an entry and of a key. `extra` are the flags beyond family and
+/// protocol class; `None` when the addresses mix families.
+fn put_orig(o: &mut Out<'_>, t: &Tuple, extra: u32) {
+    let (flags, explicit) = classify(t).unwrap_or_default();
+    o.varint(u64::from(flags | extra));
+    if let Some(p) = explicit {
+        o.byte(p);
+    }
+    o.addr(&t.src);
+    o.addr(&t.dst);
+    put_port(o, t.src_port);
+    put_port(o, t.dst_port);
+}
+
+/// Reads addresses and ports of a tuple (`proto` given: an original
+/// tuple; else the protocol octet between addresses and ports).
+fn read_tuple(i: &mut In<'_>, v6: bool, proto: Option<u8>) -> Result<Tuple, DecodeError> {
+    let src = i.addr(v6)?;
+    let dst = i.addr(v6)?;
+    let proto = match proto {
+        Some(p) => p,
+        None => i.byte()?,
+    };
+    let sport = port(i)?;
+    let dport = port(i)?;
+    Ok(Tuple::new(src, dst, proto, sport, dport))
+}
+
+/// Reads the flags (checking them against `allowed` and `bad`), the
+/// protocol and the original tuple.
+fn read_orig(i: &mut In<'_>, allowed: u32) -> Result<(u32, Tuple), DecodeError> {
+    let f = i.u32()?;
+    let bad = f & !allowed != 0
+        || (f & F_REPLY != 0 && f & (F_SNAT | F_DNAT) != 0)
+        || (f & F_REPLY == 0 && f & F_REPLY_V6 != 0)
+        || (f & F_SNAT == 0 && f & (F_SNAT_REF | F_SNAT_PORT) != 0)
+        || (f & F_DNAT == 0 && f & (F_DNAT_REF | F_DNAT_PORT) != 0)
+        || (f & F_TCP == 0 && f & F_TCP_WIDE != 0);
+    if bad {
+        return Err(DecodeError::BadTag(0));
+    }
+    let proto = match class_proto(f) {
+        Some(p) => p,
+        None => i.byte()?,
+    };
+    Ok((f, read_tuple(i, f & F_V6 != 0, Some(proto))?))
+}
+
+/// Writes a destroy record's key, or `None` when it cannot be encoded.
+fn put_key(o: &mut Out<'_>, k: &conntrack::Key) -> Option<()> {
+    classify(&k.orig)?;
+    let zone = if k.zone != 0 { F_ZONE } else { 0 };
+    put_orig(o, &k.orig, zone);
+    if zone != 0 {
+        o.varint(u64::from(k.zone));
+    }
+    Some(())
+}
+
+fn read_key(i: &mut In<'_>) -> Result<conntrack::Key, DecodeError> {
+    let (f, orig) = read_orig(i, F_KEY_ALL)?;
+    let zone = if f & F_ZONE != 0 { i.u16()? } else { 0 };
+    Ok(conntrack::Key { orig, zone })
+}
+
+/// One NAT part of an entry: its flags (`F_xNAT`, `F_xNAT_REF`,
+/// `F_xNAT_PORT` given as `bits`) and the address to send, resolving the
+/// back reference in `prev` (updated).
+fn nat_flags(
+    m: Option<Manip>,
+    prev: &mut Option<IpAddr>,
+    default_port: u16,
+    bits: [u32; 3],
+) -> (u32, Option<IpAddr>) {
+    let Some(m) = m else {
+        return (0, None);
+    };
+    let mut flags = bits[0];
+    let mut addr = None;
+    if *prev == Some(m.addr) {
+        flags |= bits[1];
+    } else {
+        addr = Some(m.addr);
+        *prev = Some(m.addr);
+    }
+    if m.port != default_port {
+        flags |= bits[2];
+    }
+    (flags, addr)
+}
+
+/// Writes a conntrack entry in context `ctx` (updated), or `None` when the
+/// entry cannot be encoded.
+fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
+    let (flags, _) = classify(&e.orig)?;
+    let delta = e.nat_delta();
+    let v6 = flags & F_V6 != 0;
+    let same_family = |m: Option<Manip>| m.is_none_or(|m| m.addr.is_ipv6() == v6);
+    let mut extra = 0;
+    let (mut snat_addr, mut dnat_addr) = (None, None);
+    let derived = e.reply_is_derivable() && same_family(delta.snat) && same_family(delta.dnat);
+    if derived {
+        let (f, a) = nat_flags(
+            delta.snat,
+            &mut ctx.snat,
+            default_snat_port(&e.orig),
+            [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
+        );
+        extra |= f;
+        snat_addr = a;
+        let (f, a) = nat_flags(
+            delta.dnat,
+            &mut ctx.dnat,
+            default_dnat_port(&e.orig),
+            [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
+        );
+        extra |= f;
+        dnat_addr = a;
+    } else {
+        let (rflags, _) = classify(&e.reply)?;
+        extra |= F_REPLY;
+        if rflags & F_V6 != 0 {
+            extra |= F_REPLY_V6;
+        }
+    }
+    if e.mark != 0 {
+        extra |= F_MARK;
+    }
+    if e.zone != 0 {
+        extra |= F_ZONE;
+    }
+    if let Some(t) = e.tcp {
+        extra |= F_TCP;
+        if t.wscale_orig > 15 || t.wscale_reply > 15 {
+            extra |= F_TCP_WIDE;
+        }
+    }
+    put_orig(o, &e.orig, extra);
+    o.varint(u64::from(e.status ^ STATUS_BASE));
+    o.varint(u64::from(e.timeout));
+    let nat = [
+        (delta.snat, snat_addr, F_SNAT_PORT),
+        (delta.dnat, dnat_addr, F_DNAT_PORT),
+    ];
+    for (m, addr, port_flag) in nat {
+        if let Some(a) = addr {
+            o.addr(&a);
+        }
+        if let Some(m) = m {
+            if extra & port_flag != 0 {
+                put_port(o, m.port);
             }
-            if let Some(m) = delta.dnat {
-                flags |= F_DNAT;
-                if ctx.dnat == Some(m.addr) {
-                    flags |= F_DNAT_REF;
-                } else {
-                    w.dnat_addr = Some(Addr::of(m.addr));
-                    ctx.dnat = Some(m.addr);
-                }
-                if m.port != default_dnat_port(&e.orig) {
-                    flags |= F_DNAT_PORT;
-                    w.dnat_port = m.port;
-                }
-            }
+        }
+    }
+    if extra & F_MARK != 0 {
+        o.varint(u64::from(e.mark));
+    }
+    if extra & F_ZONE != 0 {
+        o.varint(u64::from(e.zone));
+    }
+    if let Some(t) = e.tcp {
+        o.byte(u8::from(t.state));
+        if extra & F_TCP_WIDE != 0 {
+            o.byte(t.wscale_orig);
+            o.byte(t.wscale_reply);
         } else {
-            let (rflags, _) = classify(&e.reply)?;
-            flags |= F_REPLY;
-            if rflags & F_V6 != 0 {
-                flags |= F_REPLY_V6;
-            }
-            w.reply = Some(wire_tuple(&e.reply));
+            o.byte(t.wscale_orig << 4 | t.wscale_reply);
         }
-        if e.mark != 0 {
-            flags |= F_MARK;
-        }
-        if e.zone != 0 {
-            flags |= F_ZONE;
-        }
-        if let Some(t) = e.tcp {
-            flags |= F_TCP;
-            if t.wscale_orig > 15 || t.wscale_reply > 15 {
-                flags |= F_TCP_WIDE;
-            }
-            w.tcp = t;
-        }
-        w.flags = flags;
-        Some(w)
+        o.byte(t.flags_orig);
+        o.byte(t.flags_reply);
     }
+    if extra & F_REPLY != 0 {
+        let r = &e.reply;
+        o.addr(&r.src);
+        o.addr(&r.dst);
+        o.byte(r.proto);
+        put_port(o, r.src_port);
+        put_port(o, r.dst_port);
+    }
+    Some(())
+}
 
-    /// The entry, resolving back references in `ctx` (updated).
-    fn entry(&self, ctx: &mut Ctx) -> Option<Entry> {
-        let orig = tuple(&self.orig);
-        let f = self.flags;
-        let reply = match self.reply {
-            Some(r) => tuple(&r),
-            None => {
-                let mut delta = NatDelta::NONE;
-                if f & F_SNAT != 0 {
-                    let addr = match self.snat_addr {
-                        Some(a) => a.ip(),
-                        None => ctx.snat?,
-                    };
-                    ctx.snat = Some(addr);
-                    let port = if f & F_SNAT_PORT != 0 {
-                        self.snat_port
-                    } else {
-                        default_snat_port(&orig)
-                    };
-                    delta.snat = Some(Manip { addr, port });
-                }
-                if f & F_DNAT != 0 {
-                    let addr = match self.dnat_addr {
-                        Some(a) => a.ip(),
-                        None => ctx.dnat?,
-                    };
-                    ctx.dnat = Some(addr);
-                    let port = if f & F_DNAT_PORT != 0 {
-                        self.dnat_port
-                    } else {
-                        default_dnat_port(&orig)
-                    };
-                    delta.dnat = Some(Manip { addr, port });
-                }
-                orig.reply_with(delta)
-            }
+/// Reads one NAT part of an entry (see [`nat_flags`]), resolving a back
+/// reference in `prev` (updated); an error for a back reference with
+/// nothing to refer to.
+fn read_nat(
+    i: &mut In<'_>,
+    f: u32,
+    prev: &mut Option<IpAddr>,
+    default_port: u16,
+    bits: [u32; 3],
+) -> Result<Option<Manip>, DecodeError> {
+    if f & bits[0] == 0 {
+        return Ok(None);
+    }
+    let addr = if f & bits[1] == 0 {
+        i.addr(f & F_V6 != 0)?
+    } else {
+        prev.ok_or(DecodeError::Truncated)?
+    };
+    *prev = Some(addr);
+    let port = if f & bits[2] != 0 {
+        port(i)?
+    } else {
+        default_port
+    };
+    Ok(Some(Manip { addr, port }))
+}
+
+/// Reads a conntrack entry, resolving back references in `ctx` (updated).
+fn read_entry(i: &mut In<'_>, ctx: &mut Ctx) -> Result<Entry, DecodeError> {
+    let (f, orig) = read_orig(i, F_ALL)?;
+    let status = i.u32()? ^ STATUS_BASE;
+    let timeout = i.u32()?;
+    let mut delta = NatDelta::NONE;
+    delta.snat = read_nat(
+        i,
+        f,
+        &mut ctx.snat,
+        default_snat_port(&orig),
+        [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
+    )?;
+    delta.dnat = read_nat(
+        i,
+        f,
+        &mut ctx.dnat,
+        default_dnat_port(&orig),
+        [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
+    )?;
+    let mark = if f & F_MARK != 0 { i.u32()? } else { 0 };
+    let zone = if f & F_ZONE != 0 { i.u16()? } else { 0 };
+    let tcp = if f & F_TCP != 0 {
+        let state = conntrack::TcpState::from(i.byte()?);
+        let (wscale_orig, wscale_reply) = if f & F_TCP_WIDE != 0 {
+            (i.byte()?, i.byte()?)
+        } else {
+            let packed = i.byte()?;
+            (packed >> 4, packed & 0x0f)
         };
-        Some(Entry {
-            orig,
-            reply,
-            status: self.status ^ STATUS_BASE,
-            timeout: self.timeout,
-            mark: self.mark,
-            zone: self.zone,
-            tcp: if f & F_TCP != 0 { Some(self.tcp) } else { None },
-            id: None,
+        Some(TcpInfo {
+            state,
+            wscale_orig,
+            wscale_reply,
+            flags_orig: i.byte()?,
+            flags_reply: i.byte()?,
         })
-    }
-}
-
-impl Serialize for WireEntry {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let f = self.flags;
-        let mut t = s.serialize_tuple(32)?;
-        t.serialize_element(&f)?;
-        if f & F_PROTO_MASK == PC_OTHER << F_PROTO_SHIFT {
-            t.serialize_element(&self.orig.proto)?;
-        }
-        self.orig.src.ser(&mut t)?;
-        self.orig.dst.ser(&mut t)?;
-        t.serialize_element(&self.orig.sport.to_be_bytes())?;
-        t.serialize_element(&self.orig.dport.to_be_bytes())?;
-        t.serialize_element(&self.status)?;
-        t.serialize_element(&self.timeout)?;
-        if let Some(a) = &self.snat_addr {
-            a.ser(&mut t)?;
-        }
-        if f & F_SNAT_PORT != 0 {
-            t.serialize_element(&self.snat_port.to_be_bytes())?;
-        }
-        if let Some(a) = &self.dnat_addr {
-            a.ser(&mut t)?;
-        }
-        if f & F_DNAT_PORT != 0 {
-            t.serialize_element(&self.dnat_port.to_be_bytes())?;
-        }
-        if f & F_MARK != 0 {
-            t.serialize_element(&self.mark)?;
-        }
-        if f & F_ZONE != 0 {
-            t.serialize_element(&self.zone)?;
-        }
-        if f & F_TCP != 0 {
-            t.serialize_element(&u8::from(self.tcp.state))?;
-            if f & F_TCP_WIDE != 0 {
-                t.serialize_element(&self.tcp.wscale_orig)?;
-                t.serialize_element(&self.tcp.wscale_reply)?;
-            } else {
-                t.serialize_element(&(self.tcp.wscale_orig << 4 | self.tcp.wscale_reply))?;
-            }
-            t.serialize_element(&self.tcp.flags_orig)?;
-            t.serialize_element(&self.tcp.flags_reply)?;
-        }
-        if let Some(r) = &self.reply {
-            r.src.ser(&mut t)?;
-            r.dst.ser(&mut t)?;
-            t.serialize_element(&r.proto)?;
-            t.serialize_element(&r.sport.to_be_bytes())?;
-            t.serialize_element(&r.dport.to_be_bytes())?;
-        }
-        t.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for WireEntry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<WireEntry, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = WireEntry;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a conntrack entry")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WireEntry, A::Error> {
-                let f: u32 = need(&mut seq)?;
-                let bad = f & !F_ALL != 0
-                    || (f & F_REPLY != 0 && f & (F_SNAT | F_DNAT) != 0)
-                    || (f & F_REPLY == 0 && f & F_REPLY_V6 != 0)
-                    || (f & F_SNAT == 0 && f & (F_SNAT_REF | F_SNAT_PORT) != 0)
-                    || (f & F_DNAT == 0 && f & (F_DNAT_REF | F_DNAT_PORT) != 0)
-                    || (f & F_TCP == 0 && f & F_TCP_WIDE != 0);
-                if bad {
-                    return Err(de::Error::custom("bad flags"));
-                }
-                let proto = match class_proto(f) {
-                    Some(p) => p,
-                    None => need(&mut seq)?,
-                };
-                let v6 = f & F_V6 != 0;
-                let src = de_addr(&mut seq, v6)?;
-                let dst = de_addr(&mut seq, v6)?;
-                let sport = port(&mut seq)?;
-                let dport = port(&mut seq)?;
-                let status: u32 = need(&mut seq)?;
-                let timeout: u32 = need(&mut seq)?;
-                let snat_addr = if f & F_SNAT != 0 && f & F_SNAT_REF == 0 {
-                    Some(de_addr(&mut seq, v6)?)
-                } else {
-                    None
-                };
-                let snat_port = if f & F_SNAT_PORT != 0 {
-                    port(&mut seq)?
-                } else {
-                    0
-                };
-                let dnat_addr = if f & F_DNAT != 0 && f & F_DNAT_REF == 0 {
-                    Some(de_addr(&mut seq, v6)?)
-                } else {
-                    None
-                };
-                let dnat_port = if f & F_DNAT_PORT != 0 {
-                    port(&mut seq)?
-                } else {
-                    0
-                };
-                let mark: u32 = if f & F_MARK != 0 { need(&mut seq)? } else { 0 };
-                let zone: u16 = if f & F_ZONE != 0 { need(&mut seq)? } else { 0 };
-                let mut tcp = TcpInfo::new(conntrack::TcpState::None);
-                if f & F_TCP != 0 {
-                    let state: u8 = need(&mut seq)?;
-                    tcp.state = conntrack::TcpState::from(state);
-                    if f & F_TCP_WIDE != 0 {
-                        tcp.wscale_orig = need(&mut seq)?;
-                        tcp.wscale_reply = need(&mut seq)?;
-                    } else {
-                        let packed: u8 = need(&mut seq)?;
-                        tcp.wscale_orig = packed >> 4;
-                        tcp.wscale_reply = packed & 0x0f;
-                    }
-                    tcp.flags_orig = need(&mut seq)?;
-                    tcp.flags_reply = need(&mut seq)?;
-                }
-                let reply = if f & F_REPLY != 0 {
-                    let rv6 = f & F_REPLY_V6 != 0;
-                    let src = de_addr(&mut seq, rv6)?;
-                    let dst = de_addr(&mut seq, rv6)?;
-                    let proto: u8 = need(&mut seq)?;
-                    let sport = port(&mut seq)?;
-                    let dport = port(&mut seq)?;
-                    Some(WireTuple {
-                        src,
-                        dst,
-                        proto,
-                        sport,
-                        dport,
-                    })
-                } else {
-                    None
-                };
-                Ok(WireEntry {
-                    flags: f,
-                    orig: WireTuple {
-                        src,
-                        dst,
-                        proto,
-                        sport,
-                        dport,
-                    },
-                    status,
-                    timeout,
-                    snat_addr,
-                    snat_port,
-                    dnat_addr,
-                    dnat_port,
-                    mark,
-                    zone,
-                    tcp,
-                    reply,
-                })
-            }
-        }
-        d.deserialize_tuple(32, V)
-    }
+    } else {
+        None
+    };
+    let reply = if f & F_REPLY != 0 {
+        read_tuple(i, f & F_REPLY_V6 != 0, None)?
+    } else {
+        orig.reply_with(delta)
+    };
+    Ok(Entry {
+        orig,
+        reply,
+        status,
+        timeout,
+        mark,
+        zone,
+        tcp,
+        id: None,
+    })
 }
 
 // ---------------------------------------------------------------- writer
-
-/// Appends `value` (postcard) to `buf[*pos..end]`.
-fn put<T: Serialize>(buf: &mut [u8], pos: &mut usize, end: usize, value: &T) -> bool {
-    let Some(room) = buf.get_mut(*pos..end) else {
-        return false;
-    };
-    match postcard::to_slice(value, room) {
-        Ok(used) => {
-            *pos += used.len();
-            true
-        }
-        Err(_) => false,
-    }
-}
 
 /// Builds one frame in a caller buffer: header first, then records as long
 /// as they fit, then the tag.
@@ -784,47 +576,46 @@ impl<'a> FrameWriter<'a> {
     /// that mixes address families (it can never be sent).
     pub fn push(&mut self, record: &Record) -> Result<(), PushError> {
         let end = self.buf.len().saturating_sub(TAG_LEN);
-        let mut pos = self.pos;
         let mut ctx = self.ctx;
-        let tag = record.tag();
-        if !put(self.buf, &mut pos, end, &tag) {
+        let mut o = Out {
+            buf: self.buf.get_mut(..end).unwrap_or_default(),
+            pos: self.pos,
+        };
+        o.varint(u64::from(record.tag()));
+        if !o.fits() {
             return Err(PushError::Full);
         }
         let ok = match record {
-            Record::Seq(s) => put(self.buf, &mut pos, end, s),
-            Record::CtNew(e) | Record::CtUpdate(e) => {
-                let w = WireEntry::from_entry(e, &mut ctx).ok_or(PushError::Inconsistent)?;
-                put(self.buf, &mut pos, end, &w)
+            Record::Seq(n) | Record::Alive { next: n } => {
+                o.varint(u64::from(*n));
+                Some(())
             }
-            Record::CtDestroy(k) => {
-                let w = WireKey::from_key(k).ok_or(PushError::Inconsistent)?;
-                put(self.buf, &mut pos, end, &w)
-            }
+            Record::CtNew(e) | Record::CtUpdate(e) => put_entry(&mut o, e, &mut ctx),
+            Record::CtDestroy(k) => put_key(&mut o, k),
             Record::Nack { first, last } => {
-                put(self.buf, &mut pos, end, first) && put(self.buf, &mut pos, end, last)
+                o.varint(u64::from(*first));
+                o.varint(u64::from(*last));
+                Some(())
             }
-            Record::Alive { next } => put(self.buf, &mut pos, end, next),
             Record::LeaseAdd(l) | Record::LeaseChange(l) | Record::LeaseDelete(l) => {
-                put(self.buf, &mut pos, end, l)
+                l.write(&mut o);
+                Some(())
             }
             Record::LeaseDuid(d) => {
                 let octets = d.as_slice();
-                match (u8::try_from(octets.len()), self.buf.get_mut(pos..end)) {
-                    (Ok(n), Some(room)) if n > 0 && room.len() > octets.len() => {
-                        room[0] = n;
-                        room[1..=octets.len()].copy_from_slice(octets);
-                        pos += 1 + octets.len();
-                        true
-                    }
-                    _ => false,
+                if octets.is_empty() || octets.len() > 255 {
+                    return Err(PushError::Full);
                 }
+                o.short(octets);
+                Some(())
             }
-            Record::ResyncRequest | Record::ResyncBegin | Record::ResyncEnd => true,
+            Record::ResyncRequest | Record::ResyncBegin | Record::ResyncEnd => Some(()),
         };
-        if !ok {
+        ok.ok_or(PushError::Inconsistent)?;
+        if !o.fits() {
             return Err(PushError::Full);
         }
-        self.pos = pos;
+        self.pos = o.pos;
         self.ctx = ctx;
         self.records += 1;
         Ok(())
@@ -876,60 +667,47 @@ impl<'a> Records<'a> {
         }
     }
 
-    fn take<T: Deserialize<'a>>(&mut self) -> Result<T, Error> {
-        match postcard::take_from_bytes::<T>(self.rest) {
-            Ok((v, rest)) => {
-                self.rest = rest;
-                Ok(v)
-            }
-            Err(_) => Err(Error::Malformed),
-        }
-    }
-
     fn decode(&mut self) -> Result<Record, Error> {
-        let tag: u32 = self.take()?;
+        let mut i = In {
+            buf: self.rest,
+            pos: 0,
+        };
+        let tag = i.u32().map_err(|_| Error::Malformed)?;
         if tag > MAX_TAG {
             return Err(Error::UnknownRecord);
         }
-        Ok(match tag {
-            0 => Record::Seq(self.take()?),
-            1 | 2 => {
-                let w: WireEntry = self.take()?;
-                let e = w.entry(&mut self.ctx).ok_or(Error::Malformed)?;
-                if tag == 1 {
-                    Record::CtNew(e)
-                } else {
-                    Record::CtUpdate(e)
-                }
-            }
-            3 => {
-                let w: WireKey = self.take()?;
-                Record::CtDestroy(w.key())
-            }
-            4 => {
-                let first = self.take()?;
-                let last = self.take()?;
-                Record::Nack { first, last }
-            }
-            5 => Record::ResyncRequest,
-            6 => Record::ResyncBegin,
-            7 => Record::ResyncEnd,
-            8 => Record::Alive { next: self.take()? },
-            9 => Record::LeaseAdd(self.take()?),
-            10 => Record::LeaseChange(self.take()?),
-            11 => Record::LeaseDelete(self.take()?),
-            _ => {
-                let (&n, rest) = self.rest.split_first().ok_or(Error::Malformed)?;
-                let n = usize::from(n);
-                if n == 0 || n > DUID_MAX || rest.len() < n {
-                    return Err(Error::Malformed);
-                }
-                let d = Duid::from_slice(&rest[..n]).map_err(|_| Error::Malformed)?;
-                self.rest = &rest[n..];
-                Record::LeaseDuid(d)
-            }
-        })
+        let r = read_record(&mut i, tag, &mut self.ctx).map_err(|_| Error::Malformed)?;
+        self.rest = i.buf.get(i.pos..).unwrap_or_default();
+        Ok(r)
     }
+}
+
+/// Reads the rest of a record with wire tag `tag` (at most [`MAX_TAG`]).
+fn read_record(i: &mut In<'_>, tag: u32, ctx: &mut Ctx) -> Result<Record, DecodeError> {
+    Ok(match tag {
+        0 => Record::Seq(i.u32()?),
+        1 => Record::CtNew(read_entry(i, ctx)?),
+        2 => Record::CtUpdate(read_entry(i, ctx)?),
+        3 => Record::CtDestroy(read_key(i)?),
+        4 => Record::Nack {
+            first: i.u32()?,
+            last: i.u32()?,
+        },
+        5 => Record::ResyncRequest,
+        6 => Record::ResyncBegin,
+        7 => Record::ResyncEnd,
+        8 => Record::Alive { next: i.u32()? },
+        9 => Record::LeaseAdd(Lease::read(i)?),
+        10 => Record::LeaseChange(Lease::read(i)?),
+        11 => Record::LeaseDelete(Lease::read(i)?),
+        _ => {
+            let d = i.short_bytes()?;
+            if d.is_empty() {
+                return Err(DecodeError::Truncated);
+            }
+            Record::LeaseDuid(Duid::from_slice(d).map_err(|_| DecodeError::Truncated)?)
+        }
+    })
 }
 
 impl Iterator for Records<'_> {
