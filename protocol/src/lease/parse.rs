@@ -1,14 +1,7 @@
-//! The nom parser: a file is split into lines, each line into fields.
+//! The parser: a file is split into lines, each line into fields.
 
 use core::fmt;
 use core::net::{Ipv4Addr, Ipv6Addr};
-
-use nom::bytes::complete::{tag, take_till1, take_while, take_while_m_n};
-use nom::character::complete::{char, u32 as dec_u32, u64 as dec_u64};
-use nom::combinator::{all_consuming, opt};
-use nom::multi::fold_many0;
-use nom::sequence::{preceded, terminated};
-use nom::{IResult, Parser};
 
 use super::{
     Bytes, ClientId, Duid, ErrorKind, Expiry, Hostname, HwAddr, Lease, Lease4, Lease6, Line,
@@ -155,7 +148,7 @@ impl<'a> Line<'a> {
     }
 }
 
-// ---------------------------------------------------------------- nom plumbing
+// ---------------------------------------------------------------- plumbing
 
 /// Offset of `part` (a sub-slice of `line`) in `line`, clamped to its length.
 fn offset_in(line: &[u8], part: &[u8]) -> usize {
@@ -171,20 +164,9 @@ struct Fail<'a> {
     kind: ErrorKind,
 }
 
-impl<'a> nom::error::ParseError<&'a [u8]> for Fail<'a> {
-    fn from_error_kind(input: &'a [u8], _: nom::error::ErrorKind) -> Self {
-        Fail {
-            at: input,
-            kind: ErrorKind::MissingField,
-        }
-    }
-
-    fn append(_: &'a [u8], _: nom::error::ErrorKind, other: Self) -> Self {
-        other
-    }
+fn fail(at: &[u8], kind: ErrorKind) -> Fail<'_> {
+    Fail { at, kind }
 }
-
-type Res<'a, O> = IResult<&'a [u8], O, Fail<'a>>;
 
 fn is_blank(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r')
@@ -196,33 +178,18 @@ fn blanks(i: &[u8]) -> (&[u8], &[u8]) {
     (&i[n..], &i[..n])
 }
 
-/// The next whitespace-separated field (after optional blanks), or
-/// `MissingField` at the end of the line.
+/// The next whitespace-separated field (after optional blanks) and the
+/// rest, or `MissingField` at the end of the line.
 fn field(i: &[u8]) -> Result<(&[u8], &[u8]), Fail<'_>> {
-    let r: Res<'_, &[u8]> =
-        preceded(take_while(is_blank), take_till1(|c: u8| is_blank(c))).parse(i);
-    r.map_err(|_| Fail {
-        at: blanks(i).0,
-        kind: ErrorKind::MissingField,
-    })
-}
-
-/// Runs `p` on the whole of `tok`; any failure is `kind` at `tok`.
-fn whole<'a, O>(
-    tok: &'a [u8],
-    kind: ErrorKind,
-    p: impl Parser<&'a [u8], Output = O, Error = Fail<'a>>,
-) -> Result<O, Fail<'a>> {
-    match all_consuming(p).parse(tok) {
-        Ok((_, o)) => Ok(o),
-        Err(_) => Err(Fail { at: tok, kind }),
+    let (i, _) = blanks(i);
+    let n = i.iter().take_while(|&&c| !is_blank(c)).count();
+    if n == 0 {
+        return Err(fail(i, ErrorKind::MissingField));
     }
+    Ok((&i[n..], &i[..n]))
 }
 
-fn is_hex(c: u8) -> bool {
-    c.is_ascii_hexdigit()
-}
-
+/// The value of `s` in base 16 (`s`: hex digits only).
 fn hex_value(s: &[u8]) -> u16 {
     s.iter().fold(0u16, |acc, &c| {
         let d = match c {
@@ -235,30 +202,47 @@ fn hex_value(s: &[u8]) -> u16 {
     })
 }
 
-/// One octet: one or two hex digits.
-fn hex_octet(i: &[u8]) -> Res<'_, u8> {
-    take_while_m_n(1, 2, is_hex)
-        .map(|d: &[u8]| hex_value(d) as u8)
-        .parse(i)
+/// `s` has `min..=max` octets, all hex digits.
+fn is_hex_run(s: &[u8], min: usize, max: usize) -> bool {
+    (min..=max).contains(&s.len()) && s.iter().all(u8::is_ascii_hexdigit)
 }
 
-/// `HH:HH:…` (at least one octet) into a `Bytes<N>`; the flag is true when
-/// the octets did not fit.
-fn hex_list<const N: usize>(i: &[u8]) -> Res<'_, (Bytes<N>, bool)> {
-    let (i, first) = hex_octet(i)?;
-    let mut start = Bytes::<N>::new();
-    let overflow = start.push(first).is_err();
-    fold_many0(
-        preceded(char(':'), hex_octet),
-        move || (start, overflow),
-        |(mut b, mut over), x| {
-            if b.push(x).is_err() {
-                over = true;
-            }
-            (b, over)
-        },
-    )
-    .parse(i)
+/// A decimal number of `max`'s range: digits only, at least one.
+fn decimal(s: &[u8], max: u64) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |acc, &c| {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?
+            .checked_add(u64::from(c - b'0'))
+            .filter(|&v| v <= max)
+    })
+}
+
+/// `HH:HH:…` (each octet one or two hex digits, at least one octet), the
+/// whole of `tok`, into `out` (at most `cap` octets). `Err(false)`: not
+/// such a list; `Err(true)`: a list of more than `cap` octets.
+fn hex_list(tok: &[u8], out: &mut [u8; 255], cap: usize) -> Result<usize, bool> {
+    let mut n = 0;
+    let mut over = false;
+    for part in tok.split(|&c| c == b':') {
+        if !is_hex_run(part, 1, 2) {
+            return Err(false);
+        }
+        match out.get_mut(n).filter(|_| n < cap) {
+            Some(o) => *o = hex_value(part) as u8,
+            None => over = true,
+        }
+        n += 1;
+    }
+    if over {
+        Err(true)
+    } else {
+        Ok(n)
+    }
 }
 
 /// Parses a hex list field into `Bytes<N>`, with `bad` / `too_long` errors.
@@ -267,60 +251,53 @@ fn hex_field<const N: usize>(
     bad: ErrorKind,
     too_long: ErrorKind,
 ) -> Result<Bytes<N>, Fail<'_>> {
-    let (b, over) = whole(tok, bad, hex_list::<N>)?;
-    if over {
-        return Err(Fail {
-            at: tok,
-            kind: too_long,
-        });
+    let mut buf = [0u8; 255];
+    match hex_list(tok, &mut buf, N) {
+        Ok(n) => Bytes::from_slice(&buf[..n]).map_err(|_| fail(tok, too_long)),
+        Err(over) => Err(fail(tok, if over { too_long } else { bad })),
     }
-    Ok(b)
 }
 
 // ---------------------------------------------------------------- fields
 
-/// The type prefix, if any, and the octets (with their overflow flag).
-type HwParts = (Option<u16>, Option<(Bytes<HWADDR_MAX>, bool)>);
-
 /// `[TYPE-]HH:HH:…` where TYPE is 1–4 hex digits; with a type prefix the
 /// octets may be absent (`20-`).
 fn hwaddr(tok: &[u8]) -> Result<HwAddr, Fail<'_>> {
-    let typed = |i| -> Res<'_, HwParts> {
-        let (i, ty) = opt(terminated(take_while_m_n(1, 4, is_hex), char('-'))).parse(i)?;
-        match ty {
-            Some(ty) => {
-                let (i, list) = opt(hex_list::<HWADDR_MAX>).parse(i)?;
-                Ok((i, (Some(hex_value(ty)), list)))
-            }
-            None => {
-                let (i, list) = hex_list::<HWADDR_MAX>(i)?;
-                Ok((i, (None, Some(list))))
-            }
-        }
+    let (ty, list) = match tok.iter().position(|&c| c == b'-') {
+        Some(i) if is_hex_run(&tok[..i], 1, 4) => (Some(hex_value(&tok[..i])), &tok[i + 1..]),
+        Some(_) => return Err(fail(tok, ErrorKind::BadHwAddr)),
+        None => (None, tok),
     };
-    let (ty, list) = whole(tok, ErrorKind::BadHwAddr, typed)?;
-    let (addr, over) = list.unwrap_or((Bytes::new(), false));
-    if over {
-        return Err(Fail {
-            at: tok,
-            kind: ErrorKind::HwAddrTooLong,
-        });
-    }
+    let mut buf = [0u8; 255];
+    let n = if ty.is_some() && list.is_empty() {
+        0
+    } else {
+        hex_list(list, &mut buf, HWADDR_MAX).map_err(|over| {
+            fail(
+                tok,
+                if over {
+                    ErrorKind::HwAddrTooLong
+                } else {
+                    ErrorKind::BadHwAddr
+                },
+            )
+        })?
+    };
     // dnsmasq: "no explicit MAC address type means ether", and so does an
     // explicit type 0 with octets.
     let htype = match ty {
-        Some(0) | None if !addr.is_empty() => ARPHRD_ETHER,
+        Some(0) | None if n != 0 => ARPHRD_ETHER,
         Some(t) => t,
         None => 0,
     };
-    Ok(HwAddr { htype, addr })
+    HwAddr::new(htype, &buf[..n]).map_err(|_| fail(tok, ErrorKind::HwAddrTooLong))
 }
 
 fn hostname(tok: &[u8]) -> Result<Hostname, Fail<'_>> {
     if tok == b"*" {
         return Ok(Hostname::NONE);
     }
-    Hostname::from_bytes(tok).map_err(|kind| Fail { at: tok, kind })
+    Hostname::from_bytes(tok).map_err(|kind| fail(tok, kind))
 }
 
 fn client_id(tok: &[u8]) -> Result<ClientId, Fail<'_>> {
@@ -334,35 +311,36 @@ fn text(tok: &[u8]) -> &str {
     core::str::from_utf8(tok).unwrap_or("")
 }
 
+/// Nothing but blanks is left of the line.
+fn end(i: &[u8]) -> Result<(), Fail<'_>> {
+    let (rest, _) = blanks(i);
+    if !rest.is_empty() {
+        return Err(fail(rest, ErrorKind::TrailingField));
+    }
+    Ok(())
+}
+
 /// `EXPIRY HWADDR|IAID ADDRESS HOSTNAME CLIENT-ID`.
 fn lease_line(i: &[u8]) -> Result<Lease, Fail<'_>> {
     let (i, tok) = field(i)?;
-    let expires = Expiry::from_raw(whole(tok, ErrorKind::BadExpiry, dec_u64)?);
+    let expires = decimal(tok, u64::MAX).ok_or(fail(tok, ErrorKind::BadExpiry))?;
+    let expires = Expiry::from_raw(expires);
     let (i, id_tok) = field(i)?;
     let (i, addr_tok) = field(i)?;
     let (i, name_tok) = field(i)?;
     let (i, clid_tok) = field(i)?;
-    let (rest, _) = blanks(i);
-    if !rest.is_empty() {
-        return Err(Fail {
-            at: rest,
-            kind: ErrorKind::TrailingField,
-        });
-    }
-    let bad_addr = Fail {
-        at: addr_tok,
-        kind: ErrorKind::BadAddress,
-    };
+    end(i)?;
+    let bad_addr = fail(addr_tok, ErrorKind::BadAddress);
     if addr_tok.contains(&b':') {
         let addr: Ipv6Addr = text(addr_tok).parse().map_err(|_| bad_addr)?;
-        let (temporary, iaid) = whole(
-            id_tok,
-            ErrorKind::BadIaid,
-            (opt(tag(&b"T"[..])), dec_u32).map(|(t, n)| (t.is_some(), n)),
-        )?;
+        let (temporary, digits) = match id_tok.strip_prefix(b"T") {
+            Some(d) => (true, d),
+            None => (false, id_tok),
+        };
+        let iaid = decimal(digits, u64::from(u32::MAX)).ok_or(fail(id_tok, ErrorKind::BadIaid))?;
         Ok(Lease::V6(Lease6 {
             expires,
-            iaid,
+            iaid: iaid as u32,
             temporary,
             addr,
             hostname: hostname(name_tok)?,
@@ -390,17 +368,8 @@ fn is_duid_line(i: &[u8]) -> bool {
 /// `duid HH:HH:…`.
 fn duid_line(i: &[u8]) -> Result<Duid, Fail<'_>> {
     let (i, _) = field(i)?; // "duid"
-    let (i, tok) = field(i).map_err(|f| Fail {
-        at: f.at,
-        kind: ErrorKind::BadDuid,
-    })?;
+    let (i, tok) = field(i).map_err(|f| fail(f.at, ErrorKind::BadDuid))?;
     let duid = hex_field::<DUID_MAX>(tok, ErrorKind::BadDuid, ErrorKind::DuidTooLong)?;
-    let (rest, _) = blanks(i);
-    if !rest.is_empty() {
-        return Err(Fail {
-            at: rest,
-            kind: ErrorKind::TrailingField,
-        });
-    }
+    end(i)?;
     Ok(duid)
 }
