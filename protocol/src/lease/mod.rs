@@ -155,7 +155,11 @@ impl core::error::Error for CapacityError {}
 /// Unlike `heapless::Vec` (which has a `Drop` impl) it is `Copy`, so a
 /// whole [`Lease`] is `Copy`. Equality, ordering and hashing look at the
 /// stored octets only.
+///
+/// Word-aligned: copies of it are word moves (or a `memcpy` call), not
+/// octet by octet.
 #[derive(Clone, Copy)]
+#[repr(align(4))]
 pub struct Bytes<const N: usize> {
     len: u8,
     buf: [u8; N],
