@@ -290,12 +290,26 @@ impl Lease {
     /// returns it and the octets used. Never panics.
     pub fn decode(buf: &[u8]) -> Result<(Lease, usize), DecodeError> {
         let mut i = In { buf, pos: 0 };
-        let lease = Lease::read(&mut i)?;
+        let mut lease = Lease::EMPTY;
+        lease.read(&mut i)?;
         Ok((lease, i.pos))
     }
 
-    /// Reads a lease at `i` (see [`Lease::decode`]).
-    pub(crate) fn read(i: &mut In<'_>) -> Result<Lease, DecodeError> {
+    /// A placeholder that [`Lease::read`] overwrites.
+    pub(crate) const EMPTY: Lease = Lease::V4(Lease4 {
+        expires: Expiry::from_raw(0),
+        hwaddr: HwAddr {
+            htype: 0,
+            addr: Bytes::new(),
+        },
+        addr: Ipv4Addr::UNSPECIFIED,
+        hostname: Hostname::NONE,
+        client_id: ClientId::new(),
+    });
+
+    /// Reads a lease at `i` into `self` (see [`Lease::decode`]); filled in
+    /// place so that the large fields are not moved around.
+    pub(crate) fn read(&mut self, i: &mut In<'_>) -> Result<(), DecodeError> {
         let tag = i.byte()?;
         let v6 = tag & TAG_V6 != 0;
         if tag & TAG_RESERVED != 0
@@ -305,55 +319,51 @@ impl Lease {
             return Err(DecodeError::BadTag(tag));
         }
         let expires = Expiry::from_raw(i.varint(64)?);
-        let addr = i.addr(v6)?;
-        let mut iaid = 0;
-        let mut hwaddr = HwAddr::default();
-        if v6 {
-            iaid = i.u32()?;
-        } else {
-            let htype = if tag & TAG_HTYPE != 0 {
-                i.u16()?
-            } else {
-                ARPHRD_ETHER
-            };
-            let hw = i.short_bytes()?;
-            hwaddr = HwAddr::new(htype, hw).map_err(|_| DecodeError::HwAddrTooLong)?;
-        }
-        let mut hostname = Hostname::NONE;
+        *self = match i.addr(v6)? {
+            IpAddr::V6(addr) => Lease::V6(Lease6 {
+                expires,
+                iaid: i.u32()?,
+                temporary: tag & TAG_TEMPORARY != 0,
+                addr,
+                hostname: Hostname::NONE,
+                duid: ClientId::new(),
+            }),
+            IpAddr::V4(addr) => {
+                let htype = if tag & TAG_HTYPE != 0 {
+                    i.u16()?
+                } else {
+                    ARPHRD_ETHER
+                };
+                let hw = i.short_bytes()?;
+                Lease::V4(Lease4 {
+                    expires,
+                    hwaddr: HwAddr::new(htype, hw).map_err(|_| DecodeError::HwAddrTooLong)?,
+                    addr,
+                    hostname: Hostname::NONE,
+                    client_id: ClientId::new(),
+                })
+            }
+        };
+        let (hostname, client_id) = match self {
+            Lease::V4(l) => (&mut l.hostname, &mut l.client_id),
+            Lease::V6(l) => (&mut l.hostname, &mut l.duid),
+        };
         if tag & TAG_HOSTNAME != 0 {
             let h = i.short_bytes()?;
             if h.is_empty() {
                 return Err(DecodeError::BadHostname);
             }
-            hostname = Hostname::from_bytes(h).map_err(|_| DecodeError::BadHostname)?;
+            *hostname = Hostname::from_bytes(h).map_err(|_| DecodeError::BadHostname)?;
         }
-        let mut client: &[u8] = &[];
         if tag & TAG_CLIENT_ID != 0 {
-            client = i.short_bytes()?;
-            if client.is_empty() {
+            let c = i.short_bytes()?;
+            if c.is_empty() {
                 return Err(DecodeError::BadClientId);
             }
+            // At most 255 octets by construction: always fits.
+            client_id.extend(c).map_err(|_| DecodeError::BadClientId)?;
         }
-        // At most 255 octets by construction: always fits.
-        let client_id: ClientId =
-            Bytes::from_slice(client).map_err(|_| DecodeError::BadClientId)?;
-        Ok(match addr {
-            IpAddr::V6(addr) => Lease::V6(Lease6 {
-                expires,
-                iaid,
-                temporary: tag & TAG_TEMPORARY != 0,
-                addr,
-                hostname,
-                duid: client_id,
-            }),
-            IpAddr::V4(addr) => Lease::V4(Lease4 {
-                expires,
-                hwaddr,
-                addr,
-                hostname,
-                client_id,
-            }),
-        })
+        Ok(())
     }
 }
 

@@ -697,9 +697,15 @@ fn read_record(i: &mut In<'_>, tag: u32, ctx: &mut Ctx) -> Result<Record, Decode
         6 => Record::ResyncBegin,
         7 => Record::ResyncEnd,
         8 => Record::Alive { next: i.u32()? },
-        9 => Record::LeaseAdd(Lease::read(i)?),
-        10 => Record::LeaseChange(Lease::read(i)?),
-        11 => Record::LeaseDelete(Lease::read(i)?),
+        9..=11 => {
+            let mut l = Lease::EMPTY;
+            l.read(i)?;
+            match tag {
+                9 => Record::LeaseAdd(l),
+                10 => Record::LeaseChange(l),
+                _ => Record::LeaseDelete(l),
+            }
+        }
         _ => {
             let d = i.short_bytes()?;
             if d.is_empty() {
