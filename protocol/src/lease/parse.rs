@@ -5,7 +5,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{
     Bytes, ClientId, Duid, ErrorKind, Expiry, Hostname, HwAddr, Lease, Lease4, Lease6, Line,
-    ARPHRD_ETHER, DUID_MAX, HWADDR_MAX,
+    ARPHRD_ETHER, HWADDR_MAX,
 };
 
 /// A line that could not be read, and where.
@@ -135,7 +135,10 @@ impl<'a> Line<'a> {
     pub fn parse(line: &'a [u8]) -> Result<Line<'a>, (usize, ErrorKind)> {
         let (body, _) = blanks(line);
         let result = match body.first() {
-            Some(c) if c.is_ascii_digit() => lease_line(body).map(Line::Lease),
+            Some(c) if c.is_ascii_digit() => {
+                let mut lease = Lease::EMPTY;
+                lease_line(body, &mut lease).map(|()| Line::Lease(lease))
+            }
             _ if is_duid_line(body) => duid_line(body).map(Line::Duid),
             _ => match core::str::from_utf8(line) {
                 Ok(s) => Ok(Line::Other(s)),
@@ -245,15 +248,17 @@ fn hex_list(tok: &[u8], out: &mut [u8; 255], cap: usize) -> Result<usize, bool> 
     }
 }
 
-/// Parses a hex list field into `Bytes<N>`, with `bad` / `too_long` errors.
-fn hex_field<const N: usize>(
-    tok: &[u8],
+/// Parses a hex list field into `out` (empty), with `bad` / `too_long`
+/// errors.
+fn hex_field<'a, const N: usize>(
+    tok: &'a [u8],
     bad: ErrorKind,
     too_long: ErrorKind,
-) -> Result<Bytes<N>, Fail<'_>> {
+    out: &mut Bytes<N>,
+) -> Result<(), Fail<'a>> {
     let mut buf = [0u8; 255];
     match hex_list(tok, &mut buf, N) {
-        Ok(n) => Bytes::from_slice(&buf[..n]).map_err(|_| fail(tok, too_long)),
+        Ok(n) => out.extend(&buf[..n]).map_err(|_| fail(tok, too_long)),
         Err(over) => Err(fail(tok, if over { too_long } else { bad })),
     }
 }
@@ -300,11 +305,11 @@ fn hostname(tok: &[u8]) -> Result<Hostname, Fail<'_>> {
     Hostname::from_bytes(tok).map_err(|kind| fail(tok, kind))
 }
 
-fn client_id(tok: &[u8]) -> Result<ClientId, Fail<'_>> {
+fn client_id<'a>(tok: &'a [u8], out: &mut ClientId) -> Result<(), Fail<'a>> {
     if tok == b"*" {
-        return Ok(ClientId::new());
+        return Ok(());
     }
-    hex_field(tok, ErrorKind::BadClientId, ErrorKind::ClientIdTooLong)
+    hex_field(tok, ErrorKind::BadClientId, ErrorKind::ClientIdTooLong, out)
 }
 
 fn text(tok: &[u8]) -> &str {
@@ -320,8 +325,9 @@ fn end(i: &[u8]) -> Result<(), Fail<'_>> {
     Ok(())
 }
 
-/// `EXPIRY HWADDR|IAID ADDRESS HOSTNAME CLIENT-ID`.
-fn lease_line(i: &[u8]) -> Result<Lease, Fail<'_>> {
+/// `EXPIRY HWADDR|IAID ADDRESS HOSTNAME CLIENT-ID`, into `out` (filled in
+/// place: the large fields are not moved around).
+fn lease_line<'a>(i: &'a [u8], out: &mut Lease) -> Result<(), Fail<'a>> {
     let (i, tok) = field(i)?;
     let expires = decimal(tok, u64::MAX).ok_or(fail(tok, ErrorKind::BadExpiry))?;
     let expires = Expiry::from_raw(expires);
@@ -331,31 +337,37 @@ fn lease_line(i: &[u8]) -> Result<Lease, Fail<'_>> {
     let (i, clid_tok) = field(i)?;
     end(i)?;
     let bad_addr = fail(addr_tok, ErrorKind::BadAddress);
-    if addr_tok.contains(&b':') {
+    *out = if addr_tok.contains(&b':') {
         let addr: Ipv6Addr = text(addr_tok).parse().map_err(|_| bad_addr)?;
         let (temporary, digits) = match id_tok.strip_prefix(b"T") {
             Some(d) => (true, d),
             None => (false, id_tok),
         };
         let iaid = decimal(digits, u64::from(u32::MAX)).ok_or(fail(id_tok, ErrorKind::BadIaid))?;
-        Ok(Lease::V6(Lease6 {
+        Lease::V6(Lease6 {
             expires,
             iaid: iaid as u32,
             temporary,
             addr,
-            hostname: hostname(name_tok)?,
-            duid: client_id(clid_tok)?,
-        }))
+            hostname: Hostname::NONE,
+            duid: ClientId::new(),
+        })
     } else {
         let addr: Ipv4Addr = text(addr_tok).parse().map_err(|_| bad_addr)?;
-        Ok(Lease::V4(Lease4 {
+        Lease::V4(Lease4 {
             expires,
             hwaddr: hwaddr(id_tok)?,
             addr,
-            hostname: hostname(name_tok)?,
-            client_id: client_id(clid_tok)?,
-        }))
-    }
+            hostname: Hostname::NONE,
+            client_id: ClientId::new(),
+        })
+    };
+    let (hostname_out, client_out) = match out {
+        Lease::V4(l) => (&mut l.hostname, &mut l.client_id),
+        Lease::V6(l) => (&mut l.hostname, &mut l.duid),
+    };
+    *hostname_out = hostname(name_tok)?;
+    client_id(clid_tok, client_out)
 }
 
 fn is_duid_line(i: &[u8]) -> bool {
@@ -369,7 +381,8 @@ fn is_duid_line(i: &[u8]) -> bool {
 fn duid_line(i: &[u8]) -> Result<Duid, Fail<'_>> {
     let (i, _) = field(i)?; // "duid"
     let (i, tok) = field(i).map_err(|f| fail(f.at, ErrorKind::BadDuid))?;
-    let duid = hex_field::<DUID_MAX>(tok, ErrorKind::BadDuid, ErrorKind::DuidTooLong)?;
+    let mut duid = Duid::new();
+    hex_field(tok, ErrorKind::BadDuid, ErrorKind::DuidTooLong, &mut duid)?;
     end(i)?;
     Ok(duid)
 }
