@@ -31,11 +31,10 @@
 use core::fmt;
 use core::net::{Ipv4Addr, Ipv6Addr};
 
-use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    EthernetRepr, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr, NdiscNeighborFlags,
-    NdiscRepr, RawHardwareAddress, ETHERNET_HEADER_LEN, IPV6_HEADER_LEN,
+    EthernetRepr, Icmpv6Packet, IpProtocol, Ipv6Packet, Ipv6Repr, NdiscNeighborFlags,
+    ETHERNET_HEADER_LEN, IPV6_HEADER_LEN,
 };
 
 /// Length of a gratuitous ARP frame: Ethernet header (14) + ARP (28).
@@ -152,18 +151,20 @@ pub fn unsolicited_na(
     if router {
         flags |= NdiscNeighborFlags::ROUTER;
     }
-    let mut icmp = Icmpv6Packet::new_unchecked(ip.payload_mut());
-    Icmpv6Repr::Ndisc(NdiscRepr::NeighborAdvert {
-        flags,
-        target_addr: target,
-        lladdr: Some(RawHardwareAddress::from(src_mac)),
-    })
-    .emit(
-        &src,
-        &ALL_NODES,
-        &mut icmp,
-        &ChecksumCapabilities::default(),
-    );
+    // The advertisement written out (smoltcp's generic neighbour discovery
+    // emitter handles every option kind; one fixed layout is much smaller):
+    // type, code, checksum, flags, reserved, target, and the target
+    // link-layer address option (type 2, one 8-octet unit).
+    let mut na = [0u8; NA_ICMP_LEN];
+    na[0] = 136;
+    na[4] = flags.bits();
+    na[8..24].copy_from_slice(&target.octets());
+    na[24] = 2;
+    na[25] = 1;
+    na[26..].copy_from_slice(&mac);
+    let icmp = ip.payload_mut();
+    icmp.copy_from_slice(&na);
+    Icmpv6Packet::new_unchecked(icmp).fill_checksum(&src, &ALL_NODES);
     Ok(NA_LEN)
 }
 
@@ -176,7 +177,8 @@ mod tests {
     //! announcement and the neighbour advertisement (which it only does
     //! after checking hop limit 255 and the ICMPv6 checksum).
     use super::*;
-    use smoltcp::wire::{ArpHardware, Ipv6Address};
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{ArpHardware, Icmpv6Repr, Ipv6Address, NdiscRepr, RawHardwareAddress};
 
     const MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
     const VIP4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 11);
