@@ -19,3 +19,14 @@ pub mod lease;
 pub mod netlink;
 pub mod sync;
 pub mod vrrp;
+
+/// The address whose octets `b` are: 4 for IPv4, 16 for IPv6, else
+/// `None`. One shared decoder for every format here.
+#[inline(never)]
+pub(crate) fn ip_from_octets(b: &[u8]) -> Option<core::net::IpAddr> {
+    use core::net::IpAddr;
+    if let Ok(a) = <[u8; 4]>::try_from(b) {
+        return Some(IpAddr::from(a));
+    }
+    <[u8; 16]>::try_from(b).ok().map(IpAddr::from)
+}

@@ -161,11 +161,7 @@ impl<'b> In<'b> {
     /// 4 (IPv4) or 16 (IPv6) octets.
     pub(crate) fn addr(&mut self, v6: bool) -> Result<IpAddr, DecodeError> {
         let a = self.take(if v6 { 16 } else { 4 })?;
-        Ok(match (<[u8; 16]>::try_from(a), <[u8; 4]>::try_from(a)) {
-            (Ok(a), _) => IpAddr::V6(Ipv6Addr::from(a)),
-            (_, Ok(a)) => IpAddr::V4(Ipv4Addr::from(a)),
-            _ => return Err(DecodeError::Truncated),
-        })
+        crate::ip_from_octets(a).ok_or(DecodeError::Truncated)
     }
 
     pub(crate) fn short_bytes(&mut self) -> Result<&'b [u8], DecodeError> {

@@ -77,7 +77,7 @@
 //! instead of writing past the end.
 
 use core::fmt;
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr};
 
 use super::{
     ErrorMessage, MessageBuilder, Nla, Nlas, Packet, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK,
@@ -902,20 +902,15 @@ fn parse_addrs(nla: &Nla<'_>, v6: bool) -> Result<(IpAddr, IpAddr), Error> {
 }
 
 fn addr(nla: &Nla<'_>, v6: bool) -> Result<IpAddr, Error> {
-    Ok(if v6 {
-        IpAddr::V6(Ipv6Addr::from(nla.fixed::<16>()?))
-    } else {
-        IpAddr::V4(Ipv4Addr::from(nla.fixed::<4>()?))
-    })
+    let v = nla.value();
+    let bad = super::Error::BadAttributeLength { kind: nla.kind() };
+    if v.len() != if v6 { 16 } else { 4 } {
+        return Err(bad.into());
+    }
+    Ok(crate::ip_from_octets(v).ok_or(bad)?)
 }
 
 fn parse_proto(nla: &Nla<'_>, v6: bool) -> Result<(u8, u16, u16), Error> {
-    let mut num = None;
-    let mut src_port = None;
-    let mut dst_port = None;
-    let mut icmp_id = None;
-    let mut icmp_type = None;
-    let mut icmp_code = None;
     let (id_kind, type_kind, code_kind) = if v6 {
         (
             CTA_PROTO_ICMPV6_ID,
@@ -925,26 +920,25 @@ fn parse_proto(nla: &Nla<'_>, v6: bool) -> Result<(u8, u16, u16), Error> {
     } else {
         (CTA_PROTO_ICMP_ID, CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMP_CODE)
     };
+    // Number, ports, ICMP id, type, code: their kinds and value sizes.
+    let kinds = [
+        CTA_PROTO_NUM,
+        CTA_PROTO_SRC_PORT,
+        CTA_PROTO_DST_PORT,
+        id_kind,
+        type_kind,
+        code_kind,
+    ];
+    const SIZES: [usize; 6] = [1, 2, 2, 2, 1, 1];
+    let mut vals: [Option<u16>; 6] = [None; 6];
     for a in nla.nested() {
         let a = a?;
-        let kind = a.kind();
-        if kind == CTA_PROTO_NUM {
-            num = Some(a.as_u8()?);
-        } else if kind == CTA_PROTO_SRC_PORT {
-            src_port = Some(a.as_be_u16()?);
-        } else if kind == CTA_PROTO_DST_PORT {
-            dst_port = Some(a.as_be_u16()?);
-        } else if kind == id_kind {
-            icmp_id = Some(a.as_be_u16()?);
-        } else if kind == type_kind {
-            icmp_type = Some(a.as_u8()?);
-        } else if kind == code_kind {
-            icmp_code = Some(a.as_u8()?);
+        if let Some(i) = kinds.iter().position(|&k| k == a.kind()) {
+            vals[i] = Some(a.be(SIZES[i])? as u16);
         }
     }
-    let num = num.ok_or(Error::MissingAttribute {
-        kind: CTA_PROTO_NUM,
-    })?;
+    let need = |i: usize| vals[i].ok_or(Error::MissingAttribute { kind: kinds[i] });
+    let num = need(0)? as u8;
     let probe = Tuple::new(
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -956,21 +950,15 @@ fn parse_proto(nla: &Nla<'_>, v6: bool) -> Result<(u8, u16, u16), Error> {
         if (num == IPPROTO_ICMP) == v6 {
             return Err(Error::FamilyMismatch);
         }
-        let id = icmp_id.ok_or(Error::MissingAttribute { kind: id_kind })?;
-        let t = icmp_type.ok_or(Error::MissingAttribute { kind: type_kind })?;
-        let c = icmp_code.ok_or(Error::MissingAttribute { kind: code_kind })?;
-        Ok((num, id, u16::from(t) << 8 | u16::from(c)))
+        let id = need(3)?;
+        let t = need(4)?;
+        let c = need(5)?;
+        Ok((num, id, t << 8 | c))
     } else if probe.has_ports() {
-        let s = src_port.ok_or(Error::MissingAttribute {
-            kind: CTA_PROTO_SRC_PORT,
-        })?;
-        let d = dst_port.ok_or(Error::MissingAttribute {
-            kind: CTA_PROTO_DST_PORT,
-        })?;
-        Ok((num, s, d))
+        Ok((num, need(1)?, need(2)?))
     } else {
         // GRE keys travel as ports; other protocols have none.
-        Ok((num, src_port.unwrap_or(0), dst_port.unwrap_or(0)))
+        Ok((num, vals[1].unwrap_or(0), vals[2].unwrap_or(0)))
     }
 }
 

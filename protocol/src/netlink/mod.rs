@@ -519,7 +519,7 @@ impl<'a> Nla<'a> {
     /// # Errors
     /// [`Error::BadAttributeLength`] unless the value is exactly 1 octet.
     pub fn as_u8(&self) -> Result<u8, Error> {
-        Ok(u8::from_ne_bytes(self.fixed::<1>()?))
+        Ok(self.be(1)? as u8)
     }
 
     /// The value as a host-order `u16`.
@@ -543,7 +543,7 @@ impl<'a> Nla<'a> {
     /// # Errors
     /// [`Error::BadAttributeLength`] unless the value is exactly 2 octets.
     pub fn as_be_u16(&self) -> Result<u16, Error> {
-        Ok(u16::from_be_bytes(self.fixed::<2>()?))
+        Ok(self.be(2)? as u16)
     }
 
     /// The value as a big-endian `u32` (ctnetlink, [`NLA_F_NET_BYTEORDER`]).
@@ -551,7 +551,17 @@ impl<'a> Nla<'a> {
     /// # Errors
     /// [`Error::BadAttributeLength`] unless the value is exactly 4 octets.
     pub fn as_be_u32(&self) -> Result<u32, Error> {
-        Ok(u32::from_be_bytes(self.fixed::<4>()?))
+        self.be(4)
+    }
+
+    /// The value as a big-endian number of exactly `len` (at most 4)
+    /// octets; one shared reader for every width.
+    #[inline(never)]
+    pub(crate) fn be(&self, len: usize) -> Result<u32, Error> {
+        if self.value.len() != len {
+            return Err(Error::BadAttributeLength { kind: self.kind() });
+        }
+        Ok(self.value.iter().fold(0u32, |v, &b| v << 8 | u32::from(b)))
     }
 
     /// The value as a fixed-size array.

@@ -18,7 +18,7 @@
 //! expects from a process on the same machine.
 
 use core::fmt;
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::IpAddr;
 
 use super::{
     Error, ErrorMessage, MessageBuilder, Nlas, Packet, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK,
@@ -846,11 +846,15 @@ impl<'a> AddressMessage<'a> {
             label: None,
         };
         let ip = |nla: &super::Nla<'a>| -> Result<Option<IpAddr>, Error> {
-            Ok(match family {
-                AF_INET => Some(IpAddr::V4(Ipv4Addr::from(nla.fixed::<4>()?))),
-                AF_INET6 => Some(IpAddr::V6(Ipv6Addr::from(nla.fixed::<16>()?))),
-                _ => None,
-            })
+            let len = match family {
+                AF_INET => 4,
+                AF_INET6 => 16,
+                _ => return Ok(None),
+            };
+            if nla.value().len() != len {
+                return Err(Error::BadAttributeLength { kind: nla.kind() });
+            }
+            Ok(crate::ip_from_octets(nla.value()))
         };
         for nla in Nlas::new(&payload[IFADDRMSG_LEN..]) {
             let nla = nla?;
