@@ -459,26 +459,29 @@ impl Key {
     /// `core::hash`). O(1): at most 39 octets are hashed.
     pub fn hash32(&self) -> u32 {
         const OFFSET: u32 = 0x811c_9dc5;
-        const PRIME: u32 = 0x0100_0193;
         let mut h = OFFSET;
-        let mut eat = |bytes: &[u8]| {
-            for &b in bytes {
-                h ^= u32::from(b);
-                h = h.wrapping_mul(PRIME);
-            }
-        };
         for addr in [self.orig.src, self.orig.dst] {
-            match addr {
-                IpAddr::V4(a) => eat(&a.octets()),
-                IpAddr::V6(a) => eat(&a.octets()),
-            }
+            h = match addr {
+                IpAddr::V4(a) => fnv1a(h, &a.octets()),
+                IpAddr::V6(a) => fnv1a(h, &a.octets()),
+            };
         }
-        eat(&[self.orig.proto]);
-        eat(&self.orig.src_port.to_be_bytes());
-        eat(&self.orig.dst_port.to_be_bytes());
-        eat(&self.zone.to_be_bytes());
-        h
+        let [s0, s1] = self.orig.src_port.to_be_bytes();
+        let [d0, d1] = self.orig.dst_port.to_be_bytes();
+        let [z0, z1] = self.zone.to_be_bytes();
+        fnv1a(h, &[self.orig.proto, s0, s1, d0, d1, z0, z1])
     }
+}
+
+/// FNV-1a over `bytes`, continuing from `h`.
+#[inline(never)]
+fn fnv1a(mut h: u32, bytes: &[u8]) -> u32 {
+    const PRIME: u32 = 0x0100_0193;
+    for &b in bytes {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(PRIME);
+    }
+    h
 }
 
 /// A connection-tracking entry.
