@@ -1,7 +1,8 @@
 //! Announcing a virtual address after taking it over: a gratuitous ARP
 //! (IPv4) or an unsolicited neighbour advertisement (IPv6), as complete
-//! Ethernet frames for an `AF_PACKET` socket, built with smoltcp's `wire`
-//! module into a caller buffer.
+//! Ethernet frames for an `AF_PACKET` socket, written into a caller buffer
+//! as fixed layouts (the tests parse them back with smoltcp's `wire`
+//! module).
 //!
 //! - [`gratuitous_arp`]: an RFC 5227 §2.3 ARP announcement: Ethernet
 //!   broadcast, ARP request, sender and target protocol address = the
@@ -31,11 +32,15 @@
 use core::fmt;
 use core::net::{Ipv4Addr, Ipv6Addr};
 
-use smoltcp::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    EthernetRepr, Icmpv6Packet, IpProtocol, Ipv6Packet, Ipv6Repr, NdiscNeighborFlags,
-    ETHERNET_HEADER_LEN, IPV6_HEADER_LEN,
-};
+/// Octets of an Ethernet header.
+const ETHERNET_HEADER_LEN: usize = 14;
+/// Octets of an IPv6 header.
+const IPV6_HEADER_LEN: usize = 40;
+/// IP protocol number of ICMPv6.
+const IPPROTO_ICMPV6: u8 = 58;
+/// Neighbour advertisement flags (RFC 4861 §4.4).
+const NA_ROUTER: u8 = 0x80;
+const NA_OVERRIDE: u8 = 0x20;
 
 /// Length of a gratuitous ARP frame: Ethernet header (14) + ARP (28).
 pub const GARP_LEN: usize = ETHERNET_HEADER_LEN + 28;
@@ -76,13 +81,22 @@ impl fmt::Display for Error {
 
 impl core::error::Error for Error {}
 
-fn source_mac(mac: [u8; 6]) -> Result<EthernetAddress, Error> {
-    let mac = EthernetAddress(mac);
-    if mac.is_unicast() && mac != EthernetAddress([0; 6]) {
+/// `mac` if it can be a frame's source: not zero, not multicast or
+/// broadcast.
+fn source_mac(mac: [u8; 6]) -> Result<[u8; 6], Error> {
+    if mac[0] & 1 == 0 && mac != [0; 6] {
         Ok(mac)
     } else {
         Err(Error::BadMac)
     }
+}
+
+/// Writes an Ethernet header (`dst`, `src`, `ethertype`) at the start of
+/// `f`.
+fn ethernet(f: &mut [u8], dst: [u8; 6], src: [u8; 6], ethertype: [u8; 2]) {
+    f[..6].copy_from_slice(&dst);
+    f[6..12].copy_from_slice(&src);
+    f[12..14].copy_from_slice(&ethertype);
 }
 
 /// Write a gratuitous ARP (RFC 5227 ARP announcement) for `addr` from
@@ -93,22 +107,15 @@ fn source_mac(mac: [u8; 6]) -> Result<EthernetAddress, Error> {
 pub fn gratuitous_arp(buf: &mut [u8], mac: [u8; 6], addr: Ipv4Addr) -> Result<usize, Error> {
     let src = source_mac(mac)?;
     let buf = buf.get_mut(..GARP_LEN).ok_or(Error::BufferTooSmall)?;
-    let mut frame = EthernetFrame::new_unchecked(buf);
-    EthernetRepr {
-        src_addr: src,
-        dst_addr: EthernetAddress::BROADCAST,
-        ethertype: EthernetProtocol::Arp,
-    }
-    .emit(&mut frame);
-    let mut arp = ArpPacket::new_unchecked(frame.payload_mut());
-    ArpRepr::EthernetIpv4 {
-        operation: ArpOperation::Request,
-        source_hardware_addr: src,
-        source_protocol_addr: addr,
-        target_hardware_addr: EthernetAddress([0; 6]),
-        target_protocol_addr: addr,
-    }
-    .emit(&mut arp);
+    let mut f = [0u8; GARP_LEN];
+    ethernet(&mut f, [0xff; 6], src, [0x08, 0x06]);
+    // Ethernet, IPv4, address lengths 6 and 4, request.
+    f[14..22].copy_from_slice(&[0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01]);
+    f[22..28].copy_from_slice(&src);
+    f[28..32].copy_from_slice(&addr.octets());
+    // Target hardware address zero (RFC 5227), target address = sender's.
+    f[38..42].copy_from_slice(&addr.octets());
+    buf.copy_from_slice(&f);
     Ok(GARP_LEN)
 }
 
@@ -131,40 +138,33 @@ pub fn unsolicited_na(
 ) -> Result<usize, Error> {
     let src_mac = source_mac(mac)?;
     let buf = buf.get_mut(..NA_LEN).ok_or(Error::BufferTooSmall)?;
-    let mut frame = EthernetFrame::new_unchecked(buf);
-    EthernetRepr {
-        src_addr: src_mac,
-        dst_addr: EthernetAddress(ALL_NODES_MAC),
-        ethertype: EthernetProtocol::Ipv6,
-    }
-    .emit(&mut frame);
-    let mut ip = Ipv6Packet::new_unchecked(frame.payload_mut());
-    Ipv6Repr {
-        src_addr: src,
-        dst_addr: ALL_NODES,
-        next_header: IpProtocol::Icmpv6,
-        payload_len: NA_ICMP_LEN,
-        hop_limit: ND_HOP_LIMIT,
-    }
-    .emit(&mut ip);
-    let mut flags = NdiscNeighborFlags::OVERRIDE;
-    if router {
-        flags |= NdiscNeighborFlags::ROUTER;
-    }
-    // The advertisement written out (smoltcp's generic neighbour discovery
-    // emitter handles every option kind; one fixed layout is much smaller):
-    // type, code, checksum, flags, reserved, target, and the target
-    // link-layer address option (type 2, one 8-octet unit).
-    let mut na = [0u8; NA_ICMP_LEN];
-    na[0] = 136;
-    na[4] = flags.bits();
-    na[8..24].copy_from_slice(&target.octets());
-    na[24] = 2;
-    na[25] = 1;
-    na[26..].copy_from_slice(&mac);
-    let icmp = ip.payload_mut();
-    icmp.copy_from_slice(&na);
-    Icmpv6Packet::new_unchecked(icmp).fill_checksum(&src, &ALL_NODES);
+    let mut f = [0u8; NA_LEN];
+    ethernet(&mut f, ALL_NODES_MAC, src_mac, [0x86, 0xdd]);
+    // IPv6: version 6, class and flow 0, payload length, ICMPv6, hop limit.
+    f[14] = 0x60;
+    f[18..22].copy_from_slice(&[0, NA_ICMP_LEN as u8, IPPROTO_ICMPV6, ND_HOP_LIMIT]);
+    f[22..38].copy_from_slice(&src.octets());
+    f[38..54].copy_from_slice(&ALL_NODES.octets());
+    // ICMPv6 neighbour advertisement (type 136, code 0), flags, target, and
+    // the target link-layer address option (type 2, one 8-octet unit).
+    const ICMP: usize = ETHERNET_HEADER_LEN + IPV6_HEADER_LEN;
+    f[ICMP] = 136;
+    f[ICMP + 4] = if router {
+        NA_ROUTER | NA_OVERRIDE
+    } else {
+        NA_OVERRIDE
+    };
+    f[ICMP + 8..ICMP + 24].copy_from_slice(&target.octets());
+    f[ICMP + 24] = 2;
+    f[ICMP + 25] = 1;
+    f[ICMP + 26..].copy_from_slice(&src_mac);
+    // Checksum over the pseudo-header (addresses, length, next header)
+    // and the message.
+    let sum = crate::vrrp::checksum::sum(0, &f[22..54]);
+    let sum = crate::vrrp::checksum::sum(sum, &f[ICMP..]);
+    let sum = !crate::vrrp::checksum::fold(sum + (NA_ICMP_LEN as u64) + u64::from(IPPROTO_ICMPV6));
+    f[ICMP + 2..ICMP + 4].copy_from_slice(&sum.to_be_bytes());
+    buf.copy_from_slice(&f);
     Ok(NA_LEN)
 }
 
@@ -178,7 +178,11 @@ mod tests {
     //! after checking hop limit 255 and the ICMPv6 checksum).
     use super::*;
     use smoltcp::phy::ChecksumCapabilities;
-    use smoltcp::wire::{ArpHardware, Icmpv6Repr, Ipv6Address, NdiscRepr, RawHardwareAddress};
+    use smoltcp::wire::{
+        ArpHardware, ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame,
+        EthernetProtocol, EthernetRepr, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Address,
+        Ipv6Packet, Ipv6Repr, NdiscNeighborFlags, NdiscRepr, RawHardwareAddress,
+    };
 
     const MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
     const VIP4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 11);

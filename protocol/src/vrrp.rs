@@ -413,7 +413,7 @@ pub enum ChecksumMode {
 }
 
 /// Internet checksum (RFC 1071) helpers.
-mod checksum {
+pub(crate) mod checksum {
     /// One's-complement sum of `data` as big-endian 16-bit words (an odd
     /// last octet is padded with zero), added to `acc`.
     pub fn sum(mut acc: u64, data: &[u8]) -> u64 {
