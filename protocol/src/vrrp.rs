@@ -614,30 +614,34 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// One's-complement sum over the pseudo-header (if any) and the buffer.
     fn checksum_sum(&self, endpoints: &Endpoints, mode: ChecksumMode) -> u64 {
-        let data = self.buffer.as_ref();
-        let pseudo = self.version() != 2
-            && !(mode == ChecksumMode::V3AsV2 && endpoints.family() == AddressFamily::Ipv4);
-        let mut acc = 0;
-        if pseudo {
-            // Upper-layer length: 16 bits for IPv4, 32 for IPv6. A VRRP
-            // message never exceeds the 16 bits of an IPv4 total length;
-            // anything longer is bogus and will not verify anyway.
-            let len = data.len() as u64;
-            acc = match *endpoints {
-                Endpoints::Ipv4 { src, dst } => {
-                    let acc = checksum::sum(acc, &src.octets());
-                    let acc = checksum::sum(acc, &dst.octets());
-                    acc + u64::from(PROTOCOL) + (len & 0xffff)
-                }
-                Endpoints::Ipv6 { src, dst } => {
-                    let acc = checksum::sum(acc, &src.octets());
-                    let acc = checksum::sum(acc, &dst.octets());
-                    acc + u64::from(PROTOCOL) + ((len >> 16) & 0xffff) + (len & 0xffff)
-                }
-            };
-        }
-        checksum::sum(acc, data)
+        checksum_sum(self.buffer.as_ref(), self.version(), endpoints, mode)
     }
+}
+
+/// [`Packet::checksum_sum`] for any buffer type: one copy of the code.
+fn checksum_sum(data: &[u8], version: u8, endpoints: &Endpoints, mode: ChecksumMode) -> u64 {
+    let pseudo = version != 2
+        && !(mode == ChecksumMode::V3AsV2 && endpoints.family() == AddressFamily::Ipv4);
+    let mut acc = 0;
+    if pseudo {
+        // Upper-layer length: 16 bits for IPv4, 32 for IPv6. A VRRP
+        // message never exceeds the 16 bits of an IPv4 total length;
+        // anything longer is bogus and will not verify anyway.
+        let len = data.len() as u64;
+        acc = match *endpoints {
+            Endpoints::Ipv4 { src, dst } => {
+                let acc = checksum::sum(acc, &src.octets());
+                let acc = checksum::sum(acc, &dst.octets());
+                acc + u64::from(PROTOCOL) + (len & 0xffff)
+            }
+            Endpoints::Ipv6 { src, dst } => {
+                let acc = checksum::sum(acc, &src.octets());
+                let acc = checksum::sum(acc, &dst.octets());
+                acc + u64::from(PROTOCOL) + ((len >> 16) & 0xffff) + (len & 0xffff)
+            }
+        };
+    }
+    checksum::sum(acc, data)
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {

@@ -131,13 +131,33 @@ where
     I::IntoIter: Clone,
 {
     let leases = leases.into_iter();
-    for l in leases.clone().filter(|l| !l.is_v6()) {
+    write_lines(&mut Fwd(w), duid, &mut leases.clone(), &mut { leases })
+}
+
+/// Forwards to a writer of any type, so that [`write_lines`] exists once.
+struct Fwd<'w, W: Write + ?Sized>(&'w mut W);
+
+impl<W: Write + ?Sized> Write for Fwd<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.write_str(s)
+    }
+}
+
+/// The body of [`write_file`]: IPv4 leases from `first`, the DUID, IPv6
+/// leases from `second` (the same leases).
+fn write_lines<'l>(
+    w: &mut dyn Write,
+    duid: Option<&Duid>,
+    first: &mut dyn Iterator<Item = &'l Lease>,
+    second: &mut dyn Iterator<Item = &'l Lease>,
+) -> fmt::Result {
+    for l in first.filter(|l| !l.is_v6()) {
         writeln!(w, "{l}")?;
     }
     if let Some(d) = duid {
         writeln!(w, "{}", Line::Duid(*d))?;
     }
-    for l in leases.filter(|l| l.is_v6()) {
+    for l in second.filter(|l| l.is_v6()) {
         writeln!(w, "{l}")?;
     }
     Ok(())
