@@ -1,5 +1,10 @@
 //! Body records: [`Record`], the writer that batches them into a frame and
 //! the iterator that reads them back.
+//!
+//! The fields are written and read here directly, octet for octet what
+//! postcard writes for them (varints as postcard's, with its limits on
+//! reading): one small encoder and decoder instead of serde's generic
+//! machinery. `wire_bytes_are_stable` in the tests pins the bytes.
 
 use core::fmt;
 use core::net::IpAddr;

@@ -726,3 +726,76 @@ fn lease_duid_record() {
     let got: Vec<_> = Records::new(&[13]).collect();
     assert!(matches!(got.last(), Some(Err(Error::UnknownRecord))));
 }
+
+/// Records of every kind, for the wire-stability fixture.
+fn fixture_records() -> Vec<Record> {
+    let [v4, v6, _] = leases();
+    let v = variety();
+    let mut r = std::vec![Record::Seq(1_000_000)];
+    r.extend(v.iter().map(|e| Record::CtNew(*e)));
+    r.push(Record::CtUpdate(v[5]));
+    r.extend(v.iter().map(|e| Record::CtDestroy(e.key())));
+    r.extend([
+        Record::Nack {
+            first: 5,
+            last: 300,
+        },
+        Record::Alive { next: u32::MAX },
+        Record::ResyncRequest,
+        Record::ResyncBegin,
+        Record::ResyncEnd,
+        Record::LeaseAdd(v4),
+        Record::LeaseChange(v6),
+        Record::LeaseDelete(v4),
+        Record::LeaseDuid(crate::lease::Duid::from_slice(&[0, 1, 0, 1, 0x2a]).unwrap()),
+    ]);
+    r
+}
+
+/// The body of [`fixture_records`], as the first (serde + postcard)
+/// encoder wrote it: the wire format must never change.
+const GOLDEN_BODY: &str = concat!(
+        "00c0843d0128c0a80194a5d504f4eb2c00160098a91acb00710a037723230138c0a801279cc87cec9455001600dfae1a",
+        "037723230182180a0000020a00010314e9003596031eeffdb6f50d07019c02c0a8010508080808123408009e03004321",
+        "01e004c6336407cb00710a9c401f909e0300c0a8011400500200000001e99e0120010db8000000000000000000000001",
+        "20010db800000000000000000000000203e807d0e1fcffff0fffffffff0f20010db800000000000000000000000303e9",
+        "20010db800000000000000000000000407d1ffffffff0fffff03c810ffff01010520010db80000000000000000000000",
+        "0120010db8000000000000000000000009004d80009e030001062f0102030405060708000000009e0300018260010101",
+        "0102020202000100029e030020010db800000000000000000000000520010db800000000000000000000000611000300",
+        "0402f99f0120010db800000000000000000000000120010db800000000000000000000000203e807d0e1fcffff0fffff",
+        "ffff0f03e907d1ffffffff0fffff03c810ffff010300c0a80194a5d504f4eb2c00160300c0a801279cc87cec94550016",
+        "0382100a0000020a00010314e90035070304c0a8010508080808123408000300c6336407cb00710a9c401f9003811020",
+        "010db800000000000000000000000120010db800000000000000000000000203e807d0ffff03030520010db800000000",
+        "000000000000000120010db8000000000000000000000009004d800003062f0102030405060708000000000302010101",
+        "0102020202000100020405ac0208ffffffff0f050607090c80e2cfaa06c0a8011706525400123456086c6170746f7030",
+        "3107015254001234560a0f00fd000000000000000000000000000023effdb6f50d0168060001000102030b0c80e2cfaa",
+        "06c0a8011706525400123456086c6170746f70303107015254001234560c05000100012a"
+);
+
+#[test]
+fn wire_bytes_are_stable() {
+    let recs = fixture_records();
+    let mut buf = [0u8; 1472];
+    let mut w = FrameWriter::new(&mut buf, &Header::default()).unwrap();
+    for r in &recs {
+        w.push(r).unwrap();
+    }
+    let n = w.body_len();
+    let hex: std::string::String = buf[HEADER_LEN..HEADER_LEN + n]
+        .iter()
+        .map(|b| std::format!("{b:02x}"))
+        .collect();
+    assert_eq!(hex, GOLDEN_BODY);
+    let want: Vec<Record> = recs
+        .iter()
+        .map(|r| match r {
+            Record::CtNew(e) => Record::CtNew(wire_view(e)),
+            Record::CtUpdate(e) => Record::CtUpdate(wire_view(e)),
+            r => *r,
+        })
+        .collect();
+    let got: Vec<Record> = Records::new(&buf[HEADER_LEN..HEADER_LEN + n])
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(got, want);
+}
