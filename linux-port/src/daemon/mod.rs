@@ -254,6 +254,12 @@ pub fn run(opts: Options) -> u8 {
     d.run_loop()
 }
 
+/// A start-up error: `{what}: {e}`.
+#[inline(never)]
+fn fail(what: &dyn std::fmt::Display, e: std::io::Error) -> String {
+    format!("{what}: {e}")
+}
+
 fn unspecified(f: Family) -> IpAddr {
     match f {
         Family::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -406,10 +412,10 @@ fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
 impl Daemon {
     fn new(opts: &Options, signals: SignalFd, config: &cfg::Config) -> Result<Daemon, String> {
         let nl_events = NetlinkSocket::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
-            .map_err(|e| format!("netlink event socket: {e}"))?;
-        let nl = Netlink::open().map_err(|e| format!("netlink socket: {e}"))?;
-        let packet = PacketSocket::open().map_err(|e| format!("packet socket: {e}"))?;
-        let timer = TimerFd::new().map_err(|e| format!("timerfd: {e}"))?;
+            .map_err(|e| fail(&"netlink event socket", e))?;
+        let nl = Netlink::open().map_err(|e| fail(&"netlink socket", e))?;
+        let packet = PacketSocket::open().map_err(|e| fail(&"packet socket", e))?;
+        let timer = TimerFd::new().map_err(|e| fail(&"timerfd", e))?;
         let mut ifaces = Vec::with_capacity(MAX_IFACES);
         let mut inst = Vec::with_capacity(SLOTS);
         for c in &config.instances {
@@ -427,8 +433,12 @@ impl Daemon {
         };
         // Status buffers for the largest configuration a reload may bring.
         let cap = status_capacity(cfg::MAX_INSTANCES, MAX_IFACES);
-        let control = control::Server::bind(&opts.control, cap)
-            .map_err(|e| format!("control socket {}: {e}", opts.control.display()))?;
+        let control = control::Server::bind(&opts.control, cap).map_err(|e| {
+            fail(
+                &format_args!("control socket {}", opts.control.display()),
+                e,
+            )
+        })?;
         let mut d = Daemon {
             config_path: opts.config.clone(),
             node: Box::new(Node::new()),
