@@ -43,7 +43,7 @@ use std::path::PathBuf;
 use tandem_core::time::{Duration, Instant};
 use tandem_core::vrrp::{self as cv, Action, Node, Reason, State};
 use tandem_protocol::config::{self as cfg, Family, IfName, Name};
-use tandem_protocol::netlink::route::Message;
+use tandem_protocol::netlink::route::{Message, Op};
 use tandem_protocol::vrrp as wire;
 
 /// Instance slots of the core node: twice the configuration's maximum, so
@@ -1015,17 +1015,11 @@ impl Daemon {
     /// Allocation-free: the new interface table is built in
     /// `ifaces_spare`, the new records in `staged`.
     fn apply(&mut self, now: Instant, new: &cfg::Config) -> Result<(), SetupError> {
-        let key = |c: &cfg::Instance| (c.name.clone(), c.interface.clone(), c.family, c.vrid);
         // Check capacity first so that a failure changes nothing.
         let added = new
             .instances
             .iter()
-            .filter(|c| {
-                !self
-                    .inst
-                    .iter()
-                    .any(|i| !i.retired && key(&i.cfg) == key(c))
-            })
+            .filter(|c| self.running(c).is_none())
             .count();
         if self.inst.len() + added > SLOTS {
             return Err(SetupError::NoRoom {
@@ -1038,11 +1032,7 @@ impl Daemon {
             if self.inst[i].retired {
                 continue;
             }
-            if !new
-                .instances
-                .iter()
-                .any(|c| key(c) == key(&self.inst[i].cfg))
-            {
+            if !new.instances.iter().any(|c| same_key(c, &self.inst[i].cfg)) {
                 crate::log!(
                     Notice,
                     "{}: removed from the configuration",
@@ -1134,6 +1124,13 @@ impl Daemon {
         Ok(())
     }
 
+    /// The index of the running (not retired) record with `c`'s identity.
+    fn running(&self, c: &cfg::Instance) -> Option<usize> {
+        self.inst
+            .iter()
+            .position(|i| !i.retired && same_key(&i.cfg, c))
+    }
+
     /// Builds the records of `new`'s instances into `staged` (with the
     /// index of the running record each replaces) and their interface
     /// table into `ifaces`, carrying over what is kept.
@@ -1143,13 +1140,9 @@ impl Daemon {
         ifaces: &mut Vec<Iface>,
         staged: &mut Vec<(Option<usize>, Inst)>,
     ) -> Result<(), SetupError> {
-        let key = |c: &cfg::Instance| (c.name.clone(), c.interface.clone(), c.family, c.vrid);
         for c in &new.instances {
             let mut rec = make_inst(c, new, ifaces)?;
-            let pos = self
-                .inst
-                .iter()
-                .position(|i| !i.retired && key(&i.cfg) == key(c));
+            let pos = self.running(c);
             if let Some(p) = pos {
                 let old = &self.inst[p];
                 rec.counters = old.counters;
@@ -1198,50 +1191,36 @@ impl Daemon {
     /// what is gone, add what is new.
     fn reinstall(&mut self, p: usize, old: &Inst, old_ifaces: &[Iface]) {
         let new = &self.inst[p];
-        let vip_same = |a: &cfg::VirtualAddress| new.cfg.virtual_addresses.iter().any(|b| b == a);
-        let route_same = |a: &cfg::VirtualRoute| new.cfg.virtual_routes.iter().any(|b| b == a);
         if old.cfg.virtual_addresses == new.cfg.virtual_addresses
             && old.cfg.virtual_routes == new.cfg.virtual_routes
         {
             return;
         }
-        let gone_routes: heapless::Vec<(cfg::VirtualRoute, Option<u32>), { cfg::MAX_ROUTES }> = old
-            .cfg
-            .virtual_routes
-            .iter()
-            .zip(&old.route_iface)
-            .filter(|(r, _)| !route_same(r))
-            .map(|(r, fi)| (r.clone(), fi.and_then(|f| old_ifaces[f].ifindex)))
-            .collect();
-        let gone_vips: heapless::Vec<(cfg::VirtualAddress, Option<u32>), { cfg::MAX_VIPS }> = old
-            .cfg
-            .virtual_addresses
-            .iter()
-            .zip(&old.vip_iface)
-            .filter(|(v, _)| !vip_same(v))
-            .map(|(v, &fi)| (v.clone(), old_ifaces[fi].ifindex))
-            .collect();
-        for (r, oif) in &gone_routes {
-            self.route_op(
-                tandem_protocol::netlink::route::Op::Delete,
-                r,
-                *oif,
-                &old.cfg.name,
-            );
+        let Daemon { inst, nl, .. } = self;
+        let new = &inst[p];
+        for (r, fi) in old.cfg.virtual_routes.iter().zip(&old.route_iface) {
+            if !new.cfg.virtual_routes.contains(r) {
+                let oif = fi.and_then(|f| old_ifaces[f].ifindex);
+                tx::route_op(nl, Op::Delete, r, oif, &old.cfg.name);
+            }
         }
-        for (v, ifindex) in &gone_vips {
-            if let Some(ix) = ifindex {
-                self.addr_op(
-                    tandem_protocol::netlink::route::Op::Delete,
-                    v,
-                    *ix,
-                    &old.cfg.name,
-                );
+        for (v, &fi) in old.cfg.virtual_addresses.iter().zip(&old.vip_iface) {
+            if let (false, Some(ix)) = (
+                new.cfg.virtual_addresses.contains(v),
+                old_ifaces[fi].ifindex,
+            ) {
+                tx::addr_op(nl, Op::Delete, v, ix, &old.cfg.name);
             }
         }
         self.inst[p].installed = false;
         self.add_addresses(p);
     }
+}
+
+/// Whether two configured instances have the same identity (name,
+/// interface, family, VRID): a reload keeps such an instance's state.
+fn same_key(a: &cfg::Instance, b: &cfg::Instance) -> bool {
+    a.name == b.name && a.interface == b.interface && a.family == b.family && a.vrid == b.vrid
 }
 
 fn status_capacity(instances: usize, ifaces: usize) -> usize {

@@ -93,29 +93,6 @@ impl Daemon {
         }
     }
 
-    /// One address request; tolerated errors (already there / already gone)
-    /// are not errors. Returns whether the kernel changed something.
-    pub(super) fn addr_op(
-        &mut self,
-        op: Op,
-        v: &cfg::VirtualAddress,
-        ifindex: u32,
-        who: &str,
-    ) -> bool {
-        addr_op(&mut self.nl, op, v, ifindex, who)
-    }
-
-    /// One route request, like [`Daemon::addr_op`].
-    pub(super) fn route_op(
-        &mut self,
-        op: Op,
-        r: &cfg::VirtualRoute,
-        oif: Option<u32>,
-        who: &str,
-    ) -> bool {
-        route_op(&mut self.nl, op, r, oif, who)
-    }
-
     /// Virtual addresses first (routes may use them as `src`), then routes.
     pub(super) fn add_addresses(&mut self, i: usize) {
         let Some(inst) = self.inst.get(i) else { return };
@@ -252,8 +229,15 @@ impl Daemon {
     }
 }
 
-/// See [`Daemon::addr_op`].
-fn addr_op(nl: &mut Netlink, op: Op, v: &cfg::VirtualAddress, ifindex: u32, who: &str) -> bool {
+/// One address request; tolerated errors (already there / already gone)
+/// are not errors. Returns whether the kernel changed something.
+pub(super) fn addr_op(
+    nl: &mut Netlink,
+    op: Op,
+    v: &cfg::VirtualAddress,
+    ifindex: u32,
+    who: &str,
+) -> bool {
     let mut req = AddressRequest::new(ifindex, v.addr, v.prefix_len);
     if let Some(s) = v.scope {
         req.scope = Scope::from(s.to_rt());
@@ -263,8 +247,14 @@ fn addr_op(nl: &mut Netlink, op: Op, v: &cfg::VirtualAddress, ifindex: u32, who:
     outcome(op, r, who, "address", &v.addr, v.prefix_len)
 }
 
-/// See [`Daemon::route_op`].
-fn route_op(nl: &mut Netlink, op: Op, r: &cfg::VirtualRoute, oif: Option<u32>, who: &str) -> bool {
+/// One route request, like [`addr_op`].
+pub(super) fn route_op(
+    nl: &mut Netlink,
+    op: Op,
+    r: &cfg::VirtualRoute,
+    oif: Option<u32>,
+    who: &str,
+) -> bool {
     if r.kind != cfg::RouteType::Unicast || r.onlink {
         // Warned about when the configuration was loaded.
         return false;
