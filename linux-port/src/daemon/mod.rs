@@ -582,27 +582,22 @@ impl Daemon {
             }
             let Some(idx) = f.ifindex else { continue };
             let mut ok = true;
-            if f.need_v4 && f.v4.is_none() {
-                match sys::vrrp::VrrpV4::open(&f.name, idx) {
-                    Ok(s) => f.v4 = Some(s),
-                    Err(e) => {
-                        ok = false;
-                        if !f.open_error_logged {
-                            let e = crate::sys::ErrorText(&e);
-                            crate::log!(Error, "{}: cannot open IPv4 VRRP socket: {e}", f.name);
-                        }
+            for v6 in [false, true] {
+                let r = match v6 {
+                    false if f.need_v4 && f.v4.is_none() => {
+                        sys::vrrp::VrrpV4::open(&f.name, idx).map(|s| f.v4 = Some(s))
                     }
-                }
-            }
-            if f.need_v6 && f.v6.is_none() {
-                match sys::vrrp::VrrpV6::open(&f.name, idx) {
-                    Ok(s) => f.v6 = Some(s),
-                    Err(e) => {
-                        ok = false;
-                        if !f.open_error_logged {
-                            let e = crate::sys::ErrorText(&e);
-                            crate::log!(Error, "{}: cannot open IPv6 VRRP socket: {e}", f.name);
-                        }
+                    true if f.need_v6 && f.v6.is_none() => {
+                        sys::vrrp::VrrpV6::open(&f.name, idx).map(|s| f.v6 = Some(s))
+                    }
+                    _ => continue,
+                };
+                if let Err(e) = r {
+                    ok = false;
+                    if !f.open_error_logged {
+                        let e = crate::sys::ErrorText(&e);
+                        let fam = if v6 { "IPv6" } else { "IPv4" };
+                        crate::log!(Error, "{}: cannot open {fam} VRRP socket: {e}", f.name);
                     }
                 }
             }
@@ -627,7 +622,7 @@ impl Daemon {
                 inst.track_iface.iter().map(|&fi| ifaces[fi].up),
             );
             let (old_fault, old_prio) = (inst.fault, inst.effective);
-            let name = inst.cfg.name.clone();
+            let name = &inst.cfg.name;
             if initial || fault != old_fault {
                 if fault {
                     crate::log!(
@@ -647,6 +642,7 @@ impl Daemon {
                 }
             }
             if effective != old_prio || (initial && effective != self.inst[i].cfg.priority) {
+                let name = &self.inst[i].cfg.name;
                 crate::log!(Info, "{name}: effective priority {effective}");
                 self.inst[i].effective = effective;
                 self.node.set_priority(now, i, effective);
@@ -717,16 +713,19 @@ impl Daemon {
         )
     }
 
+    /// Adds `fd` (polled for input) with its `token` to the poll set.
+    #[inline(never)]
+    fn watch(&mut self, fd: libc::c_int, token: Token) {
+        self.fds.push(PollFd::new(fd, POLLIN));
+        self.tokens.push(token);
+    }
+
     fn build_poll_set(&mut self) {
         self.fds.clear();
         self.tokens.clear();
-        self.fds.push(PollFd::new(self.signals.fd().raw(), POLLIN));
-        self.tokens.push(Token::Signal);
-        self.fds.push(PollFd::new(self.timer.fd().raw(), POLLIN));
-        self.tokens.push(Token::Timer);
-        self.fds
-            .push(PollFd::new(self.nl_events.fd().raw(), POLLIN));
-        self.tokens.push(Token::Netlink);
+        self.watch(self.signals.fd().raw(), Token::Signal);
+        self.watch(self.timer.fd().raw(), Token::Timer);
+        self.watch(self.nl_events.fd().raw(), Token::Netlink);
         self.ctl_tokens.clear();
         let before = self.fds.len();
         self.control.poll_fds(&mut self.fds, &mut self.ctl_tokens);
@@ -735,29 +734,29 @@ impl Daemon {
         }
         debug_assert_eq!(self.fds.len() - before, self.ctl_tokens.len());
         if let Some(s) = &self.sync {
-            self.fds.push(PollFd::new(s.udp_fd(), POLLIN));
-            self.tokens.push(Token::SyncUdp);
-            if let Some(fd) = s.events_fd() {
-                self.fds.push(PollFd::new(fd, POLLIN));
-                self.tokens.push(Token::CtEvents);
+            let (udp, events, dump) = (s.udp_fd(), s.events_fd(), s.dump_fd());
+            self.watch(udp, Token::SyncUdp);
+            if let Some(fd) = events {
+                self.watch(fd, Token::CtEvents);
             }
-            if let Some(fd) = s.dump_fd() {
-                self.fds.push(PollFd::new(fd, POLLIN));
-                self.tokens.push(Token::CtDump);
+            if let Some(fd) = dump {
+                self.watch(fd, Token::CtDump);
             }
         }
         if let Some(fd) = self.leases.as_ref().and_then(|l| l.fd()) {
-            self.fds.push(PollFd::new(fd, POLLIN));
-            self.tokens.push(Token::Leases);
+            self.watch(fd, Token::Leases);
         }
-        for (k, f) in self.ifaces.iter().enumerate() {
-            if let Some(s) = &f.v4 {
-                self.fds.push(PollFd::new(s.fd().raw(), POLLIN));
-                self.tokens.push(Token::V4(k));
+        for k in 0..self.ifaces.len() {
+            let f = &self.ifaces[k];
+            let (v4, v6) = (
+                f.v4.as_ref().map(|s| s.fd().raw()),
+                f.v6.as_ref().map(|s| s.fd().raw()),
+            );
+            if let Some(fd) = v4 {
+                self.watch(fd, Token::V4(k));
             }
-            if let Some(s) = &f.v6 {
-                self.fds.push(PollFd::new(s.fd().raw(), POLLIN));
-                self.tokens.push(Token::V6(k));
+            if let Some(fd) = v6 {
+                self.watch(fd, Token::V6(k));
             }
         }
     }

@@ -207,8 +207,14 @@ impl VrrpV6 {
         msg.msg_iovlen = 1;
         msg.msg_control = cbuf.0.as_mut_ptr().cast();
         msg.msg_controllen = cbuf.0.len() as _;
+        // The raw system call, not libc's `recvmsg`: musl's wrapper converts
+        // 32-bit-time SCM timestamps (which we never ask for) and would link
+        // that code in. `msg` is zeroed above, so on 64-bit targets the
+        // padding next to its `int`-sized fields reads as the kernel's
+        // `size_t` fields.
         // SAFETY: every pointer in `msg` refers to live, writable locals.
-        let r = cvt_size(unsafe { libc::recvmsg(self.fd.raw(), &mut msg, 0) });
+        let r = unsafe { libc::syscall(libc::SYS_recvmsg, self.fd.raw(), &mut msg, 0) };
+        let r = cvt_size(r as libc::ssize_t);
         let len = match r {
             Ok(n) => n,
             Err(e) if would_block(&e) => return Ok(None),
