@@ -47,7 +47,7 @@ struct Instance {
     last_transition: Option<(Instant, Reason)>,
     /// Queued actions, each with the node-wide sequence number that orders
     /// them across instances.
-    queue: Vec<(u64, Action), ACTION_QUEUE>,
+    queue: Vec<(u32, Action), ACTION_QUEUE>,
 }
 
 impl Instance {
@@ -158,7 +158,9 @@ fn adver_int(cfg: &Config) -> Duration {
 pub struct Node<const N: usize> {
     instances: Vec<Instance, N>,
     /// Sequence number of the next queued action.
-    seq: u64,
+    /// (Wraps: queued actions are compared by age, `seq - their number`,
+    /// and at most `N` × [`ACTION_QUEUE`] of them are queued at a time.)
+    seq: u32,
     dropped: u32,
 }
 
@@ -481,8 +483,12 @@ impl<const N: usize> Node<N> {
             .instances
             .iter()
             .enumerate()
-            .filter_map(|(i, inst)| inst.queue.first().map(|(seq, _)| (*seq, i)))
-            .min()?
+            .filter_map(|(i, inst)| {
+                inst.queue
+                    .first()
+                    .map(|(seq, _)| (self.seq.wrapping_sub(*seq), i))
+            })
+            .max()?
             .1;
         Some(self.instances[i].queue.remove(0).1)
     }
@@ -812,5 +818,34 @@ impl<const N: usize> Node<N> {
         self.instances.iter().enumerate().any(|(j, inst)| {
             j != i && !inst.retired && inst.cfg.sync_group == Some(group) && inst.fault
         })
+    }
+}
+
+#[cfg(test)]
+mod seq_tests {
+    use super::*;
+    use core::net::Ipv4Addr;
+
+    #[test]
+    fn action_order_survives_sequence_wrap() {
+        let mut n: Node<2> = Node::new();
+        let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        n.add_instance(Config::new(1, 100, a)).unwrap();
+        n.add_instance(Config::new(2, 100, a)).unwrap();
+        n.seq = u32::MAX - 1;
+        n.emit(1, Action::Announce { instance: 1 });
+        n.emit(0, Action::Announce { instance: 0 });
+        n.emit(1, Action::AddAddresses { instance: 1 });
+        n.emit(0, Action::AddAddresses { instance: 0 });
+        assert_eq!(n.seq, 2);
+        for want in [
+            Action::Announce { instance: 1 },
+            Action::Announce { instance: 0 },
+            Action::AddAddresses { instance: 1 },
+            Action::AddAddresses { instance: 0 },
+        ] {
+            assert_eq!(n.poll_action(), Some(want));
+        }
+        assert_eq!(n.poll_action(), None);
     }
 }
