@@ -67,7 +67,7 @@ const STATUS_SYNC: usize = 2048;
 /// Test hook (the negative control of the allocation test): when this
 /// environment variable is set at start-up, every reload makes one heap
 /// allocation on purpose, which `tandem status` must count.
-const ALLOC_ON_RELOAD_ENV: &str = "TANDEM_TEST_ALLOCATE_ON_RELOAD";
+const ALLOC_ON_RELOAD_ENV: &std::ffi::CStr = c"TANDEM_TEST_ALLOCATE_ON_RELOAD";
 
 /// Why an instance could not be set up (formatted without allocating).
 #[derive(Clone, Debug)]
@@ -250,7 +250,7 @@ pub fn run(opts: Options) -> u8 {
         opts.control.display()
     );
     d.loader = Some(loader);
-    d.alloc_on_reload = std::env::var_os(ALLOC_ON_RELOAD_ENV).is_some();
+    d.alloc_on_reload = sys::env_is_set(ALLOC_ON_RELOAD_ENV);
     d.run_loop()
 }
 
