@@ -311,14 +311,12 @@ fn make_inst(
     for t in &c.track_interfaces {
         let _ = track_iface.push(iface_index(ifaces, &t.name)?);
     }
-    let addresses = if addrs.is_empty() {
-        // No VIP: adverts still need one address (keepalived refuses such
-        // instances; the parser warned). Advertise the unspecified address.
-        wire::Addresses::from_ip_addrs(&[unspecified(c.family)])
-    } else {
-        wire::Addresses::from_ip_addrs(&addrs)
-    }
-    .ok_or(SetupError::TooManyVips(c.name.clone()))?;
+    let none = [unspecified(c.family)];
+    // No VIP: adverts still need one address (keepalived refuses such
+    // instances; the parser warned). Advertise the unspecified address.
+    let list: &[IpAddr] = if addrs.is_empty() { &none } else { &addrs };
+    let addresses =
+        wire::Addresses::from_ip_addrs(list).ok_or(SetupError::TooManyVips(c.name.clone()))?;
     let repr = wire::Repr {
         version: match c.version {
             cfg::Version::V2 => wire::Version::V2,
@@ -699,17 +697,12 @@ impl Daemon {
         };
         // The sync core's deadlines are soft and may lie in the past until
         // its next poll: never less than 1 ms ahead (no busy loop).
-        let sync = self
-            .sync
-            .as_ref()
-            .and_then(|s| s.deadline())
-            .map(|t| t.max(clock::now() + Duration::from_millis(1)));
-        let leases = self
-            .lease_deadline()
-            .map(|t| t.max(clock::now() + Duration::from_millis(1)));
+        let soon = clock::now() + Duration::from_millis(1);
+        let sync = self.sync.as_ref().and_then(|s| s.deadline());
+        let soft = min(sync, self.lease_deadline()).map(|t| t.max(soon));
         min(
             min(self.node.poll_timeout(), self.control.next_deadline()),
-            min(sync, leases),
+            soft,
         )
     }
 
