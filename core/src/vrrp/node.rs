@@ -102,6 +102,24 @@ impl Instance {
     }
 }
 
+/// `a > b` in [`IpAddr`]'s order (IPv4 before IPv6, then the address
+/// bytes), compared as one byte string: smaller than the derived order's
+/// code.
+fn addr_gt(a: &IpAddr, b: &IpAddr) -> bool {
+    fn key(x: &IpAddr) -> [u8; 17] {
+        let mut k = [0u8; 17];
+        match x {
+            IpAddr::V4(v) => k[13..].copy_from_slice(&v.octets()),
+            IpAddr::V6(v) => {
+                k[0] = 1;
+                k[1..].copy_from_slice(&v.octets());
+            }
+        }
+        k
+    }
+    key(a) > key(b)
+}
+
 /// The configured advertisement interval, at least [`MIN_ADVER_INT`].
 fn adver_int(cfg: &Config) -> Duration {
     if cfg.adver_int < MIN_ADVER_INT {
@@ -310,7 +328,9 @@ impl<const N: usize> Node<N> {
                 }
                 let reason = if advert.priority > priority {
                     Reason::HigherPriority
-                } else if advert.priority == priority && advert.src > inst.cfg.primary_addr {
+                } else if advert.priority == priority
+                    && addr_gt(&advert.src, &inst.cfg.primary_addr)
+                {
                     Reason::HigherAddress
                 } else {
                     // Lower priority (or equal from a smaller address):
@@ -822,9 +842,29 @@ impl<const N: usize> Node<N> {
 }
 
 #[cfg(test)]
-mod seq_tests {
+mod internal_tests {
     use super::*;
-    use core::net::Ipv4Addr;
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn address_order_matches_ipaddr() {
+        let v = [
+            IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            IpAddr::V4(Ipv4Addr::new(192, 168, 1, 1)),
+            IpAddr::V4(Ipv4Addr::new(255, 255, 255, 255)),
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x0a00, 1)),
+            IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
+            IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2)),
+        ];
+        for a in &v {
+            for b in &v {
+                assert_eq!(addr_gt(a, b), a > b, "{a} > {b}");
+            }
+        }
+    }
 
     #[test]
     fn action_order_survives_sequence_wrap() {
