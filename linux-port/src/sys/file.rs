@@ -20,10 +20,11 @@ pub struct Signature {
     pub ino: (u64, u64),
     /// Size in bytes.
     pub size: u64,
-    /// Modification time, nanoseconds.
-    pub mtime_ns: i128,
-    /// Status change time, nanoseconds.
-    pub ctime_ns: i128,
+    /// Modification time: seconds, nanoseconds (a pair, not one i128 of
+    /// nanoseconds: 128-bit arithmetic is costly on 32-bit targets).
+    pub mtime: (i64, i64),
+    /// Status change time: seconds, nanoseconds.
+    pub ctime: (i64, i64),
 }
 
 /// `stat(path)`: `None` when it does not exist.
@@ -44,8 +45,8 @@ pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
     Ok(Some(Signature {
         ino: (st.st_dev as u64, st.st_ino as u64),
         size: st.st_size as u64,
-        mtime_ns: i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
-        ctime_ns: i128::from(st.st_ctime) * 1_000_000_000 + i128::from(st.st_ctime_nsec),
+        mtime: (i64::from(st.st_mtime), i64::from(st.st_mtime_nsec)),
+        ctime: (i64::from(st.st_ctime), i64::from(st.st_ctime_nsec)),
     }))
 }
 
