@@ -28,6 +28,9 @@ pub struct Signature {
 }
 
 /// `stat(path)`: `None` when it does not exist.
+// `time_t` and `c_long` are 32-bit on some targets: the `i64::from`s are
+// conversions there.
+#[allow(clippy::useless_conversion)]
 pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
     let mut c = [0u8; super::fs::PATH_MAX + 1];
     c_path(path, &mut c)?;
