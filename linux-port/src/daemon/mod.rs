@@ -315,8 +315,8 @@ fn make_inst(
     // No VIP: adverts still need one address (keepalived refuses such
     // instances; the parser warned). Advertise the unspecified address.
     let list: &[IpAddr] = if addrs.is_empty() { &none } else { &addrs };
-    let addresses =
-        wire::Addresses::from_ip_addrs(list).ok_or(SetupError::TooManyVips(c.name.clone()))?;
+    let addresses = wire::Addresses::from_ip_addrs(list)
+        .ok_or_else(|| SetupError::TooManyVips(c.name.clone()))?;
     let repr = wire::Repr {
         version: match c.version {
             cfg::Version::V2 => wire::Version::V2,
