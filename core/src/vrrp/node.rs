@@ -47,7 +47,7 @@ struct Instance {
     last_transition: Option<(Instant, Reason)>,
     /// Queued actions, each with the node-wide sequence number that orders
     /// them across instances.
-    queue: Vec<(u64, Action), ACTION_QUEUE>,
+    queue: Vec<(u32, Action), ACTION_QUEUE>,
 }
 
 impl Instance {
@@ -100,6 +100,24 @@ impl Instance {
     fn preempt_delayed(&self, now: Instant) -> bool {
         self.cfg.preempt_delay > Duration::ZERO && self.preempt_at.is_none_or(|at| at > now)
     }
+}
+
+/// `a > b` in [`IpAddr`]'s order (IPv4 before IPv6, then the address
+/// bytes), compared as one byte string: smaller than the derived order's
+/// code.
+fn addr_gt(a: &IpAddr, b: &IpAddr) -> bool {
+    fn key(x: &IpAddr) -> [u8; 17] {
+        let mut k = [0u8; 17];
+        match x {
+            IpAddr::V4(v) => k[13..].copy_from_slice(&v.octets()),
+            IpAddr::V6(v) => {
+                k[0] = 1;
+                k[1..].copy_from_slice(&v.octets());
+            }
+        }
+        k
+    }
+    key(a) > key(b)
 }
 
 /// The configured advertisement interval, at least [`MIN_ADVER_INT`].
@@ -158,7 +176,9 @@ fn adver_int(cfg: &Config) -> Duration {
 pub struct Node<const N: usize> {
     instances: Vec<Instance, N>,
     /// Sequence number of the next queued action.
-    seq: u64,
+    /// (Wraps: queued actions are compared by age, `seq - their number`,
+    /// and at most `N` × [`ACTION_QUEUE`] of them are queued at a time.)
+    seq: u32,
     dropped: u32,
 }
 
@@ -308,7 +328,9 @@ impl<const N: usize> Node<N> {
                 }
                 let reason = if advert.priority > priority {
                     Reason::HigherPriority
-                } else if advert.priority == priority && advert.src > inst.cfg.primary_addr {
+                } else if advert.priority == priority
+                    && addr_gt(&advert.src, &inst.cfg.primary_addr)
+                {
                     Reason::HigherAddress
                 } else {
                     // Lower priority (or equal from a smaller address):
@@ -481,8 +503,12 @@ impl<const N: usize> Node<N> {
             .instances
             .iter()
             .enumerate()
-            .filter_map(|(i, inst)| inst.queue.first().map(|(seq, _)| (*seq, i)))
-            .min()?
+            .filter_map(|(i, inst)| {
+                inst.queue
+                    .first()
+                    .map(|(seq, _)| (self.seq.wrapping_sub(*seq), i))
+            })
+            .max()?
             .1;
         Some(self.instances[i].queue.remove(0).1)
     }
@@ -812,5 +838,54 @@ impl<const N: usize> Node<N> {
         self.instances.iter().enumerate().any(|(j, inst)| {
             j != i && !inst.retired && inst.cfg.sync_group == Some(group) && inst.fault
         })
+    }
+}
+
+#[cfg(test)]
+mod internal_tests {
+    use super::*;
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn address_order_matches_ipaddr() {
+        let v = [
+            IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            IpAddr::V4(Ipv4Addr::new(192, 168, 1, 1)),
+            IpAddr::V4(Ipv4Addr::new(255, 255, 255, 255)),
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x0a00, 1)),
+            IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
+            IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2)),
+        ];
+        for a in &v {
+            for b in &v {
+                assert_eq!(addr_gt(a, b), a > b, "{a} > {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn action_order_survives_sequence_wrap() {
+        let mut n: Node<2> = Node::new();
+        let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        n.add_instance(Config::new(1, 100, a)).unwrap();
+        n.add_instance(Config::new(2, 100, a)).unwrap();
+        n.seq = u32::MAX - 1;
+        n.emit(1, Action::Announce { instance: 1 });
+        n.emit(0, Action::Announce { instance: 0 });
+        n.emit(1, Action::AddAddresses { instance: 1 });
+        n.emit(0, Action::AddAddresses { instance: 0 });
+        assert_eq!(n.seq, 2);
+        for want in [
+            Action::Announce { instance: 1 },
+            Action::Announce { instance: 0 },
+            Action::AddAddresses { instance: 1 },
+            Action::AddAddresses { instance: 0 },
+        ] {
+            assert_eq!(n.poll_action(), Some(want));
+        }
+        assert_eq!(n.poll_action(), None);
     }
 }

@@ -43,7 +43,7 @@ use std::path::PathBuf;
 use tandem_core::time::{Duration, Instant};
 use tandem_core::vrrp::{self as cv, Action, Node, Reason, State};
 use tandem_protocol::config::{self as cfg, Family, IfName, Name};
-use tandem_protocol::netlink::route::Message;
+use tandem_protocol::netlink::route::{Message, Op};
 use tandem_protocol::vrrp as wire;
 
 /// Instance slots of the core node: twice the configuration's maximum, so
@@ -67,7 +67,7 @@ const STATUS_SYNC: usize = 2048;
 /// Test hook (the negative control of the allocation test): when this
 /// environment variable is set at start-up, every reload makes one heap
 /// allocation on purpose, which `tandem status` must count.
-const ALLOC_ON_RELOAD_ENV: &str = "TANDEM_TEST_ALLOCATE_ON_RELOAD";
+const ALLOC_ON_RELOAD_ENV: &std::ffi::CStr = c"TANDEM_TEST_ALLOCATE_ON_RELOAD";
 
 /// Why an instance could not be set up (formatted without allocating).
 #[derive(Clone, Debug)]
@@ -250,8 +250,14 @@ pub fn run(opts: Options) -> u8 {
         opts.control.display()
     );
     d.loader = Some(loader);
-    d.alloc_on_reload = std::env::var_os(ALLOC_ON_RELOAD_ENV).is_some();
+    d.alloc_on_reload = sys::env_is_set(ALLOC_ON_RELOAD_ENV);
     d.run_loop()
+}
+
+/// A start-up error: `{what}: {e}`.
+#[inline(never)]
+fn fail(what: &dyn std::fmt::Display, e: std::io::Error) -> String {
+    format!("{what}: {e}")
 }
 
 fn unspecified(f: Family) -> IpAddr {
@@ -305,14 +311,12 @@ fn make_inst(
     for t in &c.track_interfaces {
         let _ = track_iface.push(iface_index(ifaces, &t.name)?);
     }
-    let addresses = if addrs.is_empty() {
-        // No VIP: adverts still need one address (keepalived refuses such
-        // instances; the parser warned). Advertise the unspecified address.
-        wire::Addresses::from_ip_addrs(&[unspecified(c.family)])
-    } else {
-        wire::Addresses::from_ip_addrs(&addrs)
-    }
-    .ok_or(SetupError::TooManyVips(c.name.clone()))?;
+    let none = [unspecified(c.family)];
+    // No VIP: adverts still need one address (keepalived refuses such
+    // instances; the parser warned). Advertise the unspecified address.
+    let list: &[IpAddr] = if addrs.is_empty() { &none } else { &addrs };
+    let addresses = wire::Addresses::from_ip_addrs(list)
+        .ok_or_else(|| SetupError::TooManyVips(c.name.clone()))?;
     let repr = wire::Repr {
         version: match c.version {
             cfg::Version::V2 => wire::Version::V2,
@@ -406,10 +410,10 @@ fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
 impl Daemon {
     fn new(opts: &Options, signals: SignalFd, config: &cfg::Config) -> Result<Daemon, String> {
         let nl_events = NetlinkSocket::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
-            .map_err(|e| format!("netlink event socket: {e}"))?;
-        let nl = Netlink::open().map_err(|e| format!("netlink socket: {e}"))?;
-        let packet = PacketSocket::open().map_err(|e| format!("packet socket: {e}"))?;
-        let timer = TimerFd::new().map_err(|e| format!("timerfd: {e}"))?;
+            .map_err(|e| fail(&"netlink event socket", e))?;
+        let nl = Netlink::open().map_err(|e| fail(&"netlink socket", e))?;
+        let packet = PacketSocket::open().map_err(|e| fail(&"packet socket", e))?;
+        let timer = TimerFd::new().map_err(|e| fail(&"timerfd", e))?;
         let mut ifaces = Vec::with_capacity(MAX_IFACES);
         let mut inst = Vec::with_capacity(SLOTS);
         for c in &config.instances {
@@ -427,8 +431,12 @@ impl Daemon {
         };
         // Status buffers for the largest configuration a reload may bring.
         let cap = status_capacity(cfg::MAX_INSTANCES, MAX_IFACES);
-        let control = control::Server::bind(&opts.control, cap)
-            .map_err(|e| format!("control socket {}: {e}", opts.control.display()))?;
+        let control = control::Server::bind(&opts.control, cap).map_err(|e| {
+            fail(
+                &format_args!("control socket {}", opts.control.display()),
+                e,
+            )
+        })?;
         let mut d = Daemon {
             config_path: opts.config.clone(),
             node: Box::new(Node::new()),
@@ -572,27 +580,22 @@ impl Daemon {
             }
             let Some(idx) = f.ifindex else { continue };
             let mut ok = true;
-            if f.need_v4 && f.v4.is_none() {
-                match sys::vrrp::VrrpV4::open(&f.name, idx) {
-                    Ok(s) => f.v4 = Some(s),
-                    Err(e) => {
-                        ok = false;
-                        if !f.open_error_logged {
-                            let e = crate::sys::ErrorText(&e);
-                            crate::log!(Error, "{}: cannot open IPv4 VRRP socket: {e}", f.name);
-                        }
+            for v6 in [false, true] {
+                let r = match v6 {
+                    false if f.need_v4 && f.v4.is_none() => {
+                        sys::vrrp::VrrpV4::open(&f.name, idx).map(|s| f.v4 = Some(s))
                     }
-                }
-            }
-            if f.need_v6 && f.v6.is_none() {
-                match sys::vrrp::VrrpV6::open(&f.name, idx) {
-                    Ok(s) => f.v6 = Some(s),
-                    Err(e) => {
-                        ok = false;
-                        if !f.open_error_logged {
-                            let e = crate::sys::ErrorText(&e);
-                            crate::log!(Error, "{}: cannot open IPv6 VRRP socket: {e}", f.name);
-                        }
+                    true if f.need_v6 && f.v6.is_none() => {
+                        sys::vrrp::VrrpV6::open(&f.name, idx).map(|s| f.v6 = Some(s))
+                    }
+                    _ => continue,
+                };
+                if let Err(e) = r {
+                    ok = false;
+                    if !f.open_error_logged {
+                        let e = crate::sys::ErrorText(&e);
+                        let fam = if v6 { "IPv6" } else { "IPv4" };
+                        crate::log!(Error, "{}: cannot open {fam} VRRP socket: {e}", f.name);
                     }
                 }
             }
@@ -617,7 +620,7 @@ impl Daemon {
                 inst.track_iface.iter().map(|&fi| ifaces[fi].up),
             );
             let (old_fault, old_prio) = (inst.fault, inst.effective);
-            let name = inst.cfg.name.clone();
+            let name = &inst.cfg.name;
             if initial || fault != old_fault {
                 if fault {
                     crate::log!(
@@ -637,6 +640,7 @@ impl Daemon {
                 }
             }
             if effective != old_prio || (initial && effective != self.inst[i].cfg.priority) {
+                let name = &self.inst[i].cfg.name;
                 crate::log!(Info, "{name}: effective priority {effective}");
                 self.inst[i].effective = effective;
                 self.node.set_priority(now, i, effective);
@@ -693,30 +697,28 @@ impl Daemon {
         };
         // The sync core's deadlines are soft and may lie in the past until
         // its next poll: never less than 1 ms ahead (no busy loop).
-        let sync = self
-            .sync
-            .as_ref()
-            .and_then(|s| s.deadline())
-            .map(|t| t.max(clock::now() + Duration::from_millis(1)));
-        let leases = self
-            .lease_deadline()
-            .map(|t| t.max(clock::now() + Duration::from_millis(1)));
+        let soon = clock::now() + Duration::from_millis(1);
+        let sync = self.sync.as_ref().and_then(|s| s.deadline());
+        let soft = min(sync, self.lease_deadline()).map(|t| t.max(soon));
         min(
             min(self.node.poll_timeout(), self.control.next_deadline()),
-            min(sync, leases),
+            soft,
         )
+    }
+
+    /// Adds `fd` (polled for input) with its `token` to the poll set.
+    #[inline(never)]
+    fn watch(&mut self, fd: libc::c_int, token: Token) {
+        self.fds.push(PollFd::new(fd, POLLIN));
+        self.tokens.push(token);
     }
 
     fn build_poll_set(&mut self) {
         self.fds.clear();
         self.tokens.clear();
-        self.fds.push(PollFd::new(self.signals.fd().raw(), POLLIN));
-        self.tokens.push(Token::Signal);
-        self.fds.push(PollFd::new(self.timer.fd().raw(), POLLIN));
-        self.tokens.push(Token::Timer);
-        self.fds
-            .push(PollFd::new(self.nl_events.fd().raw(), POLLIN));
-        self.tokens.push(Token::Netlink);
+        self.watch(self.signals.fd().raw(), Token::Signal);
+        self.watch(self.timer.fd().raw(), Token::Timer);
+        self.watch(self.nl_events.fd().raw(), Token::Netlink);
         self.ctl_tokens.clear();
         let before = self.fds.len();
         self.control.poll_fds(&mut self.fds, &mut self.ctl_tokens);
@@ -725,29 +727,29 @@ impl Daemon {
         }
         debug_assert_eq!(self.fds.len() - before, self.ctl_tokens.len());
         if let Some(s) = &self.sync {
-            self.fds.push(PollFd::new(s.udp_fd(), POLLIN));
-            self.tokens.push(Token::SyncUdp);
-            if let Some(fd) = s.events_fd() {
-                self.fds.push(PollFd::new(fd, POLLIN));
-                self.tokens.push(Token::CtEvents);
+            let (udp, events, dump) = (s.udp_fd(), s.events_fd(), s.dump_fd());
+            self.watch(udp, Token::SyncUdp);
+            if let Some(fd) = events {
+                self.watch(fd, Token::CtEvents);
             }
-            if let Some(fd) = s.dump_fd() {
-                self.fds.push(PollFd::new(fd, POLLIN));
-                self.tokens.push(Token::CtDump);
+            if let Some(fd) = dump {
+                self.watch(fd, Token::CtDump);
             }
         }
         if let Some(fd) = self.leases.as_ref().and_then(|l| l.fd()) {
-            self.fds.push(PollFd::new(fd, POLLIN));
-            self.tokens.push(Token::Leases);
+            self.watch(fd, Token::Leases);
         }
-        for (k, f) in self.ifaces.iter().enumerate() {
-            if let Some(s) = &f.v4 {
-                self.fds.push(PollFd::new(s.fd().raw(), POLLIN));
-                self.tokens.push(Token::V4(k));
+        for k in 0..self.ifaces.len() {
+            let f = &self.ifaces[k];
+            let (v4, v6) = (
+                f.v4.as_ref().map(|s| s.fd().raw()),
+                f.v6.as_ref().map(|s| s.fd().raw()),
+            );
+            if let Some(fd) = v4 {
+                self.watch(fd, Token::V4(k));
             }
-            if let Some(s) = &f.v6 {
-                self.fds.push(PollFd::new(s.fd().raw(), POLLIN));
-                self.tokens.push(Token::V6(k));
+            if let Some(fd) = v6 {
+                self.watch(fd, Token::V6(k));
             }
         }
     }
@@ -1005,17 +1007,11 @@ impl Daemon {
     /// Allocation-free: the new interface table is built in
     /// `ifaces_spare`, the new records in `staged`.
     fn apply(&mut self, now: Instant, new: &cfg::Config) -> Result<(), SetupError> {
-        let key = |c: &cfg::Instance| (c.name.clone(), c.interface.clone(), c.family, c.vrid);
         // Check capacity first so that a failure changes nothing.
         let added = new
             .instances
             .iter()
-            .filter(|c| {
-                !self
-                    .inst
-                    .iter()
-                    .any(|i| !i.retired && key(&i.cfg) == key(c))
-            })
+            .filter(|c| self.running(c).is_none())
             .count();
         if self.inst.len() + added > SLOTS {
             return Err(SetupError::NoRoom {
@@ -1028,11 +1024,7 @@ impl Daemon {
             if self.inst[i].retired {
                 continue;
             }
-            if !new
-                .instances
-                .iter()
-                .any(|c| key(c) == key(&self.inst[i].cfg))
-            {
+            if !new.instances.iter().any(|c| same_key(c, &self.inst[i].cfg)) {
                 crate::log!(
                     Notice,
                     "{}: removed from the configuration",
@@ -1124,6 +1116,13 @@ impl Daemon {
         Ok(())
     }
 
+    /// The index of the running (not retired) record with `c`'s identity.
+    fn running(&self, c: &cfg::Instance) -> Option<usize> {
+        self.inst
+            .iter()
+            .position(|i| !i.retired && same_key(&i.cfg, c))
+    }
+
     /// Builds the records of `new`'s instances into `staged` (with the
     /// index of the running record each replaces) and their interface
     /// table into `ifaces`, carrying over what is kept.
@@ -1133,13 +1132,9 @@ impl Daemon {
         ifaces: &mut Vec<Iface>,
         staged: &mut Vec<(Option<usize>, Inst)>,
     ) -> Result<(), SetupError> {
-        let key = |c: &cfg::Instance| (c.name.clone(), c.interface.clone(), c.family, c.vrid);
         for c in &new.instances {
             let mut rec = make_inst(c, new, ifaces)?;
-            let pos = self
-                .inst
-                .iter()
-                .position(|i| !i.retired && key(&i.cfg) == key(c));
+            let pos = self.running(c);
             if let Some(p) = pos {
                 let old = &self.inst[p];
                 rec.counters = old.counters;
@@ -1188,50 +1183,36 @@ impl Daemon {
     /// what is gone, add what is new.
     fn reinstall(&mut self, p: usize, old: &Inst, old_ifaces: &[Iface]) {
         let new = &self.inst[p];
-        let vip_same = |a: &cfg::VirtualAddress| new.cfg.virtual_addresses.iter().any(|b| b == a);
-        let route_same = |a: &cfg::VirtualRoute| new.cfg.virtual_routes.iter().any(|b| b == a);
         if old.cfg.virtual_addresses == new.cfg.virtual_addresses
             && old.cfg.virtual_routes == new.cfg.virtual_routes
         {
             return;
         }
-        let gone_routes: heapless::Vec<(cfg::VirtualRoute, Option<u32>), { cfg::MAX_ROUTES }> = old
-            .cfg
-            .virtual_routes
-            .iter()
-            .zip(&old.route_iface)
-            .filter(|(r, _)| !route_same(r))
-            .map(|(r, fi)| (r.clone(), fi.and_then(|f| old_ifaces[f].ifindex)))
-            .collect();
-        let gone_vips: heapless::Vec<(cfg::VirtualAddress, Option<u32>), { cfg::MAX_VIPS }> = old
-            .cfg
-            .virtual_addresses
-            .iter()
-            .zip(&old.vip_iface)
-            .filter(|(v, _)| !vip_same(v))
-            .map(|(v, &fi)| (v.clone(), old_ifaces[fi].ifindex))
-            .collect();
-        for (r, oif) in &gone_routes {
-            self.route_op(
-                tandem_protocol::netlink::route::Op::Delete,
-                r,
-                *oif,
-                &old.cfg.name,
-            );
+        let Daemon { inst, nl, .. } = self;
+        let new = &inst[p];
+        for (r, fi) in old.cfg.virtual_routes.iter().zip(&old.route_iface) {
+            if !new.cfg.virtual_routes.contains(r) {
+                let oif = fi.and_then(|f| old_ifaces[f].ifindex);
+                tx::route_op(nl, Op::Delete, r, oif, &old.cfg.name);
+            }
         }
-        for (v, ifindex) in &gone_vips {
-            if let Some(ix) = ifindex {
-                self.addr_op(
-                    tandem_protocol::netlink::route::Op::Delete,
-                    v,
-                    *ix,
-                    &old.cfg.name,
-                );
+        for (v, &fi) in old.cfg.virtual_addresses.iter().zip(&old.vip_iface) {
+            if let (false, Some(ix)) = (
+                new.cfg.virtual_addresses.contains(v),
+                old_ifaces[fi].ifindex,
+            ) {
+                tx::addr_op(nl, Op::Delete, v, ix, &old.cfg.name);
             }
         }
         self.inst[p].installed = false;
         self.add_addresses(p);
     }
+}
+
+/// Whether two configured instances have the same identity (name,
+/// interface, family, VRID): a reload keeps such an instance's state.
+fn same_key(a: &cfg::Instance, b: &cfg::Instance) -> bool {
+    a.name == b.name && a.interface == b.interface && a.family == b.family && a.vrid == b.vrid
 }
 
 fn status_capacity(instances: usize, ifaces: usize) -> usize {

@@ -109,24 +109,16 @@ impl Netlink {
         build: impl FnOnce(u32, &mut [u8]) -> Result<usize, tandem_protocol::netlink::Error>,
     ) -> io::Result<i32> {
         let seq = self.next_seq();
-        let len =
-            build(seq, &mut self.tx).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        self.sock.send(&self.tx[..len])?;
-        loop {
-            let n = match self.sock.recv(&mut self.rx)? {
-                Some(n) => n,
-                None => return Err(io::Error::from(io::ErrorKind::TimedOut)),
-            };
-            for m in Messages::new(&self.rx[..n]) {
-                let Ok(p) = m else { break };
-                if p.sequence_number() != seq {
-                    continue;
-                }
-                if let Ok(Message::Error(e)) = Message::parse(&p) {
-                    return Ok(e.errno);
-                }
+        let len = build(seq, &mut self.tx);
+        let mut errno = 0;
+        self.exchange(seq, len, false, &mut |m, _| {
+            if let Message::Error(e) = m {
+                errno = e.errno;
+                return Some(Ok(()));
             }
-        }
+            None
+        })
+        .map(|()| errno)
     }
 
     /// Runs a dump (links or addresses) and hands every message to `f`.
@@ -136,8 +128,29 @@ impl Netlink {
         mut f: impl FnMut(&Message<'_>),
     ) -> io::Result<()> {
         let seq = self.next_seq();
-        let len =
-            build(&mut self.tx, seq).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let len = build(&mut self.tx, seq);
+        self.exchange(seq, len, true, &mut |m, multi| match m {
+            Message::Done => Some(Ok(())),
+            Message::Error(e) if !e.is_ack() => Some(Err(io::Error::from_raw_os_error(e.errno))),
+            m => {
+                f(m);
+                (!multi).then_some(Ok(()))
+            }
+        })
+    }
+
+    /// Sends the `len` bytes built in `tx` (an error: the build failed),
+    /// then hands every reply of sequence `seq` that parses to `on(message,
+    /// multi-part)` until it returns the result. A reply that does not
+    /// frame ends its datagram, or (`strict`) the exchange with an error.
+    fn exchange(
+        &mut self,
+        seq: u32,
+        len: Result<usize, tandem_protocol::netlink::Error>,
+        strict: bool,
+        on: &mut dyn FnMut(&Message<'_>, bool) -> Option<io::Result<()>>,
+    ) -> io::Result<()> {
+        let len = len.map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         self.sock.send(&self.tx[..len])?;
         loop {
             let n = match self.sock.recv(&mut self.rx)? {
@@ -145,22 +158,19 @@ impl Netlink {
                 None => return Err(io::Error::from(io::ErrorKind::TimedOut)),
             };
             for m in Messages::new(&self.rx[..n]) {
-                let p = m.map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
+                let Ok(p) = m else {
+                    if strict {
+                        return Err(io::Error::from(io::ErrorKind::InvalidData));
+                    }
+                    break;
+                };
                 if p.sequence_number() != seq {
                     continue;
                 }
-                match Message::parse(&p) {
-                    Ok(Message::Done) => return Ok(()),
-                    Ok(Message::Error(e)) if !e.is_ack() => {
-                        return Err(io::Error::from_raw_os_error(e.errno))
+                if let Ok(m) = Message::parse(&p) {
+                    if let Some(r) = on(&m, p.flags() & NLM_F_MULTI != 0) {
+                        return r;
                     }
-                    Ok(m) => {
-                        f(&m);
-                        if p.flags() & NLM_F_MULTI == 0 {
-                            return Ok(());
-                        }
-                    }
-                    Err(_) => {}
                 }
             }
         }

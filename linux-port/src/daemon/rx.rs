@@ -184,7 +184,6 @@ impl Daemon {
                 }
             }
         };
-        let repr = accepted.repr;
         if accepted.address_list_differs {
             inst.counters.address_list_mismatch += 1;
             if now >= inst.next_drop_log {
@@ -199,17 +198,19 @@ impl Daemon {
         }
         let advert = Advert {
             src,
-            priority: repr.priority,
-            adver_int: Duration::from_centis(u64::from(repr.advert_int)),
+            priority: accepted.priority,
+            adver_int: Duration::from_centis(u64::from(accepted.advert_int)),
         };
         self.node.handle_advert(now, k, &advert);
         self.drain(now);
     }
 }
 
-/// An advert that passed every check.
+/// What the core needs of an advert that passed every check.
 struct Accepted {
-    repr: wire::Repr,
+    priority: u8,
+    /// Advertisement interval, centiseconds.
+    advert_int: u16,
     /// Its address list differs from ours (keepalived logs and accepts).
     address_list_differs: bool,
 }
@@ -268,7 +269,8 @@ fn check(
             .all(|a| ours.iter().any(|v| v.addr == a));
     Ok(Accepted {
         address_list_differs: !same && !ours.is_empty(),
-        repr,
+        priority: repr.priority,
+        advert_int: repr.advert_int,
     })
 }
 
@@ -331,7 +333,7 @@ mod tests {
         let good = advert(wire::Version::V2, 51, 100, pass, &[vip("10.9.8.4")]);
         let ok = check(&v2, &pass, SRC, DST, Some(255), &good).unwrap();
         assert!(!ok.address_list_differs);
-        assert_eq!(ok.repr.priority, 100);
+        assert_eq!(ok.priority, 100);
         let drop = |c: &cfg::Instance, ttl, p: &[u8]| {
             check(c, &pass, SRC, DST, ttl, p).err().map(|(d, _)| d)
         };

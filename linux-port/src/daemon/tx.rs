@@ -1,6 +1,7 @@
 //! Effects: adverts out, virtual addresses and routes via rtnetlink,
 //! gratuitous ARP / unsolicited NA, and the start-up clean-up.
 
+use super::net::Netlink;
 use super::net::{EADDRNOTAVAIL, EEXIST, ENODEV, ENOENT, ESRCH};
 use super::Daemon;
 use std::net::IpAddr;
@@ -92,159 +93,22 @@ impl Daemon {
         }
     }
 
-    /// One address request; tolerated errors (already there / already gone)
-    /// are not errors. Returns whether the kernel changed something.
-    pub(super) fn addr_op(
-        &mut self,
-        op: Op,
-        v: &cfg::VirtualAddress,
-        ifindex: u32,
-        who: &str,
-    ) -> bool {
-        let mut req = AddressRequest::new(ifindex, v.addr, v.prefix_len);
-        if let Some(s) = v.scope {
-            req.scope = Scope::from(s.to_rt());
-        }
-        req.label = v.label.as_ref().map(|l| l.as_str());
-        let r = self.nl.request(|seq, buf| req.emit(op, seq, buf));
-        match (op, r) {
-            (_, Ok(0)) => true,
-            (Op::Add, Ok(EEXIST)) => false,
-            (Op::Delete, Ok(EADDRNOTAVAIL | ENOENT | ENODEV | ESRCH)) => false,
-            (_, Ok(errno)) => {
-                crate::log!(
-                    Error,
-                    "{who}: {} address {}/{}: {}",
-                    op_name(op),
-                    v.addr,
-                    v.prefix_len,
-                    crate::sys::Errno(errno)
-                );
-                false
-            }
-            (_, Err(e)) => {
-                let e = crate::sys::ErrorText(&e);
-                crate::log!(
-                    Error,
-                    "{who}: {} address {}/{}: {e}",
-                    op_name(op),
-                    v.addr,
-                    v.prefix_len
-                );
-                false
-            }
-        }
-    }
-
-    /// One route request, like [`Daemon::addr_op`].
-    pub(super) fn route_op(
-        &mut self,
-        op: Op,
-        r: &cfg::VirtualRoute,
-        oif: Option<u32>,
-        who: &str,
-    ) -> bool {
-        if r.kind != cfg::RouteType::Unicast || r.onlink {
-            // Warned about when the configuration was loaded.
-            let _ = who;
-            return false;
-        }
-        let mut req = RouteRequest::new(r.dst, r.dst_len);
-        req.gateway = r.via;
-        req.prefsrc = r.src;
-        req.oif = oif;
-        req.priority = r.metric;
-        if let Some(t) = r.table {
-            req.table = t;
-        }
-        req.scope = r.scope.map(|s| Scope::from(s.to_rt()));
-        let res = self.nl.request(|seq, buf| req.emit(op, seq, buf));
-        match (op, res) {
-            (_, Ok(0)) => true,
-            (Op::Add, Ok(EEXIST)) => false,
-            (Op::Delete, Ok(ESRCH | ENOENT | ENODEV | EADDRNOTAVAIL)) => false,
-            (_, Ok(errno)) => {
-                crate::log!(
-                    Error,
-                    "{who}: {} route to {}/{}: {}",
-                    op_name(op),
-                    r.dst,
-                    r.dst_len,
-                    crate::sys::Errno(errno)
-                );
-                false
-            }
-            (_, Err(e)) => {
-                let e = crate::sys::ErrorText(&e);
-                crate::log!(
-                    Error,
-                    "{who}: {} route to {}/{}: {e}",
-                    op_name(op),
-                    r.dst,
-                    r.dst_len
-                );
-                false
-            }
-        }
-    }
-
     /// Virtual addresses first (routes may use them as `src`), then routes.
     pub(super) fn add_addresses(&mut self, i: usize) {
         let Some(inst) = self.inst.get(i) else { return };
         if inst.retired {
             return;
         }
-        let name = inst.cfg.name.clone();
-        for k in 0..self.inst[i].cfg.virtual_addresses.len() {
-            let inst = &self.inst[i];
-            let v = inst.cfg.virtual_addresses[k].clone();
-            let Some(ifindex) = self.ifaces[inst.vip_iface[k]].ifindex else {
-                crate::log!(
-                    Error,
-                    "{name}: cannot add {}: interface {} missing",
-                    v.addr,
-                    self.ifaces[inst.vip_iface[k]].name
-                );
-                continue;
-            };
-            self.addr_op(Op::Add, &v, ifindex, &name);
-        }
-        for k in 0..self.inst[i].cfg.virtual_routes.len() {
-            let inst = &self.inst[i];
-            let r = inst.cfg.virtual_routes[k].clone();
-            let oif = inst.route_iface[k].and_then(|f| self.ifaces[f].ifindex);
-            self.route_op(Op::Add, &r, oif, &name);
-        }
+        self.addresses(i, Op::Add, false);
         self.inst[i].installed = true;
     }
 
     /// Routes first, then virtual addresses.
     pub(super) fn remove_addresses(&mut self, i: usize) {
-        let Some(inst) = self.inst.get(i) else { return };
-        let name = inst.cfg.name.clone();
-        for k in 0..self.inst[i].cfg.virtual_routes.len() {
-            let inst = &self.inst[i];
-            let r = inst.cfg.virtual_routes[k].clone();
-            let oif = inst
-                .route_iface
-                .get(k)
-                .copied()
-                .flatten()
-                .and_then(|f| self.ifaces[f].ifindex);
-            self.route_op(Op::Delete, &r, oif, &name);
+        if i < self.inst.len() {
+            self.addresses(i, Op::Delete, false);
+            self.inst[i].installed = false;
         }
-        for k in 0..self.inst[i].cfg.virtual_addresses.len() {
-            let inst = &self.inst[i];
-            let v = inst.cfg.virtual_addresses[k].clone();
-            let Some(&fi) = inst.vip_iface.get(k) else {
-                continue;
-            };
-            let Some(ifindex) = self.ifaces[fi].ifindex else {
-                continue;
-            };
-            self.addr_op(Op::Delete, &v, ifindex, &name);
-        }
-        self.inst[i].installed = false;
     }
 
     /// Start-up: a crashed earlier run (SIGKILL, power cut with /etc on
@@ -253,36 +117,62 @@ impl Daemon {
     /// (priority 255) are skipped: their "virtual" address is their own.
     pub(super) fn cleanup_leftovers(&mut self) {
         for i in 0..self.inst.len() {
-            if self.inst[i].cfg.priority == 255 {
-                continue;
+            if self.inst[i].cfg.priority != 255 {
+                self.addresses(i, Op::Delete, true);
             }
-            let name = self.inst[i].cfg.name.clone();
-            for k in 0..self.inst[i].cfg.virtual_routes.len() {
-                let inst = &self.inst[i];
-                let r = inst.cfg.virtual_routes[k].clone();
-                let oif = inst.route_iface[k].and_then(|f| self.ifaces[f].ifindex);
-                if self.route_op(Op::Delete, &r, oif, &name) {
+        }
+    }
+
+    /// Adds (addresses, then routes) or deletes (routes, then addresses)
+    /// the virtual addresses and routes of instance `i` (which exists).
+    /// `leftover`: log each one removed as left by an earlier run.
+    fn addresses(&mut self, i: usize, op: Op, leftover: bool) {
+        let Daemon {
+            inst, ifaces, nl, ..
+        } = self;
+        let inst = &inst[i];
+        let name = &inst.cfg.name;
+        let add = op == Op::Add;
+        for routes in [!add, add] {
+            let changed = |what: &str, addr: &IpAddr, len: u8| {
+                if leftover {
                     crate::log!(
                         Notice,
-                        "{name}: removed route to {}/{} left by an earlier run",
-                        r.dst,
-                        r.dst_len
+                        "{name}: removed {what} {addr}/{len} left by an earlier run"
                     );
                 }
+            };
+            if routes {
+                for (k, r) in inst.cfg.virtual_routes.iter().enumerate() {
+                    let oif = inst
+                        .route_iface
+                        .get(k)
+                        .copied()
+                        .flatten()
+                        .and_then(|f| ifaces[f].ifindex);
+                    if route_op(nl, op, r, oif, name) {
+                        changed("route to", &r.dst, r.dst_len);
+                    }
+                }
+                continue;
             }
-            for k in 0..self.inst[i].cfg.virtual_addresses.len() {
-                let inst = &self.inst[i];
-                let v = inst.cfg.virtual_addresses[k].clone();
-                let Some(ifindex) = self.ifaces[inst.vip_iface[k]].ifindex else {
+            for (k, v) in inst.cfg.virtual_addresses.iter().enumerate() {
+                let Some(f) = inst.vip_iface.get(k).map(|&fi| &ifaces[fi]) else {
                     continue;
                 };
-                if self.addr_op(Op::Delete, &v, ifindex, &name) {
-                    crate::log!(
-                        Notice,
-                        "{name}: removed address {}/{} left by an earlier run",
-                        v.addr,
-                        v.prefix_len
-                    );
+                let Some(ifindex) = f.ifindex else {
+                    if add {
+                        crate::log!(
+                            Error,
+                            "{name}: cannot add {}: interface {} missing",
+                            v.addr,
+                            f.name
+                        );
+                    }
+                    continue;
+                };
+                if addr_op(nl, op, v, ifindex, name) {
+                    changed("address", &v.addr, v.prefix_len);
                 }
             }
         }
@@ -337,4 +227,70 @@ impl Daemon {
             }
         }
     }
+}
+
+/// One address request; tolerated errors (already there / already gone)
+/// are not errors. Returns whether the kernel changed something.
+pub(super) fn addr_op(
+    nl: &mut Netlink,
+    op: Op,
+    v: &cfg::VirtualAddress,
+    ifindex: u32,
+    who: &str,
+) -> bool {
+    let mut req = AddressRequest::new(ifindex, v.addr, v.prefix_len);
+    if let Some(s) = v.scope {
+        req.scope = Scope::from(s.to_rt());
+    }
+    req.label = v.label.as_ref().map(|l| l.as_str());
+    let r = nl.request(|seq, buf| req.emit(op, seq, buf));
+    outcome(op, r, who, "address", &v.addr, v.prefix_len)
+}
+
+/// One route request, like [`addr_op`].
+pub(super) fn route_op(
+    nl: &mut Netlink,
+    op: Op,
+    r: &cfg::VirtualRoute,
+    oif: Option<u32>,
+    who: &str,
+) -> bool {
+    if r.kind != cfg::RouteType::Unicast || r.onlink {
+        // Warned about when the configuration was loaded.
+        return false;
+    }
+    let mut req = RouteRequest::new(r.dst, r.dst_len);
+    req.gateway = r.via;
+    req.prefsrc = r.src;
+    req.oif = oif;
+    req.priority = r.metric;
+    if let Some(t) = r.table {
+        req.table = t;
+    }
+    req.scope = r.scope.map(|s| Scope::from(s.to_rt()));
+    let res = nl.request(|seq, buf| req.emit(op, seq, buf));
+    outcome(op, res, who, "route to", &r.dst, r.dst_len)
+}
+
+/// The result of an address or route request: `true` when the kernel
+/// changed something; tolerated errors (already there / already gone) are
+/// quiet, others logged as `{who}: {op} {what} {addr}/{len}: {error}`.
+fn outcome(op: Op, r: std::io::Result<i32>, who: &str, what: &str, addr: &IpAddr, len: u8) -> bool {
+    let os;
+    let io;
+    let e: &dyn core::fmt::Display = match (op, &r) {
+        (_, Ok(0)) => return true,
+        (Op::Add, Ok(EEXIST)) => return false,
+        (Op::Delete, Ok(EADDRNOTAVAIL | ENOENT | ENODEV | ESRCH)) => return false,
+        (_, Ok(errno)) => {
+            os = crate::sys::Errno(*errno);
+            &os
+        }
+        (_, Err(e)) => {
+            io = crate::sys::ErrorText(e);
+            &io
+        }
+    };
+    crate::log!(Error, "{who}: {} {what} {addr}/{len}: {e}", op_name(op));
+    false
 }

@@ -20,13 +20,17 @@ pub struct Signature {
     pub ino: (u64, u64),
     /// Size in bytes.
     pub size: u64,
-    /// Modification time, nanoseconds.
-    pub mtime_ns: i128,
-    /// Status change time, nanoseconds.
-    pub ctime_ns: i128,
+    /// Modification time: seconds, nanoseconds (a pair, not one i128 of
+    /// nanoseconds: 128-bit arithmetic is costly on 32-bit targets).
+    pub mtime: (i64, i64),
+    /// Status change time: seconds, nanoseconds.
+    pub ctime: (i64, i64),
 }
 
 /// `stat(path)`: `None` when it does not exist.
+// `time_t` and `c_long` are 32-bit on some targets: the `i64::from`s are
+// conversions there.
+#[allow(clippy::useless_conversion)]
 pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
     let mut c = [0u8; super::fs::PATH_MAX + 1];
     c_path(path, &mut c)?;
@@ -44,8 +48,8 @@ pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
     Ok(Some(Signature {
         ino: (st.st_dev as u64, st.st_ino as u64),
         size: st.st_size as u64,
-        mtime_ns: i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
-        ctime_ns: i128::from(st.st_ctime) * 1_000_000_000 + i128::from(st.st_ctime_nsec),
+        mtime: (i64::from(st.st_mtime), i64::from(st.st_mtime_nsec)),
+        ctime: (i64::from(st.st_ctime), i64::from(st.st_ctime_nsec)),
     }))
 }
 

@@ -97,6 +97,15 @@ pub fn would_block(e: &io::Error) -> bool {
     )
 }
 
+/// Whether the environment variable `name` is set (`getenv(3)`, without
+/// std's environment lock and `OsString` copy; nothing in tandem changes
+/// its environment).
+pub fn env_is_set(name: &std::ffi::CStr) -> bool {
+    // SAFETY: `name` is NUL-terminated; getenv only reads the environment,
+    // which no thread of tandem modifies.
+    !unsafe { libc::getenv(name.as_ptr()) }.is_null()
+}
+
 /// The process id (for syslog lines).
 pub fn pid() -> u32 {
     std::process::id()

@@ -58,33 +58,13 @@ impl UdpSocket {
         } else {
             let _ = setsockopt_int(&fd, libc::IPPROTO_IP, libc::IP_TOS, 0xc0);
         }
-        match local {
-            IpAddr::V4(a) => {
-                let mut sa = v4_sockaddr(a);
-                sa.sin_port = port.to_be();
-                // SAFETY: `sa` is a valid sockaddr_in of the given size.
-                cvt(unsafe {
-                    libc::bind(
-                        fd.raw(),
-                        (&sa as *const libc::sockaddr_in).cast(),
-                        core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                    )
-                })?;
-            }
-            IpAddr::V6(a) => {
-                let scope = device.map(if_index).unwrap_or(0);
-                let mut sa = v6_sockaddr(a, if a.is_unicast_link_local() { scope } else { 0 });
-                sa.sin6_port = port.to_be();
-                // SAFETY: `sa` is a valid sockaddr_in6 of the given size.
-                cvt(unsafe {
-                    libc::bind(
-                        fd.raw(),
-                        (&sa as *const libc::sockaddr_in6).cast(),
-                        core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-                    )
-                })?;
-            }
-        }
+        let scope = match local {
+            IpAddr::V6(a) if a.is_unicast_link_local() => device.map(if_index).unwrap_or(0),
+            _ => 0,
+        };
+        let sa = SockAddr::new(local, port, scope);
+        // SAFETY: `sa` holds a valid socket address of the length given.
+        cvt(unsafe { libc::bind(fd.raw(), sa.ptr(), sa.len) })?;
         Ok(UdpSocket { fd, v6 })
     }
 
@@ -96,38 +76,24 @@ impl UdpSocket {
     /// Sends `buf` to `dst:port` (`scope`: interface index for an IPv6
     /// link-local destination).
     pub fn send_to(&self, buf: &[u8], dst: IpAddr, port: u16, scope: u32) -> io::Result<()> {
-        let r = match dst {
-            IpAddr::V4(a) if !self.v6 => {
-                let mut sa = v4_sockaddr(a);
-                sa.sin_port = port.to_be();
-                // SAFETY: `buf` and `sa` are valid for the lengths given.
-                unsafe {
-                    libc::sendto(
-                        self.fd.raw(),
-                        buf.as_ptr().cast(),
-                        buf.len(),
-                        0,
-                        (&sa as *const libc::sockaddr_in).cast(),
-                        core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                    )
-                }
-            }
-            IpAddr::V6(a) if self.v6 => {
-                let mut sa = v6_sockaddr(a, if a.is_unicast_link_local() { scope } else { 0 });
-                sa.sin6_port = port.to_be();
-                // SAFETY: `buf` and `sa` are valid for the lengths given.
-                unsafe {
-                    libc::sendto(
-                        self.fd.raw(),
-                        buf.as_ptr().cast(),
-                        buf.len(),
-                        0,
-                        (&sa as *const libc::sockaddr_in6).cast(),
-                        core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-                    )
-                }
-            }
-            _ => return Err(io::Error::from(io::ErrorKind::InvalidInput)),
+        if dst.is_ipv6() != self.v6 {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        }
+        let scope = match dst {
+            IpAddr::V6(a) if a.is_unicast_link_local() => scope,
+            _ => 0,
+        };
+        let sa = SockAddr::new(dst, port, scope);
+        // SAFETY: `buf` and `sa` are valid for the lengths given.
+        let r = unsafe {
+            libc::sendto(
+                self.fd.raw(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                0,
+                sa.ptr(),
+                sa.len,
+            )
         };
         cvt_size(r).map(drop)
     }
@@ -187,4 +153,46 @@ pub fn if_index(name: &str) -> u32 {
     c[..b.len()].copy_from_slice(b);
     // SAFETY: `c` is NUL-terminated.
     unsafe { libc::if_nametoindex(c.as_ptr().cast()) }
+}
+
+/// An IPv4 or IPv6 socket address with its length (IPv4 in the first
+/// bytes of the larger `sockaddr_in6`).
+struct SockAddr {
+    sa: libc::sockaddr_in6,
+    len: libc::socklen_t,
+}
+
+impl SockAddr {
+    /// `ip`:`port`; `scope` is the IPv6 scope id (ignored for IPv4).
+    fn new(ip: IpAddr, port: u16, scope: u32) -> Self {
+        match ip {
+            IpAddr::V4(a) => {
+                let mut v4 = v4_sockaddr(a);
+                v4.sin_port = port.to_be();
+                let mut sa = v6_sockaddr(std::net::Ipv6Addr::UNSPECIFIED, 0);
+                // SAFETY: a sockaddr_in (16 bytes, 4-aligned) fits at the
+                // start of a sockaddr_in6 (28 bytes, 4-aligned).
+                unsafe {
+                    core::ptr::write((&mut sa as *mut libc::sockaddr_in6).cast(), v4);
+                }
+                SockAddr {
+                    sa,
+                    len: core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                }
+            }
+            IpAddr::V6(a) => {
+                let mut sa = v6_sockaddr(a, scope);
+                sa.sin6_port = port.to_be();
+                SockAddr {
+                    sa,
+                    len: core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                }
+            }
+        }
+    }
+
+    /// The address for `bind`/`sendto`.
+    fn ptr(&self) -> *const libc::sockaddr {
+        (&self.sa as *const libc::sockaddr_in6).cast()
+    }
 }

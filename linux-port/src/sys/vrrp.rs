@@ -78,11 +78,16 @@ impl VrrpV4 {
     /// Opens the socket on interface `name` (index `ifindex`) and joins
     /// 224.0.0.18 there.
     pub fn open(name: &str, ifindex: u32) -> io::Result<Self> {
-        let fd = socket(libc::AF_INET, libc::SOCK_RAW, IPPROTO_VRRP)?;
-        bind_to_device(&fd, name)?;
-        setsockopt_int(&fd, libc::IPPROTO_IP, libc::IP_TTL, 255)?;
-        setsockopt_int(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL, 255)?;
-        setsockopt_int(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, 0)?;
+        const IP: libc::c_int = libc::IPPROTO_IP;
+        let fd = open_raw(
+            libc::AF_INET,
+            name,
+            &[
+                (IP, libc::IP_TTL, 255),
+                (IP, libc::IP_MULTICAST_TTL, 255),
+                (IP, libc::IP_MULTICAST_LOOP, 0),
+            ],
+        )?;
         let mreq = libc::ip_mreqn {
             imr_multiaddr: libc::in_addr {
                 s_addr: u32::from_ne_bytes(GROUP_V4.octets()),
@@ -116,12 +121,7 @@ impl VrrpV4 {
     /// Sends the VRRP message `payload` (no IP header) from `src` to `dst`
     /// out of this interface.
     pub fn send(&self, payload: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> io::Result<()> {
-        let mut sa = v4_sockaddr(dst);
-        let mut iov = libc::iovec {
-            iov_base: payload.as_ptr() as *mut libc::c_void,
-            iov_len: payload.len(),
-        };
-        let mut cbuf = CmsgBuf([0; 128]);
+        let sa = v4_sockaddr(dst);
         let info = libc::in_pktinfo {
             ipi_ifindex: self.ifindex as libc::c_int,
             ipi_spec_dst: libc::in_addr {
@@ -129,28 +129,14 @@ impl VrrpV4 {
             },
             ipi_addr: libc::in_addr { s_addr: 0 },
         };
-        // SAFETY: msghdr is plain old data; zero is a valid start.
-        let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
-        msg.msg_name = (&mut sa as *mut libc::sockaddr_in).cast();
-        msg.msg_namelen = core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.0.as_mut_ptr().cast();
-        // SAFETY: CMSG_SPACE is a pure size computation.
-        msg.msg_controllen =
-            unsafe { libc::CMSG_SPACE(core::mem::size_of::<libc::in_pktinfo>() as u32) } as _;
-        // SAFETY: the control buffer is 8-aligned and large enough for one
-        // in_pktinfo cmsg (checked by CMSG_SPACE above, 32 < 128), so
-        // CMSG_FIRSTHDR is non-null and CMSG_DATA points inside `cbuf`.
-        unsafe {
-            let c = libc::CMSG_FIRSTHDR(&msg);
-            (*c).cmsg_level = libc::IPPROTO_IP;
-            (*c).cmsg_type = libc::IP_PKTINFO;
-            (*c).cmsg_len = libc::CMSG_LEN(core::mem::size_of::<libc::in_pktinfo>() as u32) as _;
-            core::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::in_pktinfo>(), info);
-        }
-        // SAFETY: every pointer in `msg` refers to locals that outlive the call.
-        cvt_size(unsafe { libc::sendmsg(self.fd.raw(), &msg, 0) }).map(drop)
+        send_pktinfo(
+            &self.fd,
+            payload,
+            &sa,
+            libc::IPPROTO_IP,
+            libc::IP_PKTINFO,
+            &info,
+        )
     }
 }
 
@@ -177,19 +163,19 @@ impl VrrpV6 {
     /// Opens the socket on interface `name` (index `ifindex`) and joins
     /// ff02::12 there.
     pub fn open(name: &str, ifindex: u32) -> io::Result<Self> {
-        let fd = socket(libc::AF_INET6, libc::SOCK_RAW, IPPROTO_VRRP)?;
-        bind_to_device(&fd, name)?;
-        setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, 255)?;
-        setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, 255)?;
-        setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, 0)?;
-        setsockopt_int(
-            &fd,
-            libc::IPPROTO_IPV6,
-            libc::IPV6_MULTICAST_IF,
-            ifindex as libc::c_int,
+        const IP6: libc::c_int = libc::IPPROTO_IPV6;
+        let fd = open_raw(
+            libc::AF_INET6,
+            name,
+            &[
+                (IP6, libc::IPV6_UNICAST_HOPS, 255),
+                (IP6, libc::IPV6_MULTICAST_HOPS, 255),
+                (IP6, libc::IPV6_MULTICAST_LOOP, 0),
+                (IP6, libc::IPV6_MULTICAST_IF, ifindex as libc::c_int),
+                (IP6, libc::IPV6_RECVHOPLIMIT, 1),
+                (IP6, libc::IPV6_RECVPKTINFO, 1),
+            ],
         )?;
-        setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
-        setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
         let mreq = libc::ipv6_mreq {
             ipv6mr_multiaddr: libc::in6_addr {
                 s6_addr: GROUP_V6.octets(),
@@ -221,8 +207,14 @@ impl VrrpV6 {
         msg.msg_iovlen = 1;
         msg.msg_control = cbuf.0.as_mut_ptr().cast();
         msg.msg_controllen = cbuf.0.len() as _;
+        // The raw system call, not libc's `recvmsg`: musl's wrapper converts
+        // 32-bit-time SCM timestamps (which we never ask for) and would link
+        // that code in. `msg` is zeroed above, so on 64-bit targets the
+        // padding next to its `int`-sized fields reads as the kernel's
+        // `size_t` fields.
         // SAFETY: every pointer in `msg` refers to live, writable locals.
-        let r = cvt_size(unsafe { libc::recvmsg(self.fd.raw(), &mut msg, 0) });
+        let r = unsafe { libc::syscall(libc::SYS_recvmsg, self.fd.raw(), &mut msg, 0) };
+        let r = cvt_size(r as libc::ssize_t);
         let len = match r {
             Ok(n) => n,
             Err(e) if would_block(&e) => return Ok(None),
@@ -259,40 +251,93 @@ impl VrrpV6 {
     /// Sends the VRRP message `payload` from `src` to `dst` out of this
     /// interface.
     pub fn send(&self, payload: &[u8], src: Ipv6Addr, dst: Ipv6Addr) -> io::Result<()> {
-        let mut sa = v6_sockaddr(dst, self.ifindex);
-        let mut iov = libc::iovec {
-            iov_base: payload.as_ptr() as *mut libc::c_void,
-            iov_len: payload.len(),
-        };
-        let mut cbuf = CmsgBuf([0; 128]);
+        let sa = v6_sockaddr(dst, self.ifindex);
         let info = libc::in6_pktinfo {
             ipi6_addr: libc::in6_addr {
                 s6_addr: src.octets(),
             },
             ipi6_ifindex: self.ifindex as _,
         };
-        // SAFETY: msghdr is plain old data; zero is a valid start.
-        let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
-        msg.msg_name = (&mut sa as *mut libc::sockaddr_in6).cast();
-        msg.msg_namelen = core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.0.as_mut_ptr().cast();
-        // SAFETY: CMSG_SPACE is a pure size computation.
-        msg.msg_controllen =
-            unsafe { libc::CMSG_SPACE(core::mem::size_of::<libc::in6_pktinfo>() as u32) } as _;
-        // SAFETY: as in `VrrpV4::send`: aligned buffer large enough for one
-        // in6_pktinfo cmsg.
-        unsafe {
-            let c = libc::CMSG_FIRSTHDR(&msg);
-            (*c).cmsg_level = libc::IPPROTO_IPV6;
-            (*c).cmsg_type = libc::IPV6_PKTINFO;
-            (*c).cmsg_len = libc::CMSG_LEN(core::mem::size_of::<libc::in6_pktinfo>() as u32) as _;
-            core::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::in6_pktinfo>(), info);
-        }
-        // SAFETY: every pointer in `msg` refers to locals that outlive the call.
-        cvt_size(unsafe { libc::sendmsg(self.fd.raw(), &msg, 0) }).map(drop)
+        let (level, ty) = (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO);
+        send_pktinfo(&self.fd, payload, &sa, level, ty, &info)
     }
+}
+
+/// A raw VRRP socket of `domain` bound to interface `name`, with the
+/// integer options `opts` (level, name, value) set.
+fn open_raw(
+    domain: libc::c_int,
+    name: &str,
+    opts: &[(libc::c_int, libc::c_int, libc::c_int)],
+) -> io::Result<Fd> {
+    let fd = socket(domain, libc::SOCK_RAW, IPPROTO_VRRP)?;
+    bind_to_device(&fd, name)?;
+    for &(level, opt, value) in opts {
+        setsockopt_int(&fd, level, opt, value)?;
+    }
+    Ok(fd)
+}
+
+/// Sends `payload` to the socket address `sa` with one control message
+/// (`level`, `ty`) carrying `info` (the packet-info struct fixing the
+/// outgoing interface and source address).
+fn send_pktinfo<A, I: Copy>(
+    fd: &Fd,
+    payload: &[u8],
+    sa: &A,
+    level: libc::c_int,
+    ty: libc::c_int,
+    info: &I,
+) -> io::Result<()> {
+    let size = core::mem::size_of::<I>();
+    // SAFETY: `sa` and `info` are live values of their full size (the
+    // sockaddr and pktinfo structs have no padding: every byte is set).
+    let (sa, info) = unsafe {
+        (
+            core::slice::from_raw_parts((sa as *const A).cast::<u8>(), core::mem::size_of::<A>()),
+            core::slice::from_raw_parts((info as *const I).cast::<u8>(), size),
+        )
+    };
+    send_cmsg(fd, payload, sa, level, ty, info)
+}
+
+/// The non-generic part of [`send_pktinfo`].
+fn send_cmsg(
+    fd: &Fd,
+    payload: &[u8],
+    sa: &[u8],
+    level: libc::c_int,
+    ty: libc::c_int,
+    info: &[u8],
+) -> io::Result<()> {
+    let mut iov = libc::iovec {
+        iov_base: payload.as_ptr() as *mut libc::c_void,
+        iov_len: payload.len(),
+    };
+    let mut cbuf = CmsgBuf([0; 128]);
+    // SAFETY: msghdr is plain old data; zero is a valid start.
+    let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
+    msg.msg_name = sa.as_ptr() as *mut libc::c_void;
+    msg.msg_namelen = sa.len() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE(info.len() as u32) } as _;
+    // SAFETY: the control buffer is 8-aligned and large enough for one
+    // pktinfo cmsg (in6_pktinfo is 20 bytes: CMSG_SPACE 40 < 128), so
+    // CMSG_FIRSTHDR is non-null and CMSG_DATA points inside `cbuf` with
+    // room for `info`.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = level;
+        (*c).cmsg_type = ty;
+        (*c).cmsg_len = libc::CMSG_LEN(info.len() as u32) as _;
+        core::ptr::copy_nonoverlapping(info.as_ptr(), libc::CMSG_DATA(c), info.len());
+    }
+    // SAFETY: every pointer in `msg` refers to data that outlives the call;
+    // the kernel only reads the name, iovec and control data of a send.
+    cvt_size(unsafe { libc::sendmsg(fd.raw(), &msg, 0) }).map(drop)
 }
 
 #[allow(dead_code)]
