@@ -57,19 +57,21 @@
 //!
 //! # Memory
 //!
-//! Everything is allocated in [`LeasePort::new`]: the lease slots
-//! (`lease_capacity`), the 4 KiB lease ring, the file buffer
+//! Everything is allocated in [`LeasePort::new`]: the lease slots and
+//! their byte pool (`lease_capacity`: 48 + 48 bytes a lease, see
+//! `tandem_core::lease::Slot`), the 4 KiB lease ring, the file buffer
 //! ([`BYTES_PER_LEASE`] per lease + 16 KiB; a larger file is refused with
-//! an error, never partly applied), a 16 KiB write chunk, the paths and
-//! commands (NUL-terminated). The loop only reuses them.
+//! an error, never partly applied), a 4 KiB write chunk, the paths and
+//! commands (NUL-terminated). The loop only reuses them. The slots, the
+//! pool and the file buffer are zero pages mapped lazily: RAM is used for
+//! what they hold, not for their capacity.
 
 use super::Daemon;
 use crate::sys::file::{self, Signature, TempFile};
 use crate::sys::inotify::Inotify;
 use crate::sys::{clock, spawn, ErrorText};
-use std::hash::{Hash, Hasher};
 use tandem_core::ctsync::{CtSync, Role, DEFAULT_LEASE_RING};
-use tandem_core::lease::{LeaseTable, Slot};
+use tandem_core::lease::{pool_len, LeaseTable};
 use tandem_core::time::{Duration, Instant};
 use tandem_protocol::config::SyncConfig;
 use tandem_protocol::lease::{lines, Line};
@@ -95,7 +97,7 @@ pub const BYTES_PER_LEASE: usize = 256;
 /// Bad lines logged per read (the rest are counted).
 const BAD_LINES_LOGGED: usize = 5;
 /// Bytes of the write chunk.
-const CHUNK: usize = 16 * 1024;
+const CHUNK: usize = 4 * 1024;
 /// Logs about a file that cannot be read or written, at most every.
 const LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -160,7 +162,7 @@ pub struct LeasePort {
     pub capacity: usize,
     watch: Option<Inotify>,
     ev_buf: Box<[u8]>,
-    read_buf: Box<[u8]>,
+    read_buf: &'static mut [u8],
     chunk: Box<[u8]>,
     /// The file as last read, and as last written by us.
     seen: Option<Signature>,
@@ -199,19 +201,6 @@ fn boxed_cstr(s: &str) -> Box<[u8]> {
 /// Seconds since the Unix epoch on `CLOCK_REALTIME` (dnsmasq's expiries).
 fn wall_secs() -> u64 {
     clock::realtime_millis() / 1000
-}
-
-/// An order-independent fingerprint of the table (leases and DUID).
-fn fingerprint(t: &LeaseTable<'_>) -> u64 {
-    let mut sum = 0u64;
-    for l in t.iter() {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        l.hash(&mut h);
-        sum = sum.wrapping_add(h.finish());
-    }
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    t.duid().map(|d| d.as_slice()).hash(&mut h);
-    sum ^ h.finish() ^ (t.len() as u64)
 }
 
 /// `fmt::Write` into a fixed chunk that is flushed to the temp file when
@@ -314,9 +303,10 @@ impl LeasePort {
             return Err(format!("lease_file {path}: not a file name"));
         }
         let capacity = cfg.lease_capacity.max(1) as usize;
-        let slots: &'static mut [Slot] = Box::leak(vec![Slot::EMPTY; capacity].into_boxed_slice());
+        let slots = file::zeroed_lease_slots(capacity);
+        let pool = file::zeroed_bytes(pool_len(capacity));
         let ring: &'static mut [u8] = Box::leak(vec![0u8; DEFAULT_LEASE_RING].into_boxed_slice());
-        core.attach_leases(now, LeaseTable::new(slots), ring);
+        core.attach_leases(now, LeaseTable::new(slots, pool), ring);
         core.set_wall_clock(now, wall_secs());
         let watch = match Inotify::watch_dir(dir.as_bytes()) {
             Ok(w) => Some(w),
@@ -357,8 +347,7 @@ impl LeasePort {
             capacity,
             watch,
             ev_buf: vec![0u8; 4096].into_boxed_slice(),
-            read_buf: vec![0u8; capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024]
-                .into_boxed_slice(),
+            read_buf: file::zeroed_bytes(capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024),
             chunk: vec![0u8; CHUNK].into_boxed_slice(),
             ..LeasePort::commands_only(master_cmd, backup_cmd, now)
         }))
@@ -378,7 +367,7 @@ impl LeasePort {
             capacity: 0,
             watch: None,
             ev_buf: Box::default(),
-            read_buf: Box::default(),
+            read_buf: &mut [],
             chunk: Box::default(),
             seen: None,
             written: None,
@@ -613,7 +602,7 @@ impl LeasePort {
         }
         self.counters.file_reads += 1;
         self.counters.last_read = Some(now);
-        self.fp_file = fingerprint(table);
+        self.fp_file = table.fingerprint();
         if sum.added + sum.updated + sum.deleted > 0 {
             crate::log!(
                 Info,
@@ -637,7 +626,7 @@ impl LeasePort {
             return;
         };
         table.prune(wall);
-        let fp = fingerprint(table);
+        let fp = table.fingerprint();
         let mut f = match TempFile::create(&self.tmp) {
             Ok(f) => f,
             Err(e) => return self.log_error(now, "cannot create the temporary file", &e),
@@ -836,7 +825,7 @@ impl LeasePort {
             self.records_seen = records;
             let changed = core
                 .leases()
-                .is_some_and(|t| fingerprint(t) != self.fp_file);
+                .is_some_and(|t| t.fingerprint() != self.fp_file);
             if changed {
                 match self.role {
                     Role::Backup if !self.write_after_command => {
