@@ -772,9 +772,15 @@ fn pool_is_compacted_and_a_full_pool_is_reported() {
     }
     // An update that grows in place, and one that shrinks.
     let short = lease(&grown_text(1, 2000).replace(" host-1 ", " h "));
-    assert_eq!(ok(t.merge(0, &short, Origin::Local)).merged, Merged::Updated);
+    assert_eq!(
+        ok(t.merge(0, &short, Origin::Local)).merged,
+        Merged::Updated
+    );
     let grown = lease(&grown_text(1, 3000));
-    assert_eq!(ok(t.merge(0, &grown, Origin::Local)).merged, Merged::Updated);
+    assert_eq!(
+        ok(t.merge(0, &grown, Origin::Local)).merged,
+        Merged::Updated
+    );
     assert_eq!(t.get(grown.addr()), Some(grown));
     // Ended leases are reclaimed for room.
     let l5 = long(5, 5000);

@@ -497,7 +497,7 @@ impl LeasePort {
         if !force && (sig == self.seen || (sig.is_some() && sig == self.written)) {
             return;
         }
-        let len = match file::read_all(&self.path, &mut self.read_buf) {
+        let len = match file::read_all(&self.path, self.read_buf) {
             Ok(Some(n)) => n,
             Ok(None) => {
                 // No file is not "no leases" (dnsmasq never removes it):
