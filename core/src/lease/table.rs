@@ -225,6 +225,7 @@ pub struct LeaseTable<'s> {
     /// start (`..used`; a freed lease's octets are closed up).
     pool: &'s mut [u8],
     used: usize,
+    generation: u32,
     next_seq: u64,
     duid: Option<Duid>,
     live: usize,
@@ -283,6 +284,7 @@ impl<'s> LeaseTable<'s> {
             slots,
             pool,
             used: 0,
+            generation: 0,
             next_seq: 0,
             duid: None,
             live: 0,
@@ -319,6 +321,9 @@ impl<'s> LeaseTable<'s> {
 
     /// Sets (or clears) the server DUID unconditionally.
     pub fn set_duid(&mut self, duid: Option<Duid>) {
+        if self.duid != duid {
+            self.changed();
+        }
         self.duid = duid;
     }
 
@@ -328,6 +333,7 @@ impl<'s> LeaseTable<'s> {
         match &self.duid {
             None => {
                 self.duid = Some(*duid);
+                self.changed();
                 DuidMerge::Set
             }
             Some(d) if d == duid => DuidMerge::Same,
@@ -386,29 +392,10 @@ impl<'s> LeaseTable<'s> {
         Ok(())
     }
 
-    /// An order-independent fingerprint of the leases and the DUID: equal
-    /// tables have equal fingerprints (a changed table almost surely has
-    /// another one).
-    pub fn fingerprint(&self) -> u64 {
-        let mut sum = self.live as u64;
-        for s in self.slots.iter().filter(|s| s.is_live()) {
-            let (hw, host, cid) = s.parts(self.pool);
-            let mut h = Fnv::new();
-            h.put(&s.expires.to_le_bytes());
-            h.put(&s.addr);
-            h.put(&s.id.to_le_bytes());
-            h.put(&[s.flags & (F_V6 | F_TEMPORARY), s.hw, s.host, s.cid]);
-            h.put(hw);
-            h.put(host);
-            h.put(cid);
-            sum = sum.wrapping_add(h.0);
-        }
-        let mut h = Fnv::new();
-        if let Some(d) = &self.duid {
-            h.put(&[1, d.len() as u8]);
-            h.put(d.as_slice());
-        }
-        sum ^ h.0
+    /// A count of the changes to the leases and the DUID (wrapping): when
+    /// it is unchanged, so is what [`write_file`](Self::write_file) writes.
+    pub fn generation(&self) -> u32 {
+        self.generation
     }
 
     /// The earliest finite expiry of a lease held (wall-clock seconds): when
@@ -717,6 +704,10 @@ impl<'s> LeaseTable<'s> {
         self.slots[i].lease(self.pool)
     }
 
+    fn changed(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+    }
+
     fn find_addr(&self, addr: IpAddr) -> Option<usize> {
         let (v6, a) = addr_key(addr);
         self.slots
@@ -747,6 +738,7 @@ impl<'s> LeaseTable<'s> {
                 F_V6 | if l.temporary { F_TEMPORARY } else { 0 },
             ),
         };
+        self.changed();
         let off = self.used;
         let mut end = off;
         for part in [hw, host, cid] {
@@ -798,6 +790,7 @@ impl<'s> LeaseTable<'s> {
                 self.upserts = self.upserts.saturating_sub(1);
             }
             self.live = self.live.saturating_sub(1);
+            self.changed();
             self.clear(i);
         }
     }
@@ -816,6 +809,7 @@ impl<'s> LeaseTable<'s> {
             self.live = self.live.saturating_sub(1);
             self.slots[i].state = DELETED;
             self.deletes += 1;
+            self.changed();
         } else {
             self.free(i);
         }
@@ -851,21 +845,6 @@ impl<'s> LeaseTable<'s> {
             } else {
                 return None;
             }
-        }
-    }
-}
-
-/// 64-bit FNV-1a.
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn put(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
 }

@@ -184,8 +184,8 @@ pub struct LeasePort {
     /// `lease_records_received` / `lease_conflicts` last looked at.
     records_seen: u64,
     conflicts_seen: u64,
-    /// Table fingerprint when the file and the table last agreed.
-    fp_file: u64,
+    /// Table generation when the file and the table last agreed.
+    gen_file: u32,
     next_error_log: Instant,
     /// Counters.
     pub counters: LeaseCounters,
@@ -386,7 +386,7 @@ impl LeasePort {
             remaster_done: false,
             records_seen: 0,
             conflicts_seen: 0,
-            fp_file: 0,
+            gen_file: u32::MAX,
             next_error_log: Instant::ZERO,
             counters: LeaseCounters::default(),
         }
@@ -602,7 +602,7 @@ impl LeasePort {
         }
         self.counters.file_reads += 1;
         self.counters.last_read = Some(now);
-        self.fp_file = table.fingerprint();
+        self.gen_file = table.generation();
         if sum.added + sum.updated + sum.deleted > 0 {
             crate::log!(
                 Info,
@@ -626,7 +626,7 @@ impl LeasePort {
             return;
         };
         table.prune(wall);
-        let fp = table.fingerprint();
+        let generation = table.generation();
         let mut f = match TempFile::create(&self.tmp) {
             Ok(f) => f,
             Err(e) => return self.log_error(now, "cannot create the temporary file", &e),
@@ -651,7 +651,7 @@ impl LeasePort {
         }
         self.written = file::stat(&self.path).ok().flatten();
         self.seen = self.written;
-        self.fp_file = fp;
+        self.gen_file = generation;
         self.counters.file_writes += 1;
         self.counters.last_write = Some(now);
         crate::log!(
@@ -825,7 +825,7 @@ impl LeasePort {
             self.records_seen = records;
             let changed = core
                 .leases()
-                .is_some_and(|t| t.fingerprint() != self.fp_file);
+                .is_some_and(|t| t.generation() != self.gen_file);
             if changed {
                 match self.role {
                     Role::Backup if !self.write_after_command => {

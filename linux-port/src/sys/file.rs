@@ -13,18 +13,10 @@ fn c_path(path: &[u8], buf: &mut [u8; super::fs::PATH_MAX + 1]) -> io::Result<()
     Ok(())
 }
 
-/// What identifies one version of a file (inode, size, change times).
+/// What identifies one version of a file (device, inode, size,
+/// modification and status change times in seconds and nanoseconds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Signature {
-    /// Device and inode.
-    pub ino: (u64, u64),
-    /// Size in bytes.
-    pub size: u64,
-    /// Modification time, nanoseconds.
-    pub mtime_ns: i128,
-    /// Status change time, nanoseconds.
-    pub ctime_ns: i128,
-}
+pub struct Signature([u64; 7]);
 
 /// `stat(path)`: `None` when it does not exist.
 pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
@@ -41,12 +33,15 @@ pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
             Err(e)
         };
     }
-    Ok(Some(Signature {
-        ino: (st.st_dev as u64, st.st_ino as u64),
-        size: st.st_size as u64,
-        mtime_ns: i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
-        ctime_ns: i128::from(st.st_ctime) * 1_000_000_000 + i128::from(st.st_ctime_nsec),
-    }))
+    Ok(Some(Signature([
+        st.st_dev as u64,
+        st.st_ino as u64,
+        st.st_size as u64,
+        st.st_mtime as u64,
+        st.st_mtime_nsec as u64,
+        st.st_ctime as u64,
+        st.st_ctime_nsec as u64,
+    ])))
 }
 
 /// Reads the whole file into `buf`: `Ok(Some(len))`, `Ok(None)` when it
