@@ -448,18 +448,19 @@ impl<'s> LeaseTable<'s> {
 
         if let Some((i, held)) = &at_addr {
             let i = *i;
-            if held == lease || (a_same && held > lease) {
+            let ord = held.cmp(lease);
+            if ord.is_eq() || (a_same && ord.is_gt()) {
                 if local {
                     self.slots[i].flags |= F_LOCAL | F_SEEN;
                 }
-                outcome.merged = if held == lease {
+                outcome.merged = if ord.is_eq() {
                     Merged::Unchanged
                 } else {
                     Merged::Stale
                 };
                 return Ok(outcome);
             }
-            if held > lease {
+            if ord.is_gt() {
                 // Another client's newer lease holds the address.
                 outcome.merged = Merged::Stale;
                 outcome.conflict = Some(Conflict {
@@ -472,7 +473,7 @@ impl<'s> LeaseTable<'s> {
             }
         }
         if let Some(i) = c {
-            if self.lease(i) > *lease {
+            if self.lease(i).cmp(lease).is_gt() {
                 // The client has a newer lease elsewhere.
                 outcome.merged = Merged::Stale;
                 return Ok(outcome);
@@ -629,7 +630,7 @@ impl<'s> LeaseTable<'s> {
     pub fn remove(&mut self, lease: &Lease, origin: Origin) -> Option<Lease> {
         let i = self.find_addr(lease.addr())?;
         let held = self.lease(i);
-        if self.slots[i].key(self.pool) != ClientKey::of(lease) || held > *lease {
+        if self.slots[i].key(self.pool) != ClientKey::of(lease) || held.cmp(lease).is_gt() {
             return None;
         }
         self.delete(i, origin);
