@@ -67,6 +67,7 @@
 //! what they hold, not for their capacity.
 
 use super::Daemon;
+use crate::log::Level;
 use crate::sys::file::{self, Signature, TempFile};
 use crate::sys::inotify::Inotify;
 use crate::sys::{clock, spawn, ErrorText};
@@ -742,12 +743,16 @@ impl LeasePort {
         let ms = now.saturating_duration_since(r.started).as_millis();
         self.running = None;
         self.counters.last_command = Some((which, exit));
-        if exit == spawn::Exit::Code(0) {
-            crate::log!(Notice, "{}: done ({exit}, {ms} ms)", which.keyword());
+        let (level, how) = if exit == spawn::Exit::Code(0) {
+            (Level::Notice, "done")
         } else {
             self.counters.command_failures += 1;
-            crate::log!(Warning, "{}: failed ({exit}, {ms} ms)", which.keyword());
-        }
+            (Level::Warning, "failed")
+        };
+        crate::log::write(
+            level,
+            format_args!("{}: {how} ({exit}, {ms} ms)", which.keyword()),
+        );
         if which == Which::Backup && self.write_after_command {
             self.write_after_command = false;
             if self.role == Role::Backup {
