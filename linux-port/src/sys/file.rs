@@ -182,3 +182,20 @@ pub fn zeroed_lease_slots(n: usize) -> &'static mut [tandem_core::lease::Slot] {
     // documented in `tandem_core::lease::Slot`).
     unsafe { core::slice::from_raw_parts_mut(zeroed_pages(bytes).cast::<Slot>(), n) }
 }
+
+#[cfg(test)]
+mod tests {
+    use tandem_core::lease::{pool_len, LeaseTable};
+
+    #[test]
+    fn zeroed_storage_is_empty_and_writable() {
+        let b = super::zeroed_bytes(100_000);
+        assert!(b.iter().all(|&x| x == 0));
+        b[99_999] = 1;
+        assert!(super::zeroed_bytes(0).is_empty());
+        let slots = super::zeroed_lease_slots(1000);
+        assert!(slots.iter().all(|s| format!("{s:?}") == "Empty"));
+        let t = LeaseTable::new(slots, super::zeroed_bytes(pool_len(1000)));
+        assert!(t.is_empty() && t.capacity() == 1000);
+    }
+}
