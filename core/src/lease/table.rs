@@ -463,12 +463,7 @@ impl<'s> LeaseTable<'s> {
             if ord.is_gt() {
                 // Another client's newer lease holds the address.
                 outcome.merged = Merged::Stale;
-                outcome.conflict = Some(Conflict {
-                    addr: lease.addr(),
-                    kept: *held,
-                    dropped: *lease,
-                });
-                self.stats.conflicts = self.stats.conflicts.saturating_add(1);
+                self.conflict(&mut outcome, held, lease);
                 return Ok(outcome);
             }
         }
@@ -525,12 +520,7 @@ impl<'s> LeaseTable<'s> {
                 return Ok(outcome);
             }
             Some((i, held)) => {
-                outcome.conflict = Some(Conflict {
-                    addr: lease.addr(),
-                    kept: *lease,
-                    dropped: held,
-                });
-                self.stats.conflicts = self.stats.conflicts.saturating_add(1);
+                self.conflict(&mut outcome, lease, &held);
                 self.free(i);
             }
             None => {}
@@ -703,6 +693,17 @@ impl<'s> LeaseTable<'s> {
 
     fn lease(&self, i: usize) -> Lease {
         self.slots[i].lease(self.pool)
+    }
+
+    /// Reports (and counts) a conflict for one address.
+    #[inline(never)]
+    fn conflict(&mut self, outcome: &mut Outcome, kept: &Lease, dropped: &Lease) {
+        outcome.conflict = Some(Conflict {
+            addr: kept.addr(),
+            kept: *kept,
+            dropped: *dropped,
+        });
+        self.stats.conflicts = self.stats.conflicts.saturating_add(1);
     }
 
     fn changed(&mut self) {
