@@ -63,8 +63,8 @@
 //! ([`BYTES_PER_LEASE`] per lease + 16 KiB; a larger file is refused with
 //! an error, never partly applied), a 4 KiB write chunk, the paths and
 //! commands (NUL-terminated). The loop only reuses them. The slots, the
-//! pool and the file buffer are zero pages mapped lazily: RAM is used for
-//! what they hold, not for their capacity.
+//! pool, the ring and the file and event buffers are zero pages mapped
+//! lazily: RAM is used for what they hold, not for their capacity.
 
 use super::Daemon;
 use crate::log::Level;
@@ -162,7 +162,7 @@ pub struct LeasePort {
     /// `lease_capacity`.
     pub capacity: usize,
     watch: Option<Inotify>,
-    ev_buf: Box<[u8]>,
+    ev_buf: &'static mut [u8],
     read_buf: &'static mut [u8],
     chunk: Box<[u8]>,
     /// The file as last read, and as last written by us.
@@ -306,7 +306,7 @@ impl LeasePort {
         let capacity = cfg.lease_capacity.max(1) as usize;
         let slots = file::zeroed_lease_slots(capacity);
         let pool = file::zeroed_bytes(pool_len(capacity));
-        let ring: &'static mut [u8] = Box::leak(vec![0u8; DEFAULT_LEASE_RING].into_boxed_slice());
+        let ring = file::zeroed_bytes(DEFAULT_LEASE_RING);
         core.attach_leases(now, LeaseTable::new(slots, pool), ring);
         core.set_wall_clock(now, wall_secs());
         let watch = match Inotify::watch_dir(dir.as_bytes()) {
@@ -347,7 +347,7 @@ impl LeasePort {
             name: name.as_bytes().into(),
             capacity,
             watch,
-            ev_buf: vec![0u8; 4096].into_boxed_slice(),
+            ev_buf: file::zeroed_bytes(4096),
             read_buf: file::zeroed_bytes(capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024),
             chunk: vec![0u8; CHUNK].into_boxed_slice(),
             ..LeasePort::commands_only(master_cmd, backup_cmd, now)
@@ -367,7 +367,7 @@ impl LeasePort {
             name: Box::default(),
             capacity: 0,
             watch: None,
-            ev_buf: Box::default(),
+            ev_buf: &mut [],
             read_buf: &mut [],
             chunk: Box::default(),
             seen: None,
@@ -443,7 +443,7 @@ impl LeasePort {
     /// The inotify descriptor is readable.
     pub fn readable(&mut self, now: Instant) {
         let Some(w) = self.watch.as_ref() else { return };
-        match w.read(&mut self.ev_buf, &self.name) {
+        match w.read(self.ev_buf, &self.name) {
             Ok(true) if self.role == Role::Master => self.read_due = Some(now + SETTLE),
             Ok(_) => {}
             Err(e) => {
