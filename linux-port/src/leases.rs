@@ -20,12 +20,12 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use tandem_core::lease::{merge_files, FileEvent, MergeSummary, Slot};
-use tandem_protocol::lease::{lines, Line};
+use crate::sys::{clock, file, fs};
+use tandem_core::lease::{merge_files, FileEvent, MergeSummary};
+use tandem_protocol::lease::lines;
 
 /// Exit status: merged, nothing left out.
 pub const EXIT_OK: u8 = 0;
@@ -39,9 +39,9 @@ pub const EXIT_TROUBLE: u8 = 2;
 pub struct Merged {
     /// The merged lease file.
     pub output: String,
-    /// One diagnostic per line, `FILE:LINE[:COLUMN]: error|warning: …`,
-    /// in file and line order.
-    pub diagnostics: Vec<String>,
+    /// One diagnostic a line, `FILE:LINE[:COLUMN]: error|warning: …`, in
+    /// file and line order.
+    pub diagnostics: String,
     /// The counts.
     pub summary: MergeSummary,
     /// [`EXIT_OK`] or [`EXIT_BAD_LINES`].
@@ -50,10 +50,27 @@ pub struct Merged {
 
 /// The wall clock in seconds since the Unix epoch (dnsmasq's expiry unit).
 pub fn wall_clock() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    clock::realtime_millis() / 1000
+}
+
+/// The current file's diagnostics (the merge reports each file bottom-up)
+/// and where each starts; [`Diagnostics::flush`] appends them top-down.
+struct Diagnostics {
+    out: String,
+    file: usize,
+    cur: String,
+    starts: Vec<usize>,
+}
+
+impl Diagnostics {
+    fn flush(&mut self) {
+        let mut end = self.cur.len();
+        while let Some(s) = self.starts.pop() {
+            self.out.push_str(&self.cur[s..end]);
+            end = s;
+        }
+        self.cur.clear();
+    }
 }
 
 /// Merges the files' contents (`(name, bytes)`, in the order given: list
@@ -61,77 +78,69 @@ pub fn wall_clock() -> u64 {
 /// wall-clock second `now`. Pure: no I/O.
 pub fn merge(inputs: &[(String, Vec<u8>)], now: u64) -> Merged {
     let files: Vec<&[u8]> = inputs.iter().map(|(_, b)| b.as_slice()).collect();
-    // One slot per lease line is always enough: the table never needs more
-    // than the leases it is given.
-    let leases: usize = files
-        .iter()
-        .map(|f| lines(f).filter(|l| matches!(l, Ok(Line::Lease(_)))).count())
-        .sum();
-    let mut slots = vec![Slot::EMPTY; leases.max(1)];
+    // One slot per line and the files' size of pool are always enough: the
+    // table never holds more than the leases it is given, and a lease's
+    // fields take fewer bytes than its line.
+    let n_lines: usize = files.iter().map(|f| lines(f).len()).sum();
+    let n_bytes: usize = files.iter().map(|f| f.len()).sum();
+    let slots = file::zeroed_lease_slots(n_lines.max(1));
+    let pool = file::zeroed_bytes(n_bytes);
     let mut output = String::new();
-    let mut diagnostics: Vec<((usize, usize), String)> = Vec::new();
+    let mut d = Diagnostics {
+        out: String::new(),
+        file: 0,
+        cur: String::new(),
+        starts: Vec::new(),
+    };
     let mut bad = false;
     let name = |i: usize| inputs.get(i).map_or("?", |(n, _)| n.as_str());
-    let summary = merge_files(&files, now, &mut slots, &mut output, |ev| {
-        let mut d = String::new();
-        let at = match ev {
+    let summary = merge_files(&files, now, slots, pool, &mut output, &mut |ev| {
+        let (file, line) = match ev {
             FileEvent::BadLine { file, error } => (file, error.line),
             FileEvent::Conflict { file, line, .. }
             | FileEvent::Full { file, line }
             | FileEvent::DuidMismatch { file, line } => (file, line),
         };
+        if file != d.file {
+            d.flush();
+            d.file = file;
+        }
+        d.starts.push(d.cur.len());
+        let c = &mut d.cur;
+        let _ = write!(c, "{}:{line}", name(file));
         let _ = match ev {
-            FileEvent::BadLine { file, error } => {
+            FileEvent::BadLine { error, .. } => {
                 bad = true;
                 write!(
-                    d,
-                    "{}:{}:{}: error: {} (line left out)",
-                    name(file),
-                    error.line,
-                    error.column,
-                    error.kind
+                    c,
+                    ":{}: error: {} (line left out)",
+                    error.column, error.kind
                 )
             }
-            FileEvent::Conflict {
-                file,
-                line,
-                conflict,
-            } => write!(
-                d,
-                "{}:{}: warning: address {} claimed by two clients; kept the newer lease \
+            FileEvent::Conflict { conflict, .. } => write!(
+                c,
+                ": warning: address {} claimed by two clients; kept the newer lease \
                  '{}', dropped '{}'",
-                name(file),
-                line,
-                conflict.addr,
-                conflict.kept,
-                conflict.dropped
+                conflict.addr, conflict.kept, conflict.dropped
             ),
-            FileEvent::Full { file, line } => {
+            FileEvent::Full { .. } => {
                 bad = true;
-                write!(
-                    d,
-                    "{}:{}: error: lease table full (lease left out)",
-                    name(file),
-                    line
-                )
+                c.write_str(": error: lease table full (lease left out)")
             }
-            FileEvent::DuidMismatch { file, line } => write!(
-                d,
-                "{}:{}: warning: server duid differs from the one in {}; kept that one",
-                name(file),
-                line,
+            FileEvent::DuidMismatch { .. } => write!(
+                c,
+                ": warning: server duid differs from the one in {}; kept that one",
                 name(0)
             ),
         };
-        diagnostics.push((at, d));
+        c.push('\n');
     })
     // Writing into a String cannot fail.
     .unwrap_or_default();
-    // The merge reads each file bottom-up: report top-down.
-    diagnostics.sort_by_key(|(at, _)| *at);
+    d.flush();
     Merged {
         output,
-        diagnostics: diagnostics.into_iter().map(|(_, d)| d).collect(),
+        diagnostics: d.out,
         summary,
         status: if bad { EXIT_BAD_LINES } else { EXIT_OK },
     }
@@ -143,8 +152,9 @@ pub fn merge(inputs: &[(String, Vec<u8>)], now: u64) -> Merged {
 pub fn merge_command(files: &[PathBuf], now: Option<u64>) -> ExitCode {
     let mut inputs = Vec::with_capacity(files.len());
     for f in files {
-        match read(f) {
-            Ok(bytes) => inputs.push((f.display().to_string(), bytes)),
+        let mut bytes = Vec::new();
+        match fs::read_to_end(f.as_os_str().as_encoded_bytes(), &mut bytes) {
+            Ok(()) => inputs.push((f.display().to_string(), bytes)),
             Err(e) => {
                 eprintln!("tandem: {}: cannot read: {e}", f.display());
                 return ExitCode::from(EXIT_TROUBLE);
@@ -152,9 +162,7 @@ pub fn merge_command(files: &[PathBuf], now: Option<u64>) -> ExitCode {
         }
     }
     let m = merge(&inputs, now.unwrap_or_else(wall_clock));
-    for d in &m.diagnostics {
-        eprintln!("{d}");
-    }
+    eprint!("{}", m.diagnostics);
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(m.output.as_bytes()).and_then(|_| out.flush()) {
         eprintln!("tandem: cannot write the merged file: {e}");
@@ -170,17 +178,6 @@ pub fn merge_command(files: &[PathBuf], now: Option<u64>) -> ExitCode {
         );
     }
     ExitCode::from(m.status)
-}
-
-/// A lease file's bytes (`-`: standard input).
-fn read(path: &Path) -> std::io::Result<Vec<u8>> {
-    if path.as_os_str() == "-" {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut v)?;
-        Ok(v)
-    } else {
-        std::fs::read(path)
-    }
 }
 
 #[cfg(test)]
@@ -211,13 +208,10 @@ mod tests {
             m.output,
             "1800 aa:aa:aa:aa:aa:04 10.0.0.11 delta *\n2500 aa:aa:aa:aa:aa:01 10.0.0.10 alpha *\n"
         );
-        assert_eq!(m.diagnostics.len(), 2, "{:?}", m.diagnostics);
-        assert!(
-            m.diagnostics[0].starts_with("r2:2:6: error: "),
-            "{:?}",
-            m.diagnostics
-        );
-        assert!(m.diagnostics[1].starts_with("r2:3: warning: address 10.0.0.11 "));
+        let d: Vec<&str> = m.diagnostics.lines().collect();
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d[0].starts_with("r2:2:6: error: "), "{d:?}");
+        assert!(d[1].starts_with("r2:3: warning: address 10.0.0.11 "));
         assert_eq!(m.summary.bad_lines, 1);
     }
 

@@ -49,7 +49,10 @@ fn lease(n: u8, expires: u64) -> Lease {
 
 fn router(id: u32, epoch: u32, leases: usize, ring: usize, now: Instant) -> Router {
     let mut r = Router::new(id, epoch, 4096, 512, Filter::new());
-    let table = LeaseTable::new(leak_leases(leases));
+    let table = LeaseTable::new(
+        leak_leases(leases),
+        leak_ring(crate::lease::pool_len(leases)),
+    );
     assert!(r.sync.attach_leases(now, table, leak_ring(ring)).is_none());
     r.sync.set_wall_clock(now, wall(now));
     r
@@ -87,7 +90,7 @@ fn settle(pair: &mut Pair) {
 }
 
 fn table(r: &Router) -> BTreeSet<Lease> {
-    r.sync.leases().unwrap().iter().copied().collect()
+    r.sync.leases().unwrap().iter().collect()
 }
 
 /// Router `i`'s DHCP server now has exactly `leases` (its lease file as a
@@ -399,7 +402,7 @@ fn conflicts_are_reported() {
     pair.run_for(Duration::from_secs(1));
     let addr = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 101));
     assert!(pair.r[1].actions.contains(&Action::LeaseConflict { addr }));
-    assert_eq!(pair.r[1].sync.leases().unwrap().get(addr), Some(&theirs));
+    assert_eq!(pair.r[1].sync.leases().unwrap().get(addr), Some(theirs));
     assert_eq!(pair.r[1].sync.counters().lease_conflicts, 1);
 }
 
@@ -550,7 +553,7 @@ fn attach_while_running() {
     pair.r[0].sync.become_master(now);
     pair.r[1].sync.become_backup(now);
     pair.run_for(Duration::from_secs(1));
-    let mut t = LeaseTable::new(leak_leases(64));
+    let mut t = LeaseTable::new(leak_leases(64), leak_ring(crate::lease::pool_len(64)));
     for l in leases_20(WALL + 3600) {
         t.merge(WALL, &l, Origin::Remote).unwrap();
     }

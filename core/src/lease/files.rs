@@ -90,19 +90,24 @@ pub struct MergeSummary {
 /// - Bad lines are reported with their file index, line and column
 ///   ([`FileEvent::BadLine`]) and left out; the rest is merged.
 ///
+/// Events come file by file, each file's bottom-up (as it is read).
+///
 /// Fails only if `out` does. Nothing is allocated; O(lines × capacity).
 ///
 /// ```
-/// use tandem_core::lease::{merge_files, FileEvent, Slot};
+/// use tandem_core::lease::{merge_files, pool_len, FileEvent, Slot};
 ///
 /// let router1 = b"1000 aa:aa:aa:aa:aa:01 10.0.0.10 alpha *\n";
 /// let router2 = b"2000 aa:aa:aa:aa:aa:01 10.0.0.10 alpha *\n\
 ///                 2000 bb:bb:bb:bb:bb:02 10.0.0.11 beta *\n";
 /// let mut slots = vec![Slot::EMPTY; 16];
+/// let mut pool = vec![0; pool_len(16)];
 /// let mut out = String::new();
 /// let mut events = Vec::new();
-/// let sum = merge_files(&[router1, router2], 500, &mut slots, &mut out, |e| events.push(e))
-///     .unwrap();
+/// let sum = merge_files(&[router1, router2], 500, &mut slots, &mut pool, &mut out, &mut |e| {
+///     events.push(e)
+/// })
+/// .unwrap();
 /// // One line per client: router 2's renewal replaced router 1's line.
 /// assert_eq!(
 ///     out,
@@ -111,45 +116,37 @@ pub struct MergeSummary {
 /// assert_eq!((sum.written, sum.stale), (2, 1));
 /// assert!(events.is_empty());
 /// ```
-pub fn merge_files<W, F>(
+pub fn merge_files(
     files: &[&[u8]],
     now: u64,
     slots: &mut [Slot],
-    out: &mut W,
-    mut event: F,
-) -> Result<MergeSummary, fmt::Error>
-where
-    W: fmt::Write + ?Sized,
-    F: FnMut(FileEvent),
-{
-    let mut table = LeaseTable::new(slots);
+    pool: &mut [u8],
+    out: &mut dyn fmt::Write,
+    event: &mut dyn FnMut(FileEvent),
+) -> Result<MergeSummary, fmt::Error> {
+    let mut table = LeaseTable::new(slots, pool);
     let mut sum = MergeSummary::default();
 
     for (file, input) in files.iter().enumerate() {
-        for r in lines(input) {
-            match r {
-                Err(error) => {
-                    sum.bad_lines += 1;
-                    event(FileEvent::BadLine { file, error });
-                }
-                Ok(Line::Lease(_)) => sum.read += 1,
-                Ok(_) => {}
-            }
-        }
         // Bottom-up: dnsmasq writes the newest lease first.
         let numbered = lines(input).rev().zip((1..=lines(input).len()).rev());
         for (r, line) in numbered {
-            let Ok(l) = r else { continue };
-            let lease = match l {
-                Line::Lease(lease) => lease,
-                Line::Duid(d) => {
+            let lease = match r {
+                Err(error) => {
+                    sum.bad_lines += 1;
+                    event(FileEvent::BadLine { file, error });
+                    continue;
+                }
+                Ok(Line::Lease(lease)) => lease,
+                Ok(Line::Duid(d)) => {
                     if table.merge_duid(&d) == DuidMerge::Mismatch {
                         event(FileEvent::DuidMismatch { file, line });
                     }
                     continue;
                 }
-                Line::Other(_) => continue,
+                Ok(Line::Other(_)) => continue,
             };
+            sum.read += 1;
             match table.merge(now, &lease, Origin::Remote) {
                 Ok(o) => {
                     match o.merged {

@@ -4,8 +4,10 @@
 //! # Shape
 //!
 //! A [`LeaseTable`] lives in storage handed in by the caller
-//! (`&mut [`[`Slot`]`]`, one slot per lease: `linux-port` sizes it from
-//! `lease_capacity`, a bare-metal build can use a `static`). It holds
+//! (`&mut [`[`Slot`]`]`, one 48-octet slot per lease, and a byte pool of
+//! [`pool_len`] octets for the leases' variable-length fields:
+//! `linux-port` sizes both from `lease_capacity`, a bare-metal build can
+//! use `static`s). It holds
 //! dnsmasq [`Lease`]s (see [`tandem_protocol::lease`]) and the server's
 //! [`Duid`]. Inputs:
 //!
@@ -50,9 +52,10 @@
 //!    lease for the address is removed and reported as a **conflict** (kept:
 //!    `L`); the client's lease for another address is removed
 //!    ([`Outcome::moved_from`]); `L` is added ([`Merged::Added`]).
-//! 6. A new lease needs a free slot; if there is none, one is reclaimed
-//!    from a lease that has ended, then from a deletion not yet polled
-//!    (counted in [`Stats::lost_deletes`]); failing that the table is full:
+//! 6. A new lease needs a free slot, and every lease its octets in the
+//!    pool; if there is no room, it is reclaimed from leases that have
+//!    ended, then from deletions not yet polled (counted in
+//!    [`Stats::lost_deletes`]); failing that the table is full:
 //!    [`TableFull`], nothing changes, [`Stats::full`] counts it.
 //!
 //! A lease either wins against everything it collides with or changes
@@ -109,7 +112,9 @@ mod table;
 mod tests;
 
 pub use files::{merge_files, FileEvent, MergeSummary};
-pub use table::{DnsmasqOrder, LeaseTable, Slot, SnapshotSummary};
+pub use table::{
+    pool_len, DnsmasqOrder, LeaseTable, Slot, SnapshotSummary, LEASE_BYTES_MAX, POOL_PER_LEASE,
+};
 
 /// Who a lease change comes from; decides whether it is queued for the sync
 /// channel.

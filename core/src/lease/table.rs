@@ -3,84 +3,217 @@
 use core::fmt;
 use core::net::IpAddr;
 
-use tandem_protocol::lease::{write_file, Duid, Lease};
+use tandem_protocol::lease::{
+    ClientId, Duid, Expiry, Hostname, HwAddr, Lease, Lease4, Lease6, Line,
+};
 
 use super::{Change, ClientKey, Conflict, DuidMerge, Merged, Origin, Outcome, Stats, TableFull};
 
-/// One lease's worth of table storage. Make an array of
-/// [`Slot::EMPTY`] (or a `Vec` of them in `linux-port`) and hand it to
-/// [`LeaseTable::new`]; each slot holds one lease: 376 octets on x86_64, so
-/// `lease_capacity 1024` costs about 376 KiB.
-#[derive(Clone, Copy)]
-pub struct Slot(State);
+/// Pool octets per lease of capacity (see [`pool_len`]): a lease keeps its
+/// variable-length fields (hardware address, hostname, client id or DUID)
+/// out of its [`Slot`], in one byte pool shared by the table. A typical
+/// dnsmasq lease needs 15–35 octets there (a MAC, a short hostname, a
+/// 7-octet client id; or a hostname and a 14-octet DUID).
+pub const POOL_PER_LEASE: usize = 48;
 
-#[allow(clippy::large_enum_variant)] // the point of a slot is to hold a lease
-#[derive(Clone, Copy)]
-enum State {
-    Empty,
-    Live(Entry),
-    /// Deleted by a local input, not yet polled.
-    Deleted(Lease),
+/// The most pool octets one lease can need (16 + 63 + 255).
+pub const LEASE_BYTES_MAX: usize = 16 + 63 + 255;
+
+/// The pool length for a table of `capacity` slots: [`POOL_PER_LEASE`]
+/// per slot, and room for at least one lease of [`LEASE_BYTES_MAX`].
+pub const fn pool_len(capacity: usize) -> usize {
+    capacity
+        .saturating_mul(POOL_PER_LEASE)
+        .saturating_add(LEASE_BYTES_MAX)
 }
 
-#[derive(Clone, Copy)]
-struct Entry {
-    lease: Lease,
+const EMPTY: u8 = 0;
+const LIVE: u8 = 1;
+/// Deleted by a local input, not yet polled (the lease stays readable).
+const DELETED: u8 = 2;
+
+const F_V6: u8 = 1;
+const F_TEMPORARY: u8 = 2;
+/// Last confirmed by the local DHCP server (its lease file), as opposed to
+/// learnt from a peer: only such leases are deleted when the local file no
+/// longer has them.
+const F_LOCAL: u8 = 4;
+/// Present in the snapshot being applied.
+const F_SEEN: u8 = 8;
+/// Queued as added / updated.
+const F_ADDED: u8 = 16;
+const F_UPDATED: u8 = 32;
+const F_PENDING: u8 = F_ADDED | F_UPDATED;
+
+/// One lease's fixed part of the table storage (48 octets): make an array
+/// of [`Slot::EMPTY`] (`linux-port` maps zeroed memory: a `Slot` is plain
+/// integers and [`Slot::EMPTY`] is all zero bits, so untouched slots cost
+/// no RAM) and hand it to [`LeaseTable::new`] with a pool of
+/// [`pool_len`] octets. A lease costs its slot plus its variable-length
+/// fields in the pool: about 48 + [`POOL_PER_LEASE`] octets, so
+/// `lease_capacity 1024` costs about 96 KiB.
+#[derive(Clone, Copy, Default)]
+pub struct Slot {
+    /// Expiry as written (0 = never).
+    expires: u64,
     /// Creation order (dnsmasq writes the newest lease first).
     seq: u64,
-    pending: Pending,
-    /// Last confirmed by the local DHCP server (its lease file), as opposed
-    /// to learnt from a peer: only such leases are deleted when the local
-    /// file no longer has them.
-    local: bool,
-    /// Present in the snapshot being applied.
-    seen: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pending {
-    No,
-    Added,
-    Updated,
+    /// IPv4 in the first 4 octets, or IPv6.
+    addr: [u8; 16],
+    /// IPv4: the hardware type; IPv6: the IAID.
+    id: u32,
+    /// Where the variable fields start in the pool.
+    off: u32,
+    /// Octets of hardware address (IPv4), hostname, client id / DUID.
+    hw: u8,
+    host: u8,
+    cid: u8,
+    state: u8,
+    flags: u8,
 }
 
 impl Slot {
-    /// An empty slot.
-    pub const EMPTY: Slot = Slot(State::Empty);
+    /// An empty slot (all zero bits).
+    pub const EMPTY: Slot = Slot {
+        expires: 0,
+        seq: 0,
+        addr: [0; 16],
+        id: 0,
+        off: 0,
+        hw: 0,
+        host: 0,
+        cid: 0,
+        state: EMPTY,
+        flags: 0,
+    };
 
     /// An empty slot.
     pub const fn new() -> Self {
         Self::EMPTY
     }
 
-    fn live(&self) -> Option<&Entry> {
-        match &self.0 {
-            State::Live(e) => Some(e),
-            _ => None,
+    fn len(&self) -> usize {
+        usize::from(self.hw) + usize::from(self.host) + usize::from(self.cid)
+    }
+
+    fn is_live(&self) -> bool {
+        self.state == LIVE
+    }
+
+    fn is_v6(&self) -> bool {
+        self.flags & F_V6 != 0
+    }
+
+    fn ip(&self) -> IpAddr {
+        let a = self.addr;
+        if self.is_v6() {
+            IpAddr::from(a)
+        } else {
+            IpAddr::from([a[0], a[1], a[2], a[3]])
         }
     }
 
-    fn live_mut(&mut self) -> Option<&mut Entry> {
-        match &mut self.0 {
-            State::Live(e) => Some(e),
-            _ => None,
+    fn has_addr(&self, v6: bool, addr: &[u8; 16]) -> bool {
+        self.is_v6() == v6 && self.addr == *addr
+    }
+
+    fn is_expired(&self, now: u64) -> bool {
+        self.expires != 0 && now >= self.expires
+    }
+
+    /// The variable fields: hardware address, hostname, client id.
+    fn parts<'p>(&self, pool: &'p [u8]) -> (&'p [u8], &'p [u8], &'p [u8]) {
+        let off = self.off as usize;
+        let bytes = pool.get(off..off + self.len()).unwrap_or(&[]);
+        let (hw, rest) = bytes.split_at(usize::from(self.hw).min(bytes.len()));
+        let (host, cid) = rest.split_at(usize::from(self.host).min(rest.len()));
+        (hw, host, cid)
+    }
+
+    fn key<'p>(&self, pool: &'p [u8]) -> ClientKey<'p> {
+        let (hw, _, cid) = self.parts(pool);
+        let a = self.addr;
+        if self.is_v6() {
+            if cid.is_empty() {
+                return ClientKey::Anonymous;
+            }
+            ClientKey::Ia {
+                duid: cid,
+                iaid: self.id,
+                temporary: self.flags & F_TEMPORARY != 0,
+                prefix: [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]],
+            }
+        } else if !cid.is_empty() {
+            ClientKey::ClientId(cid)
+        } else if !hw.is_empty() {
+            ClientKey::HwAddr {
+                htype: self.id as u16,
+                addr: hw,
+            }
+        } else {
+            ClientKey::Anonymous
+        }
+    }
+
+    /// The lease this slot holds.
+    fn lease(&self, pool: &[u8]) -> Lease {
+        let (hw, host, cid) = self.parts(pool);
+        let expires = Expiry::from_raw(self.expires);
+        let hostname = core::str::from_utf8(host)
+            .ok()
+            .and_then(|h| Hostname::new(h).ok())
+            .unwrap_or(Hostname::NONE);
+        let client_id = ClientId::from_slice(cid).unwrap_or_default();
+        let a = self.addr;
+        if self.is_v6() {
+            Lease::V6(Lease6 {
+                expires,
+                iaid: self.id,
+                temporary: self.flags & F_TEMPORARY != 0,
+                addr: a.into(),
+                hostname,
+                duid: client_id,
+            })
+        } else {
+            Lease::V4(Lease4 {
+                expires,
+                hwaddr: HwAddr::new(self.id as u16, hw).unwrap_or_default(),
+                addr: [a[0], a[1], a[2], a[3]].into(),
+                hostname,
+                client_id,
+            })
         }
     }
 }
 
-impl Default for Slot {
-    fn default() -> Self {
-        Self::EMPTY
+/// `lease`'s address as stored in a slot: (IPv6, octets).
+fn addr_key(addr: IpAddr) -> (bool, [u8; 16]) {
+    match addr {
+        IpAddr::V4(a) => {
+            let mut o = [0; 16];
+            o[..4].copy_from_slice(&a.octets());
+            (false, o)
+        }
+        IpAddr::V6(a) => (true, a.octets()),
     }
+}
+
+/// The pool octets `lease` needs.
+fn lease_bytes(lease: &Lease) -> usize {
+    let hw = match lease {
+        Lease::V4(l) => l.hwaddr.as_slice().len(),
+        Lease::V6(_) => 0,
+    };
+    hw + lease.hostname().as_str().len() + lease.client_id().len()
 }
 
 impl fmt::Debug for Slot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            State::Empty => f.write_str("Empty"),
-            State::Live(e) => write!(f, "Live({})", e.lease),
-            State::Deleted(l) => write!(f, "Deleted({l})"),
-        }
+        f.write_str(match self.state {
+            EMPTY => "Empty",
+            LIVE => "Live",
+            _ => "Deleted",
+        })
     }
 }
 
@@ -88,6 +221,11 @@ impl fmt::Debug for Slot {
 /// tracking described in the [module documentation](super).
 pub struct LeaseTable<'s> {
     slots: &'s mut [Slot],
+    /// The variable-length fields of the slots' leases, packed from the
+    /// start (`..used`; a freed lease's octets are closed up).
+    pool: &'s mut [u8],
+    used: usize,
+    generation: u32,
     next_seq: u64,
     duid: Option<Duid>,
     live: usize,
@@ -131,14 +269,22 @@ pub struct SnapshotSummary {
 }
 
 impl<'s> LeaseTable<'s> {
-    /// An empty table over `slots` (every slot is cleared). Its capacity is
-    /// `slots.len()`; a zero-length slice gives a table that is always full.
-    pub fn new(slots: &'s mut [Slot]) -> Self {
+    /// An empty table over `slots` and `pool` (see [`pool_len`]; slots that
+    /// are not empty are cleared, empty ones are not written). Its capacity
+    /// is `slots.len()`; a zero-length slice gives a table that is always
+    /// full. A lease that does not fit the pool is refused like one that
+    /// does not fit the slots ([`TableFull`]).
+    pub fn new(slots: &'s mut [Slot], pool: &'s mut [u8]) -> Self {
         for s in slots.iter_mut() {
-            *s = Slot::EMPTY;
+            if s.state != EMPTY {
+                *s = Slot::EMPTY;
+            }
         }
         LeaseTable {
             slots,
+            pool,
+            used: 0,
+            generation: 0,
             next_seq: 0,
             duid: None,
             live: 0,
@@ -175,6 +321,9 @@ impl<'s> LeaseTable<'s> {
 
     /// Sets (or clears) the server DUID unconditionally.
     pub fn set_duid(&mut self, duid: Option<Duid>) {
+        if self.duid != duid {
+            self.changed();
+        }
         self.duid = duid;
     }
 
@@ -184,6 +333,7 @@ impl<'s> LeaseTable<'s> {
         match &self.duid {
             None => {
                 self.duid = Some(*duid);
+                self.changed();
                 DuidMerge::Set
             }
             Some(d) if d == duid => DuidMerge::Same,
@@ -192,23 +342,22 @@ impl<'s> LeaseTable<'s> {
     }
 
     /// The lease for `addr`, if any. O(capacity).
-    pub fn get(&self, addr: IpAddr) -> Option<&Lease> {
-        self.find_addr(addr)
-            .and_then(|i| self.slots[i].live())
-            .map(|e| &e.lease)
+    pub fn get(&self, addr: IpAddr) -> Option<Lease> {
+        self.find_addr(addr).map(|i| self.lease(i))
     }
 
     /// The lease of client `key`, if any ([`ClientKey::Anonymous`] finds
     /// nothing). O(capacity).
-    pub fn get_client(&self, key: &ClientKey<'_>) -> Option<&Lease> {
-        self.find_client(key)
-            .and_then(|i| self.slots[i].live())
-            .map(|e| &e.lease)
+    pub fn get_client(&self, key: &ClientKey<'_>) -> Option<Lease> {
+        self.find_client(key).map(|i| self.lease(i))
     }
 
     /// Every lease, in slot order.
-    pub fn iter(&self) -> impl Iterator<Item = &Lease> + Clone + '_ {
-        self.slots.iter().filter_map(|s| s.live().map(|e| &e.lease))
+    pub fn iter(&self) -> impl Iterator<Item = Lease> + Clone + '_ {
+        self.slots
+            .iter()
+            .filter(|s| s.is_live())
+            .map(|s| s.lease(self.pool))
     }
 
     /// Every lease in the order dnsmasq writes them: most recently created
@@ -217,23 +366,46 @@ impl<'s> LeaseTable<'s> {
     pub fn dnsmasq_order(&self) -> DnsmasqOrder<'_> {
         DnsmasqOrder {
             slots: self.slots,
+            pool: self.pool,
             below: u64::MAX,
-            done: false,
         }
     }
 
     /// Writes the table as a dnsmasq lease file: IPv4 leases, the `duid`
-    /// line, IPv6 leases, newest first in each part (see
+    /// line, IPv6 leases, newest first in each part (as
     /// [`tandem_protocol::lease::write_file`]). Leases that have ended are
     /// written too: call [`prune`](Self::prune) first.
-    pub fn write_file<W: fmt::Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
-        write_file(w, self.duid.as_ref(), self.dnsmasq_order())
+    pub fn write_file(&self, w: &mut dyn fmt::Write) -> fmt::Result {
+        for v6 in [false, true] {
+            if v6 {
+                if let Some(d) = self.duid {
+                    writeln!(w, "{}", Line::Duid(d))?;
+                }
+            }
+            let mut order = self.dnsmasq_order();
+            while let Some(i) = order.next_index() {
+                if self.slots[i].is_v6() == v6 {
+                    writeln!(w, "{}", self.lease(i))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A count of the changes to the leases and the DUID (wrapping): when
+    /// it is unchanged, so is what [`write_file`](Self::write_file) writes.
+    pub fn generation(&self) -> u32 {
+        self.generation
     }
 
     /// The earliest finite expiry of a lease held (wall-clock seconds): when
     /// to call [`prune`](Self::prune) next.
     pub fn next_expiry(&self) -> Option<u64> {
-        self.iter().filter_map(|l| l.expires().secs()).min()
+        self.slots
+            .iter()
+            .filter(|s| s.is_live() && s.expires != 0)
+            .map(|s| s.expires)
+            .min()
     }
 
     /// Drops every lease that has ended at `now` (not queued as a change:
@@ -241,10 +413,7 @@ impl<'s> LeaseTable<'s> {
     pub fn prune(&mut self, now: u64) -> usize {
         let mut n = 0;
         for i in 0..self.slots.len() {
-            if self.slots[i]
-                .live()
-                .is_some_and(|e| e.lease.is_expired(now))
-            {
+            if self.slots[i].is_live() && self.slots[i].is_expired(now) {
                 self.free(i);
                 n += 1;
             }
@@ -271,77 +440,79 @@ impl<'s> LeaseTable<'s> {
         let local = origin == Origin::Local;
 
         // The entry at the address, and whether it is the same client's.
-        let at_addr = a.and_then(|i| self.slots[i].live().map(|e| (i, e.lease)));
-        let a_same = at_addr.is_some_and(|(_, held)| {
-            let k = ClientKey::of(&held);
+        let at_addr = a.map(|i| (i, self.lease(i)));
+        let a_same = a.is_some_and(|i| {
+            let k = self.slots[i].key(self.pool);
             k.same_client(&key) || (k == ClientKey::Anonymous && key == ClientKey::Anonymous)
         });
 
-        if let Some((i, held)) = at_addr {
-            if held == *lease || (a_same && held > *lease) {
-                if let Some(e) = self.slots[i].live_mut() {
-                    if local {
-                        e.local = true;
-                        e.seen = true;
-                    }
+        if let Some((i, held)) = &at_addr {
+            let i = *i;
+            let ord = held.cmp(lease);
+            if ord.is_eq() || (a_same && ord.is_gt()) {
+                if local {
+                    self.slots[i].flags |= F_LOCAL | F_SEEN;
                 }
-                outcome.merged = if held == *lease {
+                outcome.merged = if ord.is_eq() {
                     Merged::Unchanged
                 } else {
                     Merged::Stale
                 };
                 return Ok(outcome);
             }
-            if held > *lease {
+            if ord.is_gt() {
                 // Another client's newer lease holds the address.
                 outcome.merged = Merged::Stale;
-                outcome.conflict = Some(Conflict {
-                    addr: lease.addr(),
-                    kept: held,
-                    dropped: *lease,
-                });
-                self.stats.conflicts = self.stats.conflicts.saturating_add(1);
+                self.conflict(&mut outcome, held, lease);
                 return Ok(outcome);
             }
         }
         if let Some(i) = c {
-            if self.slots[i].live().is_some_and(|e| e.lease > *lease) {
+            if self.lease(i).cmp(lease).is_gt() {
                 // The client has a newer lease elsewhere.
                 outcome.merged = Merged::Stale;
                 return Ok(outcome);
             }
         }
 
-        // The lease wins against everything it collides with. A new entry
-        // needs a slot: find it before changing anything.
-        let new_slot = if a.is_none() && c.is_none() {
-            match self.free_slot(now) {
-                Some(i) => Some(i),
-                None => {
-                    self.stats.full = self.stats.full.saturating_add(1);
-                    return Err(TableFull {
-                        capacity: self.slots.len(),
-                    });
-                }
-            }
-        } else {
-            None
+        // The lease wins against everything it collides with. It needs a
+        // slot (unless it updates the one at its address) and pool room
+        // (what the collisions free counts): find them before changing
+        // anything.
+        let freed = [a, c]
+            .into_iter()
+            .flatten()
+            .map(|i| self.slots[i].len())
+            .sum::<usize>();
+        let Some(new_slot) = self.room(
+            now,
+            a.is_none() && c.is_none(),
+            lease_bytes(lease),
+            freed,
+            [a, c],
+        ) else {
+            self.stats.full = self.stats.full.saturating_add(1);
+            return Err(TableFull {
+                capacity: self.slots.len(),
+            });
         };
 
         if let Some(i) = c {
             // The client moved: its old lease goes (the peer applies the
             // same rule to the new lease, so this is not queued).
-            outcome.moved_from = self.slots[i].live().map(|e| e.lease.addr());
+            outcome.moved_from = Some(self.slots[i].ip());
             self.free(i);
         }
         match at_addr {
             Some((i, _)) if a_same => {
-                if let Some(e) = self.slots[i].live_mut() {
-                    e.lease = *lease;
-                    e.local = local;
-                    e.seen = true;
-                    if local && e.pending == Pending::No {
-                        e.pending = Pending::Updated;
+                self.cut(i);
+                self.store(i, lease);
+                let s = &mut self.slots[i];
+                s.flags = (s.flags & (F_PENDING | F_V6 | F_TEMPORARY)) | F_SEEN;
+                if local {
+                    s.flags |= F_LOCAL;
+                    if s.flags & F_PENDING == 0 {
+                        s.flags |= F_UPDATED;
                         self.upserts += 1;
                     }
                 }
@@ -349,36 +520,29 @@ impl<'s> LeaseTable<'s> {
                 return Ok(outcome);
             }
             Some((i, held)) => {
-                outcome.conflict = Some(Conflict {
-                    addr: lease.addr(),
-                    kept: *lease,
-                    dropped: held,
-                });
-                self.stats.conflicts = self.stats.conflicts.saturating_add(1);
+                self.conflict(&mut outcome, lease, &held);
                 self.free(i);
             }
             None => {}
         }
-        let Some(i) = new_slot.or_else(|| self.free_slot(now)) else {
-            // Unreachable: a collision was just freed.
-            self.stats.full = self.stats.full.saturating_add(1);
-            return Err(TableFull {
-                capacity: self.slots.len(),
-            });
+        let i = match new_slot {
+            Some(i) => i,
+            // A collision was just freed.
+            None => self
+                .slots
+                .iter()
+                .position(|s| s.state == EMPTY)
+                .unwrap_or(0),
         };
-        let pending = if local {
+        self.store(i, lease);
+        let s = &mut self.slots[i];
+        s.state = LIVE;
+        s.seq = self.next_seq;
+        s.flags |= F_SEEN;
+        if local {
+            s.flags |= F_LOCAL | F_ADDED;
             self.upserts += 1;
-            Pending::Added
-        } else {
-            Pending::No
-        };
-        self.slots[i] = Slot(State::Live(Entry {
-            lease: *lease,
-            seq: self.next_seq,
-            pending,
-            local,
-            seen: true,
-        }));
+        }
         self.next_seq = self.next_seq.saturating_add(1);
         self.live += 1;
         outcome.merged = Merged::Added;
@@ -411,24 +575,18 @@ impl<'s> LeaseTable<'s> {
         let leases = leases.into_iter();
         let mut sum = SnapshotSummary::default();
         for s in self.slots.iter_mut() {
-            if let Some(e) = s.live_mut() {
-                e.seen = false;
-            }
+            s.flags &= !F_SEEN;
         }
         for l in leases.clone() {
             if let Some(i) = self.find_addr(l.addr()) {
-                if let Some(e) = self.slots[i].live_mut() {
-                    if ClientKey::of(&e.lease) == ClientKey::of(&l) {
-                        e.seen = true;
-                    }
+                if self.slots[i].key(self.pool) == ClientKey::of(&l) {
+                    self.slots[i].flags |= F_SEEN;
                 }
             }
         }
         for i in 0..self.slots.len() {
-            let gone = self.slots[i]
-                .live()
-                .is_some_and(|e| e.local && !e.seen && !e.lease.is_expired(now));
-            if gone {
+            let s = &self.slots[i];
+            if s.is_live() && s.flags & (F_LOCAL | F_SEEN) == F_LOCAL && !s.is_expired(now) {
                 self.delete(i, Origin::Local);
                 sum.deleted += 1;
             }
@@ -461,8 +619,8 @@ impl<'s> LeaseTable<'s> {
     /// queues the deletion. O(capacity).
     pub fn remove(&mut self, lease: &Lease, origin: Origin) -> Option<Lease> {
         let i = self.find_addr(lease.addr())?;
-        let held = self.slots[i].live()?.lease;
-        if ClientKey::of(&held) != ClientKey::of(lease) || held > *lease {
+        let held = self.lease(i);
+        if self.slots[i].key(self.pool) != ClientKey::of(lease) || held.cmp(lease).is_gt() {
             return None;
         }
         self.delete(i, origin);
@@ -473,7 +631,7 @@ impl<'s> LeaseTable<'s> {
     /// [`Origin::Local`] queues the deletion. O(capacity).
     pub fn remove_addr(&mut self, addr: IpAddr, origin: Origin) -> Option<Lease> {
         let i = self.find_addr(addr)?;
-        let held = self.slots[i].live()?.lease;
+        let held = self.lease(i);
         self.delete(i, origin);
         Some(held)
     }
@@ -484,27 +642,30 @@ impl<'s> LeaseTable<'s> {
     #[must_use]
     pub fn poll_change(&mut self) -> Option<Change> {
         if self.deletes > 0 {
-            for s in self.slots.iter_mut() {
-                if let State::Deleted(l) = s.0 {
-                    *s = Slot::EMPTY;
-                    self.deletes = self.deletes.saturating_sub(1);
-                    return Some(Change::Deleted(l));
-                }
+            if let Some(i) = self.slots.iter().position(|s| s.state == DELETED) {
+                let l = self.lease(i);
+                self.clear(i);
+                self.deletes = self.deletes.saturating_sub(1);
+                return Some(Change::Deleted(l));
             }
             self.deletes = 0;
         }
         if self.upserts > 0 {
-            for s in self.slots.iter_mut() {
-                if let Some(e) = s.live_mut() {
-                    let change = match e.pending {
-                        Pending::No => continue,
-                        Pending::Added => Change::Added(e.lease),
-                        Pending::Updated => Change::Updated(e.lease),
-                    };
-                    e.pending = Pending::No;
-                    self.upserts = self.upserts.saturating_sub(1);
-                    return Some(change);
-                }
+            if let Some(i) = self
+                .slots
+                .iter()
+                .position(|s| s.is_live() && s.flags & F_PENDING != 0)
+            {
+                let l = self.lease(i);
+                let s = &mut self.slots[i];
+                let added = s.flags & F_ADDED != 0;
+                s.flags &= !F_PENDING;
+                self.upserts = self.upserts.saturating_sub(1);
+                return Some(if added {
+                    Change::Added(l)
+                } else {
+                    Change::Updated(l)
+                });
             }
             self.upserts = 0;
         }
@@ -521,21 +682,39 @@ impl<'s> LeaseTable<'s> {
     /// their place.
     pub fn queue_all(&mut self) {
         for s in self.slots.iter_mut() {
-            if let Some(e) = s.live_mut() {
-                if e.pending == Pending::No {
-                    e.pending = Pending::Added;
-                    self.upserts += 1;
-                }
+            if s.is_live() && s.flags & F_PENDING == 0 {
+                s.flags |= F_ADDED;
+                self.upserts += 1;
             }
         }
     }
 
     // ------------------------------------------------------------ internals
 
+    fn lease(&self, i: usize) -> Lease {
+        self.slots[i].lease(self.pool)
+    }
+
+    /// Reports (and counts) a conflict for one address.
+    #[inline(never)]
+    fn conflict(&mut self, outcome: &mut Outcome, kept: &Lease, dropped: &Lease) {
+        outcome.conflict = Some(Conflict {
+            addr: kept.addr(),
+            kept: *kept,
+            dropped: *dropped,
+        });
+        self.stats.conflicts = self.stats.conflicts.saturating_add(1);
+    }
+
+    fn changed(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+    }
+
     fn find_addr(&self, addr: IpAddr) -> Option<usize> {
+        let (v6, a) = addr_key(addr);
         self.slots
             .iter()
-            .position(|s| s.live().is_some_and(|e| e.lease.addr() == addr))
+            .position(|s| s.is_live() && s.has_addr(v6, &a))
     }
 
     fn find_client(&self, key: &ClientKey<'_>) -> Option<usize> {
@@ -544,58 +723,131 @@ impl<'s> LeaseTable<'s> {
         }
         self.slots
             .iter()
-            .position(|s| s.live().is_some_and(|e| ClientKey::of(&e.lease) == *key))
+            .position(|s| s.is_live() && s.key(self.pool) == *key)
+    }
+
+    /// Writes `lease` into slot `i` (its fields, its octets at the end of
+    /// the pool); the caller made room. Keeps `seq` and `state`.
+    fn store(&mut self, i: usize, lease: &Lease) {
+        let (_, addr) = addr_key(lease.addr());
+        let host = lease.hostname().as_str().as_bytes();
+        let cid = lease.client_id().as_slice();
+        let (id, hw, flags): (u32, &[u8], u8) = match lease {
+            Lease::V4(l) => (u32::from(l.hwaddr.htype()), l.hwaddr.as_slice(), 0),
+            Lease::V6(l) => (
+                l.iaid,
+                &[],
+                F_V6 | if l.temporary { F_TEMPORARY } else { 0 },
+            ),
+        };
+        self.changed();
+        let off = self.used;
+        let mut end = off;
+        for part in [hw, host, cid] {
+            if let Some(dst) = self.pool.get_mut(end..end + part.len()) {
+                dst.copy_from_slice(part);
+                end += part.len();
+            }
+        }
+        self.used = end;
+        let s = &mut self.slots[i];
+        s.expires = lease.expires().raw();
+        s.addr = addr;
+        s.id = id;
+        s.off = off as u32;
+        s.hw = hw.len() as u8;
+        s.host = host.len() as u8;
+        s.cid = cid.len() as u8;
+        s.flags = (s.flags & !(F_V6 | F_TEMPORARY)) | flags;
+    }
+
+    /// Takes slot `i`'s octets out of the pool (closing the gap).
+    fn cut(&mut self, i: usize) {
+        let s = self.slots[i];
+        let (off, len) = (s.off as usize, s.len());
+        if len == 0 || off + len > self.used {
+            return;
+        }
+        self.pool.copy_within(off + len..self.used, off);
+        self.used -= len;
+        for t in self.slots.iter_mut() {
+            if t.state != EMPTY && t.off as usize > off {
+                t.off -= len as u32;
+            }
+        }
+        let s = &mut self.slots[i];
+        (s.hw, s.host, s.cid) = (0, 0, 0);
+    }
+
+    /// Empties slot `i` (live or deleted) and its octets.
+    fn clear(&mut self, i: usize) {
+        self.cut(i);
+        self.slots[i] = Slot::EMPTY;
     }
 
     /// Empties live slot `i` without queueing anything.
     fn free(&mut self, i: usize) {
-        if let Some(e) = self.slots[i].live() {
-            if e.pending != Pending::No {
+        if self.slots[i].is_live() {
+            if self.slots[i].flags & F_PENDING != 0 {
                 self.upserts = self.upserts.saturating_sub(1);
             }
             self.live = self.live.saturating_sub(1);
-            self.slots[i] = Slot::EMPTY;
+            self.changed();
+            self.clear(i);
         }
     }
 
-    /// Deletes live slot `i`; a local deletion is queued.
+    /// Deletes live slot `i`; a local deletion is queued (the slot keeps
+    /// the lease until it is polled).
     fn delete(&mut self, i: usize, origin: Origin) {
-        let Some(lease) = self.slots[i].live().map(|e| e.lease) else {
+        let s = self.slots[i];
+        if !s.is_live() {
             return;
-        };
-        self.free(i);
+        }
         if origin == Origin::Local {
-            self.slots[i] = Slot(State::Deleted(lease));
+            if s.flags & F_PENDING != 0 {
+                self.upserts = self.upserts.saturating_sub(1);
+            }
+            self.live = self.live.saturating_sub(1);
+            self.slots[i].state = DELETED;
             self.deletes += 1;
+            self.changed();
+        } else {
+            self.free(i);
         }
     }
 
-    /// A slot for a new lease: an empty one, else one whose lease has ended,
-    /// else one holding an unpolled deletion.
-    fn free_slot(&mut self, now: u64) -> Option<usize> {
-        if let Some(i) = self.slots.iter().position(|s| matches!(s.0, State::Empty)) {
-            return Some(i);
+    /// Room for a lease of `bytes` pool octets (`freed`: what the slots in
+    /// `keep` will give back) and, if `slot`, a slot: reclaims leases that
+    /// have ended, then unpolled deletions, until there is room. `None`:
+    /// full. `Some(slot)`: the free slot (when one was asked for).
+    fn room(
+        &mut self,
+        now: u64,
+        slot: bool,
+        bytes: usize,
+        freed: usize,
+        keep: [Option<usize>; 2],
+    ) -> Option<Option<usize>> {
+        loop {
+            let empty = self.slots.iter().position(|s| s.state == EMPTY);
+            if (!slot || empty.is_some()) && self.pool.len() - self.used + freed >= bytes {
+                return Some(empty.filter(|_| slot));
+            }
+            let spare = |j: usize| !keep.contains(&Some(j));
+            if let Some(j) = (0..self.slots.len())
+                .find(|&j| spare(j) && self.slots[j].is_live() && self.slots[j].is_expired(now))
+            {
+                self.free(j);
+                self.stats.expired = self.stats.expired.saturating_add(1);
+            } else if let Some(j) = self.slots.iter().position(|s| s.state == DELETED) {
+                self.clear(j);
+                self.deletes = self.deletes.saturating_sub(1);
+                self.stats.lost_deletes = self.stats.lost_deletes.saturating_add(1);
+            } else {
+                return None;
+            }
         }
-        if let Some(i) = self
-            .slots
-            .iter()
-            .position(|s| s.live().is_some_and(|e| e.lease.is_expired(now)))
-        {
-            self.free(i);
-            self.stats.expired = self.stats.expired.saturating_add(1);
-            return Some(i);
-        }
-        if let Some(i) = self
-            .slots
-            .iter()
-            .position(|s| matches!(s.0, State::Deleted(_)))
-        {
-            self.slots[i] = Slot::EMPTY;
-            self.deletes = self.deletes.saturating_sub(1);
-            self.stats.lost_deletes = self.stats.lost_deletes.saturating_add(1);
-            return Some(i);
-        }
-        None
     }
 }
 
@@ -604,33 +856,30 @@ impl<'s> LeaseTable<'s> {
 #[derive(Debug, Clone)]
 pub struct DnsmasqOrder<'t> {
     slots: &'t [Slot],
+    pool: &'t [u8],
     /// Only entries created before this sequence number remain.
     below: u64,
-    done: bool,
 }
 
-impl<'t> Iterator for DnsmasqOrder<'t> {
-    type Item = &'t Lease;
+impl DnsmasqOrder<'_> {
+    /// The slot of the next lease.
+    fn next_index(&mut self) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for (i, s) in self.slots.iter().enumerate() {
+            if s.is_live() && s.seq < self.below && best.is_none_or(|b| s.seq > self.slots[b].seq) {
+                best = Some(i);
+            }
+        }
+        // Nothing is below 0: done.
+        self.below = best.map_or(0, |b| self.slots[b].seq);
+        best
+    }
+}
 
-    fn next(&mut self) -> Option<&'t Lease> {
-        if self.done {
-            return None;
-        }
-        let next = self
-            .slots
-            .iter()
-            .filter_map(|s| s.live())
-            .filter(|e| e.seq < self.below)
-            .max_by_key(|e| e.seq);
-        match next {
-            Some(e) => {
-                self.below = e.seq;
-                Some(&e.lease)
-            }
-            None => {
-                self.done = true;
-                None
-            }
-        }
+impl Iterator for DnsmasqOrder<'_> {
+    type Item = Lease;
+
+    fn next(&mut self) -> Option<Lease> {
+        self.next_index().map(|i| self.slots[i].lease(self.pool))
     }
 }

@@ -57,19 +57,22 @@
 //!
 //! # Memory
 //!
-//! Everything is allocated in [`LeasePort::new`]: the lease slots
-//! (`lease_capacity`), the 4 KiB lease ring, the file buffer
+//! Everything is allocated in [`LeasePort::new`]: the lease slots and
+//! their byte pool (`lease_capacity`: 48 + 48 bytes a lease, see
+//! `tandem_core::lease::Slot`), the 4 KiB lease ring, the file buffer
 //! ([`BYTES_PER_LEASE`] per lease + 16 KiB; a larger file is refused with
-//! an error, never partly applied), a 16 KiB write chunk, the paths and
-//! commands (NUL-terminated). The loop only reuses them.
+//! an error, never partly applied), a 4 KiB write chunk, the paths and
+//! commands (NUL-terminated). The loop only reuses them. The slots, the
+//! pool, the ring and the file and event buffers are zero pages mapped
+//! lazily: RAM is used for what they hold, not for their capacity.
 
 use super::Daemon;
+use crate::log::Level;
 use crate::sys::file::{self, Signature, TempFile};
 use crate::sys::inotify::Inotify;
 use crate::sys::{clock, spawn, ErrorText};
-use std::hash::{Hash, Hasher};
 use tandem_core::ctsync::{CtSync, Role, DEFAULT_LEASE_RING};
-use tandem_core::lease::{LeaseTable, Slot};
+use tandem_core::lease::{pool_len, LeaseTable};
 use tandem_core::time::{Duration, Instant};
 use tandem_protocol::config::SyncConfig;
 use tandem_protocol::lease::{lines, Line};
@@ -95,7 +98,7 @@ pub const BYTES_PER_LEASE: usize = 256;
 /// Bad lines logged per read (the rest are counted).
 const BAD_LINES_LOGGED: usize = 5;
 /// Bytes of the write chunk.
-const CHUNK: usize = 16 * 1024;
+const CHUNK: usize = 4 * 1024;
 /// Logs about a file that cannot be read or written, at most every.
 const LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -159,8 +162,8 @@ pub struct LeasePort {
     /// `lease_capacity`.
     pub capacity: usize,
     watch: Option<Inotify>,
-    ev_buf: Box<[u8]>,
-    read_buf: Box<[u8]>,
+    ev_buf: &'static mut [u8],
+    read_buf: &'static mut [u8],
     chunk: Box<[u8]>,
     /// The file as last read, and as last written by us.
     seen: Option<Signature>,
@@ -182,8 +185,8 @@ pub struct LeasePort {
     /// `lease_records_received` / `lease_conflicts` last looked at.
     records_seen: u64,
     conflicts_seen: u64,
-    /// Table fingerprint when the file and the table last agreed.
-    fp_file: u64,
+    /// Table generation when the file and the table last agreed.
+    gen_file: u32,
     next_error_log: Instant,
     /// Counters.
     pub counters: LeaseCounters,
@@ -199,19 +202,6 @@ fn boxed_cstr(s: &str) -> Box<[u8]> {
 /// Seconds since the Unix epoch on `CLOCK_REALTIME` (dnsmasq's expiries).
 fn wall_secs() -> u64 {
     clock::realtime_millis() / 1000
-}
-
-/// An order-independent fingerprint of the table (leases and DUID).
-fn fingerprint(t: &LeaseTable<'_>) -> u64 {
-    let mut sum = 0u64;
-    for l in t.iter() {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        l.hash(&mut h);
-        sum = sum.wrapping_add(h.finish());
-    }
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    t.duid().map(|d| d.as_slice()).hash(&mut h);
-    sum ^ h.finish() ^ (t.len() as u64)
 }
 
 /// `fmt::Write` into a fixed chunk that is flushed to the temp file when
@@ -314,9 +304,10 @@ impl LeasePort {
             return Err(format!("lease_file {path}: not a file name"));
         }
         let capacity = cfg.lease_capacity.max(1) as usize;
-        let slots: &'static mut [Slot] = Box::leak(vec![Slot::EMPTY; capacity].into_boxed_slice());
-        let ring: &'static mut [u8] = Box::leak(vec![0u8; DEFAULT_LEASE_RING].into_boxed_slice());
-        core.attach_leases(now, LeaseTable::new(slots), ring);
+        let slots = file::zeroed_lease_slots(capacity);
+        let pool = file::zeroed_bytes(pool_len(capacity));
+        let ring = file::zeroed_bytes(DEFAULT_LEASE_RING);
+        core.attach_leases(now, LeaseTable::new(slots, pool), ring);
         core.set_wall_clock(now, wall_secs());
         let watch = match Inotify::watch_dir(dir.as_bytes()) {
             Ok(w) => Some(w),
@@ -356,9 +347,8 @@ impl LeasePort {
             name: name.as_bytes().into(),
             capacity,
             watch,
-            ev_buf: vec![0u8; 4096].into_boxed_slice(),
-            read_buf: vec![0u8; capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024]
-                .into_boxed_slice(),
+            ev_buf: file::zeroed_bytes(4096),
+            read_buf: file::zeroed_bytes(capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024),
             chunk: vec![0u8; CHUNK].into_boxed_slice(),
             ..LeasePort::commands_only(master_cmd, backup_cmd, now)
         }))
@@ -377,8 +367,8 @@ impl LeasePort {
             name: Box::default(),
             capacity: 0,
             watch: None,
-            ev_buf: Box::default(),
-            read_buf: Box::default(),
+            ev_buf: &mut [],
+            read_buf: &mut [],
             chunk: Box::default(),
             seen: None,
             written: None,
@@ -397,7 +387,7 @@ impl LeasePort {
             remaster_done: false,
             records_seen: 0,
             conflicts_seen: 0,
-            fp_file: 0,
+            gen_file: u32::MAX,
             next_error_log: Instant::ZERO,
             counters: LeaseCounters::default(),
         }
@@ -453,7 +443,7 @@ impl LeasePort {
     /// The inotify descriptor is readable.
     pub fn readable(&mut self, now: Instant) {
         let Some(w) = self.watch.as_ref() else { return };
-        match w.read(&mut self.ev_buf, &self.name) {
+        match w.read(self.ev_buf, &self.name) {
             Ok(true) if self.role == Role::Master => self.read_due = Some(now + SETTLE),
             Ok(_) => {}
             Err(e) => {
@@ -508,7 +498,7 @@ impl LeasePort {
         if !force && (sig == self.seen || (sig.is_some() && sig == self.written)) {
             return;
         }
-        let len = match file::read_all(&self.path, &mut self.read_buf) {
+        let len = match file::read_all(&self.path, self.read_buf) {
             Ok(Some(n)) => n,
             Ok(None) => {
                 // No file is not "no leases" (dnsmasq never removes it):
@@ -613,7 +603,7 @@ impl LeasePort {
         }
         self.counters.file_reads += 1;
         self.counters.last_read = Some(now);
-        self.fp_file = fingerprint(table);
+        self.gen_file = table.generation();
         if sum.added + sum.updated + sum.deleted > 0 {
             crate::log!(
                 Info,
@@ -637,7 +627,7 @@ impl LeasePort {
             return;
         };
         table.prune(wall);
-        let fp = fingerprint(table);
+        let generation = table.generation();
         let mut f = match TempFile::create(&self.tmp) {
             Ok(f) => f,
             Err(e) => return self.log_error(now, "cannot create the temporary file", &e),
@@ -662,7 +652,7 @@ impl LeasePort {
         }
         self.written = file::stat(&self.path).ok().flatten();
         self.seen = self.written;
-        self.fp_file = fp;
+        self.gen_file = generation;
         self.counters.file_writes += 1;
         self.counters.last_write = Some(now);
         crate::log!(
@@ -753,12 +743,16 @@ impl LeasePort {
         let ms = now.saturating_duration_since(r.started).as_millis();
         self.running = None;
         self.counters.last_command = Some((which, exit));
-        if exit == spawn::Exit::Code(0) {
-            crate::log!(Notice, "{}: done ({exit}, {ms} ms)", which.keyword());
+        let (level, how) = if exit == spawn::Exit::Code(0) {
+            (Level::Notice, "done")
         } else {
             self.counters.command_failures += 1;
-            crate::log!(Warning, "{}: failed ({exit}, {ms} ms)", which.keyword());
-        }
+            (Level::Warning, "failed")
+        };
+        crate::log::write(
+            level,
+            format_args!("{}: {how} ({exit}, {ms} ms)", which.keyword()),
+        );
         if which == Which::Backup && self.write_after_command {
             self.write_after_command = false;
             if self.role == Role::Backup {
@@ -836,7 +830,7 @@ impl LeasePort {
             self.records_seen = records;
             let changed = core
                 .leases()
-                .is_some_and(|t| fingerprint(t) != self.fp_file);
+                .is_some_and(|t| t.generation() != self.gen_file);
             if changed {
                 match self.role {
                     Role::Backup if !self.write_after_command => {

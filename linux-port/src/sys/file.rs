@@ -13,24 +13,12 @@ fn c_path(path: &[u8], buf: &mut [u8; super::fs::PATH_MAX + 1]) -> io::Result<()
     Ok(())
 }
 
-/// What identifies one version of a file (inode, size, change times).
+/// What identifies one version of a file (device, inode, size,
+/// modification and status change times in seconds and nanoseconds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Signature {
-    /// Device and inode.
-    pub ino: (u64, u64),
-    /// Size in bytes.
-    pub size: u64,
-    /// Modification time: seconds, nanoseconds (a pair, not one i128 of
-    /// nanoseconds: 128-bit arithmetic is costly on 32-bit targets).
-    pub mtime: (i64, i64),
-    /// Status change time: seconds, nanoseconds.
-    pub ctime: (i64, i64),
-}
+pub struct Signature([u64; 7]);
 
 /// `stat(path)`: `None` when it does not exist.
-// `time_t` and `c_long` are 32-bit on some targets: the `i64::from`s are
-// conversions there.
-#[allow(clippy::useless_conversion)]
 pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
     let mut c = [0u8; super::fs::PATH_MAX + 1];
     c_path(path, &mut c)?;
@@ -45,12 +33,15 @@ pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
             Err(e)
         };
     }
-    Ok(Some(Signature {
-        ino: (st.st_dev as u64, st.st_ino as u64),
-        size: st.st_size as u64,
-        mtime: (i64::from(st.st_mtime), i64::from(st.st_mtime_nsec)),
-        ctime: (i64::from(st.st_ctime), i64::from(st.st_ctime_nsec)),
-    }))
+    Ok(Some(Signature([
+        st.st_dev as u64,
+        st.st_ino as u64,
+        st.st_size as u64,
+        st.st_mtime as u64,
+        st.st_mtime_nsec as u64,
+        st.st_ctime as u64,
+        st.st_ctime_nsec as u64,
+    ])))
 }
 
 /// Reads the whole file into `buf`: `Ok(Some(len))`, `Ok(None)` when it
@@ -140,5 +131,71 @@ pub fn remove(path: &[u8]) {
         unsafe {
             libc::unlink(c.as_ptr().cast());
         }
+    }
+}
+
+/// `bytes` of fresh anonymous zero pages for the process's lifetime: they
+/// become resident only when written (a table sized for its capacity
+/// costs RAM for what it holds). Falls back to the heap if `mmap` fails.
+fn zeroed_pages(bytes: usize) -> *mut u8 {
+    if bytes == 0 {
+        return core::ptr::NonNull::<u64>::dangling().as_ptr().cast();
+    }
+    // SAFETY: a private anonymous mapping, no address hint; checked below.
+    let p = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            bytes,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p != libc::MAP_FAILED {
+        return p.cast();
+    }
+    match std::alloc::Layout::from_size_align(bytes, 8) {
+        // SAFETY: a non-zero size; the result is checked.
+        Ok(l) => match unsafe { std::alloc::alloc_zeroed(l) } {
+            p if p.is_null() => std::alloc::handle_alloc_error(l),
+            p => p,
+        },
+        Err(_) => std::process::abort(),
+    }
+}
+
+/// `len` zero bytes that are never freed and cost RAM only once written.
+pub fn zeroed_bytes(len: usize) -> &'static mut [u8] {
+    // SAFETY: `zeroed_pages` returns `len` zeroed, writable, 8-aligned
+    // bytes that nothing else uses and that are never freed.
+    unsafe { core::slice::from_raw_parts_mut(zeroed_pages(len), len) }
+}
+
+/// `n` empty lease slots (see [`zeroed_bytes`]).
+pub fn zeroed_lease_slots(n: usize) -> &'static mut [tandem_core::lease::Slot] {
+    use tandem_core::lease::Slot;
+    let bytes = n.saturating_mul(core::mem::size_of::<Slot>());
+    const { assert!(core::mem::align_of::<Slot>() <= 8) };
+    // SAFETY: as in `zeroed_bytes`, and 8-aligned; a `Slot` is plain
+    // integers, so all-zero bytes are a valid value (`Slot::EMPTY`,
+    // documented in `tandem_core::lease::Slot`).
+    unsafe { core::slice::from_raw_parts_mut(zeroed_pages(bytes).cast::<Slot>(), n) }
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_core::lease::{pool_len, LeaseTable};
+
+    #[test]
+    fn zeroed_storage_is_empty_and_writable() {
+        let b = super::zeroed_bytes(100_000);
+        assert!(b.iter().all(|&x| x == 0));
+        b[99_999] = 1;
+        assert!(super::zeroed_bytes(0).is_empty());
+        let slots = super::zeroed_lease_slots(1000);
+        assert!(slots.iter().all(|s| format!("{s:?}") == "Empty"));
+        let t = LeaseTable::new(slots, super::zeroed_bytes(pool_len(1000)));
+        assert!(t.is_empty() && t.capacity() == 1000);
     }
 }

@@ -121,6 +121,29 @@ fn is_file_at(dir: &Fd, name: &[u8]) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFREG
 }
 
+/// Appends the whole file `path` (`-`: standard input, left open) to `out`.
+pub fn read_to_end(path: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+    let fd = if path == b"-" {
+        Fd::from_raw(0)
+    } else {
+        open_read(path)?
+    };
+    let r = (|| loop {
+        out.reserve(8192);
+        let len = out.len();
+        out.resize(out.capacity(), 0);
+        let n = read(&fd, &mut out[len..]);
+        out.truncate(len + *n.as_ref().unwrap_or(&0));
+        if n? == 0 {
+            return Ok(());
+        }
+    })();
+    if path == b"-" {
+        core::mem::forget(fd);
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! Running a shell command without blocking the loop and without the heap:
-//! `posix_spawn("/bin/sh", ["sh", "-c", CMD])` with the signal mask
+//! `/bin/sh -c CMD` started as `posix_spawn` does it (`clone` with
+//! `CLONE_VM | CLONE_VFORK`, then `execve`), with the signal mask
 //! cleared and SIGPIPE reset (the daemon blocks TERM/INT/HUP for its
 //! signalfd and Rust ignores SIGPIPE; a child must not inherit either),
 //! then `waitpid(pid, WNOHANG)` from the loop.
@@ -28,62 +29,96 @@ impl std::fmt::Display for Exit {
     }
 }
 
+/// Signals a child gets back to their default action (the daemon blocks
+/// or ignores them; a handler would not survive `execve` anyway).
+const DEFAULT_SIGNALS: [libc::c_int; 5] = [
+    libc::SIGPIPE,
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGCHLD,
+];
+
+/// What the child needs, in the parent's memory (shared until `execve`).
+struct Child {
+    argv: [*mut libc::c_char; 4],
+    /// `errno` of a failed `execve`.
+    err: libc::c_int,
+}
+
+const SH: &[u8] = b"/bin/sh\0";
+
+/// The child side of [`spawn_shell`], on its own stack in the parent's
+/// memory (`CLONE_VM | CLONE_VFORK`, as `posix_spawn` does it): default
+/// signal actions, an empty signal mask, `execve`.
+extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the parent's `Child`, which outlives the child's
+    // use of it (the parent is suspended until `execve` or `_exit`); only
+    // async-signal-safe calls are made; a zeroed `sigaction` is SIG_DFL
+    // with an empty mask.
+    unsafe {
+        let c = arg.cast::<Child>();
+        let dfl: libc::sigaction = core::mem::zeroed();
+        for s in DEFAULT_SIGNALS {
+            libc::sigaction(s, &dfl, core::ptr::null_mut());
+        }
+        let mut empty: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, core::ptr::null_mut());
+        libc::execve(
+            SH.as_ptr().cast(),
+            (*c).argv.as_ptr().cast(),
+            environ.cast(),
+        );
+        (*c).err = *libc::__errno_location();
+        libc::_exit(127)
+    }
+}
+
 /// Starts `/bin/sh -c CMD`; `cmd` must end with a NUL (prepared once, at
 /// start-up). Returns the child's pid.
 pub fn spawn_shell(cmd: &[u8]) -> io::Result<libc::pid_t> {
     if cmd.last() != Some(&0) || cmd[..cmd.len() - 1].contains(&0) {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
-    const SH: &[u8] = b"/bin/sh\0";
-    const ARG0: &[u8] = b"sh\0";
-    const DASH_C: &[u8] = b"-c\0";
-    let argv: [*mut libc::c_char; 4] = [
-        ARG0.as_ptr() as *mut libc::c_char,
-        DASH_C.as_ptr() as *mut libc::c_char,
-        cmd.as_ptr() as *mut libc::c_char,
-        core::ptr::null_mut(),
-    ];
-    // SAFETY: the attribute object is initialised before use and destroyed
-    // after; the sigsets are initialised by sigemptyset/sigaddset; argv is
-    // a NULL-terminated array of NUL-terminated strings that outlive the
-    // call; `environ` is the process environment.
+    let mut c = Child {
+        argv: [
+            c"sh".as_ptr() as *mut libc::c_char,
+            c"-c".as_ptr() as *mut libc::c_char,
+            cmd.as_ptr() as *mut libc::c_char,
+            core::ptr::null_mut(),
+        ],
+        err: 0,
+    };
+    // The child's stack (the parent waits until it has called `execve`).
+    let mut stack = [0u64; 1024];
+    // SAFETY: all signals are blocked around `clone` so that no handler
+    // runs in the child before it resets them (restored right after);
+    // `child` only uses `c` and its own stack, both alive until the child
+    // has exec'd or exited (CLONE_VFORK); the stack top is 8-aligned.
     unsafe {
-        let mut attr: libc::posix_spawnattr_t = core::mem::zeroed();
-        let r = libc::posix_spawnattr_init(&mut attr);
-        if r != 0 {
-            return Err(io::Error::from_raw_os_error(r));
-        }
-        let mut empty: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        let mut def: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut def);
-        for s in [
-            libc::SIGPIPE,
-            libc::SIGTERM,
-            libc::SIGINT,
-            libc::SIGHUP,
-            libc::SIGCHLD,
-        ] {
-            libc::sigaddset(&mut def, s);
-        }
-        libc::posix_spawnattr_setsigmask(&mut attr, &empty);
-        libc::posix_spawnattr_setsigdefault(&mut attr, &def);
-        libc::posix_spawnattr_setflags(
-            &mut attr,
-            (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
+        let mut all: libc::sigset_t = core::mem::zeroed();
+        let mut old: libc::sigset_t = core::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+        let top = stack.as_mut_ptr().add(stack.len()).cast();
+        let pid = libc::clone(
+            child,
+            top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&mut c as *mut Child).cast(),
         );
-        let mut pid: libc::pid_t = 0;
-        let r = libc::posix_spawn(
-            &mut pid,
-            SH.as_ptr().cast(),
-            core::ptr::null(),
-            &attr,
-            argv.as_ptr(),
-            environ,
-        );
-        libc::posix_spawnattr_destroy(&mut attr);
-        if r != 0 {
-            return Err(io::Error::from_raw_os_error(r));
+        let e = io::Error::last_os_error();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+        if pid < 0 {
+            return Err(e);
+        }
+        let err = core::ptr::read_volatile(&c.err);
+        if err != 0 {
+            // It exited: reap it.
+            let mut status = 0;
+            libc::waitpid(pid, &mut status, 0);
+            return Err(io::Error::from_raw_os_error(err));
         }
         Ok(pid)
     }
@@ -138,5 +173,27 @@ mod tests {
         );
         assert_eq!(wait(spawn_shell(b"kill -9 $$\0").unwrap()), Exit::Signal(9));
         assert!(spawn_shell(b"no nul").is_err());
+        // An `execve` that fails (one argument over 128 KiB) is an error
+        // (the child is reaped).
+        let mut long = vec![b':'; 200 * 1024];
+        long.push(0);
+        let e = spawn_shell(&long).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::E2BIG));
+        // SIGPIPE (ignored by Rust) is back to its default action, and a
+        // blocked signal is not blocked in the child.
+        assert_eq!(
+            wait(spawn_shell(b"kill -PIPE $$\0").unwrap()),
+            Exit::Signal(13)
+        );
+        // SAFETY: plain signal mask calls on this thread.
+        unsafe {
+            let mut set: libc::sigset_t = core::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, core::ptr::null_mut());
+            let e = wait(spawn_shell(b"kill -USR1 $$; exit 0\0").unwrap());
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
+            assert_eq!(e, Exit::Signal(libc::SIGUSR1));
+        }
     }
 }
