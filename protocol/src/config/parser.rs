@@ -143,24 +143,19 @@ struct InstMeta {
     preempt_delay_set: bool,
 }
 
-/// `tandem_sync { }` while it is being read (required keywords may be
-/// missing until the end).
-#[derive(Clone, Debug, Default)]
-struct SyncDraft {
+/// What `tandem_sync { }` gave so far. Its values go straight into
+/// `Config::sync` (with placeholders for the required keywords until
+/// they are given: moving the whole block costs code on 32-bit MIPS).
+#[derive(Clone, Copy, Debug, Default)]
+struct SyncMeta {
     loc: Loc,
     seen: u32,
-    interface: Option<IfName>,
-    local: Option<IpAddr>,
-    peers: Vec<(IpAddr, Loc), MAX_SYNC_PEERS, u8>,
-    port: Option<u16>,
-    /// The key and the keyword that gave it.
-    key: Option<(SyncKey, &'static str)>,
-    conntrack_capacity: Option<u32>,
-    filter: ConntrackFilter,
-    lease_file: Option<Path>,
-    lease_capacity: Option<u32>,
-    master_cmd: Option<Command>,
-    backup_cmd: Option<Command>,
+    /// `local_address` was given.
+    local_set: bool,
+    /// Which keyword gave the key: 0 none, 1 `key_file`, 2 `key`.
+    key_from: u8,
+    /// Where each of `peer_addresses` was given.
+    peer_locs: [Loc; MAX_SYNC_PEERS],
 }
 
 #[derive(Clone, Debug, Default)]
@@ -429,7 +424,7 @@ pub struct Parser {
     inst_meta: Vec<InstMeta, MAX_INSTANCES, u8>,
     group_meta: Vec<GroupMeta, MAX_SYNC_GROUPS, u8>,
     global_meta: GlobalMeta,
-    sync: Option<SyncDraft>,
+    sync_meta: SyncMeta,
     global_version_set: bool,
     global_v3cs_set: bool,
     files: Vec<FileName, MAX_FILES, u8>,
@@ -455,7 +450,7 @@ impl Parser {
             inst_meta: Vec::new(),
             group_meta: Vec::new(),
             global_meta: GlobalMeta::default(),
-            sync: None,
+            sync_meta: SyncMeta::default(),
             global_version_set: false,
             global_v3cs_set: false,
             files: Vec::new(),
@@ -1481,20 +1476,76 @@ struct Sink<'d, 'f> {
     warnings: u32,
 }
 
+/// The problems found at the end (each with its fixed keyword and kind).
+#[derive(Clone, Copy)]
+enum Late {
+    MissingInterface,
+    MissingVrid,
+    SrcFamily,
+    PeerFamily,
+    Ipv6NeedsV3,
+    AuthIgnoredV3,
+    NoPassword,
+    NoAuthType,
+    NoVirtualAddresses,
+    NopreemptWithMaster,
+    PreemptDelayWithNopreempt,
+    TrackOwnInterface,
+    DuplicateVrid,
+    UnknownInstance,
+    InTwoGroups,
+    SyncMissing,
+    PeerIsLocal,
+    SyncFamily,
+}
+
 impl Sink<'_, '_> {
+    /// Report `what` at `loc` about `token`.
     #[inline(never)]
-    fn error(&mut self, loc: Loc, keyword: &str, kind: K, token: &str) {
-        self.emit(loc, Severity::Error, keyword, kind, token, "");
+    fn late(&mut self, loc: &Loc, what: Late, token: &str) {
+        self.late2(loc, what, token, "");
+    }
+
+    /// Report `what` at `loc` about the address `addr`.
+    #[inline(never)]
+    fn late_ip(&mut self, loc: &Loc, what: Late, addr: &IpAddr) {
+        let mut text: String<48> = String::new();
+        let _ = write!(text, "{addr}");
+        self.late2(loc, what, &text, "");
     }
 
     #[inline(never)]
-    fn warn(&mut self, loc: Loc, keyword: &str, kind: K, token: &str) {
-        self.emit(loc, Severity::Warning, keyword, kind, token, "");
+    fn late2(&mut self, loc: &Loc, what: Late, token: &str, other: &str) {
+        use Severity::{Error as E, Warning as W};
+        let (severity, keyword, kind) = match what {
+            Late::MissingInterface => (E, "vrrp_instance", K::MissingInterface),
+            Late::MissingVrid => (E, "vrrp_instance", K::MissingVrid),
+            Late::SrcFamily => (E, "unicast_src_ip", K::MixedFamilies),
+            Late::PeerFamily => (E, "unicast_peer", K::MixedFamilies),
+            Late::Ipv6NeedsV3 => (W, "version", K::Ipv6NeedsV3),
+            Late::AuthIgnoredV3 => (W, "authentication", K::AuthIgnoredV3),
+            Late::NoPassword => (E, "auth_pass", K::Expected(Expected::Password)),
+            Late::NoAuthType => (E, "auth_type", K::Expected(Expected::AuthType)),
+            Late::NoVirtualAddresses => (W, "vrrp_instance", K::NoVirtualAddresses),
+            Late::NopreemptWithMaster => (W, "nopreempt", K::NopreemptWithMaster),
+            Late::PreemptDelayWithNopreempt => {
+                (W, "preempt_delay", K::PreemptDelayWithNopreempt)
+            }
+            Late::TrackOwnInterface => (W, "track_interface", K::TrackOwnInterface),
+            Late::DuplicateVrid => (E, "vrrp_instance", K::DuplicateVrid),
+            Late::UnknownInstance => (E, "group", K::UnknownInstance),
+            Late::InTwoGroups => (E, "group", K::InTwoGroups),
+            Late::SyncMissing => (E, "tandem_sync", K::MissingKeyword),
+            Late::PeerIsLocal => (E, "peer_address", K::PeerIsLocal),
+            Late::SyncFamily => (E, "peer_address", K::SyncFamily),
+        };
+        self.emit(loc, severity, keyword, kind, token, other);
     }
 
+    #[inline(never)]
     fn emit(
         &mut self,
-        loc: Loc,
+        loc: &Loc,
         severity: Severity,
         keyword: &str,
         kind: K,
@@ -1520,13 +1571,6 @@ impl Sink<'_, '_> {
             other,
         });
     }
-}
-
-/// `addr` as text, for diagnostics about addresses whose words are gone.
-fn ip_text(addr: &IpAddr) -> String<48> {
-    let mut s = String::new();
-    let _ = write!(s, "{addr}");
-    s
 }
 
 /// keepalived's rounding of the advertisement interval (vrrp.c,
@@ -1588,43 +1632,49 @@ impl Parser {
             pending,
             errors,
             warnings,
-            sync,
+            sync_meta,
             global_version_set: _,
             global_v3cs_set: _,
             global_meta: _,
             overflow_depth: _,
         } = self;
+        let Config {
+            global,
+            instances,
+            sync_groups,
+            sync,
+        } = config;
         let mut s = Sink {
             diag,
             files: files.as_slice(),
             errors: *errors,
             warnings: *warnings,
         };
-        use Severity::Error as E;
 
         if let Some(p) = pending {
             if p.required {
-                s.error(
-                    p.frame.loc,
+                s.emit(
+                    &p.frame.loc,
+                    Severity::Error,
                     p.frame.keyword,
                     K::Expected(Expected::OpenBrace),
+                    "",
                     "",
                 );
             }
         }
         for f in stack.iter() {
-            s.error(f.loc, f.keyword, K::UnclosedBlock, "");
+            s.emit(&f.loc, Severity::Error, f.keyword, K::UnclosedBlock, "", "");
         }
 
-        let global = config.global.clone();
-        for (inst, meta) in config.instances.iter_mut().zip(inst_meta.iter()) {
+        for (inst, meta) in instances.iter_mut().zip(inst_meta.iter()) {
             let name = inst.name.as_str();
-            let loc = meta.loc;
+            let loc = &meta.loc;
             if inst.interface.is_empty() {
-                s.error(loc, "vrrp_instance", K::MissingInterface, name);
+                s.late(loc, Late::MissingInterface, name);
             }
             if inst.vrid == 0 {
-                s.error(loc, "vrrp_instance", K::MissingVrid, name);
+                s.late(loc, Late::MissingVrid, name);
             }
             // Address family: virtual addresses, else source, else peers, else IPv4.
             let family = meta
@@ -1633,26 +1683,21 @@ impl Parser {
                 .or(inst.unicast_peers.first().map(Family::of))
                 .unwrap_or(Family::Ipv4);
             inst.family = family;
-            if let Some(src) = inst.src_ip {
-                if Family::of(&src) != family {
-                    s.error(
-                        meta.src_loc,
-                        "unicast_src_ip",
-                        K::MixedFamilies,
-                        &ip_text(&src),
-                    );
+            if let Some(src) = &inst.src_ip {
+                if Family::of(src) != family {
+                    s.late_ip(&meta.src_loc, Late::SrcFamily, src);
                 }
             }
             for p in inst.unicast_peers.iter() {
                 if Family::of(p) != family {
-                    s.error(loc, "unicast_peer", K::MixedFamilies, &ip_text(p));
+                    s.late_ip(loc, Late::PeerFamily, p);
                 }
             }
             // Version: explicit, else global; IPv6 always 3.
             let mut version = meta.version.unwrap_or(global.vrrp_version);
             if family == Family::Ipv6 && version == Version::V2 {
                 if meta.version == Some(Version::V2) {
-                    s.warn(meta.version_loc, "version", K::Ipv6NeedsV3, name);
+                    s.late(&meta.version_loc, Late::Ipv6NeedsV3, name);
                 }
                 version = Version::V3;
             }
@@ -1661,39 +1706,37 @@ impl Parser {
             let (cs, changed) = adjust_advert(version, micros);
             inst.advert_int_cs = cs;
             if changed {
-                s.warn(
-                    meta.advert_loc,
+                s.emit(
+                    &meta.advert_loc,
+                    Severity::Warning,
                     "advert_int",
                     K::AdvertIntAdjusted { centis: cs },
                     "",
+                    "",
                 );
             }
-            if let Some(auth_loc) = meta.auth_loc {
+            if let Some(auth_loc) = &meta.auth_loc {
                 if version == Version::V3 {
-                    s.warn(auth_loc, "authentication", K::AuthIgnoredV3, name);
+                    s.late(auth_loc, Late::AuthIgnoredV3, name);
                 } else {
                     match (meta.auth_type_pass, meta.auth_pass) {
                         (Some(true), Some(p)) => inst.auth_pass = Some(p),
-                        (Some(true), None) => {
-                            s.error(auth_loc, "auth_pass", K::Expected(Expected::Password), "")
-                        }
-                        (None, _) => {
-                            s.error(auth_loc, "auth_type", K::Expected(Expected::AuthType), "")
-                        }
+                        (Some(true), None) => s.late(auth_loc, Late::NoPassword, ""),
+                        (None, _) => s.late(auth_loc, Late::NoAuthType, ""),
                         // AH: already reported.
                         (Some(false), _) => {}
                     }
                 }
             }
             if inst.virtual_addresses.is_empty() {
-                s.warn(loc, "vrrp_instance", K::NoVirtualAddresses, name);
+                s.late(loc, Late::NoVirtualAddresses, name);
             }
             if !inst.preempt {
                 if inst.initial_state == InitialState::Master {
-                    s.warn(loc, "nopreempt", K::NopreemptWithMaster, name);
+                    s.late(loc, Late::NopreemptWithMaster, name);
                 }
                 if meta.preempt_delay_set {
-                    s.warn(loc, "preempt_delay", K::PreemptDelayWithNopreempt, name);
+                    s.late(loc, Late::PreemptDelayWithNopreempt, name);
                     inst.preempt_delay_ms = 0;
                 }
             }
@@ -1702,12 +1745,7 @@ impl Parser {
                 .iter()
                 .position(|t| t.name == inst.interface)
             {
-                s.warn(
-                    loc,
-                    "track_interface",
-                    K::TrackOwnInterface,
-                    inst.interface.as_str(),
-                );
+                s.late(loc, Late::TrackOwnInterface, inst.interface.as_str());
                 inst.track_interfaces.remove(pos);
             }
             inst.v3_checksum_as_v2 = meta.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2);
@@ -1721,9 +1759,9 @@ impl Parser {
 
         // Two instances on one interface with one VRID and family would share
         // adverts (unless both are unicast to disjoint peers).
-        let instances = config.instances.as_slice();
-        for (b, ib) in instances.iter().enumerate() {
-            for ia in instances.iter().take(b) {
+        let all = instances.as_slice();
+        for (b, ib) in all.iter().enumerate() {
+            for ia in all.iter().take(b) {
                 let clash = ia.vrid != 0
                     && ia.vrid == ib.vrid
                     && !ia.interface.is_empty()
@@ -1737,14 +1775,7 @@ impl Parser {
                             .all(|p| !ib.unicast_peers.contains(p)));
                 if clash {
                     let loc = inst_meta.get(b).map(|m| m.loc).unwrap_or_default();
-                    s.emit(
-                        loc,
-                        E,
-                        "vrrp_instance",
-                        K::DuplicateVrid,
-                        ib.name.as_str(),
-                        ia.name.as_str(),
-                    );
+                    s.late2(&loc, Late::DuplicateVrid, &ib.name, &ia.name);
                     break;
                 }
             }
@@ -1753,28 +1784,23 @@ impl Parser {
         // Sync group members.
         for (g, meta) in group_meta.iter().enumerate() {
             for (member, loc) in meta.members.iter() {
-                let found = config.instances.iter().position(|i| i.name == *member);
-                let group_name = config
-                    .sync_groups
-                    .get(g)
-                    .map(|x| x.name.as_str())
-                    .unwrap_or("");
+                let found = instances.iter().position(|i| i.name == *member);
+                let group_name = sync_groups.get(g).map(|x| x.name.as_str()).unwrap_or("");
                 match found {
-                    None => s.emit(*loc, E, "group", K::UnknownInstance, member, group_name),
+                    None => s.late2(loc, Late::UnknownInstance, member, group_name),
                     Some(ix) => {
-                        let prev = config.instances.get(ix).and_then(|i| i.sync_group);
+                        let prev = instances.get(ix).and_then(|i| i.sync_group);
                         if let Some(pg) = prev {
-                            let other = config
-                                .sync_groups
+                            let other = sync_groups
                                 .get(usize::from(pg))
                                 .map(|x| x.name.as_str())
                                 .unwrap_or("");
-                            s.emit(*loc, E, "group", K::InTwoGroups, member, other);
+                            s.late2(loc, Late::InTwoGroups, member, other);
                         } else {
-                            if let Some(i) = config.instances.get_mut(ix) {
+                            if let Some(i) = instances.get_mut(ix) {
                                 i.sync_group = Some(g as u8);
                             }
-                            if let Some(grp) = config.sync_groups.get_mut(g) {
+                            if let Some(grp) = sync_groups.get_mut(g) {
                                 let _ = grp.members.push(ix as u8);
                             }
                         }
@@ -1783,9 +1809,7 @@ impl Parser {
             }
         }
 
-        if let Some(d) = sync.take() {
-            config.sync = finish_sync(&mut s, d);
-        }
+        finish_sync(&mut s, sync_meta, sync);
         (s.errors, s.warnings)
     }
 }

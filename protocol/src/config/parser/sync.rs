@@ -1,13 +1,13 @@
 //! The `tandem_sync { }` block (conntrack and lease sync channel) and its
 //! `conntrack_filter { }`.
 
-use core::net::IpAddr;
+use core::net::{IpAddr, Ipv4Addr};
 
 use super::super::diag::{DiagnosticKind as K, Expected, Limit};
 use super::super::kw::{FilterKw, SyncKw};
 use super::super::types::*;
 use super::super::value;
-use super::{ip_text, Block, Out, Outcome, Parser, Sink, SyncDraft};
+use super::{Block, Late, Out, Outcome, Parser, Sink, SyncMeta};
 
 /// Protocol names `conntrack_filter { protocol ... }` knows.
 const PROTOCOLS: [(&str, u8); 10] = [
@@ -60,13 +60,26 @@ impl Parser {
     pub(super) fn new_sync(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         const KW: &str = "tandem_sync";
         out.none(words);
-        if self.sync.is_some() {
+        if self.config.sync.is_some() {
             out.error(KW, K::Duplicate, KW);
             return Outcome::Ignored;
         }
-        self.sync = Some(SyncDraft {
+        self.sync_meta = SyncMeta {
             loc: out.loc(),
-            ..SyncDraft::default()
+            ..SyncMeta::default()
+        };
+        self.config.sync = Some(SyncConfig {
+            interface: None,
+            local_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            peer_addresses: heapless::Vec::new(),
+            port: DEFAULT_SYNC_PORT,
+            key: SyncKey::Inline([0; SYNC_KEY_LEN]),
+            conntrack_capacity: DEFAULT_CONNTRACK_CAPACITY,
+            conntrack_filter: ConntrackFilter::default(),
+            lease_file: None,
+            lease_capacity: DEFAULT_LEASE_CAPACITY,
+            dhcp_master_command: None,
+            dhcp_backup_command: None,
         });
         Outcome::Block(Block::Sync, KW)
     }
@@ -74,14 +87,15 @@ impl Parser {
     #[inline(never)]
     pub(super) fn sync_stmt(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
-        let Some(d) = self.sync.as_mut() else {
+        let Some(d) = self.config.sync.as_mut() else {
             return Outcome::Ignored;
         };
+        let m = &mut self.sync_meta;
         let Some(k) = SyncKw::find(kw) else {
             return Self::unknown(out, kw, "");
         };
         if k as u32 <= SyncKw::BackupCmd as u32 {
-            out.once(&mut d.seen, k as u32, kw);
+            out.once(&mut m.seen, k as u32, kw);
         }
         match k {
             SyncKw::Interface => {
@@ -95,7 +109,10 @@ impl Parser {
             SyncKw::Local => {
                 if let Some(a) = out.one(words, Expected::IpAddress) {
                     match value::ip(a) {
-                        Some(ip) => d.local = Some(ip),
+                        Some(ip) => {
+                            d.local_address = ip;
+                            m.local_set = true;
+                        }
                         None => out.expected(kw, Expected::IpAddress, a),
                     }
                 }
@@ -104,12 +121,15 @@ impl Parser {
                 if let Some(a) = out.one(words, Expected::IpAddress) {
                     match value::ip(a) {
                         None => out.expected(kw, Expected::IpAddress, a),
-                        Some(ip) if d.peers.iter().any(|(p, _)| *p == ip) => {
+                        Some(ip) if d.peer_addresses.contains(&ip) => {
                             out.error(kw, K::Duplicate, a)
                         }
                         Some(ip) => {
-                            if d.peers.push((ip, out.loc())).is_err() {
+                            let n = d.peer_addresses.len();
+                            if d.peer_addresses.push(ip).is_err() {
                                 out.error(kw, K::TooMany(Limit::SyncPeers), a);
+                            } else if let Some(l) = m.peer_locs.get_mut(n) {
+                                *l = out.loc();
                             }
                         }
                     }
@@ -117,7 +137,7 @@ impl Parser {
             }
             SyncKw::Port => {
                 if let Some(v) = out.uint(words, 1, u32::from(u16::MAX)) {
-                    d.port = Some(v as u16);
+                    d.port = v as u16;
                 }
             }
             SyncKw::KeyFile | SyncKw::Key => {
@@ -140,18 +160,21 @@ impl Parser {
                     out.expected(kw, e, v);
                     return Outcome::Simple;
                 };
-                match d.key {
-                    Some((_, prev)) if prev != kw => out.error(kw, K::Conflict, prev),
-                    Some(_) => {
+                let from = 1 + u8::from(inline);
+                if m.key_from != 0 && m.key_from != from {
+                    let prev = if inline { "key_file" } else { "key" };
+                    out.error(kw, K::Conflict, prev);
+                } else {
+                    if m.key_from != 0 {
                         out.warn(kw, K::Repeated, "");
-                        d.key = Some((key, kw));
                     }
-                    None => d.key = Some((key, kw)),
+                    d.key = key;
+                    m.key_from = from;
                 }
             }
             SyncKw::Capacity => {
                 if let Some(v) = out.uint(words, 1, MAX_CONNTRACK_CAPACITY) {
-                    d.conntrack_capacity = Some(v);
+                    d.conntrack_capacity = v;
                 }
             }
             SyncKw::Filter => {
@@ -168,7 +191,7 @@ impl Parser {
             }
             SyncKw::LeaseCapacity => {
                 if let Some(v) = out.uint(words, 1, MAX_LEASE_CAPACITY) {
-                    d.lease_capacity = Some(v);
+                    d.lease_capacity = v;
                 }
             }
             SyncKw::MasterCmd | SyncKw::BackupCmd => {
@@ -188,9 +211,9 @@ impl Parser {
                 if cmd.trim().is_empty() || !fits || cmd.chars().any(|c| c.is_control()) {
                     out.expected(kw, Expected::Command, first);
                 } else if master {
-                    d.master_cmd = Some(cmd);
+                    d.dhcp_master_command = Some(cmd);
                 } else {
-                    d.backup_cmd = Some(cmd);
+                    d.dhcp_backup_command = Some(cmd);
                 }
             }
         }
@@ -200,10 +223,10 @@ impl Parser {
     #[inline(never)]
     pub(super) fn sync_filter(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
-        let Some(d) = self.sync.as_mut() else {
+        let Some(d) = self.config.sync.as_mut() else {
             return Outcome::Ignored;
         };
-        let f = &mut d.filter;
+        let f = &mut d.conntrack_filter;
         match FilterKw::find(kw) {
             Some(FilterKw::Protocol) => {
                 if words.len() < 2 {
@@ -247,46 +270,31 @@ impl Parser {
 }
 
 /// End-of-input checks of `tandem_sync { }`: required keywords and address
-/// families. Returns the block if it is complete.
-pub(super) fn finish_sync(s: &mut Sink<'_, '_>, d: SyncDraft) -> Option<SyncConfig> {
-    const KW: &str = "tandem_sync";
-    if d.local.is_none() {
-        s.error(d.loc, KW, K::MissingKeyword, "local_address");
+/// families. Drops the block unless it is complete.
+pub(super) fn finish_sync(s: &mut Sink<'_, '_>, m: &SyncMeta, sync: &mut Option<SyncConfig>) {
+    let Some(d) = sync.as_ref() else {
+        return;
+    };
+    if !m.local_set {
+        s.late(&m.loc, Late::SyncMissing, "local_address");
     }
-    if d.peers.is_empty() {
-        s.error(d.loc, KW, K::MissingKeyword, "peer_address");
+    if d.peer_addresses.is_empty() {
+        s.late(&m.loc, Late::SyncMissing, "peer_address");
     }
-    if d.key.is_none() {
-        s.error(d.loc, KW, K::MissingKeyword, "key_file or key");
+    if m.key_from == 0 {
+        s.late(&m.loc, Late::SyncMissing, "key_file or key");
     }
-    let mut peer_addresses = heapless::Vec::new();
-    for (p, loc) in d.peers.iter() {
-        let text = ip_text(p);
-        match d.local {
-            Some(l) if l == *p => s.error(*loc, "peer_address", K::PeerIsLocal, &text),
-            Some(l) if l.is_ipv4() != p.is_ipv4() => {
-                s.error(*loc, "peer_address", K::SyncFamily, &text)
+    let l = &d.local_address;
+    for (p, loc) in d.peer_addresses.iter().zip(m.peer_locs.iter()) {
+        if m.local_set {
+            if l == p {
+                s.late_ip(loc, Late::PeerIsLocal, p);
+            } else if l.is_ipv4() != p.is_ipv4() {
+                s.late_ip(loc, Late::SyncFamily, p);
             }
-            _ => {}
         }
-        let _ = peer_addresses.push(*p);
     }
-    let local: IpAddr = d.local?;
-    let (key, _) = d.key?;
-    if peer_addresses.is_empty() {
-        return None;
+    if !m.local_set || m.key_from == 0 || d.peer_addresses.is_empty() {
+        *sync = None;
     }
-    Some(SyncConfig {
-        interface: d.interface,
-        local_address: local,
-        peer_addresses,
-        port: d.port.unwrap_or(DEFAULT_SYNC_PORT),
-        key,
-        conntrack_capacity: d.conntrack_capacity.unwrap_or(DEFAULT_CONNTRACK_CAPACITY),
-        conntrack_filter: d.filter,
-        lease_file: d.lease_file,
-        lease_capacity: d.lease_capacity.unwrap_or(DEFAULT_LEASE_CAPACITY),
-        dhcp_master_command: d.master_cmd,
-        dhcp_backup_command: d.backup_cmd,
-    })
 }
