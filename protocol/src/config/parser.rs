@@ -1528,9 +1528,7 @@ impl Sink<'_, '_> {
             Late::NoAuthType => (E, "auth_type", K::Expected(Expected::AuthType)),
             Late::NoVirtualAddresses => (W, "vrrp_instance", K::NoVirtualAddresses),
             Late::NopreemptWithMaster => (W, "nopreempt", K::NopreemptWithMaster),
-            Late::PreemptDelayWithNopreempt => {
-                (W, "preempt_delay", K::PreemptDelayWithNopreempt)
-            }
+            Late::PreemptDelayWithNopreempt => (W, "preempt_delay", K::PreemptDelayWithNopreempt),
             Late::TrackOwnInterface => (W, "track_interface", K::TrackOwnInterface),
             Late::DuplicateVrid => (E, "vrrp_instance", K::DuplicateVrid),
             Late::UnknownInstance => (E, "group", K::UnknownInstance),
