@@ -188,6 +188,50 @@ struct Out<'d, 'f> {
     warnings: u32,
 }
 
+/// Texts a diagnostic may name instead of a word of the statement: index
+/// `FX + i` (see [`Out::say`]).
+const FIXED_TEXTS: [&str; 13] = [
+    "",
+    "{",
+    "}",
+    "include",
+    "group",
+    "virtual_ipaddress",
+    "virtual_routes",
+    "unicast_peer",
+    "track_interface",
+    "tandem_sync",
+    "label",
+    "key_file",
+    "key",
+];
+/// The first index of [`FIXED_TEXTS`] (past every word index).
+const FX: usize = 64;
+/// The empty text.
+const NO: usize = FX;
+const OPEN: usize = FX + 1;
+const CLOSE: usize = FX + 2;
+const INCLUDE: usize = FX + 3;
+const GROUP: usize = FX + 4;
+const VIPS: usize = FX + 5;
+const ROUTES: usize = FX + 6;
+const PEERS: usize = FX + 7;
+const TRACK: usize = FX + 8;
+const SYNC: usize = FX + 9;
+const LABEL: usize = FX + 10;
+const KEY_FILE: usize = FX + 11;
+
+/// Word `i` of `words`, or a fixed text (`i >= FX`); "" past the end.
+fn pick<'a>(words: &[&'a str], i: usize) -> &'a str {
+    match i.checked_sub(FX) {
+        Some(j) => FIXED_TEXTS.get(j).copied().unwrap_or(""),
+        None => words.get(i).copied().unwrap_or(""),
+    }
+}
+
+/// Severity bit of [`Out::say`]'s `at`.
+const WARN: usize = 1 << 16;
+
 impl Out<'_, '_> {
     fn loc(&self) -> Loc {
         Loc {
@@ -196,6 +240,7 @@ impl Out<'_, '_> {
         }
     }
 
+    #[inline(never)]
     fn emit(&mut self, severity: Severity, keyword: &str, kind: K, token: &str) {
         match severity {
             Severity::Error => self.errors = self.errors.saturating_add(1),
@@ -212,53 +257,78 @@ impl Out<'_, '_> {
         });
     }
 
-    fn error(&mut self, keyword: &str, kind: K, token: &str) {
-        self.emit(Severity::Error, keyword, kind, token);
-    }
-
-    fn warn(&mut self, keyword: &str, kind: K, token: &str) {
-        self.emit(Severity::Warning, keyword, kind, token);
-    }
-
+    /// Report `kind` about the words `at & 0xff` (keyword) and
+    /// `at >> 8 & 0xff` (token) of `words` (see [`pick`]); a warning if
+    /// `at & WARN`. Few arguments: diagnostics are reported from many places.
     #[inline(never)]
-    fn expected(&mut self, keyword: &str, e: Expected, token: &str) {
-        self.error(keyword, K::Expected(e), token);
+    fn say(&mut self, kind: &K, words: &[&str], at: usize) {
+        let severity = if at & WARN != 0 {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        self.emit(
+            severity,
+            pick(words, at & 0xff),
+            *kind,
+            pick(words, at >> 8 & 0xff),
+        );
+    }
+
+    /// Error: `words[tok]` (of `words[kw]`) is not `e`.
+    #[inline(always)]
+    fn bad(&mut self, words: &[&str], e: Expected, kw: usize, tok: usize) {
+        self.say(&K::Expected(e), words, kw | tok << 8);
+    }
+
+    /// Error `kind` about `words[tok]` (of `words[kw]`).
+    #[inline(always)]
+    fn err(&mut self, words: &[&str], kind: K, kw: usize, tok: usize) {
+        self.say(&kind, words, kw | tok << 8);
+    }
+
+    /// Warning `kind` about `words[tok]` (of `words[kw]`).
+    #[inline(always)]
+    fn warn(&mut self, words: &[&str], kind: K, kw: usize, tok: usize) {
+        self.say(&kind, words, kw | tok << 8 | WARN);
     }
 
     /// The single value of `words[0]`; missing is an error, extra words a warning.
+    #[inline(never)]
     fn one<'t>(&mut self, words: &[&'t str], e: Expected) -> Option<&'t str> {
-        let kw = words.first().copied().unwrap_or("");
-        match words.get(1) {
-            None => {
-                self.expected(kw, e, "");
-                None
-            }
-            Some(v) => {
-                if let Some(extra) = words.get(2) {
-                    self.warn(kw, K::ExtraValue, extra);
-                }
-                Some(v)
-            }
+        self.none_after(words, 2);
+        let v = words.get(1).copied();
+        if v.is_none() {
+            self.bad(words, e, 0, 1);
         }
+        v
     }
 
     /// A keyword that takes no value: extra words are a warning.
     fn none(&mut self, words: &[&str]) {
-        if let (Some(kw), Some(extra)) = (words.first(), words.get(1)) {
-            self.warn(kw, K::ExtraValue, extra);
+        self.none_after(words, 1);
+    }
+
+    /// Warn about `words[i]` if there is one (an extra value).
+    #[inline(never)]
+    fn none_after(&mut self, words: &[&str], i: usize) {
+        if words.len() > i {
+            self.warn(words, K::ExtraValue, 0, i);
         }
     }
 
     /// Warn if bit `bit` was set before in `seen`, and set it.
-    fn once(&mut self, seen: &mut u32, bit: u32, keyword: &str) {
+    #[inline(never)]
+    fn once(&mut self, words: &[&str], seen: &mut u32, bit: u32) {
         let mask = 1u32 << (bit & 31);
         if *seen & mask != 0 {
-            self.warn(keyword, K::Repeated, "");
+            self.warn(words, K::Repeated, 0, NO);
         }
         *seen |= mask;
     }
 
     /// An unsigned integer value in `min..=max` (missing/invalid reported).
+    #[inline(never)]
     fn uint(&mut self, words: &[&str], min: u32, max: u32) -> Option<u32> {
         let e = Expected::Integer {
             min: i64::from(min),
@@ -267,61 +337,51 @@ impl Out<'_, '_> {
         let v = self.one(words, e)?;
         let n = value::uint_in(v, u64::from(min), u64::from(max)).map(|n| n as u32);
         if n.is_none() {
-            self.expected(words.first().copied().unwrap_or(""), e, v);
+            self.bad(words, e, 0, 1);
         }
         n
     }
 
     /// An optional `<BOOL>` (absent = true).
+    #[inline(never)]
     fn opt_bool(&mut self, words: &[&str]) -> Option<bool> {
-        let kw = words.first().copied().unwrap_or("");
-        match words.get(1) {
-            None => Some(true),
-            Some(v) => {
-                if let Some(extra) = words.get(2) {
-                    self.warn(kw, K::ExtraValue, extra);
-                }
-                let b = value::boolean(v);
-                if b.is_none() {
-                    self.expected(kw, Expected::Bool, v);
-                }
-                b
-            }
+        let Some(v) = words.get(1) else {
+            return Some(true);
+        };
+        self.none_after(words, 2);
+        let b = value::boolean(v);
+        if b.is_none() {
+            self.bad(words, Expected::Bool, 0, 1);
         }
+        b
     }
 
-    fn ip(&mut self, keyword: &str, word: Option<&&str>) -> Option<IpAddr> {
-        let Some(w) = word else {
-            self.expected(keyword, Expected::IpAddress, "");
-            return None;
-        };
-        let a = value::ip(w);
+    /// `words[i]` as an address (missing/invalid reported for `words[kw]`).
+    #[inline(never)]
+    fn ip(&mut self, words: &[&str], kw: usize, i: usize) -> Option<IpAddr> {
+        let a = words.get(i).and_then(|w| value::ip(w));
         if a.is_none() {
-            self.expected(keyword, Expected::IpAddress, w);
+            self.bad(words, Expected::IpAddress, kw, i);
         }
         a
     }
 
-    fn ifname(&mut self, keyword: &str, word: Option<&&str>) -> Option<IfName> {
-        let Some(w) = word else {
-            self.expected(keyword, Expected::InterfaceName, "");
-            return None;
-        };
-        let n = value::ifname(w);
+    /// `words[i]` as an interface name (missing/invalid reported for `words[kw]`).
+    #[inline(never)]
+    fn ifname(&mut self, words: &[&str], kw: usize, i: usize) -> Option<IfName> {
+        let n = words.get(i).and_then(|w| value::ifname(w));
         if n.is_none() {
-            self.expected(keyword, Expected::InterfaceName, w);
+            self.bad(words, Expected::InterfaceName, kw, i);
         }
         n
     }
 
-    fn scope(&mut self, keyword: &str, word: Option<&&str>) -> Option<Scope> {
-        let Some(w) = word else {
-            self.expected(keyword, Expected::Scope, "");
-            return None;
-        };
-        let s = value::scope(w);
+    /// `words[i]` as a scope (missing/invalid reported for `words[kw]`).
+    #[inline(never)]
+    fn scope(&mut self, words: &[&str], kw: usize, i: usize) -> Option<Scope> {
+        let s = words.get(i).and_then(|w| value::scope(w));
         if s.is_none() {
-            self.expected(keyword, Expected::Scope, w);
+            self.bad(words, Expected::Scope, kw, i);
         }
         s
     }
@@ -579,12 +639,12 @@ impl Parser {
                 Tok::Word(w) => Some(w),
                 Tok::Quoted(q) => {
                     if q.contains('\\') {
-                        out.warn("", K::EscapeNotSupported, q);
+                        out.emit(Severity::Warning, "", K::EscapeNotSupported, q);
                     }
                     Some(q)
                 }
                 Tok::Unterminated(r) => {
-                    out.error("", K::UnterminatedQuote, r);
+                    out.emit(Severity::Error, "", K::UnterminatedQuote, r);
                     Some(r)
                 }
                 Tok::Open => {
@@ -609,11 +669,8 @@ impl Parser {
                 }
                 if words.push(w).is_err() && !too_many {
                     too_many = true;
-                    out.error(
-                        words.first().copied().unwrap_or(""),
-                        K::TooMany(Limit::Words),
-                        w,
-                    );
+                    let kw = words.first().copied().unwrap_or("");
+                    out.emit(Severity::Error, kw, K::TooMany(Limit::Words), w);
                 }
             }
             first = false;
@@ -628,22 +685,21 @@ impl Parser {
         let pattern = match toks.next() {
             Some(Tok::Word(w)) | Some(Tok::Quoted(w)) if !w.is_empty() => w,
             Some(Tok::Unterminated(r)) => {
-                out.error("include", K::UnterminatedQuote, r);
+                out.emit(Severity::Error, "include", K::UnterminatedQuote, r);
                 return None;
             }
             _ => {
-                out.expected("include", Expected::Path, "");
+                out.bad(&[], Expected::Path, INCLUDE, NO);
                 return None;
             }
         };
-        match toks.next() {
-            Some(Tok::Word(w)) | Some(Tok::Quoted(w)) | Some(Tok::Unterminated(w)) => {
-                out.warn("include", K::ExtraValue, w)
-            }
-            Some(Tok::Open) => out.warn("include", K::ExtraValue, "{"),
-            Some(Tok::Close) => out.warn("include", K::ExtraValue, "}"),
-            None => {}
-        }
+        let extra = match toks.next() {
+            Some(Tok::Word(w)) | Some(Tok::Quoted(w)) | Some(Tok::Unterminated(w)) => w,
+            Some(Tok::Open) => "{",
+            Some(Tok::Close) => "}",
+            None => return Some(pattern),
+        };
+        out.emit(Severity::Warning, "include", K::ExtraValue, extra);
         Some(pattern)
     }
 
@@ -651,7 +707,7 @@ impl Parser {
     fn push(&mut self, out: &mut Out<'_, '_>, frame: Frame, keyword: &str) {
         if self.overflow_depth > 0 || self.stack.push(frame).is_err() {
             if self.overflow_depth == 0 {
-                out.error(keyword, K::TooMany(Limit::Depth), "{");
+                out.emit(Severity::Error, keyword, K::TooMany(Limit::Depth), "{");
             }
             self.overflow_depth = self.overflow_depth.saturating_add(1);
         }
@@ -662,14 +718,15 @@ impl Parser {
             if p.required {
                 let loc = out.line;
                 out.line = p.frame.loc.line;
-                out.expected(p.frame.keyword, Expected::OpenBrace, "");
+                let e = K::Expected(Expected::OpenBrace);
+                out.emit(Severity::Error, p.frame.keyword, e, "");
                 out.line = loc;
             }
         }
         if self.overflow_depth > 0 {
             self.overflow_depth -= 1;
         } else if self.stack.pop().is_none() {
-            out.error("", K::UnmatchedCloseBrace, "}");
+            out.err(&[], K::UnmatchedCloseBrace, NO, CLOSE);
         }
     }
 
@@ -681,11 +738,9 @@ impl Parser {
                 return;
             }
             if p.required {
-                out.expected(
-                    p.frame.keyword,
-                    Expected::OpenBrace,
-                    words.first().copied().unwrap_or("{"),
-                );
+                let tok = words.first().copied().unwrap_or("{");
+                let e = K::Expected(Expected::OpenBrace);
+                out.emit(Severity::Error, p.frame.keyword, e, tok);
             }
         }
         let skip = Frame {
@@ -696,7 +751,7 @@ impl Parser {
         if words.is_empty() || too_many {
             if open {
                 if !too_many {
-                    out.error("", K::UnexpectedOpenBrace, "{");
+                    out.err(&[], K::UnexpectedOpenBrace, NO, OPEN);
                 }
                 self.push(out, skip, "");
             }
@@ -721,7 +776,7 @@ impl Parser {
         match outcome {
             Outcome::Simple => {
                 if open {
-                    out.error(kw, K::UnexpectedOpenBrace, "{");
+                    out.err(words, K::UnexpectedOpenBrace, 0, OPEN);
                     self.push(out, skip, kw);
                 }
             }
@@ -753,12 +808,15 @@ impl Parser {
         }
     }
 
-    fn unknown(out: &mut Out<'_, '_>, keyword: &str, unsupported: &str) -> Outcome {
-        if listed(unsupported, keyword) {
-            out.warn(keyword, K::Unsupported, "");
+    /// `words[0]` is not a keyword of this block (or one of `unsupported`).
+    #[inline(never)]
+    fn unknown(out: &mut Out<'_, '_>, words: &[&str], unsupported: &str) -> Outcome {
+        let kind = if listed(unsupported, words.first().copied().unwrap_or("")) {
+            K::Unsupported
         } else {
-            out.warn(keyword, K::UnknownKeyword, "");
-        }
+            K::UnknownKeyword
+        };
+        out.warn(words, kind, 0, NO);
         Outcome::Ignored
     }
 
@@ -777,13 +835,12 @@ impl Parser {
                 self.global_version(out, words);
                 Outcome::Simple
             }
-            None => Self::unknown(out, kw, UNSUPPORTED_TOP),
+            None => Self::unknown(out, words, UNSUPPORTED_TOP),
         }
     }
 
     fn global_version(&mut self, out: &mut Out<'_, '_>, words: &[&str]) {
-        let kw = words.first().copied().unwrap_or("");
-        out.once(&mut self.global_meta.seen, GlobalKw::Version as u32, kw);
+        out.once(words, &mut self.global_meta.seen, GlobalKw::Version as u32);
         if let Some(v) = out.uint(words, 2, 3) {
             self.config.global.vrrp_version = if v == 2 { Version::V2 } else { Version::V3 };
             self.global_version_set = true;
@@ -794,20 +851,20 @@ impl Parser {
     fn global(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
         let Some(k) = GlobalKw::find(kw) else {
-            return Self::unknown(out, kw, UNSUPPORTED_GLOBAL);
+            return Self::unknown(out, words, UNSUPPORTED_GLOBAL);
         };
         if k == GlobalKw::Version {
             self.global_version(out, words);
             return Outcome::Simple;
         }
-        out.once(&mut self.global_meta.seen, k as u32, kw);
+        out.once(words, &mut self.global_meta.seen, k as u32);
         let g = &mut self.config.global;
         match k {
             GlobalKw::RouterId => {
                 if let Some(v) = out.one(words, Expected::RouterId) {
                     match String::try_from(v) {
                         Ok(s) if !v.is_empty() => g.router_id = Some(s),
-                        _ => out.expected(kw, Expected::RouterId, v),
+                        _ => out.bad(words, Expected::RouterId, 0, 1),
                     }
                 }
             }
@@ -849,11 +906,11 @@ impl Parser {
             return Outcome::Ignored;
         };
         let Some(name) = value::name(raw) else {
-            out.expected(kw, Expected::Name, raw);
+            out.bad(words, Expected::Name, 0, 1);
             return Outcome::Ignored;
         };
         if self.config.sync_groups.iter().any(|g| g.name == name) {
-            out.error(kw, K::Duplicate, raw);
+            out.err(words, K::Duplicate, 0, 1);
             return Outcome::Ignored;
         }
         let g = self.config.sync_groups.len();
@@ -862,7 +919,7 @@ impl Parser {
             members: Vec::new(),
         };
         if self.config.sync_groups.push(group).is_err() {
-            out.error(kw, K::TooMany(Limit::SyncGroups), raw);
+            out.err(words, K::TooMany(Limit::SyncGroups), 0, 1);
             return Outcome::Ignored;
         }
         let _ = self.group_meta.push(GroupMeta::default());
@@ -876,7 +933,7 @@ impl Parser {
             out.none(words);
             Outcome::Block(Block::GroupList(g), "group")
         } else {
-            Self::unknown(out, kw, UNSUPPORTED_GROUP)
+            Self::unknown(out, words, UNSUPPORTED_GROUP)
         }
     }
 
@@ -885,17 +942,17 @@ impl Parser {
         let Some(meta) = self.group_meta.get_mut(g) else {
             return Outcome::Simple;
         };
-        for w in words {
+        for (i, w) in words.iter().enumerate() {
             let Some(name) = value::name(w) else {
-                out.expected("group", Expected::Name, w);
+                out.bad(words, Expected::Name, GROUP, i);
                 continue;
             };
             if meta.members.iter().any(|(n, _)| *n == name) {
-                out.error("group", K::Duplicate, w);
+                out.err(words, K::Duplicate, GROUP, i);
                 continue;
             }
             if meta.members.push((name, out.loc())).is_err() {
-                out.error("group", K::TooMany(Limit::GroupMembers), w);
+                out.err(words, K::TooMany(Limit::GroupMembers), GROUP, i);
             }
         }
         Outcome::Simple
@@ -908,16 +965,16 @@ impl Parser {
             return Outcome::Ignored;
         };
         let Some(name) = value::name(raw) else {
-            out.expected(kw, Expected::Name, raw);
+            out.bad(words, Expected::Name, 0, 1);
             return Outcome::Ignored;
         };
         if self.config.instances.iter().any(|i| i.name == name) {
-            out.error(kw, K::Duplicate, raw);
+            out.err(words, K::Duplicate, 0, 1);
             return Outcome::Ignored;
         }
         let i = self.config.instances.len();
         if self.config.instances.push(new_instance(name)).is_err() {
-            out.error(kw, K::TooMany(Limit::Instances), raw);
+            out.err(words, K::TooMany(Limit::Instances), 0, 1);
             return Outcome::Ignored;
         }
         let _ = self.inst_meta.push(InstMeta {
@@ -936,10 +993,10 @@ impl Parser {
             return Outcome::Ignored;
         };
         let Some(k) = InstKw::find(kw) else {
-            return Self::unknown(out, kw, UNSUPPORTED_INSTANCE);
+            return Self::unknown(out, words, UNSUPPORTED_INSTANCE);
         };
         if k as u32 <= InstKw::GarpRefreshRepeat as u32 {
-            out.once(&mut meta.seen, k as u32, kw);
+            out.once(words, &mut meta.seen, k as u32);
         }
         let block = match k {
             InstKw::State => {
@@ -948,7 +1005,7 @@ impl Parser {
                         InitialState::Master
                     } else {
                         if !v.eq_ignore_ascii_case("BACKUP") {
-                            out.warn(kw, K::UnknownState, v);
+                            out.warn(words, K::UnknownState, 0, 1);
                         }
                         InitialState::Backup
                     };
@@ -956,10 +1013,9 @@ impl Parser {
                 return Outcome::Simple;
             }
             InstKw::Interface => {
-                if let Some(v) = out.one(words, Expected::InterfaceName) {
-                    match value::ifname(v) {
-                        Some(n) => inst.interface = n,
-                        None => out.expected(kw, Expected::InterfaceName, v),
+                if out.one(words, Expected::InterfaceName).is_some() {
+                    if let Some(n) = out.ifname(words, 0, 1) {
+                        inst.interface = n;
                     }
                 }
                 return Outcome::Simple;
@@ -984,7 +1040,7 @@ impl Parser {
                             meta.advert_micros = Some(m);
                             meta.advert_loc = out.loc();
                         }
-                        _ => out.expected(kw, e, v),
+                        _ => out.bad(words, e, 0, 1),
                     }
                 }
                 return Outcome::Simple;
@@ -994,7 +1050,7 @@ impl Parser {
                     match v {
                         "2" => meta.version = Some(Version::V2),
                         "3" => meta.version = Some(Version::V3),
-                        _ => out.expected(kw, Expected::Version, v),
+                        _ => out.bad(words, Expected::Version, 0, 1),
                     }
                     meta.version_loc = out.loc();
                 }
@@ -1013,7 +1069,7 @@ impl Parser {
                             inst.preempt_delay_ms = (m / 1000) as u32;
                             meta.preempt_delay_set = m > 0;
                         }
-                        None => out.expected(kw, e, v),
+                        None => out.bad(words, e, 0, 1),
                     }
                 }
                 return Outcome::Simple;
@@ -1030,13 +1086,10 @@ impl Parser {
                 return Outcome::Simple;
             }
             InstKw::SrcIp => {
-                if let Some(v) = out.one(words, Expected::IpAddress) {
-                    match value::ip(v) {
-                        Some(a) => {
-                            inst.src_ip = Some(a);
-                            meta.src_loc = out.loc();
-                        }
-                        None => out.expected(kw, Expected::IpAddress, v),
+                if out.one(words, Expected::IpAddress).is_some() {
+                    if let Some(a) = out.ip(words, 0, 1) {
+                        inst.src_ip = Some(a);
+                        meta.src_loc = out.loc();
                     }
                 }
                 return Outcome::Simple;
@@ -1086,9 +1139,9 @@ impl Parser {
             return Outcome::Ignored;
         };
         let Some(k) = AuthKw::find(kw) else {
-            return Self::unknown(out, kw, "");
+            return Self::unknown(out, words, "");
         };
-        out.once(&mut meta.seen, AUTH_SEEN + k as u32, kw);
+        out.once(words, &mut meta.seen, AUTH_SEEN + k as u32);
         match k {
             AuthKw::Type => {
                 if let Some(v) = out.one(words, Expected::AuthType) {
@@ -1096,21 +1149,21 @@ impl Parser {
                         meta.auth_type_pass = Some(true);
                     } else {
                         meta.auth_type_pass = Some(false);
-                        out.expected(kw, Expected::AuthType, v);
+                        out.bad(words, Expected::AuthType, 0, 1);
                     }
                 }
             }
             AuthKw::Pass => {
                 if let Some(v) = out.one(words, Expected::Password) {
                     if v.is_empty() {
-                        out.expected(kw, Expected::Password, v);
+                        out.bad(words, Expected::Password, 0, 1);
                     } else {
                         let mut pass = [0u8; AUTH_PASS_LEN];
                         for (d, s) in pass.iter_mut().zip(v.bytes()) {
                             *d = s;
                         }
                         if v.len() > AUTH_PASS_LEN {
-                            out.warn(kw, K::PasswordTruncated, "");
+                            out.warn(words, K::PasswordTruncated, 0, NO);
                         }
                         meta.auth_pass = Some(pass);
                     }
@@ -1121,7 +1174,6 @@ impl Parser {
     }
     #[inline(never)]
     fn vip(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
-        const KW: &str = "virtual_ipaddress";
         let (Some(inst), Some(meta)) =
             (self.config.instances.get_mut(i), self.inst_meta.get_mut(i))
         else {
@@ -1129,7 +1181,7 @@ impl Parser {
         };
         let first = words.first().copied().unwrap_or("");
         let Some((addr, len)) = value::prefix(first) else {
-            out.expected(KW, Expected::Prefix, first);
+            out.bad(words, Expected::Prefix, VIPS, 0);
             return Outcome::Simple;
         };
         let prefix_len = len.unwrap_or_else(|| value::host_len(&addr));
@@ -1143,92 +1195,79 @@ impl Parser {
         };
         let mut k = 1;
         while let Some(opt) = words.get(k).copied() {
+            // `o`: the option's index, `k`: its argument's.
+            let o = k;
             k += 1;
-            let arg = words.get(k);
+            let arg = words.get(k).copied();
             match VipOpt::find(opt) {
                 Some(VipOpt::Brd) => {
-                    k += 1;
-                    let IpAddr::V4(a) = addr else {
-                        out.expected(opt, Expected::Broadcast, arg.copied().unwrap_or(""));
-                        return Outcome::Simple;
-                    };
-                    let mask = u32::MAX
-                        .checked_shl(32 - u32::from(prefix_len))
-                        .unwrap_or(0);
-                    let brd = match arg.copied() {
-                        Some("+") => Some(Ipv4Addr::from(u32::from(a) | !mask)),
-                        Some("-") => Some(Ipv4Addr::from(u32::from(a) & mask)),
-                        Some(w) => match value::ip(w) {
-                            Some(IpAddr::V4(b)) => Some(b),
-                            _ => None,
-                        },
-                        None => None,
-                    };
-                    match brd {
-                        Some(b) => vip.broadcast = Some(b),
-                        None => {
-                            out.expected(opt, Expected::Broadcast, arg.copied().unwrap_or(""));
-                            return Outcome::Simple;
+                    let brd = match (addr, arg) {
+                        (IpAddr::V4(a), Some(w)) => {
+                            let mask = u32::MAX
+                                .checked_shl(32 - u32::from(prefix_len))
+                                .unwrap_or(0);
+                            match w {
+                                "+" => Some(Ipv4Addr::from(u32::from(a) | !mask)),
+                                "-" => Some(Ipv4Addr::from(u32::from(a) & mask)),
+                                _ => match value::ip(w) {
+                                    Some(IpAddr::V4(b)) => Some(b),
+                                    _ => None,
+                                },
+                            }
                         }
-                    }
-                }
-                Some(VipOpt::Dev) => {
-                    k += 1;
-                    match out.ifname(opt, arg) {
-                        Some(n) => vip.dev = Some(n),
-                        None => return Outcome::Simple,
-                    }
-                }
-                Some(VipOpt::Scope) => {
-                    k += 1;
-                    match out.scope(opt, arg) {
-                        Some(s) => vip.scope = Some(s),
-                        None => return Outcome::Simple,
-                    }
-                }
-                Some(VipOpt::Label) => {
-                    k += 1;
-                    let Some(w) = arg else {
-                        out.expected(opt, Expected::Label, "");
-                        return Outcome::Simple;
+                        _ => None,
                     };
-                    match value::label(w) {
-                        Some(_) if addr.is_ipv6() => out.warn(KW, K::Unsupported, "label"),
-                        Some(l) => vip.label = Some(l),
-                        None => {
-                            out.expected(opt, Expected::Label, w);
-                            return Outcome::Simple;
-                        }
+                    if brd.is_none() {
+                        out.bad(words, Expected::Broadcast, o, k);
+                        return Outcome::Simple;
                     }
+                    vip.broadcast = brd;
                 }
-                Some(VipOpt::Flag) => out.warn(KW, K::Unsupported, opt),
-                Some(VipOpt::WithArg) => {
-                    k += 1;
-                    out.warn(KW, K::Unsupported, opt);
+                Some(VipOpt::Dev) => match out.ifname(words, o, k) {
+                    Some(n) => vip.dev = Some(n),
+                    None => return Outcome::Simple,
+                },
+                Some(VipOpt::Scope) => match out.scope(words, o, k) {
+                    Some(s) => vip.scope = Some(s),
+                    None => return Outcome::Simple,
+                },
+                Some(VipOpt::Label) => match arg.and_then(value::label) {
+                    Some(_) if addr.is_ipv6() => out.warn(words, K::Unsupported, VIPS, LABEL),
+                    Some(l) => vip.label = Some(l),
+                    None => {
+                        out.bad(words, Expected::Label, o, k);
+                        return Outcome::Simple;
+                    }
+                },
+                Some(VipOpt::Flag) => {
+                    out.warn(words, K::Unsupported, VIPS, o);
+                    continue;
                 }
+                Some(VipOpt::WithArg) => out.warn(words, K::Unsupported, VIPS, o),
                 None => {
-                    out.expected(KW, Expected::AddressOption, opt);
+                    out.bad(words, Expected::AddressOption, VIPS, o);
                     return Outcome::Simple;
                 }
             }
+            // Skip the argument.
+            k += 1;
         }
         let family = Family::of(&addr);
         match meta.family {
             Some(f) if f != family => {
-                out.error(KW, K::MixedFamilies, first);
+                out.err(words, K::MixedFamilies, VIPS, 0);
                 return Outcome::Simple;
             }
             _ => meta.family = Some(family),
         }
         if inst.virtual_addresses.push(vip).is_err() {
-            out.error(KW, K::TooMany(Limit::VirtualAddresses), first);
+            out.err(words, K::TooMany(Limit::VirtualAddresses), VIPS, 0);
         }
         Outcome::Simple
     }
 
     #[inline(never)]
     fn route(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
-        const KW: &str = "virtual_routes";
         let Some(inst) = self.config.instances.get_mut(i) else {
             return Outcome::Ignored;
         };
@@ -1239,13 +1278,13 @@ impl Parser {
             Some(RouteTypeKw::Unicast) => (RouteType::Unicast, 1),
             None => (RouteType::Unicast, 0),
         };
-        // The destination word (`default` or a prefix, then in `r.dst`).
-        let mut dst_word: Option<&str> = None;
+        // The index of the destination word (`default` or a prefix, then in `r.dst`).
+        let mut dst_at = None;
         let mut is_default = false;
-        // The words of `r.src` and `r.via` (values go straight into `r`:
-        // every `IpAddr` move is a 17-byte copy on 32-bit MIPS).
-        let mut src_word = "";
-        let mut via_word = "";
+        // The indices of the words of `r.src` and `r.via` (values go straight
+        // into `r`: every `IpAddr` move is a 17-byte copy on 32-bit MIPS).
+        let mut src_at = NO;
+        let mut via_at = NO;
         let mut r = VirtualRoute {
             kind,
             dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -1259,104 +1298,100 @@ impl Parser {
             onlink: false,
         };
         while let Some(w) = words.get(k).copied() {
+            // `o`: the option's index, `k`: its argument's.
+            let o = k;
             k += 1;
-            let arg = words.get(k);
+            let arg = words.get(k).copied();
             let opt = RouteOpt::find(w);
             match opt {
                 Some(RouteOpt::Src | RouteOpt::Via) => {
-                    k += 1;
-                    let Some(a) = out.ip(w, arg) else {
+                    let Some(a) = out.ip(words, o, k) else {
                         return Outcome::Simple;
                     };
-                    let word = arg.copied().unwrap_or("");
                     if opt == Some(RouteOpt::Src) {
                         r.src = Some(a);
-                        src_word = word;
+                        src_at = k;
                     } else {
                         r.via = Some(a);
-                        via_word = word;
+                        via_at = k;
                     }
                 }
                 Some(RouteOpt::Dev) => {
-                    k += 1;
-                    let Some(n) = out.ifname(w, arg) else {
+                    let Some(n) = out.ifname(words, o, k) else {
                         return Outcome::Simple;
                     };
                     r.dev = Some(n);
                 }
                 Some(RouteOpt::Metric) => {
-                    k += 1;
-                    let e = Expected::Integer {
-                        min: 0,
-                        max: i64::from(u32::MAX),
-                    };
                     match arg.and_then(|a| value::uint_in(a, 0, u64::from(u32::MAX))) {
                         Some(m) => r.metric = Some(m as u32),
                         None => {
-                            out.expected(w, e, arg.copied().unwrap_or(""));
+                            let e = Expected::Integer {
+                                min: 0,
+                                max: i64::from(u32::MAX),
+                            };
+                            out.bad(words, e, o, k);
                             return Outcome::Simple;
                         }
                     }
                 }
-                Some(RouteOpt::Table) => {
-                    k += 1;
-                    match arg.and_then(|a| value::table(a)) {
-                        Some(t) => r.table = Some(t),
-                        None => {
-                            out.expected(w, Expected::Table, arg.copied().unwrap_or(""));
-                            return Outcome::Simple;
-                        }
+                Some(RouteOpt::Table) => match arg.and_then(value::table) {
+                    Some(t) => r.table = Some(t),
+                    None => {
+                        out.bad(words, Expected::Table, o, k);
+                        return Outcome::Simple;
                     }
-                }
+                },
                 Some(RouteOpt::Scope) => {
-                    k += 1;
-                    let Some(sc) = out.scope(w, arg) else {
+                    let Some(sc) = out.scope(words, o, k) else {
                         return Outcome::Simple;
                     };
                     r.scope = Some(sc);
                 }
-                Some(RouteOpt::Onlink) => r.onlink = true,
-                Some(RouteOpt::NoTrack) => out.warn(KW, K::Unsupported, w),
-                Some(RouteOpt::WithArg) => {
-                    k += 1;
-                    out.warn(KW, K::Unsupported, w);
+                Some(RouteOpt::Onlink) => {
+                    r.onlink = true;
+                    continue;
                 }
+                Some(RouteOpt::NoTrack) => {
+                    out.warn(words, K::Unsupported, ROUTES, o);
+                    continue;
+                }
+                Some(RouteOpt::WithArg) => out.warn(words, K::Unsupported, ROUTES, o),
                 None => {
-                    let target = if w == "to" {
-                        k += 1;
-                        match arg {
-                            Some(a) => *a,
-                            None => {
-                                out.expected(w, Expected::Prefix, "");
-                                return Outcome::Simple;
-                            }
-                        }
-                    } else {
-                        w
+                    let to = w == "to";
+                    // The index of the destination word.
+                    let t = if to { k } else { o };
+                    let Some(target) = words.get(t).copied() else {
+                        out.bad(words, Expected::Prefix, o, NO);
+                        return Outcome::Simple;
                     };
-                    if dst_word.is_some() {
-                        out.expected(KW, Expected::RouteOption, w);
+                    if dst_at.is_some() {
+                        out.bad(words, Expected::RouteOption, ROUTES, o);
                         return Outcome::Simple;
                     }
                     if target == "default" {
                         is_default = true;
-                        dst_word = Some(target);
                     } else if let Some((a, len)) = value::prefix(target) {
                         r.dst_len = len.unwrap_or_else(|| value::host_len(&a));
                         r.dst = a;
-                        dst_word = Some(target);
-                    } else if w == "to" {
-                        out.expected(w, Expected::Prefix, target);
+                    } else if to {
+                        out.bad(words, Expected::Prefix, o, t);
                         return Outcome::Simple;
                     } else {
-                        out.expected(KW, Expected::RouteOption, w);
+                        out.bad(words, Expected::RouteOption, ROUTES, o);
                         return Outcome::Simple;
+                    }
+                    dst_at = Some(t);
+                    if !to {
+                        continue;
                     }
                 }
             }
+            // Skip the argument.
+            k += 1;
         }
-        let Some(dst_word) = dst_word else {
-            out.expected(KW, Expected::Prefix, "");
+        let Some(dst_at) = dst_at else {
+            out.bad(words, Expected::Prefix, ROUTES, NO);
             return Outcome::Simple;
         };
         if is_default {
@@ -1366,56 +1401,50 @@ impl Parser {
             }
         }
         let family = Family::of(&r.dst);
-        for (a, word) in [(&r.src, src_word), (&r.via, via_word)] {
+        for (a, at) in [(&r.src, src_at), (&r.via, via_at)] {
             if a.as_ref().is_some_and(|a| Family::of(a) != family) {
-                out.error(KW, K::RouteFamily, word);
+                out.err(words, K::RouteFamily, ROUTES, at);
                 return Outcome::Simple;
             }
         }
         if inst.virtual_routes.push(r).is_err() {
-            out.error(KW, K::TooMany(Limit::VirtualRoutes), dst_word);
+            out.err(words, K::TooMany(Limit::VirtualRoutes), ROUTES, dst_at);
         }
         Outcome::Simple
     }
 
     #[inline(never)]
     fn peer(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
-        const KW: &str = "unicast_peer";
         let Some(inst) = self.config.instances.get_mut(i) else {
             return Outcome::Ignored;
         };
-        let Some(addr) = out.ip(KW, words.first()) else {
+        let Some(addr) = out.ip(words, PEERS, 0) else {
             return Outcome::Simple;
         };
         let mut k = 1;
         while let Some(w) = words.get(k).copied() {
-            k += 1;
             if w == "min_ttl" || w == "max_ttl" {
+                out.warn(words, K::Unsupported, PEERS, k);
                 k += 1;
-                out.warn(KW, K::Unsupported, w);
             } else {
-                out.warn(KW, K::ExtraValue, w);
+                out.warn(words, K::ExtraValue, PEERS, k);
             }
+            k += 1;
         }
         if inst.unicast_peers.contains(&addr) {
-            out.error(KW, K::Duplicate, words.first().copied().unwrap_or(""));
+            out.err(words, K::Duplicate, PEERS, 0);
         } else if inst.unicast_peers.push(addr).is_err() {
-            out.error(
-                KW,
-                K::TooMany(Limit::UnicastPeers),
-                words.first().copied().unwrap_or(""),
-            );
+            out.err(words, K::TooMany(Limit::UnicastPeers), PEERS, 0);
         }
         Outcome::Simple
     }
 
     #[inline(never)]
     fn track(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
-        const KW: &str = "track_interface";
         let Some(inst) = self.config.instances.get_mut(i) else {
             return Outcome::Ignored;
         };
-        let Some(name) = out.ifname(KW, words.first()) else {
+        let Some(name) = out.ifname(words, TRACK, 0) else {
             return Outcome::Simple;
         };
         let mut t = TrackInterface {
@@ -1425,42 +1454,35 @@ impl Parser {
         };
         let mut k = 1;
         while let Some(w) = words.get(k).copied() {
+            let o = k;
             k += 1;
             match TrackOpt::find(w) {
                 Some(TrackOpt::Weight) => {
-                    let arg = words.get(k).copied().unwrap_or("");
-                    k += 1;
-                    match value::int(arg) {
+                    match words.get(k).and_then(|a| value::int(a)) {
                         Some(v) if (-253..=253).contains(&v) => t.weight = v as i16,
                         _ => {
-                            out.expected(
-                                w,
-                                Expected::Integer {
-                                    min: -253,
-                                    max: 253,
-                                },
-                                arg,
-                            );
+                            let e = Expected::Integer {
+                                min: -253,
+                                max: 253,
+                            };
+                            out.bad(words, e, o, k);
                             return Outcome::Simple;
                         }
                     }
+                    k += 1;
                 }
                 Some(TrackOpt::Reverse) => t.reverse = true,
                 Some(TrackOpt::NoReverse) => t.reverse = false,
                 None => {
-                    out.expected(KW, Expected::TrackOption, w);
+                    out.bad(words, Expected::TrackOption, TRACK, o);
                     return Outcome::Simple;
                 }
             }
         }
         if inst.track_interfaces.iter().any(|x| x.name == t.name) {
-            out.error(KW, K::Duplicate, words.first().copied().unwrap_or(""));
+            out.err(words, K::Duplicate, TRACK, 0);
         } else if inst.track_interfaces.push(t).is_err() {
-            out.error(
-                KW,
-                K::TooMany(Limit::TrackInterfaces),
-                words.first().copied().unwrap_or(""),
-            );
+            out.err(words, K::TooMany(Limit::TrackInterfaces), TRACK, 0);
         }
         Outcome::Simple
     }

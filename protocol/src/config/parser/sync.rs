@@ -7,7 +7,7 @@ use super::super::diag::{DiagnosticKind as K, Expected, Limit};
 use super::super::kw::{FilterKw, SyncKw};
 use super::super::types::*;
 use super::super::value;
-use super::{Block, Late, Out, Outcome, Parser, Sink, SyncMeta};
+use super::{Block, Late, Out, Outcome, Parser, Sink, SyncMeta, KEY_FILE, NO, SYNC};
 
 /// Protocol names `conntrack_filter { protocol ... }` knows.
 const PROTOCOLS: [(&str, u8); 10] = [
@@ -61,7 +61,7 @@ impl Parser {
         const KW: &str = "tandem_sync";
         out.none(words);
         if self.config.sync.is_some() {
-            out.error(KW, K::Duplicate, KW);
+            out.err(words, K::Duplicate, SYNC, SYNC);
             return Outcome::Ignored;
         }
         self.sync_meta = SyncMeta {
@@ -92,42 +92,38 @@ impl Parser {
         };
         let m = &mut self.sync_meta;
         let Some(k) = SyncKw::find(kw) else {
-            return Self::unknown(out, kw, "");
+            return Self::unknown(out, words, "");
         };
         if k as u32 <= SyncKw::BackupCmd as u32 {
-            out.once(&mut m.seen, k as u32, kw);
+            out.once(words, &mut m.seen, k as u32);
         }
         match k {
             SyncKw::Interface => {
-                if let Some(v) = out.one(words, Expected::InterfaceName) {
-                    match value::ifname(v) {
-                        Some(n) => d.interface = Some(n),
-                        None => out.expected(kw, Expected::InterfaceName, v),
+                if out.one(words, Expected::InterfaceName).is_some() {
+                    if let Some(n) = out.ifname(words, 0, 1) {
+                        d.interface = Some(n);
                     }
                 }
             }
             SyncKw::Local => {
-                if let Some(a) = out.one(words, Expected::IpAddress) {
-                    match value::ip(a) {
-                        Some(ip) => {
-                            d.local_address = ip;
-                            m.local_set = true;
-                        }
-                        None => out.expected(kw, Expected::IpAddress, a),
+                if out.one(words, Expected::IpAddress).is_some() {
+                    if let Some(ip) = out.ip(words, 0, 1) {
+                        d.local_address = ip;
+                        m.local_set = true;
                     }
                 }
             }
             SyncKw::Peer => {
-                if let Some(a) = out.one(words, Expected::IpAddress) {
-                    match value::ip(a) {
-                        None => out.expected(kw, Expected::IpAddress, a),
+                if out.one(words, Expected::IpAddress).is_some() {
+                    match out.ip(words, 0, 1) {
+                        None => {}
                         Some(ip) if d.peer_addresses.contains(&ip) => {
-                            out.error(kw, K::Duplicate, a)
+                            out.err(words, K::Duplicate, 0, 1)
                         }
                         Some(ip) => {
                             let n = d.peer_addresses.len();
                             if d.peer_addresses.push(ip).is_err() {
-                                out.error(kw, K::TooMany(Limit::SyncPeers), a);
+                                out.err(words, K::TooMany(Limit::SyncPeers), 0, 1);
                             } else if let Some(l) = m.peer_locs.get_mut(n) {
                                 *l = out.loc();
                             }
@@ -142,7 +138,6 @@ impl Parser {
             }
             SyncKw::KeyFile | SyncKw::Key => {
                 let inline = k == SyncKw::Key;
-                let kw: &'static str = if inline { "key" } else { "key_file" };
                 let e = if inline {
                     Expected::HexKey
                 } else {
@@ -157,16 +152,16 @@ impl Parser {
                     path(v).map(SyncKey::File)
                 };
                 let Some(key) = key else {
-                    out.expected(kw, e, v);
+                    out.bad(words, e, 0, 1);
                     return Outcome::Simple;
                 };
                 let from = 1 + u8::from(inline);
                 if m.key_from != 0 && m.key_from != from {
-                    let prev = if inline { "key_file" } else { "key" };
-                    out.error(kw, K::Conflict, prev);
+                    let prev = if inline { KEY_FILE } else { KEY_FILE + 1 };
+                    out.err(words, K::Conflict, 0, prev);
                 } else {
                     if m.key_from != 0 {
-                        out.warn(kw, K::Repeated, "");
+                        out.warn(words, K::Repeated, 0, NO);
                     }
                     d.key = key;
                     m.key_from = from;
@@ -185,7 +180,7 @@ impl Parser {
                 if let Some(v) = out.one(words, Expected::FileName) {
                     match path(v) {
                         Some(p) => d.lease_file = Some(p),
-                        None => out.expected(kw, Expected::FileName, v),
+                        None => out.bad(words, Expected::FileName, 0, 1),
                     }
                 }
             }
@@ -207,9 +202,8 @@ impl Parser {
                     }
                     fits &= cmd.push_str(w).is_ok();
                 }
-                let first = rest.first().copied().unwrap_or("");
                 if cmd.trim().is_empty() || !fits || cmd.chars().any(|c| c.is_control()) {
-                    out.expected(kw, Expected::Command, first);
+                    out.bad(words, Expected::Command, 0, 1);
                 } else if master {
                     d.dhcp_master_command = Some(cmd);
                 } else {
@@ -230,15 +224,15 @@ impl Parser {
         match FilterKw::find(kw) {
             Some(FilterKw::Protocol) => {
                 if words.len() < 2 {
-                    out.expected(kw, Expected::Protocol, "");
+                    out.bad(words, Expected::Protocol, 0, 1);
                 }
-                for w in words.iter().skip(1) {
+                for (i, w) in words.iter().enumerate().skip(1) {
                     match protocol(w) {
-                        None => out.expected(kw, Expected::Protocol, w),
+                        None => out.bad(words, Expected::Protocol, 0, i),
                         Some(p) if f.protocols.contains(&p) => {}
                         Some(p) => {
                             if f.protocols.push(p).is_err() {
-                                out.error(kw, K::TooMany(Limit::SyncProtocols), w);
+                                out.err(words, K::TooMany(Limit::SyncProtocols), 0, i);
                             }
                         }
                     }
@@ -246,24 +240,24 @@ impl Parser {
             }
             Some(FilterKw::Ignore) => {
                 if words.len() < 2 {
-                    out.expected(kw, Expected::Prefix, "");
+                    out.bad(words, Expected::Prefix, 0, 1);
                 }
-                for w in words.iter().skip(1) {
+                for (i, w) in words.iter().enumerate().skip(1) {
                     match value::prefix(w) {
-                        None => out.expected(kw, Expected::Prefix, w),
+                        None => out.bad(words, Expected::Prefix, 0, i),
                         Some((a, len)) => {
                             let item = (a, len.unwrap_or_else(|| value::host_len(&a)));
                             if f.ignore.contains(&item) {
                                 continue;
                             }
                             if f.ignore.push(item).is_err() {
-                                out.error(kw, K::TooMany(Limit::IgnoredAddresses), w);
+                                out.err(words, K::TooMany(Limit::IgnoredAddresses), 0, i);
                             }
                         }
                     }
                 }
             }
-            None => return Self::unknown(out, kw, ""),
+            None => return Self::unknown(out, words, ""),
         }
         Outcome::Simple
     }
