@@ -51,12 +51,9 @@ pub struct Loaded {
 /// Loads `path` and its includes with a fresh [`Loader`] (for `tandem
 /// check`); every diagnostic goes to `diag`. `Err` when the main file
 /// cannot be read or a [`Loader`] limit was exceeded.
-pub fn load(path: &Path, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> io::Result<Loaded> {
+pub fn load(path: &Path, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> Result<Loaded, LoadError> {
     let mut l = Loader::new();
-    let o = l.load(path, diag).map_err(|e| match e {
-        LoadError::Io(e) => e,
-        e => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
-    })?;
+    let o = l.load(path, diag)?;
     Ok(Loaded {
         config: l.valid.then_some(l.config),
         errors: o.errors,
@@ -395,10 +392,16 @@ fn include(
             cx.limit.get_or_insert(LoadError::TooManyFiles);
             return Err(IncludeError::Io);
         }
+        // Insertion sort by path (small: no sort machinery in the binary).
         let names: &[u8] = rest;
-        found[..count].sort_unstable_by(|a, b| {
-            names[a.0 as usize..a.1 as usize].cmp(&names[b.0 as usize..b.1 as usize])
-        });
+        let key = |e: (u32, u32)| names.get(e.0 as usize..e.1 as usize).unwrap_or(&[]);
+        for i in 1..count {
+            let mut j = i;
+            while j > 0 && key(found[j - 1]) > key(found[j]) {
+                found.swap(j - 1, j);
+                j -= 1;
+            }
+        }
     }
     let (names, mut free) = rest.split_at_mut(names_len);
     let names: &[u8] = names;

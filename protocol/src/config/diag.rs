@@ -1,6 +1,6 @@
 //! Diagnostics: every warning and error the parser reports, with file:line.
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 /// How bad a [`Diagnostic`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -399,8 +399,8 @@ impl Diagnostic<'_> {
 ///
 /// Placeholders: `\x01` token, `\x02` other, `\x03` keyword, `\x04` the
 /// sub-text (expected value, limit, include error), `\x05`/`\x06` the
-/// numbers, `\x07` the second number as two digits, `\x0b` `keyword: ` if
-/// there is a keyword.
+/// numbers, `\x07` the second number as two digits, `\x0b\x0c` `keyword: `
+/// if there is a keyword.
 const TEXTS: &str = concat!(
     // 0: Expected.
     "one of on|off|true|false|yes|no\0",
@@ -429,48 +429,43 @@ const TEXTS: &str = concat!(
     // 23
     "an integer \x05..=\x06\0",
     "a time in seconds 0..=\x06 (fractions allowed, e.g. 0.5)\0",
-    // 25: DiagnosticKind.
-    "\x0bmissing value, expected \x04\0",
-    "\x0bexpected \x04, got '\x01'\0",
+    // 25: DiagnosticKind, in declaration order (token empty).
+    "\x0b\x0cmissing value, expected \x04\0",
     "unexpected '{'\0",
     "'}' without an open block\0",
     "\x03: block opened here is never closed\0",
-    "\x0bquoted string '\x01' has no closing quote\0",
-    // 31
-    "\x0btoo many \x04 (at most \x06): '\x01' dropped\0",
-    "\x0b'\x01' is already defined\0",
-    "\x0binstance '\x01' has no interface\0",
-    "\x0binstance '\x01' has no virtual_router_id\0",
-    "\x0binstance '\x01' has the same interface, virtual_router_id and address family as instance '\x02'\0",
-    // 36
-    "\x0bsync group '\x02' names unknown instance '\x01'\0",
-    "\x0binstance '\x01' is already a member of sync group '\x02'\0",
-    "\x0b'\x01' is not of the same address family as the instance's first virtual address\0",
-    "\x0b'\x01' is not of the same address family as the route's destination\0",
-    "\x0b'\x01': \x04\0",
-    // 41
-    "\x0bmissing '\x01'\0",
-    "\x0bcannot be combined with '\x01' (use one of them)\0",
-    "\x0b'\x01' is the local_address\0",
-    "\x0b'\x01' is not of the same address family as local_address\0",
+    "\x0b\x0cquoted string '\x01' has no closing quote\0",
+    "\x0b\x0ctoo many \x04 (at most \x06): '\x01' dropped\0",
+    "\x0b\x0c'\x01' is already defined\0",
+    "\x0b\x0cinstance '\x01' has no interface\0",
+    "\x0b\x0cinstance '\x01' has no virtual_router_id\0",
+    "\x0b\x0cinstance '\x01' has the same interface, virtual_router_id and address family as instance '\x02'\0",
+    "\x0b\x0csync group '\x02' names unknown instance '\x01'\0",
+    "\x0b\x0cinstance '\x01' is already a member of sync group '\x02'\0",
+    "\x0b\x0c'\x01' is not of the same address family as the instance's first virtual address\0",
+    "\x0b\x0c'\x01' is not of the same address family as the route's destination\0",
+    "\x0b\x0c'\x01': \x04\0",
+    "\x0b\x0cmissing '\x01'\0",
+    "\x0b\x0ccannot be combined with '\x01' (use one of them)\0",
+    "\x0b\x0c'\x01' is the local_address\0",
+    "\x0b\x0c'\x01' is not of the same address family as local_address\0",
     "unknown keyword '\x03' (ignored)\0",
-    // 46
     "'\x03' is not supported by Tandem (ignored)\0",
-    "\x0boption '\x01' is not supported by Tandem (ignored)\0",
-    "\x0bextra value '\x01' ignored\0",
-    "\x0bgiven again; the last value is used\0",
-    "\x0bunknown state '\x01', using BACKUP\0",
-    // 51
-    "\x0blonger than 8 characters; only the first 8 are used\0",
-    "\x0badjusted to \x05.\x07 s (VRRPv2: whole seconds 1..=255, VRRPv3: 0.01..=40.95 s)\0",
-    "\x0binstance '\x01' uses VRRP version 3, which has no authentication (ignored)\0",
-    "\x0bIPv6 instance '\x01' uses VRRP version 3\0",
-    "\x0binstance '\x01' has no virtual address\0",
-    // 56
-    "\x0bnopreempt has no effect on instance '\x01' with state MASTER\0",
-    "\x0binstance '\x01' has nopreempt; preempt_delay is reset to 0\0",
-    "\x0b'\x01' is the instance's own interface, always tracked (entry ignored)\0",
-    "\x0bbackslash escapes are not supported; '\x01' is taken literally\0",
+    "\x0b\x0cextra value '\x01' ignored\0",
+    "\x0b\x0cgiven again; the last value is used\0",
+    "\x0b\x0cunknown state '\x01', using BACKUP\0",
+    "\x0b\x0clonger than 8 characters; only the first 8 are used\0",
+    "\x0b\x0cadjusted to \x05.\x07 s (VRRPv2: whole seconds 1..=255, VRRPv3: 0.01..=40.95 s)\0",
+    "\x0b\x0cinstance '\x01' uses VRRP version 3, which has no authentication (ignored)\0",
+    "\x0b\x0cIPv6 instance '\x01' uses VRRP version 3\0",
+    "\x0b\x0cinstance '\x01' has no virtual address\0",
+    "\x0b\x0cnopreempt has no effect on instance '\x01' with state MASTER\0",
+    "\x0b\x0cinstance '\x01' has nopreempt; preempt_delay is reset to 0\0",
+    "\x0b\x0c'\x01' is the instance's own interface, always tracked (entry ignored)\0",
+    "\x0b\x0cbackslash escapes are not supported; '\x01' is taken literally\0",
+    // 58: Expected and Unsupported with a token.
+    "\x0b\x0cexpected \x04, got '\x01'\0",
+    "\x0b\x0coption '\x01' is not supported by Tandem (ignored)\0",
 );
 
 const T_INTEGER: usize = 23;
@@ -482,47 +477,45 @@ impl DiagnosticKind {
     #[inline(never)]
     fn text_index(self, missing: bool) -> usize {
         use DiagnosticKind as K;
+        // Declaration order.
         let i = match self {
-            K::Expected(_) => 25,
-            K::UnexpectedOpenBrace => 27,
-            K::UnmatchedCloseBrace => 28,
-            K::UnclosedBlock => 29,
-            K::UnterminatedQuote => 30,
-            K::TooMany(_) => 31,
-            K::Duplicate => 32,
-            K::MissingInterface => 33,
-            K::MissingVrid => 34,
-            K::DuplicateVrid => 35,
-            K::UnknownInstance => 36,
-            K::InTwoGroups => 37,
-            K::MixedFamilies => 38,
-            K::RouteFamily => 39,
-            K::Include(_) => 40,
-            K::MissingKeyword => 41,
-            K::Conflict => 42,
-            K::PeerIsLocal => 43,
-            K::SyncFamily => 44,
-            K::UnknownKeyword => 45,
-            K::Unsupported => 46,
-            K::ExtraValue => 48,
-            K::Repeated => 49,
-            K::UnknownState => 50,
-            K::PasswordTruncated => 51,
-            K::AdvertIntAdjusted { .. } => 52,
-            K::AuthIgnoredV3 => 53,
-            K::Ipv6NeedsV3 => 54,
-            K::NoVirtualAddresses => 55,
-            K::NopreemptWithMaster => 56,
-            K::PreemptDelayWithNopreempt => 57,
-            K::TrackOwnInterface => 58,
-            K::EscapeNotSupported => 59,
+            K::Expected(_) if !missing => return 58,
+            K::Unsupported if !missing => return 59,
+            K::Expected(_) => 0,
+            K::UnexpectedOpenBrace => 1,
+            K::UnmatchedCloseBrace => 2,
+            K::UnclosedBlock => 3,
+            K::UnterminatedQuote => 4,
+            K::TooMany(_) => 5,
+            K::Duplicate => 6,
+            K::MissingInterface => 7,
+            K::MissingVrid => 8,
+            K::DuplicateVrid => 9,
+            K::UnknownInstance => 10,
+            K::InTwoGroups => 11,
+            K::MixedFamilies => 12,
+            K::RouteFamily => 13,
+            K::Include(_) => 14,
+            K::MissingKeyword => 15,
+            K::Conflict => 16,
+            K::PeerIsLocal => 17,
+            K::SyncFamily => 18,
+            K::UnknownKeyword => 19,
+            K::Unsupported => 20,
+            K::ExtraValue => 21,
+            K::Repeated => 22,
+            K::UnknownState => 23,
+            K::PasswordTruncated => 24,
+            K::AdvertIntAdjusted { .. } => 25,
+            K::AuthIgnoredV3 => 26,
+            K::Ipv6NeedsV3 => 27,
+            K::NoVirtualAddresses => 28,
+            K::NopreemptWithMaster => 29,
+            K::PreemptDelayWithNopreempt => 30,
+            K::TrackOwnInterface => 31,
+            K::EscapeNotSupported => 32,
         };
-        // Expected and Unsupported: the next template when there is a token.
-        if !missing && matches!(self, K::Expected(_) | K::Unsupported) {
-            i + 1
-        } else {
-            i
-        }
+        25 + i
     }
 }
 
@@ -542,19 +535,33 @@ struct Cx<'a> {
     b: i64,
 }
 
-/// `n` in decimal (ignores the formatter's width and flags, like `write!`).
-fn num(f: &mut fmt::Formatter<'_>, n: u64) -> fmt::Result {
-    if n >= 10 {
-        num(f, n / 10)?;
+/// `v` in decimal with at least `min` digits, in `buf`.
+fn dec(buf: &mut [u8; 24], v: i64, min: usize) -> &str {
+    let mut n = v.unsigned_abs();
+    let mut i = buf.len();
+    for slot in buf.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+        i -= 1;
+        if n == 0 && 24 - i >= min {
+            break;
+        }
     }
-    f.write_char(char::from(b'0' + (n % 10) as u8))
+    if v < 0 {
+        i -= 1;
+        if let Some(s) = buf.get_mut(i) {
+            *s = b'-';
+        }
+    }
+    core::str::from_utf8(buf.get(i..).unwrap_or(&[])).unwrap_or("")
 }
 
 /// Writes `template` with its placeholders filled in from `cx` (one writer
 /// for every message).
 fn fill(f: &mut fmt::Formatter<'_>, template: &str, cx: &Cx<'_>) -> fmt::Result {
     let mut rest = template;
-    while let Some(i) = rest.bytes().position(|b| b < 12) {
+    let mut buf = [0u8; 24];
+    while let Some(i) = rest.bytes().position(|b| b < 13) {
         let (text, tail) = rest.split_at_checked(i).unwrap_or((rest, ""));
         f.write_str(text)?;
         let code = tail.as_bytes().first().copied().unwrap_or(0);
@@ -562,29 +569,16 @@ fn fill(f: &mut fmt::Formatter<'_>, template: &str, cx: &Cx<'_>) -> fmt::Result 
         let put = match code {
             1 => cx.tok,
             2 => cx.other,
-            3 => cx.kw,
+            3 | 11 => cx.kw,
             4 => {
                 fill(f, cx.sub, cx)?;
                 continue;
             }
-            5..=7 => {
-                let v = if code == 5 { cx.a } else { cx.b };
-                if v < 0 {
-                    f.write_str("-")?;
-                }
-                if code == 7 && v < 10 {
-                    f.write_str("0")?;
-                }
-                num(f, v.unsigned_abs())?;
-                continue;
-            }
-            _ => {
-                if !cx.kw.is_empty() {
-                    f.write_str(cx.kw)?;
-                    f.write_str(": ")?;
-                }
-                continue;
-            }
+            5 => dec(&mut buf, cx.a, 1),
+            6 => dec(&mut buf, cx.b, 1),
+            7 => dec(&mut buf, cx.b, 2),
+            _ if cx.kw.is_empty() => "",
+            _ => ": ",
         };
         f.write_str(put)?;
     }
@@ -615,16 +609,20 @@ impl fmt::Display for Diagnostic<'_> {
             _ => {}
         }
         // `file:line: `, `file: `, `line N: ` or nothing.
-        let file = self.file;
-        if !file.is_empty() || self.line != 0 {
-            f.write_str(if file.is_empty() { "line " } else { file })?;
-            if self.line != 0 {
-                if !file.is_empty() {
-                    f.write_str(":")?;
-                }
-                num(f, u64::from(self.line))?;
-            }
-            f.write_str(": ")?;
+        let mut buf = [0u8; 24];
+        let (file, n) = (self.file, self.line != 0);
+        let line = if n {
+            dec(&mut buf, i64::from(self.line), 1)
+        } else {
+            ""
+        };
+        let head = match (file.is_empty(), n) {
+            (false, _) => [file, if n { ":" } else { "" }, line, ": "],
+            (true, true) => ["line ", "", line, ": "],
+            (true, false) => [""; 4],
+        };
+        for s in head {
+            f.write_str(s)?;
         }
         if self.severity == Severity::Warning {
             f.write_str("warning: ")?;
