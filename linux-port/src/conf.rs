@@ -106,6 +106,9 @@ pub struct Loader {
     arena: Box<[u8]>,
     dir: Box<DirBuf>,
     config: Box<Config>,
+    /// Reused by every load (on the heap: a function with the parser in
+    /// its stack frame pays extra instructions for every stack access).
+    parser: Box<Parser>,
     valid: bool,
 }
 
@@ -117,12 +120,14 @@ impl Default for Loader {
 
 impl Loader {
     /// Allocates the buffers (about 256 KiB of address space, resident only
-    /// as far as configuration text is read, plus the [`Config`]).
+    /// as far as configuration text is read, plus the [`Config`] and the
+    /// [`Parser`]).
     pub fn new() -> Loader {
         Loader {
             arena: vec![0u8; MAX_TEXT].into_boxed_slice(),
             dir: Box::new(DirBuf([0; DIR_BUF])),
             config: Box::default(),
+            parser: Box::default(),
             valid: false,
         }
     }
@@ -148,10 +153,10 @@ impl Loader {
             ReadError::NotUtf8 => LoadError::NotUtf8,
             ReadError::TooLarge => LoadError::TooLarge,
         })?;
-        // About 50 KiB: fine on the main thread's stack.
-        let mut parser = Parser::new();
+        let parser = &mut *self.parser;
+        parser.reset();
         let mut cx = Cx {
-            parser: &mut parser,
+            parser: &mut *parser,
             diag: &mut *diag,
             dir: &mut self.dir.0,
             limit: None,
@@ -162,7 +167,7 @@ impl Loader {
             errors: parser.errors(),
             warnings: parser.warnings(),
         };
-        let result = parser.finish(diag);
+        let result = parser.finish_in_place(diag);
         let outcome = match &result {
             Err(e) => Outcome {
                 errors: e.errors,
@@ -174,7 +179,7 @@ impl Loader {
             return Err(l);
         }
         if let Ok(c) = result {
-            *self.config = c;
+            core::mem::swap(&mut *self.config, c);
             self.valid = true;
         }
         Ok(outcome)

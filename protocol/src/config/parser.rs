@@ -522,6 +522,29 @@ impl Parser {
         }
     }
 
+    /// Start over with an empty configuration, in place: the same as
+    /// [`Parser::new`] without a second parser on the stack (a parser kept
+    /// in a `Box` is reused without allocating).
+    pub fn reset(&mut self) {
+        let c = &mut self.config;
+        c.global = GlobalDefs::default();
+        c.instances.clear();
+        c.sync_groups.clear();
+        c.sync = None;
+        self.inst_meta.clear();
+        self.group_meta.clear();
+        self.global_meta = GlobalMeta::default();
+        self.sync_meta = SyncMeta::default();
+        self.global_version_set = false;
+        self.global_v3cs_set = false;
+        self.files.clear();
+        self.stack.clear();
+        self.overflow_depth = 0;
+        self.pending = None;
+        self.errors = 0;
+        self.warnings = 0;
+    }
+
     /// Errors reported so far.
     pub fn errors(&self) -> u32 {
         self.errors
@@ -1629,9 +1652,20 @@ impl Parser {
     /// instances use version 3; advertisement interval rounding), and return
     /// the configuration if no error was reported (warnings are fine).
     pub fn finish(mut self, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> Result<Config, Invalid> {
+        self.finish_in_place(diag)?;
+        Ok(self.config)
+    }
+
+    /// [`Parser::finish`] without moving the parser: the configuration to
+    /// copy or swap out, if there was no error. The parser is spent
+    /// afterwards: [`Parser::reset`] it before parsing again.
+    pub fn finish_in_place(
+        &mut self,
+        diag: &mut dyn FnMut(&Diagnostic<'_>),
+    ) -> Result<&mut Config, Invalid> {
         let (errors, warnings) = self.check(diag);
         if errors == 0 {
-            Ok(self.config)
+            Ok(&mut self.config)
         } else {
             Err(Invalid { errors, warnings })
         }
