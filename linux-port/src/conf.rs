@@ -106,9 +106,6 @@ pub struct Loader {
     arena: Box<[u8]>,
     dir: Box<DirBuf>,
     config: Box<Config>,
-    /// Reused by every load (on the heap: a function with the parser in
-    /// its stack frame pays extra instructions for every stack access).
-    parser: Box<Parser>,
     valid: bool,
 }
 
@@ -120,14 +117,12 @@ impl Default for Loader {
 
 impl Loader {
     /// Allocates the buffers (about 256 KiB of address space, resident only
-    /// as far as configuration text is read, plus the [`Config`] and the
-    /// [`Parser`]).
+    /// as far as configuration text is read, plus the [`Config`]).
     pub fn new() -> Loader {
         Loader {
             arena: vec![0u8; MAX_TEXT].into_boxed_slice(),
             dir: Box::new(DirBuf([0; DIR_BUF])),
             config: Box::default(),
-            parser: Box::default(),
             valid: false,
         }
     }
@@ -153,10 +148,10 @@ impl Loader {
             ReadError::NotUtf8 => LoadError::NotUtf8,
             ReadError::TooLarge => LoadError::TooLarge,
         })?;
-        let parser = &mut *self.parser;
-        parser.reset();
+        // About 50 KiB: fine on the main thread's stack.
+        let mut parser = Parser::new();
         let mut cx = Cx {
-            parser: &mut *parser,
+            parser: &mut parser,
             diag: &mut *diag,
             dir: &mut self.dir.0,
             limit: None,

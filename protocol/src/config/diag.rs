@@ -538,13 +538,10 @@ struct Cx<'a> {
 /// `v` in decimal with at least `min` digits, in `buf`.
 fn dec(buf: &mut [u8; 24], v: i64, min: usize) -> &str {
     let mut n = v.unsigned_abs();
-    // A plain division call: dividing a u64 by the constant 10 expands to
-    // a long multiply sequence on 32-bit CPUs.
-    let ten = core::hint::black_box(10);
     let mut i = buf.len();
     for slot in buf.iter_mut().rev() {
-        *slot = b'0' + (n % ten) as u8;
-        n /= ten;
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
         i -= 1;
         if n == 0 && 24 - i >= min {
             break;

@@ -1089,7 +1089,8 @@ impl Parser {
                 if let Some(v) = out.one(words, e) {
                     match value::seconds_micros(v, 1000) {
                         Some(m) => {
-                            inst.preempt_delay_ms = (m / 1000) as u32;
+                            // At most 1000 s: the microseconds fit a u32.
+                            inst.preempt_delay_ms = m as u32 / 1000;
                             meta.preempt_delay_set = m > 0;
                         }
                         None => out.bad(words, e, 0, 1),
@@ -1620,27 +1621,22 @@ impl Sink<'_, '_> {
 /// `vrrp_complete_instance`): VRRPv2 to whole seconds 1..=255, VRRPv3 to
 /// centiseconds 1..=4095. Returns centiseconds and whether it changed.
 fn adjust_advert(version: Version, micros: u64) -> (u16, bool) {
-    match version {
-        Version::V2 => {
-            if micros >= 256 * 1_000_000 {
-                (25500, true)
-            } else if micros % 1_000_000 != 0 {
-                let secs = ((micros + 500_000) / 1_000_000).max(1);
-                ((secs * 100) as u16, true)
-            } else {
-                ((micros / 10_000) as u16, false)
-            }
-        }
-        Version::V3 => {
-            if micros >= 4096 * 10_000 {
-                (4095, true)
-            } else if micros % 10_000 != 0 {
-                let cs = ((micros + 5_000) / 10_000).max(1);
-                (cs as u16, true)
-            } else {
-                ((micros / 10_000) as u16, false)
-            }
-        }
+    // Below the limits the interval fits a u32 (u64 division by a constant
+    // is a long multiply sequence on 32-bit CPUs).
+    let (limit, max_cs, unit) = match version {
+        Version::V2 => (256 * 1_000_000, 25500, 1_000_000),
+        Version::V3 => (4096 * 10_000, 4095, 10_000),
+    };
+    if micros >= limit {
+        return (max_cs, true);
+    }
+    let m = micros as u32;
+    if m % unit != 0 {
+        // Round to the unit (at least one), in centiseconds.
+        let units = ((m + unit / 2) / unit).max(1);
+        ((units * (unit / 10_000)) as u16, true)
+    } else {
+        ((m / 10_000) as u16, false)
     }
 }
 
