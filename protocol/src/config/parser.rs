@@ -104,10 +104,29 @@ enum Block {
     Skip,
 }
 
+impl Block {
+    /// The keyword that opens this block (for diagnostics).
+    fn keyword(self) -> &'static str {
+        match self {
+            Block::GlobalDefs => "global_defs",
+            Block::SyncGroup(_) => "vrrp_sync_group",
+            Block::GroupList(_) => "group",
+            Block::Instance(_) => "vrrp_instance",
+            Block::Vips(_) => "virtual_ipaddress",
+            Block::Routes(_) => "virtual_routes",
+            Block::Peers(_) => "unicast_peer",
+            Block::TrackIf(_) => "track_interface",
+            Block::Auth(_) => "authentication",
+            Block::Sync => "tandem_sync",
+            Block::SyncFilter => "conntrack_filter",
+            Block::Skip => "block",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Frame {
     block: Block,
-    keyword: &'static str,
     loc: Loc,
 }
 
@@ -173,7 +192,7 @@ enum Outcome {
     /// A complete statement (keyword with values, or a list entry).
     Simple,
     /// A keyword that opens this block.
-    Block(Block, &'static str),
+    Block(Block),
     /// A skipped keyword (already reported): its block, if any, is skipped.
     Ignored,
 }
@@ -522,29 +541,6 @@ impl Parser {
         }
     }
 
-    /// Start over with an empty configuration, in place: the same as
-    /// [`Parser::new`] without a second parser on the stack (a parser kept
-    /// in a `Box` is reused without allocating).
-    pub fn reset(&mut self) {
-        let c = &mut self.config;
-        c.global = GlobalDefs::default();
-        c.instances.clear();
-        c.sync_groups.clear();
-        c.sync = None;
-        self.inst_meta.clear();
-        self.group_meta.clear();
-        self.global_meta = GlobalMeta::default();
-        self.sync_meta = SyncMeta::default();
-        self.global_version_set = false;
-        self.global_v3cs_set = false;
-        self.files.clear();
-        self.stack.clear();
-        self.overflow_depth = 0;
-        self.pending = None;
-        self.errors = 0;
-        self.warnings = 0;
-    }
-
     /// Errors reported so far.
     pub fn errors(&self) -> u32 {
         self.errors
@@ -742,7 +738,7 @@ impl Parser {
                 let loc = out.line;
                 out.line = p.frame.loc.line;
                 let e = K::Expected(Expected::OpenBrace);
-                out.emit(Severity::Error, p.frame.keyword, e, "");
+                out.emit(Severity::Error, p.frame.block.keyword(), e, "");
                 out.line = loc;
             }
         }
@@ -757,18 +753,17 @@ impl Parser {
     fn statement(&mut self, out: &mut Out<'_, '_>, words: &[&str], open: bool, too_many: bool) {
         if let Some(p) = self.pending.take() {
             if words.is_empty() && open {
-                self.push(out, p.frame, p.frame.keyword);
+                self.push(out, p.frame, p.frame.block.keyword());
                 return;
             }
             if p.required {
                 let tok = words.first().copied().unwrap_or("{");
                 let e = K::Expected(Expected::OpenBrace);
-                out.emit(Severity::Error, p.frame.keyword, e, tok);
+                out.emit(Severity::Error, p.frame.block.keyword(), e, tok);
             }
         }
         let skip = Frame {
             block: Block::Skip,
-            keyword: "block",
             loc: out.loc(),
         };
         if words.is_empty() || too_many {
@@ -803,10 +798,9 @@ impl Parser {
                     self.push(out, skip, kw);
                 }
             }
-            Outcome::Block(block, keyword) => {
+            Outcome::Block(block) => {
                 let frame = Frame {
                     block,
-                    keyword,
                     loc: out.loc(),
                 };
                 if open {
@@ -849,7 +843,7 @@ impl Parser {
         match TopKw::find(kw) {
             Some(TopKw::GlobalDefs) => {
                 out.none(words);
-                Outcome::Block(Block::GlobalDefs, "global_defs")
+                Outcome::Block(Block::GlobalDefs)
             }
             Some(TopKw::SyncGroup) => self.new_group(out, words),
             Some(TopKw::Instance) => self.new_instance(out, words),
@@ -924,7 +918,6 @@ impl Parser {
     }
     #[inline(never)]
     fn new_group(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        let kw = "vrrp_sync_group";
         let Some(raw) = out.one(words, Expected::Name) else {
             return Outcome::Ignored;
         };
@@ -946,7 +939,7 @@ impl Parser {
             return Outcome::Ignored;
         }
         let _ = self.group_meta.push(GroupMeta::default());
-        Outcome::Block(Block::SyncGroup(g), kw)
+        Outcome::Block(Block::SyncGroup(g))
     }
 
     #[inline(never)]
@@ -954,7 +947,7 @@ impl Parser {
         let kw = words.first().copied().unwrap_or("");
         if kw == "group" {
             out.none(words);
-            Outcome::Block(Block::GroupList(g), "group")
+            Outcome::Block(Block::GroupList(g))
         } else {
             Self::unknown(out, words, UNSUPPORTED_GROUP)
         }
@@ -983,7 +976,6 @@ impl Parser {
 
     #[inline(never)]
     fn new_instance(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        let kw = "vrrp_instance";
         let Some(raw) = out.one(words, Expected::Name) else {
             return Outcome::Ignored;
         };
@@ -1004,7 +996,7 @@ impl Parser {
             loc: out.loc(),
             ..InstMeta::default()
         });
-        Outcome::Block(Block::Instance(i), kw)
+        Outcome::Block(Block::Instance(i))
     }
 
     #[inline(never)]
@@ -1081,7 +1073,8 @@ impl Parser {
             }
             InstKw::Preempt => {
                 out.none(words);
-                inst.preempt = kw == "preempt";
+                // `preempt` or `nopreempt`.
+                inst.preempt = kw.len() == 7;
                 return Outcome::Simple;
             }
             InstKw::PreemptDelay => {
@@ -1100,7 +1093,8 @@ impl Parser {
             }
             InstKw::Accept => {
                 out.none(words);
-                inst.accept = kw == "accept";
+                // `accept` or `no_accept`.
+                inst.accept = kw.len() == 6;
                 return Outcome::Simple;
             }
             InstKw::V3Checksum => {
@@ -1142,18 +1136,18 @@ impl Parser {
                 }
                 return Outcome::Simple;
             }
-            InstKw::Vips => (Block::Vips(i), "virtual_ipaddress"),
-            InstKw::Routes => (Block::Routes(i), "virtual_routes"),
-            InstKw::Peers => (Block::Peers(i), "unicast_peer"),
-            InstKw::TrackIf => (Block::TrackIf(i), "track_interface"),
+            InstKw::Vips => Block::Vips(i),
+            InstKw::Routes => Block::Routes(i),
+            InstKw::Peers => Block::Peers(i),
+            InstKw::TrackIf => Block::TrackIf(i),
             InstKw::Auth => {
                 meta.auth_loc = Some(out.loc());
-                (Block::Auth(i), "authentication")
+                Block::Auth(i)
             }
         };
         // A block keyword.
         out.none(words);
-        Outcome::Block(block.0, block.1)
+        Outcome::Block(block)
     }
 
     #[inline(never)]
@@ -1654,7 +1648,7 @@ impl Parser {
 
     /// [`Parser::finish`] without moving the parser: the configuration to
     /// copy or swap out, if there was no error. The parser is spent
-    /// afterwards: [`Parser::reset`] it before parsing again.
+    /// afterwards.
     pub fn finish_in_place(
         &mut self,
         diag: &mut dyn FnMut(&Diagnostic<'_>),
@@ -1706,7 +1700,7 @@ impl Parser {
                 s.emit(
                     &p.frame.loc,
                     Severity::Error,
-                    p.frame.keyword,
+                    p.frame.block.keyword(),
                     K::Expected(Expected::OpenBrace),
                     "",
                     "",
@@ -1714,7 +1708,8 @@ impl Parser {
             }
         }
         for f in stack.iter() {
-            s.emit(&f.loc, Severity::Error, f.keyword, K::UnclosedBlock, "", "");
+            let kw = f.block.keyword();
+            s.emit(&f.loc, Severity::Error, kw, K::UnclosedBlock, "", "");
         }
 
         for (inst, meta) in instances.iter_mut().zip(inst_meta.iter()) {

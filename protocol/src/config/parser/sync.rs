@@ -58,7 +58,6 @@ fn hex_key(word: &str) -> Option<[u8; SYNC_KEY_LEN]> {
 impl Parser {
     #[inline(never)]
     pub(super) fn new_sync(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        const KW: &str = "tandem_sync";
         out.none(words);
         if self.config.sync.is_some() {
             out.err(words, K::Duplicate, SYNC, SYNC);
@@ -81,7 +80,7 @@ impl Parser {
             dhcp_master_command: None,
             dhcp_backup_command: None,
         });
-        Outcome::Block(Block::Sync, KW)
+        Outcome::Block(Block::Sync)
     }
 
     #[inline(never)]
@@ -174,7 +173,7 @@ impl Parser {
             }
             SyncKw::Filter => {
                 out.none(words);
-                return Outcome::Block(Block::SyncFilter, "conntrack_filter");
+                return Outcome::Block(Block::SyncFilter);
             }
             SyncKw::LeaseFile => {
                 if let Some(v) = out.one(words, Expected::FileName) {
@@ -226,7 +225,8 @@ impl Parser {
                 if words.len() < 2 {
                     out.bad(words, Expected::Protocol, 0, 1);
                 }
-                for (i, w) in words.iter().enumerate().skip(1) {
+                for i in 1..words.len() {
+                    let w = words.get(i).copied().unwrap_or("");
                     match protocol(w) {
                         None => out.bad(words, Expected::Protocol, 0, i),
                         Some(p) if f.protocols.contains(&p) => {}
@@ -242,7 +242,8 @@ impl Parser {
                 if words.len() < 2 {
                     out.bad(words, Expected::Prefix, 0, 1);
                 }
-                for (i, w) in words.iter().enumerate().skip(1) {
+                for i in 1..words.len() {
+                    let w = words.get(i).copied().unwrap_or("");
                     match value::prefix(w) {
                         None => out.bad(words, Expected::Prefix, 0, i),
                         Some((a, len)) => {
