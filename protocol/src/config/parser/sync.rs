@@ -72,7 +72,7 @@ impl Parser {
             local_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             peer_addresses: heapless::Vec::new(),
             port: DEFAULT_SYNC_PORT,
-            key: SyncKey::Inline([0; SYNC_KEY_LEN]),
+            key: SyncKey::File(Path::new()),
             conntrack_capacity: DEFAULT_CONNTRACK_CAPACITY,
             conntrack_filter: ConntrackFilter::default(),
             lease_file: None,
