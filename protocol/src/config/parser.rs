@@ -88,14 +88,14 @@ struct Loc {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Block {
     GlobalDefs,
-    SyncGroup(usize),
-    GroupList(usize),
-    Instance(usize),
-    Vips(usize),
-    Routes(usize),
-    Peers(usize),
-    TrackIf(usize),
-    Auth(usize),
+    SyncGroup(u8),
+    GroupList(u8),
+    Instance(u8),
+    Vips(u8),
+    Routes(u8),
+    Peers(u8),
+    TrackIf(u8),
+    Auth(u8),
     /// `tandem_sync { }`.
     Sync,
     /// `tandem_sync { conntrack_filter { } }`.
@@ -779,14 +779,14 @@ impl Parser {
         let outcome = match self.stack.last().map(|f| f.block) {
             None => self.top(out, words),
             Some(Block::GlobalDefs) => self.global(out, words),
-            Some(Block::SyncGroup(g)) => self.sync_group(out, words, g),
-            Some(Block::GroupList(g)) => self.group_list(out, words, g),
-            Some(Block::Instance(i)) => self.instance(out, words, i),
-            Some(Block::Vips(i)) => self.vip(out, words, i),
-            Some(Block::Routes(i)) => self.route(out, words, i),
-            Some(Block::Peers(i)) => self.peer(out, words, i),
-            Some(Block::TrackIf(i)) => self.track(out, words, i),
-            Some(Block::Auth(i)) => self.auth(out, words, i),
+            Some(Block::SyncGroup(g)) => self.sync_group(out, words, usize::from(g)),
+            Some(Block::GroupList(g)) => self.group_list(out, words, usize::from(g)),
+            Some(Block::Instance(i)) => self.instance(out, words, usize::from(i)),
+            Some(Block::Vips(i)) => self.vip(out, words, usize::from(i)),
+            Some(Block::Routes(i)) => self.route(out, words, usize::from(i)),
+            Some(Block::Peers(i)) => self.peer(out, words, usize::from(i)),
+            Some(Block::TrackIf(i)) => self.track(out, words, usize::from(i)),
+            Some(Block::Auth(i)) => self.auth(out, words, usize::from(i)),
             Some(Block::Sync) => self.sync_stmt(out, words),
             Some(Block::SyncFilter) => self.sync_filter(out, words),
             Some(Block::Skip) => Outcome::Ignored,
@@ -939,7 +939,7 @@ impl Parser {
             return Outcome::Ignored;
         }
         let _ = self.group_meta.push(GroupMeta::default());
-        Outcome::Block(Block::SyncGroup(g))
+        Outcome::Block(Block::SyncGroup(g as u8))
     }
 
     #[inline(never)]
@@ -947,7 +947,7 @@ impl Parser {
         let kw = words.first().copied().unwrap_or("");
         if kw == "group" {
             out.none(words);
-            Outcome::Block(Block::GroupList(g))
+            Outcome::Block(Block::GroupList(g as u8))
         } else {
             Self::unknown(out, words, UNSUPPORTED_GROUP)
         }
@@ -996,7 +996,7 @@ impl Parser {
             loc: out.loc(),
             ..InstMeta::default()
         });
-        Outcome::Block(Block::Instance(i))
+        Outcome::Block(Block::Instance(i as u8))
     }
 
     #[inline(never)]
@@ -1136,13 +1136,13 @@ impl Parser {
                 }
                 return Outcome::Simple;
             }
-            InstKw::Vips => Block::Vips(i),
-            InstKw::Routes => Block::Routes(i),
-            InstKw::Peers => Block::Peers(i),
-            InstKw::TrackIf => Block::TrackIf(i),
+            InstKw::Vips => Block::Vips(i as u8),
+            InstKw::Routes => Block::Routes(i as u8),
+            InstKw::Peers => Block::Peers(i as u8),
+            InstKw::TrackIf => Block::TrackIf(i as u8),
             InstKw::Auth => {
                 meta.auth_loc = Some(out.loc());
-                Block::Auth(i)
+                Block::Auth(i as u8)
             }
         };
         // A block keyword.
