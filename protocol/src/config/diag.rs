@@ -535,32 +535,10 @@ struct Cx<'a> {
     b: i64,
 }
 
-/// `v` in decimal with at least `min` digits, in `buf`.
-fn dec(buf: &mut [u8; 24], v: i64, min: usize) -> &str {
-    let mut n = v.unsigned_abs();
-    let mut i = buf.len();
-    for slot in buf.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-        i -= 1;
-        if n == 0 && 24 - i >= min {
-            break;
-        }
-    }
-    if v < 0 {
-        i -= 1;
-        if let Some(s) = buf.get_mut(i) {
-            *s = b'-';
-        }
-    }
-    core::str::from_utf8(buf.get(i..).unwrap_or(&[])).unwrap_or("")
-}
-
 /// Writes `template` with its placeholders filled in from `cx` (one writer
 /// for every message).
 fn fill(f: &mut fmt::Formatter<'_>, template: &str, cx: &Cx<'_>) -> fmt::Result {
     let mut rest = template;
-    let mut buf = [0u8; 24];
     while let Some(i) = rest.bytes().position(|b| b < 13) {
         let (text, tail) = rest.split_at_checked(i).unwrap_or((rest, ""));
         f.write_str(text)?;
@@ -574,9 +552,14 @@ fn fill(f: &mut fmt::Formatter<'_>, template: &str, cx: &Cx<'_>) -> fmt::Result 
                 fill(f, cx.sub, cx)?;
                 continue;
             }
-            5 => dec(&mut buf, cx.a, 1),
-            6 => dec(&mut buf, cx.b, 1),
-            7 => dec(&mut buf, cx.b, 2),
+            5..=7 => {
+                let v = if code == 5 { cx.a } else { cx.b };
+                f.write_str(if v < 0 { "-" } else { "" })?;
+                f.write_str(if code == 7 && v < 10 { "0" } else { "" })?;
+                // `write!`: the caller's width and flags do not apply.
+                write!(f, "{}", v.unsigned_abs())?;
+                continue;
+            }
             _ if cx.kw.is_empty() => "",
             _ => ": ",
         };
@@ -609,20 +592,14 @@ impl fmt::Display for Diagnostic<'_> {
             _ => {}
         }
         // `file:line: `, `file: `, `line N: ` or nothing.
-        let mut buf = [0u8; 24];
-        let (file, n) = (self.file, self.line != 0);
-        let line = if n {
-            dec(&mut buf, i64::from(self.line), 1)
-        } else {
-            ""
-        };
-        let head = match (file.is_empty(), n) {
-            (false, _) => [file, if n { ":" } else { "" }, line, ": "],
-            (true, true) => ["line ", "", line, ": "],
-            (true, false) => [""; 4],
-        };
-        for s in head {
-            f.write_str(s)?;
+        let file = self.file;
+        if !file.is_empty() || self.line != 0 {
+            f.write_str(if file.is_empty() { "line " } else { file })?;
+            if self.line != 0 {
+                f.write_str(if file.is_empty() { "" } else { ":" })?;
+                write!(f, "{}", self.line)?;
+            }
+            f.write_str(": ")?;
         }
         if self.severity == Severity::Warning {
             f.write_str("warning: ")?;
