@@ -80,17 +80,16 @@ impl fmt::Display for LoadError {
         match self {
             LoadError::Io(e) => sys::ErrorText(e).fmt(f),
             LoadError::NotUtf8 => f.write_str("not valid UTF-8"),
-            LoadError::TooLarge => write!(
-                f,
-                "the configuration is larger than {} KiB (the main file and all its includes together)",
-                MAX_TEXT / 1024
+            // Fixed texts (no formatting code); the asserts below keep them true.
+            LoadError::TooLarge => f.write_str(
+                "the configuration is larger than 256 KiB (the main file and all its includes together)",
             ),
-            LoadError::TooManyFiles => {
-                write!(f, "an include pattern matches more than {MAX_GLOB} files")
-            }
+            LoadError::TooManyFiles => f.write_str("an include pattern matches more than 64 files"),
         }
     }
 }
+
+const _: () = assert!(MAX_TEXT == 256 * 1024 && MAX_GLOB == 64);
 
 /// Counts of one load.
 #[derive(Clone, Copy, Debug)]
@@ -154,10 +153,10 @@ impl Loader {
             parser: &mut parser,
             diag: &mut *diag,
             dir: &mut self.dir.0,
-            limit: None,
+            limit: Limit::None,
         };
         feed_file(&mut cx, name, raw, text, 0, free);
-        let limit = cx.limit.take();
+        let limit = cx.limit;
         let outcome = Outcome {
             errors: parser.errors(),
             warnings: parser.warnings(),
@@ -170,8 +169,10 @@ impl Loader {
             },
             Ok(_) => outcome,
         };
-        if let Some(l) = limit {
-            return Err(l);
+        match limit {
+            Limit::None => {}
+            Limit::TooLarge => return Err(LoadError::TooLarge),
+            Limit::TooManyFiles => return Err(LoadError::TooManyFiles),
         }
         if let Ok(c) = result {
             core::mem::swap(&mut *self.config, c);
@@ -181,13 +182,31 @@ impl Loader {
     }
 }
 
+/// The first [`Loader`] limit a load exceeded (a small copy type: no
+/// `io::Error` to drop).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    None,
+    TooLarge,
+    TooManyFiles,
+}
+
+impl Limit {
+    /// Records `l` unless a limit was exceeded before.
+    fn set(&mut self, l: Limit) {
+        if *self == Limit::None {
+            *self = l;
+        }
+    }
+}
+
 /// State of one load shared by the recursion.
 struct Cx<'a> {
     parser: &'a mut Parser,
     diag: &'a mut dyn FnMut(&Diagnostic<'_>),
     dir: &'a mut [u8],
     /// A limit was exceeded (reported as the load's error at the end).
-    limit: Option<LoadError>,
+    limit: Limit,
 }
 
 /// Feeds `text` (the file `name`, at `raw` on disk) and, recursively, what
@@ -320,7 +339,7 @@ fn include(
     free: &mut [u8],
 ) -> Result<(usize, usize), IncludeError> {
     let too_large = |cx: &mut Cx<'_>| {
-        cx.limit.get_or_insert(LoadError::TooLarge);
+        cx.limit.set(Limit::TooLarge);
         IncludeError::TooLarge
     };
     // The full pattern: relative to the including file's directory.
@@ -389,7 +408,7 @@ fn include(
             return Err(too_large(cx));
         }
         if too_many {
-            cx.limit.get_or_insert(LoadError::TooManyFiles);
+            cx.limit.set(Limit::TooManyFiles);
             return Err(IncludeError::Io);
         }
         // Insertion sort by path (small: no sort machinery in the binary).
