@@ -762,15 +762,15 @@ impl Parser {
                 out.emit(Severity::Error, p.frame.block.keyword(), e, tok);
             }
         }
-        let skip = Frame {
-            block: Block::Skip,
-            loc: out.loc(),
-        };
         if words.is_empty() || too_many {
             if open {
                 if !too_many {
                     out.err(&[], K::UnexpectedOpenBrace, NO, OPEN);
                 }
+                let skip = Frame {
+                    block: Block::Skip,
+                    loc: out.loc(),
+                };
                 self.push(out, skip, "");
             }
             return;
@@ -791,37 +791,26 @@ impl Parser {
             Some(Block::SyncFilter) => self.sync_filter(out, words),
             Some(Block::Skip) => Outcome::Ignored,
         };
-        match outcome {
+        // The block this statement opens (a skipped one if none).
+        let (block, required) = match outcome {
             Outcome::Simple => {
-                if open {
-                    out.err(words, K::UnexpectedOpenBrace, 0, OPEN);
-                    self.push(out, skip, kw);
+                if !open {
+                    return;
                 }
+                out.err(words, K::UnexpectedOpenBrace, 0, OPEN);
+                (Block::Skip, false)
             }
-            Outcome::Block(block) => {
-                let frame = Frame {
-                    block,
-                    loc: out.loc(),
-                };
-                if open {
-                    self.push(out, frame, kw);
-                } else {
-                    self.pending = Some(Pending {
-                        frame,
-                        required: true,
-                    });
-                }
-            }
-            Outcome::Ignored => {
-                if open {
-                    self.push(out, skip, kw);
-                } else {
-                    self.pending = Some(Pending {
-                        frame: skip,
-                        required: false,
-                    });
-                }
-            }
+            Outcome::Block(block) => (block, true),
+            Outcome::Ignored => (Block::Skip, false),
+        };
+        let frame = Frame {
+            block,
+            loc: out.loc(),
+        };
+        if open {
+            self.push(out, frame, kw);
+        } else {
+            self.pending = Some(Pending { frame, required });
         }
     }
 
