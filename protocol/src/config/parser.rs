@@ -1505,6 +1505,19 @@ struct Sink<'d, 'f> {
     warnings: u32,
 }
 
+/// The keyword of each [`Late`], `\0`-separated, in declaration order.
+const LATE_KW: &str = "vrrp_instance\0vrrp_instance\0unicast_src_ip\0unicast_peer\0version\0\
+    authentication\0auth_pass\0auth_type\0vrrp_instance\0nopreempt\0preempt_delay\0\
+    track_interface\0vrrp_instance\0group\0group\0tandem_sync\0peer_address\0peer_address";
+
+/// Bit `i`: [`Late`] `i` is a warning.
+const LATE_WARN: u32 = 1 << Late::Ipv6NeedsV3 as u32
+    | 1 << Late::AuthIgnoredV3 as u32
+    | 1 << Late::NoVirtualAddresses as u32
+    | 1 << Late::NopreemptWithMaster as u32
+    | 1 << Late::PreemptDelayWithNopreempt as u32
+    | 1 << Late::TrackOwnInterface as u32;
+
 /// The problems found at the end (each with its fixed keyword and kind).
 #[derive(Clone, Copy)]
 enum Late {
@@ -1545,26 +1558,32 @@ impl Sink<'_, '_> {
 
     #[inline(never)]
     fn late2(&mut self, loc: &Loc, what: Late, token: &str, other: &str) {
-        use Severity::{Error as E, Warning as W};
-        let (severity, keyword, kind) = match what {
-            Late::MissingInterface => (E, "vrrp_instance", K::MissingInterface),
-            Late::MissingVrid => (E, "vrrp_instance", K::MissingVrid),
-            Late::SrcFamily => (E, "unicast_src_ip", K::MixedFamilies),
-            Late::PeerFamily => (E, "unicast_peer", K::MixedFamilies),
-            Late::Ipv6NeedsV3 => (W, "version", K::Ipv6NeedsV3),
-            Late::AuthIgnoredV3 => (W, "authentication", K::AuthIgnoredV3),
-            Late::NoPassword => (E, "auth_pass", K::Expected(Expected::Password)),
-            Late::NoAuthType => (E, "auth_type", K::Expected(Expected::AuthType)),
-            Late::NoVirtualAddresses => (W, "vrrp_instance", K::NoVirtualAddresses),
-            Late::NopreemptWithMaster => (W, "nopreempt", K::NopreemptWithMaster),
-            Late::PreemptDelayWithNopreempt => (W, "preempt_delay", K::PreemptDelayWithNopreempt),
-            Late::TrackOwnInterface => (W, "track_interface", K::TrackOwnInterface),
-            Late::DuplicateVrid => (E, "vrrp_instance", K::DuplicateVrid),
-            Late::UnknownInstance => (E, "group", K::UnknownInstance),
-            Late::InTwoGroups => (E, "group", K::InTwoGroups),
-            Late::SyncMissing => (E, "tandem_sync", K::MissingKeyword),
-            Late::PeerIsLocal => (E, "peer_address", K::PeerIsLocal),
-            Late::SyncFamily => (E, "peer_address", K::SyncFamily),
+        // Keyword and severity from tables (one match less).
+        let i = what as usize;
+        let keyword = LATE_KW.split('\0').nth(i).unwrap_or("");
+        let severity = if LATE_WARN >> i & 1 != 0 {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        let kind = match what {
+            Late::MissingInterface => K::MissingInterface,
+            Late::MissingVrid => K::MissingVrid,
+            Late::SrcFamily | Late::PeerFamily => K::MixedFamilies,
+            Late::Ipv6NeedsV3 => K::Ipv6NeedsV3,
+            Late::AuthIgnoredV3 => K::AuthIgnoredV3,
+            Late::NoPassword => K::Expected(Expected::Password),
+            Late::NoAuthType => K::Expected(Expected::AuthType),
+            Late::NoVirtualAddresses => K::NoVirtualAddresses,
+            Late::NopreemptWithMaster => K::NopreemptWithMaster,
+            Late::PreemptDelayWithNopreempt => K::PreemptDelayWithNopreempt,
+            Late::TrackOwnInterface => K::TrackOwnInterface,
+            Late::DuplicateVrid => K::DuplicateVrid,
+            Late::UnknownInstance => K::UnknownInstance,
+            Late::InTwoGroups => K::InTwoGroups,
+            Late::SyncMissing => K::MissingKeyword,
+            Late::PeerIsLocal => K::PeerIsLocal,
+            Late::SyncFamily => K::SyncFamily,
         };
         self.emit(loc, severity, keyword, kind, token, other);
     }
