@@ -189,24 +189,30 @@ impl Parser {
                 }
             }
             SyncKw::MasterCmd | SyncKw::BackupCmd => {
-                let master = k == SyncKw::MasterCmd;
                 // The rest of the line, words joined by single spaces
-                // (quote it to keep other spacing).
+                // (quote it to keep other spacing): at most COMMAND_LEN
+                // bytes, not only whitespace, no control characters. Checked
+                // first, then built in place (no 256-byte copy).
                 let rest = words.get(1..).unwrap_or(&[]);
-                let mut cmd = Command::new();
-                let mut fits = true;
-                for (i, w) in rest.iter().enumerate() {
-                    if i > 0 {
-                        fits &= cmd.push(' ').is_ok();
-                    }
-                    fits &= cmd.push_str(w).is_ok();
-                }
-                if cmd.trim().is_empty() || !fits || cmd.chars().any(|c| c.is_control()) {
+                let len = rest.iter().map(|w| w.len() + 1).sum::<usize>();
+                if len > COMMAND_LEN + 1
+                    || rest.iter().all(|w| w.trim().is_empty())
+                    || rest.iter().any(|w| w.chars().any(|c| c.is_control()))
+                {
                     out.bad(words, Expected::Command, 0, 1);
-                } else if master {
-                    d.dhcp_master_command = Some(cmd);
                 } else {
-                    d.dhcp_backup_command = Some(cmd);
+                    let slot = if k == SyncKw::MasterCmd {
+                        &mut d.dhcp_master_command
+                    } else {
+                        &mut d.dhcp_backup_command
+                    };
+                    let cmd = slot.insert(Command::new());
+                    for (i, w) in rest.iter().enumerate() {
+                        if i > 0 {
+                            let _ = cmd.push(' ');
+                        }
+                        let _ = cmd.push_str(w);
+                    }
                 }
             }
         }
