@@ -32,12 +32,15 @@ fn protocol(word: &str) -> Option<u8> {
         .or_else(|| value::uint_in(word, 0, 255).map(|v| v as u8))
 }
 
-/// A file name: 1..=PATH_LEN bytes, no control characters.
-fn path(word: &str) -> Option<Path> {
-    if word.is_empty() || word.chars().any(|c| c.is_control()) {
-        return None;
-    }
-    Path::try_from(word).ok()
+/// Whether `word` is a file name: 1..=PATH_LEN bytes, no control characters.
+fn path_ok(word: &str) -> bool {
+    !word.is_empty() && word.len() <= PATH_LEN && !word.chars().any(|c| c.is_control())
+}
+
+/// `word` (checked with [`path_ok`]) into `slot`, in place.
+fn set_path(slot: &mut Path, word: &str) {
+    slot.clear();
+    let _ = slot.push_str(word);
 }
 
 /// 64 hex digits.
@@ -145,15 +148,15 @@ impl Parser {
                 let Some(v) = out.one(words, e) else {
                     return Outcome::Simple;
                 };
-                let key = if inline {
-                    hex_key(v).map(SyncKey::Inline)
+                let valid = if inline {
+                    hex_key(v).is_some()
                 } else {
-                    path(v).map(SyncKey::File)
+                    path_ok(v)
                 };
-                let Some(key) = key else {
+                if !valid {
                     out.bad(words, e, 0, 1);
                     return Outcome::Simple;
-                };
+                }
                 let from = 1 + u8::from(inline);
                 if m.key_from != 0 && m.key_from != from {
                     let prev = if inline { KEY_FILE } else { KEY_FILE + 1 };
@@ -162,7 +165,18 @@ impl Parser {
                     if m.key_from != 0 {
                         out.warn(words, K::Repeated, 0, NO);
                     }
-                    d.key = key;
+                    if inline {
+                        if let Some(key) = hex_key(v) {
+                            d.key = SyncKey::Inline(key);
+                        }
+                    } else {
+                        if !matches!(d.key, SyncKey::File(_)) {
+                            d.key = SyncKey::File(Path::new());
+                        }
+                        if let SyncKey::File(p) = &mut d.key {
+                            set_path(p, v);
+                        }
+                    }
                     m.key_from = from;
                 }
             }
@@ -177,9 +191,10 @@ impl Parser {
             }
             SyncKw::LeaseFile => {
                 if let Some(v) = out.one(words, Expected::FileName) {
-                    match path(v) {
-                        Some(p) => d.lease_file = Some(p),
-                        None => out.bad(words, Expected::FileName, 0, 1),
+                    if path_ok(v) {
+                        set_path(d.lease_file.get_or_insert_with(Path::new), v);
+                    } else {
+                        out.bad(words, Expected::FileName, 0, 1);
                     }
                 }
             }
@@ -189,30 +204,24 @@ impl Parser {
                 }
             }
             SyncKw::MasterCmd | SyncKw::BackupCmd => {
+                let master = k == SyncKw::MasterCmd;
                 // The rest of the line, words joined by single spaces
-                // (quote it to keep other spacing): at most COMMAND_LEN
-                // bytes, not only whitespace, no control characters. Checked
-                // first, then built in place (no 256-byte copy).
+                // (quote it to keep other spacing).
                 let rest = words.get(1..).unwrap_or(&[]);
-                let len = rest.iter().map(|w| w.len() + 1).sum::<usize>();
-                if len > COMMAND_LEN + 1
-                    || rest.iter().all(|w| w.trim().is_empty())
-                    || rest.iter().any(|w| w.chars().any(|c| c.is_control()))
-                {
-                    out.bad(words, Expected::Command, 0, 1);
-                } else {
-                    let slot = if k == SyncKw::MasterCmd {
-                        &mut d.dhcp_master_command
-                    } else {
-                        &mut d.dhcp_backup_command
-                    };
-                    let cmd = slot.insert(Command::new());
-                    for (i, w) in rest.iter().enumerate() {
-                        if i > 0 {
-                            let _ = cmd.push(' ');
-                        }
-                        let _ = cmd.push_str(w);
+                let mut cmd = Command::new();
+                let mut fits = true;
+                for (i, w) in rest.iter().enumerate() {
+                    if i > 0 {
+                        fits &= cmd.push(' ').is_ok();
                     }
+                    fits &= cmd.push_str(w).is_ok();
+                }
+                if cmd.trim().is_empty() || !fits || cmd.chars().any(|c| c.is_control()) {
+                    out.bad(words, Expected::Command, 0, 1);
+                } else if master {
+                    d.dhcp_master_command = Some(cmd);
+                } else {
+                    d.dhcp_backup_command = Some(cmd);
                 }
             }
         }
