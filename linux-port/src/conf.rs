@@ -51,12 +51,9 @@ pub struct Loaded {
 /// Loads `path` and its includes with a fresh [`Loader`] (for `tandem
 /// check`); every diagnostic goes to `diag`. `Err` when the main file
 /// cannot be read or a [`Loader`] limit was exceeded.
-pub fn load(path: &Path, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> io::Result<Loaded> {
+pub fn load(path: &Path, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> Result<Loaded, LoadError> {
     let mut l = Loader::new();
-    let o = l.load(path, diag).map_err(|e| match e {
-        LoadError::Io(e) => e,
-        e => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
-    })?;
+    let o = l.load(path, diag)?;
     Ok(Loaded {
         config: l.valid.then_some(l.config),
         errors: o.errors,
@@ -83,17 +80,16 @@ impl fmt::Display for LoadError {
         match self {
             LoadError::Io(e) => sys::ErrorText(e).fmt(f),
             LoadError::NotUtf8 => f.write_str("not valid UTF-8"),
-            LoadError::TooLarge => write!(
-                f,
-                "the configuration is larger than {} KiB (the main file and all its includes together)",
-                MAX_TEXT / 1024
+            // Fixed texts (no formatting code); the asserts below keep them true.
+            LoadError::TooLarge => f.write_str(
+                "the configuration is larger than 256 KiB (the main file and all its includes together)",
             ),
-            LoadError::TooManyFiles => {
-                write!(f, "an include pattern matches more than {MAX_GLOB} files")
-            }
+            LoadError::TooManyFiles => f.write_str("an include pattern matches more than 64 files"),
         }
     }
 }
+
+const _: () = assert!(MAX_TEXT == 256 * 1024 && MAX_GLOB == 64);
 
 /// Counts of one load.
 #[derive(Clone, Copy, Debug)]
@@ -157,15 +153,15 @@ impl Loader {
             parser: &mut parser,
             diag: &mut *diag,
             dir: &mut self.dir.0,
-            limit: None,
+            limit: Limit::None,
         };
         feed_file(&mut cx, name, raw, text, 0, free);
-        let limit = cx.limit.take();
+        let limit = cx.limit;
         let outcome = Outcome {
             errors: parser.errors(),
             warnings: parser.warnings(),
         };
-        let result = parser.finish(diag);
+        let result = parser.finish_in_place(diag);
         let outcome = match &result {
             Err(e) => Outcome {
                 errors: e.errors,
@@ -173,14 +169,34 @@ impl Loader {
             },
             Ok(_) => outcome,
         };
-        if let Some(l) = limit {
-            return Err(l);
+        match limit {
+            Limit::None => {}
+            Limit::TooLarge => return Err(LoadError::TooLarge),
+            Limit::TooManyFiles => return Err(LoadError::TooManyFiles),
         }
         if let Ok(c) = result {
-            *self.config = c;
+            core::mem::swap(&mut *self.config, c);
             self.valid = true;
         }
         Ok(outcome)
+    }
+}
+
+/// The first [`Loader`] limit a load exceeded (a small copy type: no
+/// `io::Error` to drop).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    None,
+    TooLarge,
+    TooManyFiles,
+}
+
+impl Limit {
+    /// Records `l` unless a limit was exceeded before.
+    fn set(&mut self, l: Limit) {
+        if *self == Limit::None {
+            *self = l;
+        }
     }
 }
 
@@ -190,7 +206,7 @@ struct Cx<'a> {
     diag: &'a mut dyn FnMut(&Diagnostic<'_>),
     dir: &'a mut [u8],
     /// A limit was exceeded (reported as the load's error at the end).
-    limit: Option<LoadError>,
+    limit: Limit,
 }
 
 /// Feeds `text` (the file `name`, at `raw` on disk) and, recursively, what
@@ -323,7 +339,7 @@ fn include(
     free: &mut [u8],
 ) -> Result<(usize, usize), IncludeError> {
     let too_large = |cx: &mut Cx<'_>| {
-        cx.limit.get_or_insert(LoadError::TooLarge);
+        cx.limit.set(Limit::TooLarge);
         IncludeError::TooLarge
     };
     // The full pattern: relative to the including file's directory.
@@ -392,13 +408,19 @@ fn include(
             return Err(too_large(cx));
         }
         if too_many {
-            cx.limit.get_or_insert(LoadError::TooManyFiles);
+            cx.limit.set(Limit::TooManyFiles);
             return Err(IncludeError::Io);
         }
+        // Insertion sort by path (small: no sort machinery in the binary).
         let names: &[u8] = rest;
-        found[..count].sort_unstable_by(|a, b| {
-            names[a.0 as usize..a.1 as usize].cmp(&names[b.0 as usize..b.1 as usize])
-        });
+        let key = |e: (u32, u32)| names.get(e.0 as usize..e.1 as usize).unwrap_or(&[]);
+        for i in 1..count {
+            let mut j = i;
+            while j > 0 && key(found[j - 1]) > key(found[j]) {
+                found.swap(j - 1, j);
+                j -= 1;
+            }
+        }
     }
     let (names, mut free) = rest.split_at_mut(names_len);
     let names: &[u8] = names;

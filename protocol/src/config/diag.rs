@@ -1,6 +1,6 @@
 //! Diagnostics: every warning and error the parser reports, with file:line.
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 /// How bad a [`Diagnostic`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -79,63 +79,13 @@ pub enum Expected {
     Command,
 }
 
-/// The texts of [`Expected`]'s kinds without numbers, `\0`-separated, in
-/// [`Expected::text_index`] order (one string table instead of one branch per kind).
-const EXPECTED_TEXTS: &str = concat!(
-    "one of on|off|true|false|yes|no",
-    "\0",
-    "2 or 3",
-    "\0",
-    "an interface name of 1 to 15 bytes without '/', ':' or spaces",
-    "\0",
-    "a label of 1 to 15 bytes",
-    "\0",
-    "a name of 1 to 32 bytes",
-    "\0",
-    "a router id of 1 to 64 bytes",
-    "\0",
-    "an IPv4 or IPv6 address",
-    "\0",
-    "an IPv4 broadcast address, '+' or '-'",
-    "\0",
-    "an address with optional /prefix length",
-    "\0",
-    "PASS (AH is not supported)",
-    "\0",
-    "a password",
-    "\0",
-    "one of global|site|link|host|nowhere",
-    "\0",
-    "a table number or one of main|local|default",
-    "\0",
-    "a file name or glob pattern",
-    "\0",
-    "one of brd|dev|scope|label",
-    "\0",
-    "one of src|to|via|gw|dev|metric|table|scope|onlink",
-    "\0",
-    "'weight N [reverse]'",
-    "\0",
-    "'{'",
-    "\0",
-    "a closing quote",
-    "\0",
-    "64 hexadecimal digits (a 32-byte key)",
-    "\0",
-    "a protocol name (tcp, udp, icmp, icmpv6, sctp, dccp, udplite, gre) or number 0..=255",
-    "\0",
-    "a file name of 1 to 128 bytes",
-    "\0",
-    "a command of 1 to 255 bytes",
-    "\0",
-);
-
 impl Expected {
-    /// The position of this kind's text in [`EXPECTED_TEXTS`] (0 for the kinds with numbers).
+    /// The position of this kind's template in [`TEXTS`].
     #[inline(never)]
     fn text_index(self) -> usize {
         match self {
-            Expected::Integer { .. } | Expected::Seconds { .. } => 0,
+            Expected::Integer { .. } => T_INTEGER,
+            Expected::Seconds { .. } => T_SECONDS,
             Expected::Bool => 0,
             Expected::Version => 1,
             Expected::InterfaceName => 2,
@@ -161,31 +111,33 @@ impl Expected {
             Expected::Command => 22,
         }
     }
+
+    /// Its template and numbers into `cx`.
+    fn describe<'a>(self, cx: &mut Cx<'a>) {
+        cx.sub = nth(TEXTS, self.text_index());
+        match self {
+            Expected::Integer { min, max } => {
+                cx.a = min;
+                cx.b = max;
+            }
+            Expected::Seconds { max } => cx.b = i64::from(max),
+            _ => {}
+        }
+    }
 }
 
 impl fmt::Display for Expected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = match *self {
-            Expected::Integer { min, max } => {
-                f.write_str("an integer ")?;
-                if min < 0 {
-                    f.write_str("-")?;
-                }
-                num(f, min.unsigned_abs())?;
-                f.write_str("..=")?;
-                if max < 0 {
-                    f.write_str("-")?;
-                }
-                return num(f, max.unsigned_abs());
-            }
-            Expected::Seconds { max } => {
-                f.write_str("a time in seconds 0..=")?;
-                num(f, u64::from(max))?;
-                " (fractions allowed, e.g. 0.5)"
-            }
-            _ => nth(EXPECTED_TEXTS, self.text_index()),
+        let mut cx = Cx {
+            kw: "",
+            tok: "",
+            other: "",
+            sub: "",
+            a: 0,
+            b: 0,
         };
-        f.write_str(text)
+        self.describe(&mut cx);
+        fill(f, "\x04", &cx)
     }
 }
 
@@ -297,9 +249,9 @@ pub enum IncludeError {
     TooDeep,
 }
 
-impl fmt::Display for IncludeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl IncludeError {
+    fn text(self) -> &'static str {
+        match self {
             IncludeError::NoMatch => "matched no file",
             IncludeError::NotFound => "file not found",
             IncludeError::PermissionDenied => "permission denied",
@@ -307,7 +259,13 @@ impl fmt::Display for IncludeError {
             IncludeError::TooLarge => "file too large",
             IncludeError::Io => "read error",
             IncludeError::TooDeep => "includes nested too deeply (include loop?)",
-        })
+        }
+    }
+}
+
+impl fmt::Display for IncludeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())
     }
 }
 
@@ -400,98 +358,6 @@ pub enum DiagnosticKind {
     EscapeNotSupported,
 }
 
-/// The message templates of [`DiagnosticKind`]s (see [`fill`]),
-/// `\0`-separated, in [`DiagnosticKind::text_index`] order.
-const KIND_TEXTS: &str = concat!(
-    "quoted string '\u{1}' has no closing quote",
-    "\0",
-    "'\u{1}' is already defined",
-    "\0",
-    "missing '\u{1}'",
-    "\0",
-    "cannot be combined with '\u{1}' (use one of them)",
-    "\0",
-    "'\u{1}' is the local_address",
-    "\0",
-    "'\u{1}' is not of the same address family as local_address",
-    "\0",
-    "instance '\u{1}' has no interface",
-    "\0",
-    "instance '\u{1}' has no virtual_router_id",
-    "\0",
-    "instance '\u{1}' has the same interface, virtual_router_id and address family as instance '\u{2}'",
-    "\0",
-    "sync group '\u{2}' names unknown instance '\u{1}'",
-    "\0",
-    "instance '\u{1}' is already a member of sync group '\u{2}'",
-    "\0",
-    "'\u{1}' is not of the same address family as the instance's first virtual address",
-    "\0",
-    "'\u{1}' is not of the same address family as the route's destination",
-    "\0",
-    "option '\u{1}' is not supported by Tandem (ignored)",
-    "\0",
-    "extra value '\u{1}' ignored",
-    "\0",
-    "given again; the last value is used",
-    "\0",
-    "unknown state '\u{1}', using BACKUP",
-    "\0",
-    "longer than 8 characters; only the first 8 are used",
-    "\0",
-    "instance '\u{1}' uses VRRP version 3, which has no authentication (ignored)",
-    "\0",
-    "IPv6 instance '\u{1}' uses VRRP version 3",
-    "\0",
-    "instance '\u{1}' has no virtual address",
-    "\0",
-    "nopreempt has no effect on instance '\u{1}' with state MASTER",
-    "\0",
-    "instance '\u{1}' has nopreempt; preempt_delay is reset to 0",
-    "\0",
-    "'\u{1}' is the instance's own interface, always tracked (entry ignored)",
-    "\0",
-    "backslash escapes are not supported; '\u{1}' is taken literally",
-    "\0",
-);
-
-impl DiagnosticKind {
-    /// The position of this kind's template in [`KIND_TEXTS`] (0 for the
-    /// kinds [`Diagnostic`]'s `Display` writes itself).
-    #[inline(never)]
-    fn text_index(self) -> usize {
-        use DiagnosticKind as K;
-        match self {
-            K::UnterminatedQuote => 0,
-            K::Duplicate => 1,
-            K::MissingKeyword => 2,
-            K::Conflict => 3,
-            K::PeerIsLocal => 4,
-            K::SyncFamily => 5,
-            K::MissingInterface => 6,
-            K::MissingVrid => 7,
-            K::DuplicateVrid => 8,
-            K::UnknownInstance => 9,
-            K::InTwoGroups => 10,
-            K::MixedFamilies => 11,
-            K::RouteFamily => 12,
-            K::Unsupported => 13,
-            K::ExtraValue => 14,
-            K::Repeated => 15,
-            K::UnknownState => 16,
-            K::PasswordTruncated => 17,
-            K::AuthIgnoredV3 => 18,
-            K::Ipv6NeedsV3 => 19,
-            K::NoVirtualAddresses => 20,
-            K::NopreemptWithMaster => 21,
-            K::PreemptDelayWithNopreempt => 22,
-            K::TrackOwnInterface => 23,
-            K::EscapeNotSupported => 24,
-            _ => 0,
-        }
-    }
-}
-
 /// One warning or error, delivered to the caller's callback while parsing.
 ///
 /// It borrows the text being parsed (and the parser's tables), so format or
@@ -526,114 +392,220 @@ impl Diagnostic<'_> {
     }
 }
 
+/// Every message template, `\0`-separated: the [`Expected`] texts (in
+/// [`Expected::template`] order), then the [`DiagnosticKind`] messages (see
+/// [`DiagnosticKind`]'s `template`). One string table and one writer
+/// ([`fill`]) instead of one branch and `write!` per message.
+///
+/// Placeholders: `\x01` token, `\x02` other, `\x03` keyword, `\x04` the
+/// sub-text (expected value, limit, include error), `\x05`/`\x06` the
+/// numbers, `\x07` the second number as two digits, `\x0b\x0c` `keyword: `
+/// if there is a keyword.
+const TEXTS: &str = concat!(
+    // 0: Expected.
+    "one of on|off|true|false|yes|no\0",
+    "2 or 3\0",
+    "an interface name of 1 to 15 bytes without '/', ':' or spaces\0",
+    "a label of 1 to 15 bytes\0",
+    "a name of 1 to 32 bytes\0",
+    "a router id of 1 to 64 bytes\0",
+    "an IPv4 or IPv6 address\0",
+    "an IPv4 broadcast address, '+' or '-'\0",
+    "an address with optional /prefix length\0",
+    "PASS (AH is not supported)\0",
+    "a password\0",
+    "one of global|site|link|host|nowhere\0",
+    "a table number or one of main|local|default\0",
+    "a file name or glob pattern\0",
+    "one of brd|dev|scope|label\0",
+    "one of src|to|via|gw|dev|metric|table|scope|onlink\0",
+    "'weight N [reverse]'\0",
+    "'{'\0",
+    "a closing quote\0",
+    "64 hexadecimal digits (a 32-byte key)\0",
+    "a protocol name (tcp, udp, icmp, icmpv6, sctp, dccp, udplite, gre) or number 0..=255\0",
+    "a file name of 1 to 128 bytes\0",
+    "a command of 1 to 255 bytes\0",
+    // 23
+    "an integer \x05..=\x06\0",
+    "a time in seconds 0..=\x06 (fractions allowed, e.g. 0.5)\0",
+    // 25: DiagnosticKind, in declaration order (token empty).
+    "\x0b\x0cmissing value, expected \x04\0",
+    "unexpected '{'\0",
+    "'}' without an open block\0",
+    "\x03: block opened here is never closed\0",
+    "\x0b\x0cquoted string '\x01' has no closing quote\0",
+    "\x0b\x0ctoo many \x04 (at most \x06): '\x01' dropped\0",
+    "\x0b\x0c'\x01' is already defined\0",
+    "\x0b\x0cinstance '\x01' has no interface\0",
+    "\x0b\x0cinstance '\x01' has no virtual_router_id\0",
+    "\x0b\x0cinstance '\x01' has the same interface, virtual_router_id and address family as instance '\x02'\0",
+    "\x0b\x0csync group '\x02' names unknown instance '\x01'\0",
+    "\x0b\x0cinstance '\x01' is already a member of sync group '\x02'\0",
+    "\x0b\x0c'\x01' is not of the same address family as the instance's first virtual address\0",
+    "\x0b\x0c'\x01' is not of the same address family as the route's destination\0",
+    "\x0b\x0c'\x01': \x04\0",
+    "\x0b\x0cmissing '\x01'\0",
+    "\x0b\x0ccannot be combined with '\x01' (use one of them)\0",
+    "\x0b\x0c'\x01' is the local_address\0",
+    "\x0b\x0c'\x01' is not of the same address family as local_address\0",
+    "unknown keyword '\x03' (ignored)\0",
+    "'\x03' is not supported by Tandem (ignored)\0",
+    "\x0b\x0cextra value '\x01' ignored\0",
+    "\x0b\x0cgiven again; the last value is used\0",
+    "\x0b\x0cunknown state '\x01', using BACKUP\0",
+    "\x0b\x0clonger than 8 characters; only the first 8 are used\0",
+    "\x0b\x0cadjusted to \x05.\x07 s (VRRPv2: whole seconds 1..=255, VRRPv3: 0.01..=40.95 s)\0",
+    "\x0b\x0cinstance '\x01' uses VRRP version 3, which has no authentication (ignored)\0",
+    "\x0b\x0cIPv6 instance '\x01' uses VRRP version 3\0",
+    "\x0b\x0cinstance '\x01' has no virtual address\0",
+    "\x0b\x0cnopreempt has no effect on instance '\x01' with state MASTER\0",
+    "\x0b\x0cinstance '\x01' has nopreempt; preempt_delay is reset to 0\0",
+    "\x0b\x0c'\x01' is the instance's own interface, always tracked (entry ignored)\0",
+    "\x0b\x0cbackslash escapes are not supported; '\x01' is taken literally\0",
+    // 58: Expected and Unsupported with a token.
+    "\x0b\x0cexpected \x04, got '\x01'\0",
+    "\x0b\x0coption '\x01' is not supported by Tandem (ignored)\0",
+);
+
+const T_INTEGER: usize = 23;
+const T_SECONDS: usize = 24;
+
+impl DiagnosticKind {
+    /// The position of this kind's template in [`TEXTS`]. `missing`: the
+    /// token is empty.
+    #[inline(never)]
+    fn text_index(self, missing: bool) -> usize {
+        use DiagnosticKind as K;
+        // Declaration order.
+        let i = match self {
+            K::Expected(_) if !missing => return 58,
+            K::Unsupported if !missing => return 59,
+            K::Expected(_) => 0,
+            K::UnexpectedOpenBrace => 1,
+            K::UnmatchedCloseBrace => 2,
+            K::UnclosedBlock => 3,
+            K::UnterminatedQuote => 4,
+            K::TooMany(_) => 5,
+            K::Duplicate => 6,
+            K::MissingInterface => 7,
+            K::MissingVrid => 8,
+            K::DuplicateVrid => 9,
+            K::UnknownInstance => 10,
+            K::InTwoGroups => 11,
+            K::MixedFamilies => 12,
+            K::RouteFamily => 13,
+            K::Include(_) => 14,
+            K::MissingKeyword => 15,
+            K::Conflict => 16,
+            K::PeerIsLocal => 17,
+            K::SyncFamily => 18,
+            K::UnknownKeyword => 19,
+            K::Unsupported => 20,
+            K::ExtraValue => 21,
+            K::Repeated => 22,
+            K::UnknownState => 23,
+            K::PasswordTruncated => 24,
+            K::AdvertIntAdjusted { .. } => 25,
+            K::AuthIgnoredV3 => 26,
+            K::Ipv6NeedsV3 => 27,
+            K::NoVirtualAddresses => 28,
+            K::NopreemptWithMaster => 29,
+            K::PreemptDelayWithNopreempt => 30,
+            K::TrackOwnInterface => 31,
+            K::EscapeNotSupported => 32,
+        };
+        25 + i
+    }
+}
+
 /// The `i`th `\0`-separated text of `texts`.
 fn nth(texts: &str, i: usize) -> &str {
     texts.split('\0').nth(i).unwrap_or("")
 }
 
-/// `n` in decimal (ignores the formatter's width and flags, like `write!`).
-fn num(f: &mut fmt::Formatter<'_>, n: u64) -> fmt::Result {
-    if n >= 10 {
-        num(f, n / 10)?;
-    }
-    f.write_char(char::from(b'0' + (n % 10) as u8))
+/// What [`fill`] puts in for the placeholders.
+struct Cx<'a> {
+    kw: &'a str,
+    tok: &'a str,
+    other: &'a str,
+    /// `\x04`: a template of its own (filled with the same context).
+    sub: &'a str,
+    a: i64,
+    b: i64,
 }
 
-/// Writes `template` with `\u{1}` replaced by `tok`, `\u{2}` by `other` and
-/// `\u{3}` by `kw` (one writer for every message instead of one `write!`
-/// format per message).
-fn fill(
-    f: &mut fmt::Formatter<'_>,
-    template: &str,
-    kw: &str,
-    tok: &str,
-    other: &str,
-) -> fmt::Result {
+/// Writes `template` with its placeholders filled in from `cx` (one writer
+/// for every message).
+fn fill(f: &mut fmt::Formatter<'_>, template: &str, cx: &Cx<'_>) -> fmt::Result {
     let mut rest = template;
-    while let Some(i) = rest.bytes().position(|b| b < 4) {
+    while let Some(i) = rest.bytes().position(|b| b < 13) {
         let (text, tail) = rest.split_at_checked(i).unwrap_or((rest, ""));
         f.write_str(text)?;
-        f.write_str(match tail.as_bytes().first() {
-            Some(1) => tok,
-            Some(2) => other,
-            _ => kw,
-        })?;
+        let code = tail.as_bytes().first().copied().unwrap_or(0);
         rest = tail.get(1..).unwrap_or("");
+        let put = match code {
+            1 => cx.tok,
+            2 => cx.other,
+            3 | 11 => cx.kw,
+            4 => {
+                fill(f, cx.sub, cx)?;
+                continue;
+            }
+            5..=7 => {
+                let v = if code == 5 { cx.a } else { cx.b };
+                f.write_str(if v < 0 { "-" } else { "" })?;
+                f.write_str(if code == 7 && v < 10 { "0" } else { "" })?;
+                // `write!`: the caller's width and flags do not apply.
+                write!(f, "{}", v.unsigned_abs())?;
+                continue;
+            }
+            _ if cx.kw.is_empty() => "",
+            _ => ": ",
+        };
+        f.write_str(put)?;
     }
     f.write_str(rest)
 }
 
 impl fmt::Display for Diagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use DiagnosticKind as K;
-        if !self.file.is_empty() {
-            f.write_str(self.file)?;
-            if self.line != 0 {
-                f.write_str(":")?;
-                num(f, u64::from(self.line))?;
+        let mut cx = Cx {
+            kw: self.keyword,
+            tok: self.token,
+            other: self.other,
+            sub: "",
+            a: 0,
+            b: 0,
+        };
+        match self.kind {
+            DiagnosticKind::Expected(e) => e.describe(&mut cx),
+            DiagnosticKind::TooMany(l) => {
+                cx.sub = l.what();
+                cx.b = l.max() as i64;
             }
-            f.write_str(": ")?;
-        } else if self.line != 0 {
-            f.write_str("line ")?;
-            num(f, u64::from(self.line))?;
+            DiagnosticKind::Include(e) => cx.sub = e.text(),
+            DiagnosticKind::AdvertIntAdjusted { centis } => {
+                cx.a = i64::from(centis / 100);
+                cx.b = i64::from(centis % 100);
+            }
+            _ => {}
+        }
+        // `file:line: `, `file: `, `line N: ` or nothing.
+        let file = self.file;
+        if !file.is_empty() || self.line != 0 {
+            f.write_str(if file.is_empty() { "line " } else { file })?;
+            if self.line != 0 {
+                f.write_str(if file.is_empty() { "" } else { ":" })?;
+                write!(f, "{}", self.line)?;
+            }
             f.write_str(": ")?;
         }
         if self.severity == Severity::Warning {
             f.write_str("warning: ")?;
         }
-        let (kw, tok, other) = (self.keyword, self.token, self.other);
-        // Kinds that name the keyword themselves.
-        let whole = match self.kind {
-            K::UnknownKeyword => Some("unknown keyword '\u{3}' (ignored)"),
-            K::Unsupported if tok.is_empty() => {
-                Some("'\u{3}' is not supported by Tandem (ignored)")
-            }
-            K::UnclosedBlock => Some("\u{3}: block opened here is never closed"),
-            K::UnexpectedOpenBrace => Some("unexpected '{'"),
-            K::UnmatchedCloseBrace => Some("'}' without an open block"),
-            _ => None,
-        };
-        if let Some(t) = whole {
-            return fill(f, t, kw, tok, other);
-        }
-        if !kw.is_empty() {
-            f.write_str(kw)?;
-            f.write_str(": ")?;
-        }
-        let template = match self.kind {
-            K::Expected(e) => {
-                f.write_str(if tok.is_empty() {
-                    "missing value, expected "
-                } else {
-                    "expected "
-                })?;
-                fmt::Display::fmt(&e, f)?;
-                if tok.is_empty() {
-                    return Ok(());
-                }
-                ", got '\u{1}'"
-            }
-            K::TooMany(limit) => {
-                f.write_str("too many ")?;
-                f.write_str(limit.what())?;
-                f.write_str(" (at most ")?;
-                num(f, limit.max() as u64)?;
-                "): '\u{1}' dropped"
-            }
-            K::Include(e) => {
-                fill(f, "'\u{1}': ", kw, tok, other)?;
-                return fmt::Display::fmt(&e, f);
-            }
-            K::AdvertIntAdjusted { centis } => {
-                f.write_str("adjusted to ")?;
-                num(f, u64::from(centis / 100))?;
-                f.write_str(if centis % 100 < 10 { ".0" } else { "." })?;
-                num(f, u64::from(centis % 100))?;
-                " s (VRRPv2: whole seconds 1..=255, VRRPv3: 0.01..=40.95 s)"
-            }
-            kind => nth(KIND_TEXTS, kind.text_index()),
-        };
-        fill(f, template, kw, tok, other)
+        let t = self.kind.text_index(self.token.is_empty());
+        fill(f, nth(TEXTS, t), &cx)
     }
 }
 
@@ -668,9 +640,8 @@ mod tests {
     #[test]
     fn text_tables_match_the_enums() {
         // One text per kind plus the empty piece after the last `\0`.
-        assert_eq!(EXPECTED_TEXTS.split('\0').count(), 24);
+        assert_eq!(TEXTS.split('\0').count(), 61);
         assert_eq!(LIMIT_TEXTS.split('\0').count(), 13);
-        assert_eq!(KIND_TEXTS.split('\0').count(), 26);
         assert_eq!(
             Expected::Bool.to_string(),
             "one of on|off|true|false|yes|no"

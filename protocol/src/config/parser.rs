@@ -88,14 +88,14 @@ struct Loc {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Block {
     GlobalDefs,
-    SyncGroup(usize),
-    GroupList(usize),
-    Instance(usize),
-    Vips(usize),
-    Routes(usize),
-    Peers(usize),
-    TrackIf(usize),
-    Auth(usize),
+    SyncGroup(u8),
+    GroupList(u8),
+    Instance(u8),
+    Vips(u8),
+    Routes(u8),
+    Peers(u8),
+    TrackIf(u8),
+    Auth(u8),
     /// `tandem_sync { }`.
     Sync,
     /// `tandem_sync { conntrack_filter { } }`.
@@ -104,10 +104,29 @@ enum Block {
     Skip,
 }
 
+impl Block {
+    /// The keyword that opens this block (for diagnostics).
+    fn keyword(self) -> &'static str {
+        match self {
+            Block::GlobalDefs => "global_defs",
+            Block::SyncGroup(_) => "vrrp_sync_group",
+            Block::GroupList(_) => "group",
+            Block::Instance(_) => "vrrp_instance",
+            Block::Vips(_) => "virtual_ipaddress",
+            Block::Routes(_) => "virtual_routes",
+            Block::Peers(_) => "unicast_peer",
+            Block::TrackIf(_) => "track_interface",
+            Block::Auth(_) => "authentication",
+            Block::Sync => "tandem_sync",
+            Block::SyncFilter => "conntrack_filter",
+            Block::Skip => "block",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Frame {
     block: Block,
-    keyword: &'static str,
     loc: Loc,
 }
 
@@ -143,24 +162,19 @@ struct InstMeta {
     preempt_delay_set: bool,
 }
 
-/// `tandem_sync { }` while it is being read (required keywords may be
-/// missing until the end).
-#[derive(Clone, Debug, Default)]
-struct SyncDraft {
+/// What `tandem_sync { }` gave so far. Its values go straight into
+/// `Config::sync` (with placeholders for the required keywords until
+/// they are given: moving the whole block costs code on 32-bit MIPS).
+#[derive(Clone, Copy, Debug, Default)]
+struct SyncMeta {
     loc: Loc,
     seen: u32,
-    interface: Option<IfName>,
-    local: Option<IpAddr>,
-    peers: Vec<(IpAddr, Loc), MAX_SYNC_PEERS, u8>,
-    port: Option<u16>,
-    /// The key and the keyword that gave it.
-    key: Option<(SyncKey, &'static str)>,
-    conntrack_capacity: Option<u32>,
-    filter: ConntrackFilter,
-    lease_file: Option<Path>,
-    lease_capacity: Option<u32>,
-    master_cmd: Option<Command>,
-    backup_cmd: Option<Command>,
+    /// `local_address` was given.
+    local_set: bool,
+    /// Which keyword gave the key: 0 none, 1 `key_file`, 2 `key`.
+    key_from: u8,
+    /// Where each of `peer_addresses` was given.
+    peer_locs: [Loc; MAX_SYNC_PEERS],
 }
 
 #[derive(Clone, Debug, Default)]
@@ -178,7 +192,7 @@ enum Outcome {
     /// A complete statement (keyword with values, or a list entry).
     Simple,
     /// A keyword that opens this block.
-    Block(Block, &'static str),
+    Block(Block),
     /// A skipped keyword (already reported): its block, if any, is skipped.
     Ignored,
 }
@@ -193,6 +207,50 @@ struct Out<'d, 'f> {
     warnings: u32,
 }
 
+/// Texts a diagnostic may name instead of a word of the statement: index
+/// `FX + i` (see [`Out::say`]).
+const FIXED_TEXTS: [&str; 13] = [
+    "",
+    "{",
+    "}",
+    "include",
+    "group",
+    "virtual_ipaddress",
+    "virtual_routes",
+    "unicast_peer",
+    "track_interface",
+    "tandem_sync",
+    "label",
+    "key_file",
+    "key",
+];
+/// The first index of [`FIXED_TEXTS`] (past every word index).
+const FX: usize = 64;
+/// The empty text.
+const NO: usize = FX;
+const OPEN: usize = FX + 1;
+const CLOSE: usize = FX + 2;
+const INCLUDE: usize = FX + 3;
+const GROUP: usize = FX + 4;
+const VIPS: usize = FX + 5;
+const ROUTES: usize = FX + 6;
+const PEERS: usize = FX + 7;
+const TRACK: usize = FX + 8;
+const SYNC: usize = FX + 9;
+const LABEL: usize = FX + 10;
+const KEY_FILE: usize = FX + 11;
+
+/// Word `i` of `words`, or a fixed text (`i >= FX`); "" past the end.
+fn pick<'a>(words: &[&'a str], i: usize) -> &'a str {
+    match i.checked_sub(FX) {
+        Some(j) => FIXED_TEXTS.get(j).copied().unwrap_or(""),
+        None => words.get(i).copied().unwrap_or(""),
+    }
+}
+
+/// Severity bit of [`Out::say`]'s `at`.
+const WARN: usize = 1 << 16;
+
 impl Out<'_, '_> {
     fn loc(&self) -> Loc {
         Loc {
@@ -201,6 +259,7 @@ impl Out<'_, '_> {
         }
     }
 
+    #[inline(never)]
     fn emit(&mut self, severity: Severity, keyword: &str, kind: K, token: &str) {
         match severity {
             Severity::Error => self.errors = self.errors.saturating_add(1),
@@ -217,53 +276,78 @@ impl Out<'_, '_> {
         });
     }
 
-    fn error(&mut self, keyword: &str, kind: K, token: &str) {
-        self.emit(Severity::Error, keyword, kind, token);
-    }
-
-    fn warn(&mut self, keyword: &str, kind: K, token: &str) {
-        self.emit(Severity::Warning, keyword, kind, token);
-    }
-
+    /// Report `kind` about the words `at & 0xff` (keyword) and
+    /// `at >> 8 & 0xff` (token) of `words` (see [`pick`]); a warning if
+    /// `at & WARN`. Few arguments: diagnostics are reported from many places.
     #[inline(never)]
-    fn expected(&mut self, keyword: &str, e: Expected, token: &str) {
-        self.error(keyword, K::Expected(e), token);
+    fn say(&mut self, kind: &K, words: &[&str], at: usize) {
+        let severity = if at & WARN != 0 {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        self.emit(
+            severity,
+            pick(words, at & 0xff),
+            *kind,
+            pick(words, at >> 8 & 0xff),
+        );
+    }
+
+    /// Error: `words[tok]` (of `words[kw]`) is not `e`.
+    #[inline(always)]
+    fn bad(&mut self, words: &[&str], e: Expected, kw: usize, tok: usize) {
+        self.say(&K::Expected(e), words, kw | tok << 8);
+    }
+
+    /// Error `kind` about `words[tok]` (of `words[kw]`).
+    #[inline(always)]
+    fn err(&mut self, words: &[&str], kind: K, kw: usize, tok: usize) {
+        self.say(&kind, words, kw | tok << 8);
+    }
+
+    /// Warning `kind` about `words[tok]` (of `words[kw]`).
+    #[inline(always)]
+    fn warn(&mut self, words: &[&str], kind: K, kw: usize, tok: usize) {
+        self.say(&kind, words, kw | tok << 8 | WARN);
     }
 
     /// The single value of `words[0]`; missing is an error, extra words a warning.
+    #[inline(never)]
     fn one<'t>(&mut self, words: &[&'t str], e: Expected) -> Option<&'t str> {
-        let kw = words.first().copied().unwrap_or("");
-        match words.get(1) {
-            None => {
-                self.expected(kw, e, "");
-                None
-            }
-            Some(v) => {
-                if let Some(extra) = words.get(2) {
-                    self.warn(kw, K::ExtraValue, extra);
-                }
-                Some(v)
-            }
+        self.none_after(words, 2);
+        let v = words.get(1).copied();
+        if v.is_none() {
+            self.bad(words, e, 0, 1);
         }
+        v
     }
 
     /// A keyword that takes no value: extra words are a warning.
     fn none(&mut self, words: &[&str]) {
-        if let (Some(kw), Some(extra)) = (words.first(), words.get(1)) {
-            self.warn(kw, K::ExtraValue, extra);
+        self.none_after(words, 1);
+    }
+
+    /// Warn about `words[i]` if there is one (an extra value).
+    #[inline(never)]
+    fn none_after(&mut self, words: &[&str], i: usize) {
+        if words.len() > i {
+            self.warn(words, K::ExtraValue, 0, i);
         }
     }
 
     /// Warn if bit `bit` was set before in `seen`, and set it.
-    fn once(&mut self, seen: &mut u32, bit: u32, keyword: &str) {
+    #[inline(never)]
+    fn once(&mut self, words: &[&str], seen: &mut u32, bit: u32) {
         let mask = 1u32 << (bit & 31);
         if *seen & mask != 0 {
-            self.warn(keyword, K::Repeated, "");
+            self.warn(words, K::Repeated, 0, NO);
         }
         *seen |= mask;
     }
 
     /// An unsigned integer value in `min..=max` (missing/invalid reported).
+    #[inline(never)]
     fn uint(&mut self, words: &[&str], min: u32, max: u32) -> Option<u32> {
         let e = Expected::Integer {
             min: i64::from(min),
@@ -272,61 +356,51 @@ impl Out<'_, '_> {
         let v = self.one(words, e)?;
         let n = value::uint_in(v, u64::from(min), u64::from(max)).map(|n| n as u32);
         if n.is_none() {
-            self.expected(words.first().copied().unwrap_or(""), e, v);
+            self.bad(words, e, 0, 1);
         }
         n
     }
 
     /// An optional `<BOOL>` (absent = true).
+    #[inline(never)]
     fn opt_bool(&mut self, words: &[&str]) -> Option<bool> {
-        let kw = words.first().copied().unwrap_or("");
-        match words.get(1) {
-            None => Some(true),
-            Some(v) => {
-                if let Some(extra) = words.get(2) {
-                    self.warn(kw, K::ExtraValue, extra);
-                }
-                let b = value::boolean(v);
-                if b.is_none() {
-                    self.expected(kw, Expected::Bool, v);
-                }
-                b
-            }
+        let Some(v) = words.get(1) else {
+            return Some(true);
+        };
+        self.none_after(words, 2);
+        let b = value::boolean(v);
+        if b.is_none() {
+            self.bad(words, Expected::Bool, 0, 1);
         }
+        b
     }
 
-    fn ip(&mut self, keyword: &str, word: Option<&&str>) -> Option<IpAddr> {
-        let Some(w) = word else {
-            self.expected(keyword, Expected::IpAddress, "");
-            return None;
-        };
-        let a = value::ip(w);
+    /// `words[i]` as an address (missing/invalid reported for `words[kw]`).
+    #[inline(never)]
+    fn ip(&mut self, words: &[&str], kw: usize, i: usize) -> Option<IpAddr> {
+        let a = words.get(i).and_then(|w| value::ip(w));
         if a.is_none() {
-            self.expected(keyword, Expected::IpAddress, w);
+            self.bad(words, Expected::IpAddress, kw, i);
         }
         a
     }
 
-    fn ifname(&mut self, keyword: &str, word: Option<&&str>) -> Option<IfName> {
-        let Some(w) = word else {
-            self.expected(keyword, Expected::InterfaceName, "");
-            return None;
-        };
-        let n = value::ifname(w);
+    /// `words[i]` as an interface name (missing/invalid reported for `words[kw]`).
+    #[inline(never)]
+    fn ifname(&mut self, words: &[&str], kw: usize, i: usize) -> Option<IfName> {
+        let n = words.get(i).and_then(|w| value::ifname(w));
         if n.is_none() {
-            self.expected(keyword, Expected::InterfaceName, w);
+            self.bad(words, Expected::InterfaceName, kw, i);
         }
         n
     }
 
-    fn scope(&mut self, keyword: &str, word: Option<&&str>) -> Option<Scope> {
-        let Some(w) = word else {
-            self.expected(keyword, Expected::Scope, "");
-            return None;
-        };
-        let s = value::scope(w);
+    /// `words[i]` as a scope (missing/invalid reported for `words[kw]`).
+    #[inline(never)]
+    fn scope(&mut self, words: &[&str], kw: usize, i: usize) -> Option<Scope> {
+        let s = words.get(i).and_then(|w| value::scope(w));
         if s.is_none() {
-            self.expected(keyword, Expected::Scope, w);
+            self.bad(words, Expected::Scope, kw, i);
         }
         s
     }
@@ -429,7 +503,7 @@ pub struct Parser {
     inst_meta: Vec<InstMeta, MAX_INSTANCES, u8>,
     group_meta: Vec<GroupMeta, MAX_SYNC_GROUPS, u8>,
     global_meta: GlobalMeta,
-    sync: Option<SyncDraft>,
+    sync_meta: SyncMeta,
     global_version_set: bool,
     global_v3cs_set: bool,
     files: Vec<FileName, MAX_FILES, u8>,
@@ -455,7 +529,7 @@ impl Parser {
             inst_meta: Vec::new(),
             group_meta: Vec::new(),
             global_meta: GlobalMeta::default(),
-            sync: None,
+            sync_meta: SyncMeta::default(),
             global_version_set: false,
             global_v3cs_set: false,
             files: Vec::new(),
@@ -584,12 +658,12 @@ impl Parser {
                 Tok::Word(w) => Some(w),
                 Tok::Quoted(q) => {
                     if q.contains('\\') {
-                        out.warn("", K::EscapeNotSupported, q);
+                        out.emit(Severity::Warning, "", K::EscapeNotSupported, q);
                     }
                     Some(q)
                 }
                 Tok::Unterminated(r) => {
-                    out.error("", K::UnterminatedQuote, r);
+                    out.emit(Severity::Error, "", K::UnterminatedQuote, r);
                     Some(r)
                 }
                 Tok::Open => {
@@ -614,11 +688,8 @@ impl Parser {
                 }
                 if words.push(w).is_err() && !too_many {
                     too_many = true;
-                    out.error(
-                        words.first().copied().unwrap_or(""),
-                        K::TooMany(Limit::Words),
-                        w,
-                    );
+                    let kw = words.first().copied().unwrap_or("");
+                    out.emit(Severity::Error, kw, K::TooMany(Limit::Words), w);
                 }
             }
             first = false;
@@ -633,22 +704,21 @@ impl Parser {
         let pattern = match toks.next() {
             Some(Tok::Word(w)) | Some(Tok::Quoted(w)) if !w.is_empty() => w,
             Some(Tok::Unterminated(r)) => {
-                out.error("include", K::UnterminatedQuote, r);
+                out.emit(Severity::Error, "include", K::UnterminatedQuote, r);
                 return None;
             }
             _ => {
-                out.expected("include", Expected::Path, "");
+                out.bad(&[], Expected::Path, INCLUDE, NO);
                 return None;
             }
         };
-        match toks.next() {
-            Some(Tok::Word(w)) | Some(Tok::Quoted(w)) | Some(Tok::Unterminated(w)) => {
-                out.warn("include", K::ExtraValue, w)
-            }
-            Some(Tok::Open) => out.warn("include", K::ExtraValue, "{"),
-            Some(Tok::Close) => out.warn("include", K::ExtraValue, "}"),
-            None => {}
-        }
+        let extra = match toks.next() {
+            Some(Tok::Word(w)) | Some(Tok::Quoted(w)) | Some(Tok::Unterminated(w)) => w,
+            Some(Tok::Open) => "{",
+            Some(Tok::Close) => "}",
+            None => return Some(pattern),
+        };
+        out.emit(Severity::Warning, "include", K::ExtraValue, extra);
         Some(pattern)
     }
 
@@ -656,7 +726,7 @@ impl Parser {
     fn push(&mut self, out: &mut Out<'_, '_>, frame: Frame, keyword: &str) {
         if self.overflow_depth > 0 || self.stack.push(frame).is_err() {
             if self.overflow_depth == 0 {
-                out.error(keyword, K::TooMany(Limit::Depth), "{");
+                out.emit(Severity::Error, keyword, K::TooMany(Limit::Depth), "{");
             }
             self.overflow_depth = self.overflow_depth.saturating_add(1);
         }
@@ -667,14 +737,15 @@ impl Parser {
             if p.required {
                 let loc = out.line;
                 out.line = p.frame.loc.line;
-                out.expected(p.frame.keyword, Expected::OpenBrace, "");
+                let e = K::Expected(Expected::OpenBrace);
+                out.emit(Severity::Error, p.frame.block.keyword(), e, "");
                 out.line = loc;
             }
         }
         if self.overflow_depth > 0 {
             self.overflow_depth -= 1;
         } else if self.stack.pop().is_none() {
-            out.error("", K::UnmatchedCloseBrace, "}");
+            out.err(&[], K::UnmatchedCloseBrace, NO, CLOSE);
         }
     }
 
@@ -682,27 +753,24 @@ impl Parser {
     fn statement(&mut self, out: &mut Out<'_, '_>, words: &[&str], open: bool, too_many: bool) {
         if let Some(p) = self.pending.take() {
             if words.is_empty() && open {
-                self.push(out, p.frame, p.frame.keyword);
+                self.push(out, p.frame, p.frame.block.keyword());
                 return;
             }
             if p.required {
-                out.expected(
-                    p.frame.keyword,
-                    Expected::OpenBrace,
-                    words.first().copied().unwrap_or("{"),
-                );
+                let tok = words.first().copied().unwrap_or("{");
+                let e = K::Expected(Expected::OpenBrace);
+                out.emit(Severity::Error, p.frame.block.keyword(), e, tok);
             }
         }
-        let skip = Frame {
-            block: Block::Skip,
-            keyword: "block",
-            loc: out.loc(),
-        };
         if words.is_empty() || too_many {
             if open {
                 if !too_many {
-                    out.error("", K::UnexpectedOpenBrace, "{");
+                    out.err(&[], K::UnexpectedOpenBrace, NO, OPEN);
                 }
+                let skip = Frame {
+                    block: Block::Skip,
+                    loc: out.loc(),
+                };
                 self.push(out, skip, "");
             }
             return;
@@ -711,59 +779,50 @@ impl Parser {
         let outcome = match self.stack.last().map(|f| f.block) {
             None => self.top(out, words),
             Some(Block::GlobalDefs) => self.global(out, words),
-            Some(Block::SyncGroup(g)) => self.sync_group(out, words, g),
-            Some(Block::GroupList(g)) => self.group_list(out, words, g),
-            Some(Block::Instance(i)) => self.instance(out, words, i),
-            Some(Block::Vips(i)) => self.vip(out, words, i),
-            Some(Block::Routes(i)) => self.route(out, words, i),
-            Some(Block::Peers(i)) => self.peer(out, words, i),
-            Some(Block::TrackIf(i)) => self.track(out, words, i),
-            Some(Block::Auth(i)) => self.auth(out, words, i),
+            Some(Block::SyncGroup(g)) => self.sync_group(out, words, usize::from(g)),
+            Some(Block::GroupList(g)) => self.group_list(out, words, usize::from(g)),
+            Some(Block::Instance(i)) => self.instance(out, words, usize::from(i)),
+            Some(Block::Vips(i)) => self.vip(out, words, usize::from(i)),
+            Some(Block::Routes(i)) => self.route(out, words, usize::from(i)),
+            Some(Block::Peers(i)) => self.peer(out, words, usize::from(i)),
+            Some(Block::TrackIf(i)) => self.track(out, words, usize::from(i)),
+            Some(Block::Auth(i)) => self.auth(out, words, usize::from(i)),
             Some(Block::Sync) => self.sync_stmt(out, words),
             Some(Block::SyncFilter) => self.sync_filter(out, words),
             Some(Block::Skip) => Outcome::Ignored,
         };
-        match outcome {
+        // The block this statement opens (a skipped one if none).
+        let (block, required) = match outcome {
             Outcome::Simple => {
-                if open {
-                    out.error(kw, K::UnexpectedOpenBrace, "{");
-                    self.push(out, skip, kw);
+                if !open {
+                    return;
                 }
+                out.err(words, K::UnexpectedOpenBrace, 0, OPEN);
+                (Block::Skip, false)
             }
-            Outcome::Block(block, keyword) => {
-                let frame = Frame {
-                    block,
-                    keyword,
-                    loc: out.loc(),
-                };
-                if open {
-                    self.push(out, frame, kw);
-                } else {
-                    self.pending = Some(Pending {
-                        frame,
-                        required: true,
-                    });
-                }
-            }
-            Outcome::Ignored => {
-                if open {
-                    self.push(out, skip, kw);
-                } else {
-                    self.pending = Some(Pending {
-                        frame: skip,
-                        required: false,
-                    });
-                }
-            }
+            Outcome::Block(block) => (block, true),
+            Outcome::Ignored => (Block::Skip, false),
+        };
+        let frame = Frame {
+            block,
+            loc: out.loc(),
+        };
+        if open {
+            self.push(out, frame, kw);
+        } else {
+            self.pending = Some(Pending { frame, required });
         }
     }
 
-    fn unknown(out: &mut Out<'_, '_>, keyword: &str, unsupported: &str) -> Outcome {
-        if listed(unsupported, keyword) {
-            out.warn(keyword, K::Unsupported, "");
+    /// `words[0]` is not a keyword of this block (or one of `unsupported`).
+    #[inline(never)]
+    fn unknown(out: &mut Out<'_, '_>, words: &[&str], unsupported: &str) -> Outcome {
+        let kind = if listed(unsupported, words.first().copied().unwrap_or("")) {
+            K::Unsupported
         } else {
-            out.warn(keyword, K::UnknownKeyword, "");
-        }
+            K::UnknownKeyword
+        };
+        out.warn(words, kind, 0, NO);
         Outcome::Ignored
     }
 
@@ -773,7 +832,7 @@ impl Parser {
         match TopKw::find(kw) {
             Some(TopKw::GlobalDefs) => {
                 out.none(words);
-                Outcome::Block(Block::GlobalDefs, "global_defs")
+                Outcome::Block(Block::GlobalDefs)
             }
             Some(TopKw::SyncGroup) => self.new_group(out, words),
             Some(TopKw::Instance) => self.new_instance(out, words),
@@ -782,13 +841,12 @@ impl Parser {
                 self.global_version(out, words);
                 Outcome::Simple
             }
-            None => Self::unknown(out, kw, UNSUPPORTED_TOP),
+            None => Self::unknown(out, words, UNSUPPORTED_TOP),
         }
     }
 
     fn global_version(&mut self, out: &mut Out<'_, '_>, words: &[&str]) {
-        let kw = words.first().copied().unwrap_or("");
-        out.once(&mut self.global_meta.seen, GlobalKw::Version as u32, kw);
+        out.once(words, &mut self.global_meta.seen, GlobalKw::Version as u32);
         if let Some(v) = out.uint(words, 2, 3) {
             self.config.global.vrrp_version = if v == 2 { Version::V2 } else { Version::V3 };
             self.global_version_set = true;
@@ -799,20 +857,20 @@ impl Parser {
     fn global(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
         let Some(k) = GlobalKw::find(kw) else {
-            return Self::unknown(out, kw, UNSUPPORTED_GLOBAL);
+            return Self::unknown(out, words, UNSUPPORTED_GLOBAL);
         };
         if k == GlobalKw::Version {
             self.global_version(out, words);
             return Outcome::Simple;
         }
-        out.once(&mut self.global_meta.seen, k as u32, kw);
+        out.once(words, &mut self.global_meta.seen, k as u32);
         let g = &mut self.config.global;
         match k {
             GlobalKw::RouterId => {
                 if let Some(v) = out.one(words, Expected::RouterId) {
                     match String::try_from(v) {
                         Ok(s) if !v.is_empty() => g.router_id = Some(s),
-                        _ => out.expected(kw, Expected::RouterId, v),
+                        _ => out.bad(words, Expected::RouterId, 0, 1),
                     }
                 }
             }
@@ -849,16 +907,15 @@ impl Parser {
     }
     #[inline(never)]
     fn new_group(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        let kw = "vrrp_sync_group";
         let Some(raw) = out.one(words, Expected::Name) else {
             return Outcome::Ignored;
         };
         let Some(name) = value::name(raw) else {
-            out.expected(kw, Expected::Name, raw);
+            out.bad(words, Expected::Name, 0, 1);
             return Outcome::Ignored;
         };
         if self.config.sync_groups.iter().any(|g| g.name == name) {
-            out.error(kw, K::Duplicate, raw);
+            out.err(words, K::Duplicate, 0, 1);
             return Outcome::Ignored;
         }
         let g = self.config.sync_groups.len();
@@ -867,11 +924,11 @@ impl Parser {
             members: Vec::new(),
         };
         if self.config.sync_groups.push(group).is_err() {
-            out.error(kw, K::TooMany(Limit::SyncGroups), raw);
+            out.err(words, K::TooMany(Limit::SyncGroups), 0, 1);
             return Outcome::Ignored;
         }
         let _ = self.group_meta.push(GroupMeta::default());
-        Outcome::Block(Block::SyncGroup(g), kw)
+        Outcome::Block(Block::SyncGroup(g as u8))
     }
 
     #[inline(never)]
@@ -879,9 +936,9 @@ impl Parser {
         let kw = words.first().copied().unwrap_or("");
         if kw == "group" {
             out.none(words);
-            Outcome::Block(Block::GroupList(g), "group")
+            Outcome::Block(Block::GroupList(g as u8))
         } else {
-            Self::unknown(out, kw, UNSUPPORTED_GROUP)
+            Self::unknown(out, words, UNSUPPORTED_GROUP)
         }
     }
 
@@ -890,17 +947,17 @@ impl Parser {
         let Some(meta) = self.group_meta.get_mut(g) else {
             return Outcome::Simple;
         };
-        for w in words {
+        for (i, w) in words.iter().enumerate() {
             let Some(name) = value::name(w) else {
-                out.expected("group", Expected::Name, w);
+                out.bad(words, Expected::Name, GROUP, i);
                 continue;
             };
             if meta.members.iter().any(|(n, _)| *n == name) {
-                out.error("group", K::Duplicate, w);
+                out.err(words, K::Duplicate, GROUP, i);
                 continue;
             }
             if meta.members.push((name, out.loc())).is_err() {
-                out.error("group", K::TooMany(Limit::GroupMembers), w);
+                out.err(words, K::TooMany(Limit::GroupMembers), GROUP, i);
             }
         }
         Outcome::Simple
@@ -908,28 +965,27 @@ impl Parser {
 
     #[inline(never)]
     fn new_instance(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        let kw = "vrrp_instance";
         let Some(raw) = out.one(words, Expected::Name) else {
             return Outcome::Ignored;
         };
         let Some(name) = value::name(raw) else {
-            out.expected(kw, Expected::Name, raw);
+            out.bad(words, Expected::Name, 0, 1);
             return Outcome::Ignored;
         };
         if self.config.instances.iter().any(|i| i.name == name) {
-            out.error(kw, K::Duplicate, raw);
+            out.err(words, K::Duplicate, 0, 1);
             return Outcome::Ignored;
         }
         let i = self.config.instances.len();
         if self.config.instances.push(new_instance(name)).is_err() {
-            out.error(kw, K::TooMany(Limit::Instances), raw);
+            out.err(words, K::TooMany(Limit::Instances), 0, 1);
             return Outcome::Ignored;
         }
         let _ = self.inst_meta.push(InstMeta {
             loc: out.loc(),
             ..InstMeta::default()
         });
-        Outcome::Block(Block::Instance(i), kw)
+        Outcome::Block(Block::Instance(i as u8))
     }
 
     #[inline(never)]
@@ -941,10 +997,10 @@ impl Parser {
             return Outcome::Ignored;
         };
         let Some(k) = InstKw::find(kw) else {
-            return Self::unknown(out, kw, UNSUPPORTED_INSTANCE);
+            return Self::unknown(out, words, UNSUPPORTED_INSTANCE);
         };
         if k as u32 <= InstKw::GarpRefreshRepeat as u32 {
-            out.once(&mut meta.seen, k as u32, kw);
+            out.once(words, &mut meta.seen, k as u32);
         }
         let block = match k {
             InstKw::State => {
@@ -953,7 +1009,7 @@ impl Parser {
                         InitialState::Master
                     } else {
                         if !v.eq_ignore_ascii_case("BACKUP") {
-                            out.warn(kw, K::UnknownState, v);
+                            out.warn(words, K::UnknownState, 0, 1);
                         }
                         InitialState::Backup
                     };
@@ -961,10 +1017,9 @@ impl Parser {
                 return Outcome::Simple;
             }
             InstKw::Interface => {
-                if let Some(v) = out.one(words, Expected::InterfaceName) {
-                    match value::ifname(v) {
-                        Some(n) => inst.interface = n,
-                        None => out.expected(kw, Expected::InterfaceName, v),
+                if out.one(words, Expected::InterfaceName).is_some() {
+                    if let Some(n) = out.ifname(words, 0, 1) {
+                        inst.interface = n;
                     }
                 }
                 return Outcome::Simple;
@@ -989,7 +1044,7 @@ impl Parser {
                             meta.advert_micros = Some(m);
                             meta.advert_loc = out.loc();
                         }
-                        _ => out.expected(kw, e, v),
+                        _ => out.bad(words, e, 0, 1),
                     }
                 }
                 return Outcome::Simple;
@@ -999,7 +1054,7 @@ impl Parser {
                     match v {
                         "2" => meta.version = Some(Version::V2),
                         "3" => meta.version = Some(Version::V3),
-                        _ => out.expected(kw, Expected::Version, v),
+                        _ => out.bad(words, Expected::Version, 0, 1),
                     }
                     meta.version_loc = out.loc();
                 }
@@ -1007,7 +1062,8 @@ impl Parser {
             }
             InstKw::Preempt => {
                 out.none(words);
-                inst.preempt = kw == "preempt";
+                // `preempt` or `nopreempt`.
+                inst.preempt = kw.len() == 7;
                 return Outcome::Simple;
             }
             InstKw::PreemptDelay => {
@@ -1015,17 +1071,19 @@ impl Parser {
                 if let Some(v) = out.one(words, e) {
                     match value::seconds_micros(v, 1000) {
                         Some(m) => {
-                            inst.preempt_delay_ms = (m / 1000) as u32;
+                            // At most 1000 s: the microseconds fit a u32.
+                            inst.preempt_delay_ms = m as u32 / 1000;
                             meta.preempt_delay_set = m > 0;
                         }
-                        None => out.expected(kw, e, v),
+                        None => out.bad(words, e, 0, 1),
                     }
                 }
                 return Outcome::Simple;
             }
             InstKw::Accept => {
                 out.none(words);
-                inst.accept = kw == "accept";
+                // `accept` or `no_accept`.
+                inst.accept = kw.len() == 6;
                 return Outcome::Simple;
             }
             InstKw::V3Checksum => {
@@ -1035,13 +1093,10 @@ impl Parser {
                 return Outcome::Simple;
             }
             InstKw::SrcIp => {
-                if let Some(v) = out.one(words, Expected::IpAddress) {
-                    match value::ip(v) {
-                        Some(a) => {
-                            inst.src_ip = Some(a);
-                            meta.src_loc = out.loc();
-                        }
-                        None => out.expected(kw, Expected::IpAddress, v),
+                if out.one(words, Expected::IpAddress).is_some() {
+                    if let Some(a) = out.ip(words, 0, 1) {
+                        inst.src_ip = Some(a);
+                        meta.src_loc = out.loc();
                     }
                 }
                 return Outcome::Simple;
@@ -1070,18 +1125,18 @@ impl Parser {
                 }
                 return Outcome::Simple;
             }
-            InstKw::Vips => (Block::Vips(i), "virtual_ipaddress"),
-            InstKw::Routes => (Block::Routes(i), "virtual_routes"),
-            InstKw::Peers => (Block::Peers(i), "unicast_peer"),
-            InstKw::TrackIf => (Block::TrackIf(i), "track_interface"),
+            InstKw::Vips => Block::Vips(i as u8),
+            InstKw::Routes => Block::Routes(i as u8),
+            InstKw::Peers => Block::Peers(i as u8),
+            InstKw::TrackIf => Block::TrackIf(i as u8),
             InstKw::Auth => {
                 meta.auth_loc = Some(out.loc());
-                (Block::Auth(i), "authentication")
+                Block::Auth(i as u8)
             }
         };
         // A block keyword.
         out.none(words);
-        Outcome::Block(block.0, block.1)
+        Outcome::Block(block)
     }
 
     #[inline(never)]
@@ -1091,9 +1146,9 @@ impl Parser {
             return Outcome::Ignored;
         };
         let Some(k) = AuthKw::find(kw) else {
-            return Self::unknown(out, kw, "");
+            return Self::unknown(out, words, "");
         };
-        out.once(&mut meta.seen, AUTH_SEEN + k as u32, kw);
+        out.once(words, &mut meta.seen, AUTH_SEEN + k as u32);
         match k {
             AuthKw::Type => {
                 if let Some(v) = out.one(words, Expected::AuthType) {
@@ -1101,21 +1156,21 @@ impl Parser {
                         meta.auth_type_pass = Some(true);
                     } else {
                         meta.auth_type_pass = Some(false);
-                        out.expected(kw, Expected::AuthType, v);
+                        out.bad(words, Expected::AuthType, 0, 1);
                     }
                 }
             }
             AuthKw::Pass => {
                 if let Some(v) = out.one(words, Expected::Password) {
                     if v.is_empty() {
-                        out.expected(kw, Expected::Password, v);
+                        out.bad(words, Expected::Password, 0, 1);
                     } else {
                         let mut pass = [0u8; AUTH_PASS_LEN];
                         for (d, s) in pass.iter_mut().zip(v.bytes()) {
                             *d = s;
                         }
                         if v.len() > AUTH_PASS_LEN {
-                            out.warn(kw, K::PasswordTruncated, "");
+                            out.warn(words, K::PasswordTruncated, 0, NO);
                         }
                         meta.auth_pass = Some(pass);
                     }
@@ -1126,7 +1181,6 @@ impl Parser {
     }
     #[inline(never)]
     fn vip(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
-        const KW: &str = "virtual_ipaddress";
         let (Some(inst), Some(meta)) =
             (self.config.instances.get_mut(i), self.inst_meta.get_mut(i))
         else {
@@ -1134,7 +1188,7 @@ impl Parser {
         };
         let first = words.first().copied().unwrap_or("");
         let Some((addr, len)) = value::prefix(first) else {
-            out.expected(KW, Expected::Prefix, first);
+            out.bad(words, Expected::Prefix, VIPS, 0);
             return Outcome::Simple;
         };
         let prefix_len = len.unwrap_or_else(|| value::host_len(&addr));
@@ -1148,92 +1202,79 @@ impl Parser {
         };
         let mut k = 1;
         while let Some(opt) = words.get(k).copied() {
+            // `o`: the option's index, `k`: its argument's.
+            let o = k;
             k += 1;
-            let arg = words.get(k);
+            let arg = words.get(k).copied();
             match VipOpt::find(opt) {
                 Some(VipOpt::Brd) => {
-                    k += 1;
-                    let IpAddr::V4(a) = addr else {
-                        out.expected(opt, Expected::Broadcast, arg.copied().unwrap_or(""));
-                        return Outcome::Simple;
-                    };
-                    let mask = u32::MAX
-                        .checked_shl(32 - u32::from(prefix_len))
-                        .unwrap_or(0);
-                    let brd = match arg.copied() {
-                        Some("+") => Some(Ipv4Addr::from(u32::from(a) | !mask)),
-                        Some("-") => Some(Ipv4Addr::from(u32::from(a) & mask)),
-                        Some(w) => match value::ip(w) {
-                            Some(IpAddr::V4(b)) => Some(b),
-                            _ => None,
-                        },
-                        None => None,
-                    };
-                    match brd {
-                        Some(b) => vip.broadcast = Some(b),
-                        None => {
-                            out.expected(opt, Expected::Broadcast, arg.copied().unwrap_or(""));
-                            return Outcome::Simple;
+                    let brd = match (addr, arg) {
+                        (IpAddr::V4(a), Some(w)) => {
+                            let mask = u32::MAX
+                                .checked_shl(32 - u32::from(prefix_len))
+                                .unwrap_or(0);
+                            match w {
+                                "+" => Some(Ipv4Addr::from(u32::from(a) | !mask)),
+                                "-" => Some(Ipv4Addr::from(u32::from(a) & mask)),
+                                _ => match value::ip(w) {
+                                    Some(IpAddr::V4(b)) => Some(b),
+                                    _ => None,
+                                },
+                            }
                         }
-                    }
-                }
-                Some(VipOpt::Dev) => {
-                    k += 1;
-                    match out.ifname(opt, arg) {
-                        Some(n) => vip.dev = Some(n),
-                        None => return Outcome::Simple,
-                    }
-                }
-                Some(VipOpt::Scope) => {
-                    k += 1;
-                    match out.scope(opt, arg) {
-                        Some(s) => vip.scope = Some(s),
-                        None => return Outcome::Simple,
-                    }
-                }
-                Some(VipOpt::Label) => {
-                    k += 1;
-                    let Some(w) = arg else {
-                        out.expected(opt, Expected::Label, "");
-                        return Outcome::Simple;
+                        _ => None,
                     };
-                    match value::label(w) {
-                        Some(_) if addr.is_ipv6() => out.warn(KW, K::Unsupported, "label"),
-                        Some(l) => vip.label = Some(l),
-                        None => {
-                            out.expected(opt, Expected::Label, w);
-                            return Outcome::Simple;
-                        }
+                    if brd.is_none() {
+                        out.bad(words, Expected::Broadcast, o, k);
+                        return Outcome::Simple;
                     }
+                    vip.broadcast = brd;
                 }
-                Some(VipOpt::Flag) => out.warn(KW, K::Unsupported, opt),
-                Some(VipOpt::WithArg) => {
-                    k += 1;
-                    out.warn(KW, K::Unsupported, opt);
+                Some(VipOpt::Dev) => match out.ifname(words, o, k) {
+                    Some(n) => vip.dev = Some(n),
+                    None => return Outcome::Simple,
+                },
+                Some(VipOpt::Scope) => match out.scope(words, o, k) {
+                    Some(s) => vip.scope = Some(s),
+                    None => return Outcome::Simple,
+                },
+                Some(VipOpt::Label) => match arg.and_then(value::label) {
+                    Some(_) if addr.is_ipv6() => out.warn(words, K::Unsupported, VIPS, LABEL),
+                    Some(l) => vip.label = Some(l),
+                    None => {
+                        out.bad(words, Expected::Label, o, k);
+                        return Outcome::Simple;
+                    }
+                },
+                Some(VipOpt::Flag) => {
+                    out.warn(words, K::Unsupported, VIPS, o);
+                    continue;
                 }
+                Some(VipOpt::WithArg) => out.warn(words, K::Unsupported, VIPS, o),
                 None => {
-                    out.expected(KW, Expected::AddressOption, opt);
+                    out.bad(words, Expected::AddressOption, VIPS, o);
                     return Outcome::Simple;
                 }
             }
+            // Skip the argument.
+            k += 1;
         }
         let family = Family::of(&addr);
         match meta.family {
             Some(f) if f != family => {
-                out.error(KW, K::MixedFamilies, first);
+                out.err(words, K::MixedFamilies, VIPS, 0);
                 return Outcome::Simple;
             }
             _ => meta.family = Some(family),
         }
         if inst.virtual_addresses.push(vip).is_err() {
-            out.error(KW, K::TooMany(Limit::VirtualAddresses), first);
+            out.err(words, K::TooMany(Limit::VirtualAddresses), VIPS, 0);
         }
         Outcome::Simple
     }
 
     #[inline(never)]
     fn route(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
-        const KW: &str = "virtual_routes";
         let Some(inst) = self.config.instances.get_mut(i) else {
             return Outcome::Ignored;
         };
@@ -1244,13 +1285,13 @@ impl Parser {
             Some(RouteTypeKw::Unicast) => (RouteType::Unicast, 1),
             None => (RouteType::Unicast, 0),
         };
-        // The destination word (`default` or a prefix, then in `r.dst`).
-        let mut dst_word: Option<&str> = None;
+        // The index of the destination word (`default` or a prefix, then in `r.dst`).
+        let mut dst_at = None;
         let mut is_default = false;
-        // The words of `r.src` and `r.via` (values go straight into `r`:
-        // every `IpAddr` move is a 17-byte copy on 32-bit MIPS).
-        let mut src_word = "";
-        let mut via_word = "";
+        // The indices of the words of `r.src` and `r.via` (values go straight
+        // into `r`: every `IpAddr` move is a 17-byte copy on 32-bit MIPS).
+        let mut src_at = NO;
+        let mut via_at = NO;
         let mut r = VirtualRoute {
             kind,
             dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -1264,104 +1305,100 @@ impl Parser {
             onlink: false,
         };
         while let Some(w) = words.get(k).copied() {
+            // `o`: the option's index, `k`: its argument's.
+            let o = k;
             k += 1;
-            let arg = words.get(k);
+            let arg = words.get(k).copied();
             let opt = RouteOpt::find(w);
             match opt {
                 Some(RouteOpt::Src | RouteOpt::Via) => {
-                    k += 1;
-                    let Some(a) = out.ip(w, arg) else {
+                    let Some(a) = out.ip(words, o, k) else {
                         return Outcome::Simple;
                     };
-                    let word = arg.copied().unwrap_or("");
                     if opt == Some(RouteOpt::Src) {
                         r.src = Some(a);
-                        src_word = word;
+                        src_at = k;
                     } else {
                         r.via = Some(a);
-                        via_word = word;
+                        via_at = k;
                     }
                 }
                 Some(RouteOpt::Dev) => {
-                    k += 1;
-                    let Some(n) = out.ifname(w, arg) else {
+                    let Some(n) = out.ifname(words, o, k) else {
                         return Outcome::Simple;
                     };
                     r.dev = Some(n);
                 }
                 Some(RouteOpt::Metric) => {
-                    k += 1;
-                    let e = Expected::Integer {
-                        min: 0,
-                        max: i64::from(u32::MAX),
-                    };
                     match arg.and_then(|a| value::uint_in(a, 0, u64::from(u32::MAX))) {
                         Some(m) => r.metric = Some(m as u32),
                         None => {
-                            out.expected(w, e, arg.copied().unwrap_or(""));
+                            let e = Expected::Integer {
+                                min: 0,
+                                max: i64::from(u32::MAX),
+                            };
+                            out.bad(words, e, o, k);
                             return Outcome::Simple;
                         }
                     }
                 }
-                Some(RouteOpt::Table) => {
-                    k += 1;
-                    match arg.and_then(|a| value::table(a)) {
-                        Some(t) => r.table = Some(t),
-                        None => {
-                            out.expected(w, Expected::Table, arg.copied().unwrap_or(""));
-                            return Outcome::Simple;
-                        }
+                Some(RouteOpt::Table) => match arg.and_then(value::table) {
+                    Some(t) => r.table = Some(t),
+                    None => {
+                        out.bad(words, Expected::Table, o, k);
+                        return Outcome::Simple;
                     }
-                }
+                },
                 Some(RouteOpt::Scope) => {
-                    k += 1;
-                    let Some(sc) = out.scope(w, arg) else {
+                    let Some(sc) = out.scope(words, o, k) else {
                         return Outcome::Simple;
                     };
                     r.scope = Some(sc);
                 }
-                Some(RouteOpt::Onlink) => r.onlink = true,
-                Some(RouteOpt::NoTrack) => out.warn(KW, K::Unsupported, w),
-                Some(RouteOpt::WithArg) => {
-                    k += 1;
-                    out.warn(KW, K::Unsupported, w);
+                Some(RouteOpt::Onlink) => {
+                    r.onlink = true;
+                    continue;
                 }
+                Some(RouteOpt::NoTrack) => {
+                    out.warn(words, K::Unsupported, ROUTES, o);
+                    continue;
+                }
+                Some(RouteOpt::WithArg) => out.warn(words, K::Unsupported, ROUTES, o),
                 None => {
-                    let target = if w == "to" {
-                        k += 1;
-                        match arg {
-                            Some(a) => *a,
-                            None => {
-                                out.expected(w, Expected::Prefix, "");
-                                return Outcome::Simple;
-                            }
-                        }
-                    } else {
-                        w
+                    let to = w == "to";
+                    // The index of the destination word.
+                    let t = if to { k } else { o };
+                    let Some(target) = words.get(t).copied() else {
+                        out.bad(words, Expected::Prefix, o, NO);
+                        return Outcome::Simple;
                     };
-                    if dst_word.is_some() {
-                        out.expected(KW, Expected::RouteOption, w);
+                    if dst_at.is_some() {
+                        out.bad(words, Expected::RouteOption, ROUTES, o);
                         return Outcome::Simple;
                     }
                     if target == "default" {
                         is_default = true;
-                        dst_word = Some(target);
                     } else if let Some((a, len)) = value::prefix(target) {
                         r.dst_len = len.unwrap_or_else(|| value::host_len(&a));
                         r.dst = a;
-                        dst_word = Some(target);
-                    } else if w == "to" {
-                        out.expected(w, Expected::Prefix, target);
+                    } else if to {
+                        out.bad(words, Expected::Prefix, o, t);
                         return Outcome::Simple;
                     } else {
-                        out.expected(KW, Expected::RouteOption, w);
+                        out.bad(words, Expected::RouteOption, ROUTES, o);
                         return Outcome::Simple;
+                    }
+                    dst_at = Some(t);
+                    if !to {
+                        continue;
                     }
                 }
             }
+            // Skip the argument.
+            k += 1;
         }
-        let Some(dst_word) = dst_word else {
-            out.expected(KW, Expected::Prefix, "");
+        let Some(dst_at) = dst_at else {
+            out.bad(words, Expected::Prefix, ROUTES, NO);
             return Outcome::Simple;
         };
         if is_default {
@@ -1371,56 +1408,50 @@ impl Parser {
             }
         }
         let family = Family::of(&r.dst);
-        for (a, word) in [(&r.src, src_word), (&r.via, via_word)] {
+        for (a, at) in [(&r.src, src_at), (&r.via, via_at)] {
             if a.as_ref().is_some_and(|a| Family::of(a) != family) {
-                out.error(KW, K::RouteFamily, word);
+                out.err(words, K::RouteFamily, ROUTES, at);
                 return Outcome::Simple;
             }
         }
         if inst.virtual_routes.push(r).is_err() {
-            out.error(KW, K::TooMany(Limit::VirtualRoutes), dst_word);
+            out.err(words, K::TooMany(Limit::VirtualRoutes), ROUTES, dst_at);
         }
         Outcome::Simple
     }
 
     #[inline(never)]
     fn peer(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
-        const KW: &str = "unicast_peer";
         let Some(inst) = self.config.instances.get_mut(i) else {
             return Outcome::Ignored;
         };
-        let Some(addr) = out.ip(KW, words.first()) else {
+        let Some(addr) = out.ip(words, PEERS, 0) else {
             return Outcome::Simple;
         };
         let mut k = 1;
         while let Some(w) = words.get(k).copied() {
-            k += 1;
             if w == "min_ttl" || w == "max_ttl" {
+                out.warn(words, K::Unsupported, PEERS, k);
                 k += 1;
-                out.warn(KW, K::Unsupported, w);
             } else {
-                out.warn(KW, K::ExtraValue, w);
+                out.warn(words, K::ExtraValue, PEERS, k);
             }
+            k += 1;
         }
         if inst.unicast_peers.contains(&addr) {
-            out.error(KW, K::Duplicate, words.first().copied().unwrap_or(""));
+            out.err(words, K::Duplicate, PEERS, 0);
         } else if inst.unicast_peers.push(addr).is_err() {
-            out.error(
-                KW,
-                K::TooMany(Limit::UnicastPeers),
-                words.first().copied().unwrap_or(""),
-            );
+            out.err(words, K::TooMany(Limit::UnicastPeers), PEERS, 0);
         }
         Outcome::Simple
     }
 
     #[inline(never)]
     fn track(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
-        const KW: &str = "track_interface";
         let Some(inst) = self.config.instances.get_mut(i) else {
             return Outcome::Ignored;
         };
-        let Some(name) = out.ifname(KW, words.first()) else {
+        let Some(name) = out.ifname(words, TRACK, 0) else {
             return Outcome::Simple;
         };
         let mut t = TrackInterface {
@@ -1430,42 +1461,35 @@ impl Parser {
         };
         let mut k = 1;
         while let Some(w) = words.get(k).copied() {
+            let o = k;
             k += 1;
             match TrackOpt::find(w) {
                 Some(TrackOpt::Weight) => {
-                    let arg = words.get(k).copied().unwrap_or("");
-                    k += 1;
-                    match value::int(arg) {
+                    match words.get(k).and_then(|a| value::int(a)) {
                         Some(v) if (-253..=253).contains(&v) => t.weight = v as i16,
                         _ => {
-                            out.expected(
-                                w,
-                                Expected::Integer {
-                                    min: -253,
-                                    max: 253,
-                                },
-                                arg,
-                            );
+                            let e = Expected::Integer {
+                                min: -253,
+                                max: 253,
+                            };
+                            out.bad(words, e, o, k);
                             return Outcome::Simple;
                         }
                     }
+                    k += 1;
                 }
                 Some(TrackOpt::Reverse) => t.reverse = true,
                 Some(TrackOpt::NoReverse) => t.reverse = false,
                 None => {
-                    out.expected(KW, Expected::TrackOption, w);
+                    out.bad(words, Expected::TrackOption, TRACK, o);
                     return Outcome::Simple;
                 }
             }
         }
         if inst.track_interfaces.iter().any(|x| x.name == t.name) {
-            out.error(KW, K::Duplicate, words.first().copied().unwrap_or(""));
+            out.err(words, K::Duplicate, TRACK, 0);
         } else if inst.track_interfaces.push(t).is_err() {
-            out.error(
-                KW,
-                K::TooMany(Limit::TrackInterfaces),
-                words.first().copied().unwrap_or(""),
-            );
+            out.err(words, K::TooMany(Limit::TrackInterfaces), TRACK, 0);
         }
         Outcome::Simple
     }
@@ -1481,20 +1505,93 @@ struct Sink<'d, 'f> {
     warnings: u32,
 }
 
+/// The keyword of each [`Late`], `\0`-separated, in declaration order.
+const LATE_KW: &str = "vrrp_instance\0vrrp_instance\0unicast_src_ip\0unicast_peer\0version\0\
+    authentication\0auth_pass\0auth_type\0vrrp_instance\0nopreempt\0preempt_delay\0\
+    track_interface\0vrrp_instance\0group\0group\0tandem_sync\0peer_address\0peer_address";
+
+/// Bit `i`: [`Late`] `i` is a warning.
+const LATE_WARN: u32 = 1 << Late::Ipv6NeedsV3 as u32
+    | 1 << Late::AuthIgnoredV3 as u32
+    | 1 << Late::NoVirtualAddresses as u32
+    | 1 << Late::NopreemptWithMaster as u32
+    | 1 << Late::PreemptDelayWithNopreempt as u32
+    | 1 << Late::TrackOwnInterface as u32;
+
+/// The problems found at the end (each with its fixed keyword and kind).
+#[derive(Clone, Copy)]
+enum Late {
+    MissingInterface,
+    MissingVrid,
+    SrcFamily,
+    PeerFamily,
+    Ipv6NeedsV3,
+    AuthIgnoredV3,
+    NoPassword,
+    NoAuthType,
+    NoVirtualAddresses,
+    NopreemptWithMaster,
+    PreemptDelayWithNopreempt,
+    TrackOwnInterface,
+    DuplicateVrid,
+    UnknownInstance,
+    InTwoGroups,
+    SyncMissing,
+    PeerIsLocal,
+    SyncFamily,
+}
+
 impl Sink<'_, '_> {
+    /// Report `what` at `loc` about `token`.
     #[inline(never)]
-    fn error(&mut self, loc: Loc, keyword: &str, kind: K, token: &str) {
-        self.emit(loc, Severity::Error, keyword, kind, token, "");
+    fn late(&mut self, loc: &Loc, what: Late, token: &str) {
+        self.late2(loc, what, token, "");
+    }
+
+    /// Report `what` at `loc` about the address `addr`.
+    #[inline(never)]
+    fn late_ip(&mut self, loc: &Loc, what: Late, addr: &IpAddr) {
+        let mut text: String<48> = String::new();
+        let _ = write!(text, "{addr}");
+        self.late2(loc, what, &text, "");
     }
 
     #[inline(never)]
-    fn warn(&mut self, loc: Loc, keyword: &str, kind: K, token: &str) {
-        self.emit(loc, Severity::Warning, keyword, kind, token, "");
+    fn late2(&mut self, loc: &Loc, what: Late, token: &str, other: &str) {
+        // Keyword and severity from tables (one match less).
+        let i = what as usize;
+        let keyword = LATE_KW.split('\0').nth(i).unwrap_or("");
+        let severity = if LATE_WARN >> i & 1 != 0 {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        let kind = match what {
+            Late::MissingInterface => K::MissingInterface,
+            Late::MissingVrid => K::MissingVrid,
+            Late::SrcFamily | Late::PeerFamily => K::MixedFamilies,
+            Late::Ipv6NeedsV3 => K::Ipv6NeedsV3,
+            Late::AuthIgnoredV3 => K::AuthIgnoredV3,
+            Late::NoPassword => K::Expected(Expected::Password),
+            Late::NoAuthType => K::Expected(Expected::AuthType),
+            Late::NoVirtualAddresses => K::NoVirtualAddresses,
+            Late::NopreemptWithMaster => K::NopreemptWithMaster,
+            Late::PreemptDelayWithNopreempt => K::PreemptDelayWithNopreempt,
+            Late::TrackOwnInterface => K::TrackOwnInterface,
+            Late::DuplicateVrid => K::DuplicateVrid,
+            Late::UnknownInstance => K::UnknownInstance,
+            Late::InTwoGroups => K::InTwoGroups,
+            Late::SyncMissing => K::MissingKeyword,
+            Late::PeerIsLocal => K::PeerIsLocal,
+            Late::SyncFamily => K::SyncFamily,
+        };
+        self.emit(loc, severity, keyword, kind, token, other);
     }
 
+    #[inline(never)]
     fn emit(
         &mut self,
-        loc: Loc,
+        loc: &Loc,
         severity: Severity,
         keyword: &str,
         kind: K,
@@ -1522,38 +1619,26 @@ impl Sink<'_, '_> {
     }
 }
 
-/// `addr` as text, for diagnostics about addresses whose words are gone.
-fn ip_text(addr: &IpAddr) -> String<48> {
-    let mut s = String::new();
-    let _ = write!(s, "{addr}");
-    s
-}
-
 /// keepalived's rounding of the advertisement interval (vrrp.c,
 /// `vrrp_complete_instance`): VRRPv2 to whole seconds 1..=255, VRRPv3 to
 /// centiseconds 1..=4095. Returns centiseconds and whether it changed.
 fn adjust_advert(version: Version, micros: u64) -> (u16, bool) {
-    match version {
-        Version::V2 => {
-            if micros >= 256 * 1_000_000 {
-                (25500, true)
-            } else if micros % 1_000_000 != 0 {
-                let secs = ((micros + 500_000) / 1_000_000).max(1);
-                ((secs * 100) as u16, true)
-            } else {
-                ((micros / 10_000) as u16, false)
-            }
-        }
-        Version::V3 => {
-            if micros >= 4096 * 10_000 {
-                (4095, true)
-            } else if micros % 10_000 != 0 {
-                let cs = ((micros + 5_000) / 10_000).max(1);
-                (cs as u16, true)
-            } else {
-                ((micros / 10_000) as u16, false)
-            }
-        }
+    // Below the limits the interval fits a u32 (u64 division by a constant
+    // is a long multiply sequence on 32-bit CPUs).
+    let (limit, max_cs, unit) = match version {
+        Version::V2 => (256 * 1_000_000, 25500, 1_000_000),
+        Version::V3 => (4096 * 10_000, 4095, 10_000),
+    };
+    if micros >= limit {
+        return (max_cs, true);
+    }
+    let m = micros as u32;
+    if m % unit != 0 {
+        // Round to the unit (at least one), in centiseconds.
+        let units = ((m + unit / 2) / unit).max(1);
+        ((units * (unit / 10_000)) as u16, true)
+    } else {
+        ((m / 10_000) as u16, false)
     }
 }
 
@@ -1565,9 +1650,20 @@ impl Parser {
     /// instances use version 3; advertisement interval rounding), and return
     /// the configuration if no error was reported (warnings are fine).
     pub fn finish(mut self, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> Result<Config, Invalid> {
+        self.finish_in_place(diag)?;
+        Ok(self.config)
+    }
+
+    /// [`Parser::finish`] without moving the parser: the configuration to
+    /// copy or swap out, if there was no error. The parser is spent
+    /// afterwards.
+    pub fn finish_in_place(
+        &mut self,
+        diag: &mut dyn FnMut(&Diagnostic<'_>),
+    ) -> Result<&mut Config, Invalid> {
         let (errors, warnings) = self.check(diag);
         if errors == 0 {
-            Ok(self.config)
+            Ok(&mut self.config)
         } else {
             Err(Invalid { errors, warnings })
         }
@@ -1588,43 +1684,50 @@ impl Parser {
             pending,
             errors,
             warnings,
-            sync,
+            sync_meta,
             global_version_set: _,
             global_v3cs_set: _,
             global_meta: _,
             overflow_depth: _,
         } = self;
+        let Config {
+            global,
+            instances,
+            sync_groups,
+            sync,
+        } = config;
         let mut s = Sink {
             diag,
             files: files.as_slice(),
             errors: *errors,
             warnings: *warnings,
         };
-        use Severity::Error as E;
 
         if let Some(p) = pending {
             if p.required {
-                s.error(
-                    p.frame.loc,
-                    p.frame.keyword,
+                s.emit(
+                    &p.frame.loc,
+                    Severity::Error,
+                    p.frame.block.keyword(),
                     K::Expected(Expected::OpenBrace),
+                    "",
                     "",
                 );
             }
         }
         for f in stack.iter() {
-            s.error(f.loc, f.keyword, K::UnclosedBlock, "");
+            let kw = f.block.keyword();
+            s.emit(&f.loc, Severity::Error, kw, K::UnclosedBlock, "", "");
         }
 
-        let global = config.global.clone();
-        for (inst, meta) in config.instances.iter_mut().zip(inst_meta.iter()) {
+        for (inst, meta) in instances.iter_mut().zip(inst_meta.iter()) {
             let name = inst.name.as_str();
-            let loc = meta.loc;
+            let loc = &meta.loc;
             if inst.interface.is_empty() {
-                s.error(loc, "vrrp_instance", K::MissingInterface, name);
+                s.late(loc, Late::MissingInterface, name);
             }
             if inst.vrid == 0 {
-                s.error(loc, "vrrp_instance", K::MissingVrid, name);
+                s.late(loc, Late::MissingVrid, name);
             }
             // Address family: virtual addresses, else source, else peers, else IPv4.
             let family = meta
@@ -1633,26 +1736,21 @@ impl Parser {
                 .or(inst.unicast_peers.first().map(Family::of))
                 .unwrap_or(Family::Ipv4);
             inst.family = family;
-            if let Some(src) = inst.src_ip {
-                if Family::of(&src) != family {
-                    s.error(
-                        meta.src_loc,
-                        "unicast_src_ip",
-                        K::MixedFamilies,
-                        &ip_text(&src),
-                    );
+            if let Some(src) = &inst.src_ip {
+                if Family::of(src) != family {
+                    s.late_ip(&meta.src_loc, Late::SrcFamily, src);
                 }
             }
             for p in inst.unicast_peers.iter() {
                 if Family::of(p) != family {
-                    s.error(loc, "unicast_peer", K::MixedFamilies, &ip_text(p));
+                    s.late_ip(loc, Late::PeerFamily, p);
                 }
             }
             // Version: explicit, else global; IPv6 always 3.
             let mut version = meta.version.unwrap_or(global.vrrp_version);
             if family == Family::Ipv6 && version == Version::V2 {
                 if meta.version == Some(Version::V2) {
-                    s.warn(meta.version_loc, "version", K::Ipv6NeedsV3, name);
+                    s.late(&meta.version_loc, Late::Ipv6NeedsV3, name);
                 }
                 version = Version::V3;
             }
@@ -1661,39 +1759,37 @@ impl Parser {
             let (cs, changed) = adjust_advert(version, micros);
             inst.advert_int_cs = cs;
             if changed {
-                s.warn(
-                    meta.advert_loc,
+                s.emit(
+                    &meta.advert_loc,
+                    Severity::Warning,
                     "advert_int",
                     K::AdvertIntAdjusted { centis: cs },
                     "",
+                    "",
                 );
             }
-            if let Some(auth_loc) = meta.auth_loc {
+            if let Some(auth_loc) = &meta.auth_loc {
                 if version == Version::V3 {
-                    s.warn(auth_loc, "authentication", K::AuthIgnoredV3, name);
+                    s.late(auth_loc, Late::AuthIgnoredV3, name);
                 } else {
                     match (meta.auth_type_pass, meta.auth_pass) {
                         (Some(true), Some(p)) => inst.auth_pass = Some(p),
-                        (Some(true), None) => {
-                            s.error(auth_loc, "auth_pass", K::Expected(Expected::Password), "")
-                        }
-                        (None, _) => {
-                            s.error(auth_loc, "auth_type", K::Expected(Expected::AuthType), "")
-                        }
+                        (Some(true), None) => s.late(auth_loc, Late::NoPassword, ""),
+                        (None, _) => s.late(auth_loc, Late::NoAuthType, ""),
                         // AH: already reported.
                         (Some(false), _) => {}
                     }
                 }
             }
             if inst.virtual_addresses.is_empty() {
-                s.warn(loc, "vrrp_instance", K::NoVirtualAddresses, name);
+                s.late(loc, Late::NoVirtualAddresses, name);
             }
             if !inst.preempt {
                 if inst.initial_state == InitialState::Master {
-                    s.warn(loc, "nopreempt", K::NopreemptWithMaster, name);
+                    s.late(loc, Late::NopreemptWithMaster, name);
                 }
                 if meta.preempt_delay_set {
-                    s.warn(loc, "preempt_delay", K::PreemptDelayWithNopreempt, name);
+                    s.late(loc, Late::PreemptDelayWithNopreempt, name);
                     inst.preempt_delay_ms = 0;
                 }
             }
@@ -1702,12 +1798,7 @@ impl Parser {
                 .iter()
                 .position(|t| t.name == inst.interface)
             {
-                s.warn(
-                    loc,
-                    "track_interface",
-                    K::TrackOwnInterface,
-                    inst.interface.as_str(),
-                );
+                s.late(loc, Late::TrackOwnInterface, inst.interface.as_str());
                 inst.track_interfaces.remove(pos);
             }
             inst.v3_checksum_as_v2 = meta.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2);
@@ -1721,9 +1812,9 @@ impl Parser {
 
         // Two instances on one interface with one VRID and family would share
         // adverts (unless both are unicast to disjoint peers).
-        let instances = config.instances.as_slice();
-        for (b, ib) in instances.iter().enumerate() {
-            for ia in instances.iter().take(b) {
+        let all = instances.as_slice();
+        for (b, ib) in all.iter().enumerate() {
+            for ia in all.iter().take(b) {
                 let clash = ia.vrid != 0
                     && ia.vrid == ib.vrid
                     && !ia.interface.is_empty()
@@ -1737,14 +1828,7 @@ impl Parser {
                             .all(|p| !ib.unicast_peers.contains(p)));
                 if clash {
                     let loc = inst_meta.get(b).map(|m| m.loc).unwrap_or_default();
-                    s.emit(
-                        loc,
-                        E,
-                        "vrrp_instance",
-                        K::DuplicateVrid,
-                        ib.name.as_str(),
-                        ia.name.as_str(),
-                    );
+                    s.late2(&loc, Late::DuplicateVrid, &ib.name, &ia.name);
                     break;
                 }
             }
@@ -1753,28 +1837,23 @@ impl Parser {
         // Sync group members.
         for (g, meta) in group_meta.iter().enumerate() {
             for (member, loc) in meta.members.iter() {
-                let found = config.instances.iter().position(|i| i.name == *member);
-                let group_name = config
-                    .sync_groups
-                    .get(g)
-                    .map(|x| x.name.as_str())
-                    .unwrap_or("");
+                let found = instances.iter().position(|i| i.name == *member);
+                let group_name = sync_groups.get(g).map(|x| x.name.as_str()).unwrap_or("");
                 match found {
-                    None => s.emit(*loc, E, "group", K::UnknownInstance, member, group_name),
+                    None => s.late2(loc, Late::UnknownInstance, member, group_name),
                     Some(ix) => {
-                        let prev = config.instances.get(ix).and_then(|i| i.sync_group);
+                        let prev = instances.get(ix).and_then(|i| i.sync_group);
                         if let Some(pg) = prev {
-                            let other = config
-                                .sync_groups
+                            let other = sync_groups
                                 .get(usize::from(pg))
                                 .map(|x| x.name.as_str())
                                 .unwrap_or("");
-                            s.emit(*loc, E, "group", K::InTwoGroups, member, other);
+                            s.late2(loc, Late::InTwoGroups, member, other);
                         } else {
-                            if let Some(i) = config.instances.get_mut(ix) {
+                            if let Some(i) = instances.get_mut(ix) {
                                 i.sync_group = Some(g as u8);
                             }
-                            if let Some(grp) = config.sync_groups.get_mut(g) {
+                            if let Some(grp) = sync_groups.get_mut(g) {
                                 let _ = grp.members.push(ix as u8);
                             }
                         }
@@ -1783,9 +1862,7 @@ impl Parser {
             }
         }
 
-        if let Some(d) = sync.take() {
-            config.sync = finish_sync(&mut s, d);
-        }
+        finish_sync(&mut s, sync_meta, sync);
         (s.errors, s.warnings)
     }
 }

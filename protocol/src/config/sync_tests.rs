@@ -157,6 +157,33 @@ fn commands_unquoted_words_are_joined() {
 }
 
 #[test]
+fn command_length_limit_and_contents() {
+    // 127 + 1 + 127 = 255 bytes joined: fits; one more byte does not.
+    let (a, b) = ("a".repeat(127), "b".repeat(127));
+    let s = ok(&block(&format!("    dhcp_master_command {a} {b}")));
+    assert_eq!(s.dhcp_master_command.map(|c| c.len()), Some(255));
+    fails(
+        &block(&format!("    dhcp_master_command {a} {b}x")),
+        &[&format!(
+            "test.conf:5: dhcp_master_command: expected a command of 1 to 255 bytes, got '{a}'"
+        )],
+    );
+    // Whitespace only, or a control character: invalid; a bad value keeps the old one.
+    fails(
+        &block("    dhcp_backup_command ' ' '\t'"),
+        &["test.conf:5: dhcp_backup_command: expected a command of 1 to 255 bytes, got ' '"],
+    );
+    fails(
+        &block("    dhcp_backup_command run 'a\u{7}'"),
+        &["test.conf:5: dhcp_backup_command: expected a command of 1 to 255 bytes, got 'run'"],
+    );
+    let (r, _) = run(&block(
+        "    dhcp_backup_command one\n    dhcp_backup_command ' '",
+    ));
+    assert!(r.is_err());
+}
+
+#[test]
 fn missing_required_keywords() {
     fails(
         "tandem_sync {\n}\n",

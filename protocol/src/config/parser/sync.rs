@@ -1,13 +1,13 @@
 //! The `tandem_sync { }` block (conntrack and lease sync channel) and its
 //! `conntrack_filter { }`.
 
-use core::net::IpAddr;
+use core::net::{IpAddr, Ipv4Addr};
 
 use super::super::diag::{DiagnosticKind as K, Expected, Limit};
 use super::super::kw::{FilterKw, SyncKw};
 use super::super::types::*;
 use super::super::value;
-use super::{ip_text, Block, Out, Outcome, Parser, Sink, SyncDraft};
+use super::{Block, Late, Out, Outcome, Parser, Sink, SyncMeta, KEY_FILE, NO, SYNC};
 
 /// Protocol names `conntrack_filter { protocol ... }` knows.
 const PROTOCOLS: [(&str, u8); 10] = [
@@ -32,12 +32,15 @@ fn protocol(word: &str) -> Option<u8> {
         .or_else(|| value::uint_in(word, 0, 255).map(|v| v as u8))
 }
 
-/// A file name: 1..=PATH_LEN bytes, no control characters.
-fn path(word: &str) -> Option<Path> {
-    if word.is_empty() || word.chars().any(|c| c.is_control()) {
-        return None;
-    }
-    Path::try_from(word).ok()
+/// Whether `word` is a file name: 1..=PATH_LEN bytes, no control characters.
+fn path_ok(word: &str) -> bool {
+    !word.is_empty() && word.len() <= PATH_LEN && !word.chars().any(|c| c.is_control())
+}
+
+/// `word` (checked with [`path_ok`]) into `slot`, in place.
+fn set_path(slot: &mut Path, word: &str) {
+    slot.clear();
+    let _ = slot.push_str(word);
 }
 
 /// 64 hex digits.
@@ -58,58 +61,73 @@ fn hex_key(word: &str) -> Option<[u8; SYNC_KEY_LEN]> {
 impl Parser {
     #[inline(never)]
     pub(super) fn new_sync(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        const KW: &str = "tandem_sync";
         out.none(words);
-        if self.sync.is_some() {
-            out.error(KW, K::Duplicate, KW);
+        if self.config.sync.is_some() {
+            out.err(words, K::Duplicate, SYNC, SYNC);
             return Outcome::Ignored;
         }
-        self.sync = Some(SyncDraft {
+        self.sync_meta = SyncMeta {
             loc: out.loc(),
-            ..SyncDraft::default()
+            ..SyncMeta::default()
+        };
+        self.config.sync = Some(SyncConfig {
+            interface: None,
+            local_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            peer_addresses: heapless::Vec::new(),
+            port: DEFAULT_SYNC_PORT,
+            key: SyncKey::File(Path::new()),
+            conntrack_capacity: DEFAULT_CONNTRACK_CAPACITY,
+            conntrack_filter: ConntrackFilter::default(),
+            lease_file: None,
+            lease_capacity: DEFAULT_LEASE_CAPACITY,
+            dhcp_master_command: None,
+            dhcp_backup_command: None,
         });
-        Outcome::Block(Block::Sync, KW)
+        Outcome::Block(Block::Sync)
     }
 
     #[inline(never)]
     pub(super) fn sync_stmt(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
-        let Some(d) = self.sync.as_mut() else {
+        let Some(d) = self.config.sync.as_mut() else {
             return Outcome::Ignored;
         };
+        let m = &mut self.sync_meta;
         let Some(k) = SyncKw::find(kw) else {
-            return Self::unknown(out, kw, "");
+            return Self::unknown(out, words, "");
         };
         if k as u32 <= SyncKw::BackupCmd as u32 {
-            out.once(&mut d.seen, k as u32, kw);
+            out.once(words, &mut m.seen, k as u32);
         }
         match k {
             SyncKw::Interface => {
-                if let Some(v) = out.one(words, Expected::InterfaceName) {
-                    match value::ifname(v) {
-                        Some(n) => d.interface = Some(n),
-                        None => out.expected(kw, Expected::InterfaceName, v),
+                if out.one(words, Expected::InterfaceName).is_some() {
+                    if let Some(n) = out.ifname(words, 0, 1) {
+                        d.interface = Some(n);
                     }
                 }
             }
             SyncKw::Local => {
-                if let Some(a) = out.one(words, Expected::IpAddress) {
-                    match value::ip(a) {
-                        Some(ip) => d.local = Some(ip),
-                        None => out.expected(kw, Expected::IpAddress, a),
+                if out.one(words, Expected::IpAddress).is_some() {
+                    if let Some(ip) = out.ip(words, 0, 1) {
+                        d.local_address = ip;
+                        m.local_set = true;
                     }
                 }
             }
             SyncKw::Peer => {
-                if let Some(a) = out.one(words, Expected::IpAddress) {
-                    match value::ip(a) {
-                        None => out.expected(kw, Expected::IpAddress, a),
-                        Some(ip) if d.peers.iter().any(|(p, _)| *p == ip) => {
-                            out.error(kw, K::Duplicate, a)
+                if out.one(words, Expected::IpAddress).is_some() {
+                    match out.ip(words, 0, 1) {
+                        None => {}
+                        Some(ip) if d.peer_addresses.contains(&ip) => {
+                            out.err(words, K::Duplicate, 0, 1)
                         }
                         Some(ip) => {
-                            if d.peers.push((ip, out.loc())).is_err() {
-                                out.error(kw, K::TooMany(Limit::SyncPeers), a);
+                            let n = d.peer_addresses.len();
+                            if d.peer_addresses.push(ip).is_err() {
+                                out.err(words, K::TooMany(Limit::SyncPeers), 0, 1);
+                            } else if let Some(l) = m.peer_locs.get_mut(n) {
+                                *l = out.loc();
                             }
                         }
                     }
@@ -117,12 +135,11 @@ impl Parser {
             }
             SyncKw::Port => {
                 if let Some(v) = out.uint(words, 1, u32::from(u16::MAX)) {
-                    d.port = Some(v as u16);
+                    d.port = v as u16;
                 }
             }
             SyncKw::KeyFile | SyncKw::Key => {
                 let inline = k == SyncKw::Key;
-                let kw: &'static str = if inline { "key" } else { "key_file" };
                 let e = if inline {
                     Expected::HexKey
                 } else {
@@ -131,44 +148,59 @@ impl Parser {
                 let Some(v) = out.one(words, e) else {
                     return Outcome::Simple;
                 };
-                let key = if inline {
-                    hex_key(v).map(SyncKey::Inline)
+                let valid = if inline {
+                    hex_key(v).is_some()
                 } else {
-                    path(v).map(SyncKey::File)
+                    path_ok(v)
                 };
-                let Some(key) = key else {
-                    out.expected(kw, e, v);
+                if !valid {
+                    out.bad(words, e, 0, 1);
                     return Outcome::Simple;
-                };
-                match d.key {
-                    Some((_, prev)) if prev != kw => out.error(kw, K::Conflict, prev),
-                    Some(_) => {
-                        out.warn(kw, K::Repeated, "");
-                        d.key = Some((key, kw));
+                }
+                let from = 1 + u8::from(inline);
+                if m.key_from != 0 && m.key_from != from {
+                    let prev = if inline { KEY_FILE } else { KEY_FILE + 1 };
+                    out.err(words, K::Conflict, 0, prev);
+                } else {
+                    if m.key_from != 0 {
+                        out.warn(words, K::Repeated, 0, NO);
                     }
-                    None => d.key = Some((key, kw)),
+                    if inline {
+                        if let Some(key) = hex_key(v) {
+                            d.key = SyncKey::Inline(key);
+                        }
+                    } else {
+                        if !matches!(d.key, SyncKey::File(_)) {
+                            d.key = SyncKey::File(Path::new());
+                        }
+                        if let SyncKey::File(p) = &mut d.key {
+                            set_path(p, v);
+                        }
+                    }
+                    m.key_from = from;
                 }
             }
             SyncKw::Capacity => {
                 if let Some(v) = out.uint(words, 1, MAX_CONNTRACK_CAPACITY) {
-                    d.conntrack_capacity = Some(v);
+                    d.conntrack_capacity = v;
                 }
             }
             SyncKw::Filter => {
                 out.none(words);
-                return Outcome::Block(Block::SyncFilter, "conntrack_filter");
+                return Outcome::Block(Block::SyncFilter);
             }
             SyncKw::LeaseFile => {
                 if let Some(v) = out.one(words, Expected::FileName) {
-                    match path(v) {
-                        Some(p) => d.lease_file = Some(p),
-                        None => out.expected(kw, Expected::FileName, v),
+                    if path_ok(v) {
+                        set_path(d.lease_file.get_or_insert_with(Path::new), v);
+                    } else {
+                        out.bad(words, Expected::FileName, 0, 1);
                     }
                 }
             }
             SyncKw::LeaseCapacity => {
                 if let Some(v) = out.uint(words, 1, MAX_LEASE_CAPACITY) {
-                    d.lease_capacity = Some(v);
+                    d.lease_capacity = v;
                 }
             }
             SyncKw::MasterCmd | SyncKw::BackupCmd => {
@@ -184,13 +216,12 @@ impl Parser {
                     }
                     fits &= cmd.push_str(w).is_ok();
                 }
-                let first = rest.first().copied().unwrap_or("");
                 if cmd.trim().is_empty() || !fits || cmd.chars().any(|c| c.is_control()) {
-                    out.expected(kw, Expected::Command, first);
+                    out.bad(words, Expected::Command, 0, 1);
                 } else if master {
-                    d.master_cmd = Some(cmd);
+                    d.dhcp_master_command = Some(cmd);
                 } else {
-                    d.backup_cmd = Some(cmd);
+                    d.dhcp_backup_command = Some(cmd);
                 }
             }
         }
@@ -200,22 +231,23 @@ impl Parser {
     #[inline(never)]
     pub(super) fn sync_filter(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
         let kw = words.first().copied().unwrap_or("");
-        let Some(d) = self.sync.as_mut() else {
+        let Some(d) = self.config.sync.as_mut() else {
             return Outcome::Ignored;
         };
-        let f = &mut d.filter;
+        let f = &mut d.conntrack_filter;
         match FilterKw::find(kw) {
             Some(FilterKw::Protocol) => {
                 if words.len() < 2 {
-                    out.expected(kw, Expected::Protocol, "");
+                    out.bad(words, Expected::Protocol, 0, 1);
                 }
-                for w in words.iter().skip(1) {
+                for i in 1..words.len() {
+                    let w = words.get(i).copied().unwrap_or("");
                     match protocol(w) {
-                        None => out.expected(kw, Expected::Protocol, w),
+                        None => out.bad(words, Expected::Protocol, 0, i),
                         Some(p) if f.protocols.contains(&p) => {}
                         Some(p) => {
                             if f.protocols.push(p).is_err() {
-                                out.error(kw, K::TooMany(Limit::SyncProtocols), w);
+                                out.err(words, K::TooMany(Limit::SyncProtocols), 0, i);
                             }
                         }
                     }
@@ -223,70 +255,56 @@ impl Parser {
             }
             Some(FilterKw::Ignore) => {
                 if words.len() < 2 {
-                    out.expected(kw, Expected::Prefix, "");
+                    out.bad(words, Expected::Prefix, 0, 1);
                 }
-                for w in words.iter().skip(1) {
+                for i in 1..words.len() {
+                    let w = words.get(i).copied().unwrap_or("");
                     match value::prefix(w) {
-                        None => out.expected(kw, Expected::Prefix, w),
+                        None => out.bad(words, Expected::Prefix, 0, i),
                         Some((a, len)) => {
                             let item = (a, len.unwrap_or_else(|| value::host_len(&a)));
                             if f.ignore.contains(&item) {
                                 continue;
                             }
                             if f.ignore.push(item).is_err() {
-                                out.error(kw, K::TooMany(Limit::IgnoredAddresses), w);
+                                out.err(words, K::TooMany(Limit::IgnoredAddresses), 0, i);
                             }
                         }
                     }
                 }
             }
-            None => return Self::unknown(out, kw, ""),
+            None => return Self::unknown(out, words, ""),
         }
         Outcome::Simple
     }
 }
 
 /// End-of-input checks of `tandem_sync { }`: required keywords and address
-/// families. Returns the block if it is complete.
-pub(super) fn finish_sync(s: &mut Sink<'_, '_>, d: SyncDraft) -> Option<SyncConfig> {
-    const KW: &str = "tandem_sync";
-    if d.local.is_none() {
-        s.error(d.loc, KW, K::MissingKeyword, "local_address");
+/// families. Drops the block unless it is complete.
+pub(super) fn finish_sync(s: &mut Sink<'_, '_>, m: &SyncMeta, sync: &mut Option<SyncConfig>) {
+    let Some(d) = sync.as_ref() else {
+        return;
+    };
+    if !m.local_set {
+        s.late(&m.loc, Late::SyncMissing, "local_address");
     }
-    if d.peers.is_empty() {
-        s.error(d.loc, KW, K::MissingKeyword, "peer_address");
+    if d.peer_addresses.is_empty() {
+        s.late(&m.loc, Late::SyncMissing, "peer_address");
     }
-    if d.key.is_none() {
-        s.error(d.loc, KW, K::MissingKeyword, "key_file or key");
+    if m.key_from == 0 {
+        s.late(&m.loc, Late::SyncMissing, "key_file or key");
     }
-    let mut peer_addresses = heapless::Vec::new();
-    for (p, loc) in d.peers.iter() {
-        let text = ip_text(p);
-        match d.local {
-            Some(l) if l == *p => s.error(*loc, "peer_address", K::PeerIsLocal, &text),
-            Some(l) if l.is_ipv4() != p.is_ipv4() => {
-                s.error(*loc, "peer_address", K::SyncFamily, &text)
+    let l = &d.local_address;
+    for (p, loc) in d.peer_addresses.iter().zip(m.peer_locs.iter()) {
+        if m.local_set {
+            if l == p {
+                s.late_ip(loc, Late::PeerIsLocal, p);
+            } else if l.is_ipv4() != p.is_ipv4() {
+                s.late_ip(loc, Late::SyncFamily, p);
             }
-            _ => {}
         }
-        let _ = peer_addresses.push(*p);
     }
-    let local: IpAddr = d.local?;
-    let (key, _) = d.key?;
-    if peer_addresses.is_empty() {
-        return None;
+    if !m.local_set || m.key_from == 0 || d.peer_addresses.is_empty() {
+        *sync = None;
     }
-    Some(SyncConfig {
-        interface: d.interface,
-        local_address: local,
-        peer_addresses,
-        port: d.port.unwrap_or(DEFAULT_SYNC_PORT),
-        key,
-        conntrack_capacity: d.conntrack_capacity.unwrap_or(DEFAULT_CONNTRACK_CAPACITY),
-        conntrack_filter: d.filter,
-        lease_file: d.lease_file,
-        lease_capacity: d.lease_capacity.unwrap_or(DEFAULT_LEASE_CAPACITY),
-        dhcp_master_command: d.master_cmd,
-        dhcp_backup_command: d.backup_cmd,
-    })
 }
