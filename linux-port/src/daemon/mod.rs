@@ -1370,8 +1370,7 @@ fn render(
         }
     });
     let r = match p.request {
-        Some(Request::Status { json: true }) => status::json(&mut b, h, list, fl, ss.as_ref()),
-        Some(Request::Status { json: false }) => status::text(&mut b, h, list, fl, ss.as_ref()),
+        Some(Request::Status { json }) => status::write(&mut b, json, h, list, fl, ss.as_ref()),
         Some(Request::Resync) | Some(Request::Cache { .. }) | None => {
             use std::fmt::Write;
             writeln!(
