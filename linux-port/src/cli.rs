@@ -192,67 +192,39 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Opt {
-    Config,
-    Control,
-    Syslog,
-    Json,
-}
+// Options as bits (`allowed` per command, flags seen).
+const CONFIG: u8 = 1;
+const CONTROL: u8 = 2;
+const SYSLOG: u8 = 4;
+const JSON: u8 = 8;
 
-impl Opt {
-    fn name(self) -> &'static str {
-        match self {
-            Opt::Config => "-c",
-            Opt::Control => "--control",
-            Opt::Syslog => "--syslog",
-            Opt::Json => "--json",
-        }
-    }
-    fn takes_value(self) -> bool {
-        matches!(self, Opt::Config | Opt::Control)
-    }
-}
-
-fn lookup(name: &str) -> Option<Opt> {
-    Some(match name {
-        "-c" | "--config" => Opt::Config,
-        "--control" => Opt::Control,
-        "--syslog" => Opt::Syslog,
-        "--json" => Opt::Json,
-        _ => return None,
-    })
-}
+/// The arguments after the program name.
+pub type Args<'a> = &'a mut dyn Iterator<Item = OsString>;
 
 /// Parses the arguments after the program name.
-pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command, UsageError> {
-    let mut args = args.into_iter();
+pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
     let first = args.next().ok_or(UsageError::MissingCommand)?;
     let first = first.into_string().map_err(|_| UsageError::NotUnicode)?;
-    let (command, allowed): (&'static str, &[Opt]) = match first.as_str() {
+    let (command, allowed): (&'static str, u8) = match first.as_str() {
         "--version" | "-V" | "version" => return Ok(Command::Version),
         "--help" | "-h" | "help" => return Ok(Command::Help),
-        "run" => ("run", &[Opt::Config, Opt::Control, Opt::Syslog]),
-        "check" => ("check", &[Opt::Config]),
-        "status" => ("status", &[Opt::Control, Opt::Json]),
-        "resync" => ("resync", &[Opt::Control]),
-        "cache" => ("cache", &[Opt::Control, Opt::Json]),
+        "run" => ("run", CONFIG | CONTROL | SYSLOG),
+        "check" => ("check", CONFIG),
+        "status" => ("status", CONTROL | JSON),
+        "resync" => ("resync", CONTROL),
+        "cache" => ("cache", CONTROL | JSON),
         "leases" => return parse_leases(args),
         _ => return Err(UsageError::UnknownCommand(first)),
     };
-    let mut config: Option<PathBuf> = None;
-    let mut control: Option<PathBuf> = None;
-    let mut syslog = false;
-    let mut json = false;
+    // `-c` and `--control` values.
+    let mut values: [Option<PathBuf>; 2] = [None, None];
+    let mut flags = 0u8;
     while let Some(arg) = args.next() {
-        let text = match arg.to_str() {
-            Some(t) => t,
-            None => {
-                return Err(UsageError::Unexpected {
-                    command,
-                    arg: arg.to_string_lossy().into_owned(),
-                })
-            }
+        let Some(text) = arg.to_str() else {
+            return Err(UsageError::Unexpected {
+                command,
+                arg: arg.to_string_lossy().into_owned(),
+            });
         };
         if text == "--help" || text == "-h" {
             return Ok(Command::Help);
@@ -262,89 +234,77 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command, Usage
             Some((n, v)) if n.starts_with("--") => (n, Some(v)),
             _ => (text, None),
         };
-        let opt = match lookup(name) {
-            Some(o) if allowed.contains(&o) => o,
-            Some(_) => {
-                return Err(UsageError::UnknownOption {
-                    command,
-                    option: text.to_owned(),
-                })
-            }
-            None if text.starts_with('-') => {
-                return Err(UsageError::UnknownOption {
-                    command,
-                    option: text.to_owned(),
-                })
-            }
-            None => {
-                return Err(UsageError::Unexpected {
-                    command,
-                    arg: text.to_owned(),
-                })
-            }
+        let bit = match name {
+            "-c" | "--config" => CONFIG,
+            "--control" => CONTROL,
+            "--syslog" => SYSLOG,
+            "--json" => JSON,
+            _ => 0,
         };
-        let value: Option<PathBuf> = if opt.takes_value() {
-            match inline {
-                Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
-                Some(_) => return Err(UsageError::MissingValue(opt.name())),
-                None => match args.next() {
-                    Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
-                    _ => return Err(UsageError::MissingValue(opt.name())),
-                },
-            }
+        if bit & allowed == 0 || (bit >= SYSLOG && inline.is_some()) {
+            let option = text.to_owned();
+            return Err(if bit == 0 && !text.starts_with('-') {
+                UsageError::Unexpected {
+                    command,
+                    arg: option,
+                }
+            } else {
+                UsageError::UnknownOption { command, option }
+            });
+        }
+        if bit >= SYSLOG {
+            flags |= bit;
+            continue;
+        }
+        let (k, opt) = if bit == CONFIG {
+            (0, "-c")
         } else {
-            if inline.is_some() {
-                return Err(UsageError::UnknownOption {
-                    command,
-                    option: text.to_owned(),
-                });
-            }
-            None
+            (1, "--control")
         };
-        match opt {
-            Opt::Config => {
-                if config.replace(value.unwrap_or_default()).is_some() {
-                    return Err(UsageError::Duplicate(opt.name()));
-                }
-            }
-            Opt::Control => {
-                if control.replace(value.unwrap_or_default()).is_some() {
-                    return Err(UsageError::Duplicate(opt.name()));
-                }
-            }
-            Opt::Syslog => syslog = true,
-            Opt::Json => json = true,
+        let value = match inline {
+            Some(v) => OsString::from(v),
+            None => args.next().unwrap_or_default(),
+        };
+        if value.is_empty() {
+            return Err(UsageError::MissingValue(opt));
+        }
+        if values[k].replace(PathBuf::from(value)).is_some() {
+            return Err(UsageError::Duplicate(opt));
         }
     }
+    let [config, control] = values;
     let control = control.unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL));
-    let need_config = |c: Option<PathBuf>| {
-        c.ok_or(UsageError::MissingRequired {
-            command,
-            option: "-c FILE",
-        })
+    let json = flags & JSON != 0;
+    let config = match config {
+        Some(c) => c,
+        None if allowed & CONFIG != 0 => {
+            return Err(UsageError::MissingRequired {
+                command,
+                option: "-c FILE",
+            })
+        }
+        None => PathBuf::new(),
     };
-    Ok(match command {
-        "run" => Command::Run {
-            config: need_config(config)?,
+    Ok(match allowed {
+        a if a == CONFIG | CONTROL | SYSLOG => Command::Run {
+            config,
             control,
-            syslog,
+            syslog: flags & SYSLOG != 0,
         },
-        "check" => Command::Check {
-            config: need_config(config)?,
-        },
-        "resync" => Command::Resync { control },
-        "cache" => Command::Cache { control, json },
+        CONFIG => Command::Check { config },
+        CONTROL => Command::Resync { control },
+        _ if command == "cache" => Command::Cache { control, json },
         _ => Command::Status { control, json },
     })
 }
 
 /// `tandem leases merge [--now SECONDS] [--] FILE…` (after `leases`).
-fn parse_leases<I: Iterator<Item = OsString>>(mut args: I) -> Result<Command, UsageError> {
+fn parse_leases(args: Args<'_>) -> Result<Command, UsageError> {
     const COMMAND: &str = "leases merge";
     match args.next().map(OsString::into_string) {
         Some(Ok(s)) if s == "merge" => {}
         Some(Ok(s)) if s == "--help" || s == "-h" => return Ok(Command::Help),
-        Some(Ok(s)) => return Err(UsageError::UnknownCommand(format!("leases {s}"))),
+        Some(Ok(s)) => return Err(UsageError::UnknownCommand("leases ".to_owned() + &s)),
         Some(Err(_)) => return Err(UsageError::NotUnicode),
         None => {
             return Err(UsageError::MissingRequired {
@@ -363,7 +323,7 @@ fn parse_leases<I: Iterator<Item = OsString>>(mut args: I) -> Result<Command, Us
             continue;
         }
         let (name, inline) = match text.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
+            Some((n, v)) if n.starts_with("--") => (n, Some(v)),
             _ => (text, None),
         };
         match name {
@@ -371,17 +331,19 @@ fn parse_leases<I: Iterator<Item = OsString>>(mut args: I) -> Result<Command, Us
             "--help" | "-h" => return Ok(Command::Help),
             "--now" => {
                 let value = match inline {
-                    Some(v) => v,
+                    Some(v) => v.to_owned(),
                     None => args
                         .next()
                         .ok_or(UsageError::MissingValue("--now"))?
                         .into_string()
                         .map_err(|_| UsageError::NotUnicode)?,
                 };
-                let secs = value.parse::<u64>().map_err(|_| UsageError::BadValue {
-                    option: "--now",
-                    value: value.clone(),
-                })?;
+                let Ok(secs) = value.parse::<u64>() else {
+                    return Err(UsageError::BadValue {
+                        option: "--now",
+                        value,
+                    });
+                };
                 if now.replace(secs).is_some() {
                     return Err(UsageError::Duplicate("--now"));
                 }
@@ -408,7 +370,7 @@ mod tests {
     use super::*;
 
     fn p(args: &[&str]) -> Result<Command, UsageError> {
-        parse(args.iter().map(OsString::from))
+        parse(&mut args.iter().map(OsString::from))
     }
 
     #[test]

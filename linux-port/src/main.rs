@@ -38,7 +38,9 @@ use std::process::ExitCode;
 static ALLOCATOR: sys::alloc::Counting = sys::alloc::Counting;
 
 fn main() -> ExitCode {
-    let cmd = match cli::parse(std::env::args_os().skip(1)) {
+    let mut args = std::env::args_os();
+    args.next();
+    let cmd = match cli::parse(&mut args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("tandem: {e}\n\n{}", cli::USAGE);
