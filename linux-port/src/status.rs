@@ -284,16 +284,25 @@ pub struct Header<'a> {
 // interpreter (one call per section instead of a `write!` per field).
 // In a template, a marker byte followed by a two-digit index stands for a
 // value: `#nn` the number `n[nn]`, `!nn` the same or `null` when it is
-// [`NULL`], `?nn`
-// the number as `true`/`false`, `~nn` the number of milliseconds as
-// seconds (`1.234`), `$nn` the text `s[nn]` (in JSON a quoted, escaped
-// string, `null` when absent).
+// [`NULL`], `?nn` the number as `true`/`false`, `~nn` a number of
+// milliseconds as seconds (`1.234`), `$nn` the text `s[nn]` (in JSON a
+// quoted, escaped string, `null` when absent). Templates come in pairs:
+// `[json, text]`.
+//
+// Write errors are not checked on the way: the daemon's buffer reports
+// truncation itself and takes nothing more once it has cut.
 
 /// A number shown as JSON `null`.
 const NULL: u64 = u64::MAX;
 
 /// A text value of a template.
 type Txt<'a> = Option<&'a dyn Display>;
+
+/// The values of a section.
+struct Vals<'a> {
+    n: &'a [&'a u64],
+    s: &'a [Txt<'a>],
+}
 
 /// Shows a `Debug` as `Display` (`reason_code`).
 struct Dbg<'a>(&'a dyn fmt::Debug);
@@ -312,19 +321,25 @@ struct Out<'w> {
 
 impl Out<'_> {
     /// Writes literal text.
-    fn s(&mut self, t: &str) -> fmt::Result {
-        self.w.write_str(t)
+    fn s(&mut self, t: &str) {
+        let _ = self.w.write_str(t);
     }
 
-    /// Writes the JSON or the text template (`""`: nothing).
-    fn pick(&mut self, json: &str, text: &str, n: &[&u64], s: &[Txt<'_>]) -> fmt::Result {
-        let t = if self.json { json } else { text };
-        self.fill(t, n, s)
+    /// Writes literal text in JSON mode only.
+    fn j(&mut self, t: &str) {
+        if self.json {
+            self.s(t)
+        }
     }
 
-    /// Writes template `t` with the values `n` and `s`.
+    /// Writes the JSON (`t[0]`) or the text (`t[1]`) template.
+    fn pick(&mut self, t: &[&str; 2], v: &Vals<'_>) {
+        self.fill(t[usize::from(!self.json)], v)
+    }
+
+    /// Writes template `t` with the values `v`.
     #[inline(never)]
-    fn fill(&mut self, t: &str, n: &[&u64], s: &[Txt<'_>]) -> fmt::Result {
+    fn fill(&mut self, t: &str, v: &Vals<'_>) {
         let b = t.as_bytes();
         let mut start = 0;
         let mut i = 0;
@@ -334,24 +349,29 @@ impl Out<'_> {
                 i += 1;
                 continue;
             }
-            self.w.write_str(&t[start..i])?;
+            self.s(&t[start..i]);
             let k = usize::from(b[i + 1] - b'0') * 10 + usize::from(b[i + 2] - b'0');
             i += 3;
             start = i;
             let w = &mut *self.w;
-            match c {
-                b'!' if *n[k] == NULL => w.write_str("null"),
-                b'#' | b'!' => write!(w, "{}", n[k]),
-                b'?' => w.write_str(if *n[k] != 0 { "true" } else { "false" }),
-                b'~' => write!(w, "{}.{:03}", *n[k] / 1000, *n[k] % 1000),
-                _ => match s[k] {
+            let _ = match c {
+                b'$' => match v.s[k] {
                     Some(d) if self.json => json_display(w, d),
                     Some(d) => write!(w, "{d}"),
                     None => w.write_str("null"),
                 },
-            }?;
+                _ => {
+                    let n = *v.n[k];
+                    match c {
+                        b'!' if n == NULL => w.write_str("null"),
+                        b'?' => w.write_str(if n != 0 { "true" } else { "false" }),
+                        b'~' => write!(w, "{}.{:03}", n / 1000, n % 1000),
+                        _ => write!(w, "{n}"),
+                    }
+                }
+            };
         }
-        self.w.write_str(&t[start..])
+        self.s(&t[start..]);
     }
 }
 
@@ -374,7 +394,8 @@ pub fn text<'a, 'b>(
     ifaces: impl Iterator<Item = IfaceStatus<'b>>,
     sync: Option<&SyncStatus<'_>>,
 ) -> fmt::Result {
-    write(w, false, h, instances, ifaces, sync)
+    write(w, false, h, instances, ifaces, sync);
+    Ok(())
 }
 
 /// Machine-readable status (see the module docs for the shape).
@@ -386,10 +407,12 @@ pub fn json<'a, 'b>(
     ifaces: impl Iterator<Item = IfaceStatus<'b>>,
     sync: Option<&SyncStatus<'_>>,
 ) -> fmt::Result {
-    write(w, true, h, instances, ifaces, sync)
+    write(w, true, h, instances, ifaces, sync);
+    Ok(())
 }
 
-/// The status as JSON (`json`, see the module docs for the shape) or text.
+/// Writes the status as JSON (`json`, see the module docs for the shape)
+/// or text. Write errors are ignored (see [`crate::buf::Buf`]).
 pub fn write<'a, 'b>(
     w: &mut dyn fmt::Write,
     json: bool,
@@ -397,65 +420,61 @@ pub fn write<'a, 'b>(
     instances: impl Iterator<Item = InstanceStatus<'a>>,
     ifaces: impl Iterator<Item = IfaceStatus<'b>>,
     sync: Option<&SyncStatus<'_>>,
-) -> fmt::Result {
+) {
     let o = &mut Out { w, json };
     o.pick(
-        r#"{"pid":#00,"now_ms":#01,"uptime_ms":#02,"allocations":#03,"startup_allocations":#04,"reloads":#05,"config":$00,"instances":["#,
-        "tandem (pid #00), up ~02 s, config $00, heap allocations since start-up #03 (start-up #04, reloads #05)\n",
         &[
-            &h.pid.into(),
-            &h.now_ms,
-            &h.uptime_ms,
-            &h.allocations,
-            &h.startup_allocations,
-            &h.reloads.into(),
+            r#"{"pid":#00,"now_ms":#01,"uptime_ms":#02,"allocations":#03,"startup_allocations":#04,"reloads":#05,"config":$00,"instances":["#,
+            "tandem (pid #00), up ~02 s, config $00, heap allocations since start-up #03 (start-up #04, reloads #05)\n",
         ],
-        &[Some(&h.config)],
-    )?;
-    let mut first = true;
+        &Vals {
+            n: &[
+                &h.pid.into(),
+                &h.now_ms,
+                &h.uptime_ms,
+                &h.allocations,
+                &h.startup_allocations,
+                &h.reloads.into(),
+            ],
+            s: &[Some(&h.config)],
+        },
+    );
+    let mut sep = "";
     for i in instances {
-        if json && !first {
-            o.s(",")?;
-        }
-        first = false;
-        instance(o, h, &i)?;
+        o.j(sep);
+        sep = ",";
+        instance(o, h, &i);
     }
-    if json {
-        o.s(r#"],"interfaces":["#)?;
-    }
-    let mut first = true;
+    o.j(r#"],"interfaces":["#);
+    let mut sep = "";
     for f in ifaces {
-        if json && !first {
-            o.s(",")?;
-        }
-        first = false;
+        o.j(sep);
+        sep = ",";
         let state: &dyn Display = match f.ifindex {
             Some(_) if f.up => &"up",
             Some(_) => &"down",
             None => &"missing",
         };
         o.pick(
-            r#"{"name":$00,"ifindex":!00,"up":?01,"unknown_vrid":#02}"#,
-            "interface $00: $01, unknown VRID #02\n",
-            &[&opt(f.ifindex.map(u64::from)), &flag(f.up), &f.unknown_vrid],
-            &[Some(&f.name), Some(state)],
-        )?;
+            &[
+                r#"{"name":$00,"ifindex":!00,"up":?01,"unknown_vrid":#02}"#,
+                "interface $00: $01, unknown VRID #02\n",
+            ],
+            &Vals {
+                n: &[&opt(f.ifindex.map(u64::from)), &flag(f.up), &f.unknown_vrid],
+                s: &[Some(&f.name), Some(state)],
+            },
+        );
     }
-    if json {
-        o.s(r#"],"sync":"#)?;
-    }
+    o.j(r#"],"sync":"#);
     match sync {
-        Some(s) => sync_status(o, h, s)?,
-        None if json => o.s("null")?,
-        None => {}
+        Some(s) => sync_status(o, h, s),
+        None => o.j("null"),
     }
-    if json {
-        o.s("}\n")?;
-    }
-    Ok(())
+    o.j("}\n");
 }
 
-fn instance(o: &mut Out<'_>, h: &Header<'_>, i: &InstanceStatus<'_>) -> fmt::Result {
+fn instance(o: &mut Out<'_>, h: &Header<'_>, i: &InstanceStatus<'_>) {
     let c = &i.counters;
     let d = &c.dropped;
     let family: &dyn Display = match (o.json, i.ipv6) {
@@ -464,7 +483,6 @@ fn instance(o: &mut Out<'_>, h: &Header<'_>, i: &InstanceStatus<'_>) -> fmt::Res
         (false, true) => &"IPv6",
         (false, false) => &"IPv4",
     };
-    let master = i.master.as_ref().map(|a| a as &dyn Display);
     let t = i.last.as_ref();
     let code = t.map(|t| Dbg(t.reason_code));
     let at = t.map_or(0, |t| t.at_ms);
@@ -479,71 +497,73 @@ fn instance(o: &mut Out<'_>, h: &Header<'_>, i: &InstanceStatus<'_>) -> fmt::Res
         at,
         h.now_ms.saturating_sub(at),
     ];
-    let n = [
-        &x[0],
-        &x[1],
-        &x[2],
-        &x[3],
-        &x[4],
-        &c.received,
-        &c.sent,
-        &c.send_errors,
-        &x[5],
-        &d.ttl,
-        &d.version,
-        &d.checksum,
-        &d.auth,
-        &d.interval,
-        &d.malformed,
-        &c.address_list_mismatch,
-        &x[6],
-        &x[7],
-        &x[8],
-    ];
-    let s: [Txt<'_>; 10] = [
-        Some(&i.name),
-        Some(&i.interface),
-        Some(family),
-        i.sync_group.as_ref().map(|g| g as &dyn Display),
-        Some(i.state),
-        master,
-        t.map(|t| t.from),
-        t.map(|t| t.to),
-        t.map(|t| t.reason),
-        code.as_ref().map(|c| c as &dyn Display),
-    ];
+    let v = &Vals {
+        n: &[
+            &x[0],
+            &x[1],
+            &x[2],
+            &x[3],
+            &x[4],
+            &c.received,
+            &c.sent,
+            &c.send_errors,
+            &x[5],
+            &d.ttl,
+            &d.version,
+            &d.checksum,
+            &d.auth,
+            &d.interval,
+            &d.malformed,
+            &c.address_list_mismatch,
+            &x[6],
+            &x[7],
+            &x[8],
+        ],
+        s: &[
+            Some(&i.name),
+            Some(&i.interface),
+            Some(family),
+            i.sync_group.as_ref().map(|g| g as &dyn Display),
+            Some(i.state),
+            i.master.as_ref().map(|a| a as &dyn Display),
+            t.map(|t| t.from),
+            t.map(|t| t.to),
+            t.map(|t| t.reason),
+            code.as_ref().map(|c| c as &dyn Display),
+        ],
+    };
     o.pick(
-        r#"{"name":$00,"interface":$01,"family":$02,"vrrp_version":#00,"vrid":#01,"sync_group":$03,"state":$04,"priority":#02,"effective_priority":#03,"master":$05,"master_is_self":?04,"received":#05,"sent":#06,"send_errors":#07,"dropped":{"total":#08,"ttl":#09,"version":#10,"checksum":#11,"auth":#12,"interval":#13,"malformed":#14},"address_list_mismatch":#15,"transitions":#16,"last_transition":"#,
-        "$00: $04 ($01, $02, VRRPv#00, vrid #01",
-        &n,
-        &s,
-    )?;
+        &[
+            r#"{"name":$00,"interface":$01,"family":$02,"vrrp_version":#00,"vrid":#01,"sync_group":$03,"state":$04,"priority":#02,"effective_priority":#03,"master":$05,"master_is_self":?04,"received":#05,"sent":#06,"send_errors":#07,"dropped":{"total":#08,"ttl":#09,"version":#10,"checksum":#11,"auth":#12,"interval":#13,"malformed":#14},"address_list_mismatch":#15,"transitions":#16,"last_transition":"#,
+            "$00: $04 ($01, $02, VRRPv#00, vrid #01",
+        ],
+        v,
+    );
     if !o.json {
         if i.sync_group.is_some() {
-            o.fill(", sync group $03", &n, &s)?;
+            o.fill(", sync group $03", v);
         }
-        o.fill(")\n  priority #02 (effective #03), master ", &n, &s)?;
+        o.s(")\n  priority ");
+        o.fill("#02 (effective #03), master ", v);
         let m = match i.master {
             Some(_) if i.master_is_self => "$05 (this router)\n",
             Some(_) => "$05\n",
             None => "unknown\n",
         };
-        o.fill(m, &n, &s)?;
+        o.fill(m, v);
         o.fill(
             "  received #05, sent #06 (#07 failed), dropped #08 (ttl #09, version #10, checksum #11, auth #12, interval #13, malformed #14), address list mismatch #15\n  transitions #16",
-            &n,
-            &s,
-        )?;
+            v,
+        );
     }
-    match t {
-        Some(_) => o.pick(
+    let last = match t {
+        Some(_) => &[
             r#"{"from":$06,"to":$07,"reason":$08,"reason_code":$09,"at_ms":#17,"ago_ms":#18}}"#,
             ", last ~18 s ago (at #17 ms): $06 -> $07 ($08)\n",
-            &n,
-            &s,
-        ),
-        None => o.pick("null}", "\n", &n, &s),
-    }
+        ],
+        None => &["null}", "\n"],
+    };
+    o.pick(last, v);
 }
 
 fn sync_dropped_total(d: &tandem_core::ctsync::Drops) -> u64 {
@@ -558,7 +578,7 @@ fn sync_dropped_total(d: &tandem_core::ctsync::Drops) -> u64 {
         + d.idle
 }
 
-fn sync_status(o: &mut Out<'_>, h: &Header<'_>, s: &SyncStatus<'_>) -> fmt::Result {
+fn sync_status(o: &mut Out<'_>, h: &Header<'_>, s: &SyncStatus<'_>) {
     let c = s.counters;
     let d = &c.dropped;
     let m = s.commit.unwrap_or_default();
@@ -578,125 +598,122 @@ fn sync_status(o: &mut Out<'_>, h: &Header<'_>, s: &SyncStatus<'_>) -> fmt::Resu
         m.failed.into(),
         h.now_ms.saturating_sub(m.at_ms),
     ];
-    let n = [
-        &x[0],
-        &x[1],
-        &x[2],
-        &x[3],
-        &x[4],
-        &x[5],
-        &c.cache_purged,
-        &x[6],
-        &x[7],
-        &c.frames_sent,
-        &c.bytes_sent,
-        &c.records_sent,
-        &c.records_resent,
-        &s.send_errors,
-        &c.frames_received,
-        &c.bytes_received,
-        &c.records_received,
-        &c.records_duplicate,
-        &x[8],
-        &d.bad_header,
-        &d.bad_mac,
-        &d.old_epoch,
-        &d.duplicate,
-        &d.too_old,
-        &d.bad_body,
-        &d.own,
-        &d.unknown_peer,
-        &d.idle,
-        &s.events,
-        &c.events_filtered,
-        &c.events_ignored,
-        &c.unencodable,
-        &x[9],
-        &c.resyncs_started,
-        &c.resyncs_completed,
-        &c.resync_requests_sent,
-        &c.resync_requests_received,
-        &s.dumped,
-        &c.window_overflows,
-        &c.event_overruns,
-        &c.cache_full,
-        &c.retransmit_timeouts,
-        &c.nacks_sent,
-        &c.nacks_received,
-        &c.peers_lost,
-        &x[10],
-        &x[11],
-        &x[12],
-        &m.took_us,
-        &m.at_ms,
-        &x[13],
-    ];
-    let t: [Txt<'_>; 3] = [
-        Some(s.role),
-        Some(&s.local),
-        s.interface.as_ref().map(|i| i as &dyn Display),
-    ];
+    let v = &Vals {
+        n: &[
+            &x[0],
+            &x[1],
+            &x[2],
+            &x[3],
+            &x[4],
+            &x[5],
+            &c.cache_purged,
+            &x[6],
+            &x[7],
+            &c.frames_sent,
+            &c.bytes_sent,
+            &c.records_sent,
+            &c.records_resent,
+            &s.send_errors,
+            &c.frames_received,
+            &c.bytes_received,
+            &c.records_received,
+            &c.records_duplicate,
+            &x[8],
+            &d.bad_header,
+            &d.bad_mac,
+            &d.old_epoch,
+            &d.duplicate,
+            &d.too_old,
+            &d.bad_body,
+            &d.own,
+            &d.unknown_peer,
+            &d.idle,
+            &s.events,
+            &c.events_filtered,
+            &c.events_ignored,
+            &c.unencodable,
+            &x[9],
+            &c.resyncs_started,
+            &c.resyncs_completed,
+            &c.resync_requests_sent,
+            &c.resync_requests_received,
+            &s.dumped,
+            &c.window_overflows,
+            &c.event_overruns,
+            &c.cache_full,
+            &c.retransmit_timeouts,
+            &c.nacks_sent,
+            &c.nacks_received,
+            &c.peers_lost,
+            &x[10],
+            &x[11],
+            &x[12],
+            &m.took_us,
+            &m.at_ms,
+            &x[13],
+        ],
+        s: &[
+            Some(s.role),
+            Some(&s.local),
+            s.interface.as_ref().map(|i| i as &dyn Display),
+        ],
+    };
     o.pick(
-        r#"{"role":$00,"local_address":$01,"port":#00,"interface":$02,"frame_len":#01,"epoch":#02,"peers":["#,
-        "conntrack sync: $00, $01 port #00",
-        &n,
-        &t,
-    )?;
+        &[
+            r#"{"role":$00,"local_address":$01,"port":#00,"interface":$02,"frame_len":#01,"epoch":#02,"peers":["#,
+            "conntrack sync: $00, $01 port #00",
+        ],
+        v,
+    );
     if !o.json {
         if s.interface.is_some() {
-            o.fill(" on $02", &n, &t)?;
+            o.fill(" on $02", v);
         }
-        o.fill(" (frames up to #01 bytes, epoch #02), peers", &n, &t)?;
+        o.fill(" (frames up to #01 bytes, epoch #02), peers", v);
     }
-    for (k, (a, live)) in s.peers.iter().enumerate() {
-        if o.json && k > 0 {
-            o.s(",")?;
-        }
+    let mut sep = "";
+    for (a, live) in s.peers {
+        o.j(sep);
+        sep = ",";
         let state: &dyn Display = if *live { &"up" } else { &"down" };
         o.pick(
-            r#"{"address":$00,"live":?00}"#,
-            " $00 ($01)",
-            &[&flag(*live)],
-            &[Some(a), Some(state)],
-        )?;
+            &[r#"{"address":$00,"live":?00}"#, " $00 ($01)"],
+            &Vals {
+                n: &[&flag(*live)],
+                s: &[Some(a), Some(state)],
+            },
+        );
     }
     o.pick(
-        r#"],"cache":{"entries":#03,"capacity":#04,"slots":#05,"purged":#06},"window":{"records":#07,"capacity":#08},"sent":{"frames":#09,"bytes":#10,"records":#11,"resent":#12,"errors":#13},"received":{"frames":#14,"bytes":#15,"records":#16,"duplicate":#17},"dropped":{"total":#18,"bad_header":#19,"bad_mac":#20,"old_epoch":#21,"duplicate":#22,"too_old":#23,"bad_body":#24,"own":#25,"unknown_peer":#26,"idle":#27},"events":{"received":#28,"filtered":#29,"ignored":#30,"unencodable":#31},"resync_pending":?32,"resyncs_started":#33,"resyncs_completed":#34,"resync_requests_sent":#35,"resync_requests_received":#36,"dumped":#37,"window_overflows":#38,"event_overruns":#39,"cache_full":#40,"retransmit_timeouts":#41,"nacks_sent":#42,"nacks_received":#43,"peers_lost":#44,"last_commit":"#,
-        "\n  sent #09 frames (#10 bytes, #11 records, #12 resent, #13 errors), received #14 frames (#15 bytes, #16 records, #17 duplicate)\n  dropped #18 (header #19, mac #20, old epoch #21, duplicate #22, too old #23, body #24, own #25, unknown peer #26, not started #27)\n  cache #03 of #04 entries (#05 slots, #40 full, #06 purged), window #07 of #08 (#38 overflows)\n  events #28 (#29 filtered, #30 ignored, #39 overruns), resyncs #33 started, #34 completed",
-        &n,
-        &t,
-    )?;
+        &[
+            r#"],"cache":{"entries":#03,"capacity":#04,"slots":#05,"purged":#06},"window":{"records":#07,"capacity":#08},"sent":{"frames":#09,"bytes":#10,"records":#11,"resent":#12,"errors":#13},"received":{"frames":#14,"bytes":#15,"records":#16,"duplicate":#17},"dropped":{"total":#18,"bad_header":#19,"bad_mac":#20,"old_epoch":#21,"duplicate":#22,"too_old":#23,"bad_body":#24,"own":#25,"unknown_peer":#26,"idle":#27},"events":{"received":#28,"filtered":#29,"ignored":#30,"unencodable":#31},"resync_pending":?32,"resyncs_started":#33,"resyncs_completed":#34,"resync_requests_sent":#35,"resync_requests_received":#36,"dumped":#37,"window_overflows":#38,"event_overruns":#39,"cache_full":#40,"retransmit_timeouts":#41,"nacks_sent":#42,"nacks_received":#43,"peers_lost":#44,"last_commit":"#,
+            "\n  sent #09 frames (#10 bytes, #11 records, #12 resent, #13 errors), received #14 frames (#15 bytes, #16 records, #17 duplicate)\n  dropped #18 (header #19, mac #20, old epoch #21, duplicate #22, too old #23, body #24, own #25, unknown peer #26, not started #27)\n  cache #03 of #04 entries (#05 slots, #40 full, #06 purged), window #07 of #08 (#38 overflows)\n  events #28 (#29 filtered, #30 ignored, #39 overruns), resyncs #33 started, #34 completed",
+        ],
+        v,
+    );
     if !o.json {
         if s.resync_pending {
-            o.s(" (one pending)")?;
+            o.s(" (one pending)");
         }
         o.fill(
             ", requests #35 sent, #36 received, nacks #42 sent, #43 received, retransmit timeouts #41, peers lost #44\n",
-            &n,
-            &t,
-        )?;
+            v,
+        );
     }
-    match s.commit {
-        Some(_) => o.pick(
+    let commit = match s.commit {
+        Some(_) => &[
             r#"{"committed":#45,"updated":#46,"failed":#47,"took_us":#48,"at_ms":#49,"ago_ms":#50}"#,
             "  last commit: #45 entries (#46 updated, #47 refused) in ~48 ms, ~50 s ago\n",
-            &n,
-            &t,
-        )?,
-        None => o.pick("null", "  last commit: none\n", &n, &t)?,
-    }
-    if o.json {
-        o.s(r#","leases":"#)?;
-    }
+        ],
+        None => &["null", "  last commit: none\n"],
+    };
+    o.pick(commit, v);
+    o.j(r#","leases":"#);
     match &s.leases {
-        Some(l) => lease_status(o, h, c, l)?,
-        None if o.json => o.s("null")?,
-        None => {}
+        Some(l) => lease_status(o, h, c, l),
+        None => o.j("null"),
     }
-    if o.json {
-        o.s("}")?;
-    }
-    Ok(())
+    o.j("}");
 }
 
 fn lease_status(
@@ -704,7 +721,7 @@ fn lease_status(
     h: &Header<'_>,
     c: &tandem_core::ctsync::Counters,
     l: &LeaseStatus<'_>,
-) -> fmt::Result {
+) {
     let (kw, code, sig) = match l.last_command {
         Some((k, code, sig)) => (Some(k), code, sig),
         None => (None, None, None),
@@ -721,74 +738,73 @@ fn lease_status(
         opt(sig.map(|c| c as u64)),
         h.now_ms.saturating_sub(l.last_write_ms.unwrap_or(0)),
     ];
-    let n = [
-        &x[0],
-        &x[1],
-        &x[2],
-        &x[3],
-        &x[4],
-        &c.lease_changes_sent,
-        &c.lease_records_received,
-        &c.lease_conflicts,
-        &c.lease_table_full,
-        &c.lease_resends,
-        &l.file_reads,
-        &l.bad_lines,
-        &l.file_errors,
-        &l.file_writes,
-        &x[5],
-        &x[6],
-        &l.commands,
-        &l.command_failures,
-        &l.remasters,
-        &x[7],
-        &x[8],
-        &x[9],
-    ];
-    let running = l.running.as_ref().map(|r| r as &dyn Display);
-    let kw = kw.as_ref().map(|k| k as &dyn Display);
-    let t: [Txt<'_>; 3] = [Some(&l.file), running, kw];
+    let v = &Vals {
+        n: &[
+            &x[0],
+            &x[1],
+            &x[2],
+            &x[3],
+            &x[4],
+            &c.lease_changes_sent,
+            &c.lease_records_received,
+            &c.lease_conflicts,
+            &c.lease_table_full,
+            &c.lease_resends,
+            &l.file_reads,
+            &l.bad_lines,
+            &l.file_errors,
+            &l.file_writes,
+            &x[5],
+            &x[6],
+            &l.commands,
+            &l.command_failures,
+            &l.remasters,
+            &x[7],
+            &x[8],
+            &x[9],
+        ],
+        s: &[
+            Some(&l.file),
+            l.running.as_ref().map(|r| r as &dyn Display),
+            kw.as_ref().map(|k| k as &dyn Display),
+        ],
+    };
     o.pick(
-        r#"{"file":$00,"entries":#00,"capacity":#01,"in_flight":#02,"pending":#03,"duid":?04,"sent":#05,"received":#06,"conflicts":#07,"table_full":#08,"resends":#09,"file_reads":#10,"bad_lines":#11,"file_errors":#12,"file_writes":#13,"last_read_ms":!14,"last_write_ms":!15,"commands":#16,"command_failures":#17,"running":$01,"last_command":"#,
-        "  leases #00 of #01 (#02 in flight, #03 pending",
-        &n,
-        &t,
-    )?;
+        &[
+            r#"{"file":$00,"entries":#00,"capacity":#01,"in_flight":#02,"pending":#03,"duid":?04,"sent":#05,"received":#06,"conflicts":#07,"table_full":#08,"resends":#09,"file_reads":#10,"bad_lines":#11,"file_errors":#12,"file_writes":#13,"last_read_ms":!14,"last_write_ms":!15,"commands":#16,"command_failures":#17,"running":$01,"last_command":"#,
+            "  leases #00 of #01 (#02 in flight, #03 pending",
+        ],
+        v,
+    );
     if o.json {
-        return match kw {
-            Some(_) => o.fill(
-                r#"{"command":$02,"exit":!19,"signal":!20},"remasters":#18}"#,
-                &n,
-                &t,
-            ),
-            None => o.fill(r#"null,"remasters":#18}"#, &n, &t),
+        let t = match kw {
+            Some(_) => r#"{"command":$02,"exit":!19,"signal":!20},"remasters":#18}"#,
+            None => r#"null,"remasters":#18}"#,
         };
+        return o.fill(t, v);
     }
     if l.duid {
-        o.s(", server duid known")?;
+        o.s(", server duid known");
     }
     o.fill(
         "), sent #05, received #06, conflicts #07, table full #08, resends #09\n  lease file $00: #10 reads (#11 bad lines), #13 writes, #12 errors, last write ",
-        &n,
-        &t,
-    )?;
-    let w = if l.last_write_ms.is_some() {
-        "~21 s ago"
-    } else {
-        "never"
+        v,
+    );
+    let w = match l.last_write_ms {
+        Some(_) => "~21 s ago",
+        None => "never",
     };
-    o.fill(w, &n, &t)?;
-    o.fill("; dhcp commands #16 (#17 failed, #18 remasters)", &n, &t)?;
+    o.fill(w, v);
+    o.fill("; dhcp commands #16 (#17 failed, #18 remasters)", v);
     if l.running.is_some() {
-        o.fill(", $01 running", &n, &t)?;
+        o.fill(", $01 running", v);
     }
     let last = match (kw, code, sig) {
-        (Some(_), _, Some(_)) => ", last $02 killed by signal #20",
-        (Some(_), Some(_), None) => ", last $02 exit #19",
-        _ => "",
+        (Some(_), _, Some(_)) => ", last $02 killed by signal #20\n",
+        (Some(_), Some(_), None) => ", last $02 exit #19\n",
+        _ => "\n",
     };
-    o.fill(last, &n, &t)?;
-    o.s("\n")
+    o.fill(last, v);
 }
 
 #[cfg(test)]

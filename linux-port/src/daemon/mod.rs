@@ -1369,17 +1369,15 @@ fn render(
             leases: leases.filter(|l| l.has_file()).map(|l| l.status(&s.core)),
         }
     });
-    let r = match p.request {
+    match p.request {
         Some(Request::Status { json }) => status::write(&mut b, json, h, list, fl, ss.as_ref()),
         Some(Request::Resync) | Some(Request::Cache { .. }) | None => {
             use std::fmt::Write;
-            writeln!(
-                b,
-                "error: unknown request (expected 'status', 'status json', 'resync', 'cache' or 'cache json')"
-            )
+            let _ = b.write_str(
+                "error: unknown request (expected 'status', 'status json', 'resync', 'cache' or 'cache json')\n",
+            );
         }
-    };
-    let _ = r;
+    }
     if b.truncated {
         let n = b.v.len();
         crate::log!(Warning, "status response truncated at {n} bytes");
@@ -1397,7 +1395,12 @@ struct VecBuf<'a> {
 
 impl std::fmt::Write for VecBuf<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let room = self.v.capacity() - self.v.len();
+        // Once cut, take nothing more (writers may go on after an error).
+        let room = if self.truncated {
+            0
+        } else {
+            self.v.capacity() - self.v.len()
+        };
         if s.len() <= room {
             self.v.extend_from_slice(s.as_bytes());
             return Ok(());
