@@ -201,19 +201,43 @@ const JSON: u8 = 8;
 /// The arguments after the program name.
 pub type Args<'a> = &'a mut dyn Iterator<Item = OsString>;
 
+/// Index of `s` in `names` (`names.len()` when absent): one comparison
+/// loop instead of one per name.
+#[inline(never)]
+fn find(s: &str, names: &[&str]) -> usize {
+    names.iter().position(|n| *n == s).unwrap_or(names.len())
+}
+
 /// Parses the arguments after the program name.
 pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
     let first = args.next().ok_or(UsageError::MissingCommand)?;
     let first = first.into_string().map_err(|_| UsageError::NotUnicode)?;
-    let (command, allowed): (&'static str, u8) = match first.as_str() {
-        "--version" | "-V" | "version" => return Ok(Command::Version),
-        "--help" | "-h" | "help" => return Ok(Command::Help),
-        "run" => ("run", CONFIG | CONTROL | SYSLOG),
-        "check" => ("check", CONFIG),
-        "status" => ("status", CONTROL | JSON),
-        "resync" => ("resync", CONTROL),
-        "cache" => ("cache", CONTROL | JSON),
-        "leases" => return parse_leases(args),
+    const COMMANDS: [&str; 12] = [
+        "run",
+        "check",
+        "status",
+        "resync",
+        "cache",
+        "leases",
+        "--version",
+        "-V",
+        "version",
+        "--help",
+        "-h",
+        "help",
+    ];
+    const ALLOWED: [u8; 5] = [
+        CONFIG | CONTROL | SYSLOG,
+        CONFIG,
+        CONTROL | JSON,
+        CONTROL,
+        CONTROL | JSON,
+    ];
+    let (command, allowed) = match find(&first, &COMMANDS) {
+        i @ 0..=4 => (COMMANDS[i], ALLOWED[i]),
+        5 => return parse_leases(args),
+        6..=8 => return Ok(Command::Version),
+        9..=11 => return Ok(Command::Help),
         _ => return Err(UsageError::UnknownCommand(first)),
     };
     // `-c` and `--control` values.
@@ -226,21 +250,17 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
                 arg: arg.to_string_lossy().into_owned(),
             });
         };
-        if text == "--help" || text == "-h" {
-            return Ok(Command::Help);
-        }
         // `--opt=value` form.
         let (name, inline) = match text.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n, Some(v)),
             _ => (text, None),
         };
-        let bit = match name {
-            "-c" | "--config" => CONFIG,
-            "--control" => CONTROL,
-            "--syslog" => SYSLOG,
-            "--json" => JSON,
-            _ => 0,
-        };
+        const OPTIONS: [&str; 5] = ["-c", "--config", "--control", "--syslog", "--json"];
+        const BITS: [u8; 6] = [CONFIG, CONFIG, CONTROL, SYSLOG, JSON, 0];
+        if find(text, &["--help", "-h"]) < 2 {
+            return Ok(Command::Help);
+        }
+        let bit = BITS[find(name, &OPTIONS)];
         if bit & allowed == 0 || (bit >= SYSLOG && inline.is_some()) {
             let option = text.to_owned();
             return Err(if bit == 0 && !text.starts_with('-') {
@@ -301,9 +321,10 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
 /// `tandem leases merge [--now SECONDS] [--] FILE…` (after `leases`).
 fn parse_leases(args: Args<'_>) -> Result<Command, UsageError> {
     const COMMAND: &str = "leases merge";
+    const NAMES: [&str; 5] = ["merge", "--help", "-h", "--", "--now"];
     match args.next().map(OsString::into_string) {
-        Some(Ok(s)) if s == "merge" => {}
-        Some(Ok(s)) if s == "--help" || s == "-h" => return Ok(Command::Help),
+        Some(Ok(s)) if s == NAMES[0] => {}
+        Some(Ok(s)) if find(&s, &NAMES) < 3 => return Ok(Command::Help),
         Some(Ok(s)) => return Err(UsageError::UnknownCommand("leases ".to_owned() + &s)),
         Some(Err(_)) => return Err(UsageError::NotUnicode),
         None => {
@@ -326,10 +347,10 @@ fn parse_leases(args: Args<'_>) -> Result<Command, UsageError> {
             Some((n, v)) if n.starts_with("--") => (n, Some(v)),
             _ => (text, None),
         };
-        match name {
-            "--" => options_done = true,
-            "--help" | "-h" => return Ok(Command::Help),
-            "--now" => {
+        match find(name, &NAMES) {
+            3 => options_done = true,
+            1 | 2 => return Ok(Command::Help),
+            4 => {
                 let value = match inline {
                     Some(v) => v.to_owned(),
                     None => args

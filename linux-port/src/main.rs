@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     };
     match cmd {
         cli::Command::Version => {
-            println!("tandem {}", env!("CARGO_PKG_VERSION"));
+            print!(concat!("tandem ", env!("CARGO_PKG_VERSION"), "\n"));
             ExitCode::SUCCESS
         }
         cli::Command::Help => {
@@ -78,12 +78,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints `PATH: WHAT MESSAGE` on stderr (`tandem check`).
+#[inline(never)]
+fn say(path: &std::path::Path, what: &str, m: &dyn std::fmt::Display) {
+    eprintln!("{}: {what}{m}", path.display());
+}
+
 /// `tandem check -c FILE`: validate without touching the system.
 fn check(path: &std::path::Path) -> ExitCode {
     let loaded = match conf::load(path, &mut |d| eprintln!("{d}")) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("{}: cannot read: {e}", path.display());
+            say(path, "cannot read: ", &e);
             return ExitCode::FAILURE;
         }
     };
@@ -92,17 +98,17 @@ fn check(path: &std::path::Path) -> ExitCode {
     if let Some(c) = &loaded.config {
         conf::unsupported(c, &mut |m| {
             port_warnings += 1;
-            eprintln!("{}: warning: {m}", path.display())
+            say(path, "warning: ", &m)
         });
         if let Some(s) = &c.sync {
             // The key is read as `run` would read it.
             if let Err(e) = daemon::load_sync_key(&s.key) {
                 port_errors += 1;
-                eprintln!("{}: error: {e}", path.display());
+                say(path, "error: ", &e);
             }
             if let Some(w) = daemon::sync_key_warning(&s.key) {
                 port_warnings += 1;
-                eprintln!("{}: warning: {w}", path.display());
+                say(path, "warning: ", &w);
             }
         }
     }
