@@ -145,7 +145,7 @@ pub struct InstanceStatus<'a> {
     /// Whether that master is this router.
     pub master_is_self: bool,
     /// Counters.
-    pub counters: Counters,
+    pub counters: &'a Counters,
     /// The last state change.
     pub last: Option<Transition<'a>>,
 }
@@ -834,13 +834,17 @@ mod tests {
             effective_priority: 101,
             master: Some("192.168.1.2".parse().unwrap()),
             master_is_self: true,
-            counters: Counters {
+            counters: &Counters {
                 received: 10,
                 sent: 20,
                 send_errors: 0,
                 dropped: Drops {
+                    ttl: 0,
+                    version: 0,
+                    checksum: 0,
                     auth: 1,
-                    ..Drops::default()
+                    interval: 0,
+                    malformed: 0,
                 },
                 address_list_mismatch: 0,
                 transitions: 2,

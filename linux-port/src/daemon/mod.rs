@@ -1315,7 +1315,7 @@ fn render(
                     master
                 },
                 master_is_self: *state == State::Master,
-                counters: i.counters,
+                counters: &i.counters,
                 last: i
                     .last
                     .as_ref()
