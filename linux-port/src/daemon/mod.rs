@@ -1247,30 +1247,23 @@ fn resync(p: Pending<'_>, now: Instant, sync: Option<&mut ctsync::SyncPort>) {
         v: p.response,
         truncated: false,
     };
-    let _ = match sync {
-        None => writeln!(
-            b,
-            "error: conntrack sync is not configured (no tandem_sync block)"
-        ),
+    let answer = match sync {
+        None => "error: conntrack sync is not configured (no tandem_sync block)\n",
         Some(s) => {
             s.core.request_resync(now);
             crate::log!(Notice, "control: full conntrack resync requested");
             match s.role {
-                tandem_core::ctsync::Role::Master => writeln!(
-                    b,
-                    "ok: this router is master: streaming the whole table to the peers again"
-                ),
-                tandem_core::ctsync::Role::Backup => writeln!(
-                    b,
-                    "ok: this router is backup: asked the master for a full resync"
-                ),
-                _ => writeln!(
-                    b,
-                    "error: conntrack sync has not started yet (no VRRP state reached)"
-                ),
+                tandem_core::ctsync::Role::Master => {
+                    "ok: this router is master: streaming the whole table to the peers again\n"
+                }
+                tandem_core::ctsync::Role::Backup => {
+                    "ok: this router is backup: asked the master for a full resync\n"
+                }
+                _ => "error: conntrack sync has not started yet (no VRRP state reached)\n",
             }
         }
     };
+    let _ = b.write_str(answer);
 }
 
 /// Writes the answer to a control request into the client's buffer.
