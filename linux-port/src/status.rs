@@ -412,7 +412,8 @@ pub fn json<'a, 'b>(
 }
 
 /// Writes the status as JSON (`json`, see the module docs for the shape)
-/// or text. Write errors are ignored (see [`crate::buf::Buf`]).
+/// or text from iterators (see [`Writer`]).
+#[cfg(test)]
 pub fn write<'a, 'b>(
     w: &mut dyn fmt::Write,
     json: bool,
@@ -421,41 +422,78 @@ pub fn write<'a, 'b>(
     ifaces: impl Iterator<Item = IfaceStatus<'b>>,
     sync: Option<&SyncStatus<'_>>,
 ) {
-    let o = &mut Out { w, json };
-    o.pick(
-        &[
-            r#"{"pid":#00,"now_ms":#01,"uptime_ms":#02,"allocations":#03,"startup_allocations":#04,"reloads":#05,"config":$00,"instances":["#,
-            "tandem (pid #00), up ~02 s, config $00, heap allocations since start-up #03 (start-up #04, reloads #05)\n",
-        ],
-        &Vals {
-            n: &[
-                &h.pid.into(),
-                &h.now_ms,
-                &h.uptime_ms,
-                &h.allocations,
-                &h.startup_allocations,
-                &h.reloads.into(),
-            ],
-            s: &[Some(&h.config)],
-        },
-    );
-    let mut sep = "";
+    let mut wr = Writer::new(w, json, h);
     for i in instances {
-        o.j(sep);
-        sep = ",";
-        instance(o, h, &i);
+        wr.instance(&i);
     }
-    o.j(r#"],"interfaces":["#);
-    let mut sep = "";
+    wr.interfaces();
     for f in ifaces {
-        o.j(sep);
-        sep = ",";
+        wr.iface(&f);
+    }
+    wr.finish(sync);
+}
+
+/// Writes the status as JSON (see the module docs for the shape) or text,
+/// piece by piece: [`Writer::new`] (the header), every
+/// [`Writer::instance`], [`Writer::interfaces`], every [`Writer::iface`],
+/// then [`Writer::finish`]. Write errors are ignored (the daemon's buffer
+/// reports truncation itself).
+pub struct Writer<'a> {
+    o: Out<'a>,
+    h: &'a Header<'a>,
+    sep: &'static str,
+}
+
+impl<'a> Writer<'a> {
+    /// Starts with the header.
+    pub fn new(w: &'a mut dyn fmt::Write, json: bool, h: &'a Header<'a>) -> Self {
+        let mut o = Out { w, json };
+        o.pick(
+            &[
+                r#"{"pid":#00,"now_ms":#01,"uptime_ms":#02,"allocations":#03,"startup_allocations":#04,"reloads":#05,"config":$00,"instances":["#,
+                "tandem (pid #00), up ~02 s, config $00, heap allocations since start-up #03 (start-up #04, reloads #05)\n",
+            ],
+            &Vals {
+                n: &[
+                    &h.pid.into(),
+                    &h.now_ms,
+                    &h.uptime_ms,
+                    &h.allocations,
+                    &h.startup_allocations,
+                    &h.reloads.into(),
+                ],
+                s: &[Some(&h.config)],
+            },
+        );
+        Writer { o, h, sep: "" }
+    }
+
+    fn sep(&mut self) {
+        self.o.j(self.sep);
+        self.sep = ",";
+    }
+
+    /// One instance.
+    pub fn instance(&mut self, i: &InstanceStatus<'_>) {
+        self.sep();
+        instance(&mut self.o, self.h, i);
+    }
+
+    /// Ends the instances, starts the interfaces.
+    pub fn interfaces(&mut self) {
+        self.o.j(r#"],"interfaces":["#);
+        self.sep = "";
+    }
+
+    /// One interface.
+    pub fn iface(&mut self, f: &IfaceStatus<'_>) {
+        self.sep();
         let state: &dyn Display = match f.ifindex {
             Some(_) if f.up => &"up",
             Some(_) => &"down",
             None => &"missing",
         };
-        o.pick(
+        self.o.pick(
             &[
                 r#"{"name":$00,"ifindex":!00,"up":?01,"unknown_vrid":#02}"#,
                 "interface $00: $01, unknown VRID #02\n",
@@ -466,12 +504,17 @@ pub fn write<'a, 'b>(
             },
         );
     }
-    o.j(r#"],"sync":"#);
-    match sync {
-        Some(s) => sync_status(o, h, s),
-        None => o.j("null"),
+
+    /// Ends the interfaces; the sync section.
+    pub fn finish(mut self, sync: Option<&SyncStatus<'_>>) {
+        let o = &mut self.o;
+        o.j(r#"],"sync":"#);
+        match sync {
+            Some(s) => sync_status(o, self.h, s),
+            None => o.j("null"),
+        }
+        o.j("}\n");
     }
-    o.j("}\n");
 }
 
 fn instance(o: &mut Out<'_>, h: &Header<'_>, i: &InstanceStatus<'_>) {
