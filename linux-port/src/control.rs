@@ -330,9 +330,17 @@ pub fn query(path: &Path, req: Request) -> io::Result<Vec<u8>> {
     s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
     s.set_write_timeout(Some(std::time::Duration::from_secs(5)))?;
     s.write_all(request_line(req).as_bytes())?;
+    // A plain loop: `read_to_end`'s adaptive probing is more code.
     let mut out = Vec::new();
-    s.read_to_end(&mut out)?;
-    Ok(out)
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 #[cfg(test)]
