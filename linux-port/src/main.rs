@@ -47,14 +47,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match cmd {
+    let (control, req) = match cmd {
         cli::Command::Version => {
             print!(concat!("tandem ", env!("CARGO_PKG_VERSION"), "\n"));
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
         cli::Command::Help => {
             print!("{}", cli::USAGE);
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
         cli::Command::Run {
             config,
@@ -66,16 +66,15 @@ fn main() -> ExitCode {
                     eprintln!("tandem: cannot open /dev/log ({e}); logging to stderr");
                 }
             }
-            ExitCode::from(daemon::run(daemon::Options { config, control }))
+            return ExitCode::from(daemon::run(daemon::Options { config, control }));
         }
-        cli::Command::Check { config } => check(&config),
-        cli::Command::Status { control, json } => {
-            query(&control, control::Request::Status { json })
-        }
-        cli::Command::Resync { control } => query(&control, control::Request::Resync),
-        cli::Command::Cache { control, json } => query(&control, control::Request::Cache { json }),
-        cli::Command::LeasesMerge { files, now } => leases::merge_command(&files, now),
-    }
+        cli::Command::Check { config } => return check(&config),
+        cli::Command::LeasesMerge { files, now } => return leases::merge_command(&files, now),
+        cli::Command::Status { control, json } => (control, control::Request::Status { json }),
+        cli::Command::Resync { control } => (control, control::Request::Resync),
+        cli::Command::Cache { control, json } => (control, control::Request::Cache { json }),
+    };
+    query(&control, req)
 }
 
 /// Prints `PATH: WHAT MESSAGE` on stderr (`tandem check`).
