@@ -161,32 +161,30 @@ pub enum UsageError {
 
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UsageError::MissingCommand => {
-                write!(f, "missing command (run, check, status, resync or cache)")
-            }
+        const EXPECTED: &str = "run, check, status, resync or cache";
+        // Every message is text and up to two values, in five pieces.
+        let parts: [&str; 5] = match self {
+            UsageError::MissingCommand => ["missing command (", EXPECTED, ")", "", ""],
             UsageError::UnknownCommand(c) => {
-                write!(
-                    f,
-                    "unknown command '{c}' (expected run, check, status, resync or cache)"
-                )
+                ["unknown command '", c, "' (expected ", EXPECTED, ")"]
             }
             UsageError::UnknownOption { command, option } => {
-                write!(f, "'{command}' does not take option '{option}'")
+                ["'", command, "' does not take option '", option, "'"]
             }
-            UsageError::MissingValue(o) => write!(f, "option '{o}' needs a value"),
+            UsageError::MissingValue(o) => ["option '", o, "' needs a value", "", ""],
             UsageError::MissingRequired { command, option } => {
-                write!(f, "'{command}' needs {option}")
+                ["'", command, "' needs ", option, ""]
             }
-            UsageError::Duplicate(o) => write!(f, "option '{o}' given twice"),
-            UsageError::NotUnicode => write!(f, "argument is not valid UTF-8"),
+            UsageError::Duplicate(o) => ["option '", o, "' given twice", "", ""],
+            UsageError::NotUnicode => ["argument is not valid UTF-8", "", "", "", ""],
             UsageError::Unexpected { command, arg } => {
-                write!(f, "'{command}' takes no argument '{arg}'")
+                ["'", command, "' takes no argument '", arg, "'"]
             }
             UsageError::BadValue { option, value } => {
-                write!(f, "option '{option}' does not take '{value}'")
+                ["option '", option, "' does not take '", value, "'"]
             }
-        }
+        };
+        parts.iter().try_for_each(|p| f.write_str(p))
     }
 }
 
