@@ -90,6 +90,7 @@ impl fmt::Write for JsonEsc<'_> {
 }
 
 /// Writes `s` as a JSON string literal (with quotes).
+#[cfg(test)]
 pub fn json_str(w: &mut dyn fmt::Write, s: &str) -> fmt::Result {
     json_display(w, &s)
 }

@@ -161,190 +161,169 @@ pub enum UsageError {
 
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UsageError::MissingCommand => {
-                write!(f, "missing command (run, check, status, resync or cache)")
-            }
+        const EXPECTED: &str = "run, check, status, resync or cache";
+        // Every message is text and up to two values, in five pieces.
+        let parts: [&str; 5] = match self {
+            UsageError::MissingCommand => ["missing command (", EXPECTED, ")", "", ""],
             UsageError::UnknownCommand(c) => {
-                write!(
-                    f,
-                    "unknown command '{c}' (expected run, check, status, resync or cache)"
-                )
+                ["unknown command '", c, "' (expected ", EXPECTED, ")"]
             }
             UsageError::UnknownOption { command, option } => {
-                write!(f, "'{command}' does not take option '{option}'")
+                ["'", command, "' does not take option '", option, "'"]
             }
-            UsageError::MissingValue(o) => write!(f, "option '{o}' needs a value"),
+            UsageError::MissingValue(o) => ["option '", o, "' needs a value", "", ""],
             UsageError::MissingRequired { command, option } => {
-                write!(f, "'{command}' needs {option}")
+                ["'", command, "' needs ", option, ""]
             }
-            UsageError::Duplicate(o) => write!(f, "option '{o}' given twice"),
-            UsageError::NotUnicode => write!(f, "argument is not valid UTF-8"),
+            UsageError::Duplicate(o) => ["option '", o, "' given twice", "", ""],
+            UsageError::NotUnicode => ["argument is not valid UTF-8", "", "", "", ""],
             UsageError::Unexpected { command, arg } => {
-                write!(f, "'{command}' takes no argument '{arg}'")
+                ["'", command, "' takes no argument '", arg, "'"]
             }
             UsageError::BadValue { option, value } => {
-                write!(f, "option '{option}' does not take '{value}'")
+                ["option '", option, "' does not take '", value, "'"]
             }
-        }
+        };
+        parts.iter().try_for_each(|p| f.write_str(p))
     }
 }
 
 impl std::error::Error for UsageError {}
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Opt {
-    Config,
-    Control,
-    Syslog,
-    Json,
-}
+// Options as bits (`allowed` per command, flags seen).
+const CONFIG: u8 = 1;
+const CONTROL: u8 = 2;
+const SYSLOG: u8 = 4;
+const JSON: u8 = 8;
 
-impl Opt {
-    fn name(self) -> &'static str {
-        match self {
-            Opt::Config => "-c",
-            Opt::Control => "--control",
-            Opt::Syslog => "--syslog",
-            Opt::Json => "--json",
-        }
-    }
-    fn takes_value(self) -> bool {
-        matches!(self, Opt::Config | Opt::Control)
-    }
-}
+/// The arguments after the program name.
+pub type Args<'a> = &'a mut dyn Iterator<Item = OsString>;
 
-fn lookup(name: &str) -> Option<Opt> {
-    Some(match name {
-        "-c" | "--config" => Opt::Config,
-        "--control" => Opt::Control,
-        "--syslog" => Opt::Syslog,
-        "--json" => Opt::Json,
-        _ => return None,
-    })
+/// Index of `s` in `names` (`names.len()` when absent): one comparison
+/// loop instead of one per name.
+#[inline(never)]
+fn find(s: &str, names: &[&str]) -> usize {
+    names.iter().position(|n| *n == s).unwrap_or(names.len())
 }
 
 /// Parses the arguments after the program name.
-pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command, UsageError> {
-    let mut args = args.into_iter();
+pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
     let first = args.next().ok_or(UsageError::MissingCommand)?;
     let first = first.into_string().map_err(|_| UsageError::NotUnicode)?;
-    let (command, allowed): (&'static str, &[Opt]) = match first.as_str() {
-        "--version" | "-V" | "version" => return Ok(Command::Version),
-        "--help" | "-h" | "help" => return Ok(Command::Help),
-        "run" => ("run", &[Opt::Config, Opt::Control, Opt::Syslog]),
-        "check" => ("check", &[Opt::Config]),
-        "status" => ("status", &[Opt::Control, Opt::Json]),
-        "resync" => ("resync", &[Opt::Control]),
-        "cache" => ("cache", &[Opt::Control, Opt::Json]),
-        "leases" => return parse_leases(args),
+    const COMMANDS: [&str; 12] = [
+        "run",
+        "check",
+        "status",
+        "resync",
+        "cache",
+        "leases",
+        "--version",
+        "-V",
+        "version",
+        "--help",
+        "-h",
+        "help",
+    ];
+    const ALLOWED: [u8; 5] = [
+        CONFIG | CONTROL | SYSLOG,
+        CONFIG,
+        CONTROL | JSON,
+        CONTROL,
+        CONTROL | JSON,
+    ];
+    let (command, allowed) = match find(&first, &COMMANDS) {
+        i @ 0..=4 => (COMMANDS[i], ALLOWED[i]),
+        5 => return parse_leases(args),
+        6..=8 => return Ok(Command::Version),
+        9..=11 => return Ok(Command::Help),
         _ => return Err(UsageError::UnknownCommand(first)),
     };
-    let mut config: Option<PathBuf> = None;
-    let mut control: Option<PathBuf> = None;
-    let mut syslog = false;
-    let mut json = false;
+    // `-c` and `--control` values.
+    let mut values: [Option<PathBuf>; 2] = [None, None];
+    let mut flags = 0u8;
     while let Some(arg) = args.next() {
-        let text = match arg.to_str() {
-            Some(t) => t,
-            None => {
-                return Err(UsageError::Unexpected {
-                    command,
-                    arg: arg.to_string_lossy().into_owned(),
-                })
-            }
+        let Some(text) = arg.to_str() else {
+            return Err(UsageError::Unexpected {
+                command,
+                arg: arg.to_string_lossy().into_owned(),
+            });
         };
-        if text == "--help" || text == "-h" {
-            return Ok(Command::Help);
-        }
         // `--opt=value` form.
         let (name, inline) = match text.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n, Some(v)),
             _ => (text, None),
         };
-        let opt = match lookup(name) {
-            Some(o) if allowed.contains(&o) => o,
-            Some(_) => {
-                return Err(UsageError::UnknownOption {
+        const OPTIONS: [&str; 5] = ["-c", "--config", "--control", "--syslog", "--json"];
+        const BITS: [u8; 6] = [CONFIG, CONFIG, CONTROL, SYSLOG, JSON, 0];
+        if find(text, &["--help", "-h"]) < 2 {
+            return Ok(Command::Help);
+        }
+        let bit = BITS[find(name, &OPTIONS)];
+        if bit & allowed == 0 || (bit >= SYSLOG && inline.is_some()) {
+            let option = text.to_owned();
+            return Err(if bit == 0 && !text.starts_with('-') {
+                UsageError::Unexpected {
                     command,
-                    option: text.to_owned(),
-                })
-            }
-            None if text.starts_with('-') => {
-                return Err(UsageError::UnknownOption {
-                    command,
-                    option: text.to_owned(),
-                })
-            }
-            None => {
-                return Err(UsageError::Unexpected {
-                    command,
-                    arg: text.to_owned(),
-                })
-            }
-        };
-        let value: Option<PathBuf> = if opt.takes_value() {
-            match inline {
-                Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
-                Some(_) => return Err(UsageError::MissingValue(opt.name())),
-                None => match args.next() {
-                    Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
-                    _ => return Err(UsageError::MissingValue(opt.name())),
-                },
-            }
+                    arg: option,
+                }
+            } else {
+                UsageError::UnknownOption { command, option }
+            });
+        }
+        if bit >= SYSLOG {
+            flags |= bit;
+            continue;
+        }
+        let (k, opt) = if bit == CONFIG {
+            (0, "-c")
         } else {
-            if inline.is_some() {
-                return Err(UsageError::UnknownOption {
-                    command,
-                    option: text.to_owned(),
-                });
-            }
-            None
+            (1, "--control")
         };
-        match opt {
-            Opt::Config => {
-                if config.replace(value.unwrap_or_default()).is_some() {
-                    return Err(UsageError::Duplicate(opt.name()));
-                }
-            }
-            Opt::Control => {
-                if control.replace(value.unwrap_or_default()).is_some() {
-                    return Err(UsageError::Duplicate(opt.name()));
-                }
-            }
-            Opt::Syslog => syslog = true,
-            Opt::Json => json = true,
+        let value = match inline {
+            Some(v) => OsString::from(v),
+            None => args.next().unwrap_or_default(),
+        };
+        if value.is_empty() {
+            return Err(UsageError::MissingValue(opt));
+        }
+        if values[k].replace(PathBuf::from(value)).is_some() {
+            return Err(UsageError::Duplicate(opt));
         }
     }
+    let [config, control] = values;
     let control = control.unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL));
-    let need_config = |c: Option<PathBuf>| {
-        c.ok_or(UsageError::MissingRequired {
-            command,
-            option: "-c FILE",
-        })
+    let json = flags & JSON != 0;
+    let config = match config {
+        Some(c) => c,
+        None if allowed & CONFIG != 0 => {
+            return Err(UsageError::MissingRequired {
+                command,
+                option: "-c FILE",
+            })
+        }
+        None => PathBuf::new(),
     };
-    Ok(match command {
-        "run" => Command::Run {
-            config: need_config(config)?,
+    Ok(match allowed {
+        a if a == CONFIG | CONTROL | SYSLOG => Command::Run {
+            config,
             control,
-            syslog,
+            syslog: flags & SYSLOG != 0,
         },
-        "check" => Command::Check {
-            config: need_config(config)?,
-        },
-        "resync" => Command::Resync { control },
-        "cache" => Command::Cache { control, json },
+        CONFIG => Command::Check { config },
+        CONTROL => Command::Resync { control },
+        _ if command == "cache" => Command::Cache { control, json },
         _ => Command::Status { control, json },
     })
 }
 
 /// `tandem leases merge [--now SECONDS] [--] FILE…` (after `leases`).
-fn parse_leases<I: Iterator<Item = OsString>>(mut args: I) -> Result<Command, UsageError> {
+fn parse_leases(args: Args<'_>) -> Result<Command, UsageError> {
     const COMMAND: &str = "leases merge";
+    const NAMES: [&str; 5] = ["merge", "--help", "-h", "--", "--now"];
     match args.next().map(OsString::into_string) {
-        Some(Ok(s)) if s == "merge" => {}
-        Some(Ok(s)) if s == "--help" || s == "-h" => return Ok(Command::Help),
-        Some(Ok(s)) => return Err(UsageError::UnknownCommand(format!("leases {s}"))),
+        Some(Ok(s)) if s == NAMES[0] => {}
+        Some(Ok(s)) if find(&s, &NAMES) < 3 => return Ok(Command::Help),
+        Some(Ok(s)) => return Err(UsageError::UnknownCommand("leases ".to_owned() + &s)),
         Some(Err(_)) => return Err(UsageError::NotUnicode),
         None => {
             return Err(UsageError::MissingRequired {
@@ -363,25 +342,27 @@ fn parse_leases<I: Iterator<Item = OsString>>(mut args: I) -> Result<Command, Us
             continue;
         }
         let (name, inline) = match text.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
+            Some((n, v)) if n.starts_with("--") => (n, Some(v)),
             _ => (text, None),
         };
-        match name {
-            "--" => options_done = true,
-            "--help" | "-h" => return Ok(Command::Help),
-            "--now" => {
+        match find(name, &NAMES) {
+            3 => options_done = true,
+            1 | 2 => return Ok(Command::Help),
+            4 => {
                 let value = match inline {
-                    Some(v) => v,
+                    Some(v) => v.to_owned(),
                     None => args
                         .next()
                         .ok_or(UsageError::MissingValue("--now"))?
                         .into_string()
                         .map_err(|_| UsageError::NotUnicode)?,
                 };
-                let secs = value.parse::<u64>().map_err(|_| UsageError::BadValue {
-                    option: "--now",
-                    value: value.clone(),
-                })?;
+                let Ok(secs) = value.parse::<u64>() else {
+                    return Err(UsageError::BadValue {
+                        option: "--now",
+                        value,
+                    });
+                };
                 if now.replace(secs).is_some() {
                     return Err(UsageError::Duplicate("--now"));
                 }
@@ -408,7 +389,7 @@ mod tests {
     use super::*;
 
     fn p(args: &[&str]) -> Result<Command, UsageError> {
-        parse(args.iter().map(OsString::from))
+        parse(&mut args.iter().map(OsString::from))
     }
 
     #[test]

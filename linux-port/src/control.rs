@@ -45,19 +45,28 @@ pub enum Request {
     },
 }
 
+/// Every request: command word, argument word (`""`: none), request.
+const REQUESTS: [(&str, &str, Request); 5] = [
+    ("status", "", Request::Status { json: false }),
+    ("status", "json", Request::Status { json: true }),
+    ("resync", "", Request::Resync),
+    ("cache", "", Request::Cache { json: false }),
+    ("cache", "json", Request::Cache { json: true }),
+];
+
 /// Parses one request line (without or with its newline).
 pub fn parse_request(line: &[u8]) -> Option<Request> {
     let line = std::str::from_utf8(line).ok()?.trim();
     let mut words = line.split_ascii_whitespace();
-    let req = match (words.next(), words.next()) {
-        (Some("status"), None) => Request::Status { json: false },
-        (Some("status"), Some("json")) => Request::Status { json: true },
-        (Some("resync"), None) => Request::Resync,
-        (Some("cache"), None) => Request::Cache { json: false },
-        (Some("cache"), Some("json")) => Request::Cache { json: true },
-        _ => return None,
-    };
-    words.next().is_none().then_some(req)
+    let command = words.next()?;
+    let arg = words.next().unwrap_or("");
+    if words.next().is_some() {
+        return None;
+    }
+    REQUESTS
+        .iter()
+        .find(|r| r.0 == command && r.1 == arg)
+        .map(|r| r.2)
 }
 
 /// The request line a client sends.
@@ -321,9 +330,17 @@ pub fn query(path: &Path, req: Request) -> io::Result<Vec<u8>> {
     s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
     s.set_write_timeout(Some(std::time::Duration::from_secs(5)))?;
     s.write_all(request_line(req).as_bytes())?;
+    // A plain loop: `read_to_end`'s adaptive probing is more code.
     let mut out = Vec::new();
-    s.read_to_end(&mut out)?;
-    Ok(out)
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 #[cfg(test)]

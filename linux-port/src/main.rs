@@ -38,21 +38,23 @@ use std::process::ExitCode;
 static ALLOCATOR: sys::alloc::Counting = sys::alloc::Counting;
 
 fn main() -> ExitCode {
-    let cmd = match cli::parse(std::env::args_os().skip(1)) {
+    let mut args = std::env::args_os();
+    args.next();
+    let cmd = match cli::parse(&mut args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("tandem: {e}\n\n{}", cli::USAGE);
             return ExitCode::from(2);
         }
     };
-    match cmd {
+    let (control, req) = match cmd {
         cli::Command::Version => {
-            println!("tandem {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+            print!(concat!("tandem ", env!("CARGO_PKG_VERSION"), "\n"));
+            return ExitCode::SUCCESS;
         }
         cli::Command::Help => {
             print!("{}", cli::USAGE);
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
         cli::Command::Run {
             config,
@@ -64,16 +66,21 @@ fn main() -> ExitCode {
                     eprintln!("tandem: cannot open /dev/log ({e}); logging to stderr");
                 }
             }
-            ExitCode::from(daemon::run(daemon::Options { config, control }))
+            return ExitCode::from(daemon::run(daemon::Options { config, control }));
         }
-        cli::Command::Check { config } => check(&config),
-        cli::Command::Status { control, json } => {
-            query(&control, control::Request::Status { json })
-        }
-        cli::Command::Resync { control } => query(&control, control::Request::Resync),
-        cli::Command::Cache { control, json } => query(&control, control::Request::Cache { json }),
-        cli::Command::LeasesMerge { files, now } => leases::merge_command(&files, now),
-    }
+        cli::Command::Check { config } => return check(&config),
+        cli::Command::LeasesMerge { files, now } => return leases::merge_command(&files, now),
+        cli::Command::Status { control, json } => (control, control::Request::Status { json }),
+        cli::Command::Resync { control } => (control, control::Request::Resync),
+        cli::Command::Cache { control, json } => (control, control::Request::Cache { json }),
+    };
+    query(&control, req)
+}
+
+/// Prints `PATH: WHAT MESSAGE` on stderr (`tandem check`).
+#[inline(never)]
+fn say(path: &std::path::Path, what: &str, m: &dyn std::fmt::Display) {
+    eprintln!("{}: {what}{m}", path.display());
 }
 
 /// `tandem check -c FILE`: validate without touching the system.
@@ -81,7 +88,7 @@ fn check(path: &std::path::Path) -> ExitCode {
     let loaded = match conf::load(path, &mut |d| eprintln!("{d}")) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("{}: cannot read: {e}", path.display());
+            say(path, "cannot read: ", &e);
             return ExitCode::FAILURE;
         }
     };
@@ -90,17 +97,17 @@ fn check(path: &std::path::Path) -> ExitCode {
     if let Some(c) = &loaded.config {
         conf::unsupported(c, &mut |m| {
             port_warnings += 1;
-            eprintln!("{}: warning: {m}", path.display())
+            say(path, "warning: ", &m)
         });
         if let Some(s) = &c.sync {
             // The key is read as `run` would read it.
             if let Err(e) = daemon::load_sync_key(&s.key) {
                 port_errors += 1;
-                eprintln!("{}: error: {e}", path.display());
+                say(path, "error: ", &e);
             }
             if let Some(w) = daemon::sync_key_warning(&s.key) {
                 port_warnings += 1;
-                eprintln!("{}: warning: {w}", path.display());
+                say(path, "warning: ", &w);
             }
         }
     }

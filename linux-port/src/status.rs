@@ -58,7 +58,7 @@
 //! promise. `startup_allocations` counts those made during start-up
 //! (non-zero: it shows the counter works); `reloads` counts SIGHUPs.
 
-use crate::buf::{json_display, json_str};
+use crate::buf::json_display;
 use std::fmt::{self, Display};
 use std::net::IpAddr;
 
@@ -145,7 +145,7 @@ pub struct InstanceStatus<'a> {
     /// Whether that master is this router.
     pub master_is_self: bool,
     /// Counters.
-    pub counters: Counters,
+    pub counters: &'a Counters,
     /// The last state change.
     pub last: Option<Transition<'a>>,
 }
@@ -260,314 +260,6 @@ pub struct LeaseStatus<'a> {
     pub remasters: u64,
 }
 
-fn json_opt(w: &mut dyn fmt::Write, v: Option<impl Display>) -> fmt::Result {
-    match v {
-        Some(v) => write!(w, "{v}"),
-        None => w.write_str("null"),
-    }
-}
-
-fn lease_text(
-    w: &mut dyn fmt::Write,
-    h: &Header<'_>,
-    c: &tandem_core::ctsync::Counters,
-    l: &LeaseStatus<'_>,
-) -> fmt::Result {
-    writeln!(
-        w,
-        "  leases {} of {} ({} in flight, {} pending{}), sent {}, received {}, conflicts {}, table full {}, resends {}",
-        l.entries,
-        l.capacity,
-        l.in_flight,
-        l.pending,
-        if l.duid { ", server duid known" } else { "" },
-        c.lease_changes_sent,
-        c.lease_records_received,
-        c.lease_conflicts,
-        c.lease_table_full,
-        c.lease_resends
-    )?;
-    write!(
-        w,
-        "  lease file {}: {} reads ({} bad lines), {} writes, {} errors, last write ",
-        l.file, l.file_reads, l.bad_lines, l.file_writes, l.file_errors
-    )?;
-    match l.last_write_ms {
-        Some(at) => write!(w, "{} ago", secs(h.now_ms.saturating_sub(at)))?,
-        None => w.write_str("never")?,
-    }
-    write!(
-        w,
-        "; dhcp commands {} ({} failed, {} remasters)",
-        l.commands, l.command_failures, l.remasters
-    )?;
-    if let Some(r) = l.running {
-        write!(w, ", {r} running")?;
-    }
-    if let Some((k, code, sig)) = l.last_command {
-        match (code, sig) {
-            (_, Some(s)) => write!(w, ", last {k} killed by signal {s}")?,
-            (Some(c), None) => write!(w, ", last {k} exit {c}")?,
-            _ => {}
-        }
-    }
-    writeln!(w)
-}
-
-fn lease_json(
-    w: &mut dyn fmt::Write,
-    c: &tandem_core::ctsync::Counters,
-    l: &LeaseStatus<'_>,
-) -> fmt::Result {
-    w.write_str("{\"file\":")?;
-    json_str(w, l.file)?;
-    write!(
-        w,
-        ",\"entries\":{},\"capacity\":{},\"in_flight\":{},\"pending\":{},\"duid\":{},\"sent\":{},\"received\":{},\"conflicts\":{},\"table_full\":{},\"resends\":{},\"file_reads\":{},\"bad_lines\":{},\"file_errors\":{},\"file_writes\":{},\"last_read_ms\":",
-        l.entries,
-        l.capacity,
-        l.in_flight,
-        l.pending,
-        l.duid,
-        c.lease_changes_sent,
-        c.lease_records_received,
-        c.lease_conflicts,
-        c.lease_table_full,
-        c.lease_resends,
-        l.file_reads,
-        l.bad_lines,
-        l.file_errors,
-        l.file_writes
-    )?;
-    json_opt(w, l.last_read_ms)?;
-    w.write_str(",\"last_write_ms\":")?;
-    json_opt(w, l.last_write_ms)?;
-    write!(
-        w,
-        ",\"commands\":{},\"command_failures\":{},\"running\":",
-        l.commands, l.command_failures
-    )?;
-    match l.running {
-        Some(r) => write!(w, "\"{r}\"")?,
-        None => w.write_str("null")?,
-    }
-    w.write_str(",\"last_command\":")?;
-    match l.last_command {
-        Some((k, code, sig)) => {
-            write!(w, "{{\"command\":\"{k}\",\"exit\":")?;
-            json_opt(w, code)?;
-            w.write_str(",\"signal\":")?;
-            json_opt(w, sig)?;
-            w.write_char('}')?;
-        }
-        None => w.write_str("null")?,
-    }
-    write!(w, ",\"remasters\":{}}}", l.remasters)
-}
-
-fn sync_dropped_total(d: &tandem_core::ctsync::Drops) -> u64 {
-    d.bad_header
-        + d.bad_mac
-        + d.old_epoch
-        + d.duplicate
-        + d.too_old
-        + d.bad_body
-        + d.own
-        + d.unknown_peer
-        + d.idle
-}
-
-fn sync_text(w: &mut dyn fmt::Write, h: &Header<'_>, s: &SyncStatus<'_>) -> fmt::Result {
-    let c = s.counters;
-    let d = &c.dropped;
-    write!(w, "conntrack sync: {}, {} port {}", s.role, s.local, s.port)?;
-    if let Some(i) = s.interface {
-        write!(w, " on {i}")?;
-    }
-    write!(
-        w,
-        " (frames up to {} bytes, epoch {}), peers",
-        s.frame_len, s.epoch
-    )?;
-    for (a, live) in s.peers {
-        write!(w, " {a} ({})", if *live { "up" } else { "down" })?;
-    }
-    writeln!(w)?;
-    writeln!(
-        w,
-        "  sent {} frames ({} bytes, {} records, {} resent, {} errors), received {} frames ({} bytes, {} records, {} duplicate)",
-        c.frames_sent,
-        c.bytes_sent,
-        c.records_sent,
-        c.records_resent,
-        s.send_errors,
-        c.frames_received,
-        c.bytes_received,
-        c.records_received,
-        c.records_duplicate
-    )?;
-    writeln!(
-        w,
-        "  dropped {} (header {}, mac {}, old epoch {}, duplicate {}, too old {}, body {}, own {}, unknown peer {}, not started {})",
-        sync_dropped_total(d),
-        d.bad_header,
-        d.bad_mac,
-        d.old_epoch,
-        d.duplicate,
-        d.too_old,
-        d.bad_body,
-        d.own,
-        d.unknown_peer,
-        d.idle
-    )?;
-    writeln!(
-        w,
-        "  cache {} of {} entries ({} slots, {} full, {} purged), window {} of {} ({} overflows)",
-        s.cache_entries,
-        s.cache_capacity,
-        s.cache_slots,
-        c.cache_full,
-        c.cache_purged,
-        s.window,
-        s.window_capacity,
-        c.window_overflows
-    )?;
-    writeln!(
-        w,
-        "  events {} ({} filtered, {} ignored, {} overruns), resyncs {} started, {} completed{}, requests {} sent, {} received, nacks {} sent, {} received, retransmit timeouts {}, peers lost {}",
-        s.events,
-        c.events_filtered,
-        c.events_ignored,
-        c.event_overruns,
-        c.resyncs_started,
-        c.resyncs_completed,
-        if s.resync_pending { " (one pending)" } else { "" },
-        c.resync_requests_sent,
-        c.resync_requests_received,
-        c.nacks_sent,
-        c.nacks_received,
-        c.retransmit_timeouts,
-        c.peers_lost
-    )?;
-    match &s.commit {
-        Some(m) => writeln!(
-            w,
-            "  last commit: {} entries ({} updated, {} refused) in {}.{:03} ms, {} ago",
-            m.entries,
-            m.updated,
-            m.failed,
-            m.took_us / 1000,
-            m.took_us % 1000,
-            secs(h.now_ms.saturating_sub(m.at_ms))
-        )?,
-        None => writeln!(w, "  last commit: none")?,
-    }
-    match &s.leases {
-        Some(l) => lease_text(w, h, c, l),
-        None => Ok(()),
-    }
-}
-
-fn sync_json(w: &mut dyn fmt::Write, h: &Header<'_>, s: &SyncStatus<'_>) -> fmt::Result {
-    let c = s.counters;
-    let d = &c.dropped;
-    w.write_str("{\"role\":")?;
-    json_display(w, s.role)?;
-    write!(
-        w,
-        ",\"local_address\":\"{}\",\"port\":{},\"interface\":",
-        s.local, s.port
-    )?;
-    match s.interface {
-        Some(i) => json_str(w, i)?,
-        None => w.write_str("null")?,
-    }
-    write!(
-        w,
-        ",\"frame_len\":{},\"epoch\":{},\"peers\":[",
-        s.frame_len, s.epoch
-    )?;
-    for (n, (a, live)) in s.peers.iter().enumerate() {
-        if n > 0 {
-            w.write_char(',')?;
-        }
-        write!(w, "{{\"address\":\"{a}\",\"live\":{live}}}")?;
-    }
-    write!(
-        w,
-        "],\"cache\":{{\"entries\":{},\"capacity\":{},\"slots\":{},\"purged\":{}}},\"window\":{{\"records\":{},\"capacity\":{}}}",
-        s.cache_entries, s.cache_capacity, s.cache_slots, c.cache_purged, s.window, s.window_capacity,
-    )?;
-    write!(
-        w,
-        ",\"sent\":{{\"frames\":{},\"bytes\":{},\"records\":{},\"resent\":{},\"errors\":{}}},\"received\":{{\"frames\":{},\"bytes\":{},\"records\":{},\"duplicate\":{}}}",
-        c.frames_sent,
-        c.bytes_sent,
-        c.records_sent,
-        c.records_resent,
-        s.send_errors,
-        c.frames_received,
-        c.bytes_received,
-        c.records_received,
-        c.records_duplicate
-    )?;
-    write!(
-        w,
-        ",\"dropped\":{{\"total\":{},\"bad_header\":{},\"bad_mac\":{},\"old_epoch\":{},\"duplicate\":{},\"too_old\":{},\"bad_body\":{},\"own\":{},\"unknown_peer\":{},\"idle\":{}}}",
-        sync_dropped_total(d),
-        d.bad_header,
-        d.bad_mac,
-        d.old_epoch,
-        d.duplicate,
-        d.too_old,
-        d.bad_body,
-        d.own,
-        d.unknown_peer,
-        d.idle
-    )?;
-    write!(
-        w,
-        ",\"events\":{{\"received\":{},\"filtered\":{},\"ignored\":{},\"unencodable\":{}}}",
-        s.events, c.events_filtered, c.events_ignored, c.unencodable,
-    )?;
-    write!(
-        w,
-        ",\"resync_pending\":{},\"resyncs_started\":{},\"resyncs_completed\":{},\"resync_requests_sent\":{},\"resync_requests_received\":{},\"dumped\":{},\"window_overflows\":{},\"event_overruns\":{},\"cache_full\":{},\"retransmit_timeouts\":{},\"nacks_sent\":{},\"nacks_received\":{},\"peers_lost\":{},\"last_commit\":",
-        s.resync_pending,
-        c.resyncs_started,
-        c.resyncs_completed,
-        c.resync_requests_sent,
-        c.resync_requests_received,
-        s.dumped,
-        c.window_overflows,
-        c.event_overruns,
-        c.cache_full,
-        c.retransmit_timeouts,
-        c.nacks_sent,
-        c.nacks_received,
-        c.peers_lost
-    )?;
-    match &s.commit {
-        Some(m) => write!(
-            w,
-            "{{\"committed\":{},\"updated\":{},\"failed\":{},\"took_us\":{},\"at_ms\":{},\"ago_ms\":{}}}",
-            m.entries,
-            m.updated,
-            m.failed,
-            m.took_us,
-            m.at_ms,
-            h.now_ms.saturating_sub(m.at_ms)
-        )?,
-        None => w.write_str("null")?,
-    }
-    w.write_str(",\"leases\":")?;
-    match &s.leases {
-        Some(l) => lease_json(w, c, l)?,
-        None => w.write_str("null")?,
-    }
-    w.write_char('}')
-}
-
 /// Daemon-wide facts.
 #[derive(Clone, Copy, Debug)]
 pub struct Header<'a> {
@@ -588,17 +280,113 @@ pub struct Header<'a> {
     pub reloads: u32,
 }
 
-fn secs(ms: u64) -> impl Display {
-    struct S(u64);
-    impl Display for S {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "{}.{:03} s", self.0 / 1000, self.0 % 1000)
+// Text and JSON are rendered from the same values by one small template
+// interpreter (one call per section instead of a `write!` per field).
+// In a template, a marker byte followed by a two-digit index stands for a
+// value: `#nn` the number `n[nn]`, `!nn` the same or `null` when it is
+// [`NULL`], `?nn` the number as `true`/`false`, `~nn` a number of
+// milliseconds as seconds (`1.234`), `$nn` the text `s[nn]` (in JSON a
+// quoted, escaped string, `null` when absent). Templates come in pairs:
+// `[json, text]`.
+//
+// Write errors are not checked on the way: the daemon's buffer reports
+// truncation itself and takes nothing more once it has cut.
+
+/// A number shown as JSON `null`.
+const NULL: u64 = u64::MAX;
+
+/// A text value of a template.
+type Txt<'a> = Option<&'a dyn Display>;
+
+/// The values of a section.
+struct Vals<'a> {
+    n: &'a [&'a u64],
+    s: &'a [Txt<'a>],
+}
+
+/// Shows a `Debug` as `Display` (`reason_code`).
+struct Dbg<'a>(&'a dyn fmt::Debug);
+
+impl Display for Dbg<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// The output and its mode.
+struct Out<'w> {
+    w: &'w mut dyn fmt::Write,
+    json: bool,
+}
+
+impl Out<'_> {
+    /// Writes literal text.
+    fn s(&mut self, t: &str) {
+        let _ = self.w.write_str(t);
+    }
+
+    /// Writes literal text in JSON mode only.
+    fn j(&mut self, t: &str) {
+        if self.json {
+            self.s(t)
         }
     }
-    S(ms)
+
+    /// Writes the JSON (`t[0]`) or the text (`t[1]`) template.
+    fn pick(&mut self, t: &[&str; 2], v: &Vals<'_>) {
+        self.fill(t[usize::from(!self.json)], v)
+    }
+
+    /// Writes template `t` with the values `v`.
+    #[inline(never)]
+    fn fill(&mut self, t: &str, v: &Vals<'_>) {
+        let b = t.as_bytes();
+        let mut start = 0;
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if !matches!(c, b'#' | b'!' | b'?' | b'~' | b'$') {
+                i += 1;
+                continue;
+            }
+            self.s(&t[start..i]);
+            let k = usize::from(b[i + 1] - b'0') * 10 + usize::from(b[i + 2] - b'0');
+            i += 3;
+            start = i;
+            let w = &mut *self.w;
+            let _ = match c {
+                b'$' => match v.s[k] {
+                    Some(d) if self.json => json_display(w, d),
+                    Some(d) => write!(w, "{d}"),
+                    None => w.write_str("null"),
+                },
+                _ => {
+                    let n = *v.n[k];
+                    match c {
+                        b'!' if n == NULL => w.write_str("null"),
+                        b'?' => w.write_str(if n != 0 { "true" } else { "false" }),
+                        b'~' => write!(w, "{}.{:03}", n / 1000, n % 1000),
+                        _ => write!(w, "{n}"),
+                    }
+                }
+            };
+        }
+        self.s(&t[start..]);
+    }
+}
+
+/// `"true"`-ish number.
+fn flag(b: bool) -> u64 {
+    u64::from(b)
+}
+
+/// An optional number, [`NULL`] when absent.
+fn opt(v: Option<u64>) -> u64 {
+    v.unwrap_or(NULL)
 }
 
 /// Human-readable status.
+#[cfg(test)]
 pub fn text<'a, 'b>(
     w: &mut dyn fmt::Write,
     h: &Header<'_>,
@@ -606,88 +394,12 @@ pub fn text<'a, 'b>(
     ifaces: impl Iterator<Item = IfaceStatus<'b>>,
     sync: Option<&SyncStatus<'_>>,
 ) -> fmt::Result {
-    writeln!(
-        w,
-        "tandem (pid {}), up {}, config {}, heap allocations since start-up {} (start-up {}, reloads {})",
-        h.pid,
-        secs(h.uptime_ms),
-        h.config,
-        h.allocations,
-        h.startup_allocations,
-        h.reloads
-    )?;
-    for i in instances {
-        write!(
-            w,
-            "{}: {} ({}, {}, VRRPv{}, vrid {}",
-            i.name,
-            i.state,
-            i.interface,
-            if i.ipv6 { "IPv6" } else { "IPv4" },
-            i.vrrp_version,
-            i.vrid
-        )?;
-        if let Some(g) = i.sync_group {
-            write!(w, ", sync group {g}")?;
-        }
-        writeln!(w, ")")?;
-        write!(
-            w,
-            "  priority {} (effective {}), master ",
-            i.priority, i.effective_priority
-        )?;
-        match i.master {
-            Some(a) if i.master_is_self => writeln!(w, "{a} (this router)")?,
-            Some(a) => writeln!(w, "{a}")?,
-            None => writeln!(w, "unknown")?,
-        }
-        let c = &i.counters;
-        let d = &c.dropped;
-        writeln!(
-            w,
-            "  received {}, sent {} ({} failed), dropped {} (ttl {}, version {}, checksum {}, auth {}, interval {}, malformed {}), address list mismatch {}",
-            c.received,
-            c.sent,
-            c.send_errors,
-            d.total(),
-            d.ttl,
-            d.version,
-            d.checksum,
-            d.auth,
-            d.interval,
-            d.malformed,
-            c.address_list_mismatch
-        )?;
-        write!(w, "  transitions {}", c.transitions)?;
-        match i.last {
-            Some(t) => writeln!(
-                w,
-                ", last {} ago (at {} ms): {} -> {} ({})",
-                secs(h.now_ms.saturating_sub(t.at_ms)),
-                t.at_ms,
-                t.from,
-                t.to,
-                t.reason
-            )?,
-            None => writeln!(w)?,
-        }
-    }
-    for f in ifaces {
-        write!(w, "interface {}: ", f.name)?;
-        match f.ifindex {
-            Some(_) if f.up => write!(w, "up")?,
-            Some(_) => write!(w, "down")?,
-            None => write!(w, "missing")?,
-        }
-        writeln!(w, ", unknown VRID {}", f.unknown_vrid)?;
-    }
-    match sync {
-        Some(s) => sync_text(w, h, s),
-        None => Ok(()),
-    }
+    write(w, false, h, instances, ifaces, sync);
+    Ok(())
 }
 
 /// Machine-readable status (see the module docs for the shape).
+#[cfg(test)]
 pub fn json<'a, 'b>(
     w: &mut dyn fmt::Write,
     h: &Header<'_>,
@@ -695,102 +407,447 @@ pub fn json<'a, 'b>(
     ifaces: impl Iterator<Item = IfaceStatus<'b>>,
     sync: Option<&SyncStatus<'_>>,
 ) -> fmt::Result {
-    write!(
-        w,
-        "{{\"pid\":{},\"now_ms\":{},\"uptime_ms\":{},\"allocations\":{},\"startup_allocations\":{},\"reloads\":{},\"config\":",
-        h.pid, h.now_ms, h.uptime_ms, h.allocations, h.startup_allocations, h.reloads
-    )?;
-    json_str(w, h.config)?;
-    w.write_str(",\"instances\":[")?;
-    for (n, i) in instances.enumerate() {
-        if n > 0 {
-            w.write_char(',')?;
-        }
-        w.write_str("{\"name\":")?;
-        json_str(w, i.name)?;
-        w.write_str(",\"interface\":")?;
-        json_str(w, i.interface)?;
-        write!(
-            w,
-            ",\"family\":\"{}\",\"vrrp_version\":{},\"vrid\":{},\"sync_group\":",
-            if i.ipv6 { "ipv6" } else { "ipv4" },
-            i.vrrp_version,
-            i.vrid
-        )?;
-        match i.sync_group {
-            Some(g) => json_str(w, g)?,
-            None => w.write_str("null")?,
-        }
-        write!(w, ",\"state\":",)?;
-        json_display(w, i.state)?;
-        write!(
-            w,
-            ",\"priority\":{},\"effective_priority\":{},\"master\":",
-            i.priority, i.effective_priority
-        )?;
-        match i.master {
-            Some(a) => write!(w, "\"{a}\"")?,
-            None => w.write_str("null")?,
-        }
-        let c = &i.counters;
-        let d = &c.dropped;
-        write!(
-            w,
-            ",\"master_is_self\":{},\"received\":{},\"sent\":{},\"send_errors\":{},\"dropped\":{{\"total\":{},\"ttl\":{},\"version\":{},\"checksum\":{},\"auth\":{},\"interval\":{},\"malformed\":{}}},\"address_list_mismatch\":{},\"transitions\":{},\"last_transition\":",
-            i.master_is_self,
-            c.received,
-            c.sent,
-            c.send_errors,
-            d.total(),
-            d.ttl,
-            d.version,
-            d.checksum,
-            d.auth,
-            d.interval,
-            d.malformed,
-            c.address_list_mismatch,
-            c.transitions
-        )?;
-        match i.last {
-            Some(t) => {
-                w.write_str("{\"from\":")?;
-                json_display(w, t.from)?;
-                w.write_str(",\"to\":")?;
-                json_display(w, t.to)?;
-                w.write_str(",\"reason\":")?;
-                json_display(w, t.reason)?;
-                write!(
-                    w,
-                    ",\"reason_code\":\"{:?}\",\"at_ms\":{},\"ago_ms\":{}}}",
-                    t.reason_code,
-                    t.at_ms,
-                    h.now_ms.saturating_sub(t.at_ms)
-                )?
-            }
-            None => w.write_str("null")?,
-        }
-        w.write_char('}')?;
+    write(w, true, h, instances, ifaces, sync);
+    Ok(())
+}
+
+/// Writes the status as JSON (`json`, see the module docs for the shape)
+/// or text from iterators (see [`Writer`]).
+#[cfg(test)]
+pub fn write<'a, 'b>(
+    w: &mut dyn fmt::Write,
+    json: bool,
+    h: &Header<'_>,
+    instances: impl Iterator<Item = InstanceStatus<'a>>,
+    ifaces: impl Iterator<Item = IfaceStatus<'b>>,
+    sync: Option<&SyncStatus<'_>>,
+) {
+    let mut wr = Writer::new(w, json, h);
+    for i in instances {
+        wr.instance(&i);
     }
-    w.write_str("],\"interfaces\":[")?;
-    for (n, f) in ifaces.enumerate() {
-        if n > 0 {
-            w.write_char(',')?;
-        }
-        w.write_str("{\"name\":")?;
-        json_str(w, f.name)?;
-        w.write_str(",\"ifindex\":")?;
-        match f.ifindex {
-            Some(i) => write!(w, "{i}")?,
-            None => w.write_str("null")?,
-        }
-        write!(w, ",\"up\":{},\"unknown_vrid\":{}}}", f.up, f.unknown_vrid)?;
+    wr.interfaces();
+    for f in ifaces {
+        wr.iface(&f);
     }
-    w.write_str("],\"sync\":")?;
-    match sync {
-        Some(s) => sync_json(w, h, s)?,
-        None => w.write_str("null")?,
+    wr.finish(sync);
+}
+
+/// Writes the status as JSON (see the module docs for the shape) or text,
+/// piece by piece: [`Writer::new`] (the header), every
+/// [`Writer::instance`], [`Writer::interfaces`], every [`Writer::iface`],
+/// then [`Writer::finish`]. Write errors are ignored (the daemon's buffer
+/// reports truncation itself).
+pub struct Writer<'a> {
+    o: Out<'a>,
+    h: &'a Header<'a>,
+    sep: &'static str,
+}
+
+impl<'a> Writer<'a> {
+    /// Starts with the header.
+    pub fn new(w: &'a mut dyn fmt::Write, json: bool, h: &'a Header<'a>) -> Self {
+        let mut o = Out { w, json };
+        o.pick(
+            &[
+                r#"{"pid":#00,"now_ms":#01,"uptime_ms":#02,"allocations":#03,"startup_allocations":#04,"reloads":#05,"config":$00,"instances":["#,
+                "tandem (pid #00), up ~02 s, config $00, heap allocations since start-up #03 (start-up #04, reloads #05)\n",
+            ],
+            &Vals {
+                n: &[
+                    &h.pid.into(),
+                    &h.now_ms,
+                    &h.uptime_ms,
+                    &h.allocations,
+                    &h.startup_allocations,
+                    &h.reloads.into(),
+                ],
+                s: &[Some(&h.config)],
+            },
+        );
+        Writer { o, h, sep: "" }
     }
-    w.write_str("}\n")
+
+    fn sep(&mut self) {
+        self.o.j(self.sep);
+        self.sep = ",";
+    }
+
+    /// One instance.
+    pub fn instance(&mut self, i: &InstanceStatus<'_>) {
+        self.sep();
+        instance(&mut self.o, self.h, i);
+    }
+
+    /// Ends the instances, starts the interfaces.
+    pub fn interfaces(&mut self) {
+        self.o.j(r#"],"interfaces":["#);
+        self.sep = "";
+    }
+
+    /// One interface.
+    pub fn iface(&mut self, f: &IfaceStatus<'_>) {
+        self.sep();
+        let state: &dyn Display = match f.ifindex {
+            Some(_) if f.up => &"up",
+            Some(_) => &"down",
+            None => &"missing",
+        };
+        self.o.pick(
+            &[
+                r#"{"name":$00,"ifindex":!00,"up":?01,"unknown_vrid":#02}"#,
+                "interface $00: $01, unknown VRID #02\n",
+            ],
+            &Vals {
+                n: &[&opt(f.ifindex.map(u64::from)), &flag(f.up), &f.unknown_vrid],
+                s: &[Some(&f.name), Some(state)],
+            },
+        );
+    }
+
+    /// Ends the interfaces; the sync section.
+    pub fn finish(mut self, sync: Option<&SyncStatus<'_>>) {
+        let o = &mut self.o;
+        o.j(r#"],"sync":"#);
+        match sync {
+            Some(s) => sync_status(o, self.h, s),
+            None => o.j("null"),
+        }
+        o.j("}\n");
+    }
+}
+
+fn instance(o: &mut Out<'_>, h: &Header<'_>, i: &InstanceStatus<'_>) {
+    let c = &i.counters;
+    let d = &c.dropped;
+    let family: &dyn Display = match (o.json, i.ipv6) {
+        (true, true) => &"ipv6",
+        (true, false) => &"ipv4",
+        (false, true) => &"IPv6",
+        (false, false) => &"IPv4",
+    };
+    let t = i.last.as_ref();
+    let code = t.map(|t| Dbg(t.reason_code));
+    let at = t.map_or(0, |t| t.at_ms);
+    let x: [u64; 9] = [
+        i.vrrp_version.into(),
+        i.vrid.into(),
+        i.priority.into(),
+        i.effective_priority.into(),
+        flag(i.master_is_self),
+        d.total(),
+        c.transitions.into(),
+        at,
+        h.now_ms.saturating_sub(at),
+    ];
+    let v = &Vals {
+        n: &[
+            &x[0],
+            &x[1],
+            &x[2],
+            &x[3],
+            &x[4],
+            &c.received,
+            &c.sent,
+            &c.send_errors,
+            &x[5],
+            &d.ttl,
+            &d.version,
+            &d.checksum,
+            &d.auth,
+            &d.interval,
+            &d.malformed,
+            &c.address_list_mismatch,
+            &x[6],
+            &x[7],
+            &x[8],
+        ],
+        s: &[
+            Some(&i.name),
+            Some(&i.interface),
+            Some(family),
+            i.sync_group.as_ref().map(|g| g as &dyn Display),
+            Some(i.state),
+            i.master.as_ref().map(|a| a as &dyn Display),
+            t.map(|t| t.from),
+            t.map(|t| t.to),
+            t.map(|t| t.reason),
+            code.as_ref().map(|c| c as &dyn Display),
+        ],
+    };
+    o.pick(
+        &[
+            r#"{"name":$00,"interface":$01,"family":$02,"vrrp_version":#00,"vrid":#01,"sync_group":$03,"state":$04,"priority":#02,"effective_priority":#03,"master":$05,"master_is_self":?04,"received":#05,"sent":#06,"send_errors":#07,"dropped":{"total":#08,"ttl":#09,"version":#10,"checksum":#11,"auth":#12,"interval":#13,"malformed":#14},"address_list_mismatch":#15,"transitions":#16,"last_transition":"#,
+            "$00: $04 ($01, $02, VRRPv#00, vrid #01",
+        ],
+        v,
+    );
+    if !o.json {
+        if i.sync_group.is_some() {
+            o.fill(", sync group $03", v);
+        }
+        o.s(")\n  priority ");
+        o.fill("#02 (effective #03), master ", v);
+        let m = match i.master {
+            Some(_) if i.master_is_self => "$05 (this router)\n",
+            Some(_) => "$05\n",
+            None => "unknown\n",
+        };
+        o.fill(m, v);
+        o.fill(
+            "  received #05, sent #06 (#07 failed), dropped #08 (ttl #09, version #10, checksum #11, auth #12, interval #13, malformed #14), address list mismatch #15\n  transitions #16",
+            v,
+        );
+    }
+    let last = match t {
+        Some(_) => &[
+            r#"{"from":$06,"to":$07,"reason":$08,"reason_code":$09,"at_ms":#17,"ago_ms":#18}}"#,
+            ", last ~18 s ago (at #17 ms): $06 -> $07 ($08)\n",
+        ],
+        None => &["null}", "\n"],
+    };
+    o.pick(last, v);
+}
+
+fn sync_dropped_total(d: &tandem_core::ctsync::Drops) -> u64 {
+    d.bad_header
+        + d.bad_mac
+        + d.old_epoch
+        + d.duplicate
+        + d.too_old
+        + d.bad_body
+        + d.own
+        + d.unknown_peer
+        + d.idle
+}
+
+fn sync_status(o: &mut Out<'_>, h: &Header<'_>, s: &SyncStatus<'_>) {
+    let c = s.counters;
+    let d = &c.dropped;
+    let m = s.commit.unwrap_or_default();
+    let x: [u64; 14] = [
+        s.port.into(),
+        s.frame_len as u64,
+        s.epoch.into(),
+        s.cache_entries as u64,
+        s.cache_capacity.into(),
+        s.cache_slots as u64,
+        s.window as u64,
+        s.window_capacity as u64,
+        sync_dropped_total(d),
+        flag(s.resync_pending),
+        m.entries.into(),
+        m.updated.into(),
+        m.failed.into(),
+        h.now_ms.saturating_sub(m.at_ms),
+    ];
+    let v = &Vals {
+        n: &[
+            &x[0],
+            &x[1],
+            &x[2],
+            &x[3],
+            &x[4],
+            &x[5],
+            &c.cache_purged,
+            &x[6],
+            &x[7],
+            &c.frames_sent,
+            &c.bytes_sent,
+            &c.records_sent,
+            &c.records_resent,
+            &s.send_errors,
+            &c.frames_received,
+            &c.bytes_received,
+            &c.records_received,
+            &c.records_duplicate,
+            &x[8],
+            &d.bad_header,
+            &d.bad_mac,
+            &d.old_epoch,
+            &d.duplicate,
+            &d.too_old,
+            &d.bad_body,
+            &d.own,
+            &d.unknown_peer,
+            &d.idle,
+            &s.events,
+            &c.events_filtered,
+            &c.events_ignored,
+            &c.unencodable,
+            &x[9],
+            &c.resyncs_started,
+            &c.resyncs_completed,
+            &c.resync_requests_sent,
+            &c.resync_requests_received,
+            &s.dumped,
+            &c.window_overflows,
+            &c.event_overruns,
+            &c.cache_full,
+            &c.retransmit_timeouts,
+            &c.nacks_sent,
+            &c.nacks_received,
+            &c.peers_lost,
+            &x[10],
+            &x[11],
+            &x[12],
+            &m.took_us,
+            &m.at_ms,
+            &x[13],
+        ],
+        s: &[
+            Some(s.role),
+            Some(&s.local),
+            s.interface.as_ref().map(|i| i as &dyn Display),
+        ],
+    };
+    o.pick(
+        &[
+            r#"{"role":$00,"local_address":$01,"port":#00,"interface":$02,"frame_len":#01,"epoch":#02,"peers":["#,
+            "conntrack sync: $00, $01 port #00",
+        ],
+        v,
+    );
+    if !o.json {
+        if s.interface.is_some() {
+            o.fill(" on $02", v);
+        }
+        o.fill(" (frames up to #01 bytes, epoch #02), peers", v);
+    }
+    let mut sep = "";
+    for (a, live) in s.peers {
+        o.j(sep);
+        sep = ",";
+        let state: &dyn Display = if *live { &"up" } else { &"down" };
+        o.pick(
+            &[r#"{"address":$00,"live":?00}"#, " $00 ($01)"],
+            &Vals {
+                n: &[&flag(*live)],
+                s: &[Some(a), Some(state)],
+            },
+        );
+    }
+    o.pick(
+        &[
+            r#"],"cache":{"entries":#03,"capacity":#04,"slots":#05,"purged":#06},"window":{"records":#07,"capacity":#08},"sent":{"frames":#09,"bytes":#10,"records":#11,"resent":#12,"errors":#13},"received":{"frames":#14,"bytes":#15,"records":#16,"duplicate":#17},"dropped":{"total":#18,"bad_header":#19,"bad_mac":#20,"old_epoch":#21,"duplicate":#22,"too_old":#23,"bad_body":#24,"own":#25,"unknown_peer":#26,"idle":#27},"events":{"received":#28,"filtered":#29,"ignored":#30,"unencodable":#31},"resync_pending":?32,"resyncs_started":#33,"resyncs_completed":#34,"resync_requests_sent":#35,"resync_requests_received":#36,"dumped":#37,"window_overflows":#38,"event_overruns":#39,"cache_full":#40,"retransmit_timeouts":#41,"nacks_sent":#42,"nacks_received":#43,"peers_lost":#44,"last_commit":"#,
+            "\n  sent #09 frames (#10 bytes, #11 records, #12 resent, #13 errors), received #14 frames (#15 bytes, #16 records, #17 duplicate)\n  dropped #18 (header #19, mac #20, old epoch #21, duplicate #22, too old #23, body #24, own #25, unknown peer #26, not started #27)\n  cache #03 of #04 entries (#05 slots, #40 full, #06 purged), window #07 of #08 (#38 overflows)\n  events #28 (#29 filtered, #30 ignored, #39 overruns), resyncs #33 started, #34 completed",
+        ],
+        v,
+    );
+    if !o.json {
+        if s.resync_pending {
+            o.s(" (one pending)");
+        }
+        o.fill(
+            ", requests #35 sent, #36 received, nacks #42 sent, #43 received, retransmit timeouts #41, peers lost #44\n",
+            v,
+        );
+    }
+    let commit = match s.commit {
+        Some(_) => &[
+            r#"{"committed":#45,"updated":#46,"failed":#47,"took_us":#48,"at_ms":#49,"ago_ms":#50}"#,
+            "  last commit: #45 entries (#46 updated, #47 refused) in ~48 ms, ~50 s ago\n",
+        ],
+        None => &["null", "  last commit: none\n"],
+    };
+    o.pick(commit, v);
+    o.j(r#","leases":"#);
+    match &s.leases {
+        Some(l) => lease_status(o, h, c, l),
+        None => o.j("null"),
+    }
+    o.j("}");
+}
+
+fn lease_status(
+    o: &mut Out<'_>,
+    h: &Header<'_>,
+    c: &tandem_core::ctsync::Counters,
+    l: &LeaseStatus<'_>,
+) {
+    let (kw, code, sig) = match l.last_command {
+        Some((k, code, sig)) => (Some(k), code, sig),
+        None => (None, None, None),
+    };
+    let x: [u64; 10] = [
+        l.entries as u64,
+        l.capacity as u64,
+        l.in_flight as u64,
+        l.pending as u64,
+        flag(l.duid),
+        opt(l.last_read_ms),
+        opt(l.last_write_ms),
+        opt(code.map(|c| c as u64)),
+        opt(sig.map(|c| c as u64)),
+        h.now_ms.saturating_sub(l.last_write_ms.unwrap_or(0)),
+    ];
+    let v = &Vals {
+        n: &[
+            &x[0],
+            &x[1],
+            &x[2],
+            &x[3],
+            &x[4],
+            &c.lease_changes_sent,
+            &c.lease_records_received,
+            &c.lease_conflicts,
+            &c.lease_table_full,
+            &c.lease_resends,
+            &l.file_reads,
+            &l.bad_lines,
+            &l.file_errors,
+            &l.file_writes,
+            &x[5],
+            &x[6],
+            &l.commands,
+            &l.command_failures,
+            &l.remasters,
+            &x[7],
+            &x[8],
+            &x[9],
+        ],
+        s: &[
+            Some(&l.file),
+            l.running.as_ref().map(|r| r as &dyn Display),
+            kw.as_ref().map(|k| k as &dyn Display),
+        ],
+    };
+    o.pick(
+        &[
+            r#"{"file":$00,"entries":#00,"capacity":#01,"in_flight":#02,"pending":#03,"duid":?04,"sent":#05,"received":#06,"conflicts":#07,"table_full":#08,"resends":#09,"file_reads":#10,"bad_lines":#11,"file_errors":#12,"file_writes":#13,"last_read_ms":!14,"last_write_ms":!15,"commands":#16,"command_failures":#17,"running":$01,"last_command":"#,
+            "  leases #00 of #01 (#02 in flight, #03 pending",
+        ],
+        v,
+    );
+    if o.json {
+        let t = match kw {
+            Some(_) => r#"{"command":$02,"exit":!19,"signal":!20},"remasters":#18}"#,
+            None => r#"null,"remasters":#18}"#,
+        };
+        return o.fill(t, v);
+    }
+    if l.duid {
+        o.s(", server duid known");
+    }
+    o.fill(
+        "), sent #05, received #06, conflicts #07, table full #08, resends #09\n  lease file $00: #10 reads (#11 bad lines), #13 writes, #12 errors, last write ",
+        v,
+    );
+    let w = match l.last_write_ms {
+        Some(_) => "~21 s ago",
+        None => "never",
+    };
+    o.fill(w, v);
+    o.fill("; dhcp commands #16 (#17 failed, #18 remasters)", v);
+    if l.running.is_some() {
+        o.fill(", $01 running", v);
+    }
+    let last = match (kw, code, sig) {
+        (Some(_), _, Some(_)) => ", last $02 killed by signal #20\n",
+        (Some(_), Some(_), None) => ", last $02 exit #19\n",
+        _ => "\n",
+    };
+    o.fill(last, v);
 }
 
 #[cfg(test)]
@@ -820,13 +877,17 @@ mod tests {
             effective_priority: 101,
             master: Some("192.168.1.2".parse().unwrap()),
             master_is_self: true,
-            counters: Counters {
+            counters: &Counters {
                 received: 10,
                 sent: 20,
                 send_errors: 0,
                 dropped: Drops {
+                    ttl: 0,
+                    version: 0,
+                    checksum: 0,
                     auth: 1,
-                    ..Drops::default()
+                    interval: 0,
+                    malformed: 0,
                 },
                 address_list_mismatch: 0,
                 transitions: 2,

@@ -1228,30 +1228,23 @@ fn resync(p: Pending<'_>, now: Instant, sync: Option<&mut ctsync::SyncPort>) {
         v: p.response,
         truncated: false,
     };
-    let _ = match sync {
-        None => writeln!(
-            b,
-            "error: conntrack sync is not configured (no tandem_sync block)"
-        ),
+    let answer = match sync {
+        None => "error: conntrack sync is not configured (no tandem_sync block)\n",
         Some(s) => {
             s.core.request_resync(now);
             crate::log!(Notice, "control: full conntrack resync requested");
             match s.role {
-                tandem_core::ctsync::Role::Master => writeln!(
-                    b,
-                    "ok: this router is master: streaming the whole table to the peers again"
-                ),
-                tandem_core::ctsync::Role::Backup => writeln!(
-                    b,
-                    "ok: this router is backup: asked the master for a full resync"
-                ),
-                _ => writeln!(
-                    b,
-                    "error: conntrack sync has not started yet (no VRRP state reached)"
-                ),
+                tandem_core::ctsync::Role::Master => {
+                    "ok: this router is master: streaming the whole table to the peers again\n"
+                }
+                tandem_core::ctsync::Role::Backup => {
+                    "ok: this router is backup: asked the master for a full resync\n"
+                }
+                _ => "error: conntrack sync has not started yet (no VRRP state reached)\n",
             }
         }
     };
+    let _ = b.write_str(answer);
 }
 
 /// Writes the answer to a control request into the client's buffer.
@@ -1269,52 +1262,80 @@ fn render(
         v: p.response,
         truncated: false,
     };
-    let states: [State; SLOTS] = core::array::from_fn(|i| node.state(i));
-    let list = inst
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| !i.retired)
-        .map(|(k, i)| {
-            let master = node.master_addr(k);
-            let state = &states[k.min(SLOTS - 1)];
-            status::InstanceStatus {
-                name: i.cfg.name.as_str(),
-                interface: i.cfg.interface.as_str(),
-                ipv6: i.family() == Family::Ipv6,
-                vrrp_version: match i.cfg.version {
-                    cfg::Version::V2 => 2,
-                    cfg::Version::V3 => 3,
-                },
-                vrid: i.cfg.vrid,
-                sync_group: i.sync_group.as_ref().map(|g| g.as_str()),
-                state,
-                priority: i.cfg.priority,
-                effective_priority: i.effective,
-                master: if *state == State::Master {
-                    i.src.or(master)
-                } else {
-                    master
-                },
-                master_is_self: *state == State::Master,
-                counters: i.counters,
-                last: i
-                    .last
-                    .as_ref()
-                    .map(|(at, from, to, reason)| status::Transition {
-                        from,
-                        to,
-                        reason,
-                        reason_code: reason,
-                        at_ms: at.as_millis(),
-                    }),
-            }
+    if let Some(Request::Status { json }) = p.request {
+        status_body(&mut b, json, h, inst, ifaces, node, sync, leases);
+    } else {
+        use std::fmt::Write;
+        let _ = b.write_str(
+            "error: unknown request (expected 'status', 'status json', 'resync', 'cache' or 'cache json')\n",
+        );
+    }
+    if b.truncated {
+        let n = b.v.len();
+        crate::log!(Warning, "status response truncated at {n} bytes");
+    }
+}
+
+/// The status itself (see [`status::Writer`]).
+#[allow(clippy::too_many_arguments)]
+fn status_body(
+    b: &mut VecBuf<'_>,
+    json: bool,
+    h: &status::Header<'_>,
+    inst: &[Inst],
+    ifaces: &[Iface],
+    node: &Node<SLOTS>,
+    sync: Option<&ctsync::SyncPort>,
+    leases: Option<&leases::LeasePort>,
+) {
+    let mut wr = status::Writer::new(b, json, h);
+    for (k, i) in inst.iter().enumerate() {
+        if i.retired {
+            continue;
+        }
+        let master = node.master_addr(k);
+        let state = node.state(k.min(SLOTS - 1));
+        wr.instance(&status::InstanceStatus {
+            name: i.cfg.name.as_str(),
+            interface: i.cfg.interface.as_str(),
+            ipv6: i.family() == Family::Ipv6,
+            vrrp_version: match i.cfg.version {
+                cfg::Version::V2 => 2,
+                cfg::Version::V3 => 3,
+            },
+            vrid: i.cfg.vrid,
+            sync_group: i.sync_group.as_ref().map(|g| g.as_str()),
+            state: &state,
+            priority: i.cfg.priority,
+            effective_priority: i.effective,
+            master: if state == State::Master {
+                i.src.or(master)
+            } else {
+                master
+            },
+            master_is_self: state == State::Master,
+            counters: &i.counters,
+            last: i
+                .last
+                .as_ref()
+                .map(|(at, from, to, reason)| status::Transition {
+                    from,
+                    to,
+                    reason,
+                    reason_code: reason,
+                    at_ms: at.as_millis(),
+                }),
         });
-    let fl = ifaces.iter().map(|f| status::IfaceStatus {
-        name: f.name.as_str(),
-        ifindex: f.ifindex,
-        up: f.up,
-        unknown_vrid: f.unknown_vrid,
-    });
+    }
+    wr.interfaces();
+    for f in ifaces {
+        wr.iface(&status::IfaceStatus {
+            name: f.name.as_str(),
+            ifindex: f.ifindex,
+            up: f.up,
+            unknown_vrid: f.unknown_vrid,
+        });
+    }
     let mut peers: heapless::Vec<(IpAddr, bool), { tandem_core::ctsync::MAX_PEERS }> =
         heapless::Vec::new();
     let ss = sync.map(|s| {
@@ -1350,22 +1371,7 @@ fn render(
             leases: leases.filter(|l| l.has_file()).map(|l| l.status(&s.core)),
         }
     });
-    let r = match p.request {
-        Some(Request::Status { json: true }) => status::json(&mut b, h, list, fl, ss.as_ref()),
-        Some(Request::Status { json: false }) => status::text(&mut b, h, list, fl, ss.as_ref()),
-        Some(Request::Resync) | Some(Request::Cache { .. }) | None => {
-            use std::fmt::Write;
-            writeln!(
-                b,
-                "error: unknown request (expected 'status', 'status json', 'resync', 'cache' or 'cache json')"
-            )
-        }
-    };
-    let _ = r;
-    if b.truncated {
-        let n = b.v.len();
-        crate::log!(Warning, "status response truncated at {n} bytes");
-    }
+    wr.finish(ss.as_ref());
 }
 
 /// `fmt::Write` into a `Vec<u8>` within its capacity: never reallocates, and
@@ -1379,7 +1385,12 @@ struct VecBuf<'a> {
 
 impl std::fmt::Write for VecBuf<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let room = self.v.capacity() - self.v.len();
+        // Once cut, take nothing more (writers may go on after an error).
+        let room = if self.truncated {
+            0
+        } else {
+            self.v.capacity() - self.v.len()
+        };
         if s.len() <= room {
             self.v.extend_from_slice(s.as_bytes());
             return Ok(());
