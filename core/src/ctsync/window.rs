@@ -220,6 +220,10 @@ fn tx_parts(len: usize) -> usize {
 /// one slot when packed into at most 34 octets (a NAT'd IPv4 connection:
 /// about 30 with the kernel's id), otherwise two to five (IPv6); any other
 /// record one.
+///
+/// [`TxSlot::EMPTY`] is all zero bits (only integer fields), so zeroed
+/// memory is a valid array of free slots: storage from a zeroing
+/// allocator stays untouched, and so not resident, until records arrive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TxSlot {
     /// The record's number (in every slot of the record).
@@ -273,7 +277,13 @@ pub(crate) struct Window<'a> {
 impl<'a> Window<'a> {
     /// An empty window over `slots`; the first record gets number 1.
     pub(crate) fn new(slots: &'a mut [TxSlot]) -> Window<'a> {
-        slots.fill(TxSlot::EMPTY);
+        // Only slots that are not empty are written: zeroed memory the
+        // caller never touched stays untouched (not resident).
+        for s in slots.iter_mut() {
+            if *s != TxSlot::EMPTY {
+                *s = TxSlot::EMPTY;
+            }
+        }
         Window {
             slots,
             start: 0,

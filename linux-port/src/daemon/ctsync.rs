@@ -35,6 +35,7 @@ use super::{is_vip, Daemon};
 use crate::sys::clock;
 use crate::sys::ctnetlink::{CtSocket, CT_EVENT_GROUPS};
 use crate::sys::udp::{self, UdpSocket};
+use crate::sys::zeroed::leak_zeroed;
 use crate::sys::ErrorText;
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -43,7 +44,7 @@ use tandem_core::ctsync::{
 };
 use tandem_core::time::{Duration, Instant};
 use tandem_protocol::config::{SyncConfig, SyncKey};
-use tandem_protocol::conntrack::Entry;
+use tandem_protocol::conntrack::{Entry, Tuple};
 use tandem_protocol::netlink::ct::{self, DumpFamily, EntryKind, NewMode};
 use tandem_protocol::netlink::route;
 use tandem_protocol::netlink::{Messages, NLM_F_ACK};
@@ -279,9 +280,9 @@ impl SyncPort {
             .map_err(|e| format!("ctnetlink socket: {e} (is nf_conntrack_netlink available?)"))?;
         let capacity = cfg.conntrack_capacity.max(1) as usize;
         let slots = capacity.saturating_add(capacity.div_ceil(4));
-        let cache: &'static mut [Slot] = Box::leak(vec![Slot::EMPTY; slots].into_boxed_slice());
-        let window: &'static mut [TxSlot] =
-            Box::leak(vec![TxSlot::EMPTY; WINDOW_SLOTS].into_boxed_slice());
+        // Zeroed (empty) slots: resident only as the cache and window fill.
+        let cache: &'static mut [Slot] = leak_zeroed(slots);
+        let window: &'static mut [TxSlot] = leak_zeroed(WINDOW_SLOTS);
         let base = base_filter(cfg);
         let k = cs::Config::new(
             sender_id(cfg.local_address),
@@ -365,13 +366,14 @@ impl SyncPort {
 
     /// Writes the whole cache into the kernel; logs and records how long
     /// it took. Runs synchronously (the caller adds the VIPs after it).
+    #[inline(never)]
     fn commit(&mut self) {
         let start = clock::now();
         let cpu_start = clock::thread_cpu_micros();
         let mut committed: u32 = 0;
         let mut updated: u32 = 0;
         let mut failed: u32 = 0;
-        let mut first_error: Option<(i32, Entry)> = None;
+        let mut first_error: Option<(i32, Tuple)> = None;
         let total = self.core.cache_len();
         let SyncPort {
             core,
@@ -409,22 +411,26 @@ impl SyncPort {
                 continue;
             }
             *seq = base.wrapping_add(batch.len() as u32);
-            let r = send_batch(ct, &mut ct_tx[..len], last, ct_rx, base, |k, errno| match (
-                errno,
-                batch.get(k),
-            ) {
-                (libc::EEXIST, Some(e)) if retry.len() < retry.capacity() => {
-                    retry.push(*e);
-                }
-                (_, e) => {
-                    failed += 1;
-                    if first_error.is_none() {
-                        if let Some(e) = e {
-                            first_error = Some((errno, *e));
+            let r = send_batch(
+                ct,
+                &mut ct_tx[..len],
+                last,
+                ct_rx,
+                base,
+                &mut |k, errno| match (errno, batch.get(k)) {
+                    (libc::EEXIST, Some(e)) if retry.len() < retry.capacity() => {
+                        retry.push(*e);
+                    }
+                    (_, e) => {
+                        failed += 1;
+                        if first_error.is_none() {
+                            if let Some(e) = e {
+                                first_error = Some((errno, e.orig));
+                            }
                         }
                     }
-                }
-            });
+                },
+            );
             match r {
                 Ok(()) => committed += (batch.len() - retry.len()) as u32,
                 Err(e) => {
@@ -452,7 +458,7 @@ impl SyncPort {
             }
             *seq = base.wrapping_add(retry.len() as u32);
             let mut refused = 0u32;
-            let r = send_batch(ct, &mut ct_tx[..len], last, ct_rx, base, |_, errno| {
+            let r = send_batch(ct, &mut ct_tx[..len], last, ct_rx, base, &mut |_, errno| {
                 // EBUSY: the kernel's entry is further along (ASSURED,
                 // SEEN_REPLY) than ours; it is there, which is what counts.
                 if errno != libc::EBUSY {
@@ -482,15 +488,15 @@ impl SyncPort {
             cpu / 1000,
             cpu % 1000
         );
-        if let Some((errno, e)) = first_error {
+        if let Some((errno, t)) = first_error {
             crate::log!(
                 Warning,
                 "conntrack: the kernel refused {}:{} -> {}:{} proto {}: {}",
-                e.orig.src,
-                e.orig.src_port,
-                e.orig.dst,
-                e.orig.dst_port,
-                e.orig.proto,
+                t.src,
+                t.src_port,
+                t.dst,
+                t.dst_port,
+                t.proto,
                 crate::sys::Errno(errno)
             );
         }
@@ -581,6 +587,7 @@ impl SyncPort {
         self.dump_pending = false;
     }
 
+    #[inline(never)]
     fn start_dump(&mut self, now: Instant) {
         self.dump = None;
         let seq = self.next_seq();
@@ -610,6 +617,7 @@ impl SyncPort {
     }
 
     /// Feeds the running dump to the core while its window has room.
+    #[inline(never)]
     fn feed_dump(&mut self, now: Instant) {
         let SyncPort {
             dump,
@@ -731,6 +739,7 @@ impl SyncPort {
         }
     }
 
+    #[inline(never)]
     fn transmit(&mut self, now: Instant) {
         let SyncPort {
             core,
@@ -764,26 +773,23 @@ impl SyncPort {
         }
     }
 
+    #[inline(never)]
     fn handle_actions(&mut self) {
+        use crate::log::Level;
         while let Some(a) = self.core.poll_action() {
+            let (peer, level, what) = match a {
+                Action::PeerUp { peer } => (peer, Level::Notice, "is up"),
+                Action::PeerLost { peer } => (peer, Level::Warning, "lost (not heard from)"),
+                Action::PeerRestarted { peer } => (peer, Level::Notice, "restarted"),
+                _ => (usize::MAX, Level::Info, ""),
+            };
+            if let Some(p) = self.cfg.peer_addresses.get(peer) {
+                crate::log::write(level, format_args!("sync: peer {p} {what}"));
+                continue;
+            }
             match a {
                 Action::Commit => self.commit(),
                 Action::Dump => self.dump_pending = true,
-                Action::PeerUp { peer } => {
-                    if let Some(p) = self.cfg.peer_addresses.get(peer) {
-                        crate::log!(Notice, "sync: peer {p} is up");
-                    }
-                }
-                Action::PeerLost { peer } => {
-                    if let Some(p) = self.cfg.peer_addresses.get(peer) {
-                        crate::log!(Warning, "sync: peer {p} lost (not heard from)");
-                    }
-                }
-                Action::PeerRestarted { peer } => {
-                    if let Some(p) = self.cfg.peer_addresses.get(peer) {
-                        crate::log!(Notice, "sync: peer {p} restarted");
-                    }
-                }
                 Action::ResyncComplete { entries } => {
                     crate::log!(
                         Info,
@@ -802,6 +808,7 @@ impl SyncPort {
     }
 
     /// Logs (rate-limited) a full cache or retransmit window.
+    #[inline(never)]
     fn log_capacity(&mut self, now: Instant) {
         let c = self.core.counters();
         let (full, overflows) = (c.cache_full, c.window_overflows);
@@ -1107,7 +1114,7 @@ fn send_batch(
     last: usize,
     rx: &mut [u8],
     base: u32,
-    mut on_error: impl FnMut(usize, i32),
+    on_error: &mut dyn FnMut(usize, i32),
 ) -> std::io::Result<()> {
     if msg.is_empty() {
         return Ok(());
