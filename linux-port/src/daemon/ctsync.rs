@@ -73,6 +73,7 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 const READS_PER_WAKEUP: usize = 64;
 /// Largest key file read.
 const MAX_KEY_FILE: u64 = 4096;
+const _: () = assert!(MAX_KEY_FILE == 4096, "load_key's error text says 4096");
 /// Own addresses remembered for the filter.
 const MAX_OWN: usize = 64;
 /// A MASTER holds frames this long after an event, so that a burst of
@@ -90,15 +91,16 @@ pub fn load_key(k: &SyncKey) -> Result<sync::Key, String> {
         }
         SyncKey::File(p) => {
             let path = p.as_str();
-            let f = std::fs::File::open(path)
-                .map_err(|e| format!("key_file {path}: cannot read the sync key: {e}"))?;
             let mut bytes = Vec::with_capacity(256);
-            f.take(MAX_KEY_FILE + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("key_file {path}: cannot read the sync key: {e}"))?;
+            if let Err(e) = std::fs::File::open(path)
+                .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
+            {
+                return Err(format!("key_file {path}: cannot read the sync key: {e}"));
+            }
             if bytes.len() as u64 > MAX_KEY_FILE {
+                // The text names MAX_KEY_FILE (4096, asserted below).
                 return Err(format!(
-                    "key_file {path}: longer than {MAX_KEY_FILE} bytes; is it the right file?"
+                    "key_file {path}: longer than 4096 bytes; is it the right file?"
                 ));
             }
             let key = sync::Key::new(&bytes).map_err(|_| {
@@ -999,11 +1001,12 @@ fn write_entry(w: &mut dyn std::fmt::Write, e: &Entry, json: bool) -> std::fmt::
         }
         return w.write_char('}');
     }
-    match proto_name(e.orig.proto) {
-        Some(n) => write!(w, "{n:<8}")?,
-        None => write!(w, "{:<8}", e.orig.proto)?,
-    }
-    write!(w, " {}", e.timeout)?;
+    let name = proto_name(e.orig.proto);
+    let proto: &dyn std::fmt::Display = match &name {
+        Some(n) => n,
+        None => &e.orig.proto,
+    };
+    write!(w, "{proto:<8} {}", e.timeout)?;
     if let Some(s) = state {
         write!(w, " {s}")?;
     }
@@ -1320,6 +1323,28 @@ mod tests {
             80,
         );
         Key { orig: t, zone: 0 }
+    }
+
+    #[test]
+    fn entry_lines() {
+        let line = |proto: u8| {
+            let t = key([10, 0, 0, 2], [192, 0, 2, 1], proto).orig;
+            let mut e = Entry::new(t, t.inverse());
+            e.timeout = 30;
+            e.status = 0x18e;
+            let mut s = String::new();
+            write_entry(&mut s, &e, false).unwrap();
+            s
+        };
+        assert_eq!(
+            line(17),
+            "udp      30 src=10.0.0.2 dst=192.0.2.1 sport=1000 dport=80 src=192.0.2.1 dst=10.0.0.2 sport=80 dport=1000 status=0x18e mark=0\n"
+        );
+        assert!(
+            line(99).starts_with("99       30 src=10.0.0.2 "),
+            "{}",
+            line(99)
+        );
     }
 
     #[test]
