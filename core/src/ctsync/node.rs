@@ -235,7 +235,7 @@ impl<'a> CtSync<'a> {
         if restart {
             self.stop_streaming();
             if self.role == Role::Master {
-                self.remove_actions(|a| matches!(a, Action::Dump));
+                self.remove_actions(false);
                 self.start_resync(now);
             }
         }
@@ -537,7 +537,7 @@ impl<'a> CtSync<'a> {
             p.req_due = None;
             p.reset_tx(head);
         }
-        self.remove_actions(|a| matches!(a, Action::Dump | Action::Commit));
+        self.remove_actions(true);
         self.push_action(Action::Commit);
         self.start_resync(now);
     }
@@ -552,7 +552,7 @@ impl<'a> CtSync<'a> {
         self.resync_open = None;
         let in_flight = self.window.ring().items() > 0;
         self.stop_streaming();
-        self.remove_actions(|a| matches!(a, Action::Dump | Action::Commit));
+        self.remove_actions(true);
         self.want_resync(now);
         if in_flight {
             // Lease records were dropped with the window.
@@ -578,7 +578,7 @@ impl<'a> CtSync<'a> {
             p.lease_req = 0;
             p.lease_req_due = None;
         }
-        self.remove_actions(|a| matches!(a, Action::Dump | Action::Commit));
+        self.remove_actions(true);
     }
 
     /// A full resync on request (`tandem resync`): a MASTER streams its
@@ -630,15 +630,24 @@ impl<'a> CtSync<'a> {
 
     // ------------------------------------------------------------ actions
 
-    fn remove_actions(&mut self, drop: impl Fn(&Action) -> bool) {
-        let mut keep: Vec<Action, ACTION_QUEUE> = Vec::new();
-        while let Some(a) = self.actions.pop_front() {
+    /// Drops the queued [`Action::Dump`] (and [`Action::Commit`] with
+    /// `commit`), keeping the order of the rest.
+    fn remove_actions(&mut self, commit: bool) {
+        self.rotate_actions(&mut |a| {
+            matches!(a, Action::Dump) || (commit && matches!(a, Action::Commit))
+        });
+    }
+
+    /// Takes every queued action out and puts back those `drop` refuses,
+    /// in order (the queue is rotated in place).
+    fn rotate_actions(&mut self, drop: &mut dyn FnMut(&Action) -> bool) {
+        for _ in 0..self.actions.len() {
+            let Some(a) = self.actions.pop_front() else {
+                break;
+            };
             if !drop(&a) {
-                let _ = keep.push(a);
+                let _ = self.actions.push_back(a);
             }
-        }
-        for a in keep {
-            let _ = self.actions.push_back(a);
         }
     }
 
@@ -655,18 +664,12 @@ impl<'a> CtSync<'a> {
             }
             // Make room: drop the oldest informational action (at most
             // three essential ones are ever queued, so there is one).
-            let mut keep: Vec<Action, ACTION_QUEUE> = Vec::new();
             let mut dropped = false;
-            while let Some(x) = self.actions.pop_front() {
-                if !dropped && !essential(&x) {
-                    dropped = true;
-                } else {
-                    let _ = keep.push(x);
-                }
-            }
-            for x in keep {
-                let _ = self.actions.push_back(x);
-            }
+            self.rotate_actions(&mut |x| {
+                let d = !dropped && !essential(x);
+                dropped |= d;
+                d
+            });
         }
         let _ = self.actions.push_back(a);
     }

@@ -106,12 +106,12 @@ impl<'a> LeaseRing<'a> {
 
     /// Stores `lease`; its offset and length, or `None` without room.
     fn put(&mut self, lease: &Lease) -> Option<(u32, u16)> {
-        self.put_with(lease.encoded_len(), |b| lease.encode(b).ok())
+        self.put_with(lease.encoded_len(), &mut |b| lease.encode(b).ok())
     }
 
     /// Stores raw `bytes` (a DUID); its offset and length.
     fn put_raw(&mut self, bytes: &[u8]) -> Option<(u32, u16)> {
-        self.put_with(bytes.len(), |b| {
+        self.put_with(bytes.len(), &mut |b| {
             b.copy_from_slice(bytes);
             Some(bytes.len())
         })
@@ -122,7 +122,7 @@ impl<'a> LeaseRing<'a> {
     fn put_with(
         &mut self,
         len: usize,
-        fill: impl FnOnce(&mut [u8]) -> Option<usize>,
+        fill: &mut dyn FnMut(&mut [u8]) -> Option<usize>,
     ) -> Option<(u32, u16)> {
         let cap = self.buf.len();
         if self.items == 0 {
