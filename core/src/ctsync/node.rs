@@ -1384,7 +1384,7 @@ impl<'a> CtSync<'a> {
         let mut sent_data = false;
         if data && w.push(&Record::Seq(p.next)).is_ok() {
             while self.window.contains(p.next) {
-                match self.window.record(p.next).map(|r| w.push(&r)) {
+                match self.window.push_to(p.next, &mut w) {
                     Some(Ok(())) => {
                         if seq_after(p.high, p.next) {
                             self.counters.records_resent += 1;

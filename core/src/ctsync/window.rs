@@ -11,7 +11,7 @@
 
 use tandem_protocol::conntrack::{Entry, Key};
 use tandem_protocol::lease::{Duid, Lease};
-use tandem_protocol::sync::{seq_after, Record};
+use tandem_protocol::sync::{seq_after, FrameWriter, PushError, Record};
 
 use super::packed::{pack, pack_key, unpack, unpack_key, MAX_PACKED};
 
@@ -39,20 +39,6 @@ pub(crate) enum TxItem {
         off: u32,
         len: u16,
     },
-}
-
-impl TxItem {
-    /// The record, for every item but a lease (see [`Window::record`]).
-    pub(crate) fn record(&self) -> Option<Record> {
-        Some(match *self {
-            TxItem::New(e) => Record::CtNew(e),
-            TxItem::Update(e) => Record::CtUpdate(e),
-            TxItem::Destroy(k) => Record::CtDestroy(k),
-            TxItem::ResyncBegin => Record::ResyncBegin,
-            TxItem::ResyncEnd => Record::ResyncEnd,
-            TxItem::Lease { .. } => return None,
-        })
-    }
 }
 
 /// A FIFO byte ring for the encoded leases of the window's lease records
@@ -160,10 +146,6 @@ impl<'a> LeaseRing<'a> {
         }
     }
 
-    fn get(&self, off: u32, len: u16) -> Option<Lease> {
-        Lease::decode(self.get_raw(off, len)?).ok().map(|(l, _)| l)
-    }
-
     fn get_raw(&self, off: u32, len: u16) -> Option<&[u8]> {
         let off = off as usize;
         self.buf.get(off..off + usize::from(len))
@@ -209,6 +191,13 @@ const K_LEASE_DELETE: u8 = 8;
 const K_LEASE_DUID: u8 = 9;
 /// A further slot of a packed record.
 const K_CONT: u8 = 10;
+
+/// A lease record's ring offset and length (its packed octets).
+fn lease_ref(bytes: &[u8]) -> Option<(u32, u16)> {
+    let (off, rest) = bytes.split_first_chunk::<4>()?;
+    let (len, _) = rest.split_first_chunk::<2>()?;
+    Some((u32::from_be_bytes(*off), u16::from_be_bytes(*len)))
+}
 
 /// Slots a record of `len` packed octets takes.
 fn tx_parts(len: usize) -> usize {
@@ -340,26 +329,59 @@ impl<'a> Window<'a> {
         seq
     }
 
-    /// The record numbered `seq`, if held.
+    /// Pushes the record numbered `seq` into `w`: `None` when it is not
+    /// held or cannot be read back, else what the push did.
+    pub(crate) fn push_to(
+        &self,
+        seq: u32,
+        w: &mut FrameWriter<'_>,
+    ) -> Option<Result<(), PushError>> {
+        self.with_record(seq, &mut |r| w.push(r))
+    }
+
+    /// The record numbered `seq`, if held (tests).
+    #[cfg(test)]
     pub(crate) fn record(&self, seq: u32) -> Option<Record> {
-        match self.get(seq)? {
-            TxItem::Lease {
-                op: LeaseOp::Duid,
-                off,
-                len,
-            } => Duid::from_slice(self.ring.get_raw(off, len)?)
-                .ok()
-                .map(Record::LeaseDuid),
-            TxItem::Lease { op, off, len } => {
-                let l = self.ring.get(off, len)?;
-                Some(match op {
-                    LeaseOp::Add => Record::LeaseAdd(l),
-                    LeaseOp::Change => Record::LeaseChange(l),
-                    LeaseOp::Delete | LeaseOp::Duid => Record::LeaseDelete(l),
-                })
+        let mut out = None;
+        let _ = self.with_record(seq, &mut |r| {
+            out = Some(*r);
+            Ok(())
+        });
+        out
+    }
+
+    /// Calls `f` with the record numbered `seq` (built in place: a lease
+    /// record is some 370 octets, not to be moved around): `None` when it
+    /// is not held or cannot be read back, else what `f` returned.
+    fn with_record(
+        &self,
+        seq: u32,
+        f: &mut dyn FnMut(&Record) -> Result<(), PushError>,
+    ) -> Option<Result<(), PushError>> {
+        let mut buf = [0; MAX_PACKED];
+        let (kind, bytes) = self.bytes(seq, &mut buf)?;
+        let r = match kind {
+            K_NEW => Record::CtNew(unpack(bytes)?),
+            K_UPDATE => Record::CtUpdate(unpack(bytes)?),
+            K_DESTROY => Record::CtDestroy(unpack_key(bytes)?),
+            K_BEGIN => Record::ResyncBegin,
+            K_END => Record::ResyncEnd,
+            K_LEASE_DUID => {
+                let (off, len) = lease_ref(bytes)?;
+                Record::LeaseDuid(Duid::from_slice(self.ring.get_raw(off, len)?).ok()?)
             }
-            item => item.record(),
-        }
+            K_LEASE_ADD..=K_LEASE_DELETE => {
+                let (off, len) = lease_ref(bytes)?;
+                let (l, _) = Lease::decode(self.ring.get_raw(off, len)?).ok()?;
+                match kind {
+                    K_LEASE_ADD => Record::LeaseAdd(l),
+                    K_LEASE_CHANGE => Record::LeaseChange(l),
+                    _ => Record::LeaseDelete(l),
+                }
+            }
+            _ => return None,
+        };
+        Some(f(&r))
     }
 
     /// The oldest number still held (== `head` when empty).
@@ -470,12 +492,12 @@ impl<'a> Window<'a> {
         (s.seq == seq && s.kind != K_CONT && s.kind != K_FREE).then_some(i)
     }
 
-    /// The record numbered `seq`, if held.
-    pub(crate) fn get(&self, seq: u32) -> Option<TxItem> {
+    /// The kind and packed octets (copied into `buf`) of the record
+    /// numbered `seq`, if held.
+    fn bytes<'b>(&self, seq: u32, buf: &'b mut [u8; MAX_PACKED]) -> Option<(u8, &'b [u8])> {
         let i = self.slot_of(seq)?;
         let s = self.slots.get(i)?;
         let n = usize::from(s.len);
-        let mut buf = [0; MAX_PACKED];
         let cap = self.slots.len();
         for k in 0..s.parts() {
             let c = self.slots.get((i + k) % cap)?;
@@ -483,17 +505,19 @@ impl<'a> Window<'a> {
             buf.get_mut(k * TX_DATA..k * TX_DATA + used)?
                 .copy_from_slice(c.data.get(..used)?);
         }
-        let bytes = buf.get(..n)?;
+        Some((s.kind, buf.get(..n)?))
+    }
+
+    /// The record numbered `seq`, if held, as pushed.
+    #[cfg(test)]
+    pub(crate) fn get(&self, seq: u32) -> Option<TxItem> {
+        let mut buf = [0; MAX_PACKED];
+        let (kind, bytes) = self.bytes(seq, &mut buf)?;
         let lease = |op| {
-            let (off, rest) = bytes.split_first_chunk::<4>()?;
-            let (len, _) = rest.split_first_chunk::<2>()?;
-            Some(TxItem::Lease {
-                op,
-                off: u32::from_be_bytes(*off),
-                len: u16::from_be_bytes(*len),
-            })
+            let (off, len) = lease_ref(bytes)?;
+            Some(TxItem::Lease { op, off, len })
         };
-        match s.kind {
+        match kind {
             K_NEW => unpack(bytes).map(TxItem::New),
             K_UPDATE => unpack(bytes).map(TxItem::Update),
             K_DESTROY => unpack_key(bytes).map(TxItem::Destroy),
@@ -518,10 +542,8 @@ impl<'a> Window<'a> {
         while self.len > 0 && seq_after(seq, self.base) {
             if let Some(s) = self.slots.get(self.start) {
                 if (K_LEASE_ADD..=K_LEASE_DUID).contains(&s.kind) {
-                    let (off, rest) = s.data.split_at(4);
-                    let off = off.try_into().map_or(0, u32::from_be_bytes);
-                    let len = rest.get(..2).and_then(|b| b.try_into().ok());
-                    self.ring.free(off, len.map_or(0, u16::from_be_bytes));
+                    let (off, len) = lease_ref(&s.data).unwrap_or((0, 0));
+                    self.ring.free(off, len);
                 }
             }
             let parts = self
