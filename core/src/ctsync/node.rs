@@ -9,7 +9,7 @@ use tandem_protocol::sync::{
 };
 
 use super::cache::{Cache, Slot};
-use super::window::{LeaseOp, TxItem, TxSlot, Window};
+use super::window::{LeaseOp, TxSlot, Window};
 use super::{
     Action, Config, Counters, Drop, DumpError, EventKind, Filter, Role, Transmit, ACTION_QUEUE,
     LEASE_RESEND_HOLDOFF, MAX_PEERS,
@@ -722,7 +722,7 @@ impl<'a> CtSync<'a> {
     fn progress(&mut self, now: Instant) {
         for _ in 0..4 {
             match self.resync {
-                Resync::Starting => match self.window.push(TxItem::ResyncBegin) {
+                Resync::Starting => match self.window.push_resync(false) {
                     Some(begin) => {
                         self.resync = Resync::Dumping { begin, done: false };
                         self.push_action(Action::Dump);
@@ -732,7 +732,7 @@ impl<'a> CtSync<'a> {
                     None => return,
                 },
                 Resync::Dumping { done: true, .. } => {
-                    if self.window.push(TxItem::ResyncEnd).is_none() {
+                    if self.window.push_resync(true).is_none() {
                         return;
                     }
                     self.resync = Resync::Idle;
@@ -798,12 +798,7 @@ impl<'a> CtSync<'a> {
             // Nobody to tell: a peer that comes up gets a full resync.
             return;
         }
-        let item = match kind {
-            EventKind::New => TxItem::New(*entry),
-            EventKind::Update => TxItem::Update(*entry),
-            EventKind::Destroy => TxItem::Destroy(entry.key()),
-        };
-        if self.window.push(item).is_none() {
+        if self.window.push_entry(kind, entry).is_none() {
             bump(&mut self.counters.window_overflows);
             self.overflow(now);
         }
@@ -842,7 +837,7 @@ impl<'a> CtSync<'a> {
         if self.dump_space() == 0 {
             return Err(DumpError::WindowFull);
         }
-        match self.window.push(TxItem::New(*entry)) {
+        match self.window.push_entry(EventKind::New, entry) {
             Some(_) => Ok(()),
             None => Err(DumpError::WindowFull),
         }

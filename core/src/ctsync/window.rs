@@ -9,11 +9,14 @@
 //! record's number, so the slot of a number is found directly while every
 //! record takes one slot, and by binary search (O(log slots)) otherwise.
 
-use tandem_protocol::conntrack::{Entry, Key};
+use tandem_protocol::conntrack::Entry;
+#[cfg(test)]
+use tandem_protocol::conntrack::Key;
 use tandem_protocol::lease::{Duid, Lease};
 use tandem_protocol::sync::{seq_after, FrameWriter, PushError, Record};
 
 use super::packed::{pack, pack_key, unpack, unpack_key, MAX_PACKED};
+use super::EventKind;
 
 /// What a lease record does on the receiving side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +28,9 @@ pub(crate) enum LeaseOp {
     Duid,
 }
 
-/// A reliable record waiting in the window.
+/// A reliable record waiting in the window (tests push and read these;
+/// the node uses the `push_*` methods and [`Window::push_to`]).
+#[cfg(test)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TxItem {
     New(Entry),
@@ -192,6 +197,23 @@ const K_LEASE_DUID: u8 = 9;
 /// A further slot of a packed record.
 const K_CONT: u8 = 10;
 
+/// The slot kind of a lease record.
+fn lease_kind(op: LeaseOp) -> u8 {
+    match op {
+        LeaseOp::Add => K_LEASE_ADD,
+        LeaseOp::Change => K_LEASE_CHANGE,
+        LeaseOp::Delete => K_LEASE_DELETE,
+        LeaseOp::Duid => K_LEASE_DUID,
+    }
+}
+
+/// A lease record's packed octets: its ring offset and length.
+fn lease_bytes(off: u32, len: u16) -> [u8; 6] {
+    let [a, b, c, d] = off.to_be_bytes();
+    let [e, f] = len.to_be_bytes();
+    [a, b, c, d, e, f]
+}
+
 /// A lease record's ring offset and length (its packed octets).
 fn lease_ref(bytes: &[u8]) -> Option<(u32, u16)> {
     let (off, rest) = bytes.split_first_chunk::<4>()?;
@@ -303,12 +325,8 @@ impl<'a> Window<'a> {
         if self.used >= self.slots.len() {
             return None;
         }
-        let (off, len) = self.ring.put(lease)?;
-        let seq = self.push(TxItem::Lease { op, off, len });
-        if seq.is_none() {
-            self.ring.unput(off);
-        }
-        seq
+        let at = self.ring.put(lease)?;
+        self.push_ring(op, at)
     }
 
     /// Appends a server-DUID record (its octets in the ring); its number,
@@ -317,16 +335,34 @@ impl<'a> Window<'a> {
         if self.used >= self.slots.len() {
             return None;
         }
-        let (off, len) = self.ring.put_raw(duid.as_slice())?;
-        let seq = self.push(TxItem::Lease {
-            op: LeaseOp::Duid,
-            off,
-            len,
-        });
+        let at = self.ring.put_raw(duid.as_slice())?;
+        self.push_ring(LeaseOp::Duid, at)
+    }
+
+    /// Appends a lease record for the ring's allocation `(off, len)`
+    /// (taken back when the window has no room).
+    fn push_ring(&mut self, op: LeaseOp, (off, len): (u32, u16)) -> Option<u32> {
+        let seq = self.push_bytes(lease_kind(op), &lease_bytes(off, len));
         if seq.is_none() {
             self.ring.unput(off);
         }
         seq
+    }
+
+    /// Appends a conntrack event record (a destroy keeps only the key).
+    pub(crate) fn push_entry(&mut self, kind: EventKind, e: &Entry) -> Option<u32> {
+        let mut buf = [0; MAX_PACKED];
+        let (k, n) = match kind {
+            EventKind::New => (K_NEW, pack(e, &mut buf)?),
+            EventKind::Update => (K_UPDATE, pack(e, &mut buf)?),
+            EventKind::Destroy => (K_DESTROY, pack_key(&e.key(), &mut buf)?),
+        };
+        self.push_bytes(k, buf.get(..n)?)
+    }
+
+    /// Appends a resync-begin (or, with `end`, resync-end) record.
+    pub(crate) fn push_resync(&mut self, end: bool) -> Option<u32> {
+        self.push_bytes(if end { K_END } else { K_BEGIN }, &[])
     }
 
     /// Pushes the record numbered `seq` into `w`: `None` when it is not
@@ -410,27 +446,29 @@ impl<'a> Window<'a> {
     }
 
     /// Appends `item`; its number, or `None` when the window has not
-    /// slots enough for it.
+    /// slots enough for it (tests; the node uses the `push_*` methods).
+    #[cfg(test)]
     pub(crate) fn push(&mut self, item: TxItem) -> Option<u32> {
-        let mut buf = [0; MAX_PACKED];
-        let (kind, n) = match item {
-            TxItem::New(e) => (K_NEW, pack(&e, &mut buf)?),
-            TxItem::Update(e) => (K_UPDATE, pack(&e, &mut buf)?),
-            TxItem::Destroy(k) => (K_DESTROY, pack_key(&k, &mut buf)?),
-            TxItem::ResyncBegin => (K_BEGIN, 0),
-            TxItem::ResyncEnd => (K_END, 0),
-            TxItem::Lease { op, off, len } => {
-                buf.get_mut(..4)?.copy_from_slice(&off.to_be_bytes());
-                buf.get_mut(4..6)?.copy_from_slice(&len.to_be_bytes());
-                let kind = match op {
-                    LeaseOp::Add => K_LEASE_ADD,
-                    LeaseOp::Change => K_LEASE_CHANGE,
-                    LeaseOp::Delete => K_LEASE_DELETE,
-                    LeaseOp::Duid => K_LEASE_DUID,
-                };
-                (kind, 6)
+        match item {
+            TxItem::New(e) => self.push_entry(EventKind::New, &e),
+            TxItem::Update(e) => self.push_entry(EventKind::Update, &e),
+            TxItem::Destroy(k) => {
+                let mut buf = [0; MAX_PACKED];
+                let n = pack_key(&k, &mut buf)?;
+                self.push_bytes(K_DESTROY, buf.get(..n)?)
             }
-        };
+            TxItem::ResyncBegin => self.push_resync(false),
+            TxItem::ResyncEnd => self.push_resync(true),
+            TxItem::Lease { op, off, len } => {
+                self.push_bytes(lease_kind(op), &lease_bytes(off, len))
+            }
+        }
+    }
+
+    /// Appends a record of `kind` packed as `buf`; its number, or `None`
+    /// when the window has not slots enough for it.
+    fn push_bytes(&mut self, kind: u8, buf: &[u8]) -> Option<u32> {
+        let n = buf.len();
         let cap = self.slots.len();
         let need = tx_parts(n);
         if self.used + need > cap {
