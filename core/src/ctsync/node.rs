@@ -994,10 +994,13 @@ impl<'a> CtSync<'a> {
             .map_err(Drop::Frame)?;
         // The whole body must decode before any of it is acted on.
         let mut numbered = false;
+        // Records are matched by reference (a lease record is some 370
+        // octets: no moves).
         for r in frame.records() {
-            match r.map_err(Drop::Frame)? {
-                Record::Seq(_) => numbered = true,
-                r if r.is_reliable() && !numbered => {
+            match &r {
+                Err(e) => return Err(Drop::Frame(*e)),
+                Ok(Record::Seq(_)) => numbered = true,
+                Ok(r) if r.is_reliable() && !numbered => {
                     return Err(Drop::Frame(sync::Error::MissingSeq))
                 }
                 _ => {}
@@ -1068,8 +1071,9 @@ impl<'a> CtSync<'a> {
         let mut cur: u32 = 0;
         let mut fresh_records = false;
         let mut duplicates = false;
-        for r in frame.records().flatten() {
-            match r {
+        for r in frame.records() {
+            let Ok(r) = &r else { continue };
+            match *r {
                 Record::Seq(s) => cur = s,
                 Record::Nack { first, .. } => {
                     if newest {
@@ -1078,10 +1082,10 @@ impl<'a> CtSync<'a> {
                 }
                 Record::ResyncRequest => self.on_resync_request(now, peer),
                 Record::Alive { next } => self.on_alive(now, peer, next),
-                r => {
+                _ => {
                     let s = cur;
                     cur = cur.wrapping_add(1);
-                    match self.on_reliable(now, peer, s, &r) {
+                    match self.on_reliable(now, peer, s, r) {
                         Some(true) => fresh_records = true,
                         Some(false) => duplicates = true,
                         None => {}

@@ -387,17 +387,20 @@ impl SyncPort {
             seq,
             ..
         } = self;
-        let mut it = core.cache_entries().peekable();
+        let mut it = core.cache_entries();
         let mut aborted = false;
-        while it.peek().is_some() && !aborted {
+        let mut more = true;
+        while more && !aborted {
             batch.clear();
             retry.clear();
             let mut len = 0;
             let mut last = 0;
             let base = seq.wrapping_add(1);
             while batch.len() < BATCH_ENTRIES && BATCH_BYTES - len >= ct::MAX_REQUEST_LEN {
-                let Some(e) = it.next() else { break };
-                let mut e = e;
+                let Some(mut e) = it.next() else {
+                    more = false;
+                    break;
+                };
                 e.tcp = e.tcp.map(|t| t.liberal());
                 let s = base.wrapping_add(batch.len() as u32);
                 match ct::new_request(&mut ct_tx[len..], s, &e, NewMode::Create, false) {
