@@ -1200,20 +1200,23 @@ impl<'a> CtSync<'a> {
     }
 
     fn apply(&mut self, now: Instant, peer: usize, r: &Record) {
-        match r {
-            Record::LeaseAdd(l) | Record::LeaseChange(l) => {
-                return self.apply_lease(now, peer, l, false);
-            }
-            Record::LeaseDelete(l) => return self.apply_lease(now, peer, l, true),
+        let (lease, delete) = match r {
+            Record::LeaseAdd(l) | Record::LeaseChange(l) => (Some(l), false),
+            Record::LeaseDelete(l) => (Some(l), true),
             Record::LeaseDuid(d) => return self.apply_duid(peer, d),
-            _ => {}
+            _ => (None, false),
+        };
+        if let Some(l) = lease {
+            return self.apply_lease(now, peer, l, delete);
         }
         if self.role != Role::Backup {
             return;
         }
         match r {
-            Record::CtNew(e) | Record::CtUpdate(e) if self.cache.upsert(e, self.gen).is_err() => {
-                bump(&mut self.counters.cache_full);
+            Record::CtNew(e) | Record::CtUpdate(e) => {
+                if self.cache.upsert(e, self.gen).is_err() {
+                    bump(&mut self.counters.cache_full);
+                }
             }
             Record::CtDestroy(k) => {
                 self.cache.remove(k);

@@ -679,13 +679,7 @@ impl SyncPort {
                         return;
                     }
                     Ok(ct::Message::Error(e)) if !e.is_ack() => {
-                        crate::log!(
-                            Error,
-                            "conntrack dump: {}; retrying",
-                            crate::sys::Errno(e.errno)
-                        );
-                        core.handle_dump_failed(now);
-                        *dump = None;
+                        dump_failed(core, dump, now, &crate::sys::Errno(e.errno));
                         return;
                     }
                     _ => d.off += advance,
@@ -701,9 +695,7 @@ impl SyncPort {
                 }
                 Ok(None) => return,
                 Err(e) => {
-                    crate::log!(Error, "conntrack dump: {}; retrying", ErrorText(&e));
-                    core.handle_dump_failed(now);
-                    *dump = None;
+                    dump_failed(core, dump, now, &ErrorText(&e));
                     return;
                 }
             }
@@ -1174,6 +1166,18 @@ fn send_batch(
             return Ok(());
         }
     }
+}
+
+/// A dump failed (`why`): logged, dropped, and asked for again.
+fn dump_failed(
+    core: &mut CtSync<'static>,
+    dump: &mut Option<Dump>,
+    now: Instant,
+    why: &dyn std::fmt::Display,
+) {
+    crate::log!(Error, "conntrack dump: {why}; retrying");
+    core.handle_dump_failed(now);
+    *dump = None;
 }
 
 fn drops_total(d: &cs::Drops) -> u64 {
