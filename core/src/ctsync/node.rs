@@ -356,12 +356,12 @@ impl<'a> CtSync<'a> {
             let Some(change) = self.leases.as_mut().and_then(|t| t.poll_change()) else {
                 return;
             };
-            let (op, lease) = match change {
+            let (op, lease) = match &change {
                 Change::Added(l) => (LeaseOp::Add, l),
                 Change::Updated(l) => (LeaseOp::Change, l),
                 Change::Deleted(l) => (LeaseOp::Delete, l),
             };
-            match self.window.push_lease(op, &lease) {
+            match self.window.push_lease(op, lease) {
                 Some(_) => bump(&mut self.counters.lease_changes_sent),
                 None => bump(&mut self.counters.leases_unsendable),
             }
