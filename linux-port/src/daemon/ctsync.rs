@@ -130,6 +130,13 @@ pub fn key_file_warning(k: &SyncKey) -> Option<String> {
     })
 }
 
+/// A zeroed buffer of `n` octets (pages untouched until written: not
+/// resident). One call site for every buffer of [`SyncPort::new`].
+#[inline(never)]
+fn zeroed_buf(n: usize) -> Box<[u8]> {
+    vec![0u8; n].into_boxed_slice()
+}
+
 /// This router's id in frame headers, from its local sync address.
 fn sender_id(a: IpAddr) -> u32 {
     match a {
@@ -307,18 +314,18 @@ impl SyncPort {
             udp,
             scope,
             frame_len,
-            frame: vec![0u8; frame_len].into_boxed_slice(),
-            rx: vec![0u8; RX_BUF].into_boxed_slice(),
+            frame: zeroed_buf(frame_len),
+            rx: zeroed_buf(RX_BUF),
             ct: ct_sock,
-            ct_tx: vec![0u8; BATCH_BYTES].into_boxed_slice(),
-            ct_rx: vec![0u8; NL_BUF].into_boxed_slice(),
+            ct_tx: zeroed_buf(BATCH_BYTES),
+            ct_rx: zeroed_buf(NL_BUF),
             batch: Vec::with_capacity(BATCH_ENTRIES),
             retry: Vec::with_capacity(BATCH_ENTRIES),
             seq: 1,
             events: None,
-            ev_rx: vec![0u8; NL_BUF].into_boxed_slice(),
+            ev_rx: zeroed_buf(NL_BUF),
             dump: None,
-            dump_buf: vec![0u8; NL_BUF].into_boxed_slice(),
+            dump_buf: zeroed_buf(NL_BUF),
             dump_pending: false,
             own_dirty: true,
             own: heapless::Vec::new(),
