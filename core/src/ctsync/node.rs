@@ -1214,7 +1214,9 @@ impl<'a> CtSync<'a> {
         }
         match r {
             Record::CtNew(e) | Record::CtUpdate(e) => {
-                if self.cache.upsert(e, self.gen).is_err() {
+                // One upsert call for both (a guard would be duplicated).
+                let full = self.cache.upsert(e, self.gen).is_err();
+                if full {
                     bump(&mut self.counters.cache_full);
                 }
             }

@@ -58,33 +58,14 @@ impl UdpSocket {
         } else {
             let _ = setsockopt_int(&fd, libc::IPPROTO_IP, libc::IP_TOS, 0xc0);
         }
-        match local {
-            IpAddr::V4(a) => {
-                let mut sa = v4_sockaddr(a);
-                sa.sin_port = port.to_be();
-                // SAFETY: `sa` is a valid sockaddr_in of the given size.
-                cvt(unsafe {
-                    libc::bind(
-                        fd.raw(),
-                        (&sa as *const libc::sockaddr_in).cast(),
-                        core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                    )
-                })?;
-            }
-            IpAddr::V6(a) => {
-                let scope = device.map(if_index).unwrap_or(0);
-                let mut sa = v6_sockaddr(a, if a.is_unicast_link_local() { scope } else { 0 });
-                sa.sin6_port = port.to_be();
-                // SAFETY: `sa` is a valid sockaddr_in6 of the given size.
-                cvt(unsafe {
-                    libc::bind(
-                        fd.raw(),
-                        (&sa as *const libc::sockaddr_in6).cast(),
-                        core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-                    )
-                })?;
-            }
-        }
+        let scope = if v6 {
+            device.map(if_index).unwrap_or(0)
+        } else {
+            0
+        };
+        let (sa, len) = sock_addr(local, port, scope);
+        // SAFETY: `sa` holds a valid socket address of `len` octets.
+        cvt(unsafe { libc::bind(fd.raw(), (&sa as *const SockAddr).cast(), len) })?;
         Ok(UdpSocket { fd, v6 })
     }
 
@@ -96,38 +77,21 @@ impl UdpSocket {
     /// Sends `buf` to `dst:port` (`scope`: interface index for an IPv6
     /// link-local destination).
     pub fn send_to(&self, buf: &[u8], dst: IpAddr, port: u16, scope: u32) -> io::Result<()> {
-        let r = match dst {
-            IpAddr::V4(a) if !self.v6 => {
-                let mut sa = v4_sockaddr(a);
-                sa.sin_port = port.to_be();
-                // SAFETY: `buf` and `sa` are valid for the lengths given.
-                unsafe {
-                    libc::sendto(
-                        self.fd.raw(),
-                        buf.as_ptr().cast(),
-                        buf.len(),
-                        0,
-                        (&sa as *const libc::sockaddr_in).cast(),
-                        core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                    )
-                }
-            }
-            IpAddr::V6(a) if self.v6 => {
-                let mut sa = v6_sockaddr(a, if a.is_unicast_link_local() { scope } else { 0 });
-                sa.sin6_port = port.to_be();
-                // SAFETY: `buf` and `sa` are valid for the lengths given.
-                unsafe {
-                    libc::sendto(
-                        self.fd.raw(),
-                        buf.as_ptr().cast(),
-                        buf.len(),
-                        0,
-                        (&sa as *const libc::sockaddr_in6).cast(),
-                        core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-                    )
-                }
-            }
-            _ => return Err(io::Error::from(io::ErrorKind::InvalidInput)),
+        if dst.is_ipv6() != self.v6 {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        }
+        let (sa, len) = sock_addr(dst, port, scope);
+        // SAFETY: `buf` is valid for its length, `sa` holds a valid socket
+        // address of `len` octets.
+        let r = unsafe {
+            libc::sendto(
+                self.fd.raw(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                0,
+                (&sa as *const SockAddr).cast(),
+                len,
+            )
         };
         cvt_size(r).map(drop)
     }
@@ -174,6 +138,32 @@ impl UdpSocket {
         // MSG_TRUNC: a datagram longer than `buf` reports its real length;
         // cut it (the MAC check then fails and counts it).
         Ok(Some((n.min(buf.len()), src)))
+    }
+}
+
+/// An IPv4 or IPv6 socket address (one call site for both families).
+#[repr(C)]
+union SockAddr {
+    v4: libc::sockaddr_in,
+    v6: libc::sockaddr_in6,
+}
+
+/// The socket address of `a:port` (an IPv6 link-local one in interface
+/// `scope`) and its length.
+fn sock_addr(a: IpAddr, port: u16, scope: u32) -> (SockAddr, libc::socklen_t) {
+    match a {
+        IpAddr::V4(a) => {
+            let mut v4 = v4_sockaddr(a);
+            v4.sin_port = port.to_be();
+            let len = core::mem::size_of::<libc::sockaddr_in>();
+            (SockAddr { v4 }, len as libc::socklen_t)
+        }
+        IpAddr::V6(a) => {
+            let mut v6 = v6_sockaddr(a, if a.is_unicast_link_local() { scope } else { 0 });
+            v6.sin6_port = port.to_be();
+            let len = core::mem::size_of::<libc::sockaddr_in6>();
+            (SockAddr { v6 }, len as libc::socklen_t)
+        }
     }
 }
 
