@@ -661,7 +661,14 @@ impl<'a> CtSync<'a> {
     fn push_action(&mut self, a: Action) {
         let essential =
             |a: &Action| matches!(a, Action::Commit | Action::Dump | Action::LeasesChanged);
-        if essential(&a) && self.actions.iter().any(|x| *x == a) {
+        // Essential actions carry nothing: the same kind is the same action.
+        let kind = core::mem::discriminant(&a);
+        if essential(&a)
+            && self
+                .actions
+                .iter()
+                .any(|x| core::mem::discriminant(x) == kind)
+        {
             return;
         }
         if self.actions.is_full() {
