@@ -1362,6 +1362,42 @@ mod tests {
     }
 
     #[test]
+    fn entry_lines_all_fields() {
+        use tandem_protocol::conntrack::{TcpInfo, TcpState};
+        let t = key([10, 0, 0, 2], [192, 0, 2, 1], 6).orig;
+        let mut e = Entry::new(t, t.inverse());
+        e.timeout = 300;
+        e.status = 0x18e;
+        e.mark = 7;
+        e.zone = 3;
+        e.tcp = Some(TcpInfo {
+            state: TcpState::Established,
+            wscale_orig: 7,
+            wscale_reply: 7,
+            flags_orig: 0,
+            flags_reply: 0,
+        });
+        let icmp = Tuple::new(t.src, t.dst, 1, 0x1234, 0x0800);
+        let mut i = Entry::new(icmp, icmp.inverse());
+        i.timeout = 29;
+        let mut out = String::new();
+        for e in [&e, &i] {
+            for json in [false, true] {
+                write_entry(&mut out, e, json).unwrap();
+                out.push('|');
+            }
+        }
+        assert_eq!(out, EXPECTED_LINES, "{out}");
+    }
+
+    const EXPECTED_LINES: &str = concat!(
+        "tcp      300 ESTABLISHED src=10.0.0.2 dst=192.0.2.1 sport=1000 dport=80 src=192.0.2.1 dst=10.0.0.2 sport=80 dport=1000 status=0x18e mark=7 zone=3\n|",
+        "{\"proto\":6,\"state\":\"ESTABLISHED\",\"timeout\":300,\"status\":398,\"mark\":7,\"zone\":3,\"orig\":{\"src\":\"10.0.0.2\",\"dst\":\"192.0.2.1\",\"sport\":1000,\"dport\":80},\"reply\":{\"src\":\"192.0.2.1\",\"dst\":\"10.0.0.2\",\"sport\":80,\"dport\":1000}}|",
+        "icmp     29 src=10.0.0.2 dst=192.0.2.1 type=8 code=0 id=4660 src=192.0.2.1 dst=10.0.0.2 type=0 code=0 id=4660 status=0x0 mark=0\n|",
+        "{\"proto\":1,\"state\":null,\"timeout\":29,\"status\":0,\"mark\":0,\"zone\":0,\"orig\":{\"src\":\"10.0.0.2\",\"dst\":\"192.0.2.1\",\"sport\":4660,\"dport\":2048},\"reply\":{\"src\":\"192.0.2.1\",\"dst\":\"10.0.0.2\",\"sport\":4660,\"dport\":0}}|",
+    );
+
+    #[test]
     fn sender_ids() {
         assert_eq!(sender_id("10.255.0.1".parse().unwrap()), 0x0aff_0001);
         let a = sender_id("fd00::1".parse().unwrap());
