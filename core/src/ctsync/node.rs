@@ -1,7 +1,7 @@
 //! [`CtSync`]: the roles, the per-peer reliability state and the frame
 //! builder.
 
-use heapless::{Deque, Vec};
+use heapless::Deque;
 use tandem_protocol::conntrack::{Entry, Key};
 use tandem_protocol::lease::{Duid, Lease};
 use tandem_protocol::sync::{
@@ -1258,27 +1258,29 @@ impl<'a> CtSync<'a> {
     pub fn handle_timeout(&mut self, now: Instant) {
         let n = self.npeers();
         let (timeout, role) = (self.cfg.peer_timeout, self.role);
-        let mut lost: Vec<usize, MAX_PEERS> = Vec::new();
-        for (i, p) in self.peers.iter_mut().enumerate().take(n) {
-            if p.live && p.last_heard.is_none_or(|t| t + timeout <= now) {
+        for i in 0..n {
+            let Some(p) = self.peers.get_mut(i) else {
+                break;
+            };
+            let lost = p.live && p.last_heard.is_none_or(|t| t + timeout <= now);
+            if lost {
                 p.live = false;
                 p.rto_at = None;
                 p.nack = None;
                 p.nack_due = None;
                 p.ack_due = None;
-                let _ = lost.push(i);
             }
             if p.live && due(p.rto_at, now) {
                 p.rto_at = None;
                 if role != Role::Idle && p.next != p.acked {
-                    bump(&mut self.counters.retransmit_timeouts);
                     p.next = p.acked;
+                    bump(&mut self.counters.retransmit_timeouts);
                 }
             }
-        }
-        for i in lost {
-            bump(&mut self.counters.peers_lost);
-            self.push_action(Action::PeerLost { peer: i });
+            if lost {
+                bump(&mut self.counters.peers_lost);
+                self.push_action(Action::PeerLost { peer: i });
+            }
         }
         if self.role != Role::Idle {
             self.release();
