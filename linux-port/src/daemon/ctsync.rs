@@ -30,6 +30,11 @@
 //! Everything is allocated in [`SyncPort::new`]: the cache (capacity from
 //! the configuration, a quarter more slots for the hash table), the
 //! retransmit window, frame and netlink buffers. The loop only reuses them.
+//! All of it comes zeroed from the allocator and is not written at start-up
+//! (an empty cache or window slot is all zero bits:
+//! [`crate::sys::zeroed`]), so it becomes resident only as it is used: a
+//! master never touches the cache, a backup's cache grows with its
+//! entries.
 
 use super::{is_vip, Daemon};
 use crate::sys::clock;
@@ -50,7 +55,7 @@ use tandem_protocol::netlink::route;
 use tandem_protocol::netlink::{Messages, NLM_F_ACK};
 use tandem_protocol::sync;
 
-/// Slots of the retransmit window (about 120 bytes each).
+/// Slots of the retransmit window (40 bytes each: 160 KiB).
 pub const WINDOW_SLOTS: usize = 4096;
 /// Bytes of one commit batch (the kernel takes it in one `sendto`).
 const BATCH_BYTES: usize = 64 * 1024;
