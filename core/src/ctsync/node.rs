@@ -1299,35 +1299,39 @@ impl<'a> CtSync<'a> {
         if self.role == Role::Idle {
             return None;
         }
-        let mut t: Option<Instant> = None;
+        // The minimum in plain microseconds (u64::MAX: none), cheaper than
+        // comparing optional instants.
+        let mut t = u64::MAX;
+        let mut add = |c: Option<Instant>| {
+            if let Some(c) = c {
+                t = t.min(c.as_micros());
+            }
+        };
         for p in self.peers.iter().take(self.npeers()) {
-            t = earliest(t, p.ack_due);
+            add(p.ack_due);
             if p.nack.is_some() {
-                t = earliest(t, p.nack_due);
+                add(p.nack_due);
             }
             if self.resync_wanted {
-                t = earliest(t, p.req_due);
+                add(p.req_due);
             }
             if p.lease_req > 0 {
-                t = earliest(t, p.lease_req_due);
+                add(p.lease_req_due);
             }
-            t = earliest(
-                t,
-                Some(
-                    p.last_sent
-                        .map_or(Instant::ZERO, |s| s + self.cfg.alive_interval),
-                ),
-            );
+            add(Some(
+                p.last_sent
+                    .map_or(Instant::ZERO, |s| s + self.cfg.alive_interval),
+            ));
             if p.live {
-                t = earliest(t, p.rto_at);
-                t = earliest(t, p.last_heard.map(|h| h + self.cfg.peer_timeout));
+                add(p.rto_at);
+                add(p.last_heard.map(|h| h + self.cfg.peer_timeout));
             }
         }
         if self.lease_pumpable() {
             // Lease changes wait for the window: take them now.
-            t = earliest(t, Some(Instant::ZERO));
+            t = 0;
         }
-        t
+        (t != u64::MAX).then_some(Instant::from_micros(t))
     }
 
     // ------------------------------------------------------------ sending
