@@ -374,7 +374,7 @@ pub enum Drop {
 impl fmt::Display for Drop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Drop::Frame(e) => write!(f, "{e}"),
+            Drop::Frame(e) => fmt::Display::fmt(e, f),
             Drop::UnknownPeer => f.write_str("not from a configured peer"),
             Drop::Own => f.write_str("frame with our own sender id"),
             Drop::Idle => f.write_str("sync not started"),
