@@ -107,6 +107,17 @@ impl Peer {
         last_sent: None,
     };
 
+    /// Receive position unknown (adopted from its next frame), no nack.
+    #[inline(never)]
+    fn reset_rx(&mut self) {
+        self.rx_next = None;
+        self.rx_tentative = false;
+        self.nack = None;
+        self.nack_due = None;
+        self.nack_sent = None;
+        self.nack_tries = 0;
+    }
+
     /// Send cursor at `head`: nothing in flight.
     fn reset_tx(&mut self, head: u32) {
         self.next = head;
@@ -1032,12 +1043,7 @@ impl<'a> CtSync<'a> {
         let restarted = fresh == Freshness::NewEpoch;
         if restarted || fresh == Freshness::First {
             // Its stream starts afresh: adopt its position from this frame.
-            p.rx_next = None;
-            p.rx_tentative = false;
-            p.nack = None;
-            p.nack_due = None;
-            p.nack_sent = None;
-            p.nack_tries = 0;
+            p.reset_rx();
         }
         if came_up || restarted {
             p.reset_tx(head);
@@ -1064,12 +1070,7 @@ impl<'a> CtSync<'a> {
             // What it streamed while lost is of no use to a MASTER (its
             // leases come again on request): adopt its stream afresh.
             if let Some(p) = self.peers.get_mut(peer) {
-                p.rx_next = None;
-                p.rx_tentative = false;
-                p.nack = None;
-                p.nack_due = None;
-                p.nack_sent = None;
-                p.nack_tries = 0;
+                p.reset_rx();
             }
             self.request_leases(now, peer);
         }
