@@ -546,14 +546,9 @@ impl<'a> CtSync<'a> {
         self.role = Role::Master;
         self.resync_open = None;
         self.resync_wanted = false;
-        self.window.clear();
-        self.resync = Resync::Idle;
-        self.resync_again = false;
-        let head = self.window.head();
-        let n = self.npeers();
-        for p in self.peers.iter_mut().take(n) {
+        self.stop_streaming();
+        for p in self.peers.iter_mut() {
             p.req_due = None;
-            p.reset_tx(head);
         }
         self.remove_actions(true);
         self.push_action(Action::Commit);
