@@ -494,16 +494,12 @@ impl SyncPort {
         self.counters.commit_updated = updated;
         self.counters.commit_at = Some(start);
         self.counters.commits = self.counters.commits.saturating_add(1);
-        let us = took.as_micros();
-        let cpu = clock::thread_cpu_micros().saturating_sub(cpu_start);
+        let us = Millis(took.as_micros());
+        let cpu = Millis(clock::thread_cpu_micros().saturating_sub(cpu_start));
         crate::log!(
             Notice,
-            "conntrack: committed {} of {total} cached entries in {}.{:03} ms ({}.{:03} ms CPU; {updated} existed and were updated, {failed} refused), before adding the virtual addresses",
+            "conntrack: committed {} of {total} cached entries in {us} ms ({cpu} ms CPU; {updated} existed and were updated, {failed} refused), before adding the virtual addresses",
             committed + updated,
-            us / 1000,
-            us % 1000,
-            cpu / 1000,
-            cpu % 1000
         );
         if let Some((errno, t)) = first_error {
             crate::log!(
@@ -1180,6 +1176,15 @@ fn send_batch(
     }
 }
 
+/// Microseconds shown as milliseconds with three decimals (`12.345`).
+struct Millis(u64);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
+    }
+}
+
 /// A dump failed (`why`): logged, dropped, and asked for again.
 fn dump_failed(
     core: &mut CtSync<'static>,
@@ -1401,6 +1406,13 @@ mod tests {
         "icmp     29 src=10.0.0.2 dst=192.0.2.1 type=8 code=0 id=4660 src=192.0.2.1 dst=10.0.0.2 type=0 code=0 id=4660 status=0x0 mark=0\n|",
         "{\"proto\":1,\"state\":null,\"timeout\":29,\"status\":0,\"mark\":0,\"zone\":0,\"orig\":{\"src\":\"10.0.0.2\",\"dst\":\"192.0.2.1\",\"sport\":4660,\"dport\":2048},\"reply\":{\"src\":\"192.0.2.1\",\"dst\":\"10.0.0.2\",\"sport\":4660,\"dport\":0}}|",
     );
+
+    #[test]
+    fn millis() {
+        assert_eq!(Millis(12_345).to_string(), "12.345");
+        assert_eq!(Millis(7).to_string(), "0.007");
+        assert_eq!(Millis(3_000_040).to_string(), "3000.040");
+    }
 
     #[test]
     fn sender_ids() {
