@@ -42,7 +42,6 @@ use crate::sys::ctnetlink::{CtSocket, CT_EVENT_GROUPS};
 use crate::sys::udp::{self, UdpSocket};
 use crate::sys::zeroed::leak_zeroed;
 use crate::sys::ErrorText;
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use tandem_core::ctsync::{
     self as cs, Action, CtSync, DumpError, EventKind, Filter, Role, Slot, TxSlot,
@@ -77,7 +76,7 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 /// Reads per wakeup (so one busy socket does not starve the others).
 const READS_PER_WAKEUP: usize = 64;
 /// Largest key file read.
-const MAX_KEY_FILE: u64 = 4096;
+const MAX_KEY_FILE: usize = 4096;
 const _: () = assert!(MAX_KEY_FILE == 4096, "load_key's error text says 4096");
 /// Own addresses remembered for the filter.
 const MAX_OWN: usize = 64;
@@ -96,27 +95,30 @@ pub fn load_key(k: &SyncKey) -> Result<sync::Key, String> {
         }
         SyncKey::File(p) => {
             let path = p.as_str();
-            let mut bytes = Vec::with_capacity(256);
-            if let Err(e) = std::fs::File::open(path)
-                .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
-            {
-                return Err(format!("key_file {path}: cannot read the sync key: {e}"));
-            }
-            if bytes.len() as u64 > MAX_KEY_FILE {
-                // The text names MAX_KEY_FILE (4096, asserted below).
-                return Err(format!(
+            let mut buf = [0u8; MAX_KEY_FILE];
+            let r = match crate::sys::file::read_all(path.as_bytes(), &mut buf) {
+                Ok(Some(n)) => sync::Key::new(buf.get(..n).unwrap_or(&[])).map_err(|_| {
+                    format!(
+                        "key_file {path}: {n} byte(s); the sync key needs at least {} raw bytes (e.g. head -c 32 /dev/urandom > {path})",
+                        sync::MIN_KEY_LEN
+                    )
+                }),
+                Err(e) if e.raw_os_error() == Some(libc::EFBIG) => Err(format!(
+                    // The text names MAX_KEY_FILE (4096, asserted below).
                     "key_file {path}: longer than 4096 bytes; is it the right file?"
-                ));
-            }
-            let key = sync::Key::new(&bytes).map_err(|_| {
-                format!(
-                    "key_file {path}: {} byte(s); the sync key needs at least {} raw bytes (e.g. head -c 32 /dev/urandom > {path})",
-                    bytes.len(),
-                    sync::MIN_KEY_LEN
-                )
-            });
-            bytes.fill(0);
-            key
+                )),
+                r => {
+                    let e = r
+                        .err()
+                        .unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::ENOENT));
+                    Err(format!("key_file {path}: cannot read the sync key: {e}"))
+                }
+            };
+            // Wipe the key's copy (kept by `black_box` from being optimised
+            // away as a dead store).
+            buf.fill(0);
+            std::hint::black_box(&buf);
+            r
         }
     }
 }
@@ -1472,12 +1474,16 @@ mod tests {
         let short = file("short.key", &[7u8; 31], 0o600);
         let e = load_key(&short).unwrap_err();
         assert!(e.contains("short.key") && e.contains("31 byte"), "{e}");
+        assert!(load_key(&file("max.key", &[7u8; 4096], 0o600)).is_ok());
+        let e = load_key(&file("long.key", &[7u8; 4097], 0o600)).unwrap_err();
+        assert!(e.contains("long.key: longer than 4096 bytes"), "{e}");
         let missing = SyncKey::File(
             tandem_protocol::config::Path::try_from(dir.join("none.key").to_str().unwrap())
                 .unwrap(),
         );
         let e = load_key(&missing).unwrap_err();
         assert!(e.contains("none.key") && e.contains("cannot read"), "{e}");
+        assert!(e.ends_with("No such file or directory (os error 2)"), "{e}");
         // The same key from a file and inline authenticates the same frames.
         let bytes: Vec<u8> = (0u8..32).collect();
         let from_file = load_key(&file("same.key", &bytes, 0o600)).unwrap();
