@@ -42,7 +42,8 @@ const CONT: u8 = 2;
 const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
 
 /// One slot of the cache (48 octets). Storage is the caller's
-/// (`&mut [Slot]`, e.g. `vec![Slot::EMPTY; n]` or a `static` array); its
+/// (`&mut [Slot]`: zeroed memory, a `static` array, `vec![Slot::EMPTY; n]`
+/// — which writes, and so makes resident, every slot); its
 /// contents are private. A connection takes one slot when its packed form
 /// is at most 36 octets (masqueraded IPv4 TCP/UDP: about 28), otherwise
 /// two to four (IPv6).

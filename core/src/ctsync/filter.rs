@@ -121,3 +121,62 @@ impl Filter {
             && !self.ignores_address(&key.orig.dst)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn bits_match_as_masks() {
+        let v4 = [
+            0x0a00_0001u32,
+            0x0a00_0101,
+            0x0aff_0001,
+            0x8a00_0001,
+            0x0a00_0000,
+        ];
+        for &n in &v4 {
+            for &a in &v4 {
+                for len in 0..=40u8 {
+                    let l = u32::from(len.min(32));
+                    let mask = u32::MAX.checked_shl(32 - l).unwrap_or(0);
+                    let want = n & mask == a & mask;
+                    let (n, a) = (Ipv4Addr::from(n), Ipv4Addr::from(a));
+                    assert_eq!(
+                        prefix_match(&IpAddr::V4(n), len, &IpAddr::V4(a)),
+                        want,
+                        "{n} {a} /{len}"
+                    );
+                }
+            }
+        }
+        let v6 = [
+            0xfd00_0000_0000_0000_0000_0000_0000_0001u128,
+            0xfd00_0000_0000_0000_0000_0000_0000_0003,
+            0xfd00_0000_0000_0001_0000_0000_0000_0001,
+            0xfe80_0000_0000_0000_0000_0000_0000_0001,
+            0x7d00_0000_0000_0000_0000_0000_0000_0001,
+        ];
+        for &n in &v6 {
+            for &a in &v6 {
+                for len in 0..=140u8 {
+                    let l = u32::from(len.min(128));
+                    let mask = u128::MAX.checked_shl(128 - l).unwrap_or(0);
+                    let want = n & mask == a & mask;
+                    let (n, a) = (Ipv6Addr::from(n), Ipv6Addr::from(a));
+                    assert_eq!(
+                        prefix_match(&IpAddr::V6(n), len, &IpAddr::V6(a)),
+                        want,
+                        "{n} {a} /{len}"
+                    );
+                }
+            }
+        }
+        let (a4, a6) = (
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        );
+        assert!(!prefix_match(&a4, 0, &a6) && !prefix_match(&a6, 0, &a4));
+    }
+}

@@ -140,6 +140,11 @@
 //! [`CtSync::window_capacity`] and [`CtSync::dump_space`] count slots,
 //! [`CtSync::window_len`] records.
 //!
+//! Empty slots of both are all zero bits and [`CtSync::new`] writes only
+//! slots that are not empty: storage from a zeroing allocator (`calloc`,
+//! fresh anonymous pages) becomes resident only as it fills (the port's
+//! master keeps its cache at 0 KiB resident).
+//!
 //! | table (port defaults) | bytes/slot before | after | slots | bytes after |
 //! |---|---:|---:|---:|---:|
 //! | conntrack cache (`conntrack_capacity` 16 384 + ¼) | 116 | 48 | 20 480 | 983 040 (was 2 375 680) |
@@ -369,7 +374,7 @@ pub enum Drop {
 impl fmt::Display for Drop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Drop::Frame(e) => write!(f, "{e}"),
+            Drop::Frame(e) => fmt::Display::fmt(e, f),
             Drop::UnknownPeer => f.write_str("not from a configured peer"),
             Drop::Own => f.write_str("frame with our own sender id"),
             Drop::Idle => f.write_str("sync not started"),

@@ -1,7 +1,7 @@
 //! [`CtSync`]: the roles, the per-peer reliability state and the frame
 //! builder.
 
-use heapless::{Deque, Vec};
+use heapless::Deque;
 use tandem_protocol::conntrack::{Entry, Key};
 use tandem_protocol::lease::{Duid, Lease};
 use tandem_protocol::sync::{
@@ -9,7 +9,7 @@ use tandem_protocol::sync::{
 };
 
 use super::cache::{Cache, Slot};
-use super::window::{LeaseOp, TxItem, TxSlot, Window};
+use super::window::{LeaseOp, TxSlot, Window};
 use super::{
     Action, Config, Counters, Drop, DumpError, EventKind, Filter, Role, Transmit, ACTION_QUEUE,
     LEASE_RESEND_HOLDOFF, MAX_PEERS,
@@ -107,6 +107,17 @@ impl Peer {
         last_sent: None,
     };
 
+    /// Receive position unknown (adopted from its next frame), no nack.
+    #[inline(never)]
+    fn reset_rx(&mut self) {
+        self.rx_next = None;
+        self.rx_tentative = false;
+        self.nack = None;
+        self.nack_due = None;
+        self.nack_sent = None;
+        self.nack_tries = 0;
+    }
+
     /// Send cursor at `head`: nothing in flight.
     fn reset_tx(&mut self, head: u32) {
         self.next = head;
@@ -122,6 +133,13 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
         (x, None) => x,
         (None, y) => y,
     }
+}
+
+/// Counts one (a call: a 64-bit increment is seven instructions on
+/// 32-bit targets, and there are dozens of counters).
+#[inline(never)]
+fn bump(c: &mut u64) {
+    *c += 1;
 }
 
 fn due(t: Option<Instant>, now: Instant) -> bool {
@@ -235,7 +253,7 @@ impl<'a> CtSync<'a> {
         if restart {
             self.stop_streaming();
             if self.role == Role::Master {
-                self.remove_actions(|a| matches!(a, Action::Dump));
+                self.remove_actions(false);
                 self.start_resync(now);
             }
         }
@@ -302,7 +320,7 @@ impl<'a> CtSync<'a> {
         // The DUID goes with every whole table.
         self.duid_queued = None;
         self.lease_resend_at = Some(now);
-        self.counters.lease_resends += 1;
+        bump(&mut self.counters.lease_resends);
     }
 
     /// Bytes the lease ring must have free before a change is taken from
@@ -340,7 +358,7 @@ impl<'a> CtSync<'a> {
                 match self.window.push_duid(&d) {
                     Some(_) => {
                         self.duid_queued = Some(d);
-                        self.counters.lease_changes_sent += 1;
+                        bump(&mut self.counters.lease_changes_sent);
                     }
                     None => return,
                 }
@@ -349,14 +367,14 @@ impl<'a> CtSync<'a> {
             let Some(change) = self.leases.as_mut().and_then(|t| t.poll_change()) else {
                 return;
             };
-            let (op, lease) = match change {
+            let (op, lease) = match &change {
                 Change::Added(l) => (LeaseOp::Add, l),
                 Change::Updated(l) => (LeaseOp::Change, l),
                 Change::Deleted(l) => (LeaseOp::Delete, l),
             };
-            match self.window.push_lease(op, &lease) {
-                Some(_) => self.counters.lease_changes_sent += 1,
-                None => self.counters.leases_unsendable += 1,
+            match self.window.push_lease(op, lease) {
+                Some(_) => bump(&mut self.counters.lease_changes_sent),
+                None => bump(&mut self.counters.leases_unsendable),
             }
         }
     }
@@ -369,10 +387,10 @@ impl<'a> CtSync<'a> {
         }
         let wall = self.wall_clock(now).unwrap_or(0);
         let Some(t) = self.leases.as_mut() else {
-            self.counters.lease_records_ignored += 1;
+            bump(&mut self.counters.lease_records_ignored);
             return;
         };
-        self.counters.lease_records_received += 1;
+        bump(&mut self.counters.lease_records_received);
         let mut conflict = None;
         let changed = if delete {
             t.remove(lease, Origin::Remote).is_some()
@@ -383,13 +401,13 @@ impl<'a> CtSync<'a> {
                     matches!(o.merged, Merged::Added | Merged::Updated)
                 }
                 Err(_) => {
-                    self.counters.lease_table_full += 1;
+                    bump(&mut self.counters.lease_table_full);
                     false
                 }
             }
         };
         if let Some(addr) = conflict {
-            self.counters.lease_conflicts += 1;
+            bump(&mut self.counters.lease_conflicts);
             self.push_action(Action::LeaseConflict { addr });
         }
         if changed {
@@ -407,10 +425,10 @@ impl<'a> CtSync<'a> {
         }
         let backup = self.role == Role::Backup;
         let Some(t) = self.leases.as_mut() else {
-            self.counters.lease_records_ignored += 1;
+            bump(&mut self.counters.lease_records_ignored);
             return;
         };
-        self.counters.lease_records_received += 1;
+        bump(&mut self.counters.lease_records_received);
         let changed = if backup {
             let new = t.duid() != Some(duid);
             if new {
@@ -528,16 +546,11 @@ impl<'a> CtSync<'a> {
         self.role = Role::Master;
         self.resync_open = None;
         self.resync_wanted = false;
-        self.window.clear();
-        self.resync = Resync::Idle;
-        self.resync_again = false;
-        let head = self.window.head();
-        let n = self.npeers();
-        for p in self.peers.iter_mut().take(n) {
+        self.stop_streaming();
+        for p in self.peers.iter_mut() {
             p.req_due = None;
-            p.reset_tx(head);
         }
-        self.remove_actions(|a| matches!(a, Action::Dump | Action::Commit));
+        self.remove_actions(true);
         self.push_action(Action::Commit);
         self.start_resync(now);
     }
@@ -552,7 +565,7 @@ impl<'a> CtSync<'a> {
         self.resync_open = None;
         let in_flight = self.window.ring().items() > 0;
         self.stop_streaming();
-        self.remove_actions(|a| matches!(a, Action::Dump | Action::Commit));
+        self.remove_actions(true);
         self.want_resync(now);
         if in_flight {
             // Lease records were dropped with the window.
@@ -578,7 +591,7 @@ impl<'a> CtSync<'a> {
             p.lease_req = 0;
             p.lease_req_due = None;
         }
-        self.remove_actions(|a| matches!(a, Action::Dump | Action::Commit));
+        self.remove_actions(true);
     }
 
     /// A full resync on request (`tandem resync`): a MASTER streams its
@@ -630,43 +643,53 @@ impl<'a> CtSync<'a> {
 
     // ------------------------------------------------------------ actions
 
-    fn remove_actions(&mut self, drop: impl Fn(&Action) -> bool) {
-        let mut keep: Vec<Action, ACTION_QUEUE> = Vec::new();
-        while let Some(a) = self.actions.pop_front() {
+    /// Drops the queued [`Action::Dump`] (and [`Action::Commit`] with
+    /// `commit`), keeping the order of the rest.
+    fn remove_actions(&mut self, commit: bool) {
+        self.rotate_actions(&mut |a| {
+            matches!(a, Action::Dump) || (commit && matches!(a, Action::Commit))
+        });
+    }
+
+    /// Takes every queued action out and puts back those `drop` refuses,
+    /// in order (the queue is rotated in place).
+    fn rotate_actions(&mut self, drop: &mut dyn FnMut(&Action) -> bool) {
+        for _ in 0..self.actions.len() {
+            let Some(a) = self.actions.pop_front() else {
+                break;
+            };
             if !drop(&a) {
-                let _ = keep.push(a);
+                let _ = self.actions.push_back(a);
             }
-        }
-        for a in keep {
-            let _ = self.actions.push_back(a);
         }
     }
 
     fn push_action(&mut self, a: Action) {
         let essential =
             |a: &Action| matches!(a, Action::Commit | Action::Dump | Action::LeasesChanged);
-        if essential(&a) && self.actions.iter().any(|x| *x == a) {
+        // Essential actions carry nothing: the same kind is the same action.
+        let kind = core::mem::discriminant(&a);
+        if essential(&a)
+            && self
+                .actions
+                .iter()
+                .any(|x| core::mem::discriminant(x) == kind)
+        {
             return;
         }
         if self.actions.is_full() {
-            self.counters.actions_dropped += 1;
+            bump(&mut self.counters.actions_dropped);
             if !essential(&a) {
                 return;
             }
             // Make room: drop the oldest informational action (at most
             // three essential ones are ever queued, so there is one).
-            let mut keep: Vec<Action, ACTION_QUEUE> = Vec::new();
             let mut dropped = false;
-            while let Some(x) = self.actions.pop_front() {
-                if !dropped && !essential(&x) {
-                    dropped = true;
-                } else {
-                    let _ = keep.push(x);
-                }
-            }
-            for x in keep {
-                let _ = self.actions.push_back(x);
-            }
+            self.rotate_actions(&mut |x| {
+                let d = !dropped && !essential(x);
+                dropped |= d;
+                d
+            });
         }
         let _ = self.actions.push_back(a);
     }
@@ -687,7 +710,7 @@ impl<'a> CtSync<'a> {
         match self.resync {
             Resync::Idle => {
                 self.resync = Resync::Starting;
-                self.counters.resyncs_started += 1;
+                bump(&mut self.counters.resyncs_started);
                 self.progress(now);
             }
             Resync::Starting => {}
@@ -712,7 +735,7 @@ impl<'a> CtSync<'a> {
     fn progress(&mut self, now: Instant) {
         for _ in 0..4 {
             match self.resync {
-                Resync::Starting => match self.window.push(TxItem::ResyncBegin) {
+                Resync::Starting => match self.window.push_resync(false) {
                     Some(begin) => {
                         self.resync = Resync::Dumping { begin, done: false };
                         self.push_action(Action::Dump);
@@ -722,14 +745,14 @@ impl<'a> CtSync<'a> {
                     None => return,
                 },
                 Resync::Dumping { done: true, .. } => {
-                    if self.window.push(TxItem::ResyncEnd).is_none() {
+                    if self.window.push_resync(true).is_none() {
                         return;
                     }
                     self.resync = Resync::Idle;
                     if self.resync_again {
                         self.resync_again = false;
                         self.resync = Resync::Starting;
-                        self.counters.resyncs_started += 1;
+                        bump(&mut self.counters.resyncs_started);
                     } else {
                         return;
                     }
@@ -773,28 +796,23 @@ impl<'a> CtSync<'a> {
     /// counted and ignored).
     pub fn handle_ct_event(&mut self, now: Instant, kind: EventKind, entry: &Entry) {
         if self.role != Role::Master {
-            self.counters.events_ignored += 1;
+            bump(&mut self.counters.events_ignored);
             return;
         }
         if !self.filter.accepts(&entry.key()) {
-            self.counters.events_filtered += 1;
+            bump(&mut self.counters.events_filtered);
             return;
         }
         if !Self::checked(entry, kind) {
-            self.counters.unencodable += 1;
+            bump(&mut self.counters.unencodable);
             return;
         }
         if !self.any_live() {
             // Nobody to tell: a peer that comes up gets a full resync.
             return;
         }
-        let item = match kind {
-            EventKind::New => TxItem::New(*entry),
-            EventKind::Update => TxItem::Update(*entry),
-            EventKind::Destroy => TxItem::Destroy(entry.key()),
-        };
-        if self.window.push(item).is_none() {
-            self.counters.window_overflows += 1;
+        if self.window.push_entry(kind, entry).is_none() {
+            bump(&mut self.counters.window_overflows);
             self.overflow(now);
         }
     }
@@ -802,7 +820,7 @@ impl<'a> CtSync<'a> {
     /// The kernel's event queue overran (ENOBUFS on the ctnetlink event
     /// socket): events were lost, so a full resync follows (MASTER).
     pub fn handle_event_overrun(&mut self, now: Instant) {
-        self.counters.event_overruns += 1;
+        bump(&mut self.counters.event_overruns);
         if self.role == Role::Master {
             self.overflow(now);
         }
@@ -822,17 +840,17 @@ impl<'a> CtSync<'a> {
             return Err(DumpError::NotDumping);
         }
         if !self.filter.accepts(&entry.key()) {
-            self.counters.events_filtered += 1;
+            bump(&mut self.counters.events_filtered);
             return Ok(());
         }
         if !Self::checked(entry, EventKind::New) {
-            self.counters.unencodable += 1;
+            bump(&mut self.counters.unencodable);
             return Ok(());
         }
         if self.dump_space() == 0 {
             return Err(DumpError::WindowFull);
         }
-        match self.window.push(TxItem::New(*entry)) {
+        match self.window.push_entry(EventKind::New, entry) {
             Some(_) => Ok(()),
             None => Err(DumpError::WindowFull),
         }
@@ -894,7 +912,7 @@ impl<'a> CtSync<'a> {
     }
 
     fn on_nack(&mut self, now: Instant, peer: usize, first: u32) {
-        self.counters.nacks_received += 1;
+        bump(&mut self.counters.nacks_received);
         let master = self.role == Role::Master;
         if !master && (self.role == Role::Idle || self.leases.is_none()) {
             return;
@@ -923,7 +941,7 @@ impl<'a> CtSync<'a> {
     }
 
     fn on_resync_request(&mut self, now: Instant, peer: usize) {
-        self.counters.resync_requests_received += 1;
+        bump(&mut self.counters.resync_requests_received);
         match self.role {
             // The conntrack resync carries the leases.
             Role::Master => match self.resync {
@@ -948,21 +966,21 @@ impl<'a> CtSync<'a> {
         let r = self.datagram(now, peer, data);
         if let Err(d) = r {
             let c = &mut self.counters.dropped;
-            match d {
-                Drop::UnknownPeer => c.unknown_peer += 1,
-                Drop::Own => c.own += 1,
-                Drop::Idle => c.idle += 1,
+            bump(match d {
+                Drop::UnknownPeer => &mut c.unknown_peer,
+                Drop::Own => &mut c.own,
+                Drop::Idle => &mut c.idle,
                 Drop::Frame(e) => match e {
-                    sync::Error::BadMac => c.bad_mac += 1,
-                    sync::Error::OldEpoch => c.old_epoch += 1,
-                    sync::Error::Duplicate => c.duplicate += 1,
-                    sync::Error::TooOld => c.too_old += 1,
+                    sync::Error::BadMac => &mut c.bad_mac,
+                    sync::Error::OldEpoch => &mut c.old_epoch,
+                    sync::Error::Duplicate => &mut c.duplicate,
+                    sync::Error::TooOld => &mut c.too_old,
                     sync::Error::Malformed
                     | sync::Error::UnknownRecord
-                    | sync::Error::MissingSeq => c.bad_body += 1,
-                    _ => c.bad_header += 1,
+                    | sync::Error::MissingSeq => &mut c.bad_body,
+                    _ => &mut c.bad_header,
                 },
-            }
+            });
         }
         r
     }
@@ -989,16 +1007,19 @@ impl<'a> CtSync<'a> {
             .map_err(Drop::Frame)?;
         // The whole body must decode before any of it is acted on.
         let mut numbered = false;
+        // Records are matched by reference (a lease record is some 370
+        // octets: no moves).
         for r in frame.records() {
-            match r.map_err(Drop::Frame)? {
-                Record::Seq(_) => numbered = true,
-                r if r.is_reliable() && !numbered => {
+            match &r {
+                Err(e) => return Err(Drop::Frame(*e)),
+                Ok(Record::Seq(_)) => numbered = true,
+                Ok(r) if r.is_reliable() && !numbered => {
                     return Err(Drop::Frame(sync::Error::MissingSeq))
                 }
                 _ => {}
             }
         }
-        self.counters.frames_received += 1;
+        bump(&mut self.counters.frames_received);
         self.counters.bytes_received += data.len() as u64;
         let head = self.window.head();
         let role = self.role;
@@ -1017,12 +1038,7 @@ impl<'a> CtSync<'a> {
         let restarted = fresh == Freshness::NewEpoch;
         if restarted || fresh == Freshness::First {
             // Its stream starts afresh: adopt its position from this frame.
-            p.rx_next = None;
-            p.rx_tentative = false;
-            p.nack = None;
-            p.nack_due = None;
-            p.nack_sent = None;
-            p.nack_tries = 0;
+            p.reset_rx();
         }
         if came_up || restarted {
             p.reset_tx(head);
@@ -1049,12 +1065,7 @@ impl<'a> CtSync<'a> {
             // What it streamed while lost is of no use to a MASTER (its
             // leases come again on request): adopt its stream afresh.
             if let Some(p) = self.peers.get_mut(peer) {
-                p.rx_next = None;
-                p.rx_tentative = false;
-                p.nack = None;
-                p.nack_due = None;
-                p.nack_sent = None;
-                p.nack_tries = 0;
+                p.reset_rx();
             }
             self.request_leases(now, peer);
         }
@@ -1063,8 +1074,9 @@ impl<'a> CtSync<'a> {
         let mut cur: u32 = 0;
         let mut fresh_records = false;
         let mut duplicates = false;
-        for r in frame.records().flatten() {
-            match r {
+        for r in frame.records() {
+            let Ok(r) = &r else { continue };
+            match *r {
                 Record::Seq(s) => cur = s,
                 Record::Nack { first, .. } => {
                     if newest {
@@ -1073,10 +1085,10 @@ impl<'a> CtSync<'a> {
                 }
                 Record::ResyncRequest => self.on_resync_request(now, peer),
                 Record::Alive { next } => self.on_alive(now, peer, next),
-                r => {
+                _ => {
                     let s = cur;
                     cur = cur.wrapping_add(1);
-                    match self.on_reliable(now, peer, s, &r) {
+                    match self.on_reliable(now, peer, s, r) {
                         Some(true) => fresh_records = true,
                         Some(false) => duplicates = true,
                         None => {}
@@ -1123,11 +1135,11 @@ impl<'a> CtSync<'a> {
                 p.nack = None;
                 p.nack_due = None;
             }
-            self.counters.records_received += 1;
+            bump(&mut self.counters.records_received);
             self.apply(now, peer, r);
             Some(true)
         } else if seq_after(expected, s) {
-            self.counters.records_duplicate += 1;
+            bump(&mut self.counters.records_duplicate);
             Some(false)
         } else {
             self.schedule_nack(now, peer, expected, s.wrapping_sub(1));
@@ -1191,20 +1203,25 @@ impl<'a> CtSync<'a> {
     }
 
     fn apply(&mut self, now: Instant, peer: usize, r: &Record) {
-        match r {
-            Record::LeaseAdd(l) | Record::LeaseChange(l) => {
-                return self.apply_lease(now, peer, l, false);
-            }
-            Record::LeaseDelete(l) => return self.apply_lease(now, peer, l, true),
+        let (lease, delete) = match r {
+            Record::LeaseAdd(l) | Record::LeaseChange(l) => (Some(l), false),
+            Record::LeaseDelete(l) => (Some(l), true),
             Record::LeaseDuid(d) => return self.apply_duid(peer, d),
-            _ => {}
+            _ => (None, false),
+        };
+        if let Some(l) = lease {
+            return self.apply_lease(now, peer, l, delete);
         }
         if self.role != Role::Backup {
             return;
         }
         match r {
-            Record::CtNew(e) | Record::CtUpdate(e) if self.cache.upsert(e, self.gen).is_err() => {
-                self.counters.cache_full += 1;
+            Record::CtNew(e) | Record::CtUpdate(e) => {
+                // One upsert call for both (a guard would be duplicated).
+                let full = self.cache.upsert(e, self.gen).is_err();
+                if full {
+                    bump(&mut self.counters.cache_full);
+                }
             }
             Record::CtDestroy(k) => {
                 self.cache.remove(k);
@@ -1221,7 +1238,7 @@ impl<'a> CtSync<'a> {
                 self.resync_open = None;
                 let purged = self.cache.purge_except(self.gen);
                 self.counters.cache_purged += purged as u64;
-                self.counters.resyncs_completed += 1;
+                bump(&mut self.counters.resyncs_completed);
                 let entries = u32::try_from(self.cache.len()).unwrap_or(u32::MAX);
                 self.push_action(Action::ResyncComplete { entries });
             }
@@ -1237,27 +1254,29 @@ impl<'a> CtSync<'a> {
     pub fn handle_timeout(&mut self, now: Instant) {
         let n = self.npeers();
         let (timeout, role) = (self.cfg.peer_timeout, self.role);
-        let mut lost: Vec<usize, MAX_PEERS> = Vec::new();
-        for (i, p) in self.peers.iter_mut().enumerate().take(n) {
-            if p.live && p.last_heard.is_none_or(|t| t + timeout <= now) {
+        for i in 0..n {
+            let Some(p) = self.peers.get_mut(i) else {
+                break;
+            };
+            let lost = p.live && p.last_heard.is_none_or(|t| t + timeout <= now);
+            if lost {
                 p.live = false;
                 p.rto_at = None;
                 p.nack = None;
                 p.nack_due = None;
                 p.ack_due = None;
-                let _ = lost.push(i);
             }
             if p.live && due(p.rto_at, now) {
                 p.rto_at = None;
                 if role != Role::Idle && p.next != p.acked {
-                    self.counters.retransmit_timeouts += 1;
                     p.next = p.acked;
+                    bump(&mut self.counters.retransmit_timeouts);
                 }
             }
-        }
-        for i in lost {
-            self.counters.peers_lost += 1;
-            self.push_action(Action::PeerLost { peer: i });
+            if lost {
+                bump(&mut self.counters.peers_lost);
+                self.push_action(Action::PeerLost { peer: i });
+            }
         }
         if self.role != Role::Idle {
             self.release();
@@ -1276,35 +1295,39 @@ impl<'a> CtSync<'a> {
         if self.role == Role::Idle {
             return None;
         }
-        let mut t: Option<Instant> = None;
+        // The minimum in plain microseconds (u64::MAX: none), cheaper than
+        // comparing optional instants.
+        let mut t = u64::MAX;
+        let mut add = |c: Option<Instant>| {
+            if let Some(c) = c {
+                t = t.min(c.as_micros());
+            }
+        };
         for p in self.peers.iter().take(self.npeers()) {
-            t = earliest(t, p.ack_due);
+            add(p.ack_due);
             if p.nack.is_some() {
-                t = earliest(t, p.nack_due);
+                add(p.nack_due);
             }
             if self.resync_wanted {
-                t = earliest(t, p.req_due);
+                add(p.req_due);
             }
             if p.lease_req > 0 {
-                t = earliest(t, p.lease_req_due);
+                add(p.lease_req_due);
             }
-            t = earliest(
-                t,
-                Some(
-                    p.last_sent
-                        .map_or(Instant::ZERO, |s| s + self.cfg.alive_interval),
-                ),
-            );
+            add(Some(
+                p.last_sent
+                    .map_or(Instant::ZERO, |s| s + self.cfg.alive_interval),
+            ));
             if p.live {
-                t = earliest(t, p.rto_at);
-                t = earliest(t, p.last_heard.map(|h| h + self.cfg.peer_timeout));
+                add(p.rto_at);
+                add(p.last_heard.map(|h| h + self.cfg.peer_timeout));
             }
         }
         if self.lease_pumpable() {
             // Lease changes wait for the window: take them now.
-            t = earliest(t, Some(Instant::ZERO));
+            t = 0;
         }
-        t
+        (t != u64::MAX).then_some(Instant::from_micros(t))
     }
 
     // ------------------------------------------------------------ sending
@@ -1364,34 +1387,36 @@ impl<'a> CtSync<'a> {
                     _ => 1,
                 };
                 p.nack_sent = Some((first, now));
-                self.counters.nacks_sent += 1;
+                bump(&mut self.counters.nacks_sent);
             }
         }
         if (req || lease_req) && w.push(&Record::ResyncRequest).is_ok() {
             if req {
                 p.req_due = Some(now + self.cfg.resync_retry);
-                self.counters.resync_requests_sent += 1;
+                bump(&mut self.counters.resync_requests_sent);
             }
             if lease_req {
                 p.lease_req -= 1;
                 p.lease_req_due = (p.lease_req > 0).then(|| now + self.cfg.resync_retry);
-                self.counters.lease_requests_sent += 1;
+                bump(&mut self.counters.lease_requests_sent);
             }
         }
         let mut sent_data = false;
         if data && w.push(&Record::Seq(p.next)).is_ok() {
             while self.window.contains(p.next) {
-                match self.window.record(p.next).map(|r| w.push(&r)) {
+                match self.window.push_to(p.next, &mut w) {
                     Some(Ok(())) => {
                         if seq_after(p.high, p.next) {
-                            self.counters.records_resent += 1;
+                            bump(&mut self.counters.records_resent);
                         } else {
-                            self.counters.records_sent += 1;
+                            bump(&mut self.counters.records_sent);
                             p.high = p.next.wrapping_add(1);
                         }
                         sent_data = true;
                     }
-                    Some(Err(PushError::Inconsistent)) | None => self.counters.unencodable += 1,
+                    Some(Err(PushError::Inconsistent)) | None => {
+                        bump(&mut self.counters.unencodable)
+                    }
                     Some(Err(_)) => break,
                 }
                 p.next = p.next.wrapping_add(1);
@@ -1407,7 +1432,7 @@ impl<'a> CtSync<'a> {
         p.ack_due = None;
         p.frames_unacked = 0;
         p.last_sent = Some(now);
-        self.counters.frames_sent += 1;
+        bump(&mut self.counters.frames_sent);
         self.counters.bytes_sent += len as u64;
         self.frame_seq = self.frame_seq.wrapping_add(1);
         if self.frame_seq == 0 {

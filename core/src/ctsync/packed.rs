@@ -81,6 +81,19 @@ impl Writer<'_> {
             IpAddr::V6(a) => self.put(&a.octets()),
         }
     }
+
+    /// Flags · \[protocol\] · addresses · ports (entries and keys alike).
+    #[inline(never)]
+    fn head(&mut self, f: u32, o: &Tuple) -> Option<()> {
+        self.varint(f)?;
+        if f & F_NOT_TCP != 0 {
+            self.put(&[o.proto])?;
+        }
+        self.addr(o.src)?;
+        self.addr(o.dst)?;
+        self.put(&o.src_port.to_be_bytes())?;
+        self.put(&o.dst_port.to_be_bytes())
+    }
 }
 
 struct Reader<'b> {
@@ -120,6 +133,22 @@ impl Reader<'_> {
         } else {
             IpAddr::V4(Ipv4Addr::from(self.take::<4>()?))
         })
+    }
+
+    /// What [`Writer::head`] wrote: the flags and the original tuple.
+    #[inline(never)]
+    fn head(&mut self) -> Option<(u32, Tuple)> {
+        let f = self.varint()?;
+        let proto = if f & F_NOT_TCP != 0 {
+            self.u8()?
+        } else {
+            IPPROTO_TCP
+        };
+        let src = self.addr(f & F_SRC6 != 0)?;
+        let dst = self.addr(f & F_DST6 != 0)?;
+        let sport = self.u16()?;
+        let dport = self.u16()?;
+        Some((f, Tuple::new(src, dst, proto, sport, dport)))
     }
 }
 
@@ -177,14 +206,7 @@ pub(crate) fn pack(e: &Entry, out: &mut [u8]) -> Option<usize> {
         f |= F_REPLY | flag(is_v6(e.reply.src), F_RSRC6) | flag(is_v6(e.reply.dst), F_RDST6);
     }
     let mut w = Writer { buf: out, n: 0 };
-    w.varint(f)?;
-    if f & F_NOT_TCP != 0 {
-        w.put(&[o.proto])?;
-    }
-    w.addr(o.src)?;
-    w.addr(o.dst)?;
-    w.put(&o.src_port.to_be_bytes())?;
-    w.put(&o.dst_port.to_be_bytes())?;
+    w.head(f, o)?;
     w.varint(e.status ^ STATUS_BASE)?;
     w.varint(e.timeout)?;
     if f & F_MARK != 0 {
@@ -232,17 +254,7 @@ pub(crate) fn pack(e: &Entry, out: &mut [u8]) -> Option<usize> {
 /// The entry packed in `bytes` (`None` if they are not [`pack`]'s).
 pub(crate) fn unpack(bytes: &[u8]) -> Option<Entry> {
     let mut r = Reader { buf: bytes };
-    let f = r.varint()?;
-    let proto = if f & F_NOT_TCP != 0 {
-        r.u8()?
-    } else {
-        IPPROTO_TCP
-    };
-    let src = r.addr(f & F_SRC6 != 0)?;
-    let dst = r.addr(f & F_DST6 != 0)?;
-    let sport = r.u16()?;
-    let dport = r.u16()?;
-    let orig = Tuple::new(src, dst, proto, sport, dport);
+    let (f, orig) = r.head()?;
     let status = r.varint()? ^ STATUS_BASE;
     let timeout = r.varint()?;
     let mark = if f & F_MARK != 0 { r.varint()? } else { 0 };
@@ -322,14 +334,7 @@ pub(crate) fn pack_key(k: &Key, out: &mut [u8]) -> Option<usize> {
         | flag(is_v6(o.dst), F_DST6)
         | flag(k.zone != 0, F_ZONE);
     let mut w = Writer { buf: out, n: 0 };
-    w.varint(f)?;
-    if f & F_NOT_TCP != 0 {
-        w.put(&[o.proto])?;
-    }
-    w.addr(o.src)?;
-    w.addr(o.dst)?;
-    w.put(&o.src_port.to_be_bytes())?;
-    w.put(&o.dst_port.to_be_bytes())?;
+    w.head(f, o)?;
     if f & F_ZONE != 0 {
         w.varint(u32::from(k.zone))?;
     }
@@ -339,23 +344,11 @@ pub(crate) fn pack_key(k: &Key, out: &mut [u8]) -> Option<usize> {
 /// The key packed in `bytes` by [`pack_key`].
 pub(crate) fn unpack_key(bytes: &[u8]) -> Option<Key> {
     let mut r = Reader { buf: bytes };
-    let f = r.varint()?;
-    let proto = if f & F_NOT_TCP != 0 {
-        r.u8()?
-    } else {
-        IPPROTO_TCP
-    };
-    let src = r.addr(f & F_SRC6 != 0)?;
-    let dst = r.addr(f & F_DST6 != 0)?;
-    let sport = r.u16()?;
-    let dport = r.u16()?;
+    let (f, orig) = r.head()?;
     let zone = if f & F_ZONE != 0 {
         u16::try_from(r.varint()?).ok()?
     } else {
         0
     };
-    Some(Key {
-        orig: Tuple::new(src, dst, proto, sport, dport),
-        zone,
-    })
+    Some(Key { orig, zone })
 }

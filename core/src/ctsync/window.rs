@@ -9,11 +9,14 @@
 //! record's number, so the slot of a number is found directly while every
 //! record takes one slot, and by binary search (O(log slots)) otherwise.
 
-use tandem_protocol::conntrack::{Entry, Key};
+use tandem_protocol::conntrack::Entry;
+#[cfg(test)]
+use tandem_protocol::conntrack::Key;
 use tandem_protocol::lease::{Duid, Lease};
-use tandem_protocol::sync::{seq_after, Record};
+use tandem_protocol::sync::{seq_after, FrameWriter, PushError, Record};
 
 use super::packed::{pack, pack_key, unpack, unpack_key, MAX_PACKED};
+use super::EventKind;
 
 /// What a lease record does on the receiving side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +28,9 @@ pub(crate) enum LeaseOp {
     Duid,
 }
 
-/// A reliable record waiting in the window.
+/// A reliable record waiting in the window (tests push and read these;
+/// the node uses the `push_*` methods and [`Window::push_to`]).
+#[cfg(test)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TxItem {
     New(Entry),
@@ -39,20 +44,6 @@ pub(crate) enum TxItem {
         off: u32,
         len: u16,
     },
-}
-
-impl TxItem {
-    /// The record, for every item but a lease (see [`Window::record`]).
-    pub(crate) fn record(&self) -> Option<Record> {
-        Some(match *self {
-            TxItem::New(e) => Record::CtNew(e),
-            TxItem::Update(e) => Record::CtUpdate(e),
-            TxItem::Destroy(k) => Record::CtDestroy(k),
-            TxItem::ResyncBegin => Record::ResyncBegin,
-            TxItem::ResyncEnd => Record::ResyncEnd,
-            TxItem::Lease { .. } => return None,
-        })
-    }
 }
 
 /// A FIFO byte ring for the encoded leases of the window's lease records
@@ -106,12 +97,16 @@ impl<'a> LeaseRing<'a> {
 
     /// Stores `lease`; its offset and length, or `None` without room.
     fn put(&mut self, lease: &Lease) -> Option<(u32, u16)> {
-        self.put_with(lease.encoded_len(), |b| lease.encode(b).ok())
+        // postcard writes exactly `Lease::encode`'s compact form, with the
+        // code that frames lease records (one encoder in the binary).
+        self.put_with(lease.encoded_len(), &mut |b| {
+            postcard::to_slice(lease, b).ok().map(|s| s.len())
+        })
     }
 
     /// Stores raw `bytes` (a DUID); its offset and length.
     fn put_raw(&mut self, bytes: &[u8]) -> Option<(u32, u16)> {
-        self.put_with(bytes.len(), |b| {
+        self.put_with(bytes.len(), &mut |b| {
             b.copy_from_slice(bytes);
             Some(bytes.len())
         })
@@ -122,7 +117,7 @@ impl<'a> LeaseRing<'a> {
     fn put_with(
         &mut self,
         len: usize,
-        fill: impl FnOnce(&mut [u8]) -> Option<usize>,
+        fill: &mut dyn FnMut(&mut [u8]) -> Option<usize>,
     ) -> Option<(u32, u16)> {
         let cap = self.buf.len();
         if self.items == 0 {
@@ -158,10 +153,6 @@ impl<'a> LeaseRing<'a> {
         if self.items == 0 {
             self.clear();
         }
-    }
-
-    fn get(&self, off: u32, len: u16) -> Option<Lease> {
-        Lease::decode(self.get_raw(off, len)?).ok().map(|(l, _)| l)
     }
 
     fn get_raw(&self, off: u32, len: u16) -> Option<&[u8]> {
@@ -210,6 +201,30 @@ const K_LEASE_DUID: u8 = 9;
 /// A further slot of a packed record.
 const K_CONT: u8 = 10;
 
+/// The slot kind of a lease record.
+fn lease_kind(op: LeaseOp) -> u8 {
+    match op {
+        LeaseOp::Add => K_LEASE_ADD,
+        LeaseOp::Change => K_LEASE_CHANGE,
+        LeaseOp::Delete => K_LEASE_DELETE,
+        LeaseOp::Duid => K_LEASE_DUID,
+    }
+}
+
+/// A lease record's packed octets: its ring offset and length.
+fn lease_bytes(off: u32, len: u16) -> [u8; 6] {
+    let [a, b, c, d] = off.to_be_bytes();
+    let [e, f] = len.to_be_bytes();
+    [a, b, c, d, e, f]
+}
+
+/// A lease record's ring offset and length (its packed octets).
+fn lease_ref(bytes: &[u8]) -> Option<(u32, u16)> {
+    let (off, rest) = bytes.split_first_chunk::<4>()?;
+    let (len, _) = rest.split_first_chunk::<2>()?;
+    Some((u32::from_be_bytes(*off), u16::from_be_bytes(*len)))
+}
+
 /// Slots a record of `len` packed octets takes.
 fn tx_parts(len: usize) -> usize {
     len.div_ceil(TX_DATA).max(1)
@@ -220,6 +235,10 @@ fn tx_parts(len: usize) -> usize {
 /// one slot when packed into at most 34 octets (a NAT'd IPv4 connection:
 /// about 30 with the kernel's id), otherwise two to five (IPv6); any other
 /// record one.
+///
+/// [`TxSlot::EMPTY`] is all zero bits (only integer fields), so zeroed
+/// memory is a valid array of free slots: storage from a zeroing
+/// allocator stays untouched, and so not resident, until records arrive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TxSlot {
     /// The record's number (in every slot of the record).
@@ -273,7 +292,13 @@ pub(crate) struct Window<'a> {
 impl<'a> Window<'a> {
     /// An empty window over `slots`; the first record gets number 1.
     pub(crate) fn new(slots: &'a mut [TxSlot]) -> Window<'a> {
-        slots.fill(TxSlot::EMPTY);
+        // Only slots that are not empty are written: zeroed memory the
+        // caller never touched stays untouched (not resident).
+        for s in slots.iter_mut() {
+            if *s != TxSlot::EMPTY {
+                *s = TxSlot::EMPTY;
+            }
+        }
         Window {
             slots,
             start: 0,
@@ -304,12 +329,8 @@ impl<'a> Window<'a> {
         if self.used >= self.slots.len() {
             return None;
         }
-        let (off, len) = self.ring.put(lease)?;
-        let seq = self.push(TxItem::Lease { op, off, len });
-        if seq.is_none() {
-            self.ring.unput(off);
-        }
-        seq
+        let at = self.ring.put(lease)?;
+        self.push_ring(op, at)
     }
 
     /// Appends a server-DUID record (its octets in the ring); its number,
@@ -318,38 +339,92 @@ impl<'a> Window<'a> {
         if self.used >= self.slots.len() {
             return None;
         }
-        let (off, len) = self.ring.put_raw(duid.as_slice())?;
-        let seq = self.push(TxItem::Lease {
-            op: LeaseOp::Duid,
-            off,
-            len,
-        });
+        let at = self.ring.put_raw(duid.as_slice())?;
+        self.push_ring(LeaseOp::Duid, at)
+    }
+
+    /// Appends a lease record for the ring's allocation `(off, len)`
+    /// (taken back when the window has no room).
+    fn push_ring(&mut self, op: LeaseOp, (off, len): (u32, u16)) -> Option<u32> {
+        let seq = self.push_bytes(lease_kind(op), &lease_bytes(off, len));
         if seq.is_none() {
             self.ring.unput(off);
         }
         seq
     }
 
-    /// The record numbered `seq`, if held.
+    /// Appends a conntrack event record (a destroy keeps only the key).
+    pub(crate) fn push_entry(&mut self, kind: EventKind, e: &Entry) -> Option<u32> {
+        let mut buf = [0; MAX_PACKED];
+        let (k, n) = match kind {
+            EventKind::New => (K_NEW, pack(e, &mut buf)?),
+            EventKind::Update => (K_UPDATE, pack(e, &mut buf)?),
+            EventKind::Destroy => (K_DESTROY, pack_key(&e.key(), &mut buf)?),
+        };
+        self.push_bytes(k, buf.get(..n)?)
+    }
+
+    /// Appends a resync-begin (or, with `end`, resync-end) record.
+    pub(crate) fn push_resync(&mut self, end: bool) -> Option<u32> {
+        self.push_bytes(if end { K_END } else { K_BEGIN }, &[])
+    }
+
+    /// Pushes the record numbered `seq` into `w`: `None` when it is not
+    /// held or cannot be read back, else what the push did.
+    pub(crate) fn push_to(
+        &self,
+        seq: u32,
+        w: &mut FrameWriter<'_>,
+    ) -> Option<Result<(), PushError>> {
+        self.with_record(seq, &mut |r| w.push(r))
+    }
+
+    /// The record numbered `seq`, if held (tests).
+    #[cfg(test)]
     pub(crate) fn record(&self, seq: u32) -> Option<Record> {
-        match self.get(seq)? {
-            TxItem::Lease {
-                op: LeaseOp::Duid,
-                off,
-                len,
-            } => Duid::from_slice(self.ring.get_raw(off, len)?)
-                .ok()
-                .map(Record::LeaseDuid),
-            TxItem::Lease { op, off, len } => {
-                let l = self.ring.get(off, len)?;
-                Some(match op {
-                    LeaseOp::Add => Record::LeaseAdd(l),
-                    LeaseOp::Change => Record::LeaseChange(l),
-                    LeaseOp::Delete | LeaseOp::Duid => Record::LeaseDelete(l),
-                })
+        let mut out = None;
+        let _ = self.with_record(seq, &mut |r| {
+            out = Some(*r);
+            Ok(())
+        });
+        out
+    }
+
+    /// Calls `f` with the record numbered `seq` (built in place: a lease
+    /// record is some 370 octets, not to be moved around): `None` when it
+    /// is not held or cannot be read back, else what `f` returned.
+    fn with_record(
+        &self,
+        seq: u32,
+        f: &mut dyn FnMut(&Record) -> Result<(), PushError>,
+    ) -> Option<Result<(), PushError>> {
+        let mut buf = [0; MAX_PACKED];
+        let (kind, bytes) = self.bytes(seq, &mut buf)?;
+        let r = match kind {
+            K_NEW => Record::CtNew(unpack(bytes)?),
+            K_UPDATE => Record::CtUpdate(unpack(bytes)?),
+            K_DESTROY => Record::CtDestroy(unpack_key(bytes)?),
+            K_BEGIN => Record::ResyncBegin,
+            K_END => Record::ResyncEnd,
+            K_LEASE_DUID => {
+                let (off, len) = lease_ref(bytes)?;
+                Record::LeaseDuid(Duid::from_slice(self.ring.get_raw(off, len)?).ok()?)
             }
-            item => item.record(),
-        }
+            K_LEASE_ADD..=K_LEASE_DELETE => {
+                let (off, len) = lease_ref(bytes)?;
+                // `Lease::decode`'s format, read by the decoder that reads
+                // lease records from frames (one decoder in the binary).
+                let (l, _) =
+                    postcard::take_from_bytes::<Lease>(self.ring.get_raw(off, len)?).ok()?;
+                match kind {
+                    K_LEASE_ADD => Record::LeaseAdd(l),
+                    K_LEASE_CHANGE => Record::LeaseChange(l),
+                    _ => Record::LeaseDelete(l),
+                }
+            }
+            _ => return None,
+        };
+        Some(f(&r))
     }
 
     /// The oldest number still held (== `head` when empty).
@@ -378,27 +453,29 @@ impl<'a> Window<'a> {
     }
 
     /// Appends `item`; its number, or `None` when the window has not
-    /// slots enough for it.
+    /// slots enough for it (tests; the node uses the `push_*` methods).
+    #[cfg(test)]
     pub(crate) fn push(&mut self, item: TxItem) -> Option<u32> {
-        let mut buf = [0; MAX_PACKED];
-        let (kind, n) = match item {
-            TxItem::New(e) => (K_NEW, pack(&e, &mut buf)?),
-            TxItem::Update(e) => (K_UPDATE, pack(&e, &mut buf)?),
-            TxItem::Destroy(k) => (K_DESTROY, pack_key(&k, &mut buf)?),
-            TxItem::ResyncBegin => (K_BEGIN, 0),
-            TxItem::ResyncEnd => (K_END, 0),
-            TxItem::Lease { op, off, len } => {
-                buf.get_mut(..4)?.copy_from_slice(&off.to_be_bytes());
-                buf.get_mut(4..6)?.copy_from_slice(&len.to_be_bytes());
-                let kind = match op {
-                    LeaseOp::Add => K_LEASE_ADD,
-                    LeaseOp::Change => K_LEASE_CHANGE,
-                    LeaseOp::Delete => K_LEASE_DELETE,
-                    LeaseOp::Duid => K_LEASE_DUID,
-                };
-                (kind, 6)
+        match item {
+            TxItem::New(e) => self.push_entry(EventKind::New, &e),
+            TxItem::Update(e) => self.push_entry(EventKind::Update, &e),
+            TxItem::Destroy(k) => {
+                let mut buf = [0; MAX_PACKED];
+                let n = pack_key(&k, &mut buf)?;
+                self.push_bytes(K_DESTROY, buf.get(..n)?)
             }
-        };
+            TxItem::ResyncBegin => self.push_resync(false),
+            TxItem::ResyncEnd => self.push_resync(true),
+            TxItem::Lease { op, off, len } => {
+                self.push_bytes(lease_kind(op), &lease_bytes(off, len))
+            }
+        }
+    }
+
+    /// Appends a record of `kind` packed as `buf`; its number, or `None`
+    /// when the window has not slots enough for it.
+    fn push_bytes(&mut self, kind: u8, buf: &[u8]) -> Option<u32> {
+        let n = buf.len();
         let cap = self.slots.len();
         let need = tx_parts(n);
         if self.used + need > cap {
@@ -460,12 +537,12 @@ impl<'a> Window<'a> {
         (s.seq == seq && s.kind != K_CONT && s.kind != K_FREE).then_some(i)
     }
 
-    /// The record numbered `seq`, if held.
-    pub(crate) fn get(&self, seq: u32) -> Option<TxItem> {
+    /// The kind and packed octets (copied into `buf`) of the record
+    /// numbered `seq`, if held.
+    fn bytes<'b>(&self, seq: u32, buf: &'b mut [u8; MAX_PACKED]) -> Option<(u8, &'b [u8])> {
         let i = self.slot_of(seq)?;
         let s = self.slots.get(i)?;
         let n = usize::from(s.len);
-        let mut buf = [0; MAX_PACKED];
         let cap = self.slots.len();
         for k in 0..s.parts() {
             let c = self.slots.get((i + k) % cap)?;
@@ -473,17 +550,19 @@ impl<'a> Window<'a> {
             buf.get_mut(k * TX_DATA..k * TX_DATA + used)?
                 .copy_from_slice(c.data.get(..used)?);
         }
-        let bytes = buf.get(..n)?;
+        Some((s.kind, buf.get(..n)?))
+    }
+
+    /// The record numbered `seq`, if held, as pushed.
+    #[cfg(test)]
+    pub(crate) fn get(&self, seq: u32) -> Option<TxItem> {
+        let mut buf = [0; MAX_PACKED];
+        let (kind, bytes) = self.bytes(seq, &mut buf)?;
         let lease = |op| {
-            let (off, rest) = bytes.split_first_chunk::<4>()?;
-            let (len, _) = rest.split_first_chunk::<2>()?;
-            Some(TxItem::Lease {
-                op,
-                off: u32::from_be_bytes(*off),
-                len: u16::from_be_bytes(*len),
-            })
+            let (off, len) = lease_ref(bytes)?;
+            Some(TxItem::Lease { op, off, len })
         };
-        match s.kind {
+        match kind {
             K_NEW => unpack(bytes).map(TxItem::New),
             K_UPDATE => unpack(bytes).map(TxItem::Update),
             K_DESTROY => unpack_key(bytes).map(TxItem::Destroy),
@@ -508,10 +587,8 @@ impl<'a> Window<'a> {
         while self.len > 0 && seq_after(seq, self.base) {
             if let Some(s) = self.slots.get(self.start) {
                 if (K_LEASE_ADD..=K_LEASE_DUID).contains(&s.kind) {
-                    let (off, rest) = s.data.split_at(4);
-                    let off = off.try_into().map_or(0, u32::from_be_bytes);
-                    let len = rest.get(..2).and_then(|b| b.try_into().ok());
-                    self.ring.free(off, len.map_or(0, u16::from_be_bytes));
+                    let (off, len) = lease_ref(&s.data).unwrap_or((0, 0));
+                    self.ring.free(off, len);
                 }
             }
             let parts = self

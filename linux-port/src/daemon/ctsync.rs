@@ -30,26 +30,31 @@
 //! Everything is allocated in [`SyncPort::new`]: the cache (capacity from
 //! the configuration, a quarter more slots for the hash table), the
 //! retransmit window, frame and netlink buffers. The loop only reuses them.
+//! All of it comes zeroed from the allocator and is not written at start-up
+//! (an empty cache or window slot is all zero bits:
+//! [`crate::sys::zeroed`]), so it becomes resident only as it is used: a
+//! master never touches the cache, a backup's cache grows with its
+//! entries.
 
 use super::{is_vip, Daemon};
 use crate::sys::clock;
 use crate::sys::ctnetlink::{CtSocket, CT_EVENT_GROUPS};
 use crate::sys::udp::{self, UdpSocket};
+use crate::sys::zeroed::leak_zeroed;
 use crate::sys::ErrorText;
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use tandem_core::ctsync::{
     self as cs, Action, CtSync, DumpError, EventKind, Filter, Role, Slot, TxSlot,
 };
 use tandem_core::time::{Duration, Instant};
 use tandem_protocol::config::{SyncConfig, SyncKey};
-use tandem_protocol::conntrack::Entry;
+use tandem_protocol::conntrack::{Entry, Tuple};
 use tandem_protocol::netlink::ct::{self, DumpFamily, EntryKind, NewMode};
 use tandem_protocol::netlink::route;
 use tandem_protocol::netlink::{Messages, NLM_F_ACK};
 use tandem_protocol::sync;
 
-/// Slots of the retransmit window (about 120 bytes each).
+/// Slots of the retransmit window (40 bytes each: 160 KiB).
 pub const WINDOW_SLOTS: usize = 4096;
 /// Bytes of one commit batch (the kernel takes it in one `sendto`).
 const BATCH_BYTES: usize = 64 * 1024;
@@ -71,7 +76,8 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 /// Reads per wakeup (so one busy socket does not starve the others).
 const READS_PER_WAKEUP: usize = 64;
 /// Largest key file read.
-const MAX_KEY_FILE: u64 = 4096;
+const MAX_KEY_FILE: usize = 4096;
+const _: () = assert!(MAX_KEY_FILE == 4096, "load_key's error text says 4096");
 /// Own addresses remembered for the filter.
 const MAX_OWN: usize = 64;
 /// A MASTER holds frames this long after an event, so that a burst of
@@ -89,26 +95,30 @@ pub fn load_key(k: &SyncKey) -> Result<sync::Key, String> {
         }
         SyncKey::File(p) => {
             let path = p.as_str();
-            let f = std::fs::File::open(path)
-                .map_err(|e| format!("key_file {path}: cannot read the sync key: {e}"))?;
-            let mut bytes = Vec::with_capacity(256);
-            f.take(MAX_KEY_FILE + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("key_file {path}: cannot read the sync key: {e}"))?;
-            if bytes.len() as u64 > MAX_KEY_FILE {
-                return Err(format!(
-                    "key_file {path}: longer than {MAX_KEY_FILE} bytes; is it the right file?"
-                ));
-            }
-            let key = sync::Key::new(&bytes).map_err(|_| {
-                format!(
-                    "key_file {path}: {} byte(s); the sync key needs at least {} raw bytes (e.g. head -c 32 /dev/urandom > {path})",
-                    bytes.len(),
-                    sync::MIN_KEY_LEN
-                )
-            });
-            bytes.fill(0);
-            key
+            let mut buf = [0u8; MAX_KEY_FILE];
+            let r = match crate::sys::file::read_all(path.as_bytes(), &mut buf) {
+                Ok(Some(n)) => sync::Key::new(buf.get(..n).unwrap_or(&[])).map_err(|_| {
+                    format!(
+                        "key_file {path}: {n} byte(s); the sync key needs at least {} raw bytes (e.g. head -c 32 /dev/urandom > {path})",
+                        sync::MIN_KEY_LEN
+                    )
+                }),
+                Err(e) if e.raw_os_error() == Some(libc::EFBIG) => Err(format!(
+                    // The text names MAX_KEY_FILE (4096, asserted below).
+                    "key_file {path}: longer than 4096 bytes; is it the right file?"
+                )),
+                r => {
+                    let e = r
+                        .err()
+                        .unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::ENOENT));
+                    Err(format!("key_file {path}: cannot read the sync key: {e}"))
+                }
+            };
+            // Wipe the key's copy (kept by `black_box` from being optimised
+            // away as a dead store).
+            buf.fill(0);
+            std::hint::black_box(&buf);
+            r
         }
     }
 }
@@ -125,6 +135,13 @@ pub fn key_file_warning(k: &SyncKey) -> Option<String> {
             mode & 0o777
         )
     })
+}
+
+/// A zeroed buffer of `n` octets (pages untouched until written: not
+/// resident). One call site for every buffer of [`SyncPort::new`].
+#[inline(never)]
+fn zeroed_buf(n: usize) -> Box<[u8]> {
+    vec![0u8; n].into_boxed_slice()
 }
 
 /// This router's id in frame headers, from its local sync address.
@@ -279,9 +296,9 @@ impl SyncPort {
             .map_err(|e| format!("ctnetlink socket: {e} (is nf_conntrack_netlink available?)"))?;
         let capacity = cfg.conntrack_capacity.max(1) as usize;
         let slots = capacity.saturating_add(capacity.div_ceil(4));
-        let cache: &'static mut [Slot] = Box::leak(vec![Slot::EMPTY; slots].into_boxed_slice());
-        let window: &'static mut [TxSlot] =
-            Box::leak(vec![TxSlot::EMPTY; WINDOW_SLOTS].into_boxed_slice());
+        // Zeroed (empty) slots: resident only as the cache and window fill.
+        let cache: &'static mut [Slot] = leak_zeroed(slots);
+        let window: &'static mut [TxSlot] = leak_zeroed(WINDOW_SLOTS);
         let base = base_filter(cfg);
         let k = cs::Config::new(
             sender_id(cfg.local_address),
@@ -304,18 +321,18 @@ impl SyncPort {
             udp,
             scope,
             frame_len,
-            frame: vec![0u8; frame_len].into_boxed_slice(),
-            rx: vec![0u8; RX_BUF].into_boxed_slice(),
+            frame: zeroed_buf(frame_len),
+            rx: zeroed_buf(RX_BUF),
             ct: ct_sock,
-            ct_tx: vec![0u8; BATCH_BYTES].into_boxed_slice(),
-            ct_rx: vec![0u8; NL_BUF].into_boxed_slice(),
+            ct_tx: zeroed_buf(BATCH_BYTES),
+            ct_rx: zeroed_buf(NL_BUF),
             batch: Vec::with_capacity(BATCH_ENTRIES),
             retry: Vec::with_capacity(BATCH_ENTRIES),
             seq: 1,
             events: None,
-            ev_rx: vec![0u8; NL_BUF].into_boxed_slice(),
+            ev_rx: zeroed_buf(NL_BUF),
             dump: None,
-            dump_buf: vec![0u8; NL_BUF].into_boxed_slice(),
+            dump_buf: zeroed_buf(NL_BUF),
             dump_pending: false,
             own_dirty: true,
             own: heapless::Vec::new(),
@@ -365,13 +382,14 @@ impl SyncPort {
 
     /// Writes the whole cache into the kernel; logs and records how long
     /// it took. Runs synchronously (the caller adds the VIPs after it).
+    #[inline(never)]
     fn commit(&mut self) {
         let start = clock::now();
         let cpu_start = clock::thread_cpu_micros();
         let mut committed: u32 = 0;
         let mut updated: u32 = 0;
         let mut failed: u32 = 0;
-        let mut first_error: Option<(i32, Entry)> = None;
+        let mut first_error: Option<(i32, Tuple)> = None;
         let total = self.core.cache_len();
         let SyncPort {
             core,
@@ -383,17 +401,20 @@ impl SyncPort {
             seq,
             ..
         } = self;
-        let mut it = core.cache_entries().peekable();
+        let mut it = core.cache_entries();
         let mut aborted = false;
-        while it.peek().is_some() && !aborted {
+        let mut more = true;
+        while more && !aborted {
             batch.clear();
             retry.clear();
             let mut len = 0;
             let mut last = 0;
             let base = seq.wrapping_add(1);
             while batch.len() < BATCH_ENTRIES && BATCH_BYTES - len >= ct::MAX_REQUEST_LEN {
-                let Some(e) = it.next() else { break };
-                let mut e = e;
+                let Some(mut e) = it.next() else {
+                    more = false;
+                    break;
+                };
                 e.tcp = e.tcp.map(|t| t.liberal());
                 let s = base.wrapping_add(batch.len() as u32);
                 match ct::new_request(&mut ct_tx[len..], s, &e, NewMode::Create, false) {
@@ -409,22 +430,26 @@ impl SyncPort {
                 continue;
             }
             *seq = base.wrapping_add(batch.len() as u32);
-            let r = send_batch(ct, &mut ct_tx[..len], last, ct_rx, base, |k, errno| match (
-                errno,
-                batch.get(k),
-            ) {
-                (libc::EEXIST, Some(e)) if retry.len() < retry.capacity() => {
-                    retry.push(*e);
-                }
-                (_, e) => {
-                    failed += 1;
-                    if first_error.is_none() {
-                        if let Some(e) = e {
-                            first_error = Some((errno, *e));
+            let r = send_batch(
+                ct,
+                &mut ct_tx[..len],
+                last,
+                ct_rx,
+                base,
+                &mut |k, errno| match (errno, batch.get(k)) {
+                    (libc::EEXIST, Some(e)) if retry.len() < retry.capacity() => {
+                        retry.push(*e);
+                    }
+                    (_, e) => {
+                        failed += 1;
+                        if first_error.is_none() {
+                            if let Some(e) = e {
+                                first_error = Some((errno, e.orig));
+                            }
                         }
                     }
-                }
-            });
+                },
+            );
             match r {
                 Ok(()) => committed += (batch.len() - retry.len()) as u32,
                 Err(e) => {
@@ -452,7 +477,7 @@ impl SyncPort {
             }
             *seq = base.wrapping_add(retry.len() as u32);
             let mut refused = 0u32;
-            let r = send_batch(ct, &mut ct_tx[..len], last, ct_rx, base, |_, errno| {
+            let r = send_batch(ct, &mut ct_tx[..len], last, ct_rx, base, &mut |_, errno| {
                 // EBUSY: the kernel's entry is further along (ASSURED,
                 // SEEN_REPLY) than ours; it is there, which is what counts.
                 if errno != libc::EBUSY {
@@ -471,26 +496,22 @@ impl SyncPort {
         self.counters.commit_updated = updated;
         self.counters.commit_at = Some(start);
         self.counters.commits = self.counters.commits.saturating_add(1);
-        let us = took.as_micros();
-        let cpu = clock::thread_cpu_micros().saturating_sub(cpu_start);
+        let us = Millis(took.as_micros());
+        let cpu = Millis(clock::thread_cpu_micros().saturating_sub(cpu_start));
         crate::log!(
             Notice,
-            "conntrack: committed {} of {total} cached entries in {}.{:03} ms ({}.{:03} ms CPU; {updated} existed and were updated, {failed} refused), before adding the virtual addresses",
+            "conntrack: committed {} of {total} cached entries in {us} ms ({cpu} ms CPU; {updated} existed and were updated, {failed} refused), before adding the virtual addresses",
             committed + updated,
-            us / 1000,
-            us % 1000,
-            cpu / 1000,
-            cpu % 1000
         );
-        if let Some((errno, e)) = first_error {
+        if let Some((errno, t)) = first_error {
             crate::log!(
                 Warning,
                 "conntrack: the kernel refused {}:{} -> {}:{} proto {}: {}",
-                e.orig.src,
-                e.orig.src_port,
-                e.orig.dst,
-                e.orig.dst_port,
-                e.orig.proto,
+                t.src,
+                t.src_port,
+                t.dst,
+                t.dst_port,
+                t.proto,
                 crate::sys::Errno(errno)
             );
         }
@@ -581,6 +602,7 @@ impl SyncPort {
         self.dump_pending = false;
     }
 
+    #[inline(never)]
     fn start_dump(&mut self, now: Instant) {
         self.dump = None;
         let seq = self.next_seq();
@@ -610,6 +632,7 @@ impl SyncPort {
     }
 
     /// Feeds the running dump to the core while its window has room.
+    #[inline(never)]
     fn feed_dump(&mut self, now: Instant) {
         let SyncPort {
             dump,
@@ -666,13 +689,7 @@ impl SyncPort {
                         return;
                     }
                     Ok(ct::Message::Error(e)) if !e.is_ack() => {
-                        crate::log!(
-                            Error,
-                            "conntrack dump: {}; retrying",
-                            crate::sys::Errno(e.errno)
-                        );
-                        core.handle_dump_failed(now);
-                        *dump = None;
+                        dump_failed(core, dump, now, &crate::sys::Errno(e.errno));
                         return;
                     }
                     _ => d.off += advance,
@@ -688,9 +705,7 @@ impl SyncPort {
                 }
                 Ok(None) => return,
                 Err(e) => {
-                    crate::log!(Error, "conntrack dump: {}; retrying", ErrorText(&e));
-                    core.handle_dump_failed(now);
-                    *dump = None;
+                    dump_failed(core, dump, now, &ErrorText(&e));
                     return;
                 }
             }
@@ -731,6 +746,7 @@ impl SyncPort {
         }
     }
 
+    #[inline(never)]
     fn transmit(&mut self, now: Instant) {
         let SyncPort {
             core,
@@ -764,26 +780,23 @@ impl SyncPort {
         }
     }
 
+    #[inline(never)]
     fn handle_actions(&mut self) {
+        use crate::log::Level;
         while let Some(a) = self.core.poll_action() {
+            let (peer, level, what) = match a {
+                Action::PeerUp { peer } => (peer, Level::Notice, "is up"),
+                Action::PeerLost { peer } => (peer, Level::Warning, "lost (not heard from)"),
+                Action::PeerRestarted { peer } => (peer, Level::Notice, "restarted"),
+                _ => (usize::MAX, Level::Info, ""),
+            };
+            if let Some(p) = self.cfg.peer_addresses.get(peer) {
+                crate::log::write(level, format_args!("sync: peer {p} {what}"));
+                continue;
+            }
             match a {
                 Action::Commit => self.commit(),
                 Action::Dump => self.dump_pending = true,
-                Action::PeerUp { peer } => {
-                    if let Some(p) = self.cfg.peer_addresses.get(peer) {
-                        crate::log!(Notice, "sync: peer {p} is up");
-                    }
-                }
-                Action::PeerLost { peer } => {
-                    if let Some(p) = self.cfg.peer_addresses.get(peer) {
-                        crate::log!(Warning, "sync: peer {p} lost (not heard from)");
-                    }
-                }
-                Action::PeerRestarted { peer } => {
-                    if let Some(p) = self.cfg.peer_addresses.get(peer) {
-                        crate::log!(Notice, "sync: peer {p} restarted");
-                    }
-                }
                 Action::ResyncComplete { entries } => {
                     crate::log!(
                         Info,
@@ -802,6 +815,7 @@ impl SyncPort {
     }
 
     /// Logs (rate-limited) a full cache or retransmit window.
+    #[inline(never)]
     fn log_capacity(&mut self, now: Instant) {
         let c = self.core.counters();
         let (full, overflows) = (c.cache_full, c.window_overflows);
@@ -992,11 +1006,12 @@ fn write_entry(w: &mut dyn std::fmt::Write, e: &Entry, json: bool) -> std::fmt::
         }
         return w.write_char('}');
     }
-    match proto_name(e.orig.proto) {
-        Some(n) => write!(w, "{n:<8}")?,
-        None => write!(w, "{:<8}", e.orig.proto)?,
-    }
-    write!(w, " {}", e.timeout)?;
+    let name = proto_name(e.orig.proto);
+    let proto: &dyn std::fmt::Display = match &name {
+        Some(n) => n,
+        None => &e.orig.proto,
+    };
+    write!(w, "{proto:<8} {}", e.timeout)?;
     if let Some(s) = state {
         write!(w, " {s}")?;
     }
@@ -1107,7 +1122,7 @@ fn send_batch(
     last: usize,
     rx: &mut [u8],
     base: u32,
-    mut on_error: impl FnMut(usize, i32),
+    on_error: &mut dyn FnMut(usize, i32),
 ) -> std::io::Result<()> {
     if msg.is_empty() {
         return Ok(());
@@ -1161,6 +1176,27 @@ fn send_batch(
             return Ok(());
         }
     }
+}
+
+/// Microseconds shown as milliseconds with three decimals (`12.345`).
+struct Millis(u64);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
+    }
+}
+
+/// A dump failed (`why`): logged, dropped, and asked for again.
+fn dump_failed(
+    core: &mut CtSync<'static>,
+    dump: &mut Option<Dump>,
+    now: Instant,
+    why: &dyn std::fmt::Display,
+) {
+    crate::log!(Error, "conntrack dump: {why}; retrying");
+    core.handle_dump_failed(now);
+    *dump = None;
 }
 
 fn drops_total(d: &cs::Drops) -> u64 {
@@ -1316,6 +1352,71 @@ mod tests {
     }
 
     #[test]
+    fn entry_lines() {
+        let line = |proto: u8| {
+            let t = key([10, 0, 0, 2], [192, 0, 2, 1], proto).orig;
+            let mut e = Entry::new(t, t.inverse());
+            e.timeout = 30;
+            e.status = 0x18e;
+            let mut s = String::new();
+            write_entry(&mut s, &e, false).unwrap();
+            s
+        };
+        assert_eq!(
+            line(17),
+            "udp      30 src=10.0.0.2 dst=192.0.2.1 sport=1000 dport=80 src=192.0.2.1 dst=10.0.0.2 sport=80 dport=1000 status=0x18e mark=0\n"
+        );
+        assert!(
+            line(99).starts_with("99       30 src=10.0.0.2 "),
+            "{}",
+            line(99)
+        );
+    }
+
+    #[test]
+    fn entry_lines_all_fields() {
+        use tandem_protocol::conntrack::{TcpInfo, TcpState};
+        let t = key([10, 0, 0, 2], [192, 0, 2, 1], 6).orig;
+        let mut e = Entry::new(t, t.inverse());
+        e.timeout = 300;
+        e.status = 0x18e;
+        e.mark = 7;
+        e.zone = 3;
+        e.tcp = Some(TcpInfo {
+            state: TcpState::Established,
+            wscale_orig: 7,
+            wscale_reply: 7,
+            flags_orig: 0,
+            flags_reply: 0,
+        });
+        let icmp = Tuple::new(t.src, t.dst, 1, 0x1234, 0x0800);
+        let mut i = Entry::new(icmp, icmp.inverse());
+        i.timeout = 29;
+        let mut out = String::new();
+        for e in [&e, &i] {
+            for json in [false, true] {
+                write_entry(&mut out, e, json).unwrap();
+                out.push('|');
+            }
+        }
+        assert_eq!(out, EXPECTED_LINES, "{out}");
+    }
+
+    const EXPECTED_LINES: &str = concat!(
+        "tcp      300 ESTABLISHED src=10.0.0.2 dst=192.0.2.1 sport=1000 dport=80 src=192.0.2.1 dst=10.0.0.2 sport=80 dport=1000 status=0x18e mark=7 zone=3\n|",
+        "{\"proto\":6,\"state\":\"ESTABLISHED\",\"timeout\":300,\"status\":398,\"mark\":7,\"zone\":3,\"orig\":{\"src\":\"10.0.0.2\",\"dst\":\"192.0.2.1\",\"sport\":1000,\"dport\":80},\"reply\":{\"src\":\"192.0.2.1\",\"dst\":\"10.0.0.2\",\"sport\":80,\"dport\":1000}}|",
+        "icmp     29 src=10.0.0.2 dst=192.0.2.1 type=8 code=0 id=4660 src=192.0.2.1 dst=10.0.0.2 type=0 code=0 id=4660 status=0x0 mark=0\n|",
+        "{\"proto\":1,\"state\":null,\"timeout\":29,\"status\":0,\"mark\":0,\"zone\":0,\"orig\":{\"src\":\"10.0.0.2\",\"dst\":\"192.0.2.1\",\"sport\":4660,\"dport\":2048},\"reply\":{\"src\":\"192.0.2.1\",\"dst\":\"10.0.0.2\",\"sport\":4660,\"dport\":0}}|",
+    );
+
+    #[test]
+    fn millis() {
+        assert_eq!(Millis(12_345).to_string(), "12.345");
+        assert_eq!(Millis(7).to_string(), "0.007");
+        assert_eq!(Millis(3_000_040).to_string(), "3000.040");
+    }
+
+    #[test]
     fn sender_ids() {
         assert_eq!(sender_id("10.255.0.1".parse().unwrap()), 0x0aff_0001);
         let a = sender_id("fd00::1".parse().unwrap());
@@ -1373,12 +1474,16 @@ mod tests {
         let short = file("short.key", &[7u8; 31], 0o600);
         let e = load_key(&short).unwrap_err();
         assert!(e.contains("short.key") && e.contains("31 byte"), "{e}");
+        assert!(load_key(&file("max.key", &[7u8; 4096], 0o600)).is_ok());
+        let e = load_key(&file("long.key", &[7u8; 4097], 0o600)).unwrap_err();
+        assert!(e.contains("long.key: longer than 4096 bytes"), "{e}");
         let missing = SyncKey::File(
             tandem_protocol::config::Path::try_from(dir.join("none.key").to_str().unwrap())
                 .unwrap(),
         );
         let e = load_key(&missing).unwrap_err();
         assert!(e.contains("none.key") && e.contains("cannot read"), "{e}");
+        assert!(e.ends_with("No such file or directory (os error 2)"), "{e}");
         // The same key from a file and inline authenticates the same frames.
         let bytes: Vec<u8> = (0u8..32).collect();
         let from_file = load_key(&file("same.key", &bytes, 0o600)).unwrap();

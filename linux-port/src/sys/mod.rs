@@ -22,6 +22,7 @@ pub mod spawn;
 pub mod timer;
 pub mod udp;
 pub mod vrrp;
+pub mod zeroed;
 
 pub use fd::Fd;
 

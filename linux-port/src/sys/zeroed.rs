@@ -1,0 +1,74 @@
+//! Big start-up tables from zeroed memory: [`leak_zeroed`] takes a slice of
+//! `n` values from the allocator's `alloc_zeroed` (`calloc`: for large
+//! sizes fresh anonymous pages, which the kernel maps only when first
+//! written), instead of `vec![T::EMPTY; n]`, which writes every element
+//! and so makes the whole table resident at start-up.
+//!
+//! Only types whose all-zero bit pattern is a valid (empty) value may be
+//! allocated this way: they carry the [`Zeroable`] marker, implemented
+//! here for the conntrack cache's and the retransmit window's slots
+//! (tests compare the zeroed memory with their `EMPTY` values).
+
+use std::alloc::{alloc_zeroed, handle_alloc_error, Layout};
+use tandem_core::ctsync::{Slot, TxSlot};
+
+/// A type for which all-zero bits are a valid value.
+///
+/// # Safety
+///
+/// Every bit of a value of the type may be zero: the type contains only
+/// integers and arrays of integers (no references, no `bool`, no enums
+/// without a zero discriminant, no `NonZero*`).
+pub unsafe trait Zeroable: Copy {}
+
+// SAFETY: `Slot` holds only `u32`, `u16`, `u8` and `[u8; N]` fields, and
+// `Slot::EMPTY` is all zero bits (checked by the tests below).
+unsafe impl Zeroable for Slot {}
+
+// SAFETY: `TxSlot` holds only `u32`, `u8` and `[u8; N]` fields, and
+// `TxSlot::EMPTY` is all zero bits (checked by the tests below).
+unsafe impl Zeroable for TxSlot {}
+
+/// `n` zeroed values, leaked (tables that live as long as the process).
+/// Pages the caller never writes stay out of the resident set. Aborts
+/// (like `vec!`) when the allocation fails.
+pub fn leak_zeroed<T: Zeroable>(n: usize) -> &'static mut [T] {
+    let Ok(layout) = Layout::array::<T>(n) else {
+        handle_alloc_error(Layout::new::<T>())
+    };
+    if layout.size() == 0 {
+        return &mut [];
+    }
+    // SAFETY: `layout` has a non-zero size. The memory returned is
+    // checked for null, is suitably aligned and sized for `n` values of
+    // `T`, zeroed, which is a valid `T` for every element (`Zeroable`'s
+    // invariant), and never freed, so the `'static` borrow is sound.
+    unsafe {
+        let p = alloc_zeroed(layout);
+        if p.is_null() {
+            handle_alloc_error(layout);
+        }
+        std::slice::from_raw_parts_mut(p.cast::<T>(), n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroed_slots_are_empty() {
+        assert!(leak_zeroed::<Slot>(100).iter().all(|s| *s == Slot::EMPTY));
+        assert!(leak_zeroed::<TxSlot>(100)
+            .iter()
+            .all(|s| *s == TxSlot::EMPTY));
+        assert!(leak_zeroed::<Slot>(0).is_empty());
+    }
+
+    #[test]
+    fn sizes_without_padding() {
+        // Only integer fields and no padding: all bytes are accounted for.
+        assert_eq!(size_of::<Slot>(), 48);
+        assert_eq!(size_of::<TxSlot>(), 40);
+    }
+}
