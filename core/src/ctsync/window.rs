@@ -97,11 +97,7 @@ impl<'a> LeaseRing<'a> {
 
     /// Stores `lease`; its offset and length, or `None` without room.
     fn put(&mut self, lease: &Lease) -> Option<(u32, u16)> {
-        // postcard writes exactly `Lease::encode`'s compact form, with the
-        // code that frames lease records (one encoder in the binary).
-        self.put_with(lease.encoded_len(), &mut |b| {
-            postcard::to_slice(lease, b).ok().map(|s| s.len())
-        })
+        self.put_with(lease.encoded_len(), &mut |b| lease.encode(b).ok())
     }
 
     /// Stores raw `bytes` (a DUID); its offset and length.
@@ -412,10 +408,7 @@ impl<'a> Window<'a> {
             }
             K_LEASE_ADD..=K_LEASE_DELETE => {
                 let (off, len) = lease_ref(bytes)?;
-                // `Lease::decode`'s format, read by the decoder that reads
-                // lease records from frames (one decoder in the binary).
-                let (l, _) =
-                    postcard::take_from_bytes::<Lease>(self.ring.get_raw(off, len)?).ok()?;
+                let (l, _) = Lease::decode(self.ring.get_raw(off, len)?).ok()?;
                 match kind {
                     K_LEASE_ADD => Record::LeaseAdd(l),
                     K_LEASE_CHANGE => Record::LeaseChange(l),
