@@ -816,11 +816,10 @@ impl SyncPort {
         let c = self.core.counters();
         let (full, overflows) = (c.cache_full, c.window_overflows);
         if (full == self.logged_full && overflows == self.logged_overflows)
-            || now < self.next_full_log
+            || !log_due(&mut self.next_full_log, now)
         {
             return;
         }
-        self.next_full_log = now + LOG_EVERY;
         if full > self.logged_full {
             crate::log!(
                 Warning,
