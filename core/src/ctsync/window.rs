@@ -397,8 +397,14 @@ impl<'a> Window<'a> {
         let mut buf = [0; MAX_PACKED];
         let (kind, bytes) = self.bytes(seq, &mut buf)?;
         let r = match kind {
-            K_NEW => Record::CtNew(unpack(bytes)?),
-            K_UPDATE => Record::CtUpdate(unpack(bytes)?),
+            K_NEW | K_UPDATE => {
+                let e = unpack(bytes)?;
+                if kind == K_NEW {
+                    Record::CtNew(e)
+                } else {
+                    Record::CtUpdate(e)
+                }
+            }
             K_DESTROY => Record::CtDestroy(unpack_key(bytes)?),
             K_BEGIN => Record::ResyncBegin,
             K_END => Record::ResyncEnd,

@@ -562,8 +562,7 @@ impl SyncPort {
                 Ok(None) => break,
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     core.handle_event_overrun(now);
-                    if now >= *next_overrun_log {
-                        *next_overrun_log = now + LOG_EVERY;
+                    if log_due(next_overrun_log, now) {
                         crate::log!(
                             Warning,
                             "conntrack events: the kernel dropped events (queue overrun, {} so far); full resync",
@@ -722,8 +721,7 @@ impl SyncPort {
                 Ok(Some(x)) => x,
                 Ok(None) => break,
                 Err(e) => {
-                    if now >= self.next_drop_log {
-                        self.next_drop_log = now + LOG_EVERY;
+                    if log_due(&mut self.next_drop_log, now) {
                         crate::log!(Warning, "sync socket: {}", ErrorText(&e));
                     }
                     break;
@@ -734,8 +732,7 @@ impl SyncPort {
                 .position(|p| *p == src)
                 .unwrap_or(n_peers);
             if let Err(d) = self.core.handle_datagram(now, peer, &self.rx[..n]) {
-                if now >= self.next_drop_log && !matches!(d, cs::Drop::Idle) {
-                    self.next_drop_log = now + LOG_EVERY;
+                if !matches!(d, cs::Drop::Idle) && log_due(&mut self.next_drop_log, now) {
                     let total = drops_total(&self.core.counters().dropped);
                     crate::log!(
                         Warning,
@@ -767,8 +764,7 @@ impl SyncPort {
             };
             if let Err(e) = udp.send_to(bytes, *dst, cfg.port, *scope) {
                 counters.send_errors += 1;
-                if now >= *next_send_log {
-                    *next_send_log = now + LOG_EVERY;
+                if log_due(next_send_log, now) {
                     crate::log!(
                         Warning,
                         "sync: cannot send to {dst}: {} ({} send errors so far)",
@@ -820,11 +816,10 @@ impl SyncPort {
         let c = self.core.counters();
         let (full, overflows) = (c.cache_full, c.window_overflows);
         if (full == self.logged_full && overflows == self.logged_overflows)
-            || now < self.next_full_log
+            || !log_due(&mut self.next_full_log, now)
         {
             return;
         }
-        self.next_full_log = now + LOG_EVERY;
         if full > self.logged_full {
             crate::log!(
                 Warning,
@@ -1176,6 +1171,17 @@ fn send_batch(
             return Ok(());
         }
     }
+}
+
+/// Rate limit of a log line: whether it may be logged `now` (then not
+/// again for [`LOG_EVERY`]).
+#[inline(never)]
+fn log_due(next: &mut Instant, now: Instant) -> bool {
+    let due = now >= *next;
+    if due {
+        *next = now + LOG_EVERY;
+    }
+    due
 }
 
 /// Microseconds shown as milliseconds with three decimals (`12.345`).

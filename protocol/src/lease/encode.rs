@@ -303,8 +303,9 @@ impl Lease {
         client_id: ClientId::new(),
     });
 
-    /// Reads a lease at `i` into `self` (see [`Lease::decode`]); filled in
-    /// place so that the large fields are not moved around.
+    /// Reads a lease at `i` into `self`, which must be [`Lease::EMPTY`]
+    /// (see [`Lease::decode`]); filled in place so that the large fields
+    /// are not moved around.
     pub(crate) fn read(&mut self, i: &mut In<'_>) -> Result<(), DecodeError> {
         let tag = i.byte()?;
         let v6 = tag & TAG_V6 != 0;
@@ -315,31 +316,32 @@ impl Lease {
             return Err(DecodeError::BadTag(tag));
         }
         let expires = Expiry::from_raw(i.varint(64)?);
-        *self = match i.addr(v6)? {
-            IpAddr::V6(addr) => Lease::V6(Lease6 {
-                expires,
-                iaid: i.u32()?,
-                temporary: tag & TAG_TEMPORARY != 0,
-                addr,
-                hostname: Hostname::NONE,
-                duid: ClientId::new(),
-            }),
-            IpAddr::V4(addr) => {
+        // `self` is `Lease::EMPTY`: an IPv4 lease only needs its small
+        // fields set; an IPv6 one replaces it.
+        match (i.addr(v6)?, &mut *self) {
+            (IpAddr::V4(addr), Lease::V4(l)) => {
                 let htype = if tag & TAG_HTYPE != 0 {
                     i.u16()?
                 } else {
                     ARPHRD_ETHER
                 };
                 let hw = i.short_bytes()?;
-                Lease::V4(Lease4 {
+                l.hwaddr = HwAddr::new(htype, hw).map_err(|_| DecodeError::HwAddrTooLong)?;
+                l.expires = expires;
+                l.addr = addr;
+            }
+            (IpAddr::V6(addr), _) => {
+                *self = Lease::V6(Lease6 {
                     expires,
-                    hwaddr: HwAddr::new(htype, hw).map_err(|_| DecodeError::HwAddrTooLong)?,
+                    iaid: i.u32()?,
+                    temporary: tag & TAG_TEMPORARY != 0,
                     addr,
                     hostname: Hostname::NONE,
-                    client_id: ClientId::new(),
+                    duid: ClientId::new(),
                 })
             }
-        };
+            _ => return Err(DecodeError::Truncated),
+        }
         let (hostname, client_id) = match self {
             Lease::V4(l) => (&mut l.hostname, &mut l.client_id),
             Lease::V6(l) => (&mut l.hostname, &mut l.duid),

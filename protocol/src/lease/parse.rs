@@ -1,11 +1,11 @@
 //! The parser: a file is split into lines, each line into fields.
 
 use core::fmt;
-use core::net::{Ipv4Addr, Ipv6Addr};
+use core::net::Ipv6Addr;
 
 use super::{
-    Bytes, ClientId, Duid, ErrorKind, Expiry, Hostname, HwAddr, Lease, Lease4, Lease6, Line,
-    ARPHRD_ETHER, HWADDR_MAX,
+    Bytes, ClientId, Duid, ErrorKind, Expiry, Hostname, HwAddr, Lease, Lease6, Line, ARPHRD_ETHER,
+    HWADDR_MAX,
 };
 
 /// A line that could not be read, and where.
@@ -325,8 +325,9 @@ fn end(i: &[u8]) -> Result<(), Fail<'_>> {
     Ok(())
 }
 
-/// `EXPIRY HWADDR|IAID ADDRESS HOSTNAME CLIENT-ID`, into `out` (filled in
-/// place: the large fields are not moved around).
+/// `EXPIRY HWADDR|IAID ADDRESS HOSTNAME CLIENT-ID`, into `out`, which must
+/// be [`Lease::EMPTY`] (filled in place: the large fields are not moved
+/// around).
 fn lease_line<'a>(i: &'a [u8], out: &mut Lease) -> Result<(), Fail<'a>> {
     let (i, tok) = field(i)?;
     let expires = decimal(tok, u64::MAX).ok_or(fail(tok, ErrorKind::BadExpiry))?;
@@ -337,31 +338,28 @@ fn lease_line<'a>(i: &'a [u8], out: &mut Lease) -> Result<(), Fail<'a>> {
     let (i, clid_tok) = field(i)?;
     end(i)?;
     let bad_addr = fail(addr_tok, ErrorKind::BadAddress);
-    *out = if addr_tok.contains(&b':') {
+    // `out` is `Lease::EMPTY`: an IPv4 lease only needs its small fields
+    // set; an IPv6 one replaces it.
+    if addr_tok.contains(&b':') {
         let addr: Ipv6Addr = text(addr_tok).parse().map_err(|_| bad_addr)?;
         let (temporary, digits) = match id_tok.strip_prefix(b"T") {
             Some(d) => (true, d),
             None => (false, id_tok),
         };
         let iaid = decimal(digits, u64::from(u32::MAX)).ok_or(fail(id_tok, ErrorKind::BadIaid))?;
-        Lease::V6(Lease6 {
+        *out = Lease::V6(Lease6 {
             expires,
             iaid: iaid as u32,
             temporary,
             addr,
             hostname: Hostname::NONE,
             duid: ClientId::new(),
-        })
-    } else {
-        let addr: Ipv4Addr = text(addr_tok).parse().map_err(|_| bad_addr)?;
-        Lease::V4(Lease4 {
-            expires,
-            hwaddr: hwaddr(id_tok)?,
-            addr,
-            hostname: Hostname::NONE,
-            client_id: ClientId::new(),
-        })
-    };
+        });
+    } else if let Lease::V4(l) = out {
+        l.addr = text(addr_tok).parse().map_err(|_| bad_addr)?;
+        l.hwaddr = hwaddr(id_tok)?;
+        l.expires = expires;
+    }
     let (hostname_out, client_out) = match out {
         Lease::V4(l) => (&mut l.hostname, &mut l.client_id),
         Lease::V6(l) => (&mut l.hostname, &mut l.duid),
