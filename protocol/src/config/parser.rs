@@ -475,20 +475,17 @@ fn new_instance(name: Name) -> Instance {
     }
 }
 
-/// `file` as stored in the file table: itself, or `...` and its tail.
-fn shorten(file: &str) -> FileName {
-    let mut s = FileName::new();
+/// `file` as stored in the file table, in two pieces: itself, or `...`
+/// and its tail.
+fn shorten(file: &str) -> (&'static str, &str) {
     if file.len() <= FILE_NAME_LEN {
-        let _ = s.push_str(file);
-        return s;
+        return ("", file);
     }
     let mut start = file.len().saturating_sub(FILE_NAME_LEN - 3);
     while start < file.len() && !file.is_char_boundary(start) {
         start += 1;
     }
-    let _ = s.push_str("...");
-    let _ = s.push_str(file.get(start..).unwrap_or(""));
-    s
+    ("...", file.get(start..).unwrap_or(""))
 }
 
 /// The keepalived.conf parser. See the [module docs](super) for the call
@@ -552,11 +549,16 @@ impl Parser {
     }
 
     fn intern(&mut self, file: &str) -> u8 {
-        let short = shorten(file);
-        if let Some(i) = self.files.iter().position(|f| *f == short) {
+        // Compared in pieces: the name is built only when it is new.
+        let (dots, tail) = shorten(file);
+        let same = |f: &FileName| f.strip_prefix(dots) == Some(tail);
+        if let Some(i) = self.files.iter().position(same) {
             return i as u8;
         }
         let id = self.files.len() as u8;
+        let mut short = FileName::new();
+        let _ = short.push_str(dots);
+        let _ = short.push_str(tail);
         match self.files.push(short) {
             Ok(()) => id,
             Err(_) => UNKNOWN_FILE,
@@ -596,7 +598,7 @@ impl Parser {
             if rest.is_empty() {
                 break Step::Done;
             }
-            let (line, len) = match rest.find('\n') {
+            let (line, len) = match rest.bytes().position(|b| b == b'\n') {
                 Some(n) => (rest.get(..n).unwrap_or(""), n + 1),
                 None => (rest, rest.len()),
             };
