@@ -551,7 +551,12 @@ impl Parser {
     fn intern(&mut self, file: &str) -> u8 {
         // Compared in pieces: the name is built only when it is new.
         let (dots, tail) = shorten(file);
-        let same = |f: &FileName| f.strip_prefix(dots) == Some(tail);
+        let same = |f: &FileName| {
+            let b = f.as_bytes();
+            b.len() == dots.len() + tail.len()
+                && b.starts_with(dots.as_bytes())
+                && b.ends_with(tail.as_bytes())
+        };
         if let Some(i) = self.files.iter().position(same) {
             return i as u8;
         }
