@@ -475,17 +475,20 @@ fn new_instance(name: Name) -> Instance {
     }
 }
 
-/// `file` as stored in the file table, in two pieces: itself, or `...`
-/// and its tail.
-fn shorten(file: &str) -> (&'static str, &str) {
+/// `file` as stored in the file table: itself, or `...` and its tail.
+fn shorten(file: &str) -> FileName {
+    let mut s = FileName::new();
     if file.len() <= FILE_NAME_LEN {
-        return ("", file);
+        let _ = s.push_str(file);
+        return s;
     }
     let mut start = file.len().saturating_sub(FILE_NAME_LEN - 3);
     while start < file.len() && !file.is_char_boundary(start) {
         start += 1;
     }
-    ("...", file.get(start..).unwrap_or(""))
+    let _ = s.push_str("...");
+    let _ = s.push_str(file.get(start..).unwrap_or(""));
+    s
 }
 
 /// The keepalived.conf parser. See the [module docs](super) for the call
@@ -549,21 +552,11 @@ impl Parser {
     }
 
     fn intern(&mut self, file: &str) -> u8 {
-        // Compared in pieces: the name is built only when it is new.
-        let (dots, tail) = shorten(file);
-        let same = |f: &FileName| {
-            let b = f.as_bytes();
-            b.len() == dots.len() + tail.len()
-                && b.starts_with(dots.as_bytes())
-                && b.ends_with(tail.as_bytes())
-        };
-        if let Some(i) = self.files.iter().position(same) {
+        let short = shorten(file);
+        if let Some(i) = self.files.iter().position(|f| *f == short) {
             return i as u8;
         }
         let id = self.files.len() as u8;
-        let mut short = FileName::new();
-        let _ = short.push_str(dots);
-        let _ = short.push_str(tail);
         match self.files.push(short) {
             Ok(()) => id,
             Err(_) => UNKNOWN_FILE,
@@ -603,7 +596,7 @@ impl Parser {
             if rest.is_empty() {
                 break Step::Done;
             }
-            let (line, len) = match rest.bytes().position(|b| b == b'\n') {
+            let (line, len) = match rest.find('\n') {
                 Some(n) => (rest.get(..n).unwrap_or(""), n + 1),
                 None => (rest, rest.len()),
             };
