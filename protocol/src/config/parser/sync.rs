@@ -32,15 +32,12 @@ fn protocol(word: &str) -> Option<u8> {
         .or_else(|| value::uint_in(word, 0, 255).map(|v| v as u8))
 }
 
-/// Whether `word` is a file name: 1..=PATH_LEN bytes, no control characters.
-fn path_ok(word: &str) -> bool {
-    !word.is_empty() && word.len() <= PATH_LEN && !word.chars().any(|c| c.is_control())
-}
-
-/// `word` (checked with [`path_ok`]) into `slot`, in place.
-fn set_path(slot: &mut Path, word: &str) {
-    slot.clear();
-    let _ = slot.push_str(word);
+/// A file name: 1..=PATH_LEN bytes, no control characters.
+fn path(word: &str) -> Option<Path> {
+    if word.is_empty() || word.chars().any(|c| c.is_control()) {
+        return None;
+    }
+    Path::try_from(word).ok()
 }
 
 /// 64 hex digits.
@@ -148,15 +145,15 @@ impl Parser {
                 let Some(v) = out.one(words, e) else {
                     return Outcome::Simple;
                 };
-                let valid = if inline {
-                    hex_key(v).is_some()
+                let key = if inline {
+                    hex_key(v).map(SyncKey::Inline)
                 } else {
-                    path_ok(v)
+                    path(v).map(SyncKey::File)
                 };
-                if !valid {
+                let Some(key) = key else {
                     out.bad(words, e, 0, 1);
                     return Outcome::Simple;
-                }
+                };
                 let from = 1 + u8::from(inline);
                 if m.key_from != 0 && m.key_from != from {
                     let prev = if inline { KEY_FILE } else { KEY_FILE + 1 };
@@ -165,18 +162,7 @@ impl Parser {
                     if m.key_from != 0 {
                         out.warn(words, K::Repeated, 0, NO);
                     }
-                    if inline {
-                        if let Some(key) = hex_key(v) {
-                            d.key = SyncKey::Inline(key);
-                        }
-                    } else {
-                        if !matches!(d.key, SyncKey::File(_)) {
-                            d.key = SyncKey::File(Path::new());
-                        }
-                        if let SyncKey::File(p) = &mut d.key {
-                            set_path(p, v);
-                        }
-                    }
+                    d.key = key;
                     m.key_from = from;
                 }
             }
@@ -191,10 +177,9 @@ impl Parser {
             }
             SyncKw::LeaseFile => {
                 if let Some(v) = out.one(words, Expected::FileName) {
-                    if path_ok(v) {
-                        set_path(d.lease_file.get_or_insert_with(Path::new), v);
-                    } else {
-                        out.bad(words, Expected::FileName, 0, 1);
+                    match path(v) {
+                        Some(p) => d.lease_file = Some(p),
+                        None => out.bad(words, Expected::FileName, 0, 1),
                     }
                 }
             }
