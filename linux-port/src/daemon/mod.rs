@@ -256,7 +256,7 @@ pub fn run(opts: Options) -> u8 {
 
 /// A start-up error: `{what}: {e}`.
 #[inline(never)]
-fn fail(what: &dyn std::fmt::Display, e: std::io::Error) -> String {
+fn fail(what: &dyn std::fmt::Display, e: &dyn std::fmt::Display) -> String {
     format!("{what}: {e}")
 }
 
@@ -410,10 +410,10 @@ fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
 impl Daemon {
     fn new(opts: &Options, signals: SignalFd, config: &cfg::Config) -> Result<Daemon, String> {
         let nl_events = NetlinkSocket::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
-            .map_err(|e| fail(&"netlink event socket", e))?;
-        let nl = Netlink::open().map_err(|e| fail(&"netlink socket", e))?;
-        let packet = PacketSocket::open().map_err(|e| fail(&"packet socket", e))?;
-        let timer = TimerFd::new().map_err(|e| fail(&"timerfd", e))?;
+            .map_err(|e| fail(&"netlink event socket", &e))?;
+        let nl = Netlink::open().map_err(|e| fail(&"netlink socket", &e))?;
+        let packet = PacketSocket::open().map_err(|e| fail(&"packet socket", &e))?;
+        let timer = TimerFd::new().map_err(|e| fail(&"timerfd", &e))?;
         let mut ifaces = Vec::with_capacity(MAX_IFACES);
         let mut inst = Vec::with_capacity(SLOTS);
         for c in &config.instances {
@@ -434,7 +434,7 @@ impl Daemon {
         let control = control::Server::bind(&opts.control, cap).map_err(|e| {
             fail(
                 &format_args!("control socket {}", opts.control.display()),
-                e,
+                &crate::sys::ErrorText(&e),
             )
         })?;
         let mut d = Daemon {
@@ -510,7 +510,6 @@ impl Daemon {
 
     fn refresh_links(&mut self) {
         if let Err(e) = self.nl.dump_links(&mut self.ifaces) {
-            let e = crate::sys::ErrorText(&e);
             crate::log!(Error, "link dump failed: {e}");
         }
         self.links_dirty = false;
@@ -523,7 +522,6 @@ impl Daemon {
             .nl
             .dump_addresses(&mut self.ifaces, &|a: &IpAddr| is_vip(inst, a))
         {
-            let e = crate::sys::ErrorText(&e);
             crate::log!(Error, "address dump failed: {e}");
         }
         self.addresses_dirty = false;
@@ -593,7 +591,6 @@ impl Daemon {
                 if let Err(e) = r {
                     ok = false;
                     if !f.open_error_logged {
-                        let e = crate::sys::ErrorText(&e);
                         let fam = if v6 { "IPv6" } else { "IPv4" };
                         crate::log!(Error, "{}: cannot open {fam} VRRP socket: {e}", f.name);
                     }
@@ -769,7 +766,6 @@ impl Daemon {
                 }
             };
             if let Err(e) = poll::poll(&mut self.fds, timeout) {
-                let e = crate::sys::ErrorText(&e);
                 crate::log!(Error, "poll failed: {e}");
                 return 1;
             }
@@ -860,14 +856,13 @@ impl Daemon {
             let n = match self.nl_events.recv(&mut buf) {
                 Ok(Some(n)) => n,
                 Ok(None) => break,
-                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                Err(e) if e.0 == libc::ENOBUFS => {
                     // Events lost: re-read everything.
                     self.links_dirty = true;
                     self.addresses_dirty = true;
                     continue;
                 }
                 Err(e) => {
-                    let e = crate::sys::ErrorText(&e);
                     crate::log!(Error, "netlink events: {e}");
                     break;
                 }

@@ -93,11 +93,11 @@ impl Daemon {
         })
     }
 
-    fn receive_error(&mut self, now: Instant, f: usize, e: &std::io::Error) {
+    fn receive_error(&mut self, now: Instant, f: usize, e: crate::sys::Errno) {
         let i = &mut self.ifaces[f];
         if now >= i.next_rx_log {
             i.next_rx_log = now + DROP_LOG_EVERY;
-            crate::log!(Error, "{}: receive: {}", i.name, crate::sys::ErrorText(e));
+            crate::log!(Error, "{}: receive: {e}", i.name);
         }
     }
 
@@ -110,7 +110,7 @@ impl Daemon {
             let n = match sock.recv(&mut buf) {
                 Ok(Some(n)) => n,
                 Ok(None) => return,
-                Err(e) => return self.receive_error(now, f, &e),
+                Err(e) => return self.receive_error(now, f, e),
             };
             let Some(h) = ipv4_header(&buf[..n]) else {
                 continue;
@@ -137,7 +137,7 @@ impl Daemon {
             let r = match sock.recv(&mut buf) {
                 Ok(Some(r)) => r,
                 Ok(None) => return,
-                Err(e) => return self.receive_error(now, f, &e),
+                Err(e) => return self.receive_error(now, f, e),
             };
             let dst = r.dst.unwrap_or(wire::IPV6_MULTICAST);
             let payload = &buf[..r.len.min(RX_BUF)];
