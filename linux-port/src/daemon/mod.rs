@@ -336,7 +336,7 @@ fn make_inst(
         .and_then(|g| all.sync_groups.get(usize::from(g)))
         .map(|g| g.name.clone());
     Ok(Inst {
-        cfg: c.clone(),
+        cfg: sys::copy_instance(c),
         sync_group,
         iface,
         vip_iface,
