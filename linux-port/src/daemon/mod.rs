@@ -400,6 +400,22 @@ fn health(cfg: &cfg::Instance, own_up: bool, track_up: impl Iterator<Item = bool
     (fault, effective)
 }
 
+/// Warns that instance `i` has no address to send adverts from
+/// (`{name}: {interface} has no usable {family} address{tail}`).
+#[inline(never)]
+fn no_address(i: &Inst, tail: &str) {
+    let fam = match i.family() {
+        Family::Ipv4 => "IPv4",
+        Family::Ipv6 => "link-local IPv6",
+    };
+    crate::log!(
+        Warning,
+        "{}: {} has no usable {fam} address{tail}",
+        i.cfg.name,
+        i.cfg.interface
+    );
+}
+
 /// Whether `a` is a virtual address of any instance in `inst`.
 fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
     inst.iter()
@@ -469,16 +485,7 @@ impl Daemon {
         d.refresh_own_addresses();
         for i in &d.inst {
             if i.src.is_none() {
-                crate::log!(
-                    Warning,
-                    "{}: {} has no usable {} address yet; adverts wait for one",
-                    i.cfg.name,
-                    i.cfg.interface,
-                    match i.family() {
-                        Family::Ipv4 => "IPv4",
-                        Family::Ipv6 => "link-local IPv6",
-                    }
-                );
+                no_address(i, " yet; adverts wait for one");
             }
         }
         d.cleanup_leftovers();
@@ -547,15 +554,7 @@ impl Daemon {
         let name = &inst.cfg.name;
         match src {
             Some(a) => crate::log!(Info, "{name}: adverts from {a} on {}", f.name),
-            None => crate::log!(
-                Warning,
-                "{name}: {} has no usable {} address; cannot send adverts",
-                f.name,
-                match inst.family() {
-                    Family::Ipv4 => "IPv4",
-                    Family::Ipv6 => "link-local IPv6",
-                }
-            ),
+            None => no_address(inst, "; cannot send adverts"),
         }
         self.inst[i].src = src;
         // Before start-up the core does not know the instance yet.

@@ -135,9 +135,7 @@ pub fn would_block(e: &io::Error) -> bool {
 /// vectors of such, whose drops release nothing; so the copy and the
 /// original behave exactly like a clone and its original (a test checks
 /// the copy equals the clone).
-pub fn copy_instance(
-    src: &tandem_protocol::config::Instance,
-) -> tandem_protocol::config::Instance {
+pub fn copy_instance(src: &tandem_protocol::config::Instance) -> tandem_protocol::config::Instance {
     // SAFETY: `src` is a valid, initialised value; see above why a bitwise
     // duplicate of this type is a valid independent value.
     unsafe { core::ptr::read(src) }
@@ -258,10 +256,9 @@ mod tests {
     #[test]
     fn copy_instance_is_a_clone() {
         let text = "vrrp_instance I {\n interface eth0\n virtual_router_id 7\n track_interface {\n  wan weight -20\n }\n virtual_ipaddress {\n  10.0.0.1/24 dev lan label lan:1\n  10.0.0.2\n }\n virtual_routes {\n  10.1.0.0/16 via 10.0.0.254 dev lan\n }\n unicast_peer {\n  10.0.0.9\n }\n}\n";
-        let c = tandem_protocol::config::parse_str("t", text, &mut |d| {
-            assert!(!d.is_error(), "{d}")
-        })
-        .unwrap();
+        let c =
+            tandem_protocol::config::parse_str("t", text, &mut |d| assert!(!d.is_error(), "{d}"))
+                .unwrap();
         let i = &c.instances[0];
         assert_eq!(i.virtual_addresses.len(), 2);
         assert_eq!(copy_instance(i), i.clone());
