@@ -67,6 +67,9 @@ impl Iface {
     }
 }
 
+/// What an exchange's reply handler returns: `Some(result)` ends it.
+type Reply = Option<Result<(), Errno>>;
+
 /// The request socket plus buffers.
 pub struct Netlink {
     sock: NetlinkSocket,
@@ -148,7 +151,7 @@ impl Netlink {
         seq: u32,
         len: Result<usize, tandem_protocol::netlink::Error>,
         strict: bool,
-        on: &mut dyn FnMut(&Message<'_>, bool) -> Option<Result<(), Errno>>,
+        on: &mut dyn FnMut(&Message<'_>, bool) -> Reply,
     ) -> Result<(), Errno> {
         let len = len.map_err(|_| Errno::INVALID_INPUT)?;
         self.sock.send(&self.tx[..len])?;
