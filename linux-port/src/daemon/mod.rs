@@ -289,15 +289,33 @@ fn make_inst(
         Family::Ipv4 => ifaces[iface].need_v4 = true,
         Family::Ipv6 => ifaces[iface].need_v6 = true,
     }
+    // The advert's address list, built in place (all virtual addresses
+    // are of the instance's family).
+    let mut addresses = match c.family {
+        Family::Ipv4 => wire::Addresses::Ipv4(heapless::Vec::new()),
+        Family::Ipv6 => wire::Addresses::Ipv6(heapless::Vec::new()),
+    };
+    let mut fits = true;
+    let mut add = |a: &IpAddr| {
+        fits &= match (&mut addresses, a) {
+            (wire::Addresses::Ipv4(l), IpAddr::V4(a)) => l.push(*a).is_ok(),
+            (wire::Addresses::Ipv6(l), IpAddr::V6(a)) => l.push(*a).is_ok(),
+            _ => false,
+        }
+    };
+    if c.virtual_addresses.is_empty() {
+        // No VIP: adverts still need one address (keepalived refuses such
+        // instances; the parser warned). Advertise the unspecified address.
+        add(&unspecified(c.family));
+    }
     let mut vip_iface = heapless::Vec::new();
-    let mut addrs: heapless::Vec<IpAddr, { cfg::MAX_VIPS }> = heapless::Vec::new();
     for v in &c.virtual_addresses {
         let i = match &v.dev {
             Some(d) => iface_index(ifaces, d)?,
             None => iface,
         };
         let _ = vip_iface.push(i);
-        let _ = addrs.push(v.addr);
+        add(&v.addr);
     }
     let mut route_iface = heapless::Vec::new();
     for r in &c.virtual_routes {
@@ -311,12 +329,9 @@ fn make_inst(
     for t in &c.track_interfaces {
         let _ = track_iface.push(iface_index(ifaces, &t.name)?);
     }
-    let none = [unspecified(c.family)];
-    // No VIP: adverts still need one address (keepalived refuses such
-    // instances; the parser warned). Advertise the unspecified address.
-    let list: &[IpAddr] = if addrs.is_empty() { &none } else { &addrs };
-    let addresses = wire::Addresses::from_ip_addrs(list)
-        .ok_or_else(|| SetupError::TooManyVips(c.name.clone()))?;
+    if !fits {
+        return Err(SetupError::TooManyVips(c.name.clone()));
+    }
     let repr = wire::Repr {
         version: match c.version {
             cfg::Version::V2 => wire::Version::V2,
