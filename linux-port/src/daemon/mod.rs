@@ -508,19 +508,27 @@ impl Daemon {
         d.reserve_poll();
         let now = clock::now();
         for i in 0..d.inst.len() {
-            let k = core_config(&d.inst[i].cfg, d.inst[i].src);
-            let idx = d
-                .node
-                .add_instance(k)
-                .map_err(|e| SetupError::Core(d.inst[i].cfg.name.clone(), e))?;
-            if idx != i {
-                return Err(SetupError::IndexMismatch.into());
-            }
+            d.add_core(i)?;
         }
         d.update_health(now, true);
         d.node.start(now);
         d.drain(now);
         Ok(d)
+    }
+
+    /// Adds record `i` to the core (its index there must be `i` too); a
+    /// record the core refuses is removed again.
+    fn add_core(&mut self, i: usize) -> Result<(), SetupError> {
+        let k = core_config(&self.inst[i].cfg, self.inst[i].src);
+        match self.node.add_instance(k) {
+            Ok(idx) if idx == i => Ok(()),
+            Ok(_) => Err(SetupError::IndexMismatch),
+            Err(e) => {
+                let name = self.inst[i].cfg.name.clone();
+                self.inst.truncate(i);
+                Err(SetupError::Core(name, e))
+            }
+        }
     }
 
     /// Sizes the poll set for the most interfaces a reload may bring.
@@ -1087,21 +1095,10 @@ impl Daemon {
                 continue;
             }
             crate::log!(Notice, "{}: added", rec.cfg.name);
-            let k = core_config(&rec.cfg, rec.src);
-            let name = rec.cfg.name.clone();
             self.inst.push(rec);
-            let i = self.inst.len() - 1;
-            match self.node.add_instance(k) {
-                Ok(idx) if idx == i => {}
-                Ok(_) => {
-                    result = Err(SetupError::IndexMismatch);
-                    break;
-                }
-                Err(e) => {
-                    self.inst.pop();
-                    result = Err(SetupError::Core(name, e));
-                    break;
-                }
+            result = self.add_core(self.inst.len() - 1);
+            if result.is_err() {
+                break;
             }
         }
         self.staged = staged;
