@@ -267,12 +267,22 @@ fn unspecified(f: Family) -> IpAddr {
     }
 }
 
-fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, SetupError> {
+/// [`SetupError::TooManyIfaces`], as a zero-sized error (the result of
+/// [`iface_index`] then fits in registers).
+struct TooManyIfaces;
+
+impl From<TooManyIfaces> for SetupError {
+    fn from(_: TooManyIfaces) -> Self {
+        SetupError::TooManyIfaces
+    }
+}
+
+fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, TooManyIfaces> {
     if let Some(p) = ifaces.iter().position(|i| i.name == *name) {
         return Ok(p);
     }
     if ifaces.len() >= MAX_IFACES {
-        return Err(SetupError::TooManyIfaces);
+        return Err(TooManyIfaces);
     }
     ifaces.push(Iface::new(name.clone()));
     Ok(ifaces.len() - 1)
