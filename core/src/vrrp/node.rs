@@ -518,10 +518,11 @@ impl<const N: usize> Node<N> {
     /// every input call. *O*(N).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.instances
-            .iter()
-            .filter_map(|inst| inst.timers.next())
-            .min()
+        let mut min = u64::MAX;
+        for inst in &self.instances {
+            min = min.min(inst.timers.earliest());
+        }
+        (min != u64::MAX).then_some(Instant::from_micros(min))
     }
 
     /// Number of instance slots in use (retired ones included).

@@ -69,12 +69,12 @@ impl TimerTable {
         false
     }
 
-    /// The earliest armed deadline.
-    pub(crate) fn next(&self) -> Option<Instant> {
+    /// The earliest armed deadline, in microseconds; `u64::MAX` if none.
+    pub(crate) fn earliest(&self) -> u64 {
         let mut min = OFF;
         for &at in &self.data {
             min = min.min(at);
         }
-        (min != OFF).then_some(Instant::from_micros(min))
+        min
     }
 }
