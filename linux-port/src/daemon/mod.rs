@@ -720,19 +720,19 @@ impl Daemon {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let min = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        // Compared as microseconds, u64::MAX standing for "none".
+        let us = |t: Option<Instant>| t.map_or(u64::MAX, Instant::as_micros);
         // The sync core's deadlines are soft and may lie in the past until
         // its next poll: never less than 1 ms ahead (no busy loop).
-        let soon = clock::now() + Duration::from_millis(1);
-        let sync = self.sync.as_ref().and_then(|s| s.deadline());
-        let soft = min(sync, self.lease_deadline()).map(|t| t.max(soon));
-        min(
-            min(self.node.poll_timeout(), self.control.next_deadline()),
-            soft,
-        )
+        let soon = (clock::now() + Duration::from_millis(1)).as_micros();
+        let sync = us(self.sync.as_ref().and_then(|s| s.deadline()));
+        let mut soft = sync.min(us(self.lease_deadline()));
+        if soft != u64::MAX {
+            soft = soft.max(soon);
+        }
+        let hard = us(self.node.poll_timeout()).min(us(self.control.next_deadline()));
+        let t = hard.min(soft);
+        (t != u64::MAX).then_some(Instant::from_micros(t))
     }
 
     /// Adds `fd` (polled for input) with its `token` to the poll set.
