@@ -36,8 +36,9 @@ struct Instance {
     master_adver_int: Duration,
     /// Source of the last advert accepted from a master (BACKUP).
     master_addr: Option<IpAddr>,
-    /// keepalived's `preempt_time`: preemption is allowed from this instant.
-    preempt_at: Option<Instant>,
+    /// keepalived's `preempt_time`: preemption is allowed from this instant
+    /// ([`Instant::END`]: not set).
+    preempt_at: Instant,
     /// What it will mean when Master_Down_Timer fires.
     down_reason: Reason,
     /// The last address action queued was `AddAddresses`.
@@ -61,7 +62,7 @@ impl Instance {
             wants_master: false,
             master_adver_int: adver_int(&cfg),
             master_addr: None,
-            preempt_at: None,
+            preempt_at: Instant::END,
             down_reason: Reason::MasterDown,
             addresses: false,
             timers: TimerTable::default(),
@@ -98,7 +99,8 @@ impl Instance {
     /// Whether a lower-priority advert must still be accepted because of
     /// `preempt_delay` (keepalived `vrrp_state_backup`).
     fn preempt_delayed(&self, now: Instant) -> bool {
-        self.cfg.preempt_delay > Duration::ZERO && self.preempt_at.is_none_or(|at| at > now)
+        self.cfg.preempt_delay > Duration::ZERO
+            && (self.preempt_at == Instant::END || self.preempt_at > now)
     }
 }
 
@@ -271,8 +273,11 @@ impl<const N: usize> Node<N> {
     fn reset_for_start(&mut self, now: Instant, i: usize) {
         let inst = &mut self.instances[i];
         inst.master_adver_int = adver_int(&inst.cfg);
-        inst.preempt_at =
-            (inst.cfg.preempt_delay > Duration::ZERO).then(|| now + inst.cfg.preempt_delay);
+        inst.preempt_at = if inst.cfg.preempt_delay > Duration::ZERO {
+            now + inst.cfg.preempt_delay
+        } else {
+            Instant::END
+        };
         inst.wants_master = false;
         inst.master_addr = None;
         inst.down_reason = Reason::MasterDown;
@@ -308,9 +313,9 @@ impl<const N: usize> Node<N> {
                     inst.wants_master = false;
                     if inst.cfg.preempt_delay > Duration::ZERO {
                         if advert.priority >= inst.priority {
-                            inst.preempt_at = None;
-                        } else if inst.preempt_at.is_none() {
-                            inst.preempt_at = Some(now + inst.cfg.preempt_delay);
+                            inst.preempt_at = Instant::END;
+                        } else if inst.preempt_at == Instant::END {
+                            inst.preempt_at = now + inst.cfg.preempt_delay;
                         }
                     }
                 } else {
@@ -462,7 +467,7 @@ impl<const N: usize> Node<N> {
             inst.master_adver_int = adver_int(&cfg);
         }
         if cfg.preempt_delay != old.preempt_delay {
-            inst.preempt_at = None;
+            inst.preempt_at = Instant::END;
         }
         if inst.state == State::Master {
             if cfg.priority != old.priority
