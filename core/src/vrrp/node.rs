@@ -504,18 +504,18 @@ impl<const N: usize> Node<N> {
     /// *O*(N).
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
-        let i = self
-            .instances
-            .iter()
-            .enumerate()
-            .filter_map(|(i, inst)| {
-                inst.queue
-                    .first()
-                    .map(|(seq, _)| (self.seq.wrapping_sub(*seq), i))
-            })
-            .max()?
-            .1;
-        Some(self.instances[i].queue.remove(0).1)
+        // The oldest head: the largest age (sequence numbers are unique and
+        // taken before `self.seq` advances, so every age is at least 1).
+        let (mut oldest, mut age) = (None, 0);
+        for (i, inst) in self.instances.iter().enumerate() {
+            if let Some((seq, _)) = inst.queue.first() {
+                let a = self.seq.wrapping_sub(*seq);
+                if a > age {
+                    (oldest, age) = (Some(i), a);
+                }
+            }
+        }
+        Some(self.instances[oldest?].queue.remove(0).1)
     }
 
     /// The next instant at which [`handle_timeout`](Node::handle_timeout)
