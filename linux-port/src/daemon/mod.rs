@@ -217,7 +217,7 @@ pub fn run(opts: Options) -> u8 {
         }
     };
     let mut loader = conf::Loader::new();
-    let outcome = match loader.load(&opts.config, &mut |d| log::diagnostic(d)) {
+    let outcome = match loader.load(&opts.config, &mut log::diagnostic) {
         Ok(o) => o,
         Err(e) => {
             crate::log!(Error, "cannot read {}: {e}", opts.config.display());
@@ -233,7 +233,7 @@ pub fn run(opts: Options) -> u8 {
         );
         return 1;
     };
-    conf::unsupported(config, &mut |m| crate::log!(Warning, "{m}"));
+    conf::unsupported(config, &mut warn);
     let mut d = match Daemon::new(&opts, signals, config) {
         Ok(d) => d,
         Err(e) => {
@@ -252,6 +252,11 @@ pub fn run(opts: Options) -> u8 {
     d.loader = Some(loader);
     d.alloc_on_reload = sys::env_is_set(ALLOC_ON_RELOAD_ENV);
     d.run_loop()
+}
+
+/// Logs a configuration warning of [`conf::unsupported`].
+fn warn(m: std::fmt::Arguments<'_>) {
+    log::write(log::Level::Warning, m);
 }
 
 /// A start-up error: `{what}: {e}`.
@@ -1003,7 +1008,7 @@ impl Daemon {
     }
 
     fn reload_with(&mut self, now: Instant, loader: &mut conf::Loader) {
-        let outcome = match loader.load(&self.config_path, &mut |d| log::diagnostic(d)) {
+        let outcome = match loader.load(&self.config_path, &mut log::diagnostic) {
             Ok(o) => o,
             Err(e) => {
                 crate::log!(
@@ -1022,7 +1027,7 @@ impl Daemon {
             );
             return;
         };
-        conf::unsupported(new, &mut |m| crate::log!(Warning, "{m}"));
+        conf::unsupported(new, &mut warn);
         if let Err(e) = self.apply(now, new) {
             crate::log!(Error, "reload: {e}");
         }
