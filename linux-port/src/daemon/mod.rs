@@ -891,8 +891,8 @@ impl Daemon {
         let mut links_changed = false;
         loop {
             let n = match self.nl_events.recv(&mut buf) {
-                Ok(Some(n)) => n,
-                Ok(None) => break,
+                Ok(n) => n,
+                Err(e) if e.would_block() => break,
                 Err(e) if e.0 == libc::ENOBUFS => {
                     // Events lost: re-read everything.
                     self.links_dirty = true;

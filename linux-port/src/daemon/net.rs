@@ -156,9 +156,10 @@ impl Netlink {
         let len = len.map_err(|_| Errno::INVALID_INPUT)?;
         self.sock.send(&self.tx[..len])?;
         loop {
-            let n = match self.sock.recv(&mut self.rx)? {
-                Some(n) => n,
-                None => return Err(Errno::TIMED_OUT),
+            let n = match self.sock.recv(&mut self.rx) {
+                Ok(n) => n,
+                Err(e) if e.would_block() => return Err(Errno::TIMED_OUT),
+                Err(e) => return Err(e),
             };
             for m in Messages::new(&self.rx[..n]) {
                 let Ok(p) = m else {

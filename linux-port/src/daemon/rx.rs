@@ -108,8 +108,8 @@ impl Daemon {
                 return;
             };
             let n = match sock.recv(&mut buf) {
-                Ok(Some(n)) => n,
-                Ok(None) => return,
+                Ok(n) => n,
+                Err(e) if e.would_block() => return,
                 Err(e) => return self.receive_error(now, f, e),
             };
             let Some(h) = ipv4_header(&buf[..n]) else {

@@ -78,16 +78,11 @@ impl NetlinkSocket {
         .map(drop)
     }
 
-    /// Receives one datagram (possibly several messages). `Ok(None)` when
-    /// nothing is pending (non-blocking socket) or the timeout passed.
-    pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+    /// Receives one datagram (possibly several messages). An error that
+    /// [would block](Errno::would_block) when nothing is pending
+    /// (non-blocking socket) or the timeout passed.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         // SAFETY: `buf` is writable for `buf.len()` bytes.
-        let r =
-            ck_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) });
-        match r {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if e.would_block() => Ok(None),
-            Err(e) => Err(e),
-        }
+        ck_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) })
     }
 }

@@ -104,17 +104,11 @@ impl VrrpV4 {
         &self.fd
     }
 
-    /// Receives one datagram *including its IPv4 header* into `buf`.
-    /// `Ok(None)` when nothing is pending.
-    pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+    /// Receives one datagram *including its IPv4 header* into `buf`. An
+    /// error that [would block](Errno::would_block) when nothing is pending.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         // SAFETY: `buf` is writable for `buf.len()` bytes.
-        let r =
-            ck_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) });
-        match r {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if e.would_block() => Ok(None),
-            Err(e) => Err(e),
-        }
+        ck_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) })
     }
 
     /// Sends the VRRP message `payload` (no IP header) from `src` to `dst`
