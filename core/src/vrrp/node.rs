@@ -241,10 +241,8 @@ impl<const N: usize> Node<N> {
                 continue;
             }
             self.reset_for_start(now, i);
-            let group_master = self
-                .other_members(i)
-                .iter()
-                .any(|&j| self.instances[j].state == State::Master);
+            let group_master = (0..self.instances.len())
+                .any(|j| self.member(i, j) && self.instances[j].state == State::Master);
             let inst = &self.instances[i];
             if inst.fault {
                 self.enter_fault(now, i, Reason::Fault);
@@ -373,8 +371,8 @@ impl<const N: usize> Node<N> {
             if inst.state != State::Fault {
                 self.enter_fault(now, instance, Reason::Fault);
             }
-            for j in self.other_members(instance) {
-                if self.instances[j].state != State::Fault {
+            for j in 0..self.instances.len() {
+                if self.member(instance, j) && self.instances[j].state != State::Fault {
                     self.enter_fault(now, j, Reason::SyncGroup);
                 }
             }
@@ -383,8 +381,8 @@ impl<const N: usize> Node<N> {
                 return;
             }
             self.leave_fault(now, instance, Reason::FaultCleared);
-            for j in self.other_members(instance) {
-                if self.instances[j].state == State::Fault {
+            for j in 0..self.instances.len() {
+                if self.member(instance, j) && self.instances[j].state == State::Fault {
                     self.leave_fault(now, j, Reason::SyncGroup);
                 }
             }
@@ -782,9 +780,9 @@ impl<const N: usize> Node<N> {
     /// sync group's agreement.
     fn master_down(&mut self, now: Instant, i: usize) {
         self.instances[i].wants_master = true;
-        let agreed = self.other_members(i).iter().all(|&j| {
+        let agreed = (0..self.instances.len()).all(|j| {
             let other = &self.instances[j];
-            other.state == State::Master || other.wants_master
+            !self.member(i, j) || other.state == State::Master || other.wants_master
         });
         if !agreed {
             let inst = &mut self.instances[i];
@@ -799,8 +797,8 @@ impl<const N: usize> Node<N> {
 
     /// Takes every other member of `i`'s group to MASTER.
     fn sync_master(&mut self, now: Instant, i: usize) {
-        for j in self.other_members(i) {
-            if self.instances[j].state == State::Backup {
+        for j in 0..self.instances.len() {
+            if self.member(i, j) && self.instances[j].state == State::Backup {
                 self.enter_master(now, j, Reason::SyncGroup);
             }
         }
@@ -808,8 +806,8 @@ impl<const N: usize> Node<N> {
 
     /// Takes every other MASTER member of `i`'s group to BACKUP.
     fn sync_backup(&mut self, now: Instant, i: usize) {
-        for j in self.other_members(i) {
-            if self.instances[j].state == State::Master {
+        for j in 0..self.instances.len() {
+            if self.member(i, j) && self.instances[j].state == State::Master {
                 let inst = &mut self.instances[j];
                 inst.wants_master = false;
                 inst.down_reason = Reason::MasterDown;
@@ -820,20 +818,15 @@ impl<const N: usize> Node<N> {
         }
     }
 
-    /// Indices of the other started members of `i`'s sync group.
-    /// (Collected into a fixed vector so the caller may mutate the node.)
-    fn other_members(&self, i: usize) -> Vec<usize, N> {
-        let mut out = Vec::new();
-        let Some(group) = self.instances[i].cfg.sync_group else {
-            return out;
-        };
-        for (j, inst) in self.instances.iter().enumerate() {
-            if j != i && inst.active() && inst.cfg.sync_group == Some(group) {
-                // Cannot fail: at most N instances.
-                let _ = out.push(j);
-            }
-        }
-        out
+    /// Whether `j` is another started member of `i`'s sync group. (Callers
+    /// loop over indices and may change states meanwhile: no transition
+    /// changes membership, which depends on retirement and leaving
+    /// Initialize only.)
+    #[inline(never)]
+    fn member(&self, i: usize, j: usize) -> bool {
+        let group = self.instances[i].cfg.sync_group;
+        let inst = &self.instances[j];
+        group.is_some() && j != i && inst.active() && inst.cfg.sync_group == group
     }
 
     /// Whether another member of `i`'s sync group has a fault of its own.
