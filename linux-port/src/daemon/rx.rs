@@ -178,10 +178,12 @@ impl Daemon {
         let accepted = match check(&inst.cfg, &inst.repr.auth, src, dst, ttl, payload) {
             Ok(a) => a,
             Err((d, e)) => {
-                return match e {
-                    Some(e) => count(inst, now, d, src, &Detail(e)),
-                    None => count(inst, now, d, src, &""),
-                }
+                let detail = e.map(Detail);
+                let detail: &dyn core::fmt::Display = match &detail {
+                    Some(e) => e,
+                    None => &"",
+                };
+                return count(inst, now, d, src, detail);
             }
         };
         if accepted.address_list_differs {
