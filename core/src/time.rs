@@ -133,6 +133,10 @@ impl Instant {
     /// The clock's origin.
     pub const ZERO: Instant = Instant { micros: 0 };
 
+    /// The end of time (where additions saturate); also stands for "not
+    /// set" where a plain instant is cheaper than an `Option`.
+    pub const END: Instant = Instant { micros: u64::MAX };
+
     /// The instant `micros` microseconds after the origin.
     pub const fn from_micros(micros: u64) -> Self {
         Instant { micros }

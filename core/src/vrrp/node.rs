@@ -36,8 +36,9 @@ struct Instance {
     master_adver_int: Duration,
     /// Source of the last advert accepted from a master (BACKUP).
     master_addr: Option<IpAddr>,
-    /// keepalived's `preempt_time`: preemption is allowed from this instant.
-    preempt_at: Option<Instant>,
+    /// keepalived's `preempt_time`: preemption is allowed from this instant
+    /// ([`Instant::END`]: not set).
+    preempt_at: Instant,
     /// What it will mean when Master_Down_Timer fires.
     down_reason: Reason,
     /// The last address action queued was `AddAddresses`.
@@ -61,7 +62,7 @@ impl Instance {
             wants_master: false,
             master_adver_int: adver_int(&cfg),
             master_addr: None,
-            preempt_at: None,
+            preempt_at: Instant::END,
             down_reason: Reason::MasterDown,
             addresses: false,
             timers: TimerTable::default(),
@@ -98,7 +99,8 @@ impl Instance {
     /// Whether a lower-priority advert must still be accepted because of
     /// `preempt_delay` (keepalived `vrrp_state_backup`).
     fn preempt_delayed(&self, now: Instant) -> bool {
-        self.cfg.preempt_delay > Duration::ZERO && self.preempt_at.is_none_or(|at| at > now)
+        self.cfg.preempt_delay > Duration::ZERO
+            && (self.preempt_at == Instant::END || self.preempt_at > now)
     }
 }
 
@@ -239,10 +241,8 @@ impl<const N: usize> Node<N> {
                 continue;
             }
             self.reset_for_start(now, i);
-            let group_master = self
-                .other_members(i)
-                .iter()
-                .any(|&j| self.instances[j].state == State::Master);
+            let group_master = (0..self.instances.len())
+                .any(|j| self.member(i, j) && self.instances[j].state == State::Master);
             let inst = &self.instances[i];
             if inst.fault {
                 self.enter_fault(now, i, Reason::Fault);
@@ -271,8 +271,11 @@ impl<const N: usize> Node<N> {
     fn reset_for_start(&mut self, now: Instant, i: usize) {
         let inst = &mut self.instances[i];
         inst.master_adver_int = adver_int(&inst.cfg);
-        inst.preempt_at =
-            (inst.cfg.preempt_delay > Duration::ZERO).then(|| now + inst.cfg.preempt_delay);
+        inst.preempt_at = if inst.cfg.preempt_delay > Duration::ZERO {
+            now + inst.cfg.preempt_delay
+        } else {
+            Instant::END
+        };
         inst.wants_master = false;
         inst.master_addr = None;
         inst.down_reason = Reason::MasterDown;
@@ -308,9 +311,9 @@ impl<const N: usize> Node<N> {
                     inst.wants_master = false;
                     if inst.cfg.preempt_delay > Duration::ZERO {
                         if advert.priority >= inst.priority {
-                            inst.preempt_at = None;
-                        } else if inst.preempt_at.is_none() {
-                            inst.preempt_at = Some(now + inst.cfg.preempt_delay);
+                            inst.preempt_at = Instant::END;
+                        } else if inst.preempt_at == Instant::END {
+                            inst.preempt_at = now + inst.cfg.preempt_delay;
                         }
                     }
                 } else {
@@ -368,8 +371,8 @@ impl<const N: usize> Node<N> {
             if inst.state != State::Fault {
                 self.enter_fault(now, instance, Reason::Fault);
             }
-            for j in self.other_members(instance) {
-                if self.instances[j].state != State::Fault {
+            for j in 0..self.instances.len() {
+                if self.member(instance, j) && self.instances[j].state != State::Fault {
                     self.enter_fault(now, j, Reason::SyncGroup);
                 }
             }
@@ -378,8 +381,8 @@ impl<const N: usize> Node<N> {
                 return;
             }
             self.leave_fault(now, instance, Reason::FaultCleared);
-            for j in self.other_members(instance) {
-                if self.instances[j].state == State::Fault {
+            for j in 0..self.instances.len() {
+                if self.member(instance, j) && self.instances[j].state == State::Fault {
                     self.leave_fault(now, j, Reason::SyncGroup);
                 }
             }
@@ -462,7 +465,7 @@ impl<const N: usize> Node<N> {
             inst.master_adver_int = adver_int(&cfg);
         }
         if cfg.preempt_delay != old.preempt_delay {
-            inst.preempt_at = None;
+            inst.preempt_at = Instant::END;
         }
         if inst.state == State::Master {
             if cfg.priority != old.priority
@@ -499,18 +502,18 @@ impl<const N: usize> Node<N> {
     /// *O*(N).
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
-        let i = self
-            .instances
-            .iter()
-            .enumerate()
-            .filter_map(|(i, inst)| {
-                inst.queue
-                    .first()
-                    .map(|(seq, _)| (self.seq.wrapping_sub(*seq), i))
-            })
-            .max()?
-            .1;
-        Some(self.instances[i].queue.remove(0).1)
+        // The oldest head: the largest age (sequence numbers are unique and
+        // taken before `self.seq` advances, so every age is at least 1).
+        let (mut oldest, mut age) = (None, 0);
+        for (i, inst) in self.instances.iter().enumerate() {
+            if let Some((seq, _)) = inst.queue.first() {
+                let a = self.seq.wrapping_sub(*seq);
+                if a > age {
+                    (oldest, age) = (Some(i), a);
+                }
+            }
+        }
+        Some(self.instances[oldest?].queue.remove(0).1)
     }
 
     /// The next instant at which [`handle_timeout`](Node::handle_timeout)
@@ -518,10 +521,11 @@ impl<const N: usize> Node<N> {
     /// every input call. *O*(N).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.instances
-            .iter()
-            .filter_map(|inst| inst.timers.next())
-            .min()
+        let mut min = u64::MAX;
+        for inst in &self.instances {
+            min = min.min(inst.timers.earliest());
+        }
+        (min != u64::MAX).then_some(Instant::from_micros(min))
     }
 
     /// Number of instance slots in use (retired ones included).
@@ -776,9 +780,9 @@ impl<const N: usize> Node<N> {
     /// sync group's agreement.
     fn master_down(&mut self, now: Instant, i: usize) {
         self.instances[i].wants_master = true;
-        let agreed = self.other_members(i).iter().all(|&j| {
+        let agreed = (0..self.instances.len()).all(|j| {
             let other = &self.instances[j];
-            other.state == State::Master || other.wants_master
+            !self.member(i, j) || other.state == State::Master || other.wants_master
         });
         if !agreed {
             let inst = &mut self.instances[i];
@@ -793,8 +797,8 @@ impl<const N: usize> Node<N> {
 
     /// Takes every other member of `i`'s group to MASTER.
     fn sync_master(&mut self, now: Instant, i: usize) {
-        for j in self.other_members(i) {
-            if self.instances[j].state == State::Backup {
+        for j in 0..self.instances.len() {
+            if self.member(i, j) && self.instances[j].state == State::Backup {
                 self.enter_master(now, j, Reason::SyncGroup);
             }
         }
@@ -802,8 +806,8 @@ impl<const N: usize> Node<N> {
 
     /// Takes every other MASTER member of `i`'s group to BACKUP.
     fn sync_backup(&mut self, now: Instant, i: usize) {
-        for j in self.other_members(i) {
-            if self.instances[j].state == State::Master {
+        for j in 0..self.instances.len() {
+            if self.member(i, j) && self.instances[j].state == State::Master {
                 let inst = &mut self.instances[j];
                 inst.wants_master = false;
                 inst.down_reason = Reason::MasterDown;
@@ -814,20 +818,15 @@ impl<const N: usize> Node<N> {
         }
     }
 
-    /// Indices of the other started members of `i`'s sync group.
-    /// (Collected into a fixed vector so the caller may mutate the node.)
-    fn other_members(&self, i: usize) -> Vec<usize, N> {
-        let mut out = Vec::new();
-        let Some(group) = self.instances[i].cfg.sync_group else {
-            return out;
-        };
-        for (j, inst) in self.instances.iter().enumerate() {
-            if j != i && inst.active() && inst.cfg.sync_group == Some(group) {
-                // Cannot fail: at most N instances.
-                let _ = out.push(j);
-            }
-        }
-        out
+    /// Whether `j` is another started member of `i`'s sync group. (Callers
+    /// loop over indices and may change states meanwhile: no transition
+    /// changes membership, which depends on retirement and leaving
+    /// Initialize only.)
+    #[inline(never)]
+    fn member(&self, i: usize, j: usize) -> bool {
+        let group = self.instances[i].cfg.sync_group;
+        let inst = &self.instances[j];
+        group.is_some() && j != i && inst.active() && inst.cfg.sync_group == group
     }
 
     /// Whether another member of `i`'s sync group has a fault of its own.

@@ -26,41 +26,55 @@ impl Timer {
     ];
 }
 
-/// Armed deadlines of one instance; fixed size, no allocation.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Armed deadlines of one instance; fixed size, no allocation. Each is
+/// stored as its microseconds, [`OFF`] when disarmed (an instant that far
+/// out, half a million years of uptime, is never reached).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimerTable {
-    data: [Option<Instant>; 4],
+    data: [u64; 4],
+}
+
+/// A disarmed timer.
+const OFF: u64 = u64::MAX;
+
+impl Default for TimerTable {
+    fn default() -> Self {
+        TimerTable { data: [OFF; 4] }
+    }
 }
 
 impl TimerTable {
     /// Arms `timer` for `at` (re-arming replaces the old deadline).
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
-        self.data[timer as usize] = Some(at);
+        self.data[timer as usize] = at.as_micros();
     }
 
     /// Disarms `timer`.
     pub(crate) fn stop(&mut self, timer: Timer) {
-        self.data[timer as usize] = None;
+        self.data[timer as usize] = OFF;
     }
 
     /// Disarms every timer.
     pub(crate) fn stop_all(&mut self) {
-        self.data = [None; 4];
+        self.data = [OFF; 4];
     }
 
     /// Disarms `timer` and returns `true` if it was due at `now`.
     pub(crate) fn take_expired(&mut self, timer: Timer, now: Instant) -> bool {
-        match self.data[timer as usize] {
-            Some(at) if at <= now => {
-                self.data[timer as usize] = None;
-                true
-            }
-            _ => false,
+        let at = self.data[timer as usize];
+        if at != OFF && at <= now.as_micros() {
+            self.data[timer as usize] = OFF;
+            return true;
         }
+        false
     }
 
-    /// The earliest armed deadline.
-    pub(crate) fn next(&self) -> Option<Instant> {
-        self.data.iter().flatten().min().copied()
+    /// The earliest armed deadline, in microseconds; `u64::MAX` if none.
+    pub(crate) fn earliest(&self) -> u64 {
+        let mut min = OFF;
+        for &at in &self.data {
+            min = min.min(at);
+        }
+        min
     }
 }

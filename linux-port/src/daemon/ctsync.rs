@@ -1292,11 +1292,7 @@ impl Daemon {
             },
         );
         if let Err(e) = r {
-            crate::log!(
-                Error,
-                "address dump for the conntrack filter: {}",
-                ErrorText(&e)
-            );
+            crate::log!(Error, "address dump for the conntrack filter: {}", e);
             s.own_dirty = true;
             return;
         }

@@ -217,7 +217,7 @@ pub fn run(opts: Options) -> u8 {
         }
     };
     let mut loader = conf::Loader::new();
-    let outcome = match loader.load(&opts.config, &mut |d| log::diagnostic(d)) {
+    let outcome = match loader.load(&opts.config, &mut log::diagnostic) {
         Ok(o) => o,
         Err(e) => {
             crate::log!(Error, "cannot read {}: {e}", opts.config.display());
@@ -233,7 +233,7 @@ pub fn run(opts: Options) -> u8 {
         );
         return 1;
     };
-    conf::unsupported(config, &mut |m| crate::log!(Warning, "{m}"));
+    conf::unsupported(config, &mut warn);
     let mut d = match Daemon::new(&opts, signals, config) {
         Ok(d) => d,
         Err(e) => {
@@ -254,9 +254,14 @@ pub fn run(opts: Options) -> u8 {
     d.run_loop()
 }
 
+/// Logs a configuration warning of [`conf::unsupported`].
+fn warn(m: std::fmt::Arguments<'_>) {
+    log::write(log::Level::Warning, m);
+}
+
 /// A start-up error: `{what}: {e}`.
 #[inline(never)]
-fn fail(what: &dyn std::fmt::Display, e: std::io::Error) -> String {
+fn fail(what: &dyn std::fmt::Display, e: &dyn std::fmt::Display) -> String {
     format!("{what}: {e}")
 }
 
@@ -267,12 +272,22 @@ fn unspecified(f: Family) -> IpAddr {
     }
 }
 
-fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, SetupError> {
+/// [`SetupError::TooManyIfaces`], as a zero-sized error (the result of
+/// [`iface_index`] then fits in registers).
+struct TooManyIfaces;
+
+impl From<TooManyIfaces> for SetupError {
+    fn from(_: TooManyIfaces) -> Self {
+        SetupError::TooManyIfaces
+    }
+}
+
+fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, TooManyIfaces> {
     if let Some(p) = ifaces.iter().position(|i| i.name == *name) {
         return Ok(p);
     }
     if ifaces.len() >= MAX_IFACES {
-        return Err(SetupError::TooManyIfaces);
+        return Err(TooManyIfaces);
     }
     ifaces.push(Iface::new(name.clone()));
     Ok(ifaces.len() - 1)
@@ -289,15 +304,33 @@ fn make_inst(
         Family::Ipv4 => ifaces[iface].need_v4 = true,
         Family::Ipv6 => ifaces[iface].need_v6 = true,
     }
+    // The advert's address list, built in place (all virtual addresses
+    // are of the instance's family).
+    let mut addresses = match c.family {
+        Family::Ipv4 => wire::Addresses::Ipv4(heapless::Vec::new()),
+        Family::Ipv6 => wire::Addresses::Ipv6(heapless::Vec::new()),
+    };
+    let mut fits = true;
+    let mut add = |a: &IpAddr| {
+        fits &= match (&mut addresses, a) {
+            (wire::Addresses::Ipv4(l), IpAddr::V4(a)) => l.push(*a).is_ok(),
+            (wire::Addresses::Ipv6(l), IpAddr::V6(a)) => l.push(*a).is_ok(),
+            _ => false,
+        }
+    };
+    if c.virtual_addresses.is_empty() {
+        // No VIP: adverts still need one address (keepalived refuses such
+        // instances; the parser warned). Advertise the unspecified address.
+        add(&unspecified(c.family));
+    }
     let mut vip_iface = heapless::Vec::new();
-    let mut addrs: heapless::Vec<IpAddr, { cfg::MAX_VIPS }> = heapless::Vec::new();
     for v in &c.virtual_addresses {
         let i = match &v.dev {
             Some(d) => iface_index(ifaces, d)?,
             None => iface,
         };
         let _ = vip_iface.push(i);
-        let _ = addrs.push(v.addr);
+        add(&v.addr);
     }
     let mut route_iface = heapless::Vec::new();
     for r in &c.virtual_routes {
@@ -311,12 +344,9 @@ fn make_inst(
     for t in &c.track_interfaces {
         let _ = track_iface.push(iface_index(ifaces, &t.name)?);
     }
-    let none = [unspecified(c.family)];
-    // No VIP: adverts still need one address (keepalived refuses such
-    // instances; the parser warned). Advertise the unspecified address.
-    let list: &[IpAddr] = if addrs.is_empty() { &none } else { &addrs };
-    let addresses = wire::Addresses::from_ip_addrs(list)
-        .ok_or_else(|| SetupError::TooManyVips(c.name.clone()))?;
+    if !fits {
+        return Err(SetupError::TooManyVips(c.name.clone()));
+    }
     let repr = wire::Repr {
         version: match c.version {
             cfg::Version::V2 => wire::Version::V2,
@@ -336,7 +366,7 @@ fn make_inst(
         .and_then(|g| all.sync_groups.get(usize::from(g)))
         .map(|g| g.name.clone());
     Ok(Inst {
-        cfg: c.clone(),
+        cfg: sys::copy_instance(c),
         sync_group,
         iface,
         vip_iface,
@@ -400,6 +430,22 @@ fn health(cfg: &cfg::Instance, own_up: bool, track_up: impl Iterator<Item = bool
     (fault, effective)
 }
 
+/// Warns that instance `i` has no address to send adverts from
+/// (`{name}: {interface} has no usable {family} address{tail}`).
+#[inline(never)]
+fn no_address(i: &Inst, tail: &str) {
+    let fam = match i.family() {
+        Family::Ipv4 => "IPv4",
+        Family::Ipv6 => "link-local IPv6",
+    };
+    crate::log!(
+        Warning,
+        "{}: {} has no usable {fam} address{tail}",
+        i.cfg.name,
+        i.cfg.interface
+    );
+}
+
 /// Whether `a` is a virtual address of any instance in `inst`.
 fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
     inst.iter()
@@ -410,10 +456,10 @@ fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
 impl Daemon {
     fn new(opts: &Options, signals: SignalFd, config: &cfg::Config) -> Result<Daemon, String> {
         let nl_events = NetlinkSocket::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
-            .map_err(|e| fail(&"netlink event socket", e))?;
-        let nl = Netlink::open().map_err(|e| fail(&"netlink socket", e))?;
-        let packet = PacketSocket::open().map_err(|e| fail(&"packet socket", e))?;
-        let timer = TimerFd::new().map_err(|e| fail(&"timerfd", e))?;
+            .map_err(|e| fail(&"netlink event socket", &e))?;
+        let nl = Netlink::open().map_err(|e| fail(&"netlink socket", &e))?;
+        let packet = PacketSocket::open().map_err(|e| fail(&"packet socket", &e))?;
+        let timer = TimerFd::new().map_err(|e| fail(&"timerfd", &e))?;
         let mut ifaces = Vec::with_capacity(MAX_IFACES);
         let mut inst = Vec::with_capacity(SLOTS);
         for c in &config.instances {
@@ -434,7 +480,7 @@ impl Daemon {
         let control = control::Server::bind(&opts.control, cap).map_err(|e| {
             fail(
                 &format_args!("control socket {}", opts.control.display()),
-                e,
+                &crate::sys::ErrorText(&e),
             )
         })?;
         let mut d = Daemon {
@@ -469,16 +515,7 @@ impl Daemon {
         d.refresh_own_addresses();
         for i in &d.inst {
             if i.src.is_none() {
-                crate::log!(
-                    Warning,
-                    "{}: {} has no usable {} address yet; adverts wait for one",
-                    i.cfg.name,
-                    i.cfg.interface,
-                    match i.family() {
-                        Family::Ipv4 => "IPv4",
-                        Family::Ipv6 => "link-local IPv6",
-                    }
-                );
+                no_address(i, " yet; adverts wait for one");
             }
         }
         d.cleanup_leftovers();
@@ -486,19 +523,27 @@ impl Daemon {
         d.reserve_poll();
         let now = clock::now();
         for i in 0..d.inst.len() {
-            let k = core_config(&d.inst[i].cfg, d.inst[i].src);
-            let idx = d
-                .node
-                .add_instance(k)
-                .map_err(|e| SetupError::Core(d.inst[i].cfg.name.clone(), e))?;
-            if idx != i {
-                return Err(SetupError::IndexMismatch.into());
-            }
+            d.add_core(i)?;
         }
         d.update_health(now, true);
         d.node.start(now);
         d.drain(now);
         Ok(d)
+    }
+
+    /// Adds record `i` to the core (its index there must be `i` too); a
+    /// record the core refuses is removed again.
+    fn add_core(&mut self, i: usize) -> Result<(), SetupError> {
+        let k = core_config(&self.inst[i].cfg, self.inst[i].src);
+        match self.node.add_instance(k) {
+            Ok(idx) if idx == i => Ok(()),
+            Ok(_) => Err(SetupError::IndexMismatch),
+            Err(e) => {
+                let name = self.inst[i].cfg.name.clone();
+                self.inst.truncate(i);
+                Err(SetupError::Core(name, e))
+            }
+        }
     }
 
     /// Sizes the poll set for the most interfaces a reload may bring.
@@ -510,7 +555,6 @@ impl Daemon {
 
     fn refresh_links(&mut self) {
         if let Err(e) = self.nl.dump_links(&mut self.ifaces) {
-            let e = crate::sys::ErrorText(&e);
             crate::log!(Error, "link dump failed: {e}");
         }
         self.links_dirty = false;
@@ -523,7 +567,6 @@ impl Daemon {
             .nl
             .dump_addresses(&mut self.ifaces, &|a: &IpAddr| is_vip(inst, a))
         {
-            let e = crate::sys::ErrorText(&e);
             crate::log!(Error, "address dump failed: {e}");
         }
         self.addresses_dirty = false;
@@ -549,15 +592,7 @@ impl Daemon {
         let name = &inst.cfg.name;
         match src {
             Some(a) => crate::log!(Info, "{name}: adverts from {a} on {}", f.name),
-            None => crate::log!(
-                Warning,
-                "{name}: {} has no usable {} address; cannot send adverts",
-                f.name,
-                match inst.family() {
-                    Family::Ipv4 => "IPv4",
-                    Family::Ipv6 => "link-local IPv6",
-                }
-            ),
+            None => no_address(inst, "; cannot send adverts"),
         }
         self.inst[i].src = src;
         // Before start-up the core does not know the instance yet.
@@ -593,7 +628,6 @@ impl Daemon {
                 if let Err(e) = r {
                     ok = false;
                     if !f.open_error_logged {
-                        let e = crate::sys::ErrorText(&e);
                         let fam = if v6 { "IPv6" } else { "IPv4" };
                         crate::log!(Error, "{}: cannot open {fam} VRRP socket: {e}", f.name);
                     }
@@ -691,19 +725,19 @@ impl Daemon {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let min = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        // Compared as microseconds, u64::MAX standing for "none".
+        let us = |t: Option<Instant>| t.map_or(u64::MAX, Instant::as_micros);
         // The sync core's deadlines are soft and may lie in the past until
         // its next poll: never less than 1 ms ahead (no busy loop).
-        let soon = clock::now() + Duration::from_millis(1);
-        let sync = self.sync.as_ref().and_then(|s| s.deadline());
-        let soft = min(sync, self.lease_deadline()).map(|t| t.max(soon));
-        min(
-            min(self.node.poll_timeout(), self.control.next_deadline()),
-            soft,
-        )
+        let soon = (clock::now() + Duration::from_millis(1)).as_micros();
+        let sync = us(self.sync.as_ref().and_then(|s| s.deadline()));
+        let mut soft = sync.min(us(self.lease_deadline()));
+        if soft != u64::MAX {
+            soft = soft.max(soon);
+        }
+        let hard = us(self.node.poll_timeout()).min(us(self.control.next_deadline()));
+        let t = hard.min(soft);
+        (t != u64::MAX).then_some(Instant::from_micros(t))
     }
 
     /// Adds `fd` (polled for input) with its `token` to the poll set.
@@ -769,7 +803,6 @@ impl Daemon {
                 }
             };
             if let Err(e) = poll::poll(&mut self.fds, timeout) {
-                let e = crate::sys::ErrorText(&e);
                 crate::log!(Error, "poll failed: {e}");
                 return 1;
             }
@@ -858,16 +891,15 @@ impl Daemon {
         let mut links_changed = false;
         loop {
             let n = match self.nl_events.recv(&mut buf) {
-                Ok(Some(n)) => n,
-                Ok(None) => break,
-                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                Ok(n) => n,
+                Err(e) if e.would_block() => break,
+                Err(e) if e.0 == libc::ENOBUFS => {
                     // Events lost: re-read everything.
                     self.links_dirty = true;
                     self.addresses_dirty = true;
                     continue;
                 }
                 Err(e) => {
-                    let e = crate::sys::ErrorText(&e);
                     crate::log!(Error, "netlink events: {e}");
                     break;
                 }
@@ -976,7 +1008,7 @@ impl Daemon {
     }
 
     fn reload_with(&mut self, now: Instant, loader: &mut conf::Loader) {
-        let outcome = match loader.load(&self.config_path, &mut |d| log::diagnostic(d)) {
+        let outcome = match loader.load(&self.config_path, &mut log::diagnostic) {
             Ok(o) => o,
             Err(e) => {
                 crate::log!(
@@ -995,7 +1027,7 @@ impl Daemon {
             );
             return;
         };
-        conf::unsupported(new, &mut |m| crate::log!(Warning, "{m}"));
+        conf::unsupported(new, &mut warn);
         if let Err(e) = self.apply(now, new) {
             crate::log!(Error, "reload: {e}");
         }
@@ -1078,21 +1110,10 @@ impl Daemon {
                 continue;
             }
             crate::log!(Notice, "{}: added", rec.cfg.name);
-            let k = core_config(&rec.cfg, rec.src);
-            let name = rec.cfg.name.clone();
             self.inst.push(rec);
-            let i = self.inst.len() - 1;
-            match self.node.add_instance(k) {
-                Ok(idx) if idx == i => {}
-                Ok(_) => {
-                    result = Err(SetupError::IndexMismatch);
-                    break;
-                }
-                Err(e) => {
-                    self.inst.pop();
-                    result = Err(SetupError::Core(name, e));
-                    break;
-                }
+            result = self.add_core(self.inst.len() - 1);
+            if result.is_err() {
+                break;
             }
         }
         self.staged = staged;

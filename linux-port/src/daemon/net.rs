@@ -3,7 +3,7 @@
 
 use crate::sys::netlink::NetlinkSocket;
 use crate::sys::vrrp::{VrrpV4, VrrpV6};
-use std::io;
+use crate::sys::Errno;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use tandem_protocol::config::IfName;
 use tandem_protocol::netlink::route::{self, AddressMessage, LinkMessage, Message};
@@ -67,6 +67,9 @@ impl Iface {
     }
 }
 
+/// What an exchange's reply handler returns: `Some(result)` ends it.
+type Reply = Option<Result<(), Errno>>;
+
 /// The request socket plus buffers.
 pub struct Netlink {
     sock: NetlinkSocket,
@@ -88,7 +91,7 @@ pub const ENODEV: i32 = libc::ENODEV;
 
 impl Netlink {
     /// Opens the request socket.
-    pub fn open() -> io::Result<Self> {
+    pub fn open() -> Result<Self, Errno> {
         Ok(Netlink {
             sock: NetlinkSocket::open(0)?,
             seq: 1,
@@ -107,7 +110,7 @@ impl Netlink {
     pub fn request(
         &mut self,
         build: impl FnOnce(u32, &mut [u8]) -> Result<usize, tandem_protocol::netlink::Error>,
-    ) -> io::Result<i32> {
+    ) -> Result<i32, Errno> {
         let seq = self.next_seq();
         let len = build(seq, &mut self.tx);
         let mut errno = 0;
@@ -126,12 +129,12 @@ impl Netlink {
         &mut self,
         build: impl FnOnce(&mut [u8], u32) -> Result<usize, tandem_protocol::netlink::Error>,
         mut f: impl FnMut(&Message<'_>),
-    ) -> io::Result<()> {
+    ) -> Result<(), Errno> {
         let seq = self.next_seq();
         let len = build(&mut self.tx, seq);
         self.exchange(seq, len, true, &mut |m, multi| match m {
             Message::Done => Some(Ok(())),
-            Message::Error(e) if !e.is_ack() => Some(Err(io::Error::from_raw_os_error(e.errno))),
+            Message::Error(e) if !e.is_ack() => Some(Err(Errno(e.errno))),
             m => {
                 f(m);
                 (!multi).then_some(Ok(()))
@@ -148,19 +151,20 @@ impl Netlink {
         seq: u32,
         len: Result<usize, tandem_protocol::netlink::Error>,
         strict: bool,
-        on: &mut dyn FnMut(&Message<'_>, bool) -> Option<io::Result<()>>,
-    ) -> io::Result<()> {
-        let len = len.map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        on: &mut dyn FnMut(&Message<'_>, bool) -> Reply,
+    ) -> Result<(), Errno> {
+        let len = len.map_err(|_| Errno::INVALID_INPUT)?;
         self.sock.send(&self.tx[..len])?;
         loop {
-            let n = match self.sock.recv(&mut self.rx)? {
-                Some(n) => n,
-                None => return Err(io::Error::from(io::ErrorKind::TimedOut)),
+            let n = match self.sock.recv(&mut self.rx) {
+                Ok(n) => n,
+                Err(e) if e.would_block() => return Err(Errno::TIMED_OUT),
+                Err(e) => return Err(e),
             };
             for m in Messages::new(&self.rx[..n]) {
                 let Ok(p) = m else {
                     if strict {
-                        return Err(io::Error::from(io::ErrorKind::InvalidData));
+                        return Err(Errno::INVALID_DATA);
                     }
                     break;
                 };
@@ -177,7 +181,7 @@ impl Netlink {
     }
 
     /// Fills index, flags and MAC of every interface in `ifaces`.
-    pub fn dump_links(&mut self, ifaces: &mut [Iface]) -> io::Result<()> {
+    pub fn dump_links(&mut self, ifaces: &mut [Iface]) -> Result<(), Errno> {
         for i in ifaces.iter_mut() {
             i.ifindex = None;
             i.up = false;
@@ -195,7 +199,7 @@ impl Netlink {
         &mut self,
         ifaces: &mut [Iface],
         exclude: &dyn Fn(&IpAddr) -> bool,
-    ) -> io::Result<()> {
+    ) -> Result<(), Errno> {
         for i in ifaces.iter_mut() {
             i.primary4 = None;
             i.link_local = None;

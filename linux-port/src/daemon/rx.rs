@@ -93,11 +93,11 @@ impl Daemon {
         })
     }
 
-    fn receive_error(&mut self, now: Instant, f: usize, e: &std::io::Error) {
+    fn receive_error(&mut self, now: Instant, f: usize, e: crate::sys::Errno) {
         let i = &mut self.ifaces[f];
         if now >= i.next_rx_log {
             i.next_rx_log = now + DROP_LOG_EVERY;
-            crate::log!(Error, "{}: receive: {}", i.name, crate::sys::ErrorText(e));
+            crate::log!(Error, "{}: receive: {e}", i.name);
         }
     }
 
@@ -108,9 +108,9 @@ impl Daemon {
                 return;
             };
             let n = match sock.recv(&mut buf) {
-                Ok(Some(n)) => n,
-                Ok(None) => return,
-                Err(e) => return self.receive_error(now, f, &e),
+                Ok(n) => n,
+                Err(e) if e.would_block() => return,
+                Err(e) => return self.receive_error(now, f, e),
             };
             let Some(h) = ipv4_header(&buf[..n]) else {
                 continue;
@@ -137,7 +137,7 @@ impl Daemon {
             let r = match sock.recv(&mut buf) {
                 Ok(Some(r)) => r,
                 Ok(None) => return,
-                Err(e) => return self.receive_error(now, f, &e),
+                Err(e) => return self.receive_error(now, f, e),
             };
             let dst = r.dst.unwrap_or(wire::IPV6_MULTICAST);
             let payload = &buf[..r.len.min(RX_BUF)];
@@ -178,10 +178,12 @@ impl Daemon {
         let accepted = match check(&inst.cfg, &inst.repr.auth, src, dst, ttl, payload) {
             Ok(a) => a,
             Err((d, e)) => {
-                return match e {
-                    Some(e) => count(inst, now, d, src, &Detail(e)),
-                    None => count(inst, now, d, src, &""),
-                }
+                let detail = e.map(Detail);
+                let detail: &dyn core::fmt::Display = match &detail {
+                    Some(e) => e,
+                    None => &"",
+                };
+                return count(inst, now, d, src, detail);
             }
         };
         if accepted.address_list_differs {

@@ -4,6 +4,7 @@
 use super::net::Netlink;
 use super::net::{EADDRNOTAVAIL, EEXIST, ENODEV, ENOENT, ESRCH};
 use super::Daemon;
+use crate::sys::Errno;
 use std::net::IpAddr;
 use tandem_core::time::{Duration, Instant};
 use tandem_protocol::announce;
@@ -46,7 +47,7 @@ impl Daemon {
         } else {
             peers
         };
-        let mut failed: Option<std::io::Error> = None;
+        let mut failed: Option<Errno> = None;
         for dst in dsts {
             let Some(ep) = wire::Endpoints::new(src, *dst) else {
                 continue;
@@ -62,11 +63,11 @@ impl Daemon {
             let r = match (src, *dst) {
                 (IpAddr::V4(s), IpAddr::V4(d)) => match &f.v4 {
                     Some(sock) => sock.send(out, s, d),
-                    None => Err(std::io::Error::from(std::io::ErrorKind::NotConnected)),
+                    None => Err(Errno::NOT_CONNECTED),
                 },
                 (IpAddr::V6(s), IpAddr::V6(d)) => match &f.v6 {
                     Some(sock) => sock.send(out, s, d),
-                    None => Err(std::io::Error::from(std::io::ErrorKind::NotConnected)),
+                    None => Err(Errno::NOT_CONNECTED),
                 },
                 _ => continue,
             };
@@ -81,7 +82,6 @@ impl Daemon {
         if let Some(e) = failed {
             if now >= inst.next_send_log {
                 inst.next_send_log = now + SEND_LOG_EVERY;
-                let e = crate::sys::ErrorText(&e);
                 crate::log!(
                     Warning,
                     "{}: cannot send advert on {}: {e} ({} send errors so far)",
@@ -214,7 +214,6 @@ impl Daemon {
             };
             for _ in 0..repeat {
                 if let Err(e) = self.packet.send(ifindex, &frame[..len]) {
-                    let e = crate::sys::ErrorText(&e);
                     crate::log!(
                         Warning,
                         "{}: announcement for {} on {}: {e}",
@@ -275,21 +274,13 @@ pub(super) fn route_op(
 /// The result of an address or route request: `true` when the kernel
 /// changed something; tolerated errors (already there / already gone) are
 /// quiet, others logged as `{who}: {op} {what} {addr}/{len}: {error}`.
-fn outcome(op: Op, r: std::io::Result<i32>, who: &str, what: &str, addr: &IpAddr, len: u8) -> bool {
-    let os;
-    let io;
-    let e: &dyn core::fmt::Display = match (op, &r) {
+fn outcome(op: Op, r: Result<i32, Errno>, who: &str, what: &str, addr: &IpAddr, len: u8) -> bool {
+    let e = match (op, r) {
         (_, Ok(0)) => return true,
         (Op::Add, Ok(EEXIST)) => return false,
         (Op::Delete, Ok(EADDRNOTAVAIL | ENOENT | ENODEV | ESRCH)) => return false,
-        (_, Ok(errno)) => {
-            os = crate::sys::Errno(*errno);
-            &os
-        }
-        (_, Err(e)) => {
-            io = crate::sys::ErrorText(e);
-            &io
-        }
+        (_, Ok(errno)) => Errno(errno),
+        (_, Err(e)) => e,
     };
     crate::log!(Error, "{who}: {} {what} {addr}/{len}: {e}", op_name(op));
     false

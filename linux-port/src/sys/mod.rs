@@ -30,17 +30,30 @@ use std::io;
 
 /// Turns a `-1` syscall return into the current `errno` error.
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    Ok(ck(ret)?)
+}
+
+/// Like [`cvt`] for `ssize_t` results.
+fn cvt_size(ret: libc::ssize_t) -> io::Result<usize> {
+    Ok(ck_size(ret)?)
+}
+
+/// Like [`cvt`], with the bare [`Errno`] as the error (4 bytes, no drop
+/// glue: what the daemon's own wrappers return).
+#[inline(never)]
+fn ck(ret: libc::c_int) -> Result<libc::c_int, Errno> {
     if ret < 0 {
-        Err(io::Error::last_os_error())
+        Err(Errno::last())
     } else {
         Ok(ret)
     }
 }
 
-/// Like [`cvt`] for `ssize_t` results.
-fn cvt_size(ret: libc::ssize_t) -> io::Result<usize> {
+/// Like [`ck`] for `ssize_t` results.
+#[inline(never)]
+fn ck_size(ret: libc::ssize_t) -> Result<usize, Errno> {
     if ret < 0 {
-        Err(io::Error::last_os_error())
+        Err(Errno::last())
     } else {
         Ok(ret as usize)
     }
@@ -52,7 +65,7 @@ fn setsockopt_int(
     level: libc::c_int,
     name: libc::c_int,
     value: libc::c_int,
-) -> io::Result<()> {
+) -> Result<(), Errno> {
     setsockopt(fd, level, name, &value)
 }
 
@@ -62,25 +75,40 @@ fn setsockopt<T: Copy>(
     level: libc::c_int,
     name: libc::c_int,
     value: &T,
-) -> io::Result<()> {
+) -> Result<(), Errno> {
     // SAFETY: `value` points to a live `T` of exactly `size_of::<T>()` bytes
-    // for the duration of the call; the kernel only reads it.
-    cvt(unsafe {
+    // (plain old data) for the duration of the call.
+    let bytes = unsafe {
+        core::slice::from_raw_parts((value as *const T).cast::<u8>(), core::mem::size_of::<T>())
+    };
+    setsockopt_raw(fd, level, name, bytes)
+}
+
+/// The non-generic part of [`setsockopt`].
+#[inline(never)]
+fn setsockopt_raw(
+    fd: &Fd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &[u8],
+) -> Result<(), Errno> {
+    // SAFETY: `value` is live for its length; the kernel only reads it.
+    ck(unsafe {
         libc::setsockopt(
             fd.raw(),
             level,
             name,
-            (value as *const T).cast(),
-            core::mem::size_of::<T>() as libc::socklen_t,
+            value.as_ptr().cast(),
+            value.len() as libc::socklen_t,
         )
     })
     .map(drop)
 }
 
 /// Opens a socket with `SOCK_CLOEXEC | SOCK_NONBLOCK` added to `ty`.
-fn socket(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> io::Result<Fd> {
+fn socket(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> Result<Fd, Errno> {
     // SAFETY: plain syscall with integer arguments; on success we own the fd.
-    let fd = cvt(unsafe {
+    let fd = ck(unsafe {
         libc::socket(
             domain,
             ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
@@ -96,6 +124,21 @@ pub fn would_block(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
     )
+}
+
+/// A copy of a configured instance, made bit for bit: one `memcpy` instead
+/// of the derived field-by-field clone (which unrolls a push loop for
+/// every inline list of the record and costs kilobytes of code).
+///
+/// Sound because `cfg::Instance` owns no resource: it is made only of
+/// integers, addresses and heapless (inline, fixed-capacity) strings and
+/// vectors of such, whose drops release nothing; so the copy and the
+/// original behave exactly like a clone and its original (a test checks
+/// the copy equals the clone).
+pub fn copy_instance(src: &tandem_protocol::config::Instance) -> tandem_protocol::config::Instance {
+    // SAFETY: `src` is a valid, initialised value; see above why a bitwise
+    // duplicate of this type is a valid independent value.
+    unsafe { core::ptr::read(src) }
 }
 
 /// Whether the environment variable `name` is set (`getenv(3)`, without
@@ -129,11 +172,58 @@ pub fn write_stderr(bytes: &[u8]) {
 /// Displays an OS error number like std does (`No such device (os error
 /// 19)`) but without allocating: std's `Display` for OS errors builds a
 /// `String`.
-#[derive(Clone, Copy, Debug)]
+///
+/// A few negative values stand for the `io::ErrorKind`s the daemon's
+/// wrappers report without an OS error; they display like std's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Errno(pub i32);
+
+impl Errno {
+    /// `io::ErrorKind::InvalidInput` (displays "invalid input parameter").
+    pub const INVALID_INPUT: Errno = Errno(-1);
+    /// `io::ErrorKind::TimedOut` (displays "timed out").
+    pub const TIMED_OUT: Errno = Errno(-2);
+    /// `io::ErrorKind::InvalidData` (displays "invalid data").
+    pub const INVALID_DATA: Errno = Errno(-3);
+    /// `io::ErrorKind::NotConnected` (displays "not connected").
+    pub const NOT_CONNECTED: Errno = Errno(-4);
+
+    /// The calling thread's current `errno`.
+    pub fn last() -> Errno {
+        // SAFETY: errno is thread-local and always readable.
+        Errno(unsafe { *libc::__errno_location() })
+    }
+
+    /// Whether it means "nothing to read/write right now" (see [`would_block`]).
+    pub fn would_block(self) -> bool {
+        self.0 == libc::EAGAIN || self.0 == libc::EINTR
+    }
+}
+
+impl From<Errno> for io::Error {
+    fn from(e: Errno) -> io::Error {
+        match e {
+            Errno::INVALID_INPUT => io::ErrorKind::InvalidInput.into(),
+            Errno::TIMED_OUT => io::ErrorKind::TimedOut.into(),
+            Errno::INVALID_DATA => io::ErrorKind::InvalidData.into(),
+            Errno::NOT_CONNECTED => io::ErrorKind::NotConnected.into(),
+            Errno(code) => io::Error::from_raw_os_error(code),
+        }
+    }
+}
 
 impl std::fmt::Display for Errno {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match *self {
+            Errno::INVALID_INPUT => "invalid input parameter",
+            Errno::TIMED_OUT => "timed out",
+            Errno::INVALID_DATA => "invalid data",
+            Errno::NOT_CONNECTED => "not connected",
+            _ => "",
+        };
+        if !kind.is_empty() {
+            return f.write_str(kind);
+        }
         let mut buf = [0u8; 128];
         // SAFETY: `buf` is writable for its length; the XSI strerror_r
         // (what libc binds on glibc and musl) NUL-terminates within it.
@@ -164,6 +254,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn copy_instance_is_a_clone() {
+        let text = "vrrp_instance I {\n interface eth0\n virtual_router_id 7\n track_interface {\n  wan weight -20\n }\n virtual_ipaddress {\n  10.0.0.1/24 dev lan label lan:1\n  10.0.0.2\n }\n virtual_routes {\n  10.1.0.0/16 via 10.0.0.254 dev lan\n }\n unicast_peer {\n  10.0.0.9\n }\n}\n";
+        let c =
+            tandem_protocol::config::parse_str("t", text, &mut |d| assert!(!d.is_error(), "{d}"))
+                .unwrap();
+        let i = &c.instances[0];
+        assert_eq!(i.virtual_addresses.len(), 2);
+        assert_eq!(copy_instance(i), i.clone());
+    }
+
+    #[test]
     fn errno_text_matches_std() {
         for code in [libc::ENODEV, libc::ENETUNREACH, libc::EEXIST] {
             let e = io::Error::from_raw_os_error(code);
@@ -171,5 +272,14 @@ mod tests {
         }
         let e = io::Error::from(io::ErrorKind::TimedOut);
         assert_eq!(ErrorText(&e).to_string(), e.to_string());
+        for k in [
+            Errno::INVALID_INPUT,
+            Errno::TIMED_OUT,
+            Errno::INVALID_DATA,
+            Errno::NOT_CONNECTED,
+            Errno(libc::ENODEV),
+        ] {
+            assert_eq!(k.to_string(), io::Error::from(k).to_string());
+        }
     }
 }

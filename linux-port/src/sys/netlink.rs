@@ -1,8 +1,7 @@
 //! `NETLINK_ROUTE` sockets: requests (with acks) and event subscriptions.
 //! Messages are built and parsed by `tandem_protocol::netlink`.
 
-use super::{cvt, cvt_size, setsockopt_int, socket, would_block, Fd};
-use std::io;
+use super::{ck, ck_size, setsockopt_int, socket, Errno, Fd};
 
 /// rtnetlink multicast group: link changes.
 pub const RTMGRP_LINK: u32 = libc::RTMGRP_LINK as u32;
@@ -21,14 +20,14 @@ impl NetlinkSocket {
     /// Request sockets block on receive (the kernel answers rtnetlink
     /// requests synchronously) with a 1 s safety timeout; event sockets
     /// are non-blocking.
-    pub fn open(groups: u32) -> io::Result<Self> {
+    pub fn open(groups: u32) -> Result<Self, Errno> {
         let fd = socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)?;
         // SAFETY: sockaddr_nl is plain old data; zero is a valid start.
         let mut sa: libc::sockaddr_nl = unsafe { core::mem::zeroed() };
         sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
         sa.nl_groups = groups;
         // SAFETY: `sa` is a valid sockaddr_nl of the given size.
-        cvt(unsafe {
+        ck(unsafe {
             libc::bind(
                 fd.raw(),
                 (&sa as *const libc::sockaddr_nl).cast(),
@@ -40,7 +39,7 @@ impl NetlinkSocket {
             // SAFETY: F_GETFL/F_SETFL on an fd we own.
             unsafe {
                 let fl = libc::fcntl(fd.raw(), libc::F_GETFL);
-                cvt(libc::fcntl(fd.raw(), libc::F_SETFL, fl & !libc::O_NONBLOCK))?;
+                ck(libc::fcntl(fd.raw(), libc::F_SETFL, fl & !libc::O_NONBLOCK))?;
             }
             let tv = libc::timeval {
                 tv_sec: 1,
@@ -61,12 +60,12 @@ impl NetlinkSocket {
     }
 
     /// Sends one or more netlink messages to the kernel.
-    pub fn send(&self, msg: &[u8]) -> io::Result<()> {
+    pub fn send(&self, msg: &[u8]) -> Result<(), Errno> {
         // SAFETY: sockaddr_nl is plain old data; zero = the kernel (pid 0).
         let mut sa: libc::sockaddr_nl = unsafe { core::mem::zeroed() };
         sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
         // SAFETY: `msg` and `sa` are valid for the lengths given.
-        cvt_size(unsafe {
+        ck_size(unsafe {
             libc::sendto(
                 self.fd.raw(),
                 msg.as_ptr().cast(),
@@ -79,16 +78,11 @@ impl NetlinkSocket {
         .map(drop)
     }
 
-    /// Receives one datagram (possibly several messages). `Ok(None)` when
-    /// nothing is pending (non-blocking socket) or the timeout passed.
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    /// Receives one datagram (possibly several messages). An error that
+    /// [would block](Errno::would_block) when nothing is pending
+    /// (non-blocking socket) or the timeout passed.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         // SAFETY: `buf` is writable for `buf.len()` bytes.
-        let r =
-            cvt_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) });
-        match r {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if would_block(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
+        ck_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) })
     }
 }

@@ -1,8 +1,7 @@
 //! An `AF_PACKET` socket that only sends whole Ethernet frames (gratuitous
 //! ARP, unsolicited neighbour advertisements). Protocol 0: receives nothing.
 
-use super::{cvt_size, socket, Fd};
-use std::io;
+use super::{ck_size, socket, Errno, Fd};
 
 /// A send-only packet socket.
 pub struct PacketSocket {
@@ -11,16 +10,16 @@ pub struct PacketSocket {
 
 impl PacketSocket {
     /// Opens the socket.
-    pub fn open() -> io::Result<Self> {
+    pub fn open() -> Result<Self, Errno> {
         Ok(PacketSocket {
             fd: socket(libc::AF_PACKET, libc::SOCK_RAW, 0)?,
         })
     }
 
     /// Sends `frame` (starting with its Ethernet header) out of `ifindex`.
-    pub fn send(&self, ifindex: u32, frame: &[u8]) -> io::Result<()> {
+    pub fn send(&self, ifindex: u32, frame: &[u8]) -> Result<(), Errno> {
         if frame.len() < 14 {
-            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+            return Err(Errno::INVALID_INPUT);
         }
         // SAFETY: sockaddr_ll is plain old data; zero is a valid start.
         let mut sa: libc::sockaddr_ll = unsafe { core::mem::zeroed() };
@@ -30,7 +29,7 @@ impl PacketSocket {
         sa.sll_halen = 6;
         sa.sll_addr[..6].copy_from_slice(&frame[..6]);
         // SAFETY: `frame` and `sa` are valid for the lengths given.
-        cvt_size(unsafe {
+        ck_size(unsafe {
             libc::sendto(
                 self.fd.raw(),
                 frame.as_ptr().cast(),

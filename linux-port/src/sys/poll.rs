@@ -1,7 +1,6 @@
 //! `ppoll(2)` with a microsecond timeout.
 
-use super::cvt;
-use std::io;
+use super::{ck, Errno};
 use std::os::fd::RawFd;
 use tandem_core::time::Duration;
 
@@ -30,7 +29,7 @@ impl PollFd {
 
 /// Waits until one of `fds` is ready or `timeout` (None = forever) passes.
 /// Returns the number of ready entries (0 on timeout or signal).
-pub fn poll(fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<usize> {
+pub fn poll(fds: &mut [PollFd], timeout: Option<Duration>) -> Result<usize, Errno> {
     let ts;
     let tp = match timeout {
         Some(d) => {
@@ -54,9 +53,9 @@ pub fn poll(fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<usize> 
             core::ptr::null(),
         )
     };
-    match cvt(r) {
+    match ck(r) {
         Ok(n) => Ok(n as usize),
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
+        Err(e) if e.0 == libc::EINTR => Ok(0),
         Err(e) => Err(e),
     }
 }

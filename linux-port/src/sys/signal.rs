@@ -1,8 +1,7 @@
 //! TERM/INT/HUP delivered through a `signalfd`, so they are ordinary events
 //! of the poll loop (no async-signal-safety concerns).
 
-use super::{cvt, cvt_size, Fd};
-use std::io;
+use super::{ck, ck_size, Errno, Fd};
 
 /// A signal the daemon handles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,12 +32,12 @@ fn set() -> libc::sigset_t {
 
 impl SignalFd {
     /// Blocks the signals (the process is single-threaded) and opens the fd.
-    pub fn new() -> io::Result<Self> {
+    pub fn new() -> Result<Self, Errno> {
         let s = set();
         // SAFETY: `s` is an initialised sigset; a null old-set is allowed.
-        cvt(unsafe { libc::sigprocmask(libc::SIG_BLOCK, &s, core::ptr::null_mut()) })?;
+        ck(unsafe { libc::sigprocmask(libc::SIG_BLOCK, &s, core::ptr::null_mut()) })?;
         // SAFETY: -1 asks for a new fd; `s` is initialised.
-        let fd = cvt(unsafe { libc::signalfd(-1, &s, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) })?;
+        let fd = ck(unsafe { libc::signalfd(-1, &s, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) })?;
         Ok(SignalFd {
             fd: Fd::from_raw(fd),
         })
@@ -50,12 +49,12 @@ impl SignalFd {
     }
 
     /// Reads one pending signal, if any.
-    pub fn read(&self) -> io::Result<Option<Signal>> {
+    pub fn read(&self) -> Result<Option<Signal>, Errno> {
         // SAFETY: signalfd_siginfo is plain old data; all-zero is valid.
         let mut info: libc::signalfd_siginfo = unsafe { core::mem::zeroed() };
         let size = core::mem::size_of::<libc::signalfd_siginfo>();
         // SAFETY: `info` is a writable buffer of `size` bytes.
-        let r = cvt_size(unsafe {
+        let r = ck_size(unsafe {
             libc::read(
                 self.fd.raw(),
                 (&mut info as *mut libc::signalfd_siginfo).cast(),
@@ -68,7 +67,7 @@ impl SignalFd {
                 _ => Signal::Terminate,
             })),
             Ok(_) => Ok(None),
-            Err(e) if super::would_block(&e) => Ok(None),
+            Err(e) if e.would_block() => Ok(None),
             Err(e) => Err(e),
         }
     }

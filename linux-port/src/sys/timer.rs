@@ -6,8 +6,7 @@
 //! thread's timer slack (50 µs), so deadlines go through it and `ppoll`
 //! waits without a timeout.
 
-use super::{cvt, cvt_size, would_block, Fd};
-use std::io;
+use super::{ck, ck_size, Errno, Fd};
 use tandem_core::time::Instant;
 
 /// The deadline timer.
@@ -18,9 +17,9 @@ pub struct TimerFd {
 
 impl TimerFd {
     /// A disarmed timer.
-    pub fn new() -> io::Result<Self> {
+    pub fn new() -> Result<Self, Errno> {
         // SAFETY: plain syscall with integer arguments; on success we own the fd.
-        let fd = cvt(unsafe {
+        let fd = ck(unsafe {
             libc::timerfd_create(
                 libc::CLOCK_MONOTONIC,
                 libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
@@ -39,7 +38,7 @@ impl TimerFd {
 
     /// Arms the timer at `deadline` (an instant of [`super::clock::now`]'s
     /// clock), or disarms it with `None`. A no-op when unchanged.
-    pub fn set(&mut self, deadline: Option<Instant>) -> io::Result<()> {
+    pub fn set(&mut self, deadline: Option<Instant>) -> Result<(), Errno> {
         if deadline == self.armed {
             return Ok(());
         }
@@ -71,7 +70,7 @@ impl TimerFd {
             it_value: value,
         };
         // SAFETY: `spec` is a valid itimerspec; a null old value is allowed.
-        cvt(unsafe {
+        ck(unsafe {
             libc::timerfd_settime(
                 self.fd.raw(),
                 libc::TFD_TIMER_ABSTIME,
@@ -88,10 +87,10 @@ impl TimerFd {
     pub fn clear(&mut self) {
         let mut n = [0u8; 8];
         // SAFETY: `n` is writable for 8 bytes, what a timerfd read returns.
-        let r = cvt_size(unsafe { libc::read(self.fd.raw(), n.as_mut_ptr().cast(), n.len()) });
+        let r = ck_size(unsafe { libc::read(self.fd.raw(), n.as_mut_ptr().cast(), n.len()) });
         match r {
             Ok(_) => self.armed = None,
-            Err(e) if would_block(&e) => {}
+            Err(e) if e.would_block() => {}
             Err(_) => self.armed = None,
         }
     }

@@ -13,8 +13,7 @@
 //! `IPV6_PKTINFO` (source = the interface's link-local address), hop limit
 //! 255, ff02::12 joined on the interface.
 
-use super::{cvt, cvt_size, setsockopt, setsockopt_int, socket, would_block, Fd};
-use std::io;
+use super::{ck, ck_size, setsockopt, setsockopt_int, socket, Errno, Fd};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// IANA protocol number of VRRP.
@@ -27,13 +26,13 @@ pub const GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 #[repr(C, align(8))]
 struct CmsgBuf([u8; 128]);
 
-pub(super) fn bind_to_device(fd: &Fd, name: &str) -> io::Result<()> {
+pub(super) fn bind_to_device(fd: &Fd, name: &str) -> Result<(), Errno> {
     let bytes = name.as_bytes();
     if bytes.len() >= libc::IFNAMSIZ {
-        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        return Err(Errno::INVALID_INPUT);
     }
     // SAFETY: `bytes` is valid for `bytes.len()` bytes; the kernel copies it.
-    cvt(unsafe {
+    ck(unsafe {
         libc::setsockopt(
             fd.raw(),
             libc::SOL_SOCKET,
@@ -77,7 +76,7 @@ pub struct VrrpV4 {
 impl VrrpV4 {
     /// Opens the socket on interface `name` (index `ifindex`) and joins
     /// 224.0.0.18 there.
-    pub fn open(name: &str, ifindex: u32) -> io::Result<Self> {
+    pub fn open(name: &str, ifindex: u32) -> Result<Self, Errno> {
         const IP: libc::c_int = libc::IPPROTO_IP;
         let fd = open_raw(
             libc::AF_INET,
@@ -105,22 +104,16 @@ impl VrrpV4 {
         &self.fd
     }
 
-    /// Receives one datagram *including its IPv4 header* into `buf`.
-    /// `Ok(None)` when nothing is pending.
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    /// Receives one datagram *including its IPv4 header* into `buf`. An
+    /// error that [would block](Errno::would_block) when nothing is pending.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         // SAFETY: `buf` is writable for `buf.len()` bytes.
-        let r =
-            cvt_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) });
-        match r {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if would_block(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
+        ck_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) })
     }
 
     /// Sends the VRRP message `payload` (no IP header) from `src` to `dst`
     /// out of this interface.
-    pub fn send(&self, payload: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> io::Result<()> {
+    pub fn send(&self, payload: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> Result<(), Errno> {
         let sa = v4_sockaddr(dst);
         let info = libc::in_pktinfo {
             ipi_ifindex: self.ifindex as libc::c_int,
@@ -162,7 +155,7 @@ pub struct VrrpV6 {
 impl VrrpV6 {
     /// Opens the socket on interface `name` (index `ifindex`) and joins
     /// ff02::12 there.
-    pub fn open(name: &str, ifindex: u32) -> io::Result<Self> {
+    pub fn open(name: &str, ifindex: u32) -> Result<Self, Errno> {
         const IP6: libc::c_int = libc::IPPROTO_IPV6;
         let fd = open_raw(
             libc::AF_INET6,
@@ -192,7 +185,7 @@ impl VrrpV6 {
     }
 
     /// Receives one VRRP message (no IP header) into `buf`.
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<RecvV6>> {
+    pub fn recv(&self, buf: &mut [u8]) -> Result<Option<RecvV6>, Errno> {
         let mut sa = v6_sockaddr(Ipv6Addr::UNSPECIFIED, 0);
         let mut iov = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),
@@ -214,10 +207,10 @@ impl VrrpV6 {
         // `size_t` fields.
         // SAFETY: every pointer in `msg` refers to live, writable locals.
         let r = unsafe { libc::syscall(libc::SYS_recvmsg, self.fd.raw(), &mut msg, 0) };
-        let r = cvt_size(r as libc::ssize_t);
+        let r = ck_size(r as libc::ssize_t);
         let len = match r {
             Ok(n) => n,
-            Err(e) if would_block(&e) => return Ok(None),
+            Err(e) if e.would_block() => return Ok(None),
             Err(e) => return Err(e),
         };
         let mut out = RecvV6 {
@@ -250,7 +243,7 @@ impl VrrpV6 {
 
     /// Sends the VRRP message `payload` from `src` to `dst` out of this
     /// interface.
-    pub fn send(&self, payload: &[u8], src: Ipv6Addr, dst: Ipv6Addr) -> io::Result<()> {
+    pub fn send(&self, payload: &[u8], src: Ipv6Addr, dst: Ipv6Addr) -> Result<(), Errno> {
         let sa = v6_sockaddr(dst, self.ifindex);
         let info = libc::in6_pktinfo {
             ipi6_addr: libc::in6_addr {
@@ -269,7 +262,7 @@ fn open_raw(
     domain: libc::c_int,
     name: &str,
     opts: &[(libc::c_int, libc::c_int, libc::c_int)],
-) -> io::Result<Fd> {
+) -> Result<Fd, Errno> {
     let fd = socket(domain, libc::SOCK_RAW, IPPROTO_VRRP)?;
     bind_to_device(&fd, name)?;
     for &(level, opt, value) in opts {
@@ -288,7 +281,7 @@ fn send_pktinfo<A, I: Copy>(
     level: libc::c_int,
     ty: libc::c_int,
     info: &I,
-) -> io::Result<()> {
+) -> Result<(), Errno> {
     let size = core::mem::size_of::<I>();
     // SAFETY: `sa` and `info` are live values of their full size (the
     // sockaddr and pktinfo structs have no padding: every byte is set).
@@ -309,7 +302,7 @@ fn send_cmsg(
     level: libc::c_int,
     ty: libc::c_int,
     info: &[u8],
-) -> io::Result<()> {
+) -> Result<(), Errno> {
     let mut iov = libc::iovec {
         iov_base: payload.as_ptr() as *mut libc::c_void,
         iov_len: payload.len(),
@@ -337,10 +330,5 @@ fn send_cmsg(
     }
     // SAFETY: every pointer in `msg` refers to data that outlives the call;
     // the kernel only reads the name, iovec and control data of a send.
-    cvt_size(unsafe { libc::sendmsg(fd.raw(), &msg, 0) }).map(drop)
-}
-
-#[allow(dead_code)]
-fn _assert_cvt_used() -> io::Result<libc::c_int> {
-    cvt(0)
+    ck_size(unsafe { libc::sendmsg(fd.raw(), &msg, 0) }).map(drop)
 }
