@@ -987,49 +987,50 @@ fn parse_addrs(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
 }
 
 fn parse_proto(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
-    let (id_kind, type_kind, code_kind) = if v6 {
-        (
-            CTA_PROTO_ICMPV6_ID,
-            CTA_PROTO_ICMPV6_TYPE,
-            CTA_PROTO_ICMPV6_CODE,
-        )
+    // Value sizes by kind: number, ports, ICMP id/type/code, ICMPv6
+    // id/type/code.
+    const SIZES: [u8; 10] = [0, 1, 2, 2, 2, 1, 1, 2, 1, 1];
+    // The family's ICMP id kind (type and code follow it).
+    let icmp = if v6 {
+        CTA_PROTO_ICMPV6_ID
     } else {
-        (CTA_PROTO_ICMP_ID, CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMP_CODE)
-    };
-    // Number, ports, ICMP id, type, code: their kinds and value sizes.
-    let kinds = [
-        CTA_PROTO_NUM,
-        CTA_PROTO_SRC_PORT,
-        CTA_PROTO_DST_PORT,
-        id_kind,
-        type_kind,
-        code_kind,
-    ];
-    const SIZES: [usize; 6] = [1, 2, 2, 2, 1, 1];
-    let mut vals: [Option<u16>; 6] = [None; 6];
+        CTA_PROTO_ICMP_ID
+    } as usize;
+    // The other family's ICMP kinds are not looked at.
+    let wanted: u16 = 0b1110 | 0b111 << icmp;
+    let mut vals = [0u16; 10];
+    let mut seen = 0u16;
     for a in nla.nested() {
         let a = a?;
-        if let Some(i) = kinds.iter().position(|&k| k == a.kind()) {
-            vals[i] = Some(a.be(SIZES[i])? as u16);
+        let k = usize::from(a.kind());
+        if k < SIZES.len() && wanted & 1 << k != 0 {
+            vals[k] = a.be(usize::from(SIZES[k]))? as u16;
+            seen |= 1 << k;
         }
     }
-    let need = |i: usize| vals[i].ok_or(Error::MissingAttribute { kind: kinds[i] });
-    let num = need(0)? as u8;
+    let need = |k: usize| {
+        if seen & 1 << k != 0 {
+            Ok(vals[k])
+        } else {
+            Err(Error::MissingAttribute { kind: k as u16 })
+        }
+    };
+    let num = need(usize::from(CTA_PROTO_NUM))? as u8;
     let mut probe = NO_TUPLE;
     probe.proto = num;
     let (src_port, dst_port) = if probe.is_icmp() {
         if (num == IPPROTO_ICMP) == v6 {
             return Err(Error::FamilyMismatch);
         }
-        let id = need(3)?;
-        let ty = need(4)?;
-        let c = need(5)?;
+        let id = need(icmp)?;
+        let ty = need(icmp + 1)?;
+        let c = need(icmp + 2)?;
         (id, ty << 8 | c)
     } else if probe.has_ports() {
-        (need(1)?, need(2)?)
+        (need(2)?, need(3)?)
     } else {
         // GRE keys travel as ports; other protocols have none.
-        (vals[1].unwrap_or(0), vals[2].unwrap_or(0))
+        (vals[2], vals[3])
     };
     t.proto = num;
     t.src_port = src_port;

@@ -453,6 +453,7 @@ impl<'a> Messages<'a> {
 impl<'a> Iterator for Messages<'a> {
     type Item = Result<Packet<&'a [u8]>, Error>;
 
+    #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.rest.is_empty() {
             return None;
@@ -611,6 +612,7 @@ impl<'a> Nlas<'a> {
 impl<'a> Iterator for Nlas<'a> {
     type Item = Result<Nla<'a>, Error>;
 
+    #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.rest.is_empty() {
             return None;
