@@ -1039,29 +1039,37 @@ fn parse_proto(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
 }
 
 fn parse_protoinfo(nla: &Nla<'_>, found: &mut Option<TcpInfo>) -> Result<(), Error> {
+    // Value sizes by kind: state, window scales (one octet), flags of
+    // each direction (flags, mask: the flags are kept).
+    const SIZES: [u8; 6] = [0, 1, 1, 1, 2, 2];
     for inner in nla.nested() {
         let inner = inner?;
         if inner.kind() != CTA_PROTOINFO_TCP {
             continue;
         }
-        let mut info = TcpInfo::new(crate::conntrack::TcpState::None);
-        let mut state = None;
+        let mut v = [0u8; 6];
+        let mut seen = 0u8;
         for a in inner.nested() {
             let a = a?;
-            match a.kind() {
-                CTA_PROTOINFO_TCP_STATE => state = Some(a.as_u8()?),
-                CTA_PROTOINFO_TCP_WSCALE_ORIGINAL => info.wscale_orig = a.as_u8()?,
-                CTA_PROTOINFO_TCP_WSCALE_REPLY => info.wscale_reply = a.as_u8()?,
-                CTA_PROTOINFO_TCP_FLAGS_ORIGINAL => info.flags_orig = a.fixed::<2>()?[0],
-                CTA_PROTOINFO_TCP_FLAGS_REPLY => info.flags_reply = a.fixed::<2>()?[0],
-                _ => {}
+            let k = usize::from(a.kind());
+            if (1..SIZES.len()).contains(&k) {
+                let n = usize::from(SIZES[k]);
+                v[k] = (a.be(n)? >> (8 * (n - 1))) as u8;
+                seen |= 1 << k;
             }
         }
-        let state = state.ok_or(Error::MissingAttribute {
-            kind: CTA_PROTOINFO_TCP_STATE,
-        })?;
-        info.state = state.into();
-        *found = Some(info);
+        if seen & 1 << CTA_PROTOINFO_TCP_STATE == 0 {
+            return Err(Error::MissingAttribute {
+                kind: CTA_PROTOINFO_TCP_STATE,
+            });
+        }
+        *found = Some(TcpInfo {
+            state: v[1].into(),
+            wscale_orig: v[2],
+            wscale_reply: v[3],
+            flags_orig: v[4],
+            flags_reply: v[5],
+        });
     }
     Ok(())
 }
