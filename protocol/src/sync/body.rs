@@ -512,19 +512,21 @@ fn read_entry(i: &mut In<'_>, ctx: &mut Ctx, e: &mut Entry) -> Result<(), Decode
     e.mark = if f & F_MARK != 0 { i.u32()? } else { 0 };
     e.zone = if f & F_ZONE != 0 { i.u16()? } else { 0 };
     e.tcp = if f & F_TCP != 0 {
-        let state = conntrack::TcpState::from(i.byte()?);
-        let (wscale_orig, wscale_reply) = if f & F_TCP_WIDE != 0 {
-            (i.byte()?, i.byte()?)
+        // State, window scales (one octet, or two when wide), flags.
+        let wide = f & F_TCP_WIDE != 0;
+        let b = i.take(4 + usize::from(wide))?;
+        let (wscale_orig, wscale_reply) = if wide {
+            (b[1], b[2])
         } else {
-            let packed = i.byte()?;
-            (packed >> 4, packed & 0x0f)
+            (b[1] >> 4, b[1] & 0x0f)
         };
+        let n = b.len();
         Some(TcpInfo {
-            state,
+            state: conntrack::TcpState::from(b[0]),
             wscale_orig,
             wscale_reply,
-            flags_orig: i.byte()?,
-            flags_reply: i.byte()?,
+            flags_orig: b[n - 2],
+            flags_reply: b[n - 1],
         })
     } else {
         None
