@@ -20,7 +20,7 @@
 
 use tandem_protocol::conntrack::{Entry, Key};
 
-use super::packed::{pack, unpack, MAX_PACKED};
+use super::packed::{pack, unpack_into, MAX_PACKED, NO_TUPLE};
 
 /// Longest hash chain: an insert into a bucket that already holds this
 /// many records fails (counted in
@@ -203,7 +203,9 @@ impl<'a> Cache<'a> {
     fn entry_at(&self, i: usize) -> Option<Entry> {
         let mut buf = [0; MAX_PACKED];
         let n = self.bytes(i, &mut buf)?;
-        unpack(buf.get(..n)?)
+        let mut e = Entry::new(NO_TUPLE, NO_TUPLE);
+        unpack_into(buf.get(..n)?, &mut e)?;
+        Some(e)
     }
 
     /// The record of `key`, if cached: the slot before it in its chain
@@ -477,6 +479,7 @@ impl<'a> Cache<'a> {
 mod tests {
     extern crate std;
 
+    use super::super::packed::unpack;
     use core::mem::size_of;
     use core::net::{IpAddr, Ipv6Addr};
     use std::vec::Vec;

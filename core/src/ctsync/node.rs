@@ -1009,11 +1009,13 @@ impl<'a> CtSync<'a> {
         let mut numbered = false;
         // Records are matched by reference (a lease record is some 370
         // octets: no moves).
-        for r in frame.records() {
-            match &r {
-                Err(e) => return Err(Drop::Frame(*e)),
-                Ok(Record::Seq(_)) => numbered = true,
-                Ok(r) if r.is_reliable() && !numbered => {
+        let mut r = Record::ResyncRequest;
+        let mut it = frame.records();
+        while let Some(x) = it.next_into(&mut r) {
+            match (x, &r) {
+                (Err(e), _) => return Err(Drop::Frame(e)),
+                (_, Record::Seq(_)) => numbered = true,
+                (_, r) if r.is_reliable() && !numbered => {
                     return Err(Drop::Frame(sync::Error::MissingSeq))
                 }
                 _ => {}
@@ -1074,8 +1076,12 @@ impl<'a> CtSync<'a> {
         let mut cur: u32 = 0;
         let mut fresh_records = false;
         let mut duplicates = false;
-        for r in frame.records() {
-            let Ok(r) = &r else { continue };
+        let mut it = frame.records();
+        while let Some(x) = it.next_into(&mut r) {
+            if x.is_err() {
+                continue;
+            }
+            let r = &r;
             match *r {
                 Record::Seq(s) => cur = s,
                 Record::Nack { first, .. } => {

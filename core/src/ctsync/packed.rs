@@ -51,31 +51,45 @@ const F_REPLY: u32 = 1 << 14;
 const F_RSRC6: u32 = 1 << 15;
 const F_RDST6: u32 = 1 << 16;
 
+/// Writes into a buffer; a write that does not fit is dropped and
+/// remembered (`ok` false), so that the callers need no branch per write.
 struct Writer<'b> {
     buf: &'b mut [u8],
     n: usize,
+    ok: bool,
 }
 
 impl Writer<'_> {
-    fn put(&mut self, bytes: &[u8]) -> Option<()> {
-        let end = self.n.checked_add(bytes.len())?;
-        self.buf.get_mut(self.n..end)?.copy_from_slice(bytes);
-        self.n = end;
-        Some(())
+    #[inline(never)]
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.n + bytes.len();
+        match self.buf.get_mut(self.n..end) {
+            Some(d) => {
+                d.copy_from_slice(bytes);
+                self.n = end;
+            }
+            None => self.ok = false,
+        }
     }
 
-    fn varint(&mut self, mut v: u32) -> Option<()> {
+    #[inline(never)]
+    fn varint(&mut self, mut v: u32) {
         loop {
             let b = (v & 0x7f) as u8;
             v >>= 7;
             if v == 0 {
                 return self.put(&[b]);
             }
-            self.put(&[b | 0x80])?;
+            self.put(&[b | 0x80]);
         }
     }
 
-    fn addr(&mut self, a: IpAddr) -> Option<()> {
+    fn port(&mut self, p: u16) {
+        self.put(&p.to_be_bytes())
+    }
+
+    #[inline(never)]
+    fn addr(&mut self, a: IpAddr) {
         match a {
             IpAddr::V4(a) => self.put(&a.octets()),
             IpAddr::V6(a) => self.put(&a.octets()),
@@ -84,71 +98,113 @@ impl Writer<'_> {
 
     /// Flags · \[protocol\] · addresses · ports (entries and keys alike).
     #[inline(never)]
-    fn head(&mut self, f: u32, o: &Tuple) -> Option<()> {
-        self.varint(f)?;
+    fn head(&mut self, f: u32, o: &Tuple) {
+        self.varint(f);
         if f & F_NOT_TCP != 0 {
-            self.put(&[o.proto])?;
+            self.put(&[o.proto]);
         }
-        self.addr(o.src)?;
-        self.addr(o.dst)?;
-        self.put(&o.src_port.to_be_bytes())?;
-        self.put(&o.dst_port.to_be_bytes())
+        self.addr(o.src);
+        self.addr(o.dst);
+        self.port(o.src_port);
+        self.port(o.dst_port);
+    }
+
+    /// The length written, unless something did not fit.
+    fn done(&self) -> Option<usize> {
+        self.ok.then_some(self.n)
     }
 }
 
+/// Reads from a buffer; reading past its end yields zeros and is
+/// remembered (`bad`), so that the callers need no branch per read.
 struct Reader<'b> {
     buf: &'b [u8],
+    bad: bool,
 }
 
 impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let (head, rest) = self.buf.split_first_chunk::<N>()?;
-        self.buf = rest;
-        Some(*head)
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0; N];
+        match self.buf.split_first_chunk::<N>() {
+            Some((head, rest)) => {
+                out = *head;
+                self.buf = rest;
+            }
+            None => self.fail(),
+        }
+        out
     }
 
-    fn u8(&mut self) -> Option<u8> {
-        self.take::<1>().map(|[b]| b)
+    #[inline(never)]
+    fn fail(&mut self) {
+        self.bad = true;
+        self.buf = &[];
     }
 
-    fn u16(&mut self) -> Option<u16> {
-        self.take().map(u16::from_be_bytes)
+    #[inline(never)]
+    fn u8(&mut self) -> u8 {
+        let [b] = self.take::<1>();
+        b
     }
 
-    fn varint(&mut self) -> Option<u32> {
+    #[inline(never)]
+    fn u16(&mut self) -> u16 {
+        u16::from_be_bytes(self.take())
+    }
+
+    #[inline(never)]
+    fn varint(&mut self) -> u32 {
         let mut v: u32 = 0;
         for shift in (0..35).step_by(7) {
-            let b = self.u8()?;
-            v |= u32::from(b & 0x7f).checked_shl(shift)?;
+            let b = self.u8();
+            match u32::from(b & 0x7f).checked_shl(shift) {
+                Some(x) => v |= x,
+                None => self.fail(),
+            }
             if b & 0x80 == 0 {
-                return Some(v);
+                return v;
             }
         }
-        None
+        self.fail();
+        0
     }
 
-    fn addr(&mut self, v6: bool) -> Option<IpAddr> {
-        Some(if v6 {
-            IpAddr::V6(Ipv6Addr::from(self.take::<16>()?))
-        } else {
-            IpAddr::V4(Ipv4Addr::from(self.take::<4>()?))
-        })
-    }
-
-    /// What [`Writer::head`] wrote: the flags and the original tuple.
     #[inline(never)]
-    fn head(&mut self) -> Option<(u32, Tuple)> {
-        let f = self.varint()?;
-        let proto = if f & F_NOT_TCP != 0 {
-            self.u8()?
+    fn addr(&mut self, v6: bool) -> IpAddr {
+        if v6 {
+            IpAddr::V6(Ipv6Addr::from(self.take::<16>()))
+        } else {
+            IpAddr::V4(Ipv4Addr::from(self.take::<4>()))
+        }
+    }
+
+    /// What [`Writer::head`] wrote: the flags, and the original tuple
+    /// into `t`.
+    #[inline(never)]
+    fn head(&mut self, t: &mut Tuple) -> u32 {
+        let f = self.varint();
+        t.proto = if f & F_NOT_TCP != 0 {
+            self.u8()
         } else {
             IPPROTO_TCP
         };
-        let src = self.addr(f & F_SRC6 != 0)?;
-        let dst = self.addr(f & F_DST6 != 0)?;
-        let sport = self.u16()?;
-        let dport = self.u16()?;
-        Some((f, Tuple::new(src, dst, proto, sport, dport)))
+        t.src = self.addr(f & F_SRC6 != 0);
+        t.dst = self.addr(f & F_DST6 != 0);
+        t.src_port = self.u16();
+        t.dst_port = self.u16();
+        f
+    }
+
+    /// A zone (a varint that must fit 16 bits).
+    fn zone(&mut self, f: u32) -> u16 {
+        if f & F_ZONE == 0 {
+            return 0;
+        }
+        let v = self.varint();
+        u16::try_from(v).unwrap_or_else(|_| {
+            self.fail();
+            0
+        })
     }
 }
 
@@ -205,124 +261,128 @@ pub(crate) fn pack(e: &Entry, out: &mut [u8]) -> Option<usize> {
     } else {
         f |= F_REPLY | flag(is_v6(e.reply.src), F_RSRC6) | flag(is_v6(e.reply.dst), F_RDST6);
     }
-    let mut w = Writer { buf: out, n: 0 };
-    w.head(f, o)?;
-    w.varint(e.status ^ STATUS_BASE)?;
-    w.varint(e.timeout)?;
+    let mut w = Writer {
+        buf: out,
+        n: 0,
+        ok: true,
+    };
+    w.head(f, o);
+    w.varint(e.status ^ STATUS_BASE);
+    w.varint(e.timeout);
     if f & F_MARK != 0 {
-        w.varint(e.mark)?;
+        w.varint(e.mark);
     }
     if f & F_ZONE != 0 {
-        w.varint(u32::from(e.zone))?;
+        w.varint(u32::from(e.zone));
     }
     if let Some(id) = e.id {
-        w.put(&id.to_be_bytes())?;
+        w.put(&id.to_be_bytes());
     }
     if let Some(t) = e.tcp {
-        w.put(&[u8::from(t.state)])?;
+        w.put(&[u8::from(t.state)]);
         if f & F_TCP_WIDE != 0 {
-            w.put(&[t.wscale_orig, t.wscale_reply])?;
+            w.put(&[t.wscale_orig, t.wscale_reply]);
         } else {
-            w.put(&[t.wscale_orig << 4 | t.wscale_reply])?;
+            w.put(&[t.wscale_orig << 4 | t.wscale_reply]);
         }
-        w.put(&[t.flags_orig, t.flags_reply])?;
+        w.put(&[t.flags_orig, t.flags_reply]);
     }
     if derivable {
-        if let Some(m) = delta.snat {
-            w.addr(m.addr)?;
-            if f & F_SNAT_PORT != 0 {
-                w.put(&m.port.to_be_bytes())?;
-            }
-        }
-        if let Some(m) = delta.dnat {
-            w.addr(m.addr)?;
-            if f & F_DNAT_PORT != 0 {
-                w.put(&m.port.to_be_bytes())?;
+        for (m, port_flag) in [(delta.snat, F_SNAT_PORT), (delta.dnat, F_DNAT_PORT)] {
+            if let Some(m) = m {
+                w.addr(m.addr);
+                if f & port_flag != 0 {
+                    w.port(m.port);
+                }
             }
         }
     } else {
         let r = &e.reply;
-        w.put(&[r.proto])?;
-        w.addr(r.src)?;
-        w.addr(r.dst)?;
-        w.put(&r.src_port.to_be_bytes())?;
-        w.put(&r.dst_port.to_be_bytes())?;
+        w.put(&[r.proto]);
+        w.addr(r.src);
+        w.addr(r.dst);
+        w.port(r.src_port);
+        w.port(r.dst_port);
     }
-    Some(w.n)
+    w.done()
 }
 
 /// The entry packed in `bytes` (`None` if they are not [`pack`]'s).
+#[cfg(test)]
 pub(crate) fn unpack(bytes: &[u8]) -> Option<Entry> {
-    let mut r = Reader { buf: bytes };
-    let (f, orig) = r.head()?;
-    let status = r.varint()? ^ STATUS_BASE;
-    let timeout = r.varint()?;
-    let mark = if f & F_MARK != 0 { r.varint()? } else { 0 };
-    let zone = if f & F_ZONE != 0 {
-        u16::try_from(r.varint()?).ok()?
-    } else {
-        0
+    let mut e = Entry::new(NO_TUPLE, NO_TUPLE);
+    unpack_into(bytes, &mut e)?;
+    Some(e)
+}
+
+/// An empty tuple (what unpacking starts from).
+pub(crate) const NO_TUPLE: Tuple = Tuple::new(
+    IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    0,
+    0,
+    0,
+);
+
+/// The entry packed in `bytes`, into `e` (`None` if they are not
+/// [`pack`]'s; `e` is then partly written).
+pub(crate) fn unpack_into(bytes: &[u8], e: &mut Entry) -> Option<()> {
+    let mut r = Reader {
+        buf: bytes,
+        bad: false,
     };
-    let id = if f & F_ID != 0 {
-        Some(u32::from_be_bytes(r.take()?))
-    } else {
-        None
-    };
-    let tcp = if f & F_TCP != 0 {
-        let state = TcpState::from(r.u8()?);
+    let f = r.head(&mut e.orig);
+    e.status = r.varint() ^ STATUS_BASE;
+    e.timeout = r.varint();
+    e.mark = if f & F_MARK != 0 { r.varint() } else { 0 };
+    e.zone = r.zone(f);
+    e.id = (f & F_ID != 0).then(|| u32::from_be_bytes(r.take()));
+    e.tcp = (f & F_TCP != 0).then(|| {
+        let state = TcpState::from(r.u8());
         let (wscale_orig, wscale_reply) = if f & F_TCP_WIDE != 0 {
-            (r.u8()?, r.u8()?)
+            (r.u8(), r.u8())
         } else {
-            let b = r.u8()?;
+            let b = r.u8();
             (b >> 4, b & 0x0f)
         };
-        Some(TcpInfo {
+        TcpInfo {
             state,
             wscale_orig,
             wscale_reply,
-            flags_orig: r.u8()?,
-            flags_reply: r.u8()?,
-        })
+            flags_orig: r.u8(),
+            flags_reply: r.u8(),
+        }
+    });
+    if f & F_REPLY != 0 {
+        let t = &mut e.reply;
+        t.proto = r.u8();
+        t.src = r.addr(f & F_RSRC6 != 0);
+        t.dst = r.addr(f & F_RDST6 != 0);
+        t.src_port = r.u16();
+        t.dst_port = r.u16();
     } else {
-        None
-    };
-    let reply = if f & F_REPLY != 0 {
-        let proto = r.u8()?;
-        let src = r.addr(f & F_RSRC6 != 0)?;
-        let dst = r.addr(f & F_RDST6 != 0)?;
-        Tuple::new(src, dst, proto, r.u16()?, r.u16()?)
-    } else {
+        let orig = &e.orig;
         let mut delta = NatDelta::NONE;
-        if f & F_SNAT != 0 {
-            let addr = r.addr(f & F_SNAT6 != 0)?;
-            let port = if f & F_SNAT_PORT != 0 {
-                r.u16()?
+        let parts = [
+            (F_SNAT, F_SNAT6, F_SNAT_PORT, default_snat_port(orig)),
+            (F_DNAT, F_DNAT6, F_DNAT_PORT, default_dnat_port(orig)),
+        ];
+        for (k, (on, v6, port, default)) in parts.into_iter().enumerate() {
+            if f & on == 0 {
+                continue;
+            }
+            let addr = r.addr(f & v6 != 0);
+            let port = if f & port != 0 { r.u16() } else { default };
+            let m = Some(Manip { addr, port });
+            if k == 0 {
+                delta.snat = m;
             } else {
-                default_snat_port(&orig)
-            };
-            delta.snat = Some(Manip { addr, port });
+                delta.dnat = m;
+            }
         }
-        if f & F_DNAT != 0 {
-            let addr = r.addr(f & F_DNAT6 != 0)?;
-            let port = if f & F_DNAT_PORT != 0 {
-                r.u16()?
-            } else {
-                default_dnat_port(&orig)
-            };
-            delta.dnat = Some(Manip { addr, port });
-        }
-        orig.reply_with(delta)
-    };
-    Some(Entry {
-        orig,
-        reply,
-        status,
-        timeout,
-        mark,
-        zone,
-        tcp,
-        id,
-    })
+        e.reply = orig.reply_with(delta);
+    }
+    (!r.bad).then_some(())
 }
 
 /// Packs a conntrack key (a destroy record): flags · \[protocol\] ·
@@ -333,22 +393,29 @@ pub(crate) fn pack_key(k: &Key, out: &mut [u8]) -> Option<usize> {
         | flag(is_v6(o.src), F_SRC6)
         | flag(is_v6(o.dst), F_DST6)
         | flag(k.zone != 0, F_ZONE);
-    let mut w = Writer { buf: out, n: 0 };
-    w.head(f, o)?;
+    let mut w = Writer {
+        buf: out,
+        n: 0,
+        ok: true,
+    };
+    w.head(f, o);
     if f & F_ZONE != 0 {
-        w.varint(u32::from(k.zone))?;
+        w.varint(u32::from(k.zone));
     }
-    Some(w.n)
+    w.done()
 }
 
 /// The key packed in `bytes` by [`pack_key`].
 pub(crate) fn unpack_key(bytes: &[u8]) -> Option<Key> {
-    let mut r = Reader { buf: bytes };
-    let (f, orig) = r.head()?;
-    let zone = if f & F_ZONE != 0 {
-        u16::try_from(r.varint()?).ok()?
-    } else {
-        0
+    let mut r = Reader {
+        buf: bytes,
+        bad: false,
     };
-    Some(Key { orig, zone })
+    let mut k = Key {
+        orig: NO_TUPLE,
+        zone: 0,
+    };
+    let f = r.head(&mut k.orig);
+    k.zone = r.zone(f);
+    (!r.bad).then_some(k)
 }

@@ -15,7 +15,9 @@ use tandem_protocol::conntrack::Key;
 use tandem_protocol::lease::{Duid, Lease};
 use tandem_protocol::sync::{seq_after, FrameWriter, PushError, Record};
 
-use super::packed::{pack, pack_key, unpack, unpack_key, MAX_PACKED};
+#[cfg(test)]
+use super::packed::unpack;
+use super::packed::{pack, pack_key, unpack_into, unpack_key, MAX_PACKED, NO_TUPLE};
 use super::EventKind;
 
 /// What a lease record does on the receiving side.
@@ -398,12 +400,16 @@ impl<'a> Window<'a> {
         let (kind, bytes) = self.bytes(seq, &mut buf)?;
         let r = match kind {
             K_NEW | K_UPDATE => {
-                let e = unpack(bytes)?;
-                if kind == K_NEW {
+                let e = Entry::new(NO_TUPLE, NO_TUPLE);
+                let mut r = if kind == K_NEW {
                     Record::CtNew(e)
                 } else {
                     Record::CtUpdate(e)
+                };
+                if let Record::CtNew(e) | Record::CtUpdate(e) = &mut r {
+                    unpack_into(bytes, e)?;
                 }
+                return Some(f(&r));
             }
             K_DESTROY => Record::CtDestroy(unpack_key(bytes)?),
             K_BEGIN => Record::ResyncBegin,

@@ -51,7 +51,7 @@ use tandem_protocol::config::{SyncConfig, SyncKey};
 use tandem_protocol::conntrack::{Entry, Tuple};
 use tandem_protocol::netlink::ct::{self, DumpFamily, EntryKind, NewMode};
 use tandem_protocol::netlink::route;
-use tandem_protocol::netlink::{Messages, NLM_F_ACK};
+use tandem_protocol::netlink::{ErrorMessage, Messages, NLMSG_ERROR, NLM_F_ACK};
 use tandem_protocol::sync;
 
 /// Slots of the retransmit window (40 bytes each: 160 KiB).
@@ -85,6 +85,15 @@ const MAX_OWN: usize = 64;
 const COALESCE: Duration = Duration::from_millis(2);
 /// Epochs count quarter seconds from this instant (2024-01-01 UTC, ms).
 const EPOCH_BASE_MS: u64 = 1_704_067_200_000;
+
+/// An empty tuple (what a parsed entry starts from).
+const NO_TUPLE: Tuple = Tuple::new(
+    IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    0,
+    0,
+    0,
+);
 
 /// Reads the pre-shared key: the raw bytes of `key_file` (at least
 /// [`sync::MIN_KEY_LEN`]) or the inline `key`. Errors name the file.
@@ -125,9 +134,8 @@ pub fn load_key(k: &SyncKey) -> Result<sync::Key, String> {
 
 /// A warning when the key file can be read by others than its owner.
 pub fn key_file_warning(k: &SyncKey) -> Option<String> {
-    use std::os::unix::fs::PermissionsExt;
     let SyncKey::File(p) = k else { return None };
-    let mode = std::fs::metadata(p.as_str()).ok()?.permissions().mode();
+    let mode = udp::file_mode(p.as_str().as_bytes())?;
     (mode & 0o077 != 0).then(|| {
         format!(
             "key_file {}: readable by group or others (mode {:o}); chmod 600 it",
@@ -556,6 +564,7 @@ impl SyncPort {
             ..
         } = self;
         let Some(sock) = events.as_ref() else { return };
+        let mut entry = Entry::new(NO_TUPLE, NO_TUPLE);
         for _ in 0..READS_PER_WAKEUP {
             let n = match sock.recv(ev_rx) {
                 Ok(Some(n)) => n,
@@ -578,7 +587,7 @@ impl SyncPort {
             };
             for m in Messages::new(&ev_rx[..n]) {
                 let Ok(p) = m else { break };
-                if let Ok(ct::Message::Entry { kind, entry }) = ct::Message::parse(&p) {
+                if let Ok(ct::Parsed::Entry(kind)) = ct::parse_message(&p, &mut entry) {
                     let k = match kind {
                         EntryKind::New => EventKind::New,
                         EntryKind::Update => EventKind::Update,
@@ -641,6 +650,7 @@ impl SyncPort {
             ..
         } = self;
         let Some(d) = dump.as_mut() else { return };
+        let mut entry = Entry::new(NO_TUPLE, NO_TUPLE);
         // Nobody to stream to (the peer was lost after the dump began):
         // pause; a peer that comes back gets a full resync anyway.
         if !(0..cs::MAX_PEERS).any(|k| core.peer_live(k)) {
@@ -661,22 +671,20 @@ impl SyncPort {
                     d.off += advance;
                     continue;
                 }
-                match ct::Message::parse(&p) {
-                    Ok(ct::Message::Entry { entry, .. }) => {
-                        match core.handle_dump_entry(now, &entry) {
-                            Ok(()) => {
-                                d.off += advance;
-                                d.entries += 1;
-                                counters.dumped += 1;
-                            }
-                            Err(DumpError::WindowFull) => return,
-                            Err(_) => {
-                                *dump = None;
-                                return;
-                            }
+                match ct::parse_message(&p, &mut entry) {
+                    Ok(ct::Parsed::Entry(_)) => match core.handle_dump_entry(now, &entry) {
+                        Ok(()) => {
+                            d.off += advance;
+                            d.entries += 1;
+                            counters.dumped += 1;
                         }
-                    }
-                    Ok(ct::Message::Done) => {
+                        Err(DumpError::WindowFull) => return,
+                        Err(_) => {
+                            *dump = None;
+                            return;
+                        }
+                    },
+                    Ok(ct::Parsed::Done) => {
                         core.handle_dump_done(now);
                         let ms = now.saturating_duration_since(d.started).as_millis();
                         crate::log!(
@@ -687,7 +695,7 @@ impl SyncPort {
                         *dump = None;
                         return;
                     }
-                    Ok(ct::Message::Error(e)) if !e.is_ack() => {
+                    Ok(ct::Parsed::Error(e)) if !e.is_ack() => {
                         dump_failed(core, dump, now, &crate::sys::Errno(e.errno));
                         return;
                     }
@@ -1157,7 +1165,10 @@ fn send_batch(
         let mut done = false;
         for m in Messages::new(&rx[..n]) {
             let Ok(p) = m else { break };
-            if let Ok(ct::Message::Error(e)) = ct::Message::parse(&p) {
+            if p.message_type() != NLMSG_ERROR {
+                continue;
+            }
+            if let Ok(e) = ErrorMessage::parse(p.payload(), p.flags()) {
                 let s = p.sequence_number();
                 if e.errno != 0 {
                     on_error(s.wrapping_sub(base) as usize, e.errno);

@@ -12,6 +12,22 @@ pub struct UdpSocket {
     v6: bool,
 }
 
+/// The permission bits of the file at `path` (`stat`; `None` when it
+/// cannot be stat'ed): for the warning about a sync key file others can
+/// read.
+pub fn file_mode(path: &[u8]) -> Option<u32> {
+    let mut c = [0u8; super::fs::PATH_MAX + 1];
+    if path.len() > super::fs::PATH_MAX || path.contains(&0) {
+        return None;
+    }
+    c[..path.len()].copy_from_slice(path);
+    // SAFETY: `st` is plain old data and a valid out-pointer; `c` is
+    // NUL-terminated (zeroed past `path`).
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    let r = unsafe { libc::stat(c.as_ptr().cast(), &mut st) };
+    (r == 0).then_some(st.st_mode as u32)
+}
+
 /// The MTU of interface `name` (`SIOCGIFMTU`).
 pub fn interface_mtu(name: &str) -> io::Result<u32> {
     let bytes = name.as_bytes();

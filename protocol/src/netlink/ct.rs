@@ -475,9 +475,9 @@ fn request_flags(ack: bool) -> u16 {
 /// # Errors
 /// [`Error::Netlink`]`(`[`BufferTooSmall`](super::Error::BufferTooSmall)`)`.
 pub fn dump_request(buf: &mut [u8], seq: u32, family: DumpFamily) -> Result<usize, Error> {
-    let mut b = MessageBuilder::new(buf, CT_GET, NLM_F_REQUEST | NLM_F_DUMP, seq)?;
-    b.push_fixed(&NfGenMsg::new(family.family()).to_bytes())?;
-    Ok(b.finish())
+    let mut b = MessageBuilder::new(buf, CT_GET, NLM_F_REQUEST | NLM_F_DUMP, seq);
+    b.push_fixed(&NfGenMsg::new(family.family()).to_bytes());
+    Ok(b.finish()?)
 }
 
 /// Write an `IPCTNL_MSG_CT_NEW` request for `entry` into `buf`; return its
@@ -518,48 +518,52 @@ pub fn new_request(
 ) -> Result<usize, Error> {
     let orig = &entry.orig;
     check_tuples(orig, &entry.reply)?;
+    let delta = entry.nat_delta();
+    let creating = mode != NewMode::Update;
+    if creating {
+        for m in [&delta.snat, &delta.dnat].into_iter().flatten() {
+            if m.addr.is_ipv6() != orig.is_ipv6() {
+                return Err(Error::FamilyMismatch);
+            }
+        }
+    }
     let flags = request_flags(ack)
         | match mode {
             NewMode::Create => NLM_F_CREATE | NLM_F_EXCL,
             NewMode::CreateOrUpdate => NLM_F_CREATE,
             NewMode::Update => 0,
         };
-    let creating = mode != NewMode::Update;
-    let delta = entry.nat_delta();
-    let mut b = MessageBuilder::new(buf, CT_NEW, flags, seq)?;
-    b.push_fixed(&NfGenMsg::new(family_of(orig)).to_bytes())?;
-    push_tuple(&mut b, CTA_TUPLE_ORIG, orig)?;
+    let mut b = MessageBuilder::new(buf, CT_NEW, flags, seq);
+    b.push_fixed(&NfGenMsg::new(family_of(orig)).to_bytes());
+    push_tuple(&mut b, CTA_TUPLE_ORIG, orig);
     if creating {
         let reply = if delta.is_none() {
             entry.reply
         } else {
             orig.inverse()
         };
-        push_tuple(&mut b, CTA_TUPLE_REPLY, &reply)?;
+        push_tuple(&mut b, CTA_TUPLE_REPLY, &reply);
     }
     let status = entry.status & !IPS_UNCHANGEABLE_MASK;
     if status != 0 {
-        b.push_attr(CTA_STATUS, &(status | IPS_CONFIRMED).to_be_bytes())?;
+        push_be32(&mut b, CTA_STATUS, status | IPS_CONFIRMED);
     }
-    b.push_attr(CTA_TIMEOUT, &entry.timeout.to_be_bytes())?;
+    push_be32(&mut b, CTA_TIMEOUT, entry.timeout);
     if entry.mark != 0 || !creating {
-        b.push_attr(CTA_MARK, &entry.mark.to_be_bytes())?;
+        push_be32(&mut b, CTA_MARK, entry.mark);
     }
     if let Some(tcp) = &entry.tcp {
-        push_tcp(&mut b, tcp)?;
+        push_tcp(&mut b, tcp);
     }
     if creating {
-        if let Some(m) = &delta.snat {
-            push_nat(&mut b, CTA_NAT_SRC, m, orig)?;
-        }
-        if let Some(m) = &delta.dnat {
-            push_nat(&mut b, CTA_NAT_DST, m, orig)?;
+        for (kind, m) in [(CTA_NAT_SRC, &delta.snat), (CTA_NAT_DST, &delta.dnat)] {
+            if let Some(m) = m {
+                push_nat(&mut b, kind, m, orig);
+            }
         }
     }
-    if entry.zone != 0 {
-        b.push_attr(CTA_ZONE, &entry.zone.to_be_bytes())?;
-    }
-    Ok(b.finish())
+    push_zone(&mut b, entry.zone);
+    Ok(b.finish()?)
 }
 
 /// Write an `IPCTNL_MSG_CT_DELETE` request for the entry with `key`
@@ -580,16 +584,14 @@ pub fn delete_request(
     if !key.orig.is_consistent() {
         return Err(Error::FamilyMismatch);
     }
-    let mut b = MessageBuilder::new(buf, CT_DELETE, request_flags(ack), seq)?;
-    b.push_fixed(&NfGenMsg::new(family_of(&key.orig)).to_bytes())?;
-    push_tuple(&mut b, CTA_TUPLE_ORIG, &key.orig)?;
+    let mut b = MessageBuilder::new(buf, CT_DELETE, request_flags(ack), seq);
+    b.push_fixed(&NfGenMsg::new(family_of(&key.orig)).to_bytes());
+    push_tuple(&mut b, CTA_TUPLE_ORIG, &key.orig);
     if let Some(id) = id {
-        b.push_attr(CTA_ID, &id.to_be_bytes())?;
+        push_be32(&mut b, CTA_ID, id);
     }
-    if key.zone != 0 {
-        b.push_attr(CTA_ZONE, &key.zone.to_be_bytes())?;
-    }
-    Ok(b.finish())
+    push_zone(&mut b, key.zone);
+    Ok(b.finish()?)
 }
 
 /// Write an `IPCTNL_MSG_CT_DELETE` request without a tuple, which deletes
@@ -603,9 +605,9 @@ pub fn flush_request(
     family: DumpFamily,
     ack: bool,
 ) -> Result<usize, Error> {
-    let mut b = MessageBuilder::new(buf, CT_DELETE, request_flags(ack), seq)?;
-    b.push_fixed(&NfGenMsg::new(family.family()).to_bytes())?;
-    Ok(b.finish())
+    let mut b = MessageBuilder::new(buf, CT_DELETE, request_flags(ack), seq);
+    b.push_fixed(&NfGenMsg::new(family.family()).to_bytes());
+    Ok(b.finish()?)
 }
 
 fn check_tuples(orig: &Tuple, reply: &Tuple) -> Result<(), Error> {
@@ -618,27 +620,46 @@ fn check_tuples(orig: &Tuple, reply: &Tuple) -> Result<(), Error> {
     Ok(())
 }
 
-fn push_be16(b: &mut MessageBuilder<'_>, kind: u16, v: u16) -> Result<(), Error> {
-    Ok(b.push_attr(kind, &v.to_be_bytes())?)
+fn push_be16(b: &mut MessageBuilder<'_>, kind: u16, v: u16) {
+    b.push_attr(kind, &v.to_be_bytes());
 }
 
-fn push_tuple(b: &mut MessageBuilder<'_>, kind: u16, t: &Tuple) -> Result<(), Error> {
-    let outer = b.begin_nested(kind)?;
-    let ip = b.begin_nested(CTA_TUPLE_IP)?;
-    match (t.src, t.dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            b.push_attr(CTA_IP_V4_SRC, &s.octets())?;
-            b.push_attr(CTA_IP_V4_DST, &d.octets())?;
-        }
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            b.push_attr(CTA_IP_V6_SRC, &s.octets())?;
-            b.push_attr(CTA_IP_V6_DST, &d.octets())?;
-        }
-        _ => return Err(Error::FamilyMismatch),
+#[inline(never)]
+fn push_be32(b: &mut MessageBuilder<'_>, kind: u16, v: u32) {
+    b.push_attr(kind, &v.to_be_bytes());
+}
+
+/// `CTA_ZONE` unless the zone is 0.
+fn push_zone(b: &mut MessageBuilder<'_>, zone: u16) {
+    if zone != 0 {
+        push_be16(b, CTA_ZONE, zone);
     }
-    b.end_nested(ip)?;
-    let proto = b.begin_nested(CTA_TUPLE_PROTO)?;
-    b.push_attr(CTA_PROTO_NUM, &[t.proto])?;
+}
+
+/// An address attribute: 4 or 16 octets.
+#[inline(never)]
+fn push_ip(b: &mut MessageBuilder<'_>, kind: u16, a: &IpAddr) {
+    match a {
+        IpAddr::V4(a) => b.push_attr(kind, &a.octets()),
+        IpAddr::V6(a) => b.push_attr(kind, &a.octets()),
+    }
+}
+
+/// A tuple; its families were checked ([`Tuple::is_consistent`]).
+#[inline(never)]
+fn push_tuple(b: &mut MessageBuilder<'_>, kind: u16, t: &Tuple) {
+    let outer = b.begin_nested(kind);
+    let ip = b.begin_nested(CTA_TUPLE_IP);
+    let src = if t.is_ipv6() {
+        CTA_IP_V6_SRC
+    } else {
+        CTA_IP_V4_SRC
+    };
+    push_ip(b, src, &t.src);
+    push_ip(b, src + 1, &t.dst);
+    b.end_nested(ip);
+    let proto = b.begin_nested(CTA_TUPLE_PROTO);
+    b.push_attr(CTA_PROTO_NUM, &[t.proto]);
     if t.is_icmp() {
         // conntrack's order: code, type, id.
         let (id, kind, code) = if t.proto == IPPROTO_ICMP {
@@ -650,56 +671,54 @@ fn push_tuple(b: &mut MessageBuilder<'_>, kind: u16, t: &Tuple) -> Result<(), Er
                 CTA_PROTO_ICMPV6_CODE,
             )
         };
-        b.push_attr(code, &[t.icmp_code()])?;
-        b.push_attr(kind, &[t.icmp_type()])?;
-        push_be16(b, id, t.icmp_id())?;
+        b.push_attr(code, &[t.icmp_code()]);
+        b.push_attr(kind, &[t.icmp_type()]);
+        push_be16(b, id, t.icmp_id());
     } else if t.has_ports() || t.proto == IPPROTO_GRE {
-        push_be16(b, CTA_PROTO_SRC_PORT, t.src_port)?;
-        push_be16(b, CTA_PROTO_DST_PORT, t.dst_port)?;
+        push_be16(b, CTA_PROTO_SRC_PORT, t.src_port);
+        push_be16(b, CTA_PROTO_DST_PORT, t.dst_port);
     }
-    b.end_nested(proto)?;
-    b.end_nested(outer)?;
-    Ok(())
+    b.end_nested(proto);
+    b.end_nested(outer);
 }
 
-fn push_tcp(b: &mut MessageBuilder<'_>, tcp: &TcpInfo) -> Result<(), Error> {
-    let outer = b.begin_nested(CTA_PROTOINFO)?;
-    let inner = b.begin_nested(CTA_PROTOINFO_TCP)?;
-    b.push_attr(CTA_PROTOINFO_TCP_STATE, &[u8::from(tcp.state)])?;
-    if tcp.wscale_orig != 0 {
-        b.push_attr(CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, &[tcp.wscale_orig])?;
+fn push_tcp(b: &mut MessageBuilder<'_>, tcp: &TcpInfo) {
+    let outer = b.begin_nested(CTA_PROTOINFO);
+    let inner = b.begin_nested(CTA_PROTOINFO_TCP);
+    b.push_attr(CTA_PROTOINFO_TCP_STATE, &[u8::from(tcp.state)]);
+    // Window scales (one octet), then flags with their mask (two): each
+    // only when not 0.
+    let f = [
+        (CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, tcp.wscale_orig, 1),
+        (CTA_PROTOINFO_TCP_WSCALE_REPLY, tcp.wscale_reply, 1),
+        (CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, tcp.flags_orig, 2),
+        (CTA_PROTOINFO_TCP_FLAGS_REPLY, tcp.flags_reply, 2),
+    ];
+    for (kind, v, n) in f {
+        if v != 0 {
+            b.push_attr(kind, &[v, v][..n]);
+        }
     }
-    if tcp.wscale_reply != 0 {
-        b.push_attr(CTA_PROTOINFO_TCP_WSCALE_REPLY, &[tcp.wscale_reply])?;
-    }
-    if tcp.flags_orig != 0 {
-        let f = tcp.flags_orig;
-        b.push_attr(CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, &[f, f])?;
-    }
-    if tcp.flags_reply != 0 {
-        let f = tcp.flags_reply;
-        b.push_attr(CTA_PROTOINFO_TCP_FLAGS_REPLY, &[f, f])?;
-    }
-    b.end_nested(inner)?;
-    b.end_nested(outer)?;
-    Ok(())
+    b.end_nested(inner);
+    b.end_nested(outer);
 }
 
-fn push_nat(b: &mut MessageBuilder<'_>, kind: u16, m: &Manip, orig: &Tuple) -> Result<(), Error> {
-    let outer = b.begin_nested(kind)?;
-    match m.addr {
-        IpAddr::V4(a) if !orig.is_ipv6() => b.push_attr(CTA_NAT_V4_MINIP, &a.octets())?,
-        IpAddr::V6(a) if orig.is_ipv6() => b.push_attr(CTA_NAT_V6_MINIP, &a.octets())?,
-        _ => return Err(Error::FamilyMismatch),
-    }
+/// A NAT setup; the address family was checked.
+fn push_nat(b: &mut MessageBuilder<'_>, kind: u16, m: &Manip, orig: &Tuple) {
+    let outer = b.begin_nested(kind);
+    let min = if orig.is_ipv6() {
+        CTA_NAT_V6_MINIP
+    } else {
+        CTA_NAT_V4_MINIP
+    };
+    push_ip(b, min, &m.addr);
     if orig.has_ports() || orig.is_icmp() {
-        let ports = b.begin_nested(CTA_NAT_PROTO)?;
-        push_be16(b, CTA_PROTONAT_PORT_MIN, m.port)?;
-        push_be16(b, CTA_PROTONAT_PORT_MAX, m.port)?;
-        b.end_nested(ports)?;
+        let ports = b.begin_nested(CTA_NAT_PROTO);
+        push_be16(b, CTA_PROTONAT_PORT_MIN, m.port);
+        push_be16(b, CTA_PROTONAT_PORT_MAX, m.port);
+        b.end_nested(ports);
     }
-    b.end_nested(outer)?;
-    Ok(())
+    b.end_nested(outer);
 }
 
 // ---------------------------------------------------------------- parsing
@@ -760,6 +779,59 @@ pub enum Message<'a> {
     },
 }
 
+/// What [`parse_message`] found; an entry's fields go to the caller's
+/// [`Entry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Parsed<'a> {
+    /// An entry (written to the caller's [`Entry`]): dump or event.
+    Entry(EntryKind),
+    /// The end of a dump ([`NLMSG_DONE`]).
+    Done,
+    /// An error or acknowledgement ([`NLMSG_ERROR`]).
+    Error(ErrorMessage<'a>),
+    /// Any other message type, not decoded.
+    Other {
+        /// The netlink message type.
+        message_type: u16,
+    },
+}
+
+/// Decode one message from a checked [`Packet`]; an entry is decoded into
+/// `entry` (in place: nothing big is moved).
+///
+/// # Errors
+/// As [`Message::parse`].
+#[inline(never)]
+pub fn parse_message<'a>(
+    packet: &Packet<&'a [u8]>,
+    entry: &mut Entry,
+) -> Result<Parsed<'a>, Error> {
+    let payload = packet.payload();
+    let message_type = packet.message_type();
+    let flags = packet.flags();
+    Ok(match message_type {
+        NLMSG_ERROR => Parsed::Error(ErrorMessage::parse(payload, flags)?),
+        NLMSG_DONE => Parsed::Done,
+        _ => match EntryKind::classify(message_type, flags) {
+            Some(kind) => {
+                parse_entry_into(payload, entry)?;
+                Parsed::Entry(kind)
+            }
+            None => Parsed::Other { message_type },
+        },
+    })
+}
+
+/// An empty tuple (what parsing starts from).
+const NO_TUPLE: Tuple = Tuple::new(
+    IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    0,
+    0,
+    0,
+);
+
 impl<'a> Message<'a> {
     /// Decode one message from a checked [`Packet`].
     ///
@@ -767,22 +839,13 @@ impl<'a> Message<'a> {
     /// As [`parse_entry`] for entries; [`Error::Netlink`] for a malformed
     /// [`NLMSG_ERROR`].
     pub fn parse(packet: &Packet<&'a [u8]>) -> Result<Message<'a>, Error> {
-        let payload = packet.payload();
-        let message_type = packet.message_type();
-        match message_type {
-            NLMSG_ERROR => Ok(Message::Error(ErrorMessage::parse(
-                payload,
-                packet.flags(),
-            )?)),
-            NLMSG_DONE => Ok(Message::Done),
-            _ => match EntryKind::classify(message_type, packet.flags()) {
-                Some(kind) => Ok(Message::Entry {
-                    kind,
-                    entry: parse_entry(payload)?,
-                }),
-                None => Ok(Message::Other { message_type }),
-            },
-        }
+        let mut entry = Entry::new(NO_TUPLE, NO_TUPLE);
+        Ok(match parse_message(packet, &mut entry)? {
+            Parsed::Entry(kind) => Message::Entry { kind, entry },
+            Parsed::Done => Message::Done,
+            Parsed::Error(e) => Message::Error(e),
+            Parsed::Other { message_type } => Message::Other { message_type },
+        })
     }
 }
 
@@ -801,6 +864,17 @@ impl<'a> Message<'a> {
 /// [`Error::MissingAttribute`], [`Error::FamilyMismatch`],
 /// [`Error::ProtocolMismatch`].
 pub fn parse_entry(payload: &[u8]) -> Result<Entry, Error> {
+    let mut entry = Entry::new(NO_TUPLE, NO_TUPLE);
+    parse_entry_into(payload, &mut entry)?;
+    Ok(entry)
+}
+
+/// [`parse_entry`] into `e` (every field is set; after an error `e` holds
+/// a partial entry).
+///
+/// # Errors
+/// As [`parse_entry`].
+pub fn parse_entry_into(payload: &[u8], e: &mut Entry) -> Result<(), Error> {
     let header = NfGenMsg::parse(payload)?;
     let v6 = match header.family {
         NFPROTO_IPV4 => false,
@@ -812,183 +886,192 @@ pub fn parse_entry(payload: &[u8]) -> Result<Entry, Error> {
             version: header.version,
         });
     }
-    let mut orig = None;
-    let mut reply = None;
-    let mut status = 0;
-    let mut timeout = 0;
-    let mut mark = 0;
-    let mut zone = 0;
-    let mut tcp = None;
-    let mut id = None;
+    e.status = 0;
+    e.timeout = 0;
+    e.mark = 0;
+    e.zone = 0;
+    e.tcp = None;
+    e.id = None;
+    // Bit CTA_TUPLE_ORIG (1) and CTA_TUPLE_REPLY (2): seen.
+    let mut have = 0u16;
     for nla in Nlas::new(payload.get(NFGENMSG_LEN..).unwrap_or(&[])) {
         let nla = nla?;
-        match nla.kind() {
-            CTA_TUPLE_ORIG => orig = Some(parse_tuple(&nla, v6)?),
-            CTA_TUPLE_REPLY => reply = Some(parse_tuple(&nla, v6)?),
-            CTA_STATUS => status = nla.as_be_u32()?,
-            CTA_TIMEOUT => timeout = nla.as_be_u32()?,
-            CTA_MARK => mark = nla.as_be_u32()?,
-            CTA_ZONE => zone = nla.as_be_u16()?,
-            CTA_ID => id = Some(nla.as_be_u32()?),
-            CTA_PROTOINFO => {
-                if let Some(info) = parse_protoinfo(&nla)? {
-                    tcp = Some(info);
-                }
+        let kind = nla.kind();
+        match kind {
+            CTA_TUPLE_ORIG | CTA_TUPLE_REPLY => {
+                let t = if kind == CTA_TUPLE_ORIG {
+                    &mut e.orig
+                } else {
+                    &mut e.reply
+                };
+                parse_tuple(&nla, v6, t)?;
+                have |= kind;
             }
+            CTA_STATUS => e.status = nla.be(4)?,
+            CTA_TIMEOUT => e.timeout = nla.be(4)?,
+            CTA_MARK => e.mark = nla.be(4)?,
+            CTA_ZONE => e.zone = nla.be(2)? as u16,
+            CTA_ID => e.id = Some(nla.be(4)?),
+            CTA_PROTOINFO => parse_protoinfo(&nla, &mut e.tcp)?,
             _ => {}
         }
     }
-    let orig = orig.ok_or(Error::MissingAttribute {
-        kind: CTA_TUPLE_ORIG,
-    })?;
-    let reply = reply.ok_or(Error::MissingAttribute {
-        kind: CTA_TUPLE_REPLY,
-    })?;
-    if orig.proto != reply.proto {
+    for kind in [CTA_TUPLE_ORIG, CTA_TUPLE_REPLY] {
+        if have & kind == 0 {
+            return Err(Error::MissingAttribute { kind });
+        }
+    }
+    if e.orig.proto != e.reply.proto {
         return Err(Error::ProtocolMismatch);
     }
-    Ok(Entry {
-        orig,
-        reply,
-        status,
-        timeout,
-        mark,
-        zone,
-        tcp,
-        id,
-    })
+    Ok(())
 }
 
-fn parse_tuple(nla: &Nla<'_>, v6: bool) -> Result<Tuple, Error> {
-    let mut addrs = None;
-    let mut proto = None;
+/// A tuple into `t`.
+#[inline(never)]
+fn parse_tuple(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
+    // Bit CTA_TUPLE_IP (1) and CTA_TUPLE_PROTO (2): seen.
+    let mut have = 0u16;
     for inner in nla.nested() {
         let inner = inner?;
-        match inner.kind() {
-            CTA_TUPLE_IP => addrs = Some(parse_addrs(&inner, v6)?),
-            CTA_TUPLE_PROTO => proto = Some(parse_proto(&inner, v6)?),
-            _ => {}
+        let kind = inner.kind();
+        match kind {
+            CTA_TUPLE_IP => parse_addrs(&inner, v6, t)?,
+            CTA_TUPLE_PROTO => parse_proto(&inner, v6, t)?,
+            _ => continue,
+        }
+        have |= kind;
+    }
+    for kind in [CTA_TUPLE_IP, CTA_TUPLE_PROTO] {
+        if have & kind == 0 {
+            return Err(Error::MissingAttribute { kind });
         }
     }
-    let (src, dst) = addrs.ok_or(Error::MissingAttribute { kind: CTA_TUPLE_IP })?;
-    let (proto, src_port, dst_port) = proto.ok_or(Error::MissingAttribute {
-        kind: CTA_TUPLE_PROTO,
-    })?;
-    Ok(Tuple::new(src, dst, proto, src_port, dst_port))
+    Ok(())
 }
 
-fn parse_addrs(nla: &Nla<'_>, v6: bool) -> Result<(IpAddr, IpAddr), Error> {
-    let (src_kind, dst_kind, other_src, other_dst) = if v6 {
-        (CTA_IP_V6_SRC, CTA_IP_V6_DST, CTA_IP_V4_SRC, CTA_IP_V4_DST)
+fn parse_addrs(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
+    let (src_kind, other_src) = if v6 {
+        (CTA_IP_V6_SRC, CTA_IP_V4_SRC)
     } else {
-        (CTA_IP_V4_SRC, CTA_IP_V4_DST, CTA_IP_V6_SRC, CTA_IP_V6_DST)
+        (CTA_IP_V4_SRC, CTA_IP_V6_SRC)
     };
-    let mut src = None;
-    let mut dst = None;
+    let len = if v6 { 16 } else { 4 };
+    // Bit 0: source seen, bit 1: destination.
+    let mut have = 0u8;
     for a in nla.nested() {
         let a = a?;
-        let kind = a.kind();
-        if kind == src_kind {
-            src = Some(addr(&a, v6)?);
-        } else if kind == dst_kind {
-            dst = Some(addr(&a, v6)?);
-        } else if kind == other_src || kind == other_dst {
+        let i = a.kind().wrapping_sub(src_kind);
+        if i < 2 {
+            let v = a.value();
+            let ip = (v.len() == len)
+                .then(|| crate::ip_from_octets(v))
+                .flatten()
+                .ok_or(super::Error::BadAttributeLength { kind: a.kind() })?;
+            if i == 0 {
+                t.src = ip;
+            } else {
+                t.dst = ip;
+            }
+            have |= 1 << i;
+        } else if a.kind().wrapping_sub(other_src) < 2 {
             return Err(Error::FamilyMismatch);
         }
     }
-    let src = src.ok_or(Error::MissingAttribute { kind: src_kind })?;
-    let dst = dst.ok_or(Error::MissingAttribute { kind: dst_kind })?;
-    Ok((src, dst))
-}
-
-fn addr(nla: &Nla<'_>, v6: bool) -> Result<IpAddr, Error> {
-    let v = nla.value();
-    let bad = super::Error::BadAttributeLength { kind: nla.kind() };
-    if v.len() != if v6 { 16 } else { 4 } {
-        return Err(bad.into());
-    }
-    Ok(crate::ip_from_octets(v).ok_or(bad)?)
-}
-
-fn parse_proto(nla: &Nla<'_>, v6: bool) -> Result<(u8, u16, u16), Error> {
-    let (id_kind, type_kind, code_kind) = if v6 {
-        (
-            CTA_PROTO_ICMPV6_ID,
-            CTA_PROTO_ICMPV6_TYPE,
-            CTA_PROTO_ICMPV6_CODE,
-        )
-    } else {
-        (CTA_PROTO_ICMP_ID, CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMP_CODE)
-    };
-    // Number, ports, ICMP id, type, code: their kinds and value sizes.
-    let kinds = [
-        CTA_PROTO_NUM,
-        CTA_PROTO_SRC_PORT,
-        CTA_PROTO_DST_PORT,
-        id_kind,
-        type_kind,
-        code_kind,
-    ];
-    const SIZES: [usize; 6] = [1, 2, 2, 2, 1, 1];
-    let mut vals: [Option<u16>; 6] = [None; 6];
-    for a in nla.nested() {
-        let a = a?;
-        if let Some(i) = kinds.iter().position(|&k| k == a.kind()) {
-            vals[i] = Some(a.be(SIZES[i])? as u16);
+    for i in 0..2 {
+        if have & 1 << i == 0 {
+            return Err(Error::MissingAttribute { kind: src_kind + i });
         }
     }
-    let need = |i: usize| vals[i].ok_or(Error::MissingAttribute { kind: kinds[i] });
-    let num = need(0)? as u8;
-    let probe = Tuple::new(
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        num,
-        0,
-        0,
-    );
-    if probe.is_icmp() {
+    Ok(())
+}
+
+fn parse_proto(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
+    // Value sizes by kind: number, ports, ICMP id/type/code, ICMPv6
+    // id/type/code.
+    const SIZES: [u8; 10] = [0, 1, 2, 2, 2, 1, 1, 2, 1, 1];
+    // The family's ICMP id kind (type and code follow it).
+    let icmp = if v6 {
+        CTA_PROTO_ICMPV6_ID
+    } else {
+        CTA_PROTO_ICMP_ID
+    } as usize;
+    // The other family's ICMP kinds are not looked at.
+    let wanted: u16 = 0b1110 | 0b111 << icmp;
+    let mut vals = [0u16; 10];
+    let mut seen = 0u16;
+    for a in nla.nested() {
+        let a = a?;
+        let k = usize::from(a.kind());
+        if k < SIZES.len() && wanted & 1 << k != 0 {
+            vals[k] = a.be(usize::from(SIZES[k]))? as u16;
+            seen |= 1 << k;
+        }
+    }
+    let need = |k: usize| {
+        if seen & 1 << k != 0 {
+            Ok(vals[k])
+        } else {
+            Err(Error::MissingAttribute { kind: k as u16 })
+        }
+    };
+    let num = need(usize::from(CTA_PROTO_NUM))? as u8;
+    let mut probe = NO_TUPLE;
+    probe.proto = num;
+    let (src_port, dst_port) = if probe.is_icmp() {
         if (num == IPPROTO_ICMP) == v6 {
             return Err(Error::FamilyMismatch);
         }
-        let id = need(3)?;
-        let t = need(4)?;
-        let c = need(5)?;
-        Ok((num, id, t << 8 | c))
+        let id = need(icmp)?;
+        let ty = need(icmp + 1)?;
+        let c = need(icmp + 2)?;
+        (id, ty << 8 | c)
     } else if probe.has_ports() {
-        Ok((num, need(1)?, need(2)?))
+        (need(2)?, need(3)?)
     } else {
         // GRE keys travel as ports; other protocols have none.
-        Ok((num, vals[1].unwrap_or(0), vals[2].unwrap_or(0)))
-    }
+        (vals[2], vals[3])
+    };
+    t.proto = num;
+    t.src_port = src_port;
+    t.dst_port = dst_port;
+    Ok(())
 }
 
-fn parse_protoinfo(nla: &Nla<'_>) -> Result<Option<TcpInfo>, Error> {
-    let mut found = None;
+fn parse_protoinfo(nla: &Nla<'_>, found: &mut Option<TcpInfo>) -> Result<(), Error> {
+    // Value sizes by kind: state, window scales (one octet), flags of
+    // each direction (flags, mask: the flags are kept).
+    const SIZES: [u8; 6] = [0, 1, 1, 1, 2, 2];
     for inner in nla.nested() {
         let inner = inner?;
         if inner.kind() != CTA_PROTOINFO_TCP {
             continue;
         }
-        let mut info = TcpInfo::new(crate::conntrack::TcpState::None);
-        let mut state = None;
+        let mut v = [0u8; 6];
+        let mut seen = 0u8;
         for a in inner.nested() {
             let a = a?;
-            match a.kind() {
-                CTA_PROTOINFO_TCP_STATE => state = Some(a.as_u8()?),
-                CTA_PROTOINFO_TCP_WSCALE_ORIGINAL => info.wscale_orig = a.as_u8()?,
-                CTA_PROTOINFO_TCP_WSCALE_REPLY => info.wscale_reply = a.as_u8()?,
-                CTA_PROTOINFO_TCP_FLAGS_ORIGINAL => info.flags_orig = a.fixed::<2>()?[0],
-                CTA_PROTOINFO_TCP_FLAGS_REPLY => info.flags_reply = a.fixed::<2>()?[0],
-                _ => {}
+            let k = usize::from(a.kind());
+            if (1..SIZES.len()).contains(&k) {
+                let n = usize::from(SIZES[k]);
+                v[k] = (a.be(n)? >> (8 * (n - 1))) as u8;
+                seen |= 1 << k;
             }
         }
-        let state = state.ok_or(Error::MissingAttribute {
-            kind: CTA_PROTOINFO_TCP_STATE,
-        })?;
-        info.state = state.into();
-        found = Some(info);
+        if seen & 1 << CTA_PROTOINFO_TCP_STATE == 0 {
+            return Err(Error::MissingAttribute {
+                kind: CTA_PROTOINFO_TCP_STATE,
+            });
+        }
+        *found = Some(TcpInfo {
+            state: v[1].into(),
+            wscale_orig: v[2],
+            wscale_reply: v[3],
+            flags_orig: v[4],
+            flags_reply: v[5],
+        });
     }
-    Ok(found)
+    Ok(())
 }
 
 #[cfg(all(test, target_endian = "little"))]

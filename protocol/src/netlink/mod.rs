@@ -453,6 +453,7 @@ impl<'a> Messages<'a> {
 impl<'a> Iterator for Messages<'a> {
     type Item = Result<Packet<&'a [u8]>, Error>;
 
+    #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.rest.is_empty() {
             return None;
@@ -611,6 +612,7 @@ impl<'a> Nlas<'a> {
 impl<'a> Iterator for Nlas<'a> {
     type Item = Result<Nla<'a>, Error>;
 
+    #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.rest.is_empty() {
             return None;
@@ -716,39 +718,38 @@ pub struct NestStart(usize);
 /// [`new`](MessageBuilder::new) writes the header; then the family header
 /// ([`push_fixed`](MessageBuilder::push_fixed)) and attributes are appended,
 /// each padded to 4 octets; [`finish`](MessageBuilder::finish) sets the
-/// length field and returns the number of octets written. Every method
-/// returns [`Error::BufferTooSmall`] instead of writing past the end; after
-/// an error the message is incomplete and must not be sent.
+/// length field and returns the number of octets written. Nothing is
+/// written past the end of the buffer: the first error
+/// ([`Error::BufferTooSmall`], [`Error::TooLong`]) is remembered, every
+/// later push does nothing, and [`finish`](MessageBuilder::finish) returns
+/// it (the message is incomplete and must not be sent).
 #[derive(Debug)]
 pub struct MessageBuilder<'a> {
     buf: &'a mut [u8],
     len: usize,
+    err: Option<Error>,
 }
 
 impl<'a> MessageBuilder<'a> {
     /// Start a message of type `message_type` with `flags` and sequence
-    /// number `seq` (port id 0: the kernel fills in the sender's).
-    ///
-    /// # Errors
-    /// [`Error::BufferTooSmall`] if `buf` cannot hold a header.
-    pub fn new(
-        buf: &'a mut [u8],
-        message_type: u16,
-        flags: u16,
-        seq: u32,
-    ) -> Result<MessageBuilder<'a>, Error> {
-        Header {
+    /// number `seq` (port id 0: the kernel fills in the sender's). A
+    /// buffer that cannot hold a header is reported by
+    /// [`finish`](MessageBuilder::finish) ([`Error::BufferTooSmall`]).
+    pub fn new(buf: &'a mut [u8], message_type: u16, flags: u16, seq: u32) -> MessageBuilder<'a> {
+        let err = Header {
             length: HEADER_LEN as u32,
             message_type,
             flags,
             sequence_number: seq,
             port_number: 0,
         }
-        .emit(buf)?;
-        Ok(MessageBuilder {
+        .emit(buf)
+        .err();
+        MessageBuilder {
             buf,
             len: HEADER_LEN,
-        })
+            err,
+        }
     }
 
     /// Octets written so far (always a multiple of 4).
@@ -761,103 +762,119 @@ impl<'a> MessageBuilder<'a> {
         self.len == HEADER_LEN
     }
 
-    /// Reserve `n` octets plus padding, zeroed; return their offset.
-    fn reserve(&mut self, n: usize) -> Result<usize, Error> {
-        let start = self.len;
-        let end = start.checked_add(align(n)).ok_or(Error::TooLong)?;
-        if end > u32::MAX as usize {
-            return Err(Error::TooLong);
+    /// The first error so far, if any.
+    pub fn error(&self) -> Option<Error> {
+        self.err
+    }
+
+    /// Reserve `n` octets plus padding, zeroed; return them (`None` after
+    /// an error, which is remembered).
+    #[inline(never)]
+    fn reserve(&mut self, n: usize) -> Option<&mut [u8]> {
+        if self.err.is_some() {
+            return None;
         }
-        let area = self.buf.get_mut(start..end).ok_or(Error::BufferTooSmall)?;
+        let start = self.len;
+        let end = align(n).saturating_add(start);
+        if end > u32::MAX as usize {
+            self.err = Some(Error::TooLong);
+            return None;
+        }
+        let Some(area) = self.buf.get_mut(start..end) else {
+            self.err = Some(Error::BufferTooSmall);
+            return None;
+        };
         area.fill(0);
         self.len = end;
-        Ok(start)
+        Some(area)
     }
 
     /// Append raw octets (a family header such as `ifaddrmsg`), padded to 4.
-    ///
-    /// # Errors
-    /// [`Error::BufferTooSmall`].
-    pub fn push_fixed(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let at = self.reserve(bytes.len())?;
-        self.buf[at..at + bytes.len()].copy_from_slice(bytes);
-        Ok(())
+    pub fn push_fixed(&mut self, bytes: &[u8]) {
+        if let Some(area) = self.reserve(bytes.len()) {
+            area[..bytes.len()].copy_from_slice(bytes);
+        }
     }
 
-    fn nla_header(&mut self, kind: u16, value_len: usize) -> Result<usize, Error> {
-        let len = NLA_HEADER_LEN
-            .checked_add(value_len)
-            .filter(|&l| l <= u16::MAX as usize)
-            .ok_or(Error::TooLong)?;
-        let at = self.reserve(len)?;
-        self.buf[at..at + 2].copy_from_slice(&(len as u16).to_ne_bytes());
-        self.buf[at + 2..at + 4].copy_from_slice(&kind.to_ne_bytes());
-        Ok(at + NLA_HEADER_LEN)
+    /// An attribute header of `kind` for a value of `value_len` octets;
+    /// the value's room after it.
+    #[inline(never)]
+    fn nla(&mut self, kind: u16, value_len: usize) -> Option<&mut [u8]> {
+        let len = NLA_HEADER_LEN + value_len;
+        if len > u16::MAX as usize {
+            if self.err.is_none() {
+                self.err = Some(Error::TooLong);
+            }
+            return None;
+        }
+        let area = self.reserve(len)?;
+        area[..2].copy_from_slice(&(len as u16).to_ne_bytes());
+        area[2..4].copy_from_slice(&kind.to_ne_bytes());
+        area.get_mut(NLA_HEADER_LEN..)
     }
 
     /// Append an attribute of type `kind` (flags included, if any) with
-    /// `value`, padded to 4.
-    ///
-    /// # Errors
-    /// [`Error::BufferTooSmall`], or [`Error::TooLong`] if the value does not
-    /// fit the 16-bit attribute length.
-    pub fn push_attr(&mut self, kind: u16, value: &[u8]) -> Result<(), Error> {
-        let at = self.nla_header(kind, value.len())?;
-        self.buf[at..at + value.len()].copy_from_slice(value);
-        Ok(())
+    /// `value`, padded to 4 ([`Error::TooLong`] if the value does not fit
+    /// the 16-bit attribute length).
+    #[inline(never)]
+    pub fn push_attr(&mut self, kind: u16, value: &[u8]) {
+        if let Some(area) = self.nla(kind, value.len()) {
+            area[..value.len()].copy_from_slice(value);
+        }
     }
 
     /// Append a host-order `u32` attribute.
-    ///
-    /// # Errors
-    /// As [`push_attr`](MessageBuilder::push_attr).
-    pub fn push_attr_u32(&mut self, kind: u16, value: u32) -> Result<(), Error> {
+    pub fn push_attr_u32(&mut self, kind: u16, value: u32) {
         self.push_attr(kind, &value.to_ne_bytes())
     }
 
     /// Append a string attribute, NUL-terminated.
-    ///
-    /// # Errors
-    /// As [`push_attr`](MessageBuilder::push_attr).
-    pub fn push_attr_str(&mut self, kind: u16, value: &str) -> Result<(), Error> {
-        let at = self.nla_header(kind, value.len() + 1)?;
-        self.buf[at..at + value.len()].copy_from_slice(value.as_bytes());
+    pub fn push_attr_str(&mut self, kind: u16, value: &str) {
         // The NUL is already there: reserve() zeroes.
-        Ok(())
+        if let Some(area) = self.nla(kind, value.len() + 1) {
+            area[..value.len()].copy_from_slice(value.as_bytes());
+        }
     }
 
     /// Open a nested attribute of type `kind` ([`NLA_F_NESTED`] is added);
     /// attributes pushed until [`end_nested`](MessageBuilder::end_nested)
     /// go inside it.
-    ///
-    /// # Errors
-    /// [`Error::BufferTooSmall`].
-    pub fn begin_nested(&mut self, kind: u16) -> Result<NestStart, Error> {
-        let at = self.nla_header(kind | NLA_F_NESTED, 0)?;
-        Ok(NestStart(at - NLA_HEADER_LEN))
+    pub fn begin_nested(&mut self, kind: u16) -> NestStart {
+        let at = self.len;
+        self.nla(kind | NLA_F_NESTED, 0);
+        NestStart(at)
     }
 
     /// Close a nested attribute: set its length to cover what was pushed
-    /// since [`begin_nested`](MessageBuilder::begin_nested).
-    ///
-    /// # Errors
-    /// [`Error::TooLong`] if the nested attributes exceed 65535 octets.
-    pub fn end_nested(&mut self, start: NestStart) -> Result<(), Error> {
+    /// since [`begin_nested`](MessageBuilder::begin_nested)
+    /// ([`Error::TooLong`] if the nested attributes exceed 65535 octets).
+    #[inline(never)]
+    pub fn end_nested(&mut self, start: NestStart) {
+        if self.err.is_some() {
+            return;
+        }
         let len = self.len.saturating_sub(start.0);
-        let len = u16::try_from(len).map_err(|_| Error::TooLong)?;
-        let field = self
-            .buf
-            .get_mut(start.0..start.0 + 2)
-            .ok_or(Error::BufferTooSmall)?;
-        field.copy_from_slice(&len.to_ne_bytes());
-        Ok(())
+        let Ok(len) = u16::try_from(len) else {
+            self.err = Some(Error::TooLong);
+            return;
+        };
+        if let Some(field) = self.buf.get_mut(start.0..start.0 + 2) {
+            field.copy_from_slice(&len.to_ne_bytes());
+        }
     }
 
-    /// Set the header's length field and return the message length.
-    pub fn finish(self) -> usize {
+    /// Set the header's length field and return the message length, or
+    /// the first error.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] or [`Error::TooLong`], the first one met.
+    pub fn finish(self) -> Result<usize, Error> {
+        if let Some(e) = self.err {
+            return Err(e);
+        }
         let mut p = Packet::new_unchecked(&mut self.buf[..]);
         // len <= u32::MAX is enforced by reserve().
         p.set_length(self.len as u32);
-        self.len
+        Ok(self.len)
     }
 }

@@ -347,7 +347,7 @@ fn check_prefix(addr: &IpAddr, prefix_len: u8) -> Result<(), Error> {
     }
 }
 
-fn push_addr(b: &mut MessageBuilder<'_>, kind: u16, addr: &IpAddr) -> Result<(), Error> {
+fn push_addr(b: &mut MessageBuilder<'_>, kind: u16, addr: &IpAddr) {
     match addr {
         IpAddr::V4(a) => b.push_attr(kind, &a.octets()),
         IpAddr::V6(a) => b.push_attr(kind, &a.octets()),
@@ -447,7 +447,7 @@ impl<'a> AddressRequest<'a> {
             Op::Add | Op::Replace => RTM_NEWADDR,
             Op::Delete => RTM_DELADDR,
         };
-        let mut b = MessageBuilder::new(buf, kind, op.flags(), seq)?;
+        let mut b = MessageBuilder::new(buf, kind, op.flags(), seq);
         let short_flags = if self.flags <= 0xff {
             self.flags as u8
         } else {
@@ -463,16 +463,16 @@ impl<'a> AddressRequest<'a> {
             idx[1],
             idx[2],
             idx[3],
-        ])?;
-        push_addr(&mut b, IFA_LOCAL, &self.address)?;
+        ]);
+        push_addr(&mut b, IFA_LOCAL, &self.address);
         if self.flags > 0xff {
-            b.push_attr_u32(IFA_FLAGS, self.flags)?;
+            b.push_attr_u32(IFA_FLAGS, self.flags);
         }
         if let Some(l) = label {
-            b.push_attr_str(IFA_LABEL, l)?;
+            b.push_attr_str(IFA_LABEL, l);
         }
-        push_addr(&mut b, IFA_ADDRESS, &self.address)?;
-        Ok(b.finish())
+        push_addr(&mut b, IFA_ADDRESS, &self.address);
+        b.finish()
     }
 }
 
@@ -592,7 +592,7 @@ impl RouteRequest {
         } else {
             self.table as u8
         };
-        let mut b = MessageBuilder::new(buf, kind, op.flags(), seq)?;
+        let mut b = MessageBuilder::new(buf, kind, op.flags(), seq);
         b.push_fixed(&[
             family,
             self.prefix_len,
@@ -606,26 +606,26 @@ impl RouteRequest {
             0,
             0,
             0,
-        ])?;
+        ]);
         if self.table > 255 {
-            b.push_attr_u32(RTA_TABLE, self.table)?;
+            b.push_attr_u32(RTA_TABLE, self.table);
         }
         if self.prefix_len != 0 {
-            push_addr(&mut b, RTA_DST, &self.dst)?;
+            push_addr(&mut b, RTA_DST, &self.dst);
         }
         if let Some(a) = &self.gateway {
-            push_addr(&mut b, RTA_GATEWAY, a)?;
+            push_addr(&mut b, RTA_GATEWAY, a);
         }
         if let Some(a) = &self.prefsrc {
-            push_addr(&mut b, RTA_PREFSRC, a)?;
+            push_addr(&mut b, RTA_PREFSRC, a);
         }
         if let Some(m) = self.priority {
-            b.push_attr_u32(RTA_PRIORITY, m)?;
+            b.push_attr_u32(RTA_PRIORITY, m);
         }
         if let Some(i) = self.oif {
-            b.push_attr_u32(RTA_OIF, i)?;
+            b.push_attr_u32(RTA_OIF, i);
         }
-        Ok(b.finish())
+        b.finish()
     }
 }
 
@@ -643,10 +643,10 @@ pub const GET_LINKS_LEN: usize = super::HEADER_LEN + IFINFOMSG_LEN + attr_len(4)
 /// # Errors
 /// [`Error::BufferTooSmall`].
 pub fn get_links(buf: &mut [u8], seq: u32) -> Result<usize, Error> {
-    let mut b = MessageBuilder::new(buf, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq)?;
-    b.push_fixed(&[0; IFINFOMSG_LEN])?;
-    b.push_attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)?;
-    Ok(b.finish())
+    let mut b = MessageBuilder::new(buf, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq);
+    b.push_fixed(&[0; IFINFOMSG_LEN]);
+    b.push_attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    b.finish()
 }
 
 /// Octets [`get_addresses`] writes.
@@ -662,9 +662,9 @@ pub const GET_ADDRESSES_LEN: usize = super::HEADER_LEN + IFADDRMSG_LEN;
 /// # Errors
 /// [`Error::BufferTooSmall`].
 pub fn get_addresses(buf: &mut [u8], seq: u32, family: u8) -> Result<usize, Error> {
-    let mut b = MessageBuilder::new(buf, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq)?;
-    b.push_fixed(&[family, 0, 0, 0, 0, 0, 0, 0])?;
-    Ok(b.finish())
+    let mut b = MessageBuilder::new(buf, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq);
+    b.push_fixed(&[family, 0, 0, 0, 0, 0, 0, 0]);
+    b.finish()
 }
 
 // ---------------------------------------------------------------- parsing

@@ -351,17 +351,17 @@ fn malformed_nla_strings() {
 #[test]
 fn builder_nested_attributes() {
     let mut buf = [0xaau8; 64];
-    let mut b = MessageBuilder::new(&mut buf, 0x100, NLM_F_REQUEST, 5).unwrap();
+    let mut b = MessageBuilder::new(&mut buf, 0x100, NLM_F_REQUEST, 5);
     assert!(b.is_empty());
-    b.push_fixed(&[2, 0, 0, 0]).unwrap();
-    let n = b.begin_nested(1).unwrap();
-    b.push_attr(2 | NLA_F_NET_BYTEORDER, &[10, 0, 0, 1])
-        .unwrap();
-    b.push_attr(3, &[6]).unwrap();
-    b.end_nested(n).unwrap();
-    b.push_attr_str(4, "x").unwrap();
+    b.push_fixed(&[2, 0, 0, 0]);
+    let n = b.begin_nested(1);
+    b.push_attr(2 | NLA_F_NET_BYTEORDER, &[10, 0, 0, 1]);
+    b.push_attr(3, &[6]);
+    b.end_nested(n);
+    b.push_attr_str(4, "x");
     assert!(!b.is_empty());
-    let len = b.finish();
+    assert_eq!(b.error(), None);
+    let len = b.finish().unwrap();
     assert_eq!(len, 16 + 4 + (4 + 8 + 8) + 8);
     let p = Packet::new_checked(&buf[..len]).unwrap();
     assert_eq!(p.header().sequence_number, 5);
@@ -380,23 +380,38 @@ fn builder_nested_attributes() {
 #[test]
 fn builder_buffer_too_small() {
     assert_eq!(
-        MessageBuilder::new(&mut [0u8; 15], 0x100, 0, 0).err(),
-        Some(Error::BufferTooSmall)
+        MessageBuilder::new(&mut [0u8; 15], 0x100, 0, 0).finish(),
+        Err(Error::BufferTooSmall)
     );
     let mut buf = [0u8; 20];
-    let mut b = MessageBuilder::new(&mut buf, 0x100, 0, 0).unwrap();
-    assert_eq!(b.push_attr(1, &[1]), Err(Error::BufferTooSmall));
-    assert_eq!(b.push_fixed(&[0; 5]), Err(Error::BufferTooSmall));
-    assert_eq!(b.push_fixed(&[0; 4]), Ok(()));
+    for fixed in [&[0u8; 5][..], &[0; 4]] {
+        let mut b = MessageBuilder::new(&mut buf, 0x100, 0, 0);
+        b.push_fixed(fixed);
+        assert_eq!(
+            b.finish(),
+            (fixed.len() == 4)
+                .then_some(20)
+                .ok_or(Error::BufferTooSmall)
+        );
+    }
+    // The first error sticks: later pushes that would fit do nothing.
+    let mut b = MessageBuilder::new(&mut buf, 0x100, 0, 0);
+    b.push_attr(1, &[1]);
+    assert_eq!(b.error(), Some(Error::BufferTooSmall));
+    b.push_fixed(&[0; 4]);
+    assert_eq!(b.finish(), Err(Error::BufferTooSmall));
 }
 
 #[test]
 fn builder_attribute_too_long() {
     let mut buf = vec![0u8; 70_000];
-    let mut b = MessageBuilder::new(&mut buf, 0x100, 0, 0).unwrap();
     let big = vec![0u8; 65_532];
-    assert_eq!(b.push_attr(1, &big), Err(Error::TooLong));
-    assert_eq!(b.push_attr(1, &big[..65_531]), Ok(()));
+    let mut b = MessageBuilder::new(&mut buf, 0x100, 0, 0);
+    b.push_attr(1, &big);
+    assert_eq!(b.finish(), Err(Error::TooLong));
+    let mut b = MessageBuilder::new(&mut buf, 0x100, 0, 0);
+    b.push_attr(1, &big[..65_531]);
+    assert_eq!(b.finish(), Ok(16 + 65_536));
 }
 
 // ------------------------------------------------------------ requests vs iproute2
@@ -932,9 +947,9 @@ fn parse_addr_events() {
 /// A message of `kind` with `payload`, as bytes.
 fn message(kind: u16, payload: &[u8]) -> Vec<u8> {
     let mut buf = vec![0u8; HEADER_LEN + payload.len() + 4];
-    let mut b = MessageBuilder::new(&mut buf, kind, 0, 0).unwrap();
-    b.push_fixed(payload).unwrap();
-    let len = b.finish();
+    let mut b = MessageBuilder::new(&mut buf, kind, 0, 0);
+    b.push_fixed(payload);
+    let len = b.finish().unwrap();
     buf.truncate(len);
     buf
 }

@@ -285,23 +285,29 @@ fn put_orig(o: &mut Out<'_>, t: &Tuple, extra: u32) {
     put_port(o, t.dst_port);
 }
 
-/// Reads addresses and ports of a tuple (`proto` given: an original
-/// tuple; else the protocol octet between addresses and ports).
-fn read_tuple(i: &mut In<'_>, v6: bool, proto: Option<u8>) -> Result<Tuple, DecodeError> {
-    let src = i.addr(v6)?;
-    let dst = i.addr(v6)?;
-    let proto = match proto {
+/// Reads addresses and ports of a tuple into `t` (`proto` given: an
+/// original tuple; else the protocol octet between addresses and ports).
+#[inline(never)]
+fn read_tuple(
+    i: &mut In<'_>,
+    v6: bool,
+    proto: Option<u8>,
+    t: &mut Tuple,
+) -> Result<(), DecodeError> {
+    t.src = i.addr(v6)?;
+    t.dst = i.addr(v6)?;
+    t.proto = match proto {
         Some(p) => p,
         None => i.byte()?,
     };
-    let sport = port(i)?;
-    let dport = port(i)?;
-    Ok(Tuple::new(src, dst, proto, sport, dport))
+    t.src_port = port(i)?;
+    t.dst_port = port(i)?;
+    Ok(())
 }
 
 /// Reads the flags (checking them against `allowed` and `bad`), the
-/// protocol and the original tuple.
-fn read_orig(i: &mut In<'_>, allowed: u32) -> Result<(u32, Tuple), DecodeError> {
+/// protocol and the original tuple (into `t`); returns the flags.
+fn read_orig(i: &mut In<'_>, allowed: u32, t: &mut Tuple) -> Result<u32, DecodeError> {
     let f = i.u32()?;
     let bad = f & !allowed != 0
         || (f & F_REPLY != 0 && f & (F_SNAT | F_DNAT) != 0)
@@ -316,7 +322,8 @@ fn read_orig(i: &mut In<'_>, allowed: u32) -> Result<(u32, Tuple), DecodeError> 
         Some(p) => p,
         None => i.byte()?,
     };
-    Ok((f, read_tuple(i, f & F_V6 != 0, Some(proto))?))
+    read_tuple(i, f & F_V6 != 0, Some(proto), t)?;
+    Ok(f)
 }
 
 /// Writes a destroy record's key, or `None` when it cannot be encoded.
@@ -330,10 +337,10 @@ fn put_key(o: &mut Out<'_>, k: &conntrack::Key) -> Option<()> {
     Some(())
 }
 
-fn read_key(i: &mut In<'_>) -> Result<conntrack::Key, DecodeError> {
-    let (f, orig) = read_orig(i, F_KEY_ALL)?;
-    let zone = if f & F_ZONE != 0 { i.u16()? } else { 0 };
-    Ok(conntrack::Key { orig, zone })
+fn read_key(i: &mut In<'_>, k: &mut conntrack::Key) -> Result<(), DecodeError> {
+    let f = read_orig(i, F_KEY_ALL, &mut k.orig)?;
+    k.zone = if f & F_ZONE != 0 { i.u16()? } else { 0 };
+    Ok(())
 }
 
 /// One NAT part of an entry: its flags (`F_xNAT`, `F_xNAT_REF`,
@@ -480,61 +487,57 @@ fn read_nat(
     Ok(Some(Manip { addr, port }))
 }
 
-/// Reads a conntrack entry, resolving back references in `ctx` (updated).
-fn read_entry(i: &mut In<'_>, ctx: &mut Ctx) -> Result<Entry, DecodeError> {
-    let (f, orig) = read_orig(i, F_ALL)?;
-    let status = i.u32()? ^ STATUS_BASE;
-    let timeout = i.u32()?;
+/// Reads a conntrack entry into `e`, resolving back references in `ctx`
+/// (updated).
+fn read_entry(i: &mut In<'_>, ctx: &mut Ctx, e: &mut Entry) -> Result<(), DecodeError> {
+    let f = read_orig(i, F_ALL, &mut e.orig)?;
+    let orig = &e.orig;
+    e.status = i.u32()? ^ STATUS_BASE;
+    e.timeout = i.u32()?;
     let mut delta = NatDelta::NONE;
     delta.snat = read_nat(
         i,
         f,
         &mut ctx.snat,
-        default_snat_port(&orig),
+        default_snat_port(orig),
         [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
     )?;
     delta.dnat = read_nat(
         i,
         f,
         &mut ctx.dnat,
-        default_dnat_port(&orig),
+        default_dnat_port(orig),
         [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
     )?;
-    let mark = if f & F_MARK != 0 { i.u32()? } else { 0 };
-    let zone = if f & F_ZONE != 0 { i.u16()? } else { 0 };
-    let tcp = if f & F_TCP != 0 {
-        let state = conntrack::TcpState::from(i.byte()?);
-        let (wscale_orig, wscale_reply) = if f & F_TCP_WIDE != 0 {
-            (i.byte()?, i.byte()?)
+    e.mark = if f & F_MARK != 0 { i.u32()? } else { 0 };
+    e.zone = if f & F_ZONE != 0 { i.u16()? } else { 0 };
+    e.tcp = if f & F_TCP != 0 {
+        // State, window scales (one octet, or two when wide), flags.
+        let wide = f & F_TCP_WIDE != 0;
+        let b = i.take(4 + usize::from(wide))?;
+        let (wscale_orig, wscale_reply) = if wide {
+            (b[1], b[2])
         } else {
-            let packed = i.byte()?;
-            (packed >> 4, packed & 0x0f)
+            (b[1] >> 4, b[1] & 0x0f)
         };
+        let n = b.len();
         Some(TcpInfo {
-            state,
+            state: conntrack::TcpState::from(b[0]),
             wscale_orig,
             wscale_reply,
-            flags_orig: i.byte()?,
-            flags_reply: i.byte()?,
+            flags_orig: b[n - 2],
+            flags_reply: b[n - 1],
         })
     } else {
         None
     };
-    let reply = if f & F_REPLY != 0 {
-        read_tuple(i, f & F_REPLY_V6 != 0, None)?
+    if f & F_REPLY != 0 {
+        read_tuple(i, f & F_REPLY_V6 != 0, None, &mut e.reply)?;
     } else {
-        orig.reply_with(delta)
-    };
-    Ok(Entry {
-        orig,
-        reply,
-        status,
-        timeout,
-        mark,
-        zone,
-        tcp,
-        id: None,
-    })
+        e.reply = e.orig.reply_with(delta);
+    }
+    e.id = None;
+    Ok(())
 }
 
 // ---------------------------------------------------------------- writer
@@ -672,7 +675,21 @@ impl<'a> Records<'a> {
         }
     }
 
-    fn decode(&mut self) -> Result<Record, Error> {
+    /// The next record, decoded into `r` in place (nothing big is
+    /// moved); `None` at the end or after an error (yielded once).
+    #[inline(never)]
+    pub fn next_into(&mut self, r: &mut Record) -> Option<Result<(), Error>> {
+        if self.failed || self.rest.is_empty() {
+            return None;
+        }
+        let res = self.decode(r);
+        if res.is_err() {
+            self.failed = true;
+        }
+        Some(res)
+    }
+
+    fn decode(&mut self, r: &mut Record) -> Result<(), Error> {
         let mut i = In {
             buf: self.rest,
             pos: 0,
@@ -681,19 +698,48 @@ impl<'a> Records<'a> {
         if tag > MAX_TAG {
             return Err(Error::UnknownRecord);
         }
-        let r = read_record(&mut i, tag, &mut self.ctx).map_err(|_| Error::Malformed)?;
+        read_record(&mut i, tag, &mut self.ctx, r).map_err(|_| Error::Malformed)?;
         self.rest = i.buf.get(i.pos..).unwrap_or_default();
-        Ok(r)
+        Ok(())
     }
 }
 
-/// Reads the rest of a record with wire tag `tag` (at most [`MAX_TAG`]).
-fn read_record(i: &mut In<'_>, tag: u32, ctx: &mut Ctx) -> Result<Record, DecodeError> {
-    Ok(match tag {
+/// An empty tuple (what decoding starts from).
+const NO_TUPLE: Tuple = Tuple::new(
+    IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+    IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+    0,
+    0,
+    0,
+);
+
+/// Reads the rest of a record with wire tag `tag` (at most [`MAX_TAG`])
+/// into `r`: the variant is set first, its fields are decoded in place.
+fn read_record(i: &mut In<'_>, tag: u32, ctx: &mut Ctx, r: &mut Record) -> Result<(), DecodeError> {
+    *r = match tag {
         0 => Record::Seq(i.u32()?),
-        1 => Record::CtNew(read_entry(i, ctx)?),
-        2 => Record::CtUpdate(read_entry(i, ctx)?),
-        3 => Record::CtDestroy(read_key(i)?),
+        1 | 2 => {
+            let e = Entry::new(NO_TUPLE, NO_TUPLE);
+            *r = if tag == 1 {
+                Record::CtNew(e)
+            } else {
+                Record::CtUpdate(e)
+            };
+            if let Record::CtNew(e) | Record::CtUpdate(e) = r {
+                read_entry(i, ctx, e)?;
+            }
+            return Ok(());
+        }
+        3 => {
+            *r = Record::CtDestroy(conntrack::Key {
+                orig: NO_TUPLE,
+                zone: 0,
+            });
+            if let Record::CtDestroy(k) = r {
+                read_key(i, k)?;
+            }
+            return Ok(());
+        }
         4 => Record::Nack {
             first: i.u32()?,
             last: i.u32()?,
@@ -703,13 +749,15 @@ fn read_record(i: &mut In<'_>, tag: u32, ctx: &mut Ctx) -> Result<Record, Decode
         7 => Record::ResyncEnd,
         8 => Record::Alive { next: i.u32()? },
         9..=11 => {
-            let mut l = Lease::EMPTY;
-            l.read(i)?;
-            match tag {
-                9 => Record::LeaseAdd(l),
-                10 => Record::LeaseChange(l),
-                _ => Record::LeaseDelete(l),
+            *r = match tag {
+                9 => Record::LeaseAdd(Lease::EMPTY),
+                10 => Record::LeaseChange(Lease::EMPTY),
+                _ => Record::LeaseDelete(Lease::EMPTY),
+            };
+            if let Record::LeaseAdd(l) | Record::LeaseChange(l) | Record::LeaseDelete(l) = r {
+                l.read(i)?;
             }
+            return Ok(());
         }
         _ => {
             let d = i.short_bytes()?;
@@ -718,20 +766,15 @@ fn read_record(i: &mut In<'_>, tag: u32, ctx: &mut Ctx) -> Result<Record, Decode
             }
             Record::LeaseDuid(Duid::from_slice(d).map_err(|_| DecodeError::Truncated)?)
         }
-    })
+    };
+    Ok(())
 }
 
 impl Iterator for Records<'_> {
     type Item = Result<Record, Error>;
 
     fn next(&mut self) -> Option<Result<Record, Error>> {
-        if self.failed || self.rest.is_empty() {
-            return None;
-        }
-        let r = self.decode();
-        if r.is_err() {
-            self.failed = true;
-        }
-        Some(r)
+        let mut r = Record::ResyncRequest;
+        Some(self.next_into(&mut r)?.map(|()| r))
     }
 }
