@@ -68,6 +68,42 @@ impl fmt::Write for Buf<'_> {
     }
 }
 
+/// Formats `args` onto the descriptor `fd` (1: stdout, 2: stderr) through
+/// a stack buffer, in writes of up to 512 bytes (nothing is cut); write
+/// errors are ignored. One non-generic path instead of std's
+/// `print!`/`eprintln!` machinery at every call site.
+#[inline(never)]
+pub fn print(fd: i32, args: fmt::Arguments<'_>) {
+    struct Out {
+        fd: i32,
+        len: usize,
+        mem: [u8; 512],
+    }
+    impl fmt::Write for Out {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let mut s = s.as_bytes();
+            while !s.is_empty() {
+                if self.len == self.mem.len() {
+                    crate::sys::write_fd(self.fd, &self.mem);
+                    self.len = 0;
+                }
+                let n = s.len().min(self.mem.len() - self.len);
+                self.mem[self.len..self.len + n].copy_from_slice(&s[..n]);
+                self.len += n;
+                s = &s[n..];
+            }
+            Ok(())
+        }
+    }
+    let mut o = Out {
+        fd,
+        len: 0,
+        mem: [0; 512],
+    };
+    let _ = o.write_fmt(args);
+    crate::sys::write_fd(fd, &o.mem[..o.len]);
+}
+
 /// A `fmt::Write` adapter that escapes what passes through it for the
 /// inside of a JSON string (RFC 8259).
 pub struct JsonEsc<'a>(pub &'a mut dyn fmt::Write);

@@ -80,6 +80,19 @@ pub fn request_line(req: Request) -> &'static str {
     }
 }
 
+/// The error of [`Server::bind`] when a live daemon answers on the socket
+/// (a fixed text: no `String` behind the `io::Error`).
+#[derive(Debug)]
+struct AlreadyRunning;
+
+impl std::fmt::Display for AlreadyRunning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("another tandem is running on this control socket")
+    }
+}
+
+impl std::error::Error for AlreadyRunning {}
+
 enum Phase {
     Reading,
     Writing { sent: usize },
@@ -132,10 +145,7 @@ impl Server {
             Err(e) if e.kind() == ErrorKind::AddrInUse => {
                 // Stale if nobody answers.
                 if UnixStream::connect(path).is_ok() {
-                    return Err(io::Error::new(
-                        ErrorKind::AddrInUse,
-                        "another tandem is running on this control socket",
-                    ));
+                    return Err(io::Error::new(ErrorKind::AddrInUse, AlreadyRunning));
                 }
                 fs::remove_file(path)?;
                 UnixListener::bind(path)?
