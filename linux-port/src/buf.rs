@@ -73,9 +73,9 @@ impl fmt::Write for Buf<'_> {
 /// errors are ignored. One non-generic path instead of std's
 /// `print!`/`eprintln!` machinery at every call site.
 #[inline(never)]
-pub fn print(fd: i32, args: fmt::Arguments<'_>) {
+pub fn print(fd: std::os::fd::RawFd, args: fmt::Arguments<'_>) {
     struct Out {
-        fd: i32,
+        fd: std::os::fd::RawFd,
         len: usize,
         mem: [u8; 512],
     }
@@ -84,7 +84,7 @@ pub fn print(fd: i32, args: fmt::Arguments<'_>) {
             let mut s = s.as_bytes();
             while !s.is_empty() {
                 if self.len == self.mem.len() {
-                    crate::sys::write_fd(self.fd, &self.mem);
+                    let _ = crate::sys::write_fd(self.fd, &self.mem);
                     self.len = 0;
                 }
                 let n = s.len().min(self.mem.len() - self.len);
@@ -101,7 +101,7 @@ pub fn print(fd: i32, args: fmt::Arguments<'_>) {
         mem: [0; 512],
     };
     let _ = o.write_fmt(args);
-    crate::sys::write_fd(fd, &o.mem[..o.len]);
+    let _ = crate::sys::write_fd(fd, &o.mem[..o.len]);
 }
 
 /// A `fmt::Write` adapter that escapes what passes through it for the

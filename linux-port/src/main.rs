@@ -49,14 +49,14 @@ fn main() -> ExitCode {
     };
     let (control, req) = match cmd {
         cli::Command::Version => {
-            sys::write_fd(
+            let _ = sys::write_fd(
                 1,
                 concat!("tandem ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
             );
             return ExitCode::SUCCESS;
         }
         cli::Command::Help => {
-            sys::write_fd(1, cli::USAGE.as_bytes());
+            let _ = sys::write_fd(1, cli::USAGE.as_bytes());
             return ExitCode::SUCCESS;
         }
         cli::Command::Run {
@@ -153,7 +153,7 @@ fn check(path: &std::path::Path) -> ExitCode {
 fn query(path: &std::path::Path, req: control::Request) -> ExitCode {
     match control::query(path, req) {
         Ok(out) => {
-            sys::write_fd(1, &out);
+            let _ = sys::write_fd(1, &out);
             if out.starts_with(b"error:") {
                 ExitCode::FAILURE
             } else {

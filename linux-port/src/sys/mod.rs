@@ -116,21 +116,29 @@ pub fn pid() -> u32 {
 /// Writes `bytes` to stderr with `write(2)` (no locking, no allocation);
 /// errors are ignored (there is nowhere left to report them).
 pub fn write_stderr(bytes: &[u8]) {
-    write_fd(2, bytes)
+    let _ = write_fd(2, bytes);
 }
 
-/// Writes `bytes` to the descriptor `fd` (1: stdout, 2: stderr) with
-/// `write(2)`; errors are ignored, like [`write_stderr`].
-pub fn write_fd(fd: i32, bytes: &[u8]) {
+/// Writes all of `bytes` to the descriptor `fd` (1: stdout, 2: stderr)
+/// with `write(2)`, retrying on `EINTR`; no locking, no buffering.
+pub fn write_fd(fd: RawFd, bytes: &[u8]) -> io::Result<()> {
     let mut rest = bytes;
     while !rest.is_empty() {
         // SAFETY: `rest` is valid for `rest.len()` bytes.
         let r = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
-        if r <= 0 {
-            return;
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if r == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
         }
         rest = &rest[r as usize..];
     }
+    Ok(())
 }
 
 /// Opens a non-blocking `AF_UNIX` datagram socket connected to `path`
