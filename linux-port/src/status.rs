@@ -365,35 +365,14 @@ impl Out<'_> {
                     match c {
                         b'!' if n == NULL => w.write_str("null"),
                         b'?' => w.write_str(if n != 0 { "true" } else { "false" }),
-                        _ => w.write_str(decimal(&mut [0; 24], n, c == b'~')),
+                        b'~' => write!(w, "{}.{:03}", n / 1000, n % 1000),
+                        _ => write!(w, "{n}"),
                     }
                 }
             };
         }
         self.s(&t[start..]);
     }
-}
-
-/// `n` in decimal in `buf`; with `milli`, as thousandths: `n / 1000`, a
-/// point and three digits (`"{}.{:03}"`). One digit loop instead of two
-/// `write!`s of `u64`s.
-fn decimal(buf: &mut [u8; 24], mut n: u64, milli: bool) -> &str {
-    let mut i = buf.len();
-    let mut digits = 0;
-    loop {
-        if milli && digits == 3 {
-            i -= 1;
-            buf[i] = b'.';
-        }
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        digits += 1;
-        if n == 0 && (!milli || digits > 3) {
-            break;
-        }
-    }
-    core::str::from_utf8(&buf[i..]).unwrap_or("")
 }
 
 /// `"true"`-ish number.
@@ -941,15 +920,6 @@ mod tests {
             unknown_vrid: 4,
         }]
         .into_iter()
-    }
-
-    #[test]
-    fn decimal_like_format() {
-        for n in [0u64, 5, 9, 10, 999, 1000, 1001, 12_345, 999_999, u64::MAX] {
-            assert_eq!(decimal(&mut [0; 24], n, false), format!("{n}"));
-            let milli = format!("{}.{:03}", n / 1000, n % 1000);
-            assert_eq!(decimal(&mut [0; 24], n, true), milli);
-        }
     }
 
     #[test]
