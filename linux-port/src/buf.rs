@@ -110,18 +110,29 @@ pub struct JsonEsc<'a>(pub &'a mut dyn fmt::Write);
 
 impl fmt::Write for JsonEsc<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for c in s.chars() {
-            match c {
-                '"' => self.0.write_str("\\\"")?,
-                '\\' => self.0.write_str("\\\\")?,
-                '\n' => self.0.write_str("\\n")?,
-                '\r' => self.0.write_str("\\r")?,
-                '\t' => self.0.write_str("\\t")?,
-                c if (c as u32) < 0x20 => write!(self.0, "\\u{:04x}", c as u32)?,
-                c => self.0.write_char(c)?,
+        // Runs of bytes that need no escape are written whole; they end
+        // only at ASCII bytes, so every run is whole characters.
+        let mut start = 0;
+        for (i, &b) in s.as_bytes().iter().enumerate() {
+            let esc: &str = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0..=0x1f => "\\u00",
+                _ => continue,
+            };
+            self.0.write_str(&s[start..i])?;
+            self.0.write_str(esc)?;
+            if esc.len() == 4 {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                self.0.write_char(char::from(HEX[usize::from(b >> 4)]))?;
+                self.0.write_char(char::from(HEX[usize::from(b & 15)]))?;
             }
+            start = i + 1;
         }
-        Ok(())
+        self.0.write_str(&s[start..])
     }
 }
 
@@ -158,5 +169,8 @@ mod tests {
         let mut s = String::new();
         json_str(&mut s, "a\"b\\c\nd\u{1}").unwrap();
         assert_eq!(s, r#""a\"b\\c\nd\u0001""#);
+        let mut s = String::new();
+        json_str(&mut s, "é\u{1f}\t€\r").unwrap();
+        assert_eq!(s, r#""é\u001f\t€\r""#);
     }
 }
