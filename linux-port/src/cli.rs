@@ -532,6 +532,54 @@ mod tests {
     }
 
     #[test]
+    fn usage_error_texts() {
+        let cases: [(UsageError, &str); 9] = [
+            (
+                UsageError::MissingCommand,
+                "missing command (run, check, status, resync or cache)",
+            ),
+            (
+                UsageError::UnknownCommand("x".into()),
+                "unknown command 'x' (expected run, check, status, resync or cache)",
+            ),
+            (
+                UsageError::UnknownOption {
+                    command: "run",
+                    option: "--x".into(),
+                },
+                "'run' does not take option '--x'",
+            ),
+            (UsageError::MissingValue("-c"), "option '-c' needs a value"),
+            (
+                UsageError::MissingRequired {
+                    command: "run",
+                    option: "-c FILE",
+                },
+                "'run' needs -c FILE",
+            ),
+            (UsageError::Duplicate("-c"), "option '-c' given twice"),
+            (UsageError::NotUnicode, "argument is not valid UTF-8"),
+            (
+                UsageError::Unexpected {
+                    command: "status",
+                    arg: "y".into(),
+                },
+                "'status' takes no argument 'y'",
+            ),
+            (
+                UsageError::BadValue {
+                    option: "--now",
+                    value: "z".into(),
+                },
+                "option '--now' does not take 'z'",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text);
+        }
+    }
+
+    #[test]
     fn usage_errors() {
         assert_eq!(p(&[]), Err(UsageError::MissingCommand));
         assert!(matches!(p(&["start"]), Err(UsageError::UnknownCommand(_))));
