@@ -68,24 +68,71 @@ impl fmt::Write for Buf<'_> {
     }
 }
 
+/// Formats `args` onto the descriptor `fd` (1: stdout, 2: stderr) through
+/// a stack buffer, in writes of up to 512 bytes (nothing is cut); write
+/// errors are ignored. One non-generic path instead of std's
+/// `print!`/`eprintln!` machinery at every call site.
+#[inline(never)]
+pub fn print(fd: std::os::fd::RawFd, args: fmt::Arguments<'_>) {
+    struct Out {
+        fd: std::os::fd::RawFd,
+        len: usize,
+        mem: [u8; 512],
+    }
+    impl fmt::Write for Out {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let mut s = s.as_bytes();
+            while !s.is_empty() {
+                if self.len == self.mem.len() {
+                    let _ = crate::sys::write_fd(self.fd, &self.mem);
+                    self.len = 0;
+                }
+                let n = s.len().min(self.mem.len() - self.len);
+                self.mem[self.len..self.len + n].copy_from_slice(&s[..n]);
+                self.len += n;
+                s = &s[n..];
+            }
+            Ok(())
+        }
+    }
+    let mut o = Out {
+        fd,
+        len: 0,
+        mem: [0; 512],
+    };
+    let _ = o.write_fmt(args);
+    let _ = crate::sys::write_fd(fd, &o.mem[..o.len]);
+}
+
 /// A `fmt::Write` adapter that escapes what passes through it for the
 /// inside of a JSON string (RFC 8259).
 pub struct JsonEsc<'a>(pub &'a mut dyn fmt::Write);
 
 impl fmt::Write for JsonEsc<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for c in s.chars() {
-            match c {
-                '"' => self.0.write_str("\\\"")?,
-                '\\' => self.0.write_str("\\\\")?,
-                '\n' => self.0.write_str("\\n")?,
-                '\r' => self.0.write_str("\\r")?,
-                '\t' => self.0.write_str("\\t")?,
-                c if (c as u32) < 0x20 => write!(self.0, "\\u{:04x}", c as u32)?,
-                c => self.0.write_char(c)?,
+        // Runs of bytes that need no escape are written whole; they end
+        // only at ASCII bytes, so every run is whole characters.
+        let mut start = 0;
+        for (i, &b) in s.as_bytes().iter().enumerate() {
+            let esc: &str = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0..=0x1f => "\\u00",
+                _ => continue,
+            };
+            self.0.write_str(&s[start..i])?;
+            self.0.write_str(esc)?;
+            if esc.len() == 4 {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                self.0.write_char(char::from(HEX[usize::from(b >> 4)]))?;
+                self.0.write_char(char::from(HEX[usize::from(b & 15)]))?;
             }
+            start = i + 1;
         }
-        Ok(())
+        self.0.write_str(&s[start..])
     }
 }
 
@@ -122,5 +169,8 @@ mod tests {
         let mut s = String::new();
         json_str(&mut s, "a\"b\\c\nd\u{1}").unwrap();
         assert_eq!(s, r#""a\"b\\c\nd\u0001""#);
+        let mut s = String::new();
+        json_str(&mut s, "é\u{1f}\t€\r").unwrap();
+        assert_eq!(s, r#""é\u001f\t€\r""#);
     }
 }

@@ -195,6 +195,10 @@ const CONFIG: u8 = 1;
 const CONTROL: u8 = 2;
 const SYSLOG: u8 = 4;
 const JSON: u8 = 8;
+/// `leases merge`: `--now SECONDS`.
+const NOW: u8 = 16;
+/// `leases merge`: `--` (the rest are files).
+const DASHES: u8 = 32;
 
 /// The arguments after the program name.
 pub type Args<'a> = &'a mut dyn Iterator<Item = OsString>;
@@ -206,7 +210,8 @@ fn find(s: &str, names: &[&str]) -> usize {
     names.iter().position(|n| *n == s).unwrap_or(names.len())
 }
 
-/// Parses the arguments after the program name.
+/// Parses the arguments after the program name. One loop for every
+/// command (`leases merge` too: its positional arguments are files).
 pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
     let first = args.next().ok_or(UsageError::MissingCommand)?;
     let first = first.into_string().map_err(|_| UsageError::NotUnicode)?;
@@ -224,25 +229,51 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
         "-h",
         "help",
     ];
-    const ALLOWED: [u8; 5] = [
+    const ALLOWED: [u8; 6] = [
         CONFIG | CONTROL | SYSLOG,
         CONFIG,
         CONTROL | JSON,
         CONTROL,
         CONTROL | JSON,
+        NOW | DASHES,
     ];
-    let (command, allowed) = match find(&first, &COMMANDS) {
-        i @ 0..=4 => (COMMANDS[i], ALLOWED[i]),
-        5 => return parse_leases(args),
+    const HELP: [&str; 2] = ["--help", "-h"];
+    let (mut command, allowed) = match find(&first, &COMMANDS) {
+        i @ 0..=5 => (COMMANDS[i], ALLOWED[i]),
         6..=8 => return Ok(Command::Version),
         9..=11 => return Ok(Command::Help),
         _ => return Err(UsageError::UnknownCommand(first)),
     };
-    // `-c` and `--control` values.
+    let leases = allowed & NOW != 0;
+    if leases {
+        // `tandem leases merge [--now SECONDS] [--] FILE…`.
+        let Some(sub) = args.next() else {
+            return Err(UsageError::MissingRequired {
+                command,
+                option: "merge",
+            });
+        };
+        let sub = sub.into_string().map_err(|_| UsageError::NotUnicode)?;
+        if find(&sub, &HELP) < 2 {
+            return Ok(Command::Help);
+        }
+        if sub != "merge" {
+            return Err(UsageError::UnknownCommand("leases ".to_owned() + &sub));
+        }
+        command = "leases merge";
+    }
+    // `-c` and `--control` values; `leases merge`: its files and `--now`.
     let mut values: [Option<PathBuf>; 2] = [None, None];
+    let mut files = Vec::new();
+    let mut now: Option<u64> = None;
     let mut flags = 0u8;
     while let Some(arg) = args.next() {
-        let Some(text) = arg.to_str() else {
+        let text = arg.to_str();
+        if leases && (flags & DASHES != 0 || text.is_none_or(|t| t == "-" || !t.starts_with('-'))) {
+            files.push(PathBuf::from(arg));
+            continue;
+        }
+        let Some(text) = text else {
             return Err(UsageError::Unexpected {
                 command,
                 arg: arg.to_string_lossy().into_owned(),
@@ -253,13 +284,21 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
             Some((n, v)) if n.starts_with("--") => (n, Some(v)),
             _ => (text, None),
         };
-        const OPTIONS: [&str; 5] = ["-c", "--config", "--control", "--syslog", "--json"];
-        const BITS: [u8; 6] = [CONFIG, CONFIG, CONTROL, SYSLOG, JSON, 0];
-        if find(text, &["--help", "-h"]) < 2 {
+        if find(if leases { name } else { text }, &HELP) < 2 {
             return Ok(Command::Help);
         }
+        const OPTIONS: [&str; 7] = [
+            "-c",
+            "--config",
+            "--control",
+            "--syslog",
+            "--json",
+            "--now",
+            "--",
+        ];
+        const BITS: [u8; 8] = [CONFIG, CONFIG, CONTROL, SYSLOG, JSON, NOW, DASHES, 0];
         let bit = BITS[find(name, &OPTIONS)];
-        if bit & allowed == 0 || (bit >= SYSLOG && inline.is_some()) {
+        if bit & allowed == 0 || (matches!(bit, SYSLOG | JSON) && inline.is_some()) {
             let option = text.to_owned();
             return Err(if bit == 0 && !text.starts_with('-') {
                 UsageError::Unexpected {
@@ -270,8 +309,28 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
                 UsageError::UnknownOption { command, option }
             });
         }
-        if bit >= SYSLOG {
+        if bit & (SYSLOG | JSON | DASHES) != 0 {
             flags |= bit;
+            continue;
+        }
+        if bit == NOW {
+            let value = match inline {
+                Some(v) => v.to_owned(),
+                None => args
+                    .next()
+                    .ok_or(UsageError::MissingValue("--now"))?
+                    .into_string()
+                    .map_err(|_| UsageError::NotUnicode)?,
+            };
+            let Ok(secs) = value.parse::<u64>() else {
+                return Err(UsageError::BadValue {
+                    option: "--now",
+                    value,
+                });
+            };
+            if now.replace(secs).is_some() {
+                return Err(UsageError::Duplicate("--now"));
+            }
             continue;
         }
         let (k, opt) = if bit == CONFIG {
@@ -311,77 +370,18 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
         },
         CONFIG => Command::Check { config },
         CONTROL => Command::Resync { control },
+        _ if leases => {
+            if files.is_empty() {
+                return Err(UsageError::MissingRequired {
+                    command,
+                    option: "FILE",
+                });
+            }
+            Command::LeasesMerge { files, now }
+        }
         _ if command == "cache" => Command::Cache { control, json },
         _ => Command::Status { control, json },
     })
-}
-
-/// `tandem leases merge [--now SECONDS] [--] FILE…` (after `leases`).
-fn parse_leases(args: Args<'_>) -> Result<Command, UsageError> {
-    const COMMAND: &str = "leases merge";
-    const NAMES: [&str; 5] = ["merge", "--help", "-h", "--", "--now"];
-    match args.next().map(OsString::into_string) {
-        Some(Ok(s)) if s == NAMES[0] => {}
-        Some(Ok(s)) if find(&s, &NAMES) < 3 => return Ok(Command::Help),
-        Some(Ok(s)) => return Err(UsageError::UnknownCommand("leases ".to_owned() + &s)),
-        Some(Err(_)) => return Err(UsageError::NotUnicode),
-        None => {
-            return Err(UsageError::MissingRequired {
-                command: "leases",
-                option: "merge",
-            })
-        }
-    }
-    let mut files = Vec::new();
-    let mut now: Option<u64> = None;
-    let mut options_done = false;
-    while let Some(arg) = args.next() {
-        let text = arg.to_str().unwrap_or("");
-        if options_done || text == "-" || !text.starts_with('-') {
-            files.push(PathBuf::from(arg));
-            continue;
-        }
-        let (name, inline) = match text.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v)),
-            _ => (text, None),
-        };
-        match find(name, &NAMES) {
-            3 => options_done = true,
-            1 | 2 => return Ok(Command::Help),
-            4 => {
-                let value = match inline {
-                    Some(v) => v.to_owned(),
-                    None => args
-                        .next()
-                        .ok_or(UsageError::MissingValue("--now"))?
-                        .into_string()
-                        .map_err(|_| UsageError::NotUnicode)?,
-                };
-                let Ok(secs) = value.parse::<u64>() else {
-                    return Err(UsageError::BadValue {
-                        option: "--now",
-                        value,
-                    });
-                };
-                if now.replace(secs).is_some() {
-                    return Err(UsageError::Duplicate("--now"));
-                }
-            }
-            _ => {
-                return Err(UsageError::UnknownOption {
-                    command: COMMAND,
-                    option: text.to_owned(),
-                })
-            }
-        }
-    }
-    if files.is_empty() {
-        return Err(UsageError::MissingRequired {
-            command: COMMAND,
-            option: "FILE",
-        });
-    }
-    Ok(Command::LeasesMerge { files, now })
 }
 
 #[cfg(test)]
@@ -532,6 +532,54 @@ mod tests {
     }
 
     #[test]
+    fn usage_error_texts() {
+        let cases: [(UsageError, &str); 9] = [
+            (
+                UsageError::MissingCommand,
+                "missing command (run, check, status, resync or cache)",
+            ),
+            (
+                UsageError::UnknownCommand("x".into()),
+                "unknown command 'x' (expected run, check, status, resync or cache)",
+            ),
+            (
+                UsageError::UnknownOption {
+                    command: "run",
+                    option: "--x".into(),
+                },
+                "'run' does not take option '--x'",
+            ),
+            (UsageError::MissingValue("-c"), "option '-c' needs a value"),
+            (
+                UsageError::MissingRequired {
+                    command: "run",
+                    option: "-c FILE",
+                },
+                "'run' needs -c FILE",
+            ),
+            (UsageError::Duplicate("-c"), "option '-c' given twice"),
+            (UsageError::NotUnicode, "argument is not valid UTF-8"),
+            (
+                UsageError::Unexpected {
+                    command: "status",
+                    arg: "y".into(),
+                },
+                "'status' takes no argument 'y'",
+            ),
+            (
+                UsageError::BadValue {
+                    option: "--now",
+                    value: "z".into(),
+                },
+                "option '--now' does not take 'z'",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text);
+        }
+    }
+
+    #[test]
     fn usage_errors() {
         assert_eq!(p(&[]), Err(UsageError::MissingCommand));
         assert!(matches!(p(&["start"]), Err(UsageError::UnknownCommand(_))));
@@ -564,5 +612,33 @@ mod tests {
             Err(UsageError::UnknownOption { .. })
         ));
         assert!(!UsageError::MissingCommand.to_string().is_empty());
+        // `leases merge`'s options are its own.
+        for args in [
+            &["status", "--now", "1"][..],
+            &["status", "--"],
+            &["run", "--now=1"],
+        ] {
+            assert!(matches!(p(args), Err(UsageError::UnknownOption { .. })));
+        }
+        assert_eq!(
+            p(&["leases", "merge", "-c", "a"]),
+            Err(UsageError::UnknownOption {
+                command: "leases merge",
+                option: "-c".into()
+            })
+        );
+        assert_eq!(p(&["leases", "merge", "a", "--help=x"]), Ok(Command::Help));
+        assert!(matches!(
+            p(&["status", "--help=x"]),
+            Err(UsageError::UnknownOption { .. })
+        ));
+        assert_eq!(p(&["leases", "-h"]), Ok(Command::Help));
+        assert_eq!(
+            p(&["leases", "merge", "--now="]),
+            Err(UsageError::BadValue {
+                option: "--now",
+                value: String::new()
+            })
+        );
     }
 }

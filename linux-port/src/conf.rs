@@ -141,12 +141,6 @@ impl Loader {
     ) -> Result<Outcome, LoadError> {
         self.valid = false;
         let raw = path.as_os_str().as_encoded_bytes();
-        let (name, free) = display_name(raw, &mut self.arena).ok_or(LoadError::TooLarge)?;
-        let (text, free) = read_file(raw, free).map_err(|e| match e {
-            ReadError::Io(e) => LoadError::Io(e),
-            ReadError::NotUtf8 => LoadError::NotUtf8,
-            ReadError::TooLarge => LoadError::TooLarge,
-        })?;
         // About 50 KiB: fine on the main thread's stack.
         let mut parser = Parser::new();
         let mut cx = Cx {
@@ -155,7 +149,13 @@ impl Loader {
             dir: &mut self.dir.0,
             limit: Limit::None,
         };
-        feed_file(&mut cx, name, raw, text, 0, free);
+        if let Err(e) = feed_path(&mut cx, raw, 0, &mut self.arena) {
+            return Err(match e {
+                ReadError::Io(e) => LoadError::Io(e),
+                ReadError::NotUtf8 => LoadError::NotUtf8,
+                ReadError::TooLarge => LoadError::TooLarge,
+            });
+        }
         let limit = cx.limit;
         let outcome = Outcome {
             errors: parser.errors(),
@@ -253,6 +253,23 @@ fn feed_file(
             }
         }
     }
+}
+
+/// Reads the file at `path` into the start of `free` (after its name for
+/// diagnostics when that is not UTF-8) and feeds it, and what it includes,
+/// with [`feed_file`]. Returns the bytes of `free` used. One path for the
+/// main file and every included one.
+fn feed_path(
+    cx: &mut Cx<'_>,
+    path: &[u8],
+    depth: usize,
+    free: &mut [u8],
+) -> Result<usize, ReadError> {
+    let total = free.len();
+    let (name, after) = display_name(path, free).ok_or(ReadError::TooLarge)?;
+    let (text, after) = read_file(path, after)?;
+    let read = total - after.len();
+    Ok(read + feed_file(cx, name, path, text, depth, after))
 }
 
 /// Appends `b` to `buf` at `*len`; false if it does not fit.
@@ -431,23 +448,15 @@ fn include(
         } else {
             &names[a as usize..b as usize]
         };
-        let Some((name, after)) = display_name(path, free) else {
-            return Err(too_large(cx));
-        };
-        let name_len = if core::str::from_utf8(path).is_ok() {
-            0
-        } else {
-            name.len()
-        };
-        let (text, after) = match read_file(path, after) {
-            Ok(r) => r,
+        let rest = core::mem::take(&mut free);
+        let n = match feed_path(cx, path, depth + 1, &mut *rest) {
+            Ok(n) => n,
             Err(ReadError::Io(e)) => return Err(include_error(&e)),
             Err(ReadError::NotUtf8) => return Err(IncludeError::NotUtf8),
             Err(ReadError::TooLarge) => return Err(too_large(cx)),
         };
-        let inner = feed_file(cx, name, path, text, depth + 1, after);
-        used += name_len + text.len() + inner;
-        free = &mut after[inner..];
+        used += n;
+        free = rest.get_mut(n..).unwrap_or(&mut []);
     }
     Ok((used, count))
 }

@@ -80,6 +80,39 @@ pub fn request_line(req: Request) -> &'static str {
     }
 }
 
+/// `mkdir -p` of the directory of `path`: every prefix up to a `/` in
+/// turn, an existing directory being fine (std's `create_dir_all` walks
+/// `Path` components: more code).
+fn make_parent_dirs(path: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let raw = path.as_os_str().as_bytes();
+    for (i, b) in raw.iter().enumerate() {
+        if *b != b'/' || i == 0 {
+            continue;
+        }
+        let dir = Path::new(std::ffi::OsStr::from_bytes(&raw[..i]));
+        if let Err(e) = fs::create_dir(dir) {
+            if !dir.is_dir() {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The error of [`Server::bind`] when a live daemon answers on the socket
+/// (a fixed text: no `String` behind the `io::Error`).
+#[derive(Debug)]
+struct AlreadyRunning;
+
+impl std::fmt::Display for AlreadyRunning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("another tandem is running on this control socket")
+    }
+}
+
+impl std::error::Error for AlreadyRunning {}
+
 enum Phase {
     Reading,
     Writing { sent: usize },
@@ -122,20 +155,13 @@ impl Server {
     /// Binds `path` (creating its directory, replacing a stale socket) with
     /// response buffers of `response_capacity` bytes.
     pub fn bind(path: &Path, response_capacity: usize) -> io::Result<Server> {
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                fs::create_dir_all(dir)?;
-            }
-        }
+        make_parent_dirs(path)?;
         let listener = match UnixListener::bind(path) {
             Ok(l) => l,
             Err(e) if e.kind() == ErrorKind::AddrInUse => {
                 // Stale if nobody answers.
                 if UnixStream::connect(path).is_ok() {
-                    return Err(io::Error::new(
-                        ErrorKind::AddrInUse,
-                        "another tandem is running on this control socket",
-                    ));
+                    return Err(io::Error::new(ErrorKind::AddrInUse, AlreadyRunning));
                 }
                 fs::remove_file(path)?;
                 UnixListener::bind(path)?

@@ -19,7 +19,6 @@
 //! damaged file).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -156,25 +155,40 @@ pub fn merge_command(files: &[PathBuf], now: Option<u64>) -> ExitCode {
         match fs::read_to_end(f.as_os_str().as_encoded_bytes(), &mut bytes) {
             Ok(()) => inputs.push((f.display().to_string(), bytes)),
             Err(e) => {
-                eprintln!("tandem: {}: cannot read: {e}", f.display());
+                crate::buf::print(
+                    2,
+                    format_args!(
+                        "tandem: {}: cannot read: {}\n",
+                        f.display(),
+                        crate::sys::ErrorText(&e)
+                    ),
+                );
                 return ExitCode::from(EXIT_TROUBLE);
             }
         }
     }
     let m = merge(&inputs, now.unwrap_or_else(wall_clock));
-    eprint!("{}", m.diagnostics);
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(m.output.as_bytes()).and_then(|_| out.flush()) {
-        eprintln!("tandem: cannot write the merged file: {e}");
+    let _ = crate::sys::write_fd(2, m.diagnostics.as_bytes());
+    if let Err(e) = crate::sys::write_fd(1, m.output.as_bytes()) {
+        crate::buf::print(
+            2,
+            format_args!(
+                "tandem: cannot write the merged file: {}\n",
+                crate::sys::ErrorText(&e)
+            ),
+        );
         return ExitCode::from(EXIT_TROUBLE);
     }
     if m.status != EXIT_OK {
         let s = &m.summary;
-        eprintln!(
-            "tandem: {} bad line(s) left out; {} lease(s) written from {} file(s)",
-            s.bad_lines,
-            s.written,
-            files.len()
+        crate::buf::print(
+            2,
+            format_args!(
+                "tandem: {} bad line(s) left out; {} lease(s) written from {} file(s)\n",
+                s.bad_lines,
+                s.written,
+                files.len()
+            ),
         );
     }
     ExitCode::from(m.status)

@@ -8,8 +8,7 @@
 use crate::buf::Buf;
 use crate::sys;
 use std::fmt::{self, Write as _};
-use std::os::unix::net::UnixDatagram;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
 
 /// Syslog severities.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,14 +27,13 @@ const LOG_DAEMON: u8 = 3 << 3;
 const DEV_LOG: &str = "/dev/log";
 const LINE: usize = 768;
 
-static SYSLOG: OnceLock<UnixDatagram> = OnceLock::new();
+/// The `/dev/log` socket once [`init_syslog`] succeeded (-1: stderr).
+static SYSLOG: AtomicI32 = AtomicI32::new(-1);
 
 /// Switches logging to syslog. On failure logging stays on stderr.
 pub fn init_syslog() -> std::io::Result<()> {
-    let s = UnixDatagram::unbound()?;
-    s.connect(DEV_LOG)?;
-    s.set_nonblocking(true)?;
-    let _ = SYSLOG.set(s);
+    let fd = sys::dgram_open(DEV_LOG.as_bytes())?;
+    SYSLOG.store(fd, Relaxed);
     Ok(())
 }
 
@@ -57,15 +55,16 @@ pub fn diagnostic(d: &tandem_protocol::config::Diagnostic<'_>) {
 fn write_tagged(level: Level, tagged: bool, args: fmt::Arguments<'_>) {
     let mut mem = [0u8; LINE];
     let mut b = Buf::new(&mut mem[..LINE - 1]);
-    if let Some(s) = SYSLOG.get() {
+    let s = SYSLOG.load(Relaxed);
+    if s >= 0 {
         let _ = write!(b, "<{}>tandem[{}]: ", LOG_DAEMON | level as u8, sys::pid());
         let _ = b.write_fmt(args);
         let n = b.len();
-        if s.send(&mem[..n]).is_ok() {
+        if sys::dgram_send(s, &mem[..n]) {
             return;
         }
         // logd restarted? Reconnect once, then fall back to stderr.
-        if s.connect(DEV_LOG).is_ok() && s.send(&mem[..n]).is_ok() {
+        if sys::dgram_connect(s, DEV_LOG.as_bytes()).is_ok() && sys::dgram_send(s, &mem[..n]) {
             return;
         }
         b = Buf::new(&mut mem[..LINE - 1]);

@@ -43,17 +43,20 @@ fn main() -> ExitCode {
     let cmd = match cli::parse(&mut args) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("tandem: {e}\n\n{}", cli::USAGE);
+            buf::print(2, format_args!("tandem: {e}\n\n{}\n", cli::USAGE));
             return ExitCode::from(2);
         }
     };
     let (control, req) = match cmd {
         cli::Command::Version => {
-            print!(concat!("tandem ", env!("CARGO_PKG_VERSION"), "\n"));
+            let _ = sys::write_fd(
+                1,
+                concat!("tandem ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
+            );
             return ExitCode::SUCCESS;
         }
         cli::Command::Help => {
-            print!("{}", cli::USAGE);
+            let _ = sys::write_fd(1, cli::USAGE.as_bytes());
             return ExitCode::SUCCESS;
         }
         cli::Command::Run {
@@ -63,7 +66,13 @@ fn main() -> ExitCode {
         } => {
             if syslog {
                 if let Err(e) = log::init_syslog() {
-                    eprintln!("tandem: cannot open /dev/log ({e}); logging to stderr");
+                    buf::print(
+                        2,
+                        format_args!(
+                            "tandem: cannot open /dev/log ({}); logging to stderr\n",
+                            sys::ErrorText(&e)
+                        ),
+                    );
                 }
             }
             return ExitCode::from(daemon::run(daemon::Options { config, control }));
@@ -80,12 +89,12 @@ fn main() -> ExitCode {
 /// Prints `PATH: WHAT MESSAGE` on stderr (`tandem check`).
 #[inline(never)]
 fn say(path: &std::path::Path, what: &str, m: &dyn std::fmt::Display) {
-    eprintln!("{}: {what}{m}", path.display());
+    buf::print(2, format_args!("{}: {what}{m}\n", path.display()));
 }
 
 /// `tandem check -c FILE`: validate without touching the system.
 fn check(path: &std::path::Path) -> ExitCode {
-    let loaded = match conf::load(path, &mut |d| eprintln!("{d}")) {
+    let loaded = match conf::load(path, &mut |d| buf::print(2, format_args!("{d}\n"))) {
         Ok(l) => l,
         Err(e) => {
             say(path, "cannot read: ", &e);
@@ -113,21 +122,27 @@ fn check(path: &std::path::Path) -> ExitCode {
     }
     match loaded.config.filter(|_| port_errors == 0) {
         Some(c) => {
-            println!(
-                "{}: OK: {} instance(s), {} sync group(s), {} warning(s)",
-                path.display(),
-                c.instances.len(),
-                c.sync_groups.len(),
-                loaded.warnings + port_warnings
+            buf::print(
+                1,
+                format_args!(
+                    "{}: OK: {} instance(s), {} sync group(s), {} warning(s)\n",
+                    path.display(),
+                    c.instances.len(),
+                    c.sync_groups.len(),
+                    loaded.warnings + port_warnings
+                ),
             );
             ExitCode::SUCCESS
         }
         None => {
-            eprintln!(
-                "{}: {} error(s), {} warning(s)",
-                path.display(),
-                loaded.errors + port_errors,
-                loaded.warnings + port_warnings
+            buf::print(
+                2,
+                format_args!(
+                    "{}: {} error(s), {} warning(s)\n",
+                    path.display(),
+                    loaded.errors + port_errors,
+                    loaded.warnings + port_warnings
+                ),
             );
             ExitCode::FAILURE
         }
@@ -138,8 +153,7 @@ fn check(path: &std::path::Path) -> ExitCode {
 fn query(path: &std::path::Path, req: control::Request) -> ExitCode {
     match control::query(path, req) {
         Ok(out) => {
-            use std::io::Write;
-            let _ = std::io::stdout().write_all(&out);
+            let _ = sys::write_fd(1, &out);
             if out.starts_with(b"error:") {
                 ExitCode::FAILURE
             } else {
@@ -147,9 +161,13 @@ fn query(path: &std::path::Path, req: control::Request) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!(
-                "tandem: cannot reach the daemon at {}: {e} (is `tandem run` running?)",
-                path.display()
+            buf::print(
+                2,
+                format_args!(
+                    "tandem: cannot reach the daemon at {}: {} (is `tandem run` running?)\n",
+                    path.display(),
+                    sys::ErrorText(&e)
+                ),
             );
             ExitCode::FAILURE
         }

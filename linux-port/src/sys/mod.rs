@@ -27,6 +27,7 @@ pub mod zeroed;
 pub use fd::Fd;
 
 use std::io;
+use std::os::fd::RawFd;
 
 /// Turns a `-1` syscall return into the current `errno` error.
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
@@ -158,15 +159,70 @@ pub fn pid() -> u32 {
 /// Writes `bytes` to stderr with `write(2)` (no locking, no allocation);
 /// errors are ignored (there is nowhere left to report them).
 pub fn write_stderr(bytes: &[u8]) {
+    let _ = write_fd(2, bytes);
+}
+
+/// Writes all of `bytes` to the descriptor `fd` (1: stdout, 2: stderr)
+/// with `write(2)`, retrying on `EINTR`; no locking, no buffering.
+pub fn write_fd(fd: RawFd, bytes: &[u8]) -> io::Result<()> {
     let mut rest = bytes;
     while !rest.is_empty() {
         // SAFETY: `rest` is valid for `rest.len()` bytes.
-        let r = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
-        if r <= 0 {
-            return;
+        let r = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if r == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
         }
         rest = &rest[r as usize..];
     }
+    Ok(())
+}
+
+/// Opens a non-blocking `AF_UNIX` datagram socket connected to `path`
+/// (syslog's `/dev/log`). The descriptor stays open for the life of the
+/// process (the logger keeps it in a static).
+pub fn dgram_open(path: &[u8]) -> io::Result<RawFd> {
+    let fd = socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0)?;
+    dgram_connect(fd.raw(), path)?;
+    let raw = fd.raw();
+    core::mem::forget(fd);
+    Ok(raw)
+}
+
+/// Connects the datagram socket `fd` to the `AF_UNIX` address `path`.
+pub fn dgram_connect(fd: RawFd, path: &[u8]) -> io::Result<()> {
+    // SAFETY: `sockaddr_un` is plain old data; all zeros is valid.
+    let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    if path.len() >= addr.sun_path.len() {
+        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    for (d, s) in addr.sun_path.iter_mut().zip(path) {
+        *d = *s as libc::c_char;
+    }
+    let len = core::mem::size_of::<libc::sa_family_t>() + path.len() + 1;
+    // SAFETY: `addr` is a valid `sockaddr_un` of at least `len` bytes.
+    cvt(unsafe {
+        libc::connect(
+            fd,
+            (&addr as *const libc::sockaddr_un).cast(),
+            len as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+/// Sends `bytes` as one datagram on the connected socket `fd`; whether it
+/// was sent.
+pub fn dgram_send(fd: RawFd, bytes: &[u8]) -> bool {
+    // SAFETY: `bytes` is valid for its length; the kernel only reads it.
+    unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) >= 0 }
 }
 
 /// Displays an OS error number like std does (`No such device (os error

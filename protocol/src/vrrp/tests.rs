@@ -1073,3 +1073,79 @@ fn every_prefix_of_every_fixture() {
         }
     }
 }
+
+#[test]
+fn error_display_full_texts() {
+    let cases: [(Error, &str); 17] = [
+        (
+            Error::Truncated { len: 3 },
+            "VRRP message truncated: 3 octets, the header alone is 8",
+        ),
+        (
+            Error::BadVersion(4),
+            "unsupported VRRP version 4 (expected 2 or 3)",
+        ),
+        (
+            Error::BadType(2),
+            "VRRP message type 2 is not an advertisement (1)",
+        ),
+        (Error::V2OverIpv6, "VRRPv2 over IPv6 (VRRPv2 is IPv4 only)"),
+        (
+            Error::NoAddresses,
+            "VRRP advertisement carries no address (count 0)",
+        ),
+        (
+            Error::LengthMismatch {
+                count: 2,
+                expected: 16,
+                len: 15,
+            },
+            "VRRP length mismatch: address count 2 calls for 16 octets, got 15",
+        ),
+        (
+            Error::TooManyAddresses { count: 21, max: 20 },
+            "VRRP advertisement carries 21 addresses, at most 20 supported",
+        ),
+        (
+            Error::BadChecksum {
+                found: 0xf501,
+                expected: 0x00a0,
+            },
+            "VRRP checksum mismatch: found 0xf501, expected 0x00a0",
+        ),
+        (Error::ZeroVrid, "VRRP virtual router ID 0 is invalid"),
+        (
+            Error::UnsupportedAuthType(2),
+            "VRRP authentication type 2 (IP Authentication Header) is not supported",
+        ),
+        (
+            Error::UnsupportedAuthType(7),
+            "unknown VRRP authentication type 7",
+        ),
+        (Error::ZeroInterval, "VRRP advertisement interval is zero"),
+        (
+            Error::IntervalOutOfRange(150),
+            "VRRP advertisement interval 150 cs cannot be encoded \
+             (v2: whole seconds 1..=255, v3: 1..=4095 cs)",
+        ),
+        (Error::AuthInV3, "VRRPv3 has no authentication"),
+        (
+            Error::FamilyMismatch,
+            "VRRP addresses and IP endpoints are of different address families",
+        ),
+        (
+            Error::BufferTooSmall {
+                needed: 24,
+                len: 23,
+            },
+            "buffer too small for the VRRP message: 23 octets, 24 needed",
+        ),
+        (
+            Error::BufferTooSmall { needed: 0, len: 0 },
+            "buffer too small for the VRRP message: 0 octets, 0 needed",
+        ),
+    ];
+    for (error, text) in cases {
+        assert_eq!(error.to_string(), text);
+    }
+}
