@@ -1,5 +1,6 @@
 //! The fixed-capacity lease table.
 
+use core::cmp::Ordering;
 use core::fmt;
 use core::net::IpAddr;
 
@@ -440,15 +441,13 @@ impl<'s> LeaseTable<'s> {
         let local = origin == Origin::Local;
 
         // The entry at the address, and whether it is the same client's.
-        let at_addr = a.map(|i| (i, self.lease(i)));
         let a_same = a.is_some_and(|i| {
             let k = self.slots[i].key(self.pool);
             k.same_client(&key) || (k == ClientKey::Anonymous && key == ClientKey::Anonymous)
         });
 
-        if let Some((i, held)) = &at_addr {
-            let i = *i;
-            let ord = held.cmp(lease);
+        if let Some(i) = a {
+            let ord = self.cmp_slot(i, lease);
             if ord.is_eq() || (a_same && ord.is_gt()) {
                 if local {
                     self.slots[i].flags |= F_LOCAL | F_SEEN;
@@ -463,12 +462,12 @@ impl<'s> LeaseTable<'s> {
             if ord.is_gt() {
                 // Another client's newer lease holds the address.
                 outcome.merged = Merged::Stale;
-                self.conflict(&mut outcome, held, lease);
+                self.conflict(&mut outcome, i, lease, false);
                 return Ok(outcome);
             }
         }
         if let Some(i) = c {
-            if self.lease(i).cmp(lease).is_gt() {
+            if self.cmp_slot(i, lease).is_gt() {
                 // The client has a newer lease elsewhere.
                 outcome.merged = Merged::Stale;
                 return Ok(outcome);
@@ -503,8 +502,8 @@ impl<'s> LeaseTable<'s> {
             outcome.moved_from = Some(self.slots[i].ip());
             self.free(i);
         }
-        match at_addr {
-            Some((i, _)) if a_same => {
+        match a {
+            Some(i) if a_same => {
                 self.cut(i);
                 self.store(i, lease);
                 let s = &mut self.slots[i];
@@ -519,8 +518,8 @@ impl<'s> LeaseTable<'s> {
                 outcome.merged = Merged::Updated;
                 return Ok(outcome);
             }
-            Some((i, held)) => {
-                self.conflict(&mut outcome, lease, &held);
+            Some(i) => {
+                self.conflict(&mut outcome, i, lease, true);
                 self.free(i);
             }
             None => {}
@@ -574,43 +573,80 @@ impl<'s> LeaseTable<'s> {
     {
         let leases = leases.into_iter();
         let mut sum = SnapshotSummary::default();
+        self.snapshot_begin();
+        for l in leases.clone() {
+            self.snapshot_see(&l);
+        }
+        sum.deleted = self.snapshot_prune(now);
+        for l in leases {
+            let r = self.snapshot_merge(now, &l, &mut sum);
+            report(&l, &r);
+        }
+        sum
+    }
+
+    /// [`apply_snapshot`](Self::apply_snapshot) in steps, without an
+    /// iterator that can be read twice: first `snapshot_begin`, then
+    /// [`snapshot_see`](Self::snapshot_see) with every lease of the file,
+    /// then [`snapshot_prune`](Self::snapshot_prune), then
+    /// [`snapshot_merge`](Self::snapshot_merge) with every lease (oldest
+    /// first).
+    pub fn snapshot_begin(&mut self) {
         for s in self.slots.iter_mut() {
             s.flags &= !F_SEEN;
         }
-        for l in leases.clone() {
-            if let Some(i) = self.find_addr(l.addr()) {
-                if self.slots[i].key(self.pool) == ClientKey::of(&l) {
-                    self.slots[i].flags |= F_SEEN;
-                }
+    }
+
+    /// A lease of the file being applied (see
+    /// [`snapshot_begin`](Self::snapshot_begin)).
+    pub fn snapshot_see(&mut self, l: &Lease) {
+        if let Some(i) = self.find_addr(l.addr()) {
+            if self.slots[i].key(self.pool) == ClientKey::of(l) {
+                self.slots[i].flags |= F_SEEN;
             }
         }
+    }
+
+    /// Deletes (and queues) every lease that came from this router's file
+    /// and was not seen; returns how many (see
+    /// [`snapshot_begin`](Self::snapshot_begin)).
+    pub fn snapshot_prune(&mut self, now: u64) -> usize {
+        let mut n = 0;
         for i in 0..self.slots.len() {
             let s = &self.slots[i];
             if s.is_live() && s.flags & (F_LOCAL | F_SEEN) == F_LOCAL && !s.is_expired(now) {
                 self.delete(i, Origin::Local);
-                sum.deleted += 1;
+                n += 1;
             }
         }
-        for l in leases {
-            let r = self.merge(now, &l, Origin::Local);
-            match &r {
-                Ok(o) => {
-                    match o.merged {
-                        Merged::Added => sum.added += 1,
-                        Merged::Updated => sum.updated += 1,
-                        Merged::Unchanged => sum.unchanged += 1,
-                        Merged::Stale => sum.stale += 1,
-                        Merged::Expired => sum.expired += 1,
-                    }
-                    if o.conflict.is_some() {
-                        sum.conflicts += 1;
-                    }
+        n
+    }
+
+    /// Merges a lease of the file with [`Origin::Local`] and counts the
+    /// result in `sum` (see [`snapshot_begin`](Self::snapshot_begin)).
+    pub fn snapshot_merge(
+        &mut self,
+        now: u64,
+        l: &Lease,
+        sum: &mut SnapshotSummary,
+    ) -> Result<Outcome, TableFull> {
+        let r = self.merge(now, l, Origin::Local);
+        match &r {
+            Ok(o) => {
+                match o.merged {
+                    Merged::Added => sum.added += 1,
+                    Merged::Updated => sum.updated += 1,
+                    Merged::Unchanged => sum.unchanged += 1,
+                    Merged::Stale => sum.stale += 1,
+                    Merged::Expired => sum.expired += 1,
                 }
-                Err(_) => sum.full += 1,
+                if o.conflict.is_some() {
+                    sum.conflicts += 1;
+                }
             }
-            report(&l, &r);
+            Err(_) => sum.full += 1,
         }
-        sum
+        r
     }
 
     /// Applies a peer's deletion ([`Change::Deleted`]): removes the lease
@@ -619,10 +655,10 @@ impl<'s> LeaseTable<'s> {
     /// queues the deletion. O(capacity).
     pub fn remove(&mut self, lease: &Lease, origin: Origin) -> Option<Lease> {
         let i = self.find_addr(lease.addr())?;
-        let held = self.lease(i);
-        if self.slots[i].key(self.pool) != ClientKey::of(lease) || held.cmp(lease).is_gt() {
+        if self.slots[i].key(self.pool) != ClientKey::of(lease) || self.cmp_slot(i, lease).is_gt() {
             return None;
         }
+        let held = self.lease(i);
         self.delete(i, origin);
         Some(held)
     }
@@ -695,15 +731,42 @@ impl<'s> LeaseTable<'s> {
         self.slots[i].lease(self.pool)
     }
 
-    /// Reports (and counts) a conflict for one address.
+    /// Reports (and counts) a conflict for one address between the lease
+    /// in slot `i` and `lease`; `wins`: `lease` is the one kept.
     #[inline(never)]
-    fn conflict(&mut self, outcome: &mut Outcome, kept: &Lease, dropped: &Lease) {
+    fn conflict(&mut self, outcome: &mut Outcome, i: usize, lease: &Lease, wins: bool) {
+        let held = self.lease(i);
+        let (kept, dropped) = if wins { (lease, &held) } else { (&held, lease) };
         outcome.conflict = Some(Conflict {
             addr: kept.addr(),
             kept: *kept,
             dropped: *dropped,
         });
         self.stats.conflicts = self.stats.conflicts.saturating_add(1);
+    }
+
+    /// `self.lease(i).cmp(lease)` without building the slot's lease: the
+    /// derived order of [`Lease`] (variant; then expiry, hardware type or
+    /// IAID, IA_TA flag, hardware address octets, address, hostname, client
+    /// id or DUID: within one variant the fields the other one lacks are
+    /// equal).
+    fn cmp_slot(&self, i: usize, lease: &Lease) -> Ordering {
+        let s = &self.slots[i];
+        let (hw, host, cid) = s.parts(self.pool);
+        let (v6, addr) = addr_key(lease.addr());
+        let (id, temporary, lhw): (u32, bool, &[u8]) = match lease {
+            Lease::V4(l) => (u32::from(l.hwaddr.htype()), false, l.hwaddr.as_slice()),
+            Lease::V6(l) => (l.iaid, l.temporary, &[]),
+        };
+        s.is_v6()
+            .cmp(&v6)
+            .then(Expiry::from_raw(s.expires).cmp(&lease.expires()))
+            .then(s.id.cmp(&id))
+            .then((s.flags & F_TEMPORARY != 0).cmp(&temporary))
+            .then(hw.cmp(lhw))
+            .then(s.addr.cmp(&addr))
+            .then(host.cmp(lease.hostname().as_str().as_bytes()))
+            .then(cid.cmp(lease.client_id().as_slice()))
     }
 
     fn changed(&mut self) {
