@@ -758,15 +758,31 @@ impl<'s> LeaseTable<'s> {
             Lease::V4(l) => (u32::from(l.hwaddr.htype()), false, l.hwaddr.as_slice()),
             Lease::V6(l) => (l.iaid, l.temporary, &[]),
         };
-        s.is_v6()
-            .cmp(&v6)
-            .then(Expiry::from_raw(s.expires).cmp(&lease.expires()))
-            .then(s.id.cmp(&id))
-            .then((s.flags & F_TEMPORARY != 0).cmp(&temporary))
-            .then(hw.cmp(lhw))
-            .then(s.addr.cmp(&addr))
-            .then(host.cmp(lease.hostname().as_str().as_bytes()))
-            .then(cid.cmp(lease.client_id().as_slice()))
+        // The scalar fields as big-endian octets; an expiry of 0 (never)
+        // is the greatest.
+        let head = |v6: bool, expires: u64, id: u32, temporary: bool| {
+            let mut h = [0u8; 14];
+            h[0] = v6 as u8;
+            h[1..9].copy_from_slice(&expires.wrapping_sub(1).to_be_bytes());
+            h[9..13].copy_from_slice(&id.to_be_bytes());
+            h[13] = temporary as u8;
+            h
+        };
+        let a = head(s.is_v6(), s.expires, s.id, s.flags & F_TEMPORARY != 0);
+        let b = head(v6, lease.expires().raw(), id, temporary);
+        for (x, y) in [
+            (&a[..], &b[..]),
+            (hw, lhw),
+            (&s.addr[..], &addr[..]),
+            (host, lease.hostname().as_str().as_bytes()),
+            (cid, lease.client_id().as_slice()),
+        ] {
+            match x.cmp(y) {
+                Ordering::Equal => {}
+                o => return o,
+            }
+        }
+        Ordering::Equal
     }
 
     fn changed(&mut self) {
@@ -944,5 +960,64 @@ impl Iterator for DnsmasqOrder<'_> {
 
     fn next(&mut self) -> Option<Lease> {
         self.next_index().map(|i| self.slots[i].lease(self.pool))
+    }
+}
+
+#[cfg(test)]
+mod cmp_tests {
+    use super::*;
+    use tandem_protocol::lease::{lines, Line};
+
+    /// `cmp_slot` orders as the derived `Ord` of `Lease`.
+    #[test]
+    fn cmp_slot_is_lease_order() {
+        let file = b"0 aa:bb:cc:dd:ee:01 10.0.0.1 a *
+5 aa:bb:cc:dd:ee:01 10.0.0.1 a *
+5 aa:bb:cc:dd:ee:01 10.0.0.2 a *
+5 aa:bb:cc:dd:ee:01 10.0.0.1 b *
+5 aa:bb:cc:dd:ee:01 10.0.0.1 * *
+5 aa:bb:cc:dd:ee:01 10.0.0.1 a 01:02
+5 aa:bb:cc:dd:ee:01 10.0.0.1 a 01
+5 aa:bb:cc:dd:ee:02 10.0.0.1 a *
+5 aa:bb:cc:dd:ee 10.0.0.1 a *
+5 06-aa:bb:cc:dd:ee:01 10.0.0.1 a *
+5 20- 10.0.0.1 a *
+6 aa:bb:cc:dd:ee:01 10.0.0.1 a *
+4294967297 aa:bb:cc:dd:ee:01 10.0.0.1 a *
+5 7 fd00::1 a 00:01
+5 T7 fd00::1 a 00:01
+5 8 fd00::1 a 00:01
+5 7 fd00::2 a 00:01
+5 7 fd00::1 * 00:01
+5 7 fd00::1 a 00:01:02
+0 7 fd00::1 a 00:01
+9 7 fd00::1 a *
+";
+        let leases: [Lease; 21] = {
+            let mut v = [Lease::V4(Lease4 {
+                expires: Expiry::NEVER,
+                hwaddr: HwAddr::default(),
+                addr: [0; 4].into(),
+                hostname: Hostname::NONE,
+                client_id: ClientId::new(),
+            }); 21];
+            for (n, l) in lines(file).enumerate() {
+                match l {
+                    Ok(Line::Lease(l)) => v[n] = l,
+                    other => panic!("{other:?}"),
+                }
+            }
+            v
+        };
+        for a in &leases {
+            let mut slots = [Slot::EMPTY; 1];
+            let mut pool = [0u8; pool_len(1)];
+            let mut t = LeaseTable::new(&mut slots, &mut pool);
+            t.merge(1, a, Origin::Remote).unwrap();
+            assert_eq!(t.lease(0), *a);
+            for b in &leases {
+                assert_eq!(t.cmp_slot(0, b), a.cmp(b), "{a} vs {b}");
+            }
+        }
     }
 }
