@@ -205,7 +205,7 @@ fn lease_bytes(lease: &Lease) -> usize {
         Lease::V4(l) => l.hwaddr.as_slice().len(),
         Lease::V6(_) => 0,
     };
-    hw + lease.hostname().as_str().len() + lease.client_id().len()
+    hw + lease.hostname().as_bytes().len() + lease.client_id().len()
 }
 
 impl fmt::Debug for Slot {
@@ -774,7 +774,7 @@ impl<'s> LeaseTable<'s> {
             (&a[..], &b[..]),
             (hw, lhw),
             (&s.addr[..], &addr[..]),
-            (host, lease.hostname().as_str().as_bytes()),
+            (host, lease.hostname().as_bytes()),
             (cid, lease.client_id().as_slice()),
         ] {
             match x.cmp(y) {
@@ -809,7 +809,7 @@ impl<'s> LeaseTable<'s> {
     /// the pool); the caller made room. Keeps `seq` and `state`.
     fn store(&mut self, i: usize, lease: &Lease) {
         let (_, addr) = addr_key(lease.addr());
-        let host = lease.hostname().as_str().as_bytes();
+        let host = lease.hostname().as_bytes();
         let cid = lease.client_id().as_slice();
         let (id, hw, flags): (u32, &[u8], u8) = match lease {
             Lease::V4(l) => (u32::from(l.hwaddr.htype()), l.hwaddr.as_slice(), 0),

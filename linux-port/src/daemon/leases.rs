@@ -518,8 +518,10 @@ impl LeasePort {
         }
         let mut bad = 0usize;
         let mut duid = None;
-        for l in lines(bytes) {
-            match l {
+        let mut it = lines(bytes);
+        let mut l = Ok(Line::Other(""));
+        while it.next_into(false, &mut l) {
+            match &l {
                 Err(e) => {
                     bad += 1;
                     if bad <= BAD_LINES_LOGGED {
@@ -532,10 +534,10 @@ impl LeasePort {
                         );
                     }
                 }
-                Ok(Line::Duid(d)) => duid = Some(d),
+                Ok(Line::Duid(d)) => duid = Some(*d),
                 Ok(Line::Lease(l)) => {
                     if let Some(t) = table.as_deref_mut() {
-                        t.snapshot_see(&l);
+                        t.snapshot_see(l);
                     }
                 }
                 Ok(Line::Other(_)) => {}
@@ -559,9 +561,10 @@ impl LeasePort {
         let mut conflicts = 0u32;
         let mut full = 0u32;
         // Bottom-up: the oldest lease is created first.
-        for l in lines(bytes).rev() {
-            let Ok(Line::Lease(l)) = l else { continue };
-            match table.snapshot_merge(wall, &l, &mut sum) {
+        let mut it = lines(bytes);
+        while it.next_into(true, &mut l) {
+            let Ok(Line::Lease(l)) = &l else { continue };
+            match table.snapshot_merge(wall, l, &mut sum) {
                 Ok(o) => {
                     if let Some(c) = &o.conflict {
                         conflicts += 1;

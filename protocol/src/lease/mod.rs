@@ -307,21 +307,29 @@ impl Hostname {
     }
 
     pub(crate) fn from_bytes(name: &[u8]) -> Result<Self, ErrorKind> {
-        if name == b"*" {
-            return Err(ErrorKind::BadHostname);
-        }
-        if !name.iter().all(|c| (0x21..=0x7e).contains(c)) {
-            return Err(ErrorKind::BadHostname);
-        }
+        Self::check(name)?;
         Bytes::from_slice(name)
             .map(Hostname)
             .map_err(|_| ErrorKind::HostnameTooLong)
+    }
+
+    /// `name` is not `*` and all printable ASCII (its length is not checked).
+    pub(crate) fn check(name: &[u8]) -> Result<(), ErrorKind> {
+        if name == b"*" || !name.iter().all(|c| (0x21..=0x7e).contains(c)) {
+            return Err(ErrorKind::BadHostname);
+        }
+        Ok(())
     }
 
     /// The name (empty for none).
     pub fn as_str(&self) -> &str {
         // Only printable ASCII is ever stored.
         core::str::from_utf8(self.0.as_slice()).unwrap_or("")
+    }
+
+    /// The name's octets (empty for none).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_slice()
     }
 
     /// True when there is no hostname.
