@@ -728,7 +728,7 @@ impl LeasePort {
                         Warning,
                         "{}: still running after {} s (pid {}); the next command waits",
                         r.which.keyword(),
-                        took.as_millis() / 1000,
+                        took.as_millis() as u32 / 1000,
                         r.pid
                     );
                 }

@@ -1,22 +1,16 @@
 //! Whole-file reads, atomic replacement (temp file + `rename`) and `stat`,
 //! over caller buffers (the lease file; nothing allocates).
 
+use super::fs::c_path;
 use super::{cvt, cvt_size, Fd};
 use std::io;
 
-fn c_path(path: &[u8], buf: &mut [u8; super::fs::PATH_MAX + 1]) -> io::Result<()> {
-    if path.len() > super::fs::PATH_MAX || path.contains(&0) {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    }
-    buf[..path.len()].copy_from_slice(path);
-    buf[path.len()] = 0;
-    Ok(())
-}
-
 /// What identifies one version of a file (device, inode, size,
-/// modification and status change times in seconds and nanoseconds).
+/// modification and status change times in seconds and nanoseconds; each
+/// field's low 32 bits: a change that keeps all of them is not a change of
+/// a lease file).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Signature([u64; 7]);
+pub struct Signature([u32; 7]);
 
 /// `stat(path)`: `None` when it does not exist.
 pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
@@ -34,13 +28,13 @@ pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
         };
     }
     Ok(Some(Signature([
-        st.st_dev as u64,
-        st.st_ino as u64,
-        st.st_size as u64,
-        st.st_mtime as u64,
-        st.st_mtime_nsec as u64,
-        st.st_ctime as u64,
-        st.st_ctime_nsec as u64,
+        st.st_dev as u32,
+        st.st_ino as u32,
+        st.st_size as u32,
+        st.st_mtime as u32,
+        st.st_mtime_nsec as u32,
+        st.st_ctime as u32,
+        st.st_ctime_nsec as u32,
     ])))
 }
 

@@ -11,7 +11,8 @@ use std::io;
 pub const PATH_MAX: usize = 4095;
 
 /// Copies `path` into `buf` with a terminating NUL.
-fn c_path(path: &[u8], buf: &mut [u8; PATH_MAX + 1]) -> io::Result<()> {
+#[inline(never)]
+pub(super) fn c_path(path: &[u8], buf: &mut [u8; PATH_MAX + 1]) -> io::Result<()> {
     if path.len() > PATH_MAX {
         return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
     }

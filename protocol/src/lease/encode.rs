@@ -326,7 +326,11 @@ impl Lease {
                     ARPHRD_ETHER
                 };
                 let hw = i.short_bytes()?;
-                l.hwaddr = HwAddr::new(htype, hw).map_err(|_| DecodeError::HwAddrTooLong)?;
+                l.hwaddr.htype = htype;
+                l.hwaddr
+                    .addr
+                    .extend(hw)
+                    .map_err(|_| DecodeError::HwAddrTooLong)?;
                 l.expires = expires;
                 l.addr = addr;
             }
@@ -351,7 +355,8 @@ impl Lease {
             if h.is_empty() {
                 return Err(DecodeError::BadHostname);
             }
-            *hostname = Hostname::from_bytes(h).map_err(|_| DecodeError::BadHostname)?;
+            Hostname::check(h).map_err(|_| DecodeError::BadHostname)?;
+            hostname.0.extend(h).map_err(|_| DecodeError::BadHostname)?;
         }
         if tag & TAG_CLIENT_ID != 0 {
             let c = i.short_bytes()?;
