@@ -4,9 +4,7 @@ use core::cmp::Ordering;
 use core::fmt;
 use core::net::IpAddr;
 
-use tandem_protocol::lease::{
-    ClientId, Duid, Expiry, Hostname, HwAddr, Lease, Lease4, Lease6, Line,
-};
+use tandem_protocol::lease::{Duid, Expiry, Lease, Line};
 
 use super::{Change, ClientKey, Conflict, DuidMerge, Merged, Origin, Outcome, Stats, TableFull};
 
@@ -159,31 +157,18 @@ impl Slot {
     /// The lease this slot holds.
     fn lease(&self, pool: &[u8]) -> Lease {
         let (hw, host, cid) = self.parts(pool);
-        let expires = Expiry::from_raw(self.expires);
-        let hostname = core::str::from_utf8(host)
-            .ok()
-            .and_then(|h| Hostname::new(h).ok())
-            .unwrap_or(Hostname::NONE);
-        let client_id = ClientId::from_slice(cid).unwrap_or_default();
-        let a = self.addr;
-        if self.is_v6() {
-            Lease::V6(Lease6 {
-                expires,
-                iaid: self.id,
-                temporary: self.flags & F_TEMPORARY != 0,
-                addr: a.into(),
-                hostname,
-                duid: client_id,
-            })
-        } else {
-            Lease::V4(Lease4 {
-                expires,
-                hwaddr: HwAddr::new(self.id as u16, hw).unwrap_or_default(),
-                addr: [a[0], a[1], a[2], a[3]].into(),
-                hostname,
-                client_id,
-            })
-        }
+        let mut l = Lease::EMPTY;
+        l.fill(
+            self.is_v6(),
+            Expiry::from_raw(self.expires),
+            self.id,
+            self.flags & F_TEMPORARY != 0,
+            &self.addr,
+            hw,
+            host,
+            cid,
+        );
+        l
     }
 }
 
@@ -966,7 +951,7 @@ impl Iterator for DnsmasqOrder<'_> {
 #[cfg(test)]
 mod cmp_tests {
     use super::*;
-    use tandem_protocol::lease::{lines, Line};
+    use tandem_protocol::lease::{lines, ClientId, Hostname, HwAddr, Lease4, Line};
 
     /// `cmp_slot` orders as the derived `Ord` of `Lease`.
     #[test]

@@ -22,10 +22,11 @@ pub enum Exit {
 
 impl std::fmt::Display for Exit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Exit::Code(c) => write!(f, "exit status {c}"),
-            Exit::Signal(s) => write!(f, "killed by signal {s}"),
-        }
+        let (what, n) = match self {
+            Exit::Code(c) => ("exit status", c),
+            Exit::Signal(s) => ("killed by signal", s),
+        };
+        write!(f, "{what} {n}")
     }
 }
 

@@ -291,8 +291,9 @@ impl Lease {
         Ok((lease, i.pos))
     }
 
-    /// A placeholder that [`Lease::read`] overwrites.
-    pub(crate) const EMPTY: Lease = Lease::V4(Lease4 {
+    /// An empty IPv4 lease (all fields zero or none): a placeholder to
+    /// fill in place (e.g. with [`Lease::fill`]).
+    pub const EMPTY: Lease = Lease::V4(Lease4 {
         expires: Expiry::from_raw(0),
         hwaddr: HwAddr {
             htype: 0,
