@@ -28,16 +28,13 @@ pub struct Inotify {
 impl Inotify {
     /// Watches directory `dir` (path bytes, no NUL).
     pub fn watch_dir(dir: &[u8]) -> io::Result<Inotify> {
-        let mut c = [0u8; super::fs::PATH_MAX + 1];
-        if dir.len() > super::fs::PATH_MAX || dir.contains(&0) {
-            return Err(io::Error::from_raw_os_error(libc::EINVAL));
-        }
-        c[..dir.len()].copy_from_slice(dir);
+        let mut c = super::fs::CBuf::uninit();
+        let c = super::fs::c_path(dir, &mut c)?;
         // SAFETY: plain syscall; on success we own the descriptor.
         let fd = cvt(unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
         let fd = Fd::from_raw(fd);
         // SAFETY: `c` is NUL-terminated.
-        cvt(unsafe { libc::inotify_add_watch(fd.raw(), c.as_ptr().cast(), MASK) })?;
+        cvt(unsafe { libc::inotify_add_watch(fd.raw(), c, MASK) })?;
         Ok(Inotify { fd })
     }
 
