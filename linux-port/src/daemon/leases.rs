@@ -156,7 +156,7 @@ struct Running {
 pub struct LeasePort {
     /// `lease_file` is configured (else only the commands run).
     file: bool,
-    path: Box<[u8]>,
+    path: Box<str>,
     tmp: Box<[u8]>,
     name: Box<[u8]>,
     /// `lease_capacity`.
@@ -175,8 +175,9 @@ pub struct LeasePort {
     write_due: Option<Instant>,
     /// A BACKUP writes the file when the backup command has ended.
     write_after_command: bool,
-    master_cmd: Option<Box<[u8]>>,
-    backup_cmd: Option<Box<[u8]>>,
+    /// The commands, NUL-terminated.
+    master_cmd: Option<Box<str>>,
+    backup_cmd: Option<Box<str>>,
     running: Option<Running>,
     queued: Option<Which>,
     takeover_at: Option<Instant>,
@@ -192,11 +193,11 @@ pub struct LeasePort {
     pub counters: LeaseCounters,
 }
 
-fn boxed_cstr(s: &str) -> Box<[u8]> {
-    let mut v = Vec::with_capacity(s.len() + 1);
-    v.extend_from_slice(s.as_bytes());
-    v.push(0);
-    v.into_boxed_slice()
+fn boxed_cstr(s: &str) -> Box<str> {
+    let mut v = String::with_capacity(s.len() + 1);
+    v.push_str(s);
+    v.push('\0');
+    v.into_boxed_str()
 }
 
 /// Seconds since the Unix epoch on `CLOCK_REALTIME` (dnsmasq's expiries).
@@ -366,7 +367,7 @@ impl LeasePort {
         tmp.extend_from_slice(name.as_bytes());
         tmp.extend_from_slice(b".tandem");
         p.file = true;
-        p.path = path.as_bytes().into();
+        p.path = path.into();
         p.tmp = tmp.into_boxed_slice();
         p.name = name.as_bytes().into();
         p.capacity = capacity;
@@ -382,7 +383,7 @@ impl LeasePort {
     }
 
     fn path_str(&self) -> &str {
-        std::str::from_utf8(&self.path).unwrap_or("?")
+        &self.path
     }
 
     /// The inotify descriptor (to poll).
@@ -470,14 +471,14 @@ impl LeasePort {
         if !self.file {
             return;
         }
-        let sig = match file::stat(&self.path) {
+        let sig = match file::stat(self.path.as_bytes()) {
             Ok(s) => s,
             Err(e) => return self.log_error(now, "cannot stat", &ErrorText(&e)),
         };
         if !force && (sig == self.seen || (sig.is_some() && sig == self.written)) {
             return;
         }
-        let len = match file::read_all(&self.path, self.read_buf) {
+        let len = match file::read_all(self.path.as_bytes(), self.read_buf) {
             Ok(Some(n)) => n,
             Ok(None) => {
                 // No file is not "no leases" (dnsmasq never removes it):
@@ -509,7 +510,7 @@ impl LeasePort {
             return;
         }
         self.seen = sig;
-        let path = std::str::from_utf8(&self.path).unwrap_or("?");
+        let path = &*self.path;
         let wall = wall_secs();
         core.set_wall_clock(now, wall);
         let mut table = core.leases_mut();
@@ -642,7 +643,7 @@ impl LeasePort {
             (Ok(()), None) => w.flush().map_err(Some),
         };
         let n = table.len();
-        let r = r.and_then(|()| f.commit(&self.tmp, &self.path).map_err(Some));
+        let r = r.and_then(|()| f.commit(&self.tmp, self.path.as_bytes()).map_err(Some));
         if let Err(e) = r {
             file::remove(&self.tmp);
             return match &e {
@@ -650,7 +651,7 @@ impl LeasePort {
                 None => self.log_error(now, "cannot write", &"format error"),
             };
         }
-        self.written = file::stat(&self.path).ok().flatten();
+        self.written = file::stat(self.path.as_bytes()).ok().flatten();
         self.seen = self.written;
         self.gen_file = generation;
         self.counters.file_writes += 1;
@@ -686,9 +687,9 @@ impl LeasePort {
             // dnsmasq reads its lease file only at start: the file first.
             self.write(now, core);
         }
-        let text = std::str::from_utf8(&cmd[..cmd.len() - 1]).unwrap_or("?");
+        let text = cmd.strip_suffix('\0').unwrap_or(&cmd);
         self.counters.commands += 1;
-        match spawn::spawn_shell(&cmd) {
+        match spawn::spawn_shell(cmd.as_bytes()) {
             Ok(pid) => {
                 crate::log!(Notice, "{}: started '{text}' (pid {pid})", which.keyword());
                 self.running = Some(Running {
@@ -804,7 +805,7 @@ impl LeasePort {
             let wall = wall_secs();
             core.set_wall_clock(now, wall);
             if self.file && self.role == Role::Master && self.read_due.is_none() {
-                match file::stat(&self.path) {
+                match file::stat(self.path.as_bytes()) {
                     Ok(sig) if sig != self.seen && sig != self.written => {
                         self.read_due = Some(now + SETTLE)
                     }

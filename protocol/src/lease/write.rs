@@ -7,11 +7,13 @@ use super::{Duid, Lease, Line};
 
 /// Octets as lowercase two-digit hex joined by `:` (`%.2x:` … `%.2x`).
 pub(crate) fn hex_colon(f: &mut (impl Write + ?Sized), bytes: &[u8]) -> fmt::Result {
-    for (i, b) in bytes.iter().enumerate() {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, &b) in bytes.iter().enumerate() {
         if i != 0 {
             f.write_char(':')?;
         }
-        write!(f, "{b:02x}")?;
+        f.write_char(char::from(HEX[usize::from(b >> 4)]))?;
+        f.write_char(char::from(HEX[usize::from(b & 15)]))?;
     }
     Ok(())
 }
