@@ -43,23 +43,21 @@ impl fmt::Display for Ipv6Text {
 /// The lease's line as dnsmasq writes it, without the `\n`.
 impl fmt::Display for Lease {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Lease::V4(l) => write!(
-                f,
-                "{} {} {} {} {}",
-                l.expires, l.hwaddr, l.addr, l.hostname, l.client_id
-            ),
-            Lease::V6(l) => write!(
-                f,
-                "{} {}{} {} {} {}",
-                l.expires,
-                if l.temporary { "T" } else { "" },
-                l.iaid,
-                Ipv6Text(l.addr),
-                l.hostname,
-                l.duid
-            ),
-        }
+        let v6;
+        let (t, id, addr): (&str, &dyn fmt::Display, &dyn fmt::Display) = match self {
+            Lease::V4(l) => ("", &l.hwaddr, &l.addr),
+            Lease::V6(l) => {
+                v6 = Ipv6Text(l.addr);
+                (if l.temporary { "T" } else { "" }, &l.iaid, &v6)
+            }
+        };
+        write!(
+            f,
+            "{} {t}{id} {addr} {} {}",
+            self.expires().raw(),
+            self.hostname(),
+            self.client_id()
+        )
     }
 }
 
