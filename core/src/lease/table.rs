@@ -427,8 +427,8 @@ impl<'s> LeaseTable<'s> {
 
         // The entry at the address, and whether it is the same client's.
         let a_same = a.is_some_and(|i| {
-            let k = self.slots[i].key(self.pool);
-            k.same_client(&key) || (k == ClientKey::Anonymous && key == ClientKey::Anonymous)
+            // The same client, or both anonymous.
+            self.slots[i].key(self.pool) == key
         });
 
         if let Some(i) = a {
@@ -782,7 +782,7 @@ impl<'s> LeaseTable<'s> {
     }
 
     fn find_client(&self, key: &ClientKey<'_>) -> Option<usize> {
-        if *key == ClientKey::Anonymous {
+        if matches!(key, ClientKey::Anonymous) {
             return None;
         }
         self.slots
