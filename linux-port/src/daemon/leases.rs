@@ -205,6 +205,14 @@ fn wall_secs() -> u64 {
     clock::realtime_millis() / 1000
 }
 
+/// Reads the wall clock, hands it to `core` and returns it.
+#[inline(never)]
+fn sync_wall_clock(now: Instant, core: &mut CtSync<'static>) -> u64 {
+    let wall = wall_secs();
+    core.set_wall_clock(now, wall);
+    wall
+}
+
 /// `fmt::Write` into a fixed chunk that is flushed to the temp file when
 /// full (a file of any size, written without allocating).
 struct ChunkWriter<'a> {
@@ -346,7 +354,7 @@ impl LeasePort {
         let pool = file::zeroed_bytes(pool_len(capacity));
         let ring = file::zeroed_bytes(DEFAULT_LEASE_RING);
         core.attach_leases(now, LeaseTable::new(slots, pool), ring);
-        core.set_wall_clock(now, wall_secs());
+        sync_wall_clock(now, core);
         p.watch = match Inotify::watch_dir(dir.as_bytes()) {
             Ok(w) => Some(w),
             Err(e) => {
@@ -511,8 +519,7 @@ impl LeasePort {
         }
         self.seen = sig;
         let path = &*self.path;
-        let wall = wall_secs();
-        core.set_wall_clock(now, wall);
+        let wall = sync_wall_clock(now, core);
         let mut table = core.leases_mut();
         if let Some(t) = table.as_deref_mut() {
             t.snapshot_begin();
@@ -616,8 +623,7 @@ impl LeasePort {
         if !self.file {
             return;
         }
-        let wall = wall_secs();
-        core.set_wall_clock(now, wall);
+        let wall = sync_wall_clock(now, core);
         let Some(table) = core.leases_mut() else {
             return;
         };
@@ -802,8 +808,7 @@ impl LeasePort {
         }
         if now >= self.next_poll {
             self.next_poll = now + POLL_EVERY;
-            let wall = wall_secs();
-            core.set_wall_clock(now, wall);
+            let wall = sync_wall_clock(now, core);
             if self.file && self.role == Role::Master && self.read_due.is_none() {
                 match file::stat(self.path.as_bytes()) {
                     Ok(sig) if sig != self.seen && sig != self.written => {
