@@ -17,8 +17,8 @@ pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
     let mut c = CBuf::uninit();
     let c = c_path(path, &mut c)?;
     // SAFETY: `st` is a valid out-pointer; `c` is NUL-terminated.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    let r = unsafe { libc::stat(c, &mut st) };
+    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
+    let r = unsafe { libc::stat(c, st.as_mut_ptr()) };
     if r < 0 {
         let e = io::Error::last_os_error();
         return if e.kind() == io::ErrorKind::NotFound {
@@ -27,6 +27,8 @@ pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
             Err(e)
         };
     }
+    // SAFETY: `stat` succeeded: it filled `st`.
+    let st = unsafe { st.assume_init() };
     Ok(Some(Signature([
         st.st_dev as u32,
         st.st_ino as u32,
