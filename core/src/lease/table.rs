@@ -417,8 +417,21 @@ impl<'s> LeaseTable<'s> {
             conflict: None,
             moved_from: None,
         };
+        self.merge_into(now, lease, origin, &mut outcome)
+            .map(|()| outcome)
+    }
+
+    /// [`merge`](Self::merge) into `outcome` (which says
+    /// [`Merged::Expired`], no conflict, not moved).
+    fn merge_into(
+        &mut self,
+        now: u64,
+        lease: &Lease,
+        origin: Origin,
+        outcome: &mut Outcome,
+    ) -> Result<(), TableFull> {
         if lease.is_expired(now) {
-            return Ok(outcome);
+            return Ok(());
         }
         let key = ClientKey::of(lease);
         let a = self.find_addr(lease.addr());
@@ -442,20 +455,20 @@ impl<'s> LeaseTable<'s> {
                 } else {
                     Merged::Stale
                 };
-                return Ok(outcome);
+                return Ok(());
             }
             if ord.is_gt() {
                 // Another client's newer lease holds the address.
                 outcome.merged = Merged::Stale;
-                self.conflict(&mut outcome, i, lease, false);
-                return Ok(outcome);
+                self.conflict(outcome, i, lease, false);
+                return Ok(());
             }
         }
         if let Some(i) = c {
             if self.cmp_slot(i, lease).is_gt() {
                 // The client has a newer lease elsewhere.
                 outcome.merged = Merged::Stale;
-                return Ok(outcome);
+                return Ok(());
             }
         }
 
@@ -501,10 +514,10 @@ impl<'s> LeaseTable<'s> {
                     }
                 }
                 outcome.merged = Merged::Updated;
-                return Ok(outcome);
+                return Ok(());
             }
             Some(i) => {
-                self.conflict(&mut outcome, i, lease, true);
+                self.conflict(outcome, i, lease, true);
                 self.free(i);
             }
             None => {}
@@ -530,7 +543,7 @@ impl<'s> LeaseTable<'s> {
         self.next_seq = self.next_seq.saturating_add(1);
         self.live += 1;
         outcome.merged = Merged::Added;
-        Ok(outcome)
+        Ok(())
     }
 
     /// Applies the local DHCP server's lease file as a whole (`leases`: its
