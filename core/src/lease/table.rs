@@ -4,7 +4,7 @@ use core::cmp::Ordering;
 use core::fmt;
 use core::net::IpAddr;
 
-use tandem_protocol::lease::{Duid, Expiry, Lease, Line};
+use tandem_protocol::lease::{Duid, Expiry, Lease};
 
 use super::{Change, ClientKey, Conflict, DuidMerge, Merged, Origin, Outcome, Stats, TableFull};
 
@@ -364,8 +364,13 @@ impl<'s> LeaseTable<'s> {
     pub fn write_file(&self, w: &mut dyn fmt::Write) -> fmt::Result {
         for v6 in [false, true] {
             if v6 {
-                if let Some(d) = self.duid {
-                    writeln!(w, "{}", Line::Duid(d))?;
+                if let Some(d) = &self.duid {
+                    // As `Line::Duid` writes it.
+                    w.write_str("duid ")?;
+                    if !d.is_empty() {
+                        write!(w, "{d}")?;
+                    }
+                    w.write_char('\n')?;
                 }
             }
             let mut order = self.dnsmasq_order();
