@@ -51,15 +51,6 @@ impl fmt::Display for DecodeError {
 
 impl core::error::Error for DecodeError {}
 
-fn varint_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
-
 /// A writer of postcard-style fields into a buffer. A write past the end
 /// writes nothing but still advances `pos`: [`Out::fits`] tells afterwards.
 pub(crate) struct Out<'b> {
@@ -204,24 +195,13 @@ impl Lease {
 
     /// Octets [`Lease::encode`] writes for this lease.
     pub fn encoded_len(&self) -> usize {
-        let tag = self.tag();
-        let mut n = 1 + varint_len(self.expires().raw());
-        match self {
-            Lease::V4(l) => {
-                n += 4 + 1 + l.hwaddr.as_slice().len();
-                if tag & TAG_HTYPE != 0 {
-                    n += varint_len(u64::from(l.hwaddr.htype()));
-                }
-            }
-            Lease::V6(l) => n += 16 + varint_len(u64::from(l.iaid)),
-        }
-        if tag & TAG_HOSTNAME != 0 {
-            n += 1 + self.hostname().as_str().len();
-        }
-        if tag & TAG_CLIENT_ID != 0 {
-            n += 1 + self.client_id().len();
-        }
-        n
+        // `Out` counts what does not fit.
+        let mut o = Out {
+            buf: &mut [],
+            pos: 0,
+        };
+        self.write(&mut o);
+        o.pos
     }
 
     /// Writes the compact form into `buf`; returns the octets written
@@ -275,7 +255,7 @@ impl Lease {
             }
         }
         if tag & TAG_HOSTNAME != 0 {
-            o.short(self.hostname().as_str().as_bytes());
+            o.short(self.hostname().as_bytes());
         }
         if tag & TAG_CLIENT_ID != 0 {
             o.short(self.client_id().as_slice());
