@@ -366,14 +366,8 @@ impl LeasePort {
                 None
             }
         };
-        let mut tmp = Vec::with_capacity(path.len() + 16);
-        tmp.extend_from_slice(dir.as_bytes());
-        if !dir.ends_with('/') {
-            tmp.push(b'/');
-        }
-        tmp.push(b'.');
-        tmp.extend_from_slice(name.as_bytes());
-        tmp.extend_from_slice(b".tandem");
+        let sep = if dir.ends_with('/') { "" } else { "/" };
+        let tmp = format!("{dir}{sep}.{name}.tandem").into_bytes();
         p.file = true;
         p.path = path.into();
         p.tmp = tmp.into_boxed_slice();
