@@ -194,10 +194,7 @@ pub struct LeasePort {
 }
 
 fn boxed_cstr(s: &str) -> Box<str> {
-    let mut v = String::with_capacity(s.len() + 1);
-    v.push_str(s);
-    v.push('\0');
-    v.into_boxed_str()
+    format!("{s}\0").into_boxed_str()
 }
 
 /// Seconds since the Unix epoch on `CLOCK_REALTIME` (dnsmasq's expiries).
