@@ -183,9 +183,8 @@ pub struct LeasePort {
     takeover_at: Option<Instant>,
     remaster_due: Option<Instant>,
     remaster_done: bool,
-    /// `lease_records_received` / `lease_conflicts` last looked at.
+    /// `lease_records_received` last looked at.
     records_seen: u64,
-    conflicts_seen: u64,
     /// Table generation when the file and the table last agreed.
     gen_file: u32,
     next_error_log: Instant,
@@ -295,7 +294,6 @@ impl LeasePort {
             remaster_due: None,
             remaster_done: false,
             records_seen: 0,
-            conflicts_seen: 0,
             gen_file: u32::MAX,
             next_error_log: Instant::ZERO,
             counters: LeaseCounters::default(),
@@ -818,11 +816,9 @@ impl LeasePort {
                 }
             }
         }
-        // The peer's lease records.
-        let c = core.counters();
-        let (records, conflicts) = (c.lease_records_received, c.lease_conflicts);
-        // (Each conflict is logged with its address by the sync port.)
-        self.conflicts_seen = conflicts;
+        // The peer's lease records. (Each conflict is logged with its
+        // address by the sync port.)
+        let records = core.counters().lease_records_received;
         if records != self.records_seen {
             self.records_seen = records;
             let changed = core
