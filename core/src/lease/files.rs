@@ -129,17 +129,23 @@ pub fn merge_files(
 
     for (file, input) in files.iter().enumerate() {
         // Bottom-up: dnsmasq writes the newest lease first.
-        let numbered = lines(input).rev().zip((1..=lines(input).len()).rev());
-        for (r, line) in numbered {
-            let lease = match r {
+        let mut it = lines(input);
+        let mut line = it.len() + 1;
+        let mut r = Ok(Line::Other(""));
+        while it.next_into(true, &mut r) {
+            line -= 1;
+            let lease = match &r {
                 Err(error) => {
                     sum.bad_lines += 1;
-                    event(FileEvent::BadLine { file, error });
+                    event(FileEvent::BadLine {
+                        file,
+                        error: *error,
+                    });
                     continue;
                 }
                 Ok(Line::Lease(lease)) => lease,
                 Ok(Line::Duid(d)) => {
-                    if table.merge_duid(&d) == DuidMerge::Mismatch {
+                    if table.merge_duid(d) == DuidMerge::Mismatch {
                         event(FileEvent::DuidMismatch { file, line });
                     }
                     continue;
@@ -147,7 +153,7 @@ pub fn merge_files(
                 Ok(Line::Other(_)) => continue,
             };
             sum.read += 1;
-            match table.merge(now, &lease, Origin::Remote) {
+            match table.merge(now, lease, Origin::Remote) {
                 Ok(o) => {
                     match o.merged {
                         Merged::Expired => sum.expired += 1,
@@ -208,12 +214,14 @@ fn keep_verbatim(table: &LeaseTable<'_>, text: &str) -> bool {
 }
 
 /// Whether `text` appeared as a verbatim line before line index `n` of
-/// file `file`.
+/// file `file` (a line's kind depends on its octets only: an earlier line
+/// with the same octets was a verbatim line too).
 fn seen_before(files: &[&[u8]], file: usize, n: usize, text: &str) -> bool {
     files.iter().enumerate().take(file + 1).any(|(f, input)| {
         let limit = if f == file { n } else { usize::MAX };
-        lines(input)
+        input
+            .split(|&c| c == b'\n')
             .take(limit)
-            .any(|r| matches!(r, Ok(Line::Other(t)) if t == text))
+            .any(|l| l == text.as_bytes())
     })
 }

@@ -1,11 +1,10 @@
 //! The fixed-capacity lease table.
 
+use core::cmp::Ordering;
 use core::fmt;
 use core::net::IpAddr;
 
-use tandem_protocol::lease::{
-    ClientId, Duid, Expiry, Hostname, HwAddr, Lease, Lease4, Lease6, Line,
-};
+use tandem_protocol::lease::{Duid, Expiry, Lease};
 
 use super::{Change, ClientKey, Conflict, DuidMerge, Merged, Origin, Outcome, Stats, TableFull};
 
@@ -158,31 +157,18 @@ impl Slot {
     /// The lease this slot holds.
     fn lease(&self, pool: &[u8]) -> Lease {
         let (hw, host, cid) = self.parts(pool);
-        let expires = Expiry::from_raw(self.expires);
-        let hostname = core::str::from_utf8(host)
-            .ok()
-            .and_then(|h| Hostname::new(h).ok())
-            .unwrap_or(Hostname::NONE);
-        let client_id = ClientId::from_slice(cid).unwrap_or_default();
-        let a = self.addr;
-        if self.is_v6() {
-            Lease::V6(Lease6 {
-                expires,
-                iaid: self.id,
-                temporary: self.flags & F_TEMPORARY != 0,
-                addr: a.into(),
-                hostname,
-                duid: client_id,
-            })
-        } else {
-            Lease::V4(Lease4 {
-                expires,
-                hwaddr: HwAddr::new(self.id as u16, hw).unwrap_or_default(),
-                addr: [a[0], a[1], a[2], a[3]].into(),
-                hostname,
-                client_id,
-            })
-        }
+        let mut l = Lease::EMPTY;
+        l.fill(
+            self.is_v6(),
+            Expiry::from_raw(self.expires),
+            self.id,
+            self.flags & F_TEMPORARY != 0,
+            &self.addr,
+            hw,
+            host,
+            cid,
+        );
+        l
     }
 }
 
@@ -204,7 +190,7 @@ fn lease_bytes(lease: &Lease) -> usize {
         Lease::V4(l) => l.hwaddr.as_slice().len(),
         Lease::V6(_) => 0,
     };
-    hw + lease.hostname().as_str().len() + lease.client_id().len()
+    hw + lease.hostname().as_bytes().len() + lease.client_id().len()
 }
 
 impl fmt::Debug for Slot {
@@ -378,8 +364,13 @@ impl<'s> LeaseTable<'s> {
     pub fn write_file(&self, w: &mut dyn fmt::Write) -> fmt::Result {
         for v6 in [false, true] {
             if v6 {
-                if let Some(d) = self.duid {
-                    writeln!(w, "{}", Line::Duid(d))?;
+                if let Some(d) = &self.duid {
+                    // As `Line::Duid` writes it.
+                    w.write_str("duid ")?;
+                    if !d.is_empty() {
+                        write!(w, "{d}")?;
+                    }
+                    w.write_char('\n')?;
                 }
             }
             let mut order = self.dnsmasq_order();
@@ -431,8 +422,21 @@ impl<'s> LeaseTable<'s> {
             conflict: None,
             moved_from: None,
         };
+        self.merge_into(now, lease, origin, &mut outcome)
+            .map(|()| outcome)
+    }
+
+    /// [`merge`](Self::merge) into `outcome` (which says
+    /// [`Merged::Expired`], no conflict, not moved).
+    fn merge_into(
+        &mut self,
+        now: u64,
+        lease: &Lease,
+        origin: Origin,
+        outcome: &mut Outcome,
+    ) -> Result<(), TableFull> {
         if lease.is_expired(now) {
-            return Ok(outcome);
+            return Ok(());
         }
         let key = ClientKey::of(lease);
         let a = self.find_addr(lease.addr());
@@ -440,15 +444,13 @@ impl<'s> LeaseTable<'s> {
         let local = origin == Origin::Local;
 
         // The entry at the address, and whether it is the same client's.
-        let at_addr = a.map(|i| (i, self.lease(i)));
         let a_same = a.is_some_and(|i| {
-            let k = self.slots[i].key(self.pool);
-            k.same_client(&key) || (k == ClientKey::Anonymous && key == ClientKey::Anonymous)
+            // The same client, or both anonymous.
+            self.slots[i].key(self.pool) == key
         });
 
-        if let Some((i, held)) = &at_addr {
-            let i = *i;
-            let ord = held.cmp(lease);
+        if let Some(i) = a {
+            let ord = self.cmp_slot(i, lease);
             if ord.is_eq() || (a_same && ord.is_gt()) {
                 if local {
                     self.slots[i].flags |= F_LOCAL | F_SEEN;
@@ -458,20 +460,20 @@ impl<'s> LeaseTable<'s> {
                 } else {
                     Merged::Stale
                 };
-                return Ok(outcome);
+                return Ok(());
             }
             if ord.is_gt() {
                 // Another client's newer lease holds the address.
                 outcome.merged = Merged::Stale;
-                self.conflict(&mut outcome, held, lease);
-                return Ok(outcome);
+                self.conflict(outcome, i, lease, false);
+                return Ok(());
             }
         }
         if let Some(i) = c {
-            if self.lease(i).cmp(lease).is_gt() {
+            if self.cmp_slot(i, lease).is_gt() {
                 // The client has a newer lease elsewhere.
                 outcome.merged = Merged::Stale;
-                return Ok(outcome);
+                return Ok(());
             }
         }
 
@@ -503,8 +505,8 @@ impl<'s> LeaseTable<'s> {
             outcome.moved_from = Some(self.slots[i].ip());
             self.free(i);
         }
-        match at_addr {
-            Some((i, _)) if a_same => {
+        match a {
+            Some(i) if a_same => {
                 self.cut(i);
                 self.store(i, lease);
                 let s = &mut self.slots[i];
@@ -517,10 +519,10 @@ impl<'s> LeaseTable<'s> {
                     }
                 }
                 outcome.merged = Merged::Updated;
-                return Ok(outcome);
+                return Ok(());
             }
-            Some((i, held)) => {
-                self.conflict(&mut outcome, lease, &held);
+            Some(i) => {
+                self.conflict(outcome, i, lease, true);
                 self.free(i);
             }
             None => {}
@@ -546,7 +548,7 @@ impl<'s> LeaseTable<'s> {
         self.next_seq = self.next_seq.saturating_add(1);
         self.live += 1;
         outcome.merged = Merged::Added;
-        Ok(outcome)
+        Ok(())
     }
 
     /// Applies the local DHCP server's lease file as a whole (`leases`: its
@@ -574,43 +576,80 @@ impl<'s> LeaseTable<'s> {
     {
         let leases = leases.into_iter();
         let mut sum = SnapshotSummary::default();
+        self.snapshot_begin();
+        for l in leases.clone() {
+            self.snapshot_see(&l);
+        }
+        sum.deleted = self.snapshot_prune(now);
+        for l in leases {
+            let r = self.snapshot_merge(now, &l, &mut sum);
+            report(&l, &r);
+        }
+        sum
+    }
+
+    /// [`apply_snapshot`](Self::apply_snapshot) in steps, without an
+    /// iterator that can be read twice: first `snapshot_begin`, then
+    /// [`snapshot_see`](Self::snapshot_see) with every lease of the file,
+    /// then [`snapshot_prune`](Self::snapshot_prune), then
+    /// [`snapshot_merge`](Self::snapshot_merge) with every lease (oldest
+    /// first).
+    pub fn snapshot_begin(&mut self) {
         for s in self.slots.iter_mut() {
             s.flags &= !F_SEEN;
         }
-        for l in leases.clone() {
-            if let Some(i) = self.find_addr(l.addr()) {
-                if self.slots[i].key(self.pool) == ClientKey::of(&l) {
-                    self.slots[i].flags |= F_SEEN;
-                }
+    }
+
+    /// A lease of the file being applied (see
+    /// [`snapshot_begin`](Self::snapshot_begin)).
+    pub fn snapshot_see(&mut self, l: &Lease) {
+        if let Some(i) = self.find_addr(l.addr()) {
+            if self.slots[i].key(self.pool) == ClientKey::of(l) {
+                self.slots[i].flags |= F_SEEN;
             }
         }
+    }
+
+    /// Deletes (and queues) every lease that came from this router's file
+    /// and was not seen; returns how many (see
+    /// [`snapshot_begin`](Self::snapshot_begin)).
+    pub fn snapshot_prune(&mut self, now: u64) -> usize {
+        let mut n = 0;
         for i in 0..self.slots.len() {
             let s = &self.slots[i];
             if s.is_live() && s.flags & (F_LOCAL | F_SEEN) == F_LOCAL && !s.is_expired(now) {
                 self.delete(i, Origin::Local);
-                sum.deleted += 1;
+                n += 1;
             }
         }
-        for l in leases {
-            let r = self.merge(now, &l, Origin::Local);
-            match &r {
-                Ok(o) => {
-                    match o.merged {
-                        Merged::Added => sum.added += 1,
-                        Merged::Updated => sum.updated += 1,
-                        Merged::Unchanged => sum.unchanged += 1,
-                        Merged::Stale => sum.stale += 1,
-                        Merged::Expired => sum.expired += 1,
-                    }
-                    if o.conflict.is_some() {
-                        sum.conflicts += 1;
-                    }
+        n
+    }
+
+    /// Merges a lease of the file with [`Origin::Local`] and counts the
+    /// result in `sum` (see [`snapshot_begin`](Self::snapshot_begin)).
+    pub fn snapshot_merge(
+        &mut self,
+        now: u64,
+        l: &Lease,
+        sum: &mut SnapshotSummary,
+    ) -> Result<Outcome, TableFull> {
+        let r = self.merge(now, l, Origin::Local);
+        match &r {
+            Ok(o) => {
+                match o.merged {
+                    Merged::Added => sum.added += 1,
+                    Merged::Updated => sum.updated += 1,
+                    Merged::Unchanged => sum.unchanged += 1,
+                    Merged::Stale => sum.stale += 1,
+                    Merged::Expired => sum.expired += 1,
                 }
-                Err(_) => sum.full += 1,
+                if o.conflict.is_some() {
+                    sum.conflicts += 1;
+                }
             }
-            report(&l, &r);
+            Err(_) => sum.full += 1,
         }
-        sum
+        r
     }
 
     /// Applies a peer's deletion ([`Change::Deleted`]): removes the lease
@@ -619,10 +658,10 @@ impl<'s> LeaseTable<'s> {
     /// queues the deletion. O(capacity).
     pub fn remove(&mut self, lease: &Lease, origin: Origin) -> Option<Lease> {
         let i = self.find_addr(lease.addr())?;
-        let held = self.lease(i);
-        if self.slots[i].key(self.pool) != ClientKey::of(lease) || held.cmp(lease).is_gt() {
+        if self.slots[i].key(self.pool) != ClientKey::of(lease) || self.cmp_slot(i, lease).is_gt() {
             return None;
         }
+        let held = self.lease(i);
         self.delete(i, origin);
         Some(held)
     }
@@ -695,15 +734,58 @@ impl<'s> LeaseTable<'s> {
         self.slots[i].lease(self.pool)
     }
 
-    /// Reports (and counts) a conflict for one address.
+    /// Reports (and counts) a conflict for one address between the lease
+    /// in slot `i` and `lease`; `wins`: `lease` is the one kept.
     #[inline(never)]
-    fn conflict(&mut self, outcome: &mut Outcome, kept: &Lease, dropped: &Lease) {
+    fn conflict(&mut self, outcome: &mut Outcome, i: usize, lease: &Lease, wins: bool) {
+        let held = self.lease(i);
+        let (kept, dropped) = if wins { (lease, &held) } else { (&held, lease) };
         outcome.conflict = Some(Conflict {
             addr: kept.addr(),
             kept: *kept,
             dropped: *dropped,
         });
         self.stats.conflicts = self.stats.conflicts.saturating_add(1);
+    }
+
+    /// `self.lease(i).cmp(lease)` without building the slot's lease: the
+    /// derived order of [`Lease`] (variant; then expiry, hardware type or
+    /// IAID, IA_TA flag, hardware address octets, address, hostname, client
+    /// id or DUID: within one variant the fields the other one lacks are
+    /// equal).
+    fn cmp_slot(&self, i: usize, lease: &Lease) -> Ordering {
+        let s = &self.slots[i];
+        let (hw, host, cid) = s.parts(self.pool);
+        let (v6, addr) = addr_key(lease.addr());
+        let (id, temporary, lhw): (u32, bool, &[u8]) = match lease {
+            Lease::V4(l) => (u32::from(l.hwaddr.htype()), false, l.hwaddr.as_slice()),
+            Lease::V6(l) => (l.iaid, l.temporary, &[]),
+        };
+        // The scalar fields as big-endian octets; an expiry of 0 (never)
+        // is the greatest.
+        let head = |v6: bool, expires: u64, id: u32, temporary: bool| {
+            let mut h = [0u8; 14];
+            h[0] = v6 as u8;
+            h[1..9].copy_from_slice(&expires.wrapping_sub(1).to_be_bytes());
+            h[9..13].copy_from_slice(&id.to_be_bytes());
+            h[13] = temporary as u8;
+            h
+        };
+        let a = head(s.is_v6(), s.expires, s.id, s.flags & F_TEMPORARY != 0);
+        let b = head(v6, lease.expires().raw(), id, temporary);
+        for (x, y) in [
+            (&a[..], &b[..]),
+            (hw, lhw),
+            (&s.addr[..], &addr[..]),
+            (host, lease.hostname().as_bytes()),
+            (cid, lease.client_id().as_slice()),
+        ] {
+            match x.cmp(y) {
+                Ordering::Equal => {}
+                o => return o,
+            }
+        }
+        Ordering::Equal
     }
 
     fn changed(&mut self) {
@@ -718,7 +800,7 @@ impl<'s> LeaseTable<'s> {
     }
 
     fn find_client(&self, key: &ClientKey<'_>) -> Option<usize> {
-        if *key == ClientKey::Anonymous {
+        if matches!(key, ClientKey::Anonymous) {
             return None;
         }
         self.slots
@@ -730,7 +812,7 @@ impl<'s> LeaseTable<'s> {
     /// the pool); the caller made room. Keeps `seq` and `state`.
     fn store(&mut self, i: usize, lease: &Lease) {
         let (_, addr) = addr_key(lease.addr());
-        let host = lease.hostname().as_str().as_bytes();
+        let host = lease.hostname().as_bytes();
         let cid = lease.client_id().as_slice();
         let (id, hw, flags): (u32, &[u8], u8) = match lease {
             Lease::V4(l) => (u32::from(l.hwaddr.htype()), l.hwaddr.as_slice(), 0),
@@ -881,5 +963,64 @@ impl Iterator for DnsmasqOrder<'_> {
 
     fn next(&mut self) -> Option<Lease> {
         self.next_index().map(|i| self.slots[i].lease(self.pool))
+    }
+}
+
+#[cfg(test)]
+mod cmp_tests {
+    use super::*;
+    use tandem_protocol::lease::{lines, ClientId, Hostname, HwAddr, Lease4, Line};
+
+    /// `cmp_slot` orders as the derived `Ord` of `Lease`.
+    #[test]
+    fn cmp_slot_is_lease_order() {
+        let file = b"0 aa:bb:cc:dd:ee:01 10.0.0.1 a *
+5 aa:bb:cc:dd:ee:01 10.0.0.1 a *
+5 aa:bb:cc:dd:ee:01 10.0.0.2 a *
+5 aa:bb:cc:dd:ee:01 10.0.0.1 b *
+5 aa:bb:cc:dd:ee:01 10.0.0.1 * *
+5 aa:bb:cc:dd:ee:01 10.0.0.1 a 01:02
+5 aa:bb:cc:dd:ee:01 10.0.0.1 a 01
+5 aa:bb:cc:dd:ee:02 10.0.0.1 a *
+5 aa:bb:cc:dd:ee 10.0.0.1 a *
+5 06-aa:bb:cc:dd:ee:01 10.0.0.1 a *
+5 20- 10.0.0.1 a *
+6 aa:bb:cc:dd:ee:01 10.0.0.1 a *
+4294967297 aa:bb:cc:dd:ee:01 10.0.0.1 a *
+5 7 fd00::1 a 00:01
+5 T7 fd00::1 a 00:01
+5 8 fd00::1 a 00:01
+5 7 fd00::2 a 00:01
+5 7 fd00::1 * 00:01
+5 7 fd00::1 a 00:01:02
+0 7 fd00::1 a 00:01
+9 7 fd00::1 a *
+";
+        let leases: [Lease; 21] = {
+            let mut v = [Lease::V4(Lease4 {
+                expires: Expiry::NEVER,
+                hwaddr: HwAddr::default(),
+                addr: [0; 4].into(),
+                hostname: Hostname::NONE,
+                client_id: ClientId::new(),
+            }); 21];
+            for (n, l) in lines(file).enumerate() {
+                match l {
+                    Ok(Line::Lease(l)) => v[n] = l,
+                    other => panic!("{other:?}"),
+                }
+            }
+            v
+        };
+        for a in &leases {
+            let mut slots = [Slot::EMPTY; 1];
+            let mut pool = [0u8; pool_len(1)];
+            let mut t = LeaseTable::new(&mut slots, &mut pool);
+            t.merge(1, a, Origin::Remote).unwrap();
+            assert_eq!(t.lease(0), *a);
+            for b in &leases {
+                assert_eq!(t.cmp_slot(0, b), a.cmp(b), "{a} vs {b}");
+            }
+        }
     }
 }

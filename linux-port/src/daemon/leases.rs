@@ -72,7 +72,7 @@ use crate::sys::file::{self, Signature, TempFile};
 use crate::sys::inotify::Inotify;
 use crate::sys::{clock, spawn, ErrorText};
 use tandem_core::ctsync::{CtSync, Role, DEFAULT_LEASE_RING};
-use tandem_core::lease::{pool_len, LeaseTable};
+use tandem_core::lease::{pool_len, LeaseTable, SnapshotSummary};
 use tandem_core::time::{Duration, Instant};
 use tandem_protocol::config::SyncConfig;
 use tandem_protocol::lease::{lines, Line};
@@ -156,7 +156,7 @@ struct Running {
 pub struct LeasePort {
     /// `lease_file` is configured (else only the commands run).
     file: bool,
-    path: Box<[u8]>,
+    path: Box<str>,
     tmp: Box<[u8]>,
     name: Box<[u8]>,
     /// `lease_capacity`.
@@ -175,16 +175,16 @@ pub struct LeasePort {
     write_due: Option<Instant>,
     /// A BACKUP writes the file when the backup command has ended.
     write_after_command: bool,
-    master_cmd: Option<Box<[u8]>>,
-    backup_cmd: Option<Box<[u8]>>,
+    /// The commands, NUL-terminated.
+    master_cmd: Option<Box<str>>,
+    backup_cmd: Option<Box<str>>,
     running: Option<Running>,
     queued: Option<Which>,
     takeover_at: Option<Instant>,
     remaster_due: Option<Instant>,
     remaster_done: bool,
-    /// `lease_records_received` / `lease_conflicts` last looked at.
+    /// `lease_records_received` last looked at.
     records_seen: u64,
-    conflicts_seen: u64,
     /// Table generation when the file and the table last agreed.
     gen_file: u32,
     next_error_log: Instant,
@@ -192,16 +192,21 @@ pub struct LeasePort {
     pub counters: LeaseCounters,
 }
 
-fn boxed_cstr(s: &str) -> Box<[u8]> {
-    let mut v = Vec::with_capacity(s.len() + 1);
-    v.extend_from_slice(s.as_bytes());
-    v.push(0);
-    v.into_boxed_slice()
+fn boxed_cstr(s: &str) -> Box<str> {
+    format!("{s}\0").into_boxed_str()
 }
 
 /// Seconds since the Unix epoch on `CLOCK_REALTIME` (dnsmasq's expiries).
 fn wall_secs() -> u64 {
     clock::realtime_millis() / 1000
+}
+
+/// Reads the wall clock, hands it to `core` and returns it.
+#[inline(never)]
+fn sync_wall_clock(now: Instant, core: &mut CtSync<'static>) -> u64 {
+    let wall = wall_secs();
+    core.set_wall_clock(now, wall);
+    wall
 }
 
 /// `fmt::Write` into a fixed chunk that is flushed to the temp file when
@@ -249,8 +254,9 @@ pub const OPENWRT_BACKUP_COMMAND: &str = "/etc/init.d/dnsmasq stop";
 /// and `/etc/init.d/dnsmasq` exist): there the DHCP commands default to
 /// [`OPENWRT_MASTER_COMMAND`] and [`OPENWRT_BACKUP_COMMAND`].
 fn is_openwrt() -> bool {
-    std::path::Path::new("/etc/openwrt_release").exists()
-        && std::path::Path::new("/etc/init.d/dnsmasq").exists()
+    [&b"/etc/openwrt_release"[..], b"/etc/init.d/dnsmasq"]
+        .iter()
+        .all(|p| matches!(file::stat(p), Ok(Some(_))))
 }
 
 impl LeasePort {
@@ -261,106 +267,8 @@ impl LeasePort {
         cfg: &SyncConfig,
         core: &mut CtSync<'static>,
         now: Instant,
-    ) -> Result<Option<LeasePort>, String> {
-        let mut master_cmd = cfg.dhcp_master_command.as_ref().map(|c| boxed_cstr(c));
-        let mut backup_cmd = cfg.dhcp_backup_command.as_ref().map(|c| boxed_cstr(c));
-        if cfg.lease_file.is_some() && is_openwrt() {
-            // OpenWrt's defaults: its procd init script owns dnsmasq.
-            for (cmd, which, default) in [
-                (
-                    &mut master_cmd,
-                    "dhcp_master_command",
-                    OPENWRT_MASTER_COMMAND,
-                ),
-                (
-                    &mut backup_cmd,
-                    "dhcp_backup_command",
-                    OPENWRT_BACKUP_COMMAND,
-                ),
-            ] {
-                if cmd.is_none() {
-                    crate::log!(Notice, "{which}: OpenWrt default \"{default}\"");
-                    *cmd = Some(boxed_cstr(default));
-                }
-            }
-        }
-        let Some(path) = cfg.lease_file.as_ref() else {
-            if master_cmd.is_none() && backup_cmd.is_none() {
-                return Ok(None);
-            }
-            crate::log!(
-                Notice,
-                "dhcp_master_command/dhcp_backup_command without lease_file: the commands run on MASTER/BACKUP, but leases are not synced"
-            );
-            return Ok(Some(LeasePort::commands_only(master_cmd, backup_cmd, now)));
-        };
-        let path = path.as_str();
-        let (dir, name) = match path.rfind('/') {
-            Some(0) => ("/", &path[1..]),
-            Some(i) => (&path[..i], &path[i + 1..]),
-            None => (".", path),
-        };
-        if name.is_empty() {
-            return Err(format!("lease_file {path}: not a file name"));
-        }
-        let capacity = cfg.lease_capacity.max(1) as usize;
-        let slots = file::zeroed_lease_slots(capacity);
-        let pool = file::zeroed_bytes(pool_len(capacity));
-        let ring = file::zeroed_bytes(DEFAULT_LEASE_RING);
-        core.attach_leases(now, LeaseTable::new(slots, pool), ring);
-        core.set_wall_clock(now, wall_secs());
-        let watch = match Inotify::watch_dir(dir.as_bytes()) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                crate::log!(
-                    Warning,
-                    "lease_file {path}: cannot watch {dir} ({}); checking the file every second instead",
-                    ErrorText(&e)
-                );
-                None
-            }
-        };
-        if master_cmd.is_none() {
-            crate::log!(
-                Warning,
-                "lease_file {path} without dhcp_master_command: nothing restarts the DHCP server on takeover, so it will not know the peer's leases (e.g. dhcp_master_command \"/etc/init.d/dnsmasq restart\")"
-            );
-        }
-        if backup_cmd.is_none() {
-            crate::log!(
-                Warning,
-                "lease_file {path} without dhcp_backup_command: a BACKUP's DHCP server must be stopped by other means (e.g. dhcp_backup_command \"/etc/init.d/dnsmasq stop\")"
-            );
-        }
-        let mut tmp = String::with_capacity(path.len() + 16);
-        tmp.push_str(dir);
-        if !dir.ends_with('/') {
-            tmp.push('/');
-        }
-        tmp.push('.');
-        tmp.push_str(name);
-        tmp.push_str(".tandem");
-        Ok(Some(LeasePort {
-            file: true,
-            path: path.as_bytes().into(),
-            tmp: tmp.into_bytes().into_boxed_slice(),
-            name: name.as_bytes().into(),
-            capacity,
-            watch,
-            ev_buf: file::zeroed_bytes(4096),
-            read_buf: file::zeroed_bytes(capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024),
-            chunk: vec![0u8; CHUNK].into_boxed_slice(),
-            ..LeasePort::commands_only(master_cmd, backup_cmd, now)
-        }))
-    }
-
-    /// Only the DHCP commands (no `lease_file`).
-    fn commands_only(
-        master_cmd: Option<Box<[u8]>>,
-        backup_cmd: Option<Box<[u8]>>,
-        now: Instant,
-    ) -> LeasePort {
-        LeasePort {
+    ) -> Result<Option<Box<LeasePort>>, String> {
+        let mut p = Box::new(LeasePort {
             file: false,
             path: Box::default(),
             tmp: Box::default(),
@@ -378,19 +286,92 @@ impl LeasePort {
             read_due: None,
             write_due: None,
             write_after_command: false,
-            master_cmd,
-            backup_cmd,
+            master_cmd: cfg.dhcp_master_command.as_ref().map(|c| boxed_cstr(c)),
+            backup_cmd: cfg.dhcp_backup_command.as_ref().map(|c| boxed_cstr(c)),
             running: None,
             queued: None,
             takeover_at: None,
             remaster_due: None,
             remaster_done: false,
             records_seen: 0,
-            conflicts_seen: 0,
             gen_file: u32::MAX,
             next_error_log: Instant::ZERO,
             counters: LeaseCounters::default(),
+        });
+        let Some(path) = cfg.lease_file.as_ref() else {
+            if p.master_cmd.is_none() && p.backup_cmd.is_none() {
+                return Ok(None);
+            }
+            crate::log!(
+                Notice,
+                "dhcp_master_command/dhcp_backup_command without lease_file: the commands run on MASTER/BACKUP, but leases are not synced"
+            );
+            return Ok(Some(p));
+        };
+        let path = path.as_str();
+        let (dir, name) = match path.rfind('/') {
+            Some(0) => ("/", &path[1..]),
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => (".", path),
+        };
+        if name.is_empty() {
+            return Err(format!("lease_file {path}: not a file name"));
         }
+        let openwrt = is_openwrt();
+        for (cmd, which, default, hint) in [
+            (
+                &mut p.master_cmd,
+                Which::Master,
+                OPENWRT_MASTER_COMMAND,
+                "nothing restarts the DHCP server on takeover, so it will not know the peer's leases",
+            ),
+            (
+                &mut p.backup_cmd,
+                Which::Backup,
+                OPENWRT_BACKUP_COMMAND,
+                "a BACKUP's DHCP server must be stopped by other means",
+            ),
+        ] {
+            let kw = which.keyword();
+            if cmd.is_none() && openwrt {
+                // OpenWrt's defaults: its procd init script owns dnsmasq.
+                crate::log!(Notice, "{kw}: OpenWrt default \"{default}\"");
+                *cmd = Some(boxed_cstr(default));
+            } else if cmd.is_none() {
+                crate::log!(
+                    Warning,
+                    "lease_file {path} without {kw}: {hint} (e.g. {kw} \"{default}\")"
+                );
+            }
+        }
+        let capacity = cfg.lease_capacity.max(1) as usize;
+        let slots = file::zeroed_lease_slots(capacity);
+        let pool = file::zeroed_bytes(pool_len(capacity));
+        let ring = file::zeroed_bytes(DEFAULT_LEASE_RING);
+        core.attach_leases(now, LeaseTable::new(slots, pool), ring);
+        sync_wall_clock(now, core);
+        p.watch = match Inotify::watch_dir(dir.as_bytes()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                crate::log!(
+                    Warning,
+                    "lease_file {path}: cannot watch {dir} ({}); checking the file every second instead",
+                    ErrorText(&e)
+                );
+                None
+            }
+        };
+        let sep = if dir.ends_with('/') { "" } else { "/" };
+        let tmp = format!("{dir}{sep}.{name}.tandem").into_bytes();
+        p.file = true;
+        p.path = path.into();
+        p.tmp = tmp.into_boxed_slice();
+        p.name = name.as_bytes().into();
+        p.capacity = capacity;
+        p.ev_buf = file::zeroed_bytes(4096);
+        p.read_buf = file::zeroed_bytes(capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024);
+        p.chunk = vec![0u8; CHUNK].into_boxed_slice();
+        Ok(Some(p))
     }
 
     /// Whether `lease_file` is configured.
@@ -399,7 +380,7 @@ impl LeasePort {
     }
 
     fn path_str(&self) -> &str {
-        std::str::from_utf8(&self.path).unwrap_or("?")
+        &self.path
     }
 
     /// The inotify descriptor (to poll).
@@ -472,16 +453,12 @@ impl LeasePort {
         Some(t)
     }
 
-    fn log_error(&mut self, now: Instant, what: &str, e: &std::io::Error) {
+    #[inline(never)]
+    fn log_error(&mut self, now: Instant, what: &str, e: &dyn std::fmt::Display) {
         self.counters.file_errors += 1;
         if now >= self.next_error_log {
             self.next_error_log = now + LOG_EVERY;
-            crate::log!(
-                Error,
-                "lease_file {}: {what}: {}",
-                self.path_str(),
-                ErrorText(e)
-            );
+            crate::log!(Error, "lease_file {}: {what}: {e}", self.path_str());
         }
     }
 
@@ -491,14 +468,14 @@ impl LeasePort {
         if !self.file {
             return;
         }
-        let sig = match file::stat(&self.path) {
+        let sig = match file::stat(self.path.as_bytes()) {
             Ok(s) => s,
-            Err(e) => return self.log_error(now, "cannot stat", &e),
+            Err(e) => return self.log_error(now, "cannot stat", &ErrorText(&e)),
         };
         if !force && (sig == self.seen || (sig.is_some() && sig == self.written)) {
             return;
         }
-        let len = match file::read_all(&self.path, self.read_buf) {
+        let len = match file::read_all(self.path.as_bytes(), self.read_buf) {
             Ok(Some(n)) => n,
             Ok(None) => {
                 // No file is not "no leases" (dnsmasq never removes it):
@@ -521,7 +498,7 @@ impl LeasePort {
                 self.seen = sig;
                 return;
             }
-            Err(e) => return self.log_error(now, "cannot read", &e),
+            Err(e) => return self.log_error(now, "cannot read", &ErrorText(&e)),
         };
         let bytes = &self.read_buf[..len];
         if len > 0 && bytes[len - 1] != b'\n' {
@@ -530,11 +507,18 @@ impl LeasePort {
             return;
         }
         self.seen = sig;
-        let path = std::str::from_utf8(&self.path).unwrap_or("?");
+        let path = &*self.path;
+        let wall = sync_wall_clock(now, core);
+        let mut table = core.leases_mut();
+        if let Some(t) = table.as_deref_mut() {
+            t.snapshot_begin();
+        }
         let mut bad = 0usize;
         let mut duid = None;
-        for l in lines(bytes) {
-            match l {
+        let mut it = lines(bytes);
+        let mut l = Ok(Line::Other(""));
+        while it.next_into(false, &mut l) {
+            match &l {
                 Err(e) => {
                     bad += 1;
                     if bad <= BAD_LINES_LOGGED {
@@ -547,8 +531,13 @@ impl LeasePort {
                         );
                     }
                 }
-                Ok(Line::Duid(d)) => duid = Some(d),
-                Ok(_) => {}
+                Ok(Line::Duid(d)) => duid = Some(*d),
+                Ok(Line::Lease(l)) => {
+                    if let Some(t) = table.as_deref_mut() {
+                        t.snapshot_see(l);
+                    }
+                }
+                Ok(Line::Other(_)) => {}
             }
         }
         if bad > BAD_LINES_LOGGED {
@@ -559,45 +548,47 @@ impl LeasePort {
             );
         }
         self.counters.bad_lines += bad as u64;
-        let wall = wall_secs();
-        core.set_wall_clock(now, wall);
-        let capacity = self.capacity;
-        let Some(table) = core.leases_mut() else {
+        let Some(table) = table else {
             return;
         };
-        let leases = lines(bytes).rev().filter_map(|l| match l {
-            Ok(Line::Lease(l)) => Some(l),
-            _ => None,
-        });
+        let mut sum = SnapshotSummary {
+            deleted: table.snapshot_prune(wall),
+            ..SnapshotSummary::default()
+        };
         let mut conflicts = 0u32;
         let mut full = 0u32;
-        let sum = table.apply_snapshot(wall, leases, |l, r| match r {
-            Ok(o) => {
-                if let Some(c) = &o.conflict {
-                    conflicts += 1;
-                    if conflicts <= 3 {
+        // Bottom-up: the oldest lease is created first.
+        let mut it = lines(bytes);
+        while it.next_into(true, &mut l) {
+            let Ok(Line::Lease(l)) = &l else { continue };
+            match table.snapshot_merge(wall, l, &mut sum) {
+                Ok(o) => {
+                    if let Some(c) = &o.conflict {
+                        conflicts += 1;
+                        if conflicts <= 3 {
+                            crate::log!(
+                                Warning,
+                                "lease conflict: {} claimed by two clients; kept '{}', dropped '{}'",
+                                c.addr,
+                                c.kept,
+                                c.dropped
+                            );
+                        }
+                    }
+                }
+                Err(_) => {
+                    full += 1;
+                    if full == 1 {
                         crate::log!(
-                            Warning,
-                            "lease conflict: {} claimed by two clients; kept '{}', dropped '{}'",
-                            c.addr,
-                            c.kept,
-                            c.dropped
+                            Error,
+                            "lease table full (lease_capacity {}): {} left out of the sync; raise lease_capacity",
+                            self.capacity,
+                            l.addr()
                         );
                     }
                 }
             }
-            Err(_) => {
-                full += 1;
-                if full == 1 {
-                    crate::log!(
-                        Error,
-                        "lease table full (lease_capacity {}): {} left out of the sync; raise lease_capacity",
-                        capacity,
-                        l.addr()
-                    );
-                }
-            }
-        });
+        }
         if duid.is_some() {
             table.set_duid(duid);
         }
@@ -621,8 +612,7 @@ impl LeasePort {
         if !self.file {
             return;
         }
-        let wall = wall_secs();
-        core.set_wall_clock(now, wall);
+        let wall = sync_wall_clock(now, core);
         let Some(table) = core.leases_mut() else {
             return;
         };
@@ -630,7 +620,9 @@ impl LeasePort {
         let generation = table.generation();
         let mut f = match TempFile::create(&self.tmp) {
             Ok(f) => f,
-            Err(e) => return self.log_error(now, "cannot create the temporary file", &e),
+            Err(e) => {
+                return self.log_error(now, "cannot create the temporary file", &ErrorText(&e))
+            }
         };
         let mut w = ChunkWriter {
             file: &mut f,
@@ -639,18 +631,22 @@ impl LeasePort {
             error: None,
         };
         let r = table.write_file(&mut w);
+        // `None`: a formatting error without an I/O error.
         let r = match (r, w.error.take()) {
-            (_, Some(e)) => Err(e),
-            (Err(_), None) => Err(std::io::Error::other("format error")),
-            (Ok(()), None) => w.flush(),
+            (_, Some(e)) => Err(Some(e)),
+            (Err(_), None) => Err(None),
+            (Ok(()), None) => w.flush().map_err(Some),
         };
         let n = table.len();
-        let r = r.and_then(|()| f.commit(&self.tmp, &self.path));
+        let r = r.and_then(|()| f.commit(&self.tmp, self.path.as_bytes()).map_err(Some));
         if let Err(e) = r {
             file::remove(&self.tmp);
-            return self.log_error(now, "cannot write", &e);
+            return match &e {
+                Some(e) => self.log_error(now, "cannot write", &ErrorText(e)),
+                None => self.log_error(now, "cannot write", &"format error"),
+            };
         }
-        self.written = file::stat(&self.path).ok().flatten();
+        self.written = file::stat(self.path.as_bytes()).ok().flatten();
         self.seen = self.written;
         self.gen_file = generation;
         self.counters.file_writes += 1;
@@ -686,9 +682,9 @@ impl LeasePort {
             // dnsmasq reads its lease file only at start: the file first.
             self.write(now, core);
         }
-        let text = std::str::from_utf8(&cmd[..cmd.len() - 1]).unwrap_or("?");
+        let text = cmd.strip_suffix('\0').unwrap_or(&cmd);
         self.counters.commands += 1;
-        match spawn::spawn_shell(&cmd) {
+        match spawn::spawn_shell(cmd.as_bytes()) {
             Ok(pid) => {
                 crate::log!(Notice, "{}: started '{text}' (pid {pid})", which.keyword());
                 self.running = Some(Running {
@@ -728,7 +724,7 @@ impl LeasePort {
                         Warning,
                         "{}: still running after {} s (pid {}); the next command waits",
                         r.which.keyword(),
-                        took.as_millis() / 1000,
+                        took.as_millis() as u32 / 1000,
                         r.pid
                     );
                 }
@@ -801,15 +797,14 @@ impl LeasePort {
         }
         if now >= self.next_poll {
             self.next_poll = now + POLL_EVERY;
-            let wall = wall_secs();
-            core.set_wall_clock(now, wall);
+            let wall = sync_wall_clock(now, core);
             if self.file && self.role == Role::Master && self.read_due.is_none() {
-                match file::stat(&self.path) {
+                match file::stat(self.path.as_bytes()) {
                     Ok(sig) if sig != self.seen && sig != self.written => {
                         self.read_due = Some(now + SETTLE)
                     }
                     Ok(_) => {}
-                    Err(e) => self.log_error(now, "cannot stat", &e),
+                    Err(e) => self.log_error(now, "cannot stat", &ErrorText(&e)),
                 }
             }
             if let Some(t) = core.leases_mut() {
@@ -821,11 +816,9 @@ impl LeasePort {
                 }
             }
         }
-        // The peer's lease records.
-        let c = core.counters();
-        let (records, conflicts) = (c.lease_records_received, c.lease_conflicts);
-        // (Each conflict is logged with its address by the sync port.)
-        self.conflicts_seen = conflicts;
+        // The peer's lease records. (Each conflict is logged with its
+        // address by the sync port.)
+        let records = core.counters().lease_records_received;
         if records != self.records_seen {
             self.records_seen = records;
             let changed = core

@@ -470,9 +470,7 @@ impl Daemon {
             None => None,
         };
         let leases = match (&config.sync, sync.as_deref_mut()) {
-            (Some(sc), Some(s)) => {
-                leases::LeasePort::new(sc, &mut s.core, clock::now())?.map(Box::new)
-            }
+            (Some(sc), Some(s)) => leases::LeasePort::new(sc, &mut s.core, clock::now())?,
             _ => None,
         };
         // Status buffers for the largest configuration a reload may bring.

@@ -1,30 +1,24 @@
 //! Whole-file reads, atomic replacement (temp file + `rename`) and `stat`,
 //! over caller buffers (the lease file; nothing allocates).
 
+use super::fs::{c_path, CBuf};
 use super::{cvt, cvt_size, Fd};
 use std::io;
 
-fn c_path(path: &[u8], buf: &mut [u8; super::fs::PATH_MAX + 1]) -> io::Result<()> {
-    if path.len() > super::fs::PATH_MAX || path.contains(&0) {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    }
-    buf[..path.len()].copy_from_slice(path);
-    buf[path.len()] = 0;
-    Ok(())
-}
-
 /// What identifies one version of a file (device, inode, size,
-/// modification and status change times in seconds and nanoseconds).
+/// modification and status change times in seconds and nanoseconds; each
+/// field's low 32 bits: a change that keeps all of them is not a change of
+/// a lease file).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Signature([u64; 7]);
+pub struct Signature([u32; 7]);
 
 /// `stat(path)`: `None` when it does not exist.
 pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
-    let mut c = [0u8; super::fs::PATH_MAX + 1];
-    c_path(path, &mut c)?;
+    let mut c = CBuf::uninit();
+    let c = c_path(path, &mut c)?;
     // SAFETY: `st` is a valid out-pointer; `c` is NUL-terminated.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    let r = unsafe { libc::stat(c.as_ptr().cast(), &mut st) };
+    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
+    let r = unsafe { libc::stat(c, st.as_mut_ptr()) };
     if r < 0 {
         let e = io::Error::last_os_error();
         return if e.kind() == io::ErrorKind::NotFound {
@@ -33,14 +27,16 @@ pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
             Err(e)
         };
     }
+    // SAFETY: `stat` succeeded: it filled `st`.
+    let st = unsafe { st.assume_init() };
     Ok(Some(Signature([
-        st.st_dev as u64,
-        st.st_ino as u64,
-        st.st_size as u64,
-        st.st_mtime as u64,
-        st.st_mtime_nsec as u64,
-        st.st_ctime as u64,
-        st.st_ctime_nsec as u64,
+        st.st_dev as u32,
+        st.st_ino as u32,
+        st.st_size as u32,
+        st.st_mtime as u32,
+        st.st_mtime_nsec as u32,
+        st.st_ctime as u32,
+        st.st_ctime_nsec as u32,
     ])))
 }
 
@@ -77,12 +73,12 @@ pub struct TempFile {
 impl TempFile {
     /// Creates (or truncates) `path` for writing, mode 0644.
     pub fn create(path: &[u8]) -> io::Result<TempFile> {
-        let mut c = [0u8; super::fs::PATH_MAX + 1];
-        c_path(path, &mut c)?;
+        let mut c = CBuf::uninit();
+        let c = c_path(path, &mut c)?;
         // SAFETY: `c` is NUL-terminated; on success we own the descriptor.
         let fd = cvt(unsafe {
             libc::open(
-                c.as_ptr().cast(),
+                c,
                 libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC | libc::O_NOCTTY,
                 0o644 as libc::c_uint,
             )
@@ -113,23 +109,23 @@ impl TempFile {
         // SAFETY: plain syscall on our descriptor.
         cvt(unsafe { libc::fsync(self.fd.raw()) })?;
         drop(self);
-        let mut a = [0u8; super::fs::PATH_MAX + 1];
-        let mut b = [0u8; super::fs::PATH_MAX + 1];
-        c_path(from, &mut a)?;
-        c_path(to, &mut b)?;
+        let mut a = CBuf::uninit();
+        let mut b = CBuf::uninit();
+        let a = c_path(from, &mut a)?;
+        let b = c_path(to, &mut b)?;
         // SAFETY: both paths are NUL-terminated.
-        cvt(unsafe { libc::rename(a.as_ptr().cast(), b.as_ptr().cast()) })?;
+        cvt(unsafe { libc::rename(a, b) })?;
         Ok(())
     }
 }
 
 /// Removes `path` (ignoring a missing file).
 pub fn remove(path: &[u8]) {
-    let mut c = [0u8; super::fs::PATH_MAX + 1];
-    if c_path(path, &mut c).is_ok() {
+    let mut c = CBuf::uninit();
+    if let Ok(c) = c_path(path, &mut c) {
         // SAFETY: `c` is NUL-terminated.
         unsafe {
-            libc::unlink(c.as_ptr().cast());
+            libc::unlink(c);
         }
     }
 }

@@ -10,24 +10,32 @@ use std::io;
 /// Longest path accepted (bytes, without the terminating NUL).
 pub const PATH_MAX: usize = 4095;
 
-/// Copies `path` into `buf` with a terminating NUL.
-fn c_path(path: &[u8], buf: &mut [u8; PATH_MAX + 1]) -> io::Result<()> {
+/// Room for a NUL-terminated path (not zeroed: [`c_path`] writes it).
+pub(super) type CBuf = core::mem::MaybeUninit<[u8; PATH_MAX + 1]>;
+
+/// Copies `path` into `buf` with a terminating NUL; returns the C string.
+#[inline(never)]
+pub(super) fn c_path(path: &[u8], buf: &mut CBuf) -> io::Result<*const libc::c_char> {
     if path.len() > PATH_MAX {
         return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
     }
     if path.contains(&0) {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
-    buf[..path.len()].copy_from_slice(path);
-    buf[path.len()] = 0;
-    Ok(())
+    let p = buf.as_mut_ptr().cast::<u8>();
+    // SAFETY: `path.len() <= PATH_MAX`: the path and its NUL fit in `buf`.
+    unsafe {
+        core::ptr::copy_nonoverlapping(path.as_ptr(), p, path.len());
+        p.add(path.len()).write(0);
+    }
+    Ok(p.cast())
 }
 
 fn open(path: &[u8], flags: libc::c_int) -> io::Result<Fd> {
-    let mut c = [0u8; PATH_MAX + 1];
-    c_path(path, &mut c)?;
+    let mut c = CBuf::uninit();
+    let c = c_path(path, &mut c)?;
     // SAFETY: `c` is NUL-terminated; on success we own the descriptor.
-    let fd = cvt(unsafe { libc::open(c.as_ptr().cast(), flags | libc::O_CLOEXEC) })?;
+    let fd = cvt(unsafe { libc::open(c, flags | libc::O_CLOEXEC) })?;
     Ok(Fd::from_raw(fd))
 }
 

@@ -28,16 +28,13 @@ pub struct Inotify {
 impl Inotify {
     /// Watches directory `dir` (path bytes, no NUL).
     pub fn watch_dir(dir: &[u8]) -> io::Result<Inotify> {
-        let mut c = [0u8; super::fs::PATH_MAX + 1];
-        if dir.len() > super::fs::PATH_MAX || dir.contains(&0) {
-            return Err(io::Error::from_raw_os_error(libc::EINVAL));
-        }
-        c[..dir.len()].copy_from_slice(dir);
+        let mut c = super::fs::CBuf::uninit();
+        let c = super::fs::c_path(dir, &mut c)?;
         // SAFETY: plain syscall; on success we own the descriptor.
         let fd = cvt(unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
         let fd = Fd::from_raw(fd);
         // SAFETY: `c` is NUL-terminated.
-        cvt(unsafe { libc::inotify_add_watch(fd.raw(), c.as_ptr().cast(), MASK) })?;
+        cvt(unsafe { libc::inotify_add_watch(fd.raw(), c, MASK) })?;
         Ok(Inotify { fd })
     }
 
@@ -62,21 +59,16 @@ impl Inotify {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            let mut off = 0;
-            while off + HEADER <= n {
-                let h = &buf[off..off + HEADER];
+            let mut rest = buf.get(..n).unwrap_or(&[]);
+            while let Some((h, body)) = rest.split_first_chunk::<HEADER>() {
                 let mask = u32::from_ne_bytes([h[4], h[5], h[6], h[7]]);
                 let len = u32::from_ne_bytes([h[12], h[13], h[14], h[15]]) as usize;
-                let end = (off + HEADER + len).min(n);
-                let raw = &buf[off + HEADER..end];
-                let ev_name = match raw.iter().position(|&b| b == 0) {
-                    Some(p) => &raw[..p],
-                    None => raw,
-                };
+                let (raw, next) = body.split_at(len.min(body.len()));
+                let ev_name = raw.split(|&b| b == 0).next().unwrap_or(raw);
                 if mask & libc::IN_Q_OVERFLOW != 0 || ev_name == name {
                     hit = true;
                 }
-                off = off + HEADER + len;
+                rest = next;
             }
         }
     }

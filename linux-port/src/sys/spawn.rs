@@ -22,10 +22,11 @@ pub enum Exit {
 
 impl std::fmt::Display for Exit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Exit::Code(c) => write!(f, "exit status {c}"),
-            Exit::Signal(s) => write!(f, "killed by signal {s}"),
-        }
+        let (what, n) = match self {
+            Exit::Code(c) => ("exit status", c),
+            Exit::Signal(s) => ("killed by signal", s),
+        };
+        write!(f, "{what} {n}")
     }
 }
 
@@ -91,17 +92,17 @@ pub fn spawn_shell(cmd: &[u8]) -> io::Result<libc::pid_t> {
         err: 0,
     };
     // The child's stack (the parent waits until it has called `execve`).
-    let mut stack = [0u64; 1024];
+    let mut stack = core::mem::MaybeUninit::<[u64; 1024]>::uninit();
     // SAFETY: all signals are blocked around `clone` so that no handler
     // runs in the child before it resets them (restored right after);
     // `child` only uses `c` and its own stack, both alive until the child
     // has exec'd or exited (CLONE_VFORK); the stack top is 8-aligned.
     unsafe {
-        let mut all: libc::sigset_t = core::mem::zeroed();
-        let mut old: libc::sigset_t = core::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
-        let top = stack.as_mut_ptr().add(stack.len()).cast();
+        let mut all = core::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        let mut old = core::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        libc::sigfillset(all.as_mut_ptr());
+        libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), old.as_mut_ptr());
+        let top = stack.as_mut_ptr().cast::<u64>().add(1024).cast();
         let pid = libc::clone(
             child,
             top,
@@ -109,7 +110,7 @@ pub fn spawn_shell(cmd: &[u8]) -> io::Result<libc::pid_t> {
             (&mut c as *mut Child).cast(),
         );
         let e = io::Error::last_os_error();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+        libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), core::ptr::null_mut());
         if pid < 0 {
             return Err(e);
         }

@@ -51,15 +51,6 @@ impl fmt::Display for DecodeError {
 
 impl core::error::Error for DecodeError {}
 
-fn varint_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
-
 /// A writer of postcard-style fields into a buffer. A write past the end
 /// writes nothing but still advances `pos`: [`Out::fits`] tells afterwards.
 pub(crate) struct Out<'b> {
@@ -204,24 +195,13 @@ impl Lease {
 
     /// Octets [`Lease::encode`] writes for this lease.
     pub fn encoded_len(&self) -> usize {
-        let tag = self.tag();
-        let mut n = 1 + varint_len(self.expires().raw());
-        match self {
-            Lease::V4(l) => {
-                n += 4 + 1 + l.hwaddr.as_slice().len();
-                if tag & TAG_HTYPE != 0 {
-                    n += varint_len(u64::from(l.hwaddr.htype()));
-                }
-            }
-            Lease::V6(l) => n += 16 + varint_len(u64::from(l.iaid)),
-        }
-        if tag & TAG_HOSTNAME != 0 {
-            n += 1 + self.hostname().as_str().len();
-        }
-        if tag & TAG_CLIENT_ID != 0 {
-            n += 1 + self.client_id().len();
-        }
-        n
+        // `Out` counts what does not fit.
+        let mut o = Out {
+            buf: &mut [],
+            pos: 0,
+        };
+        self.write(&mut o);
+        o.pos
     }
 
     /// Writes the compact form into `buf`; returns the octets written
@@ -275,7 +255,7 @@ impl Lease {
             }
         }
         if tag & TAG_HOSTNAME != 0 {
-            o.short(self.hostname().as_str().as_bytes());
+            o.short(self.hostname().as_bytes());
         }
         if tag & TAG_CLIENT_ID != 0 {
             o.short(self.client_id().as_slice());
@@ -291,8 +271,9 @@ impl Lease {
         Ok((lease, i.pos))
     }
 
-    /// A placeholder that [`Lease::read`] overwrites.
-    pub(crate) const EMPTY: Lease = Lease::V4(Lease4 {
+    /// An empty IPv4 lease (all fields zero or none): a placeholder to
+    /// fill in place (e.g. with [`Lease::fill`]).
+    pub const EMPTY: Lease = Lease::V4(Lease4 {
         expires: Expiry::from_raw(0),
         hwaddr: HwAddr {
             htype: 0,
@@ -326,7 +307,11 @@ impl Lease {
                     ARPHRD_ETHER
                 };
                 let hw = i.short_bytes()?;
-                l.hwaddr = HwAddr::new(htype, hw).map_err(|_| DecodeError::HwAddrTooLong)?;
+                l.hwaddr.htype = htype;
+                l.hwaddr
+                    .addr
+                    .extend(hw)
+                    .map_err(|_| DecodeError::HwAddrTooLong)?;
                 l.expires = expires;
                 l.addr = addr;
             }
@@ -351,7 +336,8 @@ impl Lease {
             if h.is_empty() {
                 return Err(DecodeError::BadHostname);
             }
-            *hostname = Hostname::from_bytes(h).map_err(|_| DecodeError::BadHostname)?;
+            Hostname::check(h).map_err(|_| DecodeError::BadHostname)?;
+            hostname.0.extend(h).map_err(|_| DecodeError::BadHostname)?;
         }
         if tag & TAG_CLIENT_ID != 0 {
             let c = i.short_bytes()?;

@@ -307,21 +307,29 @@ impl Hostname {
     }
 
     pub(crate) fn from_bytes(name: &[u8]) -> Result<Self, ErrorKind> {
-        if name == b"*" {
-            return Err(ErrorKind::BadHostname);
-        }
-        if !name.iter().all(|c| (0x21..=0x7e).contains(c)) {
-            return Err(ErrorKind::BadHostname);
-        }
+        Self::check(name)?;
         Bytes::from_slice(name)
             .map(Hostname)
             .map_err(|_| ErrorKind::HostnameTooLong)
+    }
+
+    /// `name` is not `*` and all printable ASCII (its length is not checked).
+    pub(crate) fn check(name: &[u8]) -> Result<(), ErrorKind> {
+        if name == b"*" || !name.iter().all(|c| (0x21..=0x7e).contains(c)) {
+            return Err(ErrorKind::BadHostname);
+        }
+        Ok(())
     }
 
     /// The name (empty for none).
     pub fn as_str(&self) -> &str {
         // Only printable ASCII is ever stored.
         core::str::from_utf8(self.0.as_slice()).unwrap_or("")
+    }
+
+    /// The name's octets (empty for none).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_slice()
     }
 
     /// True when there is no hostname.
@@ -608,6 +616,52 @@ impl Lease {
     /// True for a DHCPv6 lease.
     pub fn is_v6(&self) -> bool {
         matches!(self, Lease::V6(_))
+    }
+
+    /// Sets `self` in place from its parts (as a table stores them):
+    /// `id` is the hardware type (IPv4) or the IAID (IPv6), `addr` the
+    /// IPv4 address in its first 4 octets or the IPv6 address, `hw` the
+    /// hardware address octets (IPv4), `cid` the client id or DUID. A part
+    /// that does not fit (or a hostname that is not one) is left empty.
+    #[allow(clippy::too_many_arguments)]
+    pub fn fill(
+        &mut self,
+        v6: bool,
+        expires: Expiry,
+        id: u32,
+        temporary: bool,
+        addr: &[u8; 16],
+        hw: &[u8],
+        host: &[u8],
+        cid: &[u8],
+    ) {
+        if v6 {
+            *self = Lease::V6(Lease6 {
+                expires,
+                iaid: id,
+                temporary,
+                addr: Ipv6Addr::from(*addr),
+                hostname: Hostname::NONE,
+                duid: ClientId::new(),
+            });
+        } else {
+            *self = Lease::EMPTY;
+            if let Lease::V4(l) = self {
+                l.expires = expires;
+                l.addr = Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]);
+                if l.hwaddr.addr.extend(hw).is_ok() {
+                    l.hwaddr.htype = id as u16;
+                }
+            }
+        }
+        let (h, c) = match self {
+            Lease::V4(l) => (&mut l.hostname, &mut l.client_id),
+            Lease::V6(l) => (&mut l.hostname, &mut l.duid),
+        };
+        if Hostname::check(host).is_ok() {
+            let _ = h.0.extend(host);
+        }
+        let _ = c.extend(cid);
     }
 }
 

@@ -5,7 +5,6 @@ use core::net::Ipv6Addr;
 
 use super::{
     Bytes, ClientId, Duid, ErrorKind, Expiry, Hostname, HwAddr, Lease, Lease6, Line, ARPHRD_ETHER,
-    HWADDR_MAX,
 };
 
 /// A line that could not be read, and where.
@@ -62,10 +61,9 @@ pub fn lines(input: &[u8]) -> Lines<'_> {
     }
 }
 
-impl<'a> Iterator for Lines<'a> {
-    type Item = Result<Line<'a>, LineError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<'a> Lines<'a> {
+    /// The next line from the front, and its number.
+    fn split_front(&mut self) -> Option<(usize, &'a [u8])> {
         if self.rest.is_empty() {
             return None;
         }
@@ -76,17 +74,11 @@ impl<'a> Iterator for Lines<'a> {
         self.rest = rest;
         let number = self.front;
         self.front += 1;
-        Some(with_line(number, line))
+        Some((number, line))
     }
 
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = count_lines(self.rest);
-        (n, Some(n))
-    }
-}
-
-impl DoubleEndedIterator for Lines<'_> {
-    fn next_back(&mut self) -> Option<Self::Item> {
+    /// The next line from the back, and its number.
+    fn split_back(&mut self) -> Option<(usize, &'a [u8])> {
         if self.rest.is_empty() {
             return None;
         }
@@ -104,7 +96,44 @@ impl DoubleEndedIterator for Lines<'_> {
         };
         self.rest = rest;
         self.back = Some(number.saturating_sub(1));
-        Some(with_line(number, line))
+        Some((number, line))
+    }
+
+    /// [`Iterator::next`] (`back`: [`DoubleEndedIterator::next_back`]),
+    /// parsed into `out` in place (a lease is not moved around); false at
+    /// the end (`out` is then unchanged).
+    pub fn next_into(&mut self, back: bool, out: &mut Result<Line<'a>, LineError>) -> bool {
+        let next = if back {
+            self.split_back()
+        } else {
+            self.split_front()
+        };
+        let Some((number, line)) = next else {
+            return false;
+        };
+        with_line(number, line, out);
+        true
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = Result<Line<'a>, LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut r = Ok(Line::Other(""));
+        self.next_into(false, &mut r).then_some(r)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = count_lines(self.rest);
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for Lines<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let mut r = Ok(Line::Other(""));
+        self.next_into(true, &mut r).then_some(r)
     }
 }
 
@@ -119,12 +148,20 @@ fn count_lines(s: &[u8]) -> usize {
     }
 }
 
-fn with_line(number: usize, line: &[u8]) -> Result<Line<'_>, LineError> {
-    Line::parse(line).map_err(|(offset, kind)| LineError {
-        line: number,
-        column: offset + 1,
-        kind,
-    })
+/// Parses line `number` into `out`.
+#[inline(never)]
+fn with_line<'a>(number: usize, line: &'a [u8], out: &mut Result<Line<'a>, LineError>) {
+    if out.is_err() {
+        *out = Ok(Line::Other(""));
+    }
+    let Ok(l) = out else { return };
+    if let Err((offset, kind)) = Line::parse_into(line, l) {
+        *out = Err(LineError {
+            line: number,
+            column: offset + 1,
+            kind,
+        });
+    }
 }
 
 impl<'a> Line<'a> {
@@ -133,15 +170,34 @@ impl<'a> Line<'a> {
     /// On error, returns the octet offset in `line` where the bad field
     /// starts and what was wrong. Never panics.
     pub fn parse(line: &'a [u8]) -> Result<Line<'a>, (usize, ErrorKind)> {
+        let mut l = Line::Other("");
+        Line::parse_into(line, &mut l).map(|()| l)
+    }
+
+    /// [`Line::parse`] into `out` in place (a lease is not moved around).
+    /// On error `out` holds something unspecified.
+    pub fn parse_into(line: &'a [u8], out: &mut Line<'a>) -> Result<(), (usize, ErrorKind)> {
         let (body, _) = blanks(line);
         let result = match body.first() {
             Some(c) if c.is_ascii_digit() => {
-                let mut lease = Lease::EMPTY;
-                lease_line(body, &mut lease).map(|()| Line::Lease(lease))
+                *out = Line::Lease(Lease::EMPTY);
+                match out {
+                    Line::Lease(lease) => lease_line(body, lease),
+                    _ => Ok(()),
+                }
             }
-            _ if is_duid_line(body) => duid_line(body).map(Line::Duid),
+            _ if is_duid_line(body) => {
+                *out = Line::Duid(Duid::new());
+                match out {
+                    Line::Duid(d) => duid_line(body, d),
+                    _ => Ok(()),
+                }
+            }
             _ => match core::str::from_utf8(line) {
-                Ok(s) => Ok(Line::Other(s)),
+                Ok(s) => {
+                    *out = Line::Other(s);
+                    Ok(())
+                }
                 Err(e) => {
                     return Err((e.valid_up_to(), ErrorKind::NotText));
                 }
@@ -226,16 +282,16 @@ fn decimal(s: &[u8], max: u64) -> Option<u64> {
 }
 
 /// `HH:HH:…` (each octet one or two hex digits, at least one octet), the
-/// whole of `tok`, into `out` (at most `cap` octets). `Err(false)`: not
-/// such a list; `Err(true)`: a list of more than `cap` octets.
-fn hex_list(tok: &[u8], out: &mut [u8; 255], cap: usize) -> Result<usize, bool> {
+/// whole of `tok`, into `out` (at most `out.len()` octets). `Err(false)`:
+/// not such a list; `Err(true)`: a list of more octets than fit.
+fn hex_list(tok: &[u8], out: &mut [u8]) -> Result<usize, bool> {
     let mut n = 0;
     let mut over = false;
     for part in tok.split(|&c| c == b':') {
         if !is_hex_run(part, 1, 2) {
             return Err(false);
         }
-        match out.get_mut(n).filter(|_| n < cap) {
+        match out.get_mut(n) {
             Some(o) => *o = hex_value(part) as u8,
             None => over = true,
         }
@@ -248,7 +304,7 @@ fn hex_list(tok: &[u8], out: &mut [u8; 255], cap: usize) -> Result<usize, bool> 
     }
 }
 
-/// Parses a hex list field into `out` (empty), with `bad` / `too_long`
+/// Parses a hex list field into `out` (in place), with `bad` / `too_long`
 /// errors.
 fn hex_field<'a, const N: usize>(
     tok: &'a [u8],
@@ -256,9 +312,11 @@ fn hex_field<'a, const N: usize>(
     too_long: ErrorKind,
     out: &mut Bytes<N>,
 ) -> Result<(), Fail<'a>> {
-    let mut buf = [0u8; 255];
-    match hex_list(tok, &mut buf, N) {
-        Ok(n) => out.extend(&buf[..n]).map_err(|_| fail(tok, too_long)),
+    match hex_list(tok, &mut out.buf) {
+        Ok(n) => {
+            out.len = n as u8;
+            Ok(())
+        }
         Err(over) => Err(fail(tok, if over { too_long } else { bad })),
     }
 }
@@ -266,18 +324,17 @@ fn hex_field<'a, const N: usize>(
 // ---------------------------------------------------------------- fields
 
 /// `[TYPE-]HH:HH:…` where TYPE is 1–4 hex digits; with a type prefix the
-/// octets may be absent (`20-`).
-fn hwaddr(tok: &[u8]) -> Result<HwAddr, Fail<'_>> {
+/// octets may be absent (`20-`). Into `out` (empty).
+fn hwaddr<'a>(tok: &'a [u8], out: &mut HwAddr) -> Result<(), Fail<'a>> {
     let (ty, list) = match tok.iter().position(|&c| c == b'-') {
         Some(i) if is_hex_run(&tok[..i], 1, 4) => (Some(hex_value(&tok[..i])), &tok[i + 1..]),
         Some(_) => return Err(fail(tok, ErrorKind::BadHwAddr)),
         None => (None, tok),
     };
-    let mut buf = [0u8; 255];
     let n = if ty.is_some() && list.is_empty() {
         0
     } else {
-        hex_list(list, &mut buf, HWADDR_MAX).map_err(|over| {
+        hex_list(list, &mut out.addr.buf).map_err(|over| {
             fail(
                 tok,
                 if over {
@@ -288,21 +345,26 @@ fn hwaddr(tok: &[u8]) -> Result<HwAddr, Fail<'_>> {
             )
         })?
     };
+    out.addr.len = n as u8;
     // dnsmasq: "no explicit MAC address type means ether", and so does an
     // explicit type 0 with octets.
-    let htype = match ty {
+    out.htype = match ty {
         Some(0) | None if n != 0 => ARPHRD_ETHER,
         Some(t) => t,
         None => 0,
     };
-    HwAddr::new(htype, &buf[..n]).map_err(|_| fail(tok, ErrorKind::HwAddrTooLong))
+    Ok(())
 }
 
-fn hostname(tok: &[u8]) -> Result<Hostname, Fail<'_>> {
+/// A hostname field into `out` (empty).
+fn hostname<'a>(tok: &'a [u8], out: &mut Hostname) -> Result<(), Fail<'a>> {
     if tok == b"*" {
-        return Ok(Hostname::NONE);
+        return Ok(());
     }
-    Hostname::from_bytes(tok).map_err(|kind| fail(tok, kind))
+    Hostname::check(tok).map_err(|kind| fail(tok, kind))?;
+    out.0
+        .extend(tok)
+        .map_err(|_| fail(tok, ErrorKind::HostnameTooLong))
 }
 
 fn client_id<'a>(tok: &'a [u8], out: &mut ClientId) -> Result<(), Fail<'a>> {
@@ -357,14 +419,14 @@ fn lease_line<'a>(i: &'a [u8], out: &mut Lease) -> Result<(), Fail<'a>> {
         });
     } else if let Lease::V4(l) = out {
         l.addr = text(addr_tok).parse().map_err(|_| bad_addr)?;
-        l.hwaddr = hwaddr(id_tok)?;
+        hwaddr(id_tok, &mut l.hwaddr)?;
         l.expires = expires;
     }
     let (hostname_out, client_out) = match out {
         Lease::V4(l) => (&mut l.hostname, &mut l.client_id),
         Lease::V6(l) => (&mut l.hostname, &mut l.duid),
     };
-    *hostname_out = hostname(name_tok)?;
+    hostname(name_tok, hostname_out)?;
     client_id(clid_tok, client_out)
 }
 
@@ -375,12 +437,10 @@ fn is_duid_line(i: &[u8]) -> bool {
     }
 }
 
-/// `duid HH:HH:…`.
-fn duid_line(i: &[u8]) -> Result<Duid, Fail<'_>> {
+/// `duid HH:HH:…`, into `duid` (empty).
+fn duid_line<'a>(i: &'a [u8], duid: &mut Duid) -> Result<(), Fail<'a>> {
     let (i, _) = field(i)?; // "duid"
     let (i, tok) = field(i).map_err(|f| fail(f.at, ErrorKind::BadDuid))?;
-    let mut duid = Duid::new();
-    hex_field(tok, ErrorKind::BadDuid, ErrorKind::DuidTooLong, &mut duid)?;
-    end(i)?;
-    Ok(duid)
+    hex_field(tok, ErrorKind::BadDuid, ErrorKind::DuidTooLong, duid)?;
+    end(i)
 }

@@ -1,17 +1,19 @@
 //! The writer: what dnsmasq's `lease_update_file()` prints, byte for byte.
 
 use core::fmt::{self, Write};
-use core::net::Ipv6Addr;
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{Duid, Lease, Line};
 
 /// Octets as lowercase two-digit hex joined by `:` (`%.2x:` … `%.2x`).
 pub(crate) fn hex_colon(f: &mut (impl Write + ?Sized), bytes: &[u8]) -> fmt::Result {
-    for (i, b) in bytes.iter().enumerate() {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, &b) in bytes.iter().enumerate() {
         if i != 0 {
             f.write_char(':')?;
         }
-        write!(f, "{b:02x}")?;
+        f.write_char(char::from(HEX[usize::from(b >> 4)]))?;
+        f.write_char(char::from(HEX[usize::from(b & 15)]))?;
     }
     Ok(())
 }
@@ -26,75 +28,36 @@ pub struct Ipv6Text(pub Ipv6Addr);
 
 impl fmt::Display for Ipv6Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let words = self.0.segments();
-        // Longest run of zero words (first one on a tie), at least 2 long.
-        let (mut best, mut best_len) = (0usize, 0usize);
-        let mut i = 0;
-        while i < 8 {
-            if words[i] == 0 {
-                let start = i;
-                while i < 8 && words[i] == 0 {
-                    i += 1;
-                }
-                if i - start > best_len {
-                    best = start;
-                    best_len = i - start;
-                }
-            } else {
-                i += 1;
-            }
+        // `core` writes what glibc writes (RFC 5952: the first longest run
+        // of at least two zero words is `::`; `::ffff:a.b.c.d`), except
+        // for the IPv4-compatible range `::a.b.c.d` (the first six words
+        // zero, the seventh not).
+        let o = self.0.octets();
+        if o[..12] == [0; 12] && (o[12] | o[13]) != 0 {
+            return write!(f, "::{}", Ipv4Addr::new(o[12], o[13], o[14], o[15]));
         }
-        let run = if best_len >= 2 {
-            best..best + best_len
-        } else {
-            0..0
-        };
-        for (i, w) in words.iter().enumerate() {
-            if run.contains(&i) {
-                if i == run.start {
-                    f.write_char(':')?;
-                }
-                continue;
-            }
-            if i != 0 {
-                f.write_char(':')?;
-            }
-            if i == 6
-                && run.start == 0
-                && (run.len() == 6 || (run.len() == 5 && words[5] == 0xffff))
-            {
-                let o = self.0.octets();
-                return write!(f, "{}.{}.{}.{}", o[12], o[13], o[14], o[15]);
-            }
-            write!(f, "{w:x}")?;
-        }
-        if !run.is_empty() && run.end == 8 {
-            f.write_char(':')?;
-        }
-        Ok(())
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 /// The lease's line as dnsmasq writes it, without the `\n`.
 impl fmt::Display for Lease {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Lease::V4(l) => write!(
-                f,
-                "{} {} {} {} {}",
-                l.expires, l.hwaddr, l.addr, l.hostname, l.client_id
-            ),
-            Lease::V6(l) => write!(
-                f,
-                "{} {}{} {} {} {}",
-                l.expires,
-                if l.temporary { "T" } else { "" },
-                l.iaid,
-                Ipv6Text(l.addr),
-                l.hostname,
-                l.duid
-            ),
-        }
+        let v6;
+        let (t, id, addr): (&str, &dyn fmt::Display, &dyn fmt::Display) = match self {
+            Lease::V4(l) => ("", &l.hwaddr, &l.addr),
+            Lease::V6(l) => {
+                v6 = Ipv6Text(l.addr);
+                (if l.temporary { "T" } else { "" }, &l.iaid, &v6)
+            }
+        };
+        write!(
+            f,
+            "{} {t}{id} {addr} {} {}",
+            self.expires().raw(),
+            self.hostname(),
+            self.client_id()
+        )
     }
 }
 
