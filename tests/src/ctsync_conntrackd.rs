@@ -113,6 +113,11 @@ pub struct Conntrackd {
 }
 
 impl Conntrackd {
+    /// The process id of conntrackd (`ip netns exec` replaces itself with it).
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
     /// Starts conntrackd on router `r` (config `<r>-conntrackd.conf` in the
     /// topology's directory; stale lock and socket removed first) and waits until
     /// its control socket answers (5 s).

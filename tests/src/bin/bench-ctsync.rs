@@ -37,7 +37,11 @@
 //!   status`; conntrackd: "commit has taken … seconds" in its log); from the
 //!   trigger until all N are in the kernel (Tandem: the crash, so this includes
 //!   the Master_Down_Interval, 361 ms here; conntrackd: the `-c` command); and the
-//!   wall time of `conntrackd -c`.
+//!   wall time of `conntrackd -c`;
+//! * `backup holding N` — r2's VmRSS and RssAnon (`/proc/<pid>/status`) once it holds
+//!   the N entries (for the static router build, run with
+//!   `TANDEM_BIN=target/router/x86_64/tandem`; a glibc build's VmRSS includes the
+//!   shared C library).
 //!
 //! Failed repetitions are reported with the reason and left out of the statistics.
 
@@ -137,6 +141,23 @@ struct Sample {
     commit_reported: Option<Duration>,
     commit_reported_conntrackd: Option<Duration>,
     commit_command: Option<Duration>,
+    /// r2's (VmRSS, RssAnon) in KiB once it holds the N entries.
+    backup_mem: Option<(f64, f64)>,
+}
+
+/// (VmRSS, RssAnon) of `pid` in KiB, from `/proc/<pid>/status`.
+fn mem_kib(pid: i32) -> Option<(f64, f64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib = |key: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some((kib("VmRSS:")?, kib("RssAnon:")?))
 }
 
 // ---------------------------------------------------------------- sync-link bytes
@@ -289,6 +310,7 @@ fn rep_tandem(lab: &mut CtLab, n: usize, log: &mut String) -> Result<Sample, Str
         lab.sync_status(R2).map(|st| st.cache_entries)
     })?;
     thread::sleep(Duration::from_secs(1));
+    s.backup_mem = mem_kib(lab.pair_mut().daemon(R2).pid());
     bytes_sample(&mut s, &r1, c0, n)?;
 
     // Resync: r2 restarted while r1 holds the entries.
@@ -333,6 +355,7 @@ fn rep_conntrackd(lab: &CtLab, n: usize, log: &mut String) -> Result<Sample, Str
     s.insert = insert_entries(lab, n)?;
     s.backup_holds = poll_count(t0, bound, n as u64, || d2.stats().map(|st| st.external))?;
     thread::sleep(Duration::from_secs(1));
+    s.backup_mem = mem_kib(d2.pid());
     bytes_sample(&mut s, &r1, c0, n)?;
 
     // Resync: r2's conntrackd restarted, then `conntrackd -n`.
@@ -426,6 +449,12 @@ const FIGURES: &[Figure] = &[
     }),
     ("`conntrackd -c` wall time", "ms", |s| {
         s.commit_command.map(ms)
+    }),
+    ("backup holding N: VmRSS", "KiB", |s| {
+        s.backup_mem.map(|m| m.0)
+    }),
+    ("backup holding N: RssAnon (private)", "KiB", |s| {
+        s.backup_mem.map(|m| m.1)
     }),
 ];
 
