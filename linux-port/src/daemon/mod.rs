@@ -177,7 +177,7 @@ pub(crate) struct Daemon {
     ifaces_spare: Vec<Iface>,
     /// New instance records of a reload, with the index of the record they
     /// replace (capacity [`cfg::MAX_INSTANCES`]).
-    staged: Vec<(Option<usize>, Inst)>,
+    staged: Vec<Inst>,
     fds: Vec<PollFd>,
     tokens: Vec<Token>,
     ctl_tokens: Vec<Option<usize>>,
@@ -293,12 +293,14 @@ fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, TooManyI
     Ok(ifaces.len() - 1)
 }
 
-/// Builds the port-side record of an instance.
-fn make_inst(
+/// Builds the port-side record of an instance at the end of `out` (in
+/// place: the record is large) and returns it.
+fn make_inst<'a>(
     c: &cfg::Instance,
     all: &cfg::Config,
     ifaces: &mut Vec<Iface>,
-) -> Result<Inst, SetupError> {
+    out: &'a mut Vec<Inst>,
+) -> Result<&'a mut Inst, SetupError> {
     let iface = iface_index(ifaces, &c.interface)?;
     match c.family {
         Family::Ipv4 => ifaces[iface].need_v4 = true,
@@ -365,7 +367,8 @@ fn make_inst(
         .sync_group
         .and_then(|g| all.sync_groups.get(usize::from(g)))
         .map(|g| g.name.clone());
-    Ok(Inst {
+    let n = out.len();
+    out.push(Inst {
         cfg: sys::copy_instance(c),
         sync_group,
         iface,
@@ -382,7 +385,8 @@ fn make_inst(
         effective: c.priority,
         next_drop_log: Instant::ZERO,
         next_send_log: Instant::ZERO,
-    })
+    });
+    Ok(&mut out[n])
 }
 
 /// The core's configuration of an instance.
@@ -463,7 +467,7 @@ impl Daemon {
         let mut ifaces = Vec::with_capacity(MAX_IFACES);
         let mut inst = Vec::with_capacity(SLOTS);
         for c in &config.instances {
-            inst.push(make_inst(c, config, &mut ifaces)?);
+            make_inst(c, config, &mut ifaces, &mut inst)?;
         }
         let mut sync = match &config.sync {
             Some(sc) => Some(Box::new(ctsync::SyncPort::new(sc)?)),
@@ -1074,7 +1078,9 @@ impl Daemon {
         let mut staged = std::mem::take(&mut self.staged);
         ifaces.clear();
         staged.clear();
-        if let Err(e) = self.stage(new, &mut ifaces, &mut staged) {
+        // Index of the running record each staged one replaces.
+        let mut pos = heapless::Vec::<Option<usize>, { cfg::MAX_INSTANCES }>::new();
+        if let Err(e) = self.stage(new, &mut ifaces, &mut staged, &mut pos) {
             ifaces.clear();
             staged.clear();
             self.ifaces_spare = ifaces;
@@ -1087,7 +1093,7 @@ impl Daemon {
         // address moves.
         self.refresh_links();
         self.open_sockets();
-        for (pos, rec) in staged.iter_mut() {
+        for (pos, rec) in pos.iter().zip(staged.iter_mut()) {
             let Some(p) = *pos else { continue };
             // `rec` becomes the old record.
             std::mem::swap(&mut self.inst[p], rec);
@@ -1103,7 +1109,7 @@ impl Daemon {
         self.ifaces_spare = old_ifaces;
         let first_new = self.inst.len();
         let mut result = Ok(());
-        for (pos, rec) in staged.drain(..) {
+        for (pos, rec) in pos.iter().zip(staged.drain(..)) {
             if pos.is_some() {
                 continue;
             }
@@ -1142,18 +1148,21 @@ impl Daemon {
             .position(|i| !i.retired && same_key(&i.cfg, c))
     }
 
-    /// Builds the records of `new`'s instances into `staged` (with the
-    /// index of the running record each replaces) and their interface
+    /// Builds the records of `new`'s instances into `staged` (and in
+    /// `positions` the index of the running record each replaces) and their interface
     /// table into `ifaces`, carrying over what is kept.
     fn stage(
         &mut self,
         new: &cfg::Config,
         ifaces: &mut Vec<Iface>,
-        staged: &mut Vec<(Option<usize>, Inst)>,
+        staged: &mut Vec<Inst>,
+        positions: &mut heapless::Vec<Option<usize>, { cfg::MAX_INSTANCES }>,
     ) -> Result<(), SetupError> {
         for c in &new.instances {
-            let mut rec = make_inst(c, new, ifaces)?;
             let pos = self.running(c);
+            // Within capacity: a configuration has at most MAX_INSTANCES.
+            let _ = positions.push(pos);
+            let rec = make_inst(c, new, ifaces, staged)?;
             if let Some(p) = pos {
                 let old = &self.inst[p];
                 rec.counters = old.counters;
@@ -1169,8 +1178,6 @@ impl Daemon {
                 };
                 rec.src = old.src;
             }
-            // Within capacity: a configuration has at most MAX_INSTANCES.
-            staged.push((pos, rec));
         }
         // Retired instances keep pointing at a valid interface.
         for i in self.inst.iter_mut().filter(|i| i.retired) {
@@ -1485,9 +1492,9 @@ mod tests {
         );
         println!(
             "reload staging             {:>11}  {:>7} (capacity, fixed) {:>9}",
-            size_of::<(Option<usize>, Inst)>(),
+            size_of::<Inst>(),
             cfg::MAX_INSTANCES,
-            cfg::MAX_INSTANCES * size_of::<(Option<usize>, Inst)>()
+            cfg::MAX_INSTANCES * size_of::<Inst>()
         );
         println!(
             "interface                  {:>11}  {MAX_IFACES:>7} (x2, fixed)       {:>9}",
