@@ -69,17 +69,18 @@ const STATUS_SYNC: usize = 2048;
 /// allocation on purpose, which `tandem status` must count.
 const ALLOC_ON_RELOAD_ENV: &std::ffi::CStr = c"TANDEM_TEST_ALLOCATE_ON_RELOAD";
 
-/// Why an instance could not be set up (formatted without allocating).
+/// Why an instance could not be set up (formatted without allocating;
+/// names are borrowed from the configuration, keeping results small).
 #[derive(Clone, Debug)]
-enum SetupError {
+enum SetupError<'a> {
     TooManyIfaces,
-    TooManyVips(Name),
+    TooManyVips(&'a Name),
     NoRoom { added: usize, used: usize },
     IndexMismatch,
-    Core(Name, cv::Error),
+    Core(&'a Name, cv::Error),
 }
 
-impl std::fmt::Display for SetupError {
+impl std::fmt::Display for SetupError<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SetupError::TooManyIfaces => write!(f, "more than {MAX_IFACES} interfaces"),
@@ -96,8 +97,8 @@ impl std::fmt::Display for SetupError {
     }
 }
 
-impl From<SetupError> for String {
-    fn from(e: SetupError) -> String {
+impl From<SetupError<'_>> for String {
+    fn from(e: SetupError<'_>) -> String {
         e.to_string()
     }
 }
@@ -276,7 +277,7 @@ fn unspecified(f: Family) -> IpAddr {
 /// [`iface_index`] then fits in registers).
 struct TooManyIfaces;
 
-impl From<TooManyIfaces> for SetupError {
+impl From<TooManyIfaces> for SetupError<'_> {
     fn from(_: TooManyIfaces) -> Self {
         SetupError::TooManyIfaces
     }
@@ -295,12 +296,12 @@ fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, TooManyI
 
 /// Builds the port-side record of an instance at the end of `out` (in
 /// place: the record is large) and returns it.
-fn make_inst<'a>(
-    c: &cfg::Instance,
+fn make_inst<'a, 'c>(
+    c: &'c cfg::Instance,
     all: &cfg::Config,
     ifaces: &mut Vec<Iface>,
     out: &'a mut Vec<Inst>,
-) -> Result<&'a mut Inst, SetupError> {
+) -> Result<&'a mut Inst, SetupError<'c>> {
     let iface = iface_index(ifaces, &c.interface)?;
     match c.family {
         Family::Ipv4 => ifaces[iface].need_v4 = true,
@@ -347,7 +348,7 @@ fn make_inst<'a>(
         let _ = track_iface.push(iface_index(ifaces, &t.name)?);
     }
     if !fits {
-        return Err(SetupError::TooManyVips(c.name.clone()));
+        return Err(SetupError::TooManyVips(&c.name));
     }
     let repr = wire::Repr {
         version: match c.version {
@@ -524,8 +525,8 @@ impl Daemon {
         d.open_sockets();
         d.reserve_poll();
         let now = clock::now();
-        for i in 0..d.inst.len() {
-            d.add_core(i)?;
+        for (i, c) in config.instances.iter().enumerate() {
+            d.add_core(i, &c.name)?;
         }
         d.update_health(now, true);
         d.node.start(now);
@@ -535,13 +536,13 @@ impl Daemon {
 
     /// Adds record `i` to the core (its index there must be `i` too); a
     /// record the core refuses is removed again.
-    fn add_core(&mut self, i: usize) -> Result<(), SetupError> {
+    /// `name`: the instance's name in the configuration (for the error).
+    fn add_core<'c>(&mut self, i: usize, name: &'c Name) -> Result<(), SetupError<'c>> {
         let k = core_config(&self.inst[i].cfg, self.inst[i].src);
         match self.node.add_instance(k) {
             Ok(idx) if idx == i => Ok(()),
             Ok(_) => Err(SetupError::IndexMismatch),
             Err(e) => {
-                let name = self.inst[i].cfg.name.clone();
                 self.inst.truncate(i);
                 Err(SetupError::Core(name, e))
             }
@@ -1040,7 +1041,7 @@ impl Daemon {
     /// changed ones are reconfigured, removed ones retired, new ones added.
     /// Allocation-free: the new interface table is built in
     /// `ifaces_spare`, the new records in `staged`.
-    fn apply(&mut self, now: Instant, new: &cfg::Config) -> Result<(), SetupError> {
+    fn apply<'c>(&mut self, now: Instant, new: &'c cfg::Config) -> Result<(), SetupError<'c>> {
         // Check capacity first so that a failure changes nothing.
         let added = new
             .instances
@@ -1109,13 +1110,13 @@ impl Daemon {
         self.ifaces_spare = old_ifaces;
         let first_new = self.inst.len();
         let mut result = Ok(());
-        for (pos, rec) in pos.iter().zip(staged.drain(..)) {
+        for ((pos, rec), c) in pos.iter().zip(staged.drain(..)).zip(&new.instances) {
             if pos.is_some() {
                 continue;
             }
             crate::log!(Notice, "{}: added", rec.cfg.name);
             self.inst.push(rec);
-            result = self.add_core(self.inst.len() - 1);
+            result = self.add_core(self.inst.len() - 1, &c.name);
             if result.is_err() {
                 break;
             }
@@ -1151,13 +1152,13 @@ impl Daemon {
     /// Builds the records of `new`'s instances into `staged` (and in
     /// `positions` the index of the running record each replaces) and their interface
     /// table into `ifaces`, carrying over what is kept.
-    fn stage(
+    fn stage<'c>(
         &mut self,
-        new: &cfg::Config,
+        new: &'c cfg::Config,
         ifaces: &mut Vec<Iface>,
         staged: &mut Vec<Inst>,
         positions: &mut heapless::Vec<Option<usize>, { cfg::MAX_INSTANCES }>,
-    ) -> Result<(), SetupError> {
+    ) -> Result<(), SetupError<'c>> {
         for c in &new.instances {
             let pos = self.running(c);
             // Within capacity: a configuration has at most MAX_INSTANCES.
