@@ -459,25 +459,36 @@ fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
 }
 
 impl Daemon {
+    /// Sets the daemon up. On failure the caller exits at once, so the
+    /// parts built before the control socket (descriptors and memory
+    /// only: nothing to undo but what the process exit does) are left
+    /// to the exit rather than dropped on each early return
+    /// (`ManuallyDrop`: no clean-up code per return path). Once the
+    /// control server exists (its drop removes its socket file), a
+    /// failure drops the whole daemon.
     fn new(opts: &Options, signals: SignalFd, config: &cfg::Config) -> Result<Daemon, String> {
-        let nl_events = NetlinkSocket::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
-            .map_err(|e| fail(&"netlink event socket", &e))?;
-        let nl = Netlink::open().map_err(|e| fail(&"netlink socket", &e))?;
-        let packet = PacketSocket::open().map_err(|e| fail(&"packet socket", &e))?;
-        let timer = TimerFd::new().map_err(|e| fail(&"timerfd", &e))?;
-        let mut ifaces = Vec::with_capacity(MAX_IFACES);
-        let mut inst = Vec::with_capacity(SLOTS);
+        use std::mem::ManuallyDrop as Keep;
+        let signals = Keep::new(signals);
+        let nl_events = Keep::new(
+            NetlinkSocket::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
+                .map_err(|e| fail(&"netlink event socket", &e))?,
+        );
+        let nl = Keep::new(Netlink::open().map_err(|e| fail(&"netlink socket", &e))?);
+        let packet = Keep::new(PacketSocket::open().map_err(|e| fail(&"packet socket", &e))?);
+        let timer = Keep::new(TimerFd::new().map_err(|e| fail(&"timerfd", &e))?);
+        let mut ifaces = Keep::new(Vec::with_capacity(MAX_IFACES));
+        let mut inst = Keep::new(Vec::with_capacity(SLOTS));
         for c in &config.instances {
             make_inst(c, config, &mut ifaces, &mut inst)?;
         }
-        let mut sync = match &config.sync {
+        let mut sync = Keep::new(match &config.sync {
             Some(sc) => Some(Box::new(ctsync::SyncPort::new(sc)?)),
             None => None,
-        };
-        let leases = match (&config.sync, sync.as_deref_mut()) {
+        });
+        let leases = Keep::new(match (&config.sync, sync.as_deref_mut()) {
             (Some(sc), Some(s)) => leases::LeasePort::new(sc, &mut s.core, clock::now())?,
             _ => None,
-        };
+        });
         // Status buffers for the largest configuration a reload may bring.
         let cap = status_capacity(cfg::MAX_INSTANCES, MAX_IFACES);
         let control = control::Server::bind(&opts.control, cap).map_err(|e| {
@@ -486,16 +497,16 @@ impl Daemon {
                 &crate::sys::ErrorText(&e),
             )
         })?;
-        let mut d = Daemon {
+        let mut d = Keep::new(Daemon {
             config_path: opts.config.clone(),
             node: Box::new(Node::new()),
-            inst,
-            ifaces,
-            nl,
-            nl_events,
-            packet,
-            signals,
-            timer,
+            inst: Keep::into_inner(inst),
+            ifaces: Keep::into_inner(ifaces),
+            nl: Keep::into_inner(nl),
+            nl_events: Keep::into_inner(nl_events),
+            packet: Keep::into_inner(packet),
+            signals: Keep::into_inner(signals),
+            timer: Keep::into_inner(timer),
             control,
             started: clock::now(),
             loader: None,
@@ -510,9 +521,9 @@ impl Daemon {
             addresses_dirty: false,
             links_dirty: false,
             stopping: false,
-            sync,
-            leases,
-        };
+            sync: Keep::into_inner(sync),
+            leases: Keep::into_inner(leases),
+        });
         d.refresh_links();
         d.refresh_addresses();
         d.refresh_own_addresses();
@@ -526,12 +537,17 @@ impl Daemon {
         d.reserve_poll();
         let now = clock::now();
         for (i, c) in config.instances.iter().enumerate() {
-            d.add_core(i, &c.name)?;
+            if let Err(e) = d.add_core(i, &c.name) {
+                // Dropped as a whole: the control server's drop removes
+                // its socket file.
+                drop(Keep::into_inner(d));
+                return Err(e.into());
+            }
         }
         d.update_health(now, true);
         d.node.start(now);
         d.drain(now);
-        Ok(d)
+        Ok(Keep::into_inner(d))
     }
 
     /// Adds record `i` to the core (its index there must be `i` too); a
