@@ -217,7 +217,8 @@ pub fn run(opts: Options) -> u8 {
             return 1;
         }
     };
-    let mut loader = conf::Loader::new();
+    // Left to the exit on the early returns below (memory only).
+    let mut loader = std::mem::ManuallyDrop::new(conf::Loader::new());
     let outcome = match loader.load(&opts.config, &mut log::diagnostic) {
         Ok(o) => o,
         Err(e) => {
@@ -250,7 +251,7 @@ pub fn run(opts: Options) -> u8 {
         opts.config.display(),
         opts.control.display()
     );
-    d.loader = Some(loader);
+    d.loader = Some(std::mem::ManuallyDrop::into_inner(loader));
     d.alloc_on_reload = sys::env_is_set(ALLOC_ON_RELOAD_ENV);
     d.run_loop()
 }
