@@ -69,17 +69,18 @@ const STATUS_SYNC: usize = 2048;
 /// allocation on purpose, which `tandem status` must count.
 const ALLOC_ON_RELOAD_ENV: &std::ffi::CStr = c"TANDEM_TEST_ALLOCATE_ON_RELOAD";
 
-/// Why an instance could not be set up (formatted without allocating).
+/// Why an instance could not be set up (formatted without allocating;
+/// names are borrowed from the configuration, keeping results small).
 #[derive(Clone, Debug)]
-enum SetupError {
+enum SetupError<'a> {
     TooManyIfaces,
-    TooManyVips(Name),
+    TooManyVips(&'a Name),
     NoRoom { added: usize, used: usize },
     IndexMismatch,
-    Core(Name, cv::Error),
+    Core(&'a Name, cv::Error),
 }
 
-impl std::fmt::Display for SetupError {
+impl std::fmt::Display for SetupError<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SetupError::TooManyIfaces => write!(f, "more than {MAX_IFACES} interfaces"),
@@ -96,8 +97,8 @@ impl std::fmt::Display for SetupError {
     }
 }
 
-impl From<SetupError> for String {
-    fn from(e: SetupError) -> String {
+impl From<SetupError<'_>> for String {
+    fn from(e: SetupError<'_>) -> String {
         e.to_string()
     }
 }
@@ -177,7 +178,7 @@ pub(crate) struct Daemon {
     ifaces_spare: Vec<Iface>,
     /// New instance records of a reload, with the index of the record they
     /// replace (capacity [`cfg::MAX_INSTANCES`]).
-    staged: Vec<(Option<usize>, Inst)>,
+    staged: Vec<Inst>,
     fds: Vec<PollFd>,
     tokens: Vec<Token>,
     ctl_tokens: Vec<Option<usize>>,
@@ -216,7 +217,8 @@ pub fn run(opts: Options) -> u8 {
             return 1;
         }
     };
-    let mut loader = conf::Loader::new();
+    // Left to the exit on the early returns below (memory only).
+    let mut loader = std::mem::ManuallyDrop::new(conf::Loader::new());
     let outcome = match loader.load(&opts.config, &mut log::diagnostic) {
         Ok(o) => o,
         Err(e) => {
@@ -249,7 +251,7 @@ pub fn run(opts: Options) -> u8 {
         opts.config.display(),
         opts.control.display()
     );
-    d.loader = Some(loader);
+    d.loader = Some(std::mem::ManuallyDrop::into_inner(loader));
     d.alloc_on_reload = sys::env_is_set(ALLOC_ON_RELOAD_ENV);
     d.run_loop()
 }
@@ -276,7 +278,7 @@ fn unspecified(f: Family) -> IpAddr {
 /// [`iface_index`] then fits in registers).
 struct TooManyIfaces;
 
-impl From<TooManyIfaces> for SetupError {
+impl From<TooManyIfaces> for SetupError<'_> {
     fn from(_: TooManyIfaces) -> Self {
         SetupError::TooManyIfaces
     }
@@ -293,12 +295,14 @@ fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, TooManyI
     Ok(ifaces.len() - 1)
 }
 
-/// Builds the port-side record of an instance.
-fn make_inst(
-    c: &cfg::Instance,
+/// Builds the port-side record of an instance at the end of `out` (in
+/// place: the record is large) and returns it.
+fn make_inst<'a, 'c>(
+    c: &'c cfg::Instance,
     all: &cfg::Config,
     ifaces: &mut Vec<Iface>,
-) -> Result<Inst, SetupError> {
+    out: &'a mut Vec<Inst>,
+) -> Result<&'a mut Inst, SetupError<'c>> {
     let iface = iface_index(ifaces, &c.interface)?;
     match c.family {
         Family::Ipv4 => ifaces[iface].need_v4 = true,
@@ -345,7 +349,7 @@ fn make_inst(
         let _ = track_iface.push(iface_index(ifaces, &t.name)?);
     }
     if !fits {
-        return Err(SetupError::TooManyVips(c.name.clone()));
+        return Err(SetupError::TooManyVips(&c.name));
     }
     let repr = wire::Repr {
         version: match c.version {
@@ -365,7 +369,8 @@ fn make_inst(
         .sync_group
         .and_then(|g| all.sync_groups.get(usize::from(g)))
         .map(|g| g.name.clone());
-    Ok(Inst {
+    let n = out.len();
+    out.push(Inst {
         cfg: sys::copy_instance(c),
         sync_group,
         iface,
@@ -382,7 +387,8 @@ fn make_inst(
         effective: c.priority,
         next_drop_log: Instant::ZERO,
         next_send_log: Instant::ZERO,
-    })
+    });
+    Ok(&mut out[n])
 }
 
 /// The core's configuration of an instance.
@@ -454,25 +460,36 @@ fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
 }
 
 impl Daemon {
+    /// Sets the daemon up. On failure the caller exits at once, so the
+    /// parts built before the control socket (descriptors and memory
+    /// only: nothing to undo but what the process exit does) are left
+    /// to the exit rather than dropped on each early return
+    /// (`ManuallyDrop`: no clean-up code per return path). Once the
+    /// control server exists (its drop removes its socket file), a
+    /// failure drops the whole daemon.
     fn new(opts: &Options, signals: SignalFd, config: &cfg::Config) -> Result<Daemon, String> {
-        let nl_events = NetlinkSocket::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
-            .map_err(|e| fail(&"netlink event socket", &e))?;
-        let nl = Netlink::open().map_err(|e| fail(&"netlink socket", &e))?;
-        let packet = PacketSocket::open().map_err(|e| fail(&"packet socket", &e))?;
-        let timer = TimerFd::new().map_err(|e| fail(&"timerfd", &e))?;
-        let mut ifaces = Vec::with_capacity(MAX_IFACES);
-        let mut inst = Vec::with_capacity(SLOTS);
+        use std::mem::ManuallyDrop as Keep;
+        let signals = Keep::new(signals);
+        let nl_events = Keep::new(
+            NetlinkSocket::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
+                .map_err(|e| fail(&"netlink event socket", &e))?,
+        );
+        let nl = Keep::new(Netlink::open().map_err(|e| fail(&"netlink socket", &e))?);
+        let packet = Keep::new(PacketSocket::open().map_err(|e| fail(&"packet socket", &e))?);
+        let timer = Keep::new(TimerFd::new().map_err(|e| fail(&"timerfd", &e))?);
+        let mut ifaces = Keep::new(Vec::with_capacity(MAX_IFACES));
+        let mut inst = Keep::new(Vec::with_capacity(SLOTS));
         for c in &config.instances {
-            inst.push(make_inst(c, config, &mut ifaces)?);
+            make_inst(c, config, &mut ifaces, &mut inst)?;
         }
-        let mut sync = match &config.sync {
+        let mut sync = Keep::new(match &config.sync {
             Some(sc) => Some(Box::new(ctsync::SyncPort::new(sc)?)),
             None => None,
-        };
-        let leases = match (&config.sync, sync.as_deref_mut()) {
+        });
+        let leases = Keep::new(match (&config.sync, sync.as_deref_mut()) {
             (Some(sc), Some(s)) => leases::LeasePort::new(sc, &mut s.core, clock::now())?,
             _ => None,
-        };
+        });
         // Status buffers for the largest configuration a reload may bring.
         let cap = status_capacity(cfg::MAX_INSTANCES, MAX_IFACES);
         let control = control::Server::bind(&opts.control, cap).map_err(|e| {
@@ -481,16 +498,16 @@ impl Daemon {
                 &crate::sys::ErrorText(&e),
             )
         })?;
-        let mut d = Daemon {
+        let mut d = Keep::new(Daemon {
             config_path: opts.config.clone(),
             node: Box::new(Node::new()),
-            inst,
-            ifaces,
-            nl,
-            nl_events,
-            packet,
-            signals,
-            timer,
+            inst: Keep::into_inner(inst),
+            ifaces: Keep::into_inner(ifaces),
+            nl: Keep::into_inner(nl),
+            nl_events: Keep::into_inner(nl_events),
+            packet: Keep::into_inner(packet),
+            signals: Keep::into_inner(signals),
+            timer: Keep::into_inner(timer),
             control,
             started: clock::now(),
             loader: None,
@@ -505,9 +522,9 @@ impl Daemon {
             addresses_dirty: false,
             links_dirty: false,
             stopping: false,
-            sync,
-            leases,
-        };
+            sync: Keep::into_inner(sync),
+            leases: Keep::into_inner(leases),
+        });
         d.refresh_links();
         d.refresh_addresses();
         d.refresh_own_addresses();
@@ -520,24 +537,29 @@ impl Daemon {
         d.open_sockets();
         d.reserve_poll();
         let now = clock::now();
-        for i in 0..d.inst.len() {
-            d.add_core(i)?;
+        for (i, c) in config.instances.iter().enumerate() {
+            if let Err(e) = d.add_core(i, &c.name) {
+                // Dropped as a whole: the control server's drop removes
+                // its socket file.
+                drop(Keep::into_inner(d));
+                return Err(e.into());
+            }
         }
         d.update_health(now, true);
         d.node.start(now);
         d.drain(now);
-        Ok(d)
+        Ok(Keep::into_inner(d))
     }
 
     /// Adds record `i` to the core (its index there must be `i` too); a
     /// record the core refuses is removed again.
-    fn add_core(&mut self, i: usize) -> Result<(), SetupError> {
+    /// `name`: the instance's name in the configuration (for the error).
+    fn add_core<'c>(&mut self, i: usize, name: &'c Name) -> Result<(), SetupError<'c>> {
         let k = core_config(&self.inst[i].cfg, self.inst[i].src);
         match self.node.add_instance(k) {
             Ok(idx) if idx == i => Ok(()),
             Ok(_) => Err(SetupError::IndexMismatch),
             Err(e) => {
-                let name = self.inst[i].cfg.name.clone();
                 self.inst.truncate(i);
                 Err(SetupError::Core(name, e))
             }
@@ -1036,7 +1058,7 @@ impl Daemon {
     /// changed ones are reconfigured, removed ones retired, new ones added.
     /// Allocation-free: the new interface table is built in
     /// `ifaces_spare`, the new records in `staged`.
-    fn apply(&mut self, now: Instant, new: &cfg::Config) -> Result<(), SetupError> {
+    fn apply<'c>(&mut self, now: Instant, new: &'c cfg::Config) -> Result<(), SetupError<'c>> {
         // Check capacity first so that a failure changes nothing.
         let added = new
             .instances
@@ -1074,7 +1096,9 @@ impl Daemon {
         let mut staged = std::mem::take(&mut self.staged);
         ifaces.clear();
         staged.clear();
-        if let Err(e) = self.stage(new, &mut ifaces, &mut staged) {
+        // Index of the running record each staged one replaces.
+        let mut pos = heapless::Vec::<Option<usize>, { cfg::MAX_INSTANCES }>::new();
+        if let Err(e) = self.stage(new, &mut ifaces, &mut staged, &mut pos) {
             ifaces.clear();
             staged.clear();
             self.ifaces_spare = ifaces;
@@ -1087,7 +1111,7 @@ impl Daemon {
         // address moves.
         self.refresh_links();
         self.open_sockets();
-        for (pos, rec) in staged.iter_mut() {
+        for (pos, rec) in pos.iter().zip(staged.iter_mut()) {
             let Some(p) = *pos else { continue };
             // `rec` becomes the old record.
             std::mem::swap(&mut self.inst[p], rec);
@@ -1103,13 +1127,13 @@ impl Daemon {
         self.ifaces_spare = old_ifaces;
         let first_new = self.inst.len();
         let mut result = Ok(());
-        for (pos, rec) in staged.drain(..) {
+        for ((pos, rec), c) in pos.iter().zip(staged.drain(..)).zip(&new.instances) {
             if pos.is_some() {
                 continue;
             }
             crate::log!(Notice, "{}: added", rec.cfg.name);
             self.inst.push(rec);
-            result = self.add_core(self.inst.len() - 1);
+            result = self.add_core(self.inst.len() - 1, &c.name);
             if result.is_err() {
                 break;
             }
@@ -1142,18 +1166,21 @@ impl Daemon {
             .position(|i| !i.retired && same_key(&i.cfg, c))
     }
 
-    /// Builds the records of `new`'s instances into `staged` (with the
-    /// index of the running record each replaces) and their interface
+    /// Builds the records of `new`'s instances into `staged` (and in
+    /// `positions` the index of the running record each replaces) and their interface
     /// table into `ifaces`, carrying over what is kept.
-    fn stage(
+    fn stage<'c>(
         &mut self,
-        new: &cfg::Config,
+        new: &'c cfg::Config,
         ifaces: &mut Vec<Iface>,
-        staged: &mut Vec<(Option<usize>, Inst)>,
-    ) -> Result<(), SetupError> {
+        staged: &mut Vec<Inst>,
+        positions: &mut heapless::Vec<Option<usize>, { cfg::MAX_INSTANCES }>,
+    ) -> Result<(), SetupError<'c>> {
         for c in &new.instances {
-            let mut rec = make_inst(c, new, ifaces)?;
             let pos = self.running(c);
+            // Within capacity: a configuration has at most MAX_INSTANCES.
+            let _ = positions.push(pos);
+            let rec = make_inst(c, new, ifaces, staged)?;
             if let Some(p) = pos {
                 let old = &self.inst[p];
                 rec.counters = old.counters;
@@ -1169,8 +1196,6 @@ impl Daemon {
                 };
                 rec.src = old.src;
             }
-            // Within capacity: a configuration has at most MAX_INSTANCES.
-            staged.push((pos, rec));
         }
         // Retired instances keep pointing at a valid interface.
         for i in self.inst.iter_mut().filter(|i| i.retired) {
@@ -1485,9 +1510,9 @@ mod tests {
         );
         println!(
             "reload staging             {:>11}  {:>7} (capacity, fixed) {:>9}",
-            size_of::<(Option<usize>, Inst)>(),
+            size_of::<Inst>(),
             cfg::MAX_INSTANCES,
-            cfg::MAX_INSTANCES * size_of::<(Option<usize>, Inst)>()
+            cfg::MAX_INSTANCES * size_of::<Inst>()
         );
         println!(
             "interface                  {:>11}  {MAX_IFACES:>7} (x2, fixed)       {:>9}",

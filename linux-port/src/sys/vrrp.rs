@@ -13,7 +13,7 @@
 //! `IPV6_PKTINFO` (source = the interface's link-local address), hop limit
 //! 255, ff02::12 joined on the interface.
 
-use super::{ck, ck_size, setsockopt, setsockopt_int, socket, Errno, Fd};
+use super::{ck, ck_size, setsockopt_int, setsockopt_raw, socket, Errno, Fd};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// IANA protocol number of VRRP.
@@ -78,6 +78,13 @@ impl VrrpV4 {
     /// 224.0.0.18 there.
     pub fn open(name: &str, ifindex: u32) -> Result<Self, Errno> {
         const IP: libc::c_int = libc::IPPROTO_IP;
+        let mreq = libc::ip_mreqn {
+            imr_multiaddr: libc::in_addr {
+                s_addr: u32::from_ne_bytes(GROUP_V4.octets()),
+            },
+            imr_address: libc::in_addr { s_addr: 0 },
+            imr_ifindex: ifindex as libc::c_int,
+        };
         let fd = open_raw(
             libc::AF_INET,
             name,
@@ -86,16 +93,9 @@ impl VrrpV4 {
                 (IP, libc::IP_MULTICAST_TTL, 255),
                 (IP, libc::IP_MULTICAST_LOOP, 0),
             ],
+            &[(IP, libc::IP_MULTICAST_IF), (IP, libc::IP_ADD_MEMBERSHIP)],
+            pod_bytes(&mreq),
         )?;
-        let mreq = libc::ip_mreqn {
-            imr_multiaddr: libc::in_addr {
-                s_addr: u32::from_ne_bytes(GROUP_V4.octets()),
-            },
-            imr_address: libc::in_addr { s_addr: 0 },
-            imr_ifindex: ifindex as libc::c_int,
-        };
-        setsockopt(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &mreq)?;
-        setsockopt(&fd, libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, &mreq)?;
         Ok(VrrpV4 { fd, ifindex })
     }
 
@@ -157,6 +157,12 @@ impl VrrpV6 {
     /// ff02::12 there.
     pub fn open(name: &str, ifindex: u32) -> Result<Self, Errno> {
         const IP6: libc::c_int = libc::IPPROTO_IPV6;
+        let mreq = libc::ipv6_mreq {
+            ipv6mr_multiaddr: libc::in6_addr {
+                s6_addr: GROUP_V6.octets(),
+            },
+            ipv6mr_interface: ifindex as libc::c_uint,
+        };
         let fd = open_raw(
             libc::AF_INET6,
             name,
@@ -168,14 +174,9 @@ impl VrrpV6 {
                 (IP6, libc::IPV6_RECVHOPLIMIT, 1),
                 (IP6, libc::IPV6_RECVPKTINFO, 1),
             ],
+            &[(IP6, libc::IPV6_ADD_MEMBERSHIP)],
+            pod_bytes(&mreq),
         )?;
-        let mreq = libc::ipv6_mreq {
-            ipv6mr_multiaddr: libc::in6_addr {
-                s6_addr: GROUP_V6.octets(),
-            },
-            ipv6mr_interface: ifindex as libc::c_uint,
-        };
-        setsockopt(&fd, libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP, &mreq)?;
         Ok(VrrpV6 { fd, ifindex })
     }
 
@@ -257,18 +258,32 @@ impl VrrpV6 {
 }
 
 /// A raw VRRP socket of `domain` bound to interface `name`, with the
-/// integer options `opts` (level, name, value) set.
+/// integer options `opts` (level, name, value) set, then the options
+/// `joins` (level, name) set to the membership request `mreq`.
 fn open_raw(
     domain: libc::c_int,
     name: &str,
     opts: &[(libc::c_int, libc::c_int, libc::c_int)],
+    joins: &[(libc::c_int, libc::c_int)],
+    mreq: &[u8],
 ) -> Result<Fd, Errno> {
     let fd = socket(domain, libc::SOCK_RAW, IPPROTO_VRRP)?;
     bind_to_device(&fd, name)?;
     for &(level, opt, value) in opts {
         setsockopt_int(&fd, level, opt, value)?;
     }
+    for &(level, opt) in joins {
+        setsockopt_raw(&fd, level, opt, mreq)?;
+    }
     Ok(fd)
+}
+
+/// The bytes of the plain-old-data value `v` (a socket option struct
+/// with no padding: every byte is set).
+fn pod_bytes<T: Copy>(v: &T) -> &[u8] {
+    // SAFETY: `v` is a live `T` of `size_of::<T>()` initialised bytes,
+    // borrowed for the slice's lifetime.
+    unsafe { core::slice::from_raw_parts((v as *const T).cast::<u8>(), core::mem::size_of::<T>()) }
 }
 
 /// Sends `payload` to the socket address `sa` with one control message
