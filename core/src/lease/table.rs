@@ -880,7 +880,7 @@ impl<'s> LeaseTable<'s> {
         s.host = host.len() as u8;
         s.cid = cid.len() as u8;
         s.flags = (s.flags & !(F_V6 | F_TEMPORARY)) | flags;
-        self.slots[i].kh = key_hash(&self.slots[i].key(self.pool));
+        self.slots[i].kh = key_hash(&ClientKey::of(lease));
         self.top = self.top.max(i + 1);
     }
 
