@@ -1088,3 +1088,62 @@ mod cmp_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+    use tandem_protocol::lease::Line;
+
+    /// Under churn (adds, moves, conflicts, local and remote deletions,
+    /// prunes) the creation numbers stay dense and `dnsmasq_order` is the
+    /// live slots by creation, newest first.
+    #[test]
+    fn dnsmasq_order_under_churn() {
+        let mut slots = [Slot::EMPTY; 40];
+        let mut pool = [0u8; pool_len(40)];
+        let mut t = LeaseTable::new(&mut slots, &mut pool);
+        let mut x = 12345u32;
+        let mut rnd = |n: u32| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) % n
+        };
+        for step in 0..3000u64 {
+            let (c, a, e) = (rnd(30), rnd(30), 100 + step + u64::from(rnd(50)));
+            let text = std::format!("{e} aa:bb:cc:dd:ee:{c:02x} 10.0.0.{a} h{c} *");
+            let Ok(Line::Lease(l)) = Line::parse(text.as_bytes()) else {
+                panic!("{text}")
+            };
+            match rnd(10) {
+                0 => {
+                    t.remove_addr(l.addr(), Origin::Local);
+                }
+                1 => {
+                    t.remove_addr(l.addr(), Origin::Remote);
+                }
+                2 => while t.poll_change().is_some() {},
+                3 => {
+                    t.prune(step + 60);
+                }
+                _ => {
+                    let _ = t.merge(step, &l, Origin::Local);
+                }
+            }
+            let mut seqs: std::vec::Vec<u32> = t.slots[..t.top]
+                .iter()
+                .filter(|s| s.state != EMPTY)
+                .map(|s| s.seq)
+                .collect();
+            seqs.sort_unstable();
+            assert!(seqs.iter().copied().eq(0..t.next_seq), "{seqs:?}");
+            assert!(t.slots[t.top..].iter().all(|s| s.state == EMPTY));
+            assert!(t.slots[..t.hint].iter().all(|s| s.state != EMPTY));
+            let mut live: std::vec::Vec<(u32, Lease)> = t.slots[..t.top]
+                .iter()
+                .filter(|s| s.is_live())
+                .map(|s| (s.seq, s.lease(t.pool)))
+                .collect();
+            live.sort_by_key(|&(seq, _)| core::cmp::Reverse(seq));
+            assert!(live.iter().map(|(_, l)| *l).eq(t.dnsmasq_order()));
+        }
+    }
+}
