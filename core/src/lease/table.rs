@@ -55,8 +55,9 @@ const F_PENDING: u8 = F_ADDED | F_UPDATED;
 pub struct Slot {
     /// Expiry as written (0 = never).
     expires: u64,
-    /// Creation order (dnsmasq writes the newest lease first).
-    seq: u64,
+    /// Creation order (dnsmasq writes the newest lease first): the
+    /// non-empty slots have the numbers `0..` their count.
+    seq: u32,
     /// IPv4 in the first 4 octets, or IPv6.
     addr: [u8; 16],
     /// IPv4: the hardware type; IPv6: the IAID.
@@ -69,6 +70,8 @@ pub struct Slot {
     cid: u8,
     state: u8,
     flags: u8,
+    /// [`key_hash`] of the slot's client key (checked before the key).
+    kh: u16,
 }
 
 impl Slot {
@@ -84,6 +87,7 @@ impl Slot {
         cid: 0,
         state: EMPTY,
         flags: 0,
+        kh: 0,
     };
 
     /// An empty slot.
@@ -172,6 +176,22 @@ impl Slot {
     }
 }
 
+/// A 16-bit digest of a client key (equal keys, equal digests): a slot
+/// keeps its own to skip most key comparisons.
+fn key_hash(key: &ClientKey<'_>) -> u16 {
+    let bytes = match *key {
+        ClientKey::ClientId(b)
+        | ClientKey::HwAddr { addr: b, .. }
+        | ClientKey::Ia { duid: b, .. } => b,
+        ClientKey::Anonymous => &[],
+    };
+    let mut h = 0u32;
+    for &b in bytes {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    (h ^ h >> 16) as u16
+}
+
 /// `lease`'s address as stored in a slot: (IPv6, octets).
 fn addr_key(addr: IpAddr) -> (bool, [u8; 16]) {
     match addr {
@@ -207,12 +227,16 @@ impl fmt::Debug for Slot {
 /// tracking described in the [module documentation](super).
 pub struct LeaseTable<'s> {
     slots: &'s mut [Slot],
+    /// Slots from `top` on are empty (never used).
+    top: usize,
+    /// No slot before this one is empty.
+    hint: usize,
     /// The variable-length fields of the slots' leases, packed from the
     /// start (`..used`; a freed lease's octets are closed up).
     pool: &'s mut [u8],
     used: usize,
     generation: u32,
-    next_seq: u64,
+    next_seq: u32,
     duid: Option<Duid>,
     live: usize,
     deletes: usize,
@@ -268,6 +292,8 @@ impl<'s> LeaseTable<'s> {
         }
         LeaseTable {
             slots,
+            top: 0,
+            hint: 0,
             pool,
             used: 0,
             generation: 0,
@@ -340,7 +366,7 @@ impl<'s> LeaseTable<'s> {
 
     /// Every lease, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = Lease> + Clone + '_ {
-        self.slots
+        self.slots[..self.top]
             .iter()
             .filter(|s| s.is_live())
             .map(|s| s.lease(self.pool))
@@ -348,12 +374,14 @@ impl<'s> LeaseTable<'s> {
 
     /// Every lease in the order dnsmasq writes them: most recently created
     /// first (dnsmasq puts a new lease at the head of its list and keeps a
-    /// renewed one in place; so does this table). O(capacity) per item.
+    /// renewed one in place; so does this table). Usually O(1) per item
+    /// (O(capacity) at worst).
     pub fn dnsmasq_order(&self) -> DnsmasqOrder<'_> {
         DnsmasqOrder {
-            slots: self.slots,
+            slots: &self.slots[..self.top],
             pool: self.pool,
-            below: u64::MAX,
+            below: u32::MAX,
+            at: self.top,
         }
     }
 
@@ -392,7 +420,7 @@ impl<'s> LeaseTable<'s> {
     /// The earliest finite expiry of a lease held (wall-clock seconds): when
     /// to call [`prune`](Self::prune) next.
     pub fn next_expiry(&self) -> Option<u64> {
-        self.slots
+        self.slots[..self.top]
             .iter()
             .filter(|s| s.is_live() && s.expires != 0)
             .map(|s| s.expires)
@@ -403,7 +431,7 @@ impl<'s> LeaseTable<'s> {
     /// every router prunes by itself). Returns how many.
     pub fn prune(&mut self, now: u64) -> usize {
         let mut n = 0;
-        for i in 0..self.slots.len() {
+        for i in 0..self.top {
             if self.slots[i].is_live() && self.slots[i].is_expired(now) {
                 self.free(i);
                 n += 1;
@@ -507,7 +535,7 @@ impl<'s> LeaseTable<'s> {
         }
         match a {
             Some(i) if a_same => {
-                self.cut(i);
+                self.cut(i, u32::MAX);
                 self.store(i, lease);
                 let s = &mut self.slots[i];
                 s.flags = (s.flags & (F_PENDING | F_V6 | F_TEMPORARY)) | F_SEEN;
@@ -530,11 +558,7 @@ impl<'s> LeaseTable<'s> {
         let i = match new_slot {
             Some(i) => i,
             // A collision was just freed.
-            None => self
-                .slots
-                .iter()
-                .position(|s| s.state == EMPTY)
-                .unwrap_or(0),
+            None => self.empty_slot().unwrap_or(0),
         };
         self.store(i, lease);
         let s = &mut self.slots[i];
@@ -545,7 +569,7 @@ impl<'s> LeaseTable<'s> {
             s.flags |= F_LOCAL | F_ADDED;
             self.upserts += 1;
         }
-        self.next_seq = self.next_seq.saturating_add(1);
+        self.next_seq += 1;
         self.live += 1;
         outcome.merged = Merged::Added;
         Ok(())
@@ -595,7 +619,7 @@ impl<'s> LeaseTable<'s> {
     /// [`snapshot_merge`](Self::snapshot_merge) with every lease (oldest
     /// first).
     pub fn snapshot_begin(&mut self) {
-        for s in self.slots.iter_mut() {
+        for s in self.slots[..self.top].iter_mut() {
             s.flags &= !F_SEEN;
         }
     }
@@ -615,7 +639,7 @@ impl<'s> LeaseTable<'s> {
     /// [`snapshot_begin`](Self::snapshot_begin)).
     pub fn snapshot_prune(&mut self, now: u64) -> usize {
         let mut n = 0;
-        for i in 0..self.slots.len() {
+        for i in 0..self.top {
             let s = &self.slots[i];
             if s.is_live() && s.flags & (F_LOCAL | F_SEEN) == F_LOCAL && !s.is_expired(now) {
                 self.delete(i, Origin::Local);
@@ -681,7 +705,10 @@ impl<'s> LeaseTable<'s> {
     #[must_use]
     pub fn poll_change(&mut self) -> Option<Change> {
         if self.deletes > 0 {
-            if let Some(i) = self.slots.iter().position(|s| s.state == DELETED) {
+            if let Some(i) = self.slots[..self.top]
+                .iter()
+                .position(|s| s.state == DELETED)
+            {
                 let l = self.lease(i);
                 self.clear(i);
                 self.deletes = self.deletes.saturating_sub(1);
@@ -690,8 +717,7 @@ impl<'s> LeaseTable<'s> {
             self.deletes = 0;
         }
         if self.upserts > 0 {
-            if let Some(i) = self
-                .slots
+            if let Some(i) = self.slots[..self.top]
                 .iter()
                 .position(|s| s.is_live() && s.flags & F_PENDING != 0)
             {
@@ -720,7 +746,7 @@ impl<'s> LeaseTable<'s> {
     /// restarted and needs the whole table). Already queued leases keep
     /// their place.
     pub fn queue_all(&mut self) {
-        for s in self.slots.iter_mut() {
+        for s in self.slots[..self.top].iter_mut() {
             if s.is_live() && s.flags & F_PENDING == 0 {
                 s.flags |= F_ADDED;
                 self.upserts += 1;
@@ -794,18 +820,31 @@ impl<'s> LeaseTable<'s> {
 
     fn find_addr(&self, addr: IpAddr) -> Option<usize> {
         let (v6, a) = addr_key(addr);
-        self.slots
+        self.slots[..self.top]
             .iter()
             .position(|s| s.is_live() && s.has_addr(v6, &a))
     }
 
+    /// The live slot of client `key` ([`ClientKey::Anonymous`]: none).
     fn find_client(&self, key: &ClientKey<'_>) -> Option<usize> {
         if matches!(key, ClientKey::Anonymous) {
             return None;
         }
-        self.slots
+        let kh = key_hash(key);
+        self.slots[..self.top]
             .iter()
-            .position(|s| s.is_live() && s.key(self.pool) == *key)
+            .position(|s| s.is_live() && s.kh == kh && s.key(self.pool) == *key)
+    }
+
+    /// The first empty slot, if any.
+    fn empty_slot(&mut self) -> Option<usize> {
+        while let Some(s) = self.slots.get(self.hint) {
+            if s.state == EMPTY {
+                return Some(self.hint);
+            }
+            self.hint += 1;
+        }
+        None
     }
 
     /// Writes `lease` into slot `i` (its fields, its octets at the end of
@@ -841,30 +880,40 @@ impl<'s> LeaseTable<'s> {
         s.host = host.len() as u8;
         s.cid = cid.len() as u8;
         s.flags = (s.flags & !(F_V6 | F_TEMPORARY)) | flags;
+        self.slots[i].kh = key_hash(&ClientKey::of(lease));
+        self.top = self.top.max(i + 1);
     }
 
-    /// Takes slot `i`'s octets out of the pool (closing the gap).
-    fn cut(&mut self, i: usize) {
+    /// Takes slot `i`'s octets out of the pool (closing the gap) and
+    /// lowers the sequence numbers above `above` by one.
+    fn cut(&mut self, i: usize, above: u32) {
         let s = self.slots[i];
-        let (off, len) = (s.off as usize, s.len());
-        if len == 0 || off + len > self.used {
-            return;
+        let (off, mut len) = (s.off as usize, s.len());
+        if off + len <= self.used {
+            self.pool.copy_within(off + len..self.used, off);
+            self.used -= len;
+        } else {
+            len = 0;
         }
-        self.pool.copy_within(off + len..self.used, off);
-        self.used -= len;
-        for t in self.slots.iter_mut() {
-            if t.state != EMPTY && t.off as usize > off {
-                t.off -= len as u32;
+        for t in self.slots[..self.top].iter_mut() {
+            if t.state != EMPTY {
+                if t.off as usize > off {
+                    t.off -= len as u32;
+                }
+                t.seq -= u32::from(t.seq > above);
             }
         }
         let s = &mut self.slots[i];
         (s.hw, s.host, s.cid) = (0, 0, 0);
     }
 
-    /// Empties slot `i` (live or deleted) and its octets.
+    /// Empties slot `i` (live or deleted) and its octets (the later
+    /// sequence numbers close up).
     fn clear(&mut self, i: usize) {
-        self.cut(i);
+        self.cut(i, self.slots[i].seq);
         self.slots[i] = Slot::EMPTY;
+        self.next_seq -= 1;
+        self.hint = self.hint.min(i);
     }
 
     /// Empties live slot `i` without queueing anything.
@@ -912,17 +961,20 @@ impl<'s> LeaseTable<'s> {
         keep: [Option<usize>; 2],
     ) -> Option<Option<usize>> {
         loop {
-            let empty = self.slots.iter().position(|s| s.state == EMPTY);
+            let empty = self.empty_slot();
             if (!slot || empty.is_some()) && self.pool.len() - self.used + freed >= bytes {
                 return Some(empty.filter(|_| slot));
             }
             let spare = |j: usize| !keep.contains(&Some(j));
-            if let Some(j) = (0..self.slots.len())
+            if let Some(j) = (0..self.top)
                 .find(|&j| spare(j) && self.slots[j].is_live() && self.slots[j].is_expired(now))
             {
                 self.free(j);
                 self.stats.expired = self.stats.expired.saturating_add(1);
-            } else if let Some(j) = self.slots.iter().position(|s| s.state == DELETED) {
+            } else if let Some(j) = self.slots[..self.top]
+                .iter()
+                .position(|s| s.state == DELETED)
+            {
                 self.clear(j);
                 self.deletes = self.deletes.saturating_sub(1);
                 self.stats.lost_deletes = self.stats.lost_deletes.saturating_add(1);
@@ -940,20 +992,32 @@ pub struct DnsmasqOrder<'t> {
     slots: &'t [Slot],
     pool: &'t [u8],
     /// Only entries created before this sequence number remain.
-    below: u64,
+    below: u32,
+    /// The slot of the last entry (where the search for the next starts).
+    at: usize,
 }
 
 impl DnsmasqOrder<'_> {
     /// The slot of the next lease.
     fn next_index(&mut self) -> Option<usize> {
         let mut best: Option<usize> = None;
-        for (i, s) in self.slots.iter().enumerate() {
+        // Sequence numbers are distinct and dense (the table closes them up
+        // when a slot is emptied): the search, round from the last entry
+        // downwards, usually stops at once on its predecessor.
+        let mut i = self.at;
+        for _ in 0..self.slots.len() {
+            i = i.checked_sub(1).unwrap_or(self.slots.len() - 1);
+            let s = &self.slots[i];
             if s.is_live() && s.seq < self.below && best.is_none_or(|b| s.seq > self.slots[b].seq) {
                 best = Some(i);
+                if s.seq + 1 == self.below {
+                    break;
+                }
             }
         }
         // Nothing is below 0: done.
         self.below = best.map_or(0, |b| self.slots[b].seq);
+        self.at = best.unwrap_or(0);
         best
     }
 }
@@ -1021,6 +1085,65 @@ mod cmp_tests {
             for b in &leases {
                 assert_eq!(t.cmp_slot(0, b), a.cmp(b), "{a} vs {b}");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+    use tandem_protocol::lease::Line;
+
+    /// Under churn (adds, moves, conflicts, local and remote deletions,
+    /// prunes) the creation numbers stay dense and `dnsmasq_order` is the
+    /// live slots by creation, newest first.
+    #[test]
+    fn dnsmasq_order_under_churn() {
+        let mut slots = [Slot::EMPTY; 40];
+        let mut pool = [0u8; pool_len(40)];
+        let mut t = LeaseTable::new(&mut slots, &mut pool);
+        let mut x = 12345u32;
+        let mut rnd = |n: u32| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) % n
+        };
+        for step in 0..3000u64 {
+            let (c, a, e) = (rnd(30), rnd(30), 100 + step + u64::from(rnd(50)));
+            let text = std::format!("{e} aa:bb:cc:dd:ee:{c:02x} 10.0.0.{a} h{c} *");
+            let Ok(Line::Lease(l)) = Line::parse(text.as_bytes()) else {
+                panic!("{text}")
+            };
+            match rnd(10) {
+                0 => {
+                    t.remove_addr(l.addr(), Origin::Local);
+                }
+                1 => {
+                    t.remove_addr(l.addr(), Origin::Remote);
+                }
+                2 => while t.poll_change().is_some() {},
+                3 => {
+                    t.prune(step + 60);
+                }
+                _ => {
+                    let _ = t.merge(step, &l, Origin::Local);
+                }
+            }
+            let mut seqs: std::vec::Vec<u32> = t.slots[..t.top]
+                .iter()
+                .filter(|s| s.state != EMPTY)
+                .map(|s| s.seq)
+                .collect();
+            seqs.sort_unstable();
+            assert!(seqs.iter().copied().eq(0..t.next_seq), "{seqs:?}");
+            assert!(t.slots[t.top..].iter().all(|s| s.state == EMPTY));
+            assert!(t.slots[..t.hint].iter().all(|s| s.state != EMPTY));
+            let mut live: std::vec::Vec<(u32, Lease)> = t.slots[..t.top]
+                .iter()
+                .filter(|s| s.is_live())
+                .map(|s| (s.seq, s.lease(t.pool)))
+                .collect();
+            live.sort_by_key(|&(seq, _)| core::cmp::Reverse(seq));
+            assert!(live.iter().map(|(_, l)| *l).eq(t.dnsmasq_order()));
         }
     }
 }

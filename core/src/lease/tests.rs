@@ -573,13 +573,26 @@ fn dnsmasq_order_newest_created_first() {
 
 // ---------------------------------------------------------------- merge_files
 
-fn merge(files: &[&[u8]], now: u64, cap: usize) -> (String, MergeSummary, Vec<FileEvent>) {
+fn merge(files: &[&[u8]], now: u64, cap: usize) -> (String, MergeSummary, Vec<FileEvent<'static>>) {
     let mut slots = std::vec![Slot::EMPTY; cap];
     let mut pool = pool(&slots);
     let mut out = String::new();
     let mut events = Vec::new();
     let sum = merge_files(files, now, &mut slots, &mut pool, &mut out, &mut |e| {
-        events.push(e)
+        events.push(match e {
+            FileEvent::Conflict {
+                file,
+                line,
+                conflict,
+            } => FileEvent::Conflict {
+                file,
+                line,
+                conflict: std::boxed::Box::leak(std::boxed::Box::new(*conflict)),
+            },
+            FileEvent::BadLine { file, error } => FileEvent::BadLine { file, error },
+            FileEvent::Full { file, line } => FileEvent::Full { file, line },
+            FileEvent::DuidMismatch { file, line } => FileEvent::DuidMismatch { file, line },
+        })
     })
     .unwrap();
     (out, sum, events)

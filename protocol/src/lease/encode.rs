@@ -265,10 +265,20 @@ impl Lease {
     /// Reads a lease written by [`Lease::encode`] from the start of `buf`;
     /// returns it and the octets used. Never panics.
     pub fn decode(buf: &[u8]) -> Result<(Lease, usize), DecodeError> {
-        let mut i = In { buf, pos: 0 };
         let mut lease = Lease::EMPTY;
-        lease.read(&mut i)?;
-        Ok((lease, i.pos))
+        let n = lease.decode_into(buf)?;
+        Ok((lease, n))
+    }
+
+    /// [`Lease::decode`] in place: reads the lease at the start of `buf`
+    /// into `self` (whatever it held) and returns the octets used, without
+    /// moving a whole lease around. On an error `self` holds some valid
+    /// lease (not the one encoded). Never panics.
+    pub fn decode_into(&mut self, buf: &[u8]) -> Result<usize, DecodeError> {
+        let mut i = In { buf, pos: 0 };
+        *self = Lease::EMPTY;
+        self.read(&mut i)?;
+        Ok(i.pos)
     }
 
     /// An empty IPv4 lease (all fields zero or none): a placeholder to

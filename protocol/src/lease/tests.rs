@@ -467,11 +467,15 @@ fn all_fixture_leases() -> std::vec::Vec<Lease> {
 fn encoding_round_trips_every_captured_lease() {
     let mut buf = [0u8; Lease::ENCODED_MAX];
     let mut max = 0;
+    // Reused: each decode_into overwrites the previous lease.
+    let mut into = Lease::EMPTY;
     for l in all_fixture_leases() {
         let n = l.encode(&mut buf).unwrap();
         assert_eq!(n, l.encoded_len());
         max = max.max(n);
         assert_eq!(Lease::decode(&buf[..n]), Ok((l, n)));
+        assert_eq!(into.decode_into(&buf[..n]), Ok(n));
+        assert_eq!(into, l);
         // Self-delimiting: trailing bytes are left alone.
         buf[n] = 0xff;
         assert_eq!(Lease::decode(&buf[..n + 1]), Ok((l, n)));
