@@ -18,9 +18,9 @@
 //! lease file only on status 0 (or 0 and 1, to keep the good lines of a
 //! damaged file).
 
+use crate::ExitCode;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use crate::sys::{clock, file, fs};
 use tandem_core::lease::{merge_files, FileEvent, MergeSummary};
