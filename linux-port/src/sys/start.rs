@@ -7,7 +7,7 @@
 //! `std::env::args` is empty on musl. Nothing in tandem uses std's buffered
 //! stdout, so there is nothing to flush at exit.
 
-use std::ffi::{c_char, c_int, CStr, OsString};
+use std::ffi::{c_char, CStr, OsString};
 use std::os::unix::ffi::OsStringExt;
 
 /// The command-line arguments after the program name.
@@ -37,7 +37,7 @@ impl Iterator for Args {
 
 #[cfg(not(test))]
 #[no_mangle]
-extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: std::ffi::c_int, argv: *const *const c_char) -> std::ffi::c_int {
     for fd in 0..3 {
         // SAFETY: plain syscalls on integer descriptors and a static path.
         unsafe {
@@ -55,5 +55,5 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: `argv` has `argc` entries plus a NULL terminator, so one
     // past its first entry is in bounds.
     let next = unsafe { argv.add(1) };
-    c_int::from(crate::main(&mut Args { next, left }))
+    std::ffi::c_int::from(crate::main(&mut Args { next, left }))
 }
