@@ -276,7 +276,14 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
         let Some(text) = text else {
             return Err(UsageError::Unexpected {
                 command,
-                arg: arg.to_string_lossy().into_owned(),
+                arg: {
+                    let mut s = String::new();
+                    crate::buf::lossy(arg.as_encoded_bytes(), &mut |t| {
+                        s.push_str(t);
+                        true
+                    });
+                    s
+                },
             });
         };
         // `--opt=value` form.

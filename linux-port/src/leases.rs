@@ -153,13 +153,13 @@ pub fn merge_command(files: &[PathBuf], now: Option<u64>) -> ExitCode {
     for f in files {
         let mut bytes = Vec::new();
         match fs::read_to_end(f.as_os_str().as_encoded_bytes(), &mut bytes) {
-            Ok(()) => inputs.push((f.display().to_string(), bytes)),
+            Ok(()) => inputs.push((crate::buf::path(f).to_string(), bytes)),
             Err(e) => {
                 crate::buf::print(
                     2,
                     format_args!(
                         "tandem: {}: cannot read: {}\n",
-                        f.display(),
+                        crate::buf::path(f),
                         crate::sys::ErrorText(&e)
                     ),
                 );

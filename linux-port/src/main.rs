@@ -112,7 +112,7 @@ fn main(args: cli::Args<'_>) -> ExitCode {
 /// Prints `PATH: WHAT MESSAGE` on stderr (`tandem check`).
 #[inline(never)]
 fn say(path: &std::path::Path, what: &str, m: &dyn std::fmt::Display) {
-    buf::print(2, format_args!("{}: {what}{m}\n", path.display()));
+    buf::print(2, format_args!("{}: {what}{m}\n", buf::path(path)));
 }
 
 /// `tandem check -c FILE`: validate without touching the system.
@@ -149,7 +149,7 @@ fn check(path: &std::path::Path) -> ExitCode {
                 1,
                 format_args!(
                     "{}: OK: {} instance(s), {} sync group(s), {} warning(s)\n",
-                    path.display(),
+                    buf::path(path),
                     c.instances.len(),
                     c.sync_groups.len(),
                     loaded.warnings + port_warnings
@@ -162,7 +162,7 @@ fn check(path: &std::path::Path) -> ExitCode {
                 2,
                 format_args!(
                     "{}: {} error(s), {} warning(s)\n",
-                    path.display(),
+                    buf::path(path),
                     loaded.errors + port_errors,
                     loaded.warnings + port_warnings
                 ),
@@ -188,7 +188,7 @@ fn query(path: &std::path::Path, req: control::Request) -> ExitCode {
                 2,
                 format_args!(
                     "tandem: cannot reach the daemon at {}: {} (is `tandem run` running?)\n",
-                    path.display(),
+                    buf::path(path),
                     sys::ErrorText(&e)
                 ),
             );
