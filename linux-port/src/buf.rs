@@ -149,9 +149,71 @@ pub fn json_display(w: &mut dyn fmt::Write, v: &dyn fmt::Display) -> fmt::Result
     w.write_char('"')
 }
 
+/// Passes `b` to `out` as text, piece by piece, with U+FFFD for each
+/// invalid UTF-8 sequence (the same text as `String::from_utf8_lossy` and
+/// `Path::display`); stops and returns false when `out` does.
+#[inline(never)]
+pub fn lossy(mut b: &[u8], out: &mut dyn FnMut(&str) -> bool) -> bool {
+    loop {
+        match core::str::from_utf8(b) {
+            Ok(s) => return out(s),
+            Err(e) => {
+                let (good, bad) = b.split_at(e.valid_up_to());
+                // `good` is the valid prefix `from_utf8` found.
+                let good = core::str::from_utf8(good).unwrap_or_default();
+                if !out(good) || !out("\u{FFFD}") {
+                    return false;
+                }
+                b = &bad[e.error_len().map_or(bad.len(), usize::from)..];
+            }
+        }
+    }
+}
+
+/// A path (any bytes) shown as text: [`lossy`] as `Display`.
+pub struct Lossy<'a>(pub &'a [u8]);
+
+impl fmt::Display for Lossy<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if lossy(self.0, &mut |s| f.write_str(s).is_ok()) {
+            Ok(())
+        } else {
+            Err(fmt::Error)
+        }
+    }
+}
+
+/// `p` shown as text, as `Path::display` shows it (one shared lossy
+/// `Display` instead of std's).
+pub fn path(p: &std::path::Path) -> Lossy<'_> {
+    Lossy(p.as_os_str().as_encoded_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lossy_matches_std() {
+        let cases: [&[u8]; 9] = [
+            b"",
+            b"plain",
+            b"a\xffb",
+            b"\xff\xfe",
+            b"x\xe2\x82",
+            b"\xe2\x82\xacok\xf0\x9f",
+            b"\xc0\xafz",
+            b"\xed\xa0\x80end",
+            b"\xf4\x90\x80\x80",
+        ];
+        for b in cases {
+            assert_eq!(Lossy(b).to_string(), String::from_utf8_lossy(b));
+            let p = std::path::Path::new(
+                <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b),
+            );
+            assert_eq!(path(p).to_string(), p.display().to_string());
+        }
+    }
 
     #[test]
     fn truncates_at_char_boundary() {

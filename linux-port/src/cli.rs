@@ -210,6 +210,22 @@ fn find(s: &str, names: &[&str]) -> usize {
     names.iter().position(|n| *n == s).unwrap_or(names.len())
 }
 
+/// `s` as a decimal `u64` (what `str::parse::<u64>` accepts: an optional
+/// `+`, then digits), without core's generic radix parser.
+fn parse_u64(s: &str) -> Option<u64> {
+    let d = s.strip_prefix('+').unwrap_or(s);
+    if d.is_empty() {
+        return None;
+    }
+    d.bytes().try_fold(0u64, |n, c| {
+        let v = c.wrapping_sub(b'0');
+        if v > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(v))
+    })
+}
+
 /// Parses the arguments after the program name. One loop for every
 /// command (`leases merge` too: its positional arguments are files).
 pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
@@ -276,7 +292,14 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
         let Some(text) = text else {
             return Err(UsageError::Unexpected {
                 command,
-                arg: arg.to_string_lossy().into_owned(),
+                arg: {
+                    let mut s = String::new();
+                    crate::buf::lossy(arg.as_encoded_bytes(), &mut |t| {
+                        s.push_str(t);
+                        true
+                    });
+                    s
+                },
             });
         };
         // `--opt=value` form.
@@ -322,7 +345,7 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
                     .into_string()
                     .map_err(|_| UsageError::NotUnicode)?,
             };
-            let Ok(secs) = value.parse::<u64>() else {
+            let Some(secs) = parse_u64(&value) else {
                 return Err(UsageError::BadValue {
                     option: "--now",
                     value,
@@ -390,6 +413,27 @@ mod tests {
 
     fn p(args: &[&str]) -> Result<Command, UsageError> {
         parse(&mut args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn parse_u64_matches_std() {
+        for s in [
+            "",
+            "+",
+            "-",
+            "0",
+            "+7",
+            "-7",
+            "12a",
+            " 1",
+            "1700000000",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "++1",
+        ] {
+            assert_eq!(parse_u64(s), s.parse::<u64>().ok(), "{s:?}");
+        }
     }
 
     #[test]

@@ -291,13 +291,8 @@ fn display_name<'a>(raw: &'a [u8], free: &'a mut [u8]) -> Option<(&'a str, &'a m
         return Some((s, free));
     }
     let mut n = 0;
-    for chunk in raw.utf8_chunks() {
-        if !put(free, &mut n, chunk.valid().as_bytes()) {
-            return None;
-        }
-        if !chunk.invalid().is_empty() && !put(free, &mut n, "\u{FFFD}".as_bytes()) {
-            return None;
-        }
+    if !crate::buf::lossy(raw, &mut |s| put(free, &mut n, s.as_bytes())) {
+        return None;
     }
     let (name, rest) = free.split_at_mut(n);
     let name = core::str::from_utf8(name).ok()?;

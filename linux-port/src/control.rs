@@ -90,9 +90,11 @@ fn make_parent_dirs(path: &Path) -> io::Result<()> {
         if *b != b'/' || i == 0 {
             continue;
         }
-        let dir = Path::new(std::ffi::OsStr::from_bytes(&raw[..i]));
-        if let Err(e) = fs::create_dir(dir) {
-            if !dir.is_dir() {
+        let dir = &raw[..i];
+        if let Err(e) = fs::create_dir(std::ffi::OsStr::from_bytes(dir)) {
+            // An existing directory is fine (it opens as one: no `stat`
+            // machinery of std's `Path::is_dir`).
+            if crate::sys::fs::open_dir(dir).is_err() {
                 return Err(e);
             }
         }

@@ -18,9 +18,9 @@
 //! lease file only on status 0 (or 0 and 1, to keep the good lines of a
 //! damaged file).
 
+use crate::ExitCode;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use crate::sys::{clock, file, fs};
 use tandem_core::lease::{merge_files, FileEvent, MergeSummary};
@@ -153,13 +153,13 @@ pub fn merge_command(files: &[PathBuf], now: Option<u64>) -> ExitCode {
     for f in files {
         let mut bytes = Vec::new();
         match fs::read_to_end(f.as_os_str().as_encoded_bytes(), &mut bytes) {
-            Ok(()) => inputs.push((f.display().to_string(), bytes)),
+            Ok(()) => inputs.push((crate::buf::path(f).to_string(), bytes)),
             Err(e) => {
                 crate::buf::print(
                     2,
                     format_args!(
                         "tandem: {}: cannot read: {}\n",
-                        f.display(),
+                        crate::buf::path(f),
                         crate::sys::ErrorText(&e)
                     ),
                 );

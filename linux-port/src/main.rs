@@ -21,6 +21,7 @@
 //! - `log` + `buf`: stderr/syslog logging and formatting into fixed
 //!   buffers, so the loop never allocates after start-up.
 #![deny(unsafe_code)]
+#![cfg_attr(not(test), no_main)]
 
 mod buf;
 mod cli;
@@ -32,15 +33,37 @@ mod log;
 mod status;
 mod sys;
 
-use std::process::ExitCode;
+/// A process exit status (std's `ExitCode` without its runtime: `main`
+/// returns the byte to the C entry point in `sys::start`).
+#[derive(Clone, Copy)]
+pub struct ExitCode(u8);
+
+impl ExitCode {
+    /// Exit status 0.
+    pub const SUCCESS: ExitCode = ExitCode(0);
+    /// Exit status 1.
+    pub const FAILURE: ExitCode = ExitCode(1);
+}
+
+impl From<u8> for ExitCode {
+    fn from(v: u8) -> Self {
+        ExitCode(v)
+    }
+}
+
+impl From<ExitCode> for i32 {
+    fn from(c: ExitCode) -> i32 {
+        i32::from(c.0)
+    }
+}
 
 #[global_allocator]
 static ALLOCATOR: sys::alloc::Counting = sys::alloc::Counting;
 
-fn main() -> ExitCode {
-    let mut args = std::env::args_os();
-    args.next();
-    let cmd = match cli::parse(&mut args) {
+/// The program: `args` are the arguments after the program name; returns
+/// the exit status (called by the C entry point in `sys::start`).
+fn main(args: cli::Args<'_>) -> ExitCode {
+    let cmd = match cli::parse(args) {
         Ok(c) => c,
         Err(e) => {
             buf::print(2, format_args!("tandem: {e}\n\n{}\n", cli::USAGE));
@@ -89,7 +112,7 @@ fn main() -> ExitCode {
 /// Prints `PATH: WHAT MESSAGE` on stderr (`tandem check`).
 #[inline(never)]
 fn say(path: &std::path::Path, what: &str, m: &dyn std::fmt::Display) {
-    buf::print(2, format_args!("{}: {what}{m}\n", path.display()));
+    buf::print(2, format_args!("{}: {what}{m}\n", buf::path(path)));
 }
 
 /// `tandem check -c FILE`: validate without touching the system.
@@ -126,7 +149,7 @@ fn check(path: &std::path::Path) -> ExitCode {
                 1,
                 format_args!(
                     "{}: OK: {} instance(s), {} sync group(s), {} warning(s)\n",
-                    path.display(),
+                    buf::path(path),
                     c.instances.len(),
                     c.sync_groups.len(),
                     loaded.warnings + port_warnings
@@ -139,7 +162,7 @@ fn check(path: &std::path::Path) -> ExitCode {
                 2,
                 format_args!(
                     "{}: {} error(s), {} warning(s)\n",
-                    path.display(),
+                    buf::path(path),
                     loaded.errors + port_errors,
                     loaded.warnings + port_warnings
                 ),
@@ -165,7 +188,7 @@ fn query(path: &std::path::Path, req: control::Request) -> ExitCode {
                 2,
                 format_args!(
                     "tandem: cannot reach the daemon at {}: {} (is `tandem run` running?)\n",
-                    path.display(),
+                    buf::path(path),
                     sys::ErrorText(&e)
                 ),
             );

@@ -309,7 +309,7 @@ struct Dbg<'a>(&'a dyn fmt::Debug);
 
 impl Display for Dbg<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.0)
+        fmt::Debug::fmt(self.0, f)
     }
 }
 

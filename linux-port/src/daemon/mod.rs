@@ -222,7 +222,7 @@ pub fn run(opts: Options) -> u8 {
     let outcome = match loader.load(&opts.config, &mut log::diagnostic) {
         Ok(o) => o,
         Err(e) => {
-            crate::log!(Error, "cannot read {}: {e}", opts.config.display());
+            crate::log!(Error, "cannot read {}: {e}", crate::buf::path(&opts.config));
             return 1;
         }
     };
@@ -230,7 +230,7 @@ pub fn run(opts: Options) -> u8 {
         crate::log!(
             Error,
             "{}: {} error(s); not started",
-            opts.config.display(),
+            crate::buf::path(&opts.config),
             outcome.errors
         );
         return 1;
@@ -248,8 +248,8 @@ pub fn run(opts: Options) -> u8 {
         "tandem {} started: {} instance(s) from {}, control socket {}",
         env!("CARGO_PKG_VERSION"),
         config.instances.len(),
-        opts.config.display(),
-        opts.control.display()
+        crate::buf::path(&opts.config),
+        crate::buf::path(&opts.control)
     );
     d.loader = Some(std::mem::ManuallyDrop::into_inner(loader));
     d.alloc_on_reload = sys::env_is_set(ALLOC_ON_RELOAD_ENV);
@@ -494,7 +494,7 @@ impl Daemon {
         let cap = status_capacity(cfg::MAX_INSTANCES, MAX_IFACES);
         let control = control::Server::bind(&opts.control, cap).map_err(|e| {
             fail(
-                &format_args!("control socket {}", opts.control.display()),
+                &format_args!("control socket {}", crate::buf::path(&opts.control)),
                 &crate::sys::ErrorText(&e),
             )
         })?;
@@ -1011,7 +1011,11 @@ impl Daemon {
     }
 
     fn reload(&mut self, now: Instant) {
-        crate::log!(Notice, "SIGHUP: reloading {}", self.config_path.display());
+        crate::log!(
+            Notice,
+            "SIGHUP: reloading {}",
+            crate::buf::path(&self.config_path)
+        );
         self.reloads = self.reloads.saturating_add(1);
         if self.alloc_on_reload {
             // The test hook: one allocation the status must count.
@@ -1034,7 +1038,7 @@ impl Daemon {
                 crate::log!(
                     Error,
                     "reload: cannot load {}: {e}; keeping the running configuration",
-                    self.config_path.display()
+                    crate::buf::path(&self.config_path)
                 );
                 return;
             }

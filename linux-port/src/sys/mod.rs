@@ -19,6 +19,7 @@ pub mod packet;
 pub mod poll;
 pub mod signal;
 pub mod spawn;
+pub mod start;
 pub mod timer;
 pub mod udp;
 pub mod vrrp;

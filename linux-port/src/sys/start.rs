@@ -1,0 +1,59 @@
+//! The process entry point without std's runtime start-up (`#![no_main]`):
+//! saves std's `rt::cleanup`, its start-up `main` and the main-thread
+//! bookkeeping. It does by hand what std's start-up does that tandem
+//! relies on: descriptors 0–2 are made valid (reopened on `/dev/null` if
+//! closed) and `SIGPIPE` is ignored (a closed pipe is a write error, not a
+//! kill). It reads `argv` itself: without std's start-up,
+//! `std::env::args` is empty on musl. Nothing in tandem uses std's buffered
+//! stdout, so there is nothing to flush at exit.
+
+use std::ffi::{c_char, CStr, OsString};
+use std::os::unix::ffi::OsStringExt;
+
+/// The command-line arguments after the program name.
+#[cfg_attr(test, allow(dead_code))]
+pub struct Args {
+    next: *const *const c_char,
+    left: usize,
+}
+
+impl Iterator for Args {
+    type Item = OsString;
+    fn next(&mut self) -> Option<OsString> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        // SAFETY: `next` points into the `argv` array the C start-up code
+        // gave `main`, which has `left` more valid NUL-terminated strings
+        // and lives as long as the process.
+        let s = unsafe { CStr::from_ptr(*self.next) };
+        // SAFETY: still inside `argv` (or one past its last argument,
+        // at the NULL terminator, when `left` is 0).
+        self.next = unsafe { self.next.add(1) };
+        Some(OsString::from_vec(s.to_bytes().to_vec()))
+    }
+}
+
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn main(argc: std::ffi::c_int, argv: *const *const c_char) -> std::ffi::c_int {
+    for fd in 0..3 {
+        // SAFETY: plain syscalls on integer descriptors and a static path.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) == -1
+                && libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) == -1
+            {
+                libc::abort();
+            }
+        }
+    }
+    // SAFETY: setting a signal's disposition to SIG_IGN has no
+    // preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let left = (argc as usize).saturating_sub(1);
+    // SAFETY: `argv` has `argc` entries plus a NULL terminator, so one
+    // past its first entry is in bounds.
+    let next = unsafe { argv.add(1) };
+    std::ffi::c_int::from(crate::main(&mut Args { next, left }))
+}
