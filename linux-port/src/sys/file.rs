@@ -130,53 +130,15 @@ pub fn remove(path: &[u8]) {
     }
 }
 
-/// `bytes` of fresh anonymous zero pages for the process's lifetime: they
-/// become resident only when written (a table sized for its capacity
-/// costs RAM for what it holds). Falls back to the heap if `mmap` fails.
-fn zeroed_pages(bytes: usize) -> *mut u8 {
-    if bytes == 0 {
-        return core::ptr::NonNull::<u64>::dangling().as_ptr().cast();
-    }
-    // SAFETY: a private anonymous mapping, no address hint; checked below.
-    let p = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            bytes,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if p != libc::MAP_FAILED {
-        return p.cast();
-    }
-    match std::alloc::Layout::from_size_align(bytes, 8) {
-        // SAFETY: a non-zero size; the result is checked.
-        Ok(l) => match unsafe { std::alloc::alloc_zeroed(l) } {
-            p if p.is_null() => std::alloc::handle_alloc_error(l),
-            p => p,
-        },
-        Err(_) => std::process::abort(),
-    }
-}
-
-/// `len` zero bytes that are never freed and cost RAM only once written.
+/// `len` zero bytes that are never freed and cost RAM only once written
+/// (see [`super::zeroed`]).
 pub fn zeroed_bytes(len: usize) -> &'static mut [u8] {
-    // SAFETY: `zeroed_pages` returns `len` zeroed, writable, 8-aligned
-    // bytes that nothing else uses and that are never freed.
-    unsafe { core::slice::from_raw_parts_mut(zeroed_pages(len), len) }
+    super::zeroed::leak_zeroed(len)
 }
 
-/// `n` empty lease slots (see [`zeroed_bytes`]).
+/// `n` empty lease slots (see [`super::zeroed`]).
 pub fn zeroed_lease_slots(n: usize) -> &'static mut [tandem_core::lease::Slot] {
-    use tandem_core::lease::Slot;
-    let bytes = n.saturating_mul(core::mem::size_of::<Slot>());
-    const { assert!(core::mem::align_of::<Slot>() <= 8) };
-    // SAFETY: as in `zeroed_bytes`, and 8-aligned; a `Slot` is plain
-    // integers, so all-zero bytes are a valid value (`Slot::EMPTY`,
-    // documented in `tandem_core::lease::Slot`).
-    unsafe { core::slice::from_raw_parts_mut(zeroed_pages(bytes).cast::<Slot>(), n) }
+    super::zeroed::leak_zeroed(n)
 }
 
 #[cfg(test)]

@@ -6,11 +6,20 @@
 //!
 //! Only types whose all-zero bit pattern is a valid (empty) value may be
 //! allocated this way: they carry the [`Zeroable`] marker, implemented
-//! here for the conntrack cache's and the retransmit window's slots
-//! (tests compare the zeroed memory with their `EMPTY` values).
+//! here for octets, the conntrack cache's and the retransmit window's slots
+//! and the lease table's slots (tests compare the zeroed memory with their
+//! empty values).
+//!
+//! Test hook: with `TANDEM_TEST_PREFAULT_TABLES` set in the environment,
+//! every page of these tables is written once when it is allocated, as if
+//! the tables were initialised element by element: the footprint test's
+//! negative control (such a master must be over the RAM budget).
 
 use std::alloc::{alloc_zeroed, handle_alloc_error, Layout};
 use tandem_core::ctsync::{Slot, TxSlot};
+
+/// The test hook's variable (see the module documentation).
+const PREFAULT_ENV: &std::ffi::CStr = c"TANDEM_TEST_PREFAULT_TABLES";
 
 /// A type for which all-zero bits are a valid value.
 ///
@@ -29,6 +38,14 @@ unsafe impl Zeroable for Slot {}
 // `TxSlot::EMPTY` is all zero bits (checked by the tests below).
 unsafe impl Zeroable for TxSlot {}
 
+// SAFETY: an integer.
+unsafe impl Zeroable for u8 {}
+
+// SAFETY: a lease `Slot` holds only integer and `[u8; N]` fields, and its
+// empty value is all zero bits (documented in `tandem_core::lease::Slot`,
+// checked by the tests below).
+unsafe impl Zeroable for tandem_core::lease::Slot {}
+
 /// `n` zeroed values, leaked (tables that live as long as the process).
 /// Pages the caller never writes stay out of the resident set. Aborts
 /// (like `vec!`) when the allocation fails.
@@ -43,13 +60,22 @@ pub fn leak_zeroed<T: Zeroable>(n: usize) -> &'static mut [T] {
     // checked for null, is suitably aligned and sized for `n` values of
     // `T`, zeroed, which is a valid `T` for every element (`Zeroable`'s
     // invariant), and never freed, so the `'static` borrow is sound.
-    unsafe {
+    let p = unsafe {
         let p = alloc_zeroed(layout);
         if p.is_null() {
             handle_alloc_error(layout);
         }
-        std::slice::from_raw_parts_mut(p.cast::<T>(), n)
+        p
+    };
+    if super::env_is_set(PREFAULT_ENV) {
+        for off in (0..layout.size()).step_by(4096) {
+            // SAFETY: `off` is inside the allocation; a volatile write of
+            // the zero already there (so it is not optimised away).
+            unsafe { p.add(off).write_volatile(0) };
+        }
     }
+    // SAFETY: see above.
+    unsafe { std::slice::from_raw_parts_mut(p.cast::<T>(), n) }
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ fn main() -> ExitCode {
                 Tables::VrrpOnly => "seed (VRRP only)",
                 Tables::Full => "seed + ct 16384 + leases 1024",
             };
-            match measure(&lab, bin, tables, &format!("fp{k}-{tables:?}")) {
+            match measure(&lab, bin, tables, &format!("fp{k}-{tables:?}"), &[]) {
                 Ok((m, b)) => {
                     let label = format!("tandem {}, {what}", mem::describe(bin));
                     rows.push(mem::row(&format!("{label}, master"), &m));

@@ -317,7 +317,13 @@ pub enum Tables {
 
 /// Runs `bin` on both routers of a conntrack lab (r1 150 started first: master),
 /// with `tables`; returns (master, backup) memory after status requests.
-pub fn measure(lab: &CtLab, bin: &Path, tables: Tables, name: &str) -> Result<(Mem, Mem), String> {
+pub fn measure(
+    lab: &CtLab,
+    bin: &Path,
+    tables: Tables,
+    name: &str,
+    env: &[(&str, &str)],
+) -> Result<(Mem, Mem), String> {
     let topo = lab.topo();
     let conf = |r: RouterId| match tables {
         Tables::VrrpOnly => lab.pair().conf(r).render(),
@@ -333,7 +339,7 @@ pub fn measure(lab: &CtLab, bin: &Path, tables: Tables, name: &str) -> Result<(M
         topo.dir(),
         &format!("r1-{name}"),
         &conf(R1),
-        &[],
+        env,
     )
     .map_err(|e| e.to_string())?;
     r1.wait_status(Duration::from_secs(6), |s| s.all(&Role::Master))?;
@@ -343,7 +349,7 @@ pub fn measure(lab: &CtLab, bin: &Path, tables: Tables, name: &str) -> Result<(M
         topo.dir(),
         &format!("r2-{name}"),
         &conf(R2),
-        &[],
+        env,
     )
     .map_err(|e| e.to_string())?;
     r2.wait_status(Duration::from_secs(6), |s| s.all(&Role::Backup))?;
