@@ -37,6 +37,7 @@
 //! entries.
 
 use super::{is_vip, Daemon};
+use crate::log::Level;
 use crate::sys::clock;
 use crate::sys::ctnetlink::{CtSocket, CT_EVENT_GROUPS};
 use crate::sys::udp::{self, UdpSocket};
@@ -51,7 +52,7 @@ use tandem_protocol::config::{SyncConfig, SyncKey};
 use tandem_protocol::conntrack::{Entry, Tuple};
 use tandem_protocol::netlink::ct::{self, DumpFamily, EntryKind, NewMode};
 use tandem_protocol::netlink::route;
-use tandem_protocol::netlink::{ErrorMessage, Messages, NLMSG_ERROR, NLM_F_ACK};
+use tandem_protocol::netlink::{Messages, NLMSG_ERROR, NLM_F_ACK};
 use tandem_protocol::sync;
 
 /// Slots of the retransmit window (40 bytes each: 160 KiB).
@@ -461,7 +462,7 @@ impl SyncPort {
             match r {
                 Ok(()) => committed += (batch.len() - retry.len()) as u32,
                 Err(e) => {
-                    crate::log!(Error, "conntrack commit: {}", ErrorText(&e));
+                    log_io(Level::Error, "conntrack commit", e);
                     failed += batch.len() as u32;
                     aborted = true;
                     continue;
@@ -581,7 +582,7 @@ impl SyncPort {
                     continue;
                 }
                 Err(e) => {
-                    crate::log!(Error, "conntrack events: {}", ErrorText(&e));
+                    log_io(Level::Error, "conntrack events", e);
                     break;
                 }
             };
@@ -633,7 +634,7 @@ impl SyncPort {
                 })
             }
             Err(e) => {
-                crate::log!(Error, "conntrack dump: {}", ErrorText(&e));
+                log_io(Level::Error, "conntrack dump", e);
                 self.core.handle_dump_failed(now);
             }
         }
@@ -730,7 +731,7 @@ impl SyncPort {
                 Ok(None) => break,
                 Err(e) => {
                     if log_due(&mut self.next_drop_log, now) {
-                        crate::log!(Warning, "sync socket: {}", ErrorText(&e));
+                        log_io(Level::Warning, "sync socket", e);
                     }
                     break;
                 }
@@ -786,7 +787,6 @@ impl SyncPort {
 
     #[inline(never)]
     fn handle_actions(&mut self) {
-        use crate::log::Level;
         while let Some(a) = self.core.poll_action() {
             let (peer, level, what) = match a {
                 Action::PeerUp { peer } => (peer, Level::Notice, "is up"),
@@ -1168,10 +1168,14 @@ fn send_batch(
             if p.message_type() != NLMSG_ERROR {
                 continue;
             }
-            if let Ok(e) = ErrorMessage::parse(p.payload(), p.flags()) {
+            // The error code and the echoed request header (as
+            // `ErrorMessage::parse` requires; its text is not needed).
+            let pl = p.payload();
+            if let (Some(&[a, b, c, d]), true) = (pl.get(..4), pl.len() >= 20) {
+                let errno = i32::from_ne_bytes([a, b, c, d]).saturating_neg();
                 let s = p.sequence_number();
-                if e.errno != 0 {
-                    on_error(s.wrapping_sub(base) as usize, e.errno);
+                if errno != 0 {
+                    on_error(s.wrapping_sub(base) as usize, errno);
                 }
                 if s == last_seq {
                     done = true;
@@ -1182,6 +1186,12 @@ fn send_batch(
             return Ok(());
         }
     }
+}
+
+/// Logs `<what>: <error>` at `level` (one call for the similar lines).
+#[inline(never)]
+fn log_io(level: Level, what: &str, e: std::io::Error) {
+    crate::log::write(level, format_args!("{what}: {}", ErrorText(&e)));
 }
 
 /// Rate limit of a log line: whether it may be logged `now` (then not
