@@ -406,16 +406,23 @@ pub(crate) fn pack_key(k: &Key, out: &mut [u8]) -> Option<usize> {
 }
 
 /// The key packed in `bytes` by [`pack_key`].
+#[cfg(test)]
 pub(crate) fn unpack_key(bytes: &[u8]) -> Option<Key> {
-    let mut r = Reader {
-        buf: bytes,
-        bad: false,
-    };
     let mut k = Key {
         orig: NO_TUPLE,
         zone: 0,
     };
+    unpack_key_into(bytes, &mut k)?;
+    Some(k)
+}
+
+/// [`unpack_key`] into `k` (in place).
+pub(crate) fn unpack_key_into(bytes: &[u8], k: &mut Key) -> Option<()> {
+    let mut r = Reader {
+        buf: bytes,
+        bad: false,
+    };
     let f = r.head(&mut k.orig);
     k.zone = r.zone(f);
-    (!r.bad).then_some(k)
+    (!r.bad).then_some(())
 }

@@ -770,6 +770,20 @@ fn read_record(i: &mut In<'_>, tag: u32, ctx: &mut Ctx, r: &mut Record) -> Resul
     Ok(())
 }
 
+impl Record {
+    /// Makes this the lease record of wire tag `tag` (9 add, 10 change,
+    /// 11 delete) holding the lease [`Lease::encode`] wrote at the start
+    /// of `lease`, decoded in place (a lease is some 370 octets: not
+    /// moved). `None` for another tag or a lease that does not decode.
+    pub fn set_lease(&mut self, tag: u32, lease: &[u8]) -> Option<()> {
+        if !(9..=11).contains(&tag) {
+            return None;
+        }
+        let mut i = In { buf: lease, pos: 0 };
+        read_record(&mut i, tag, &mut Ctx::default(), self).ok()
+    }
+}
+
 impl Iterator for Records<'_> {
     type Item = Result<Record, Error>;
 
