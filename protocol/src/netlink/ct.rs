@@ -907,11 +907,17 @@ pub fn parse_entry_into(payload: &[u8], e: &mut Entry) -> Result<(), Error> {
                 parse_tuple(&nla, v6, t)?;
                 have |= kind;
             }
-            CTA_STATUS => e.status = nla.be(4)?,
-            CTA_TIMEOUT => e.timeout = nla.be(4)?,
-            CTA_MARK => e.mark = nla.be(4)?,
-            CTA_ZONE => e.zone = nla.be(2)? as u16,
-            CTA_ID => e.id = Some(nla.be(4)?),
+            CTA_STATUS | CTA_TIMEOUT | CTA_MARK | CTA_ZONE | CTA_ID => {
+                // One size check for the scalars (the zone has 2 octets).
+                let v = nla.be(if kind == CTA_ZONE { 2 } else { 4 })?;
+                match kind {
+                    CTA_STATUS => e.status = v,
+                    CTA_TIMEOUT => e.timeout = v,
+                    CTA_MARK => e.mark = v,
+                    CTA_ZONE => e.zone = v as u16,
+                    _ => e.id = Some(v),
+                }
+            }
             CTA_PROTOINFO => parse_protoinfo(&nla, &mut e.tcp)?,
             _ => {}
         }
