@@ -426,13 +426,10 @@ impl SyncPort {
                 };
                 e.tcp = e.tcp.map(|t| t.liberal());
                 let s = base.wrapping_add(batch.len() as u32);
-                match ct::new_request(&mut ct_tx[len..], s, &e, NewMode::Create, false) {
-                    Ok(n) => {
-                        last = len;
-                        len += n;
-                        batch.push(e);
-                    }
-                    Err(_) => failed += 1,
+                if add_request(ct_tx, &mut len, &mut last, s, &e, NewMode::Create) {
+                    batch.push(e);
+                } else {
+                    failed += 1;
                 }
             }
             if batch.is_empty() {
@@ -478,9 +475,7 @@ impl SyncPort {
             let mut sent = 0;
             for (k, e) in retry.iter().enumerate() {
                 let s = base.wrapping_add(k as u32);
-                if let Ok(n) = ct::new_request(&mut ct_tx[len..], s, e, NewMode::Update, false) {
-                    last = len;
-                    len += n;
+                if add_request(ct_tx, &mut len, &mut last, s, e, NewMode::Update) {
                     sent += 1;
                 }
             }
@@ -1114,6 +1109,25 @@ pub(super) fn cache_chunk(
         return;
     }
     *more = false;
+}
+
+/// Appends the request numbered `s` for `e` at `*len` of `tx` (`*last`:
+/// its offset); whether it could be encoded.
+#[inline(never)]
+fn add_request(
+    tx: &mut [u8],
+    len: &mut usize,
+    last: &mut usize,
+    s: u32,
+    e: &Entry,
+    mode: NewMode,
+) -> bool {
+    let Ok(n) = ct::new_request(tx.get_mut(*len..).unwrap_or_default(), s, e, mode, false) else {
+        return false;
+    };
+    *last = *len;
+    *len += n;
+    true
 }
 
 /// Sends a batch of requests (`msg`, the one at offset `last` gets an ack

@@ -537,12 +537,14 @@ pub fn new_request(
     b.push_fixed(&NfGenMsg::new(family_of(orig)).to_bytes());
     push_tuple(&mut b, CTA_TUPLE_ORIG, orig);
     if creating {
+        let inverse;
         let reply = if delta.is_none() {
-            entry.reply
+            &entry.reply
         } else {
-            orig.inverse()
+            inverse = orig.inverse();
+            &inverse
         };
-        push_tuple(&mut b, CTA_TUPLE_REPLY, &reply);
+        push_tuple(&mut b, CTA_TUPLE_REPLY, reply);
     }
     let status = entry.status & !IPS_UNCHANGEABLE_MASK;
     if status != 0 {
