@@ -378,7 +378,8 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
     let same_family = |m: Option<Manip>| m.is_none_or(|m| m.addr.is_ipv6() == v6);
     let mut extra = 0;
     let (mut snat_addr, mut dnat_addr) = (None, None);
-    let derived = e.reply_is_derivable() && same_family(delta.snat) && same_family(delta.dnat);
+    let derived =
+        e.orig.reply_with(delta) == e.reply && same_family(delta.snat) && same_family(delta.dnat);
     if derived {
         let (f, a) = nat_flags(
             delta.snat,
