@@ -1086,7 +1086,11 @@ pub(super) fn cache_chunk(
         }
         *cursor = 1;
     }
-    for e in s.core.cache_entries().skip(done) {
+    // One loop (no `skip`: its own loop would unpack entries too).
+    for (k, e) in s.core.cache_entries().enumerate() {
+        if k < done {
+            continue;
+        }
         let first = done == 0;
         let ok = put(out, &|b: &mut crate::buf::Buf<'_>| {
             if json && !first {
