@@ -924,11 +924,7 @@ pub fn parse_entry_into(payload: &[u8], e: &mut Entry) -> Result<(), Error> {
             _ => {}
         }
     }
-    for kind in [CTA_TUPLE_ORIG, CTA_TUPLE_REPLY] {
-        if have & kind == 0 {
-            return Err(Error::MissingAttribute { kind });
-        }
-    }
+    missing(have)?;
     if e.orig.proto != e.reply.proto {
         return Err(Error::ProtocolMismatch);
     }
@@ -950,12 +946,21 @@ fn parse_tuple(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
         }
         have |= kind;
     }
-    for kind in [CTA_TUPLE_IP, CTA_TUPLE_PROTO] {
-        if have & kind == 0 {
-            return Err(Error::MissingAttribute { kind });
-        }
+    missing(have)
+}
+
+/// [`Error::MissingAttribute`] for the first of kinds 1 and 2 (both
+/// nests' required pair: tuples of an entry, parts of a tuple) not in
+/// `have` (bit `kind`).
+fn missing(have: u16) -> Result<(), Error> {
+    let absent = !have & 3;
+    if absent == 0 {
+        return Ok(());
     }
-    Ok(())
+    // The lowest absent kind.
+    Err(Error::MissingAttribute {
+        kind: absent & absent.wrapping_neg(),
+    })
 }
 
 fn parse_addrs(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
@@ -986,10 +991,12 @@ fn parse_addrs(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
             return Err(Error::FamilyMismatch);
         }
     }
-    for i in 0..2 {
-        if have & 1 << i == 0 {
-            return Err(Error::MissingAttribute { kind: src_kind + i });
-        }
+    // Source (bit 0) first, then destination.
+    let absent = !have & 3;
+    if absent != 0 {
+        return Err(Error::MissingAttribute {
+            kind: src_kind + u16::from(absent & 1 == 0),
+        });
     }
     Ok(())
 }
