@@ -520,12 +520,9 @@ pub fn new_request(
     check_tuples(orig, &entry.reply)?;
     let delta = entry.nat_delta();
     let creating = mode != NewMode::Update;
-    if creating {
-        for m in [&delta.snat, &delta.dnat].into_iter().flatten() {
-            if m.addr.is_ipv6() != orig.is_ipv6() {
-                return Err(Error::FamilyMismatch);
-            }
-        }
+    let other_family = |m: &Option<Manip>| m.is_some_and(|m| m.addr.is_ipv6() != orig.is_ipv6());
+    if creating && (other_family(&delta.snat) || other_family(&delta.dnat)) {
+        return Err(Error::FamilyMismatch);
     }
     let flags = request_flags(ack)
         | match mode {
