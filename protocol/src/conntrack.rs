@@ -460,7 +460,7 @@ impl Key {
     pub fn hash32(&self) -> u32 {
         const OFFSET: u32 = 0x811c_9dc5;
         let mut h = OFFSET;
-        for addr in [self.orig.src, self.orig.dst] {
+        for addr in [&self.orig.src, &self.orig.dst] {
             h = match addr {
                 IpAddr::V4(a) => fnv1a(h, &a.octets()),
                 IpAddr::V6(a) => fnv1a(h, &a.octets()),
