@@ -288,7 +288,7 @@ pub(crate) fn pack(e: &Entry, out: &mut [u8]) -> Option<usize> {
         w.put(&[t.flags_orig, t.flags_reply]);
     }
     if derivable {
-        for (m, port_flag) in [(delta.snat, F_SNAT_PORT), (delta.dnat, F_DNAT_PORT)] {
+        for (m, port_flag) in [(&delta.snat, F_SNAT_PORT), (&delta.dnat, F_DNAT_PORT)] {
             if let Some(m) = m {
                 w.addr(m.addr);
                 if f & port_flag != 0 {

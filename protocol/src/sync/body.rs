@@ -420,12 +420,12 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
     o.varint(u64::from(e.status ^ STATUS_BASE));
     o.varint(u64::from(e.timeout));
     let nat = [
-        (delta.snat, snat_addr, F_SNAT_PORT),
-        (delta.dnat, dnat_addr, F_DNAT_PORT),
+        (&delta.snat, &snat_addr, F_SNAT_PORT),
+        (&delta.dnat, &dnat_addr, F_DNAT_PORT),
     ];
     for (m, addr, port_flag) in nat {
         if let Some(a) = addr {
-            o.addr(&a);
+            o.addr(a);
         }
         if let Some(m) = m {
             if extra & port_flag != 0 {
