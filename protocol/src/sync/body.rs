@@ -347,7 +347,7 @@ fn read_key(i: &mut In<'_>, k: &mut conntrack::Key) -> Result<(), DecodeError> {
 /// `F_xNAT_PORT` given as `bits`) and the address to send, resolving the
 /// back reference in `prev` (updated).
 fn nat_flags(
-    m: Option<Manip>,
+    m: &Option<Manip>,
     prev: &mut Option<IpAddr>,
     default_port: u16,
     bits: [u32; 3],
@@ -375,14 +375,14 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
     let (flags, _) = classify(&e.orig)?;
     let delta = e.nat_delta();
     let v6 = flags & F_V6 != 0;
-    let same_family = |m: Option<Manip>| m.is_none_or(|m| m.addr.is_ipv6() == v6);
+    let same_family = |m: &Option<Manip>| m.is_none_or(|m| m.addr.is_ipv6() == v6);
     let mut extra = 0;
     let (mut snat_addr, mut dnat_addr) = (None, None);
     let derived =
-        e.orig.reply_with(delta) == e.reply && same_family(delta.snat) && same_family(delta.dnat);
+        e.orig.reply_with(delta) == e.reply && same_family(&delta.snat) && same_family(&delta.dnat);
     if derived {
         let (f, a) = nat_flags(
-            delta.snat,
+            &delta.snat,
             &mut ctx.snat,
             default_snat_port(&e.orig),
             [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
@@ -390,7 +390,7 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
         extra |= f;
         snat_addr = a;
         let (f, a) = nat_flags(
-            delta.dnat,
+            &delta.dnat,
             &mut ctx.dnat,
             default_dnat_port(&e.orig),
             [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
