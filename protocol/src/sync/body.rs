@@ -470,9 +470,10 @@ fn read_nat(
     prev: &mut Option<IpAddr>,
     default_port: u16,
     bits: [u32; 3],
-) -> Result<Option<Manip>, DecodeError> {
+    out: &mut Option<Manip>,
+) -> Result<(), DecodeError> {
     if f & bits[0] == 0 {
-        return Ok(None);
+        return Ok(());
     }
     let addr = if f & bits[1] == 0 {
         i.addr(f & F_V6 != 0)?
@@ -485,7 +486,8 @@ fn read_nat(
     } else {
         default_port
     };
-    Ok(Some(Manip { addr, port }))
+    *out = Some(Manip { addr, port });
+    Ok(())
 }
 
 /// Reads a conntrack entry into `e`, resolving back references in `ctx`
@@ -496,19 +498,21 @@ fn read_entry(i: &mut In<'_>, ctx: &mut Ctx, e: &mut Entry) -> Result<(), Decode
     e.status = i.u32()? ^ STATUS_BASE;
     e.timeout = i.u32()?;
     let mut delta = NatDelta::NONE;
-    delta.snat = read_nat(
+    read_nat(
         i,
         f,
         &mut ctx.snat,
         default_snat_port(orig),
         [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
+        &mut delta.snat,
     )?;
-    delta.dnat = read_nat(
+    read_nat(
         i,
         f,
         &mut ctx.dnat,
         default_dnat_port(orig),
         [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
+        &mut delta.dnat,
     )?;
     e.mark = if f & F_MARK != 0 { i.u32()? } else { 0 };
     e.zone = if f & F_ZONE != 0 { i.u16()? } else { 0 };
