@@ -364,21 +364,28 @@ pub(crate) fn unpack_into(bytes: &[u8], e: &mut Entry) -> Option<()> {
         let orig = &e.orig;
         let mut delta = NatDelta::NONE;
         let parts = [
-            (F_SNAT, F_SNAT6, F_SNAT_PORT, default_snat_port(orig)),
-            (F_DNAT, F_DNAT6, F_DNAT_PORT, default_dnat_port(orig)),
+            (
+                &mut delta.snat,
+                F_SNAT,
+                F_SNAT6,
+                F_SNAT_PORT,
+                default_snat_port(orig),
+            ),
+            (
+                &mut delta.dnat,
+                F_DNAT,
+                F_DNAT6,
+                F_DNAT_PORT,
+                default_dnat_port(orig),
+            ),
         ];
-        for (k, (on, v6, port, default)) in parts.into_iter().enumerate() {
+        for (m, on, v6, port, default) in parts {
             if f & on == 0 {
                 continue;
             }
             let addr = r.addr(f & v6 != 0);
             let port = if f & port != 0 { r.u16() } else { default };
-            let m = Some(Manip { addr, port });
-            if k == 0 {
-                delta.snat = m;
-            } else {
-                delta.dnat = m;
-            }
+            *m = Some(Manip { addr, port });
         }
         e.reply = orig.reply_with(delta);
     }
