@@ -571,29 +571,27 @@ impl Entry {
         let o = &self.orig;
         let r = &self.reply;
         let inv = o.inverse();
-        if o.is_icmp() {
-            let id_changed = r.src_port != inv.src_port;
-            let src_changed = r.dst != inv.dst;
-            let dst_changed = r.src != inv.src;
-            let snat = src_changed || (id_changed && !dst_changed);
-            let dnat = dst_changed;
-            return NatDelta {
-                snat: snat.then_some(Manip {
-                    addr: r.dst,
-                    port: r.src_port,
-                }),
-                dnat: dnat.then_some(Manip {
-                    addr: r.src,
-                    port: r.src_port,
-                }),
-            };
-        }
-        let snat = r.dst != inv.dst || r.dst_port != inv.dst_port;
-        let dnat = r.src != inv.src || r.src_port != inv.src_port;
+        let src_changed = r.dst != inv.dst;
+        let dst_changed = r.src != inv.src;
+        let src_port_changed = r.src_port != inv.src_port;
+        // ICMP: the id (the reply's source "port") is either mapping's.
+        let (snat, dnat, snat_port) = if o.is_icmp() {
+            (
+                src_changed || (src_port_changed && !dst_changed),
+                dst_changed,
+                r.src_port,
+            )
+        } else {
+            (
+                src_changed || r.dst_port != inv.dst_port,
+                dst_changed || src_port_changed,
+                r.dst_port,
+            )
+        };
         NatDelta {
             snat: snat.then_some(Manip {
                 addr: r.dst,
-                port: r.dst_port,
+                port: snat_port,
             }),
             dnat: dnat.then_some(Manip {
                 addr: r.src,
