@@ -334,18 +334,13 @@ impl Tuple {
     /// type (echo, timestamp, information, address mask; ICMPv6 echo and
     /// node information), and the reverse. Other ICMP types are kept.
     pub const fn inverse(&self) -> Tuple {
-        if self.is_icmp() {
+        let (src_port, dst_port) = if self.is_icmp() {
             let t = invert_icmp_type(self.proto, self.icmp_type());
-            Tuple::new(
-                self.dst,
-                self.src,
-                self.proto,
-                self.src_port,
-                (t as u16) << 8 | self.icmp_code() as u16,
-            )
+            (self.src_port, (t as u16) << 8 | self.icmp_code() as u16)
         } else {
-            Tuple::new(self.dst, self.src, self.proto, self.dst_port, self.src_port)
-        }
+            (self.dst_port, self.src_port)
+        };
+        Tuple::new(self.dst, self.src, self.proto, src_port, dst_port)
     }
 
     /// The reply tuple of a connection whose original tuple is `self` and
