@@ -343,30 +343,30 @@ fn read_key(i: &mut In<'_>, k: &mut conntrack::Key) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// One NAT part of an entry: its flags (`F_xNAT`, `F_xNAT_REF`,
-/// `F_xNAT_PORT` given as `bits`) and the address to send, resolving the
-/// back reference in `prev` (updated).
+/// One NAT part of an entry: returns its flags (`F_xNAT`, `F_xNAT_REF`,
+/// `F_xNAT_PORT` given as `bits`) and sets `addr` to the address to send
+/// (if any), resolving the back reference in `prev` (updated).
 fn nat_flags(
     m: &Option<Manip>,
     prev: &mut Option<IpAddr>,
     default_port: u16,
     bits: [u32; 3],
-) -> (u32, Option<IpAddr>) {
+    addr: &mut Option<IpAddr>,
+) -> u32 {
     let Some(m) = m else {
-        return (0, None);
+        return 0;
     };
     let mut flags = bits[0];
-    let mut addr = None;
     if *prev == Some(m.addr) {
         flags |= bits[1];
     } else {
-        addr = Some(m.addr);
+        *addr = Some(m.addr);
         *prev = Some(m.addr);
     }
     if m.port != default_port {
         flags |= bits[2];
     }
-    (flags, addr)
+    flags
 }
 
 /// Writes a conntrack entry in context `ctx` (updated), or `None` when the
@@ -381,22 +381,20 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
     let derived =
         e.orig.reply_with(delta) == e.reply && same_family(&delta.snat) && same_family(&delta.dnat);
     if derived {
-        let (f, a) = nat_flags(
+        extra |= nat_flags(
             &delta.snat,
             &mut ctx.snat,
             default_snat_port(&e.orig),
             [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
+            &mut snat_addr,
         );
-        extra |= f;
-        snat_addr = a;
-        let (f, a) = nat_flags(
+        extra |= nat_flags(
             &delta.dnat,
             &mut ctx.dnat,
             default_dnat_port(&e.orig),
             [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
+            &mut dnat_addr,
         );
-        extra |= f;
-        dnat_addr = a;
     } else {
         let (rflags, _) = classify(&e.reply)?;
         extra |= F_REPLY;
