@@ -177,6 +177,7 @@ impl Instant {
 impl Add<Duration> for Instant {
     type Output = Instant;
     /// Saturating at the end of time.
+    #[inline(never)]
     fn add(self, rhs: Duration) -> Instant {
         Instant {
             micros: self.micros.saturating_add(rhs.micros),

@@ -334,18 +334,13 @@ impl Tuple {
     /// type (echo, timestamp, information, address mask; ICMPv6 echo and
     /// node information), and the reverse. Other ICMP types are kept.
     pub const fn inverse(&self) -> Tuple {
-        if self.is_icmp() {
+        let (src_port, dst_port) = if self.is_icmp() {
             let t = invert_icmp_type(self.proto, self.icmp_type());
-            Tuple::new(
-                self.dst,
-                self.src,
-                self.proto,
-                self.src_port,
-                (t as u16) << 8 | self.icmp_code() as u16,
-            )
+            (self.src_port, (t as u16) << 8 | self.icmp_code() as u16)
         } else {
-            Tuple::new(self.dst, self.src, self.proto, self.dst_port, self.src_port)
-        }
+            (self.dst_port, self.src_port)
+        };
+        Tuple::new(self.dst, self.src, self.proto, src_port, dst_port)
     }
 
     /// The reply tuple of a connection whose original tuple is `self` and
@@ -460,7 +455,7 @@ impl Key {
     pub fn hash32(&self) -> u32 {
         const OFFSET: u32 = 0x811c_9dc5;
         let mut h = OFFSET;
-        for addr in [self.orig.src, self.orig.dst] {
+        for addr in [&self.orig.src, &self.orig.dst] {
             h = match addr {
                 IpAddr::V4(a) => fnv1a(h, &a.octets()),
                 IpAddr::V6(a) => fnv1a(h, &a.octets()),
@@ -571,29 +566,27 @@ impl Entry {
         let o = &self.orig;
         let r = &self.reply;
         let inv = o.inverse();
-        if o.is_icmp() {
-            let id_changed = r.src_port != inv.src_port;
-            let src_changed = r.dst != inv.dst;
-            let dst_changed = r.src != inv.src;
-            let snat = src_changed || (id_changed && !dst_changed);
-            let dnat = dst_changed;
-            return NatDelta {
-                snat: snat.then_some(Manip {
-                    addr: r.dst,
-                    port: r.src_port,
-                }),
-                dnat: dnat.then_some(Manip {
-                    addr: r.src,
-                    port: r.src_port,
-                }),
-            };
-        }
-        let snat = r.dst != inv.dst || r.dst_port != inv.dst_port;
-        let dnat = r.src != inv.src || r.src_port != inv.src_port;
+        let src_changed = r.dst != inv.dst;
+        let dst_changed = r.src != inv.src;
+        let src_port_changed = r.src_port != inv.src_port;
+        // ICMP: the id (the reply's source "port") is either mapping's.
+        let (snat, dnat, snat_port) = if o.is_icmp() {
+            (
+                src_changed || (src_port_changed && !dst_changed),
+                dst_changed,
+                r.src_port,
+            )
+        } else {
+            (
+                src_changed || r.dst_port != inv.dst_port,
+                dst_changed || src_port_changed,
+                r.dst_port,
+            )
+        };
         NatDelta {
             snat: snat.then_some(Manip {
                 addr: r.dst,
-                port: r.dst_port,
+                port: snat_port,
             }),
             dnat: dnat.then_some(Manip {
                 addr: r.src,

@@ -1106,14 +1106,14 @@ impl<'a> CtSync<'a> {
         if let Some(p) = self.peers.get_mut(peer) {
             if fresh_records {
                 p.frames_unacked += 1;
-                let at = if p.frames_unacked >= every {
+            }
+            if fresh_records || duplicates {
+                let at = if fresh_records && p.frames_unacked >= every {
                     now
                 } else {
                     now + delay
                 };
                 p.ack_due = earliest(p.ack_due, Some(at));
-            } else if duplicates {
-                p.ack_due = earliest(p.ack_due, Some(now + delay));
             }
         }
         self.progress(now);
@@ -1397,13 +1397,14 @@ impl<'a> CtSync<'a> {
             }
         }
         if (req || lease_req) && w.push(&Record::ResyncRequest).is_ok() {
+            let retry_at = now + self.cfg.resync_retry;
             if req {
-                p.req_due = Some(now + self.cfg.resync_retry);
+                p.req_due = Some(retry_at);
                 bump(&mut self.counters.resync_requests_sent);
             }
             if lease_req {
                 p.lease_req -= 1;
-                p.lease_req_due = (p.lease_req > 0).then(|| now + self.cfg.resync_retry);
+                p.lease_req_due = (p.lease_req > 0).then_some(retry_at);
                 bump(&mut self.counters.lease_requests_sent);
             }
         }

@@ -288,7 +288,7 @@ pub(crate) fn pack(e: &Entry, out: &mut [u8]) -> Option<usize> {
         w.put(&[t.flags_orig, t.flags_reply]);
     }
     if derivable {
-        for (m, port_flag) in [(delta.snat, F_SNAT_PORT), (delta.dnat, F_DNAT_PORT)] {
+        for (m, port_flag) in [(&delta.snat, F_SNAT_PORT), (&delta.dnat, F_DNAT_PORT)] {
             if let Some(m) = m {
                 w.addr(m.addr);
                 if f & port_flag != 0 {
@@ -364,21 +364,28 @@ pub(crate) fn unpack_into(bytes: &[u8], e: &mut Entry) -> Option<()> {
         let orig = &e.orig;
         let mut delta = NatDelta::NONE;
         let parts = [
-            (F_SNAT, F_SNAT6, F_SNAT_PORT, default_snat_port(orig)),
-            (F_DNAT, F_DNAT6, F_DNAT_PORT, default_dnat_port(orig)),
+            (
+                &mut delta.snat,
+                F_SNAT,
+                F_SNAT6,
+                F_SNAT_PORT,
+                default_snat_port(orig),
+            ),
+            (
+                &mut delta.dnat,
+                F_DNAT,
+                F_DNAT6,
+                F_DNAT_PORT,
+                default_dnat_port(orig),
+            ),
         ];
-        for (k, (on, v6, port, default)) in parts.into_iter().enumerate() {
+        for (m, on, v6, port, default) in parts {
             if f & on == 0 {
                 continue;
             }
             let addr = r.addr(f & v6 != 0);
             let port = if f & port != 0 { r.u16() } else { default };
-            let m = Some(Manip { addr, port });
-            if k == 0 {
-                delta.snat = m;
-            } else {
-                delta.dnat = m;
-            }
+            *m = Some(Manip { addr, port });
         }
         e.reply = orig.reply_with(delta);
     }
@@ -406,16 +413,23 @@ pub(crate) fn pack_key(k: &Key, out: &mut [u8]) -> Option<usize> {
 }
 
 /// The key packed in `bytes` by [`pack_key`].
+#[cfg(test)]
 pub(crate) fn unpack_key(bytes: &[u8]) -> Option<Key> {
-    let mut r = Reader {
-        buf: bytes,
-        bad: false,
-    };
     let mut k = Key {
         orig: NO_TUPLE,
         zone: 0,
     };
+    unpack_key_into(bytes, &mut k)?;
+    Some(k)
+}
+
+/// [`unpack_key`] into `k` (in place).
+pub(crate) fn unpack_key_into(bytes: &[u8], k: &mut Key) -> Option<()> {
+    let mut r = Reader {
+        buf: bytes,
+        bad: false,
+    };
     let f = r.head(&mut k.orig);
     k.zone = r.zone(f);
-    (!r.bad).then_some(k)
+    (!r.bad).then_some(())
 }

@@ -10,14 +10,15 @@
 //! record takes one slot, and by binary search (O(log slots)) otherwise.
 
 use tandem_protocol::conntrack::Entry;
-#[cfg(test)]
 use tandem_protocol::conntrack::Key;
 use tandem_protocol::lease::{Duid, Lease};
 use tandem_protocol::sync::{seq_after, FrameWriter, PushError, Record};
 
 #[cfg(test)]
 use super::packed::unpack;
-use super::packed::{pack, pack_key, unpack_into, unpack_key, MAX_PACKED, NO_TUPLE};
+#[cfg(test)]
+use super::packed::unpack_key;
+use super::packed::{pack, pack_key, unpack_into, unpack_key_into, MAX_PACKED, NO_TUPLE};
 use super::EventKind;
 
 /// What a lease record does on the receiving side.
@@ -398,10 +399,13 @@ impl<'a> Window<'a> {
     ) -> Option<Result<(), PushError>> {
         let mut buf = [0; MAX_PACKED];
         let (kind, bytes) = self.bytes(seq, &mut buf)?;
-        let r = match kind {
+        // One record slot, its variant set first and its fields filled
+        // in place.
+        let mut r = Record::ResyncRequest;
+        match kind {
             K_NEW | K_UPDATE => {
                 let e = Entry::new(NO_TUPLE, NO_TUPLE);
-                let mut r = if kind == K_NEW {
+                r = if kind == K_NEW {
                     Record::CtNew(e)
                 } else {
                     Record::CtUpdate(e)
@@ -409,26 +413,30 @@ impl<'a> Window<'a> {
                 if let Record::CtNew(e) | Record::CtUpdate(e) = &mut r {
                     unpack_into(bytes, e)?;
                 }
-                return Some(f(&r));
             }
-            K_DESTROY => Record::CtDestroy(unpack_key(bytes)?),
-            K_BEGIN => Record::ResyncBegin,
-            K_END => Record::ResyncEnd,
+            K_DESTROY => {
+                r = Record::CtDestroy(Key {
+                    orig: NO_TUPLE,
+                    zone: 0,
+                });
+                if let Record::CtDestroy(k) = &mut r {
+                    unpack_key_into(bytes, k)?;
+                }
+            }
+            K_BEGIN => r = Record::ResyncBegin,
+            K_END => r = Record::ResyncEnd,
             K_LEASE_DUID => {
                 let (off, len) = lease_ref(bytes)?;
-                Record::LeaseDuid(Duid::from_slice(self.ring.get_raw(off, len)?).ok()?)
+                r = Record::LeaseDuid(Duid::from_slice(self.ring.get_raw(off, len)?).ok()?);
             }
             K_LEASE_ADD..=K_LEASE_DELETE => {
                 let (off, len) = lease_ref(bytes)?;
-                let (l, _) = Lease::decode(self.ring.get_raw(off, len)?).ok()?;
-                match kind {
-                    K_LEASE_ADD => Record::LeaseAdd(l),
-                    K_LEASE_CHANGE => Record::LeaseChange(l),
-                    _ => Record::LeaseDelete(l),
-                }
+                // Wire tags 9 to 11: add, change, delete.
+                let tag = u32::from(kind - K_LEASE_ADD) + 9;
+                r.set_lease(tag, self.ring.get_raw(off, len)?)?;
             }
             _ => return None,
-        };
+        }
         Some(f(&r))
     }
 

@@ -37,6 +37,7 @@
 //! entries.
 
 use super::{is_vip, Daemon};
+use crate::log::Level;
 use crate::sys::clock;
 use crate::sys::ctnetlink::{CtSocket, CT_EVENT_GROUPS};
 use crate::sys::udp::{self, UdpSocket};
@@ -51,7 +52,7 @@ use tandem_protocol::config::{SyncConfig, SyncKey};
 use tandem_protocol::conntrack::{Entry, Tuple};
 use tandem_protocol::netlink::ct::{self, DumpFamily, EntryKind, NewMode};
 use tandem_protocol::netlink::route;
-use tandem_protocol::netlink::{ErrorMessage, Messages, NLMSG_ERROR, NLM_F_ACK};
+use tandem_protocol::netlink::{Messages, NLMSG_ERROR, NLM_F_ACK};
 use tandem_protocol::sync;
 
 /// Slots of the retransmit window (40 bytes each: 160 KiB).
@@ -425,13 +426,10 @@ impl SyncPort {
                 };
                 e.tcp = e.tcp.map(|t| t.liberal());
                 let s = base.wrapping_add(batch.len() as u32);
-                match ct::new_request(&mut ct_tx[len..], s, &e, NewMode::Create, false) {
-                    Ok(n) => {
-                        last = len;
-                        len += n;
-                        batch.push(e);
-                    }
-                    Err(_) => failed += 1,
+                if add_request(ct_tx, &mut len, &mut last, s, &e, NewMode::Create) {
+                    batch.push(e);
+                } else {
+                    failed += 1;
                 }
             }
             if batch.is_empty() {
@@ -461,7 +459,7 @@ impl SyncPort {
             match r {
                 Ok(()) => committed += (batch.len() - retry.len()) as u32,
                 Err(e) => {
-                    crate::log!(Error, "conntrack commit: {}", ErrorText(&e));
+                    log_io(Level::Error, "conntrack commit", e);
                     failed += batch.len() as u32;
                     aborted = true;
                     continue;
@@ -477,9 +475,7 @@ impl SyncPort {
             let mut sent = 0;
             for (k, e) in retry.iter().enumerate() {
                 let s = base.wrapping_add(k as u32);
-                if let Ok(n) = ct::new_request(&mut ct_tx[len..], s, e, NewMode::Update, false) {
-                    last = len;
-                    len += n;
+                if add_request(ct_tx, &mut len, &mut last, s, e, NewMode::Update) {
                     sent += 1;
                 }
             }
@@ -581,7 +577,7 @@ impl SyncPort {
                     continue;
                 }
                 Err(e) => {
-                    crate::log!(Error, "conntrack events: {}", ErrorText(&e));
+                    log_io(Level::Error, "conntrack events", e);
                     break;
                 }
             };
@@ -633,7 +629,7 @@ impl SyncPort {
                 })
             }
             Err(e) => {
-                crate::log!(Error, "conntrack dump: {}", ErrorText(&e));
+                log_io(Level::Error, "conntrack dump", e);
                 self.core.handle_dump_failed(now);
             }
         }
@@ -730,7 +726,7 @@ impl SyncPort {
                 Ok(None) => break,
                 Err(e) => {
                     if log_due(&mut self.next_drop_log, now) {
-                        crate::log!(Warning, "sync socket: {}", ErrorText(&e));
+                        log_io(Level::Warning, "sync socket", e);
                     }
                     break;
                 }
@@ -786,7 +782,6 @@ impl SyncPort {
 
     #[inline(never)]
     fn handle_actions(&mut self) {
-        use crate::log::Level;
         while let Some(a) = self.core.poll_action() {
             let (peer, level, what) = match a {
                 Action::PeerUp { peer } => (peer, Level::Notice, "is up"),
@@ -1091,7 +1086,11 @@ pub(super) fn cache_chunk(
         }
         *cursor = 1;
     }
-    for e in s.core.cache_entries().skip(done) {
+    // One loop (no `skip`: its own loop would unpack entries too).
+    for (k, e) in s.core.cache_entries().enumerate() {
+        if k < done {
+            continue;
+        }
         let first = done == 0;
         let ok = put(out, &|b: &mut crate::buf::Buf<'_>| {
             if json && !first {
@@ -1114,6 +1113,25 @@ pub(super) fn cache_chunk(
         return;
     }
     *more = false;
+}
+
+/// Appends the request numbered `s` for `e` at `*len` of `tx` (`*last`:
+/// its offset); whether it could be encoded.
+#[inline(never)]
+fn add_request(
+    tx: &mut [u8],
+    len: &mut usize,
+    last: &mut usize,
+    s: u32,
+    e: &Entry,
+    mode: NewMode,
+) -> bool {
+    let Ok(n) = ct::new_request(tx.get_mut(*len..).unwrap_or_default(), s, e, mode, false) else {
+        return false;
+    };
+    *last = *len;
+    *len += n;
+    true
 }
 
 /// Sends a batch of requests (`msg`, the one at offset `last` gets an ack
@@ -1168,10 +1186,14 @@ fn send_batch(
             if p.message_type() != NLMSG_ERROR {
                 continue;
             }
-            if let Ok(e) = ErrorMessage::parse(p.payload(), p.flags()) {
+            // The error code and the echoed request header (as
+            // `ErrorMessage::parse` requires; its text is not needed).
+            let pl = p.payload();
+            if let (Some(&[a, b, c, d]), true) = (pl.get(..4), pl.len() >= 20) {
+                let errno = i32::from_ne_bytes([a, b, c, d]).saturating_neg();
                 let s = p.sequence_number();
-                if e.errno != 0 {
-                    on_error(s.wrapping_sub(base) as usize, e.errno);
+                if errno != 0 {
+                    on_error(s.wrapping_sub(base) as usize, errno);
                 }
                 if s == last_seq {
                     done = true;
@@ -1182,6 +1204,12 @@ fn send_batch(
             return Ok(());
         }
     }
+}
+
+/// Logs `<what>: <error>` at `level` (one call for the similar lines).
+#[inline(never)]
+fn log_io(level: Level, what: &str, e: std::io::Error) {
+    crate::log::write(level, format_args!("{what}: {}", ErrorText(&e)));
 }
 
 /// Rate limit of a log line: whether it may be logged `now` (then not

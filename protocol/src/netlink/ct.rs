@@ -520,12 +520,9 @@ pub fn new_request(
     check_tuples(orig, &entry.reply)?;
     let delta = entry.nat_delta();
     let creating = mode != NewMode::Update;
-    if creating {
-        for m in [&delta.snat, &delta.dnat].into_iter().flatten() {
-            if m.addr.is_ipv6() != orig.is_ipv6() {
-                return Err(Error::FamilyMismatch);
-            }
-        }
+    let other_family = |m: &Option<Manip>| m.is_some_and(|m| m.addr.is_ipv6() != orig.is_ipv6());
+    if creating && (other_family(&delta.snat) || other_family(&delta.dnat)) {
+        return Err(Error::FamilyMismatch);
     }
     let flags = request_flags(ack)
         | match mode {
@@ -537,12 +534,14 @@ pub fn new_request(
     b.push_fixed(&NfGenMsg::new(family_of(orig)).to_bytes());
     push_tuple(&mut b, CTA_TUPLE_ORIG, orig);
     if creating {
+        let inverse;
         let reply = if delta.is_none() {
-            entry.reply
+            &entry.reply
         } else {
-            orig.inverse()
+            inverse = orig.inverse();
+            &inverse
         };
-        push_tuple(&mut b, CTA_TUPLE_REPLY, &reply);
+        push_tuple(&mut b, CTA_TUPLE_REPLY, reply);
     }
     let status = entry.status & !IPS_UNCHANGEABLE_MASK;
     if status != 0 {
@@ -907,20 +906,22 @@ pub fn parse_entry_into(payload: &[u8], e: &mut Entry) -> Result<(), Error> {
                 parse_tuple(&nla, v6, t)?;
                 have |= kind;
             }
-            CTA_STATUS => e.status = nla.be(4)?,
-            CTA_TIMEOUT => e.timeout = nla.be(4)?,
-            CTA_MARK => e.mark = nla.be(4)?,
-            CTA_ZONE => e.zone = nla.be(2)? as u16,
-            CTA_ID => e.id = Some(nla.be(4)?),
+            CTA_STATUS | CTA_TIMEOUT | CTA_MARK | CTA_ZONE | CTA_ID => {
+                // One size check for the scalars (the zone has 2 octets).
+                let v = nla.be(if kind == CTA_ZONE { 2 } else { 4 })?;
+                match kind {
+                    CTA_STATUS => e.status = v,
+                    CTA_TIMEOUT => e.timeout = v,
+                    CTA_MARK => e.mark = v,
+                    CTA_ZONE => e.zone = v as u16,
+                    _ => e.id = Some(v),
+                }
+            }
             CTA_PROTOINFO => parse_protoinfo(&nla, &mut e.tcp)?,
             _ => {}
         }
     }
-    for kind in [CTA_TUPLE_ORIG, CTA_TUPLE_REPLY] {
-        if have & kind == 0 {
-            return Err(Error::MissingAttribute { kind });
-        }
-    }
+    missing(have)?;
     if e.orig.proto != e.reply.proto {
         return Err(Error::ProtocolMismatch);
     }
@@ -942,12 +943,21 @@ fn parse_tuple(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
         }
         have |= kind;
     }
-    for kind in [CTA_TUPLE_IP, CTA_TUPLE_PROTO] {
-        if have & kind == 0 {
-            return Err(Error::MissingAttribute { kind });
-        }
+    missing(have)
+}
+
+/// [`Error::MissingAttribute`] for the first of kinds 1 and 2 (both
+/// nests' required pair: tuples of an entry, parts of a tuple) not in
+/// `have` (bit `kind`).
+fn missing(have: u16) -> Result<(), Error> {
+    let absent = !have & 3;
+    if absent == 0 {
+        return Ok(());
     }
-    Ok(())
+    // The lowest absent kind.
+    Err(Error::MissingAttribute {
+        kind: absent & absent.wrapping_neg(),
+    })
 }
 
 fn parse_addrs(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
@@ -978,10 +988,12 @@ fn parse_addrs(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
             return Err(Error::FamilyMismatch);
         }
     }
-    for i in 0..2 {
-        if have & 1 << i == 0 {
-            return Err(Error::MissingAttribute { kind: src_kind + i });
-        }
+    // Source (bit 0) first, then destination.
+    let absent = !have & 3;
+    if absent != 0 {
+        return Err(Error::MissingAttribute {
+            kind: src_kind + u16::from(absent & 1 == 0),
+        });
     }
     Ok(())
 }

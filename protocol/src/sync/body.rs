@@ -343,30 +343,30 @@ fn read_key(i: &mut In<'_>, k: &mut conntrack::Key) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// One NAT part of an entry: its flags (`F_xNAT`, `F_xNAT_REF`,
-/// `F_xNAT_PORT` given as `bits`) and the address to send, resolving the
-/// back reference in `prev` (updated).
+/// One NAT part of an entry: returns its flags (`F_xNAT`, `F_xNAT_REF`,
+/// `F_xNAT_PORT` given as `bits`) and sets `addr` to the address to send
+/// (if any), resolving the back reference in `prev` (updated).
 fn nat_flags(
-    m: Option<Manip>,
+    m: &Option<Manip>,
     prev: &mut Option<IpAddr>,
     default_port: u16,
     bits: [u32; 3],
-) -> (u32, Option<IpAddr>) {
+    addr: &mut Option<IpAddr>,
+) -> u32 {
     let Some(m) = m else {
-        return (0, None);
+        return 0;
     };
     let mut flags = bits[0];
-    let mut addr = None;
     if *prev == Some(m.addr) {
         flags |= bits[1];
     } else {
-        addr = Some(m.addr);
+        *addr = Some(m.addr);
         *prev = Some(m.addr);
     }
     if m.port != default_port {
         flags |= bits[2];
     }
-    (flags, addr)
+    flags
 }
 
 /// Writes a conntrack entry in context `ctx` (updated), or `None` when the
@@ -375,27 +375,26 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
     let (flags, _) = classify(&e.orig)?;
     let delta = e.nat_delta();
     let v6 = flags & F_V6 != 0;
-    let same_family = |m: Option<Manip>| m.is_none_or(|m| m.addr.is_ipv6() == v6);
+    let same_family = |m: &Option<Manip>| m.is_none_or(|m| m.addr.is_ipv6() == v6);
     let mut extra = 0;
     let (mut snat_addr, mut dnat_addr) = (None, None);
-    let derived = e.reply_is_derivable() && same_family(delta.snat) && same_family(delta.dnat);
+    let derived =
+        e.orig.reply_with(delta) == e.reply && same_family(&delta.snat) && same_family(&delta.dnat);
     if derived {
-        let (f, a) = nat_flags(
-            delta.snat,
+        extra |= nat_flags(
+            &delta.snat,
             &mut ctx.snat,
             default_snat_port(&e.orig),
             [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
+            &mut snat_addr,
         );
-        extra |= f;
-        snat_addr = a;
-        let (f, a) = nat_flags(
-            delta.dnat,
+        extra |= nat_flags(
+            &delta.dnat,
             &mut ctx.dnat,
             default_dnat_port(&e.orig),
             [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
+            &mut dnat_addr,
         );
-        extra |= f;
-        dnat_addr = a;
     } else {
         let (rflags, _) = classify(&e.reply)?;
         extra |= F_REPLY;
@@ -419,12 +418,12 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
     o.varint(u64::from(e.status ^ STATUS_BASE));
     o.varint(u64::from(e.timeout));
     let nat = [
-        (delta.snat, snat_addr, F_SNAT_PORT),
-        (delta.dnat, dnat_addr, F_DNAT_PORT),
+        (&delta.snat, &snat_addr, F_SNAT_PORT),
+        (&delta.dnat, &dnat_addr, F_DNAT_PORT),
     ];
     for (m, addr, port_flag) in nat {
         if let Some(a) = addr {
-            o.addr(&a);
+            o.addr(a);
         }
         if let Some(m) = m {
             if extra & port_flag != 0 {
@@ -469,9 +468,10 @@ fn read_nat(
     prev: &mut Option<IpAddr>,
     default_port: u16,
     bits: [u32; 3],
-) -> Result<Option<Manip>, DecodeError> {
+    out: &mut Option<Manip>,
+) -> Result<(), DecodeError> {
     if f & bits[0] == 0 {
-        return Ok(None);
+        return Ok(());
     }
     let addr = if f & bits[1] == 0 {
         i.addr(f & F_V6 != 0)?
@@ -484,7 +484,8 @@ fn read_nat(
     } else {
         default_port
     };
-    Ok(Some(Manip { addr, port }))
+    *out = Some(Manip { addr, port });
+    Ok(())
 }
 
 /// Reads a conntrack entry into `e`, resolving back references in `ctx`
@@ -495,19 +496,21 @@ fn read_entry(i: &mut In<'_>, ctx: &mut Ctx, e: &mut Entry) -> Result<(), Decode
     e.status = i.u32()? ^ STATUS_BASE;
     e.timeout = i.u32()?;
     let mut delta = NatDelta::NONE;
-    delta.snat = read_nat(
+    read_nat(
         i,
         f,
         &mut ctx.snat,
         default_snat_port(orig),
         [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
+        &mut delta.snat,
     )?;
-    delta.dnat = read_nat(
+    read_nat(
         i,
         f,
         &mut ctx.dnat,
         default_dnat_port(orig),
         [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
+        &mut delta.dnat,
     )?;
     e.mark = if f & F_MARK != 0 { i.u32()? } else { 0 };
     e.zone = if f & F_ZONE != 0 { i.u16()? } else { 0 };
@@ -768,6 +771,20 @@ fn read_record(i: &mut In<'_>, tag: u32, ctx: &mut Ctx, r: &mut Record) -> Resul
         }
     };
     Ok(())
+}
+
+impl Record {
+    /// Makes this the lease record of wire tag `tag` (9 add, 10 change,
+    /// 11 delete) holding the lease [`Lease::encode`] wrote at the start
+    /// of `lease`, decoded in place (a lease is some 370 octets: not
+    /// moved). `None` for another tag or a lease that does not decode.
+    pub fn set_lease(&mut self, tag: u32, lease: &[u8]) -> Option<()> {
+        if !(9..=11).contains(&tag) {
+            return None;
+        }
+        let mut i = In { buf: lease, pos: 0 };
+        read_record(&mut i, tag, &mut Ctx::default(), self).ok()
+    }
 }
 
 impl Iterator for Records<'_> {
