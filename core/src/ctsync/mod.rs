@@ -90,7 +90,7 @@
 //! [`DEFAULT_LEASE_RING`] (4 KiB) holds over 100 typical leases in flight.
 //! Leases are not copied into the window slots (a [`Record`](sync::Record)
 //! with a lease is 368 octets, nine times a slot). The table itself is the
-//! caller's ([`crate::lease::Slot`], 376 octets a lease).
+//! caller's ([`crate::lease::Slot`], 48 octets a lease plus about 48 in its pool).
 //!
 //! - **Server DUID.** The table's DUID (the lease file's `duid` line, set
 //!   by the port with [`LeaseTable::set_duid`](crate::lease::LeaseTable::set_duid))

@@ -45,7 +45,7 @@
 //!
 //! # Commands
 //!
-//! `/bin/sh -c COMMAND` through `posix_spawn` (no fork of the daemon's
+//! `/bin/sh -c COMMAND` through `sys::spawn` (vfork-style, no copy of the daemon's
 //! memory, no heap), signal mask cleared; reaped with `waitpid(WNOHANG)`
 //! every [`REAP_EVERY`] while one runs; the exit status is logged. One
 //! command runs at a time: a command due while another runs waits for it

@@ -1,5 +1,6 @@
 //! dnsmasq's DHCP lease file (`/tmp/dhcp.leases` on OpenWrt): a parser
-//! (nom) and a writer that mirrors dnsmasq's `lease_update_file()`
+//! (hand-written, the grammar dnsmasq writes) and a writer that mirrors
+//! dnsmasq's `lease_update_file()`
 //! (`src/lease.c`) byte for byte.
 //!
 //! # The format
