@@ -609,18 +609,6 @@ fn instance(o: &mut Out<'_>, h: &Header<'_>, i: &InstanceStatus<'_>) {
     o.pick(last, v);
 }
 
-fn sync_dropped_total(d: &tandem_core::ctsync::Drops) -> u64 {
-    d.bad_header
-        + d.bad_mac
-        + d.old_epoch
-        + d.duplicate
-        + d.too_old
-        + d.bad_body
-        + d.own
-        + d.unknown_peer
-        + d.idle
-}
-
 fn sync_status(o: &mut Out<'_>, h: &Header<'_>, s: &SyncStatus<'_>) {
     let c = s.counters;
     let d = &c.dropped;
@@ -634,7 +622,7 @@ fn sync_status(o: &mut Out<'_>, h: &Header<'_>, s: &SyncStatus<'_>) {
         s.cache_slots as u64,
         s.window as u64,
         s.window_capacity as u64,
-        sync_dropped_total(d),
+        d.total(),
         flag(s.resync_pending),
         m.entries.into(),
         m.updated.into(),

@@ -444,6 +444,21 @@ pub struct Drops {
     pub idle: u64,
 }
 
+impl Drops {
+    /// Frames dropped for any reason.
+    pub fn total(&self) -> u64 {
+        self.bad_header
+            + self.bad_mac
+            + self.old_epoch
+            + self.duplicate
+            + self.too_old
+            + self.bad_body
+            + self.own
+            + self.unknown_peer
+            + self.idle
+    }
+}
+
 /// The last commit of the cache into the kernel, as reported by the port.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

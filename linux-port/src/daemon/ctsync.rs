@@ -737,7 +737,7 @@ impl SyncPort {
                 .unwrap_or(n_peers);
             if let Err(d) = self.core.handle_datagram(now, peer, &self.rx[..n]) {
                 if !matches!(d, cs::Drop::Idle) && log_due(&mut self.next_drop_log, now) {
-                    let total = drops_total(&self.core.counters().dropped);
+                    let total = self.core.counters().dropped.total();
                     crate::log!(
                         Warning,
                         "sync: dropped a frame from {src}: {d} ({total} dropped so far)"
@@ -1242,18 +1242,6 @@ fn dump_failed(
     crate::log!(Error, "conntrack dump: {why}; retrying");
     core.handle_dump_failed(now);
     *dump = None;
-}
-
-fn drops_total(d: &cs::Drops) -> u64 {
-    d.bad_header
-        + d.bad_mac
-        + d.old_epoch
-        + d.duplicate
-        + d.too_old
-        + d.bad_body
-        + d.own
-        + d.unknown_peer
-        + d.idle
 }
 
 impl Daemon {
