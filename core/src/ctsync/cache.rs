@@ -53,6 +53,9 @@ const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
 /// allocator (`calloc`, fresh anonymous pages) becomes resident only as
 /// the cache fills ([`CtSync::new`](super::CtSync::new) writes only slots
 /// that are not empty).
+///
+/// Keep every field an integer or an array of integers: linux-port allocates
+/// these slots as zeroed memory (`sys::zeroed`, an `unsafe impl` relying on it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Slot {
     /// Bucket `i` of the hash index: its first record's slot + 1, or 0.

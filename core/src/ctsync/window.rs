@@ -238,6 +238,9 @@ fn tx_parts(len: usize) -> usize {
 /// [`TxSlot::EMPTY`] is all zero bits (only integer fields), so zeroed
 /// memory is a valid array of free slots: storage from a zeroing
 /// allocator stays untouched, and so not resident, until records arrive.
+///
+/// Keep every field an integer or an array of integers: linux-port allocates
+/// these slots as zeroed memory (`sys::zeroed`, an `unsafe impl` relying on it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TxSlot {
     /// The record's number (in every slot of the record).

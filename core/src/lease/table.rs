@@ -51,6 +51,9 @@ const F_PENDING: u8 = F_ADDED | F_UPDATED;
 /// [`pool_len`] octets. A lease costs its slot plus its variable-length
 /// fields in the pool: about 48 + [`POOL_PER_LEASE`] octets, so
 /// `lease_capacity 1024` costs about 96 KiB.
+///
+/// Keep every field an integer or an array of integers: linux-port allocates
+/// these slots as zeroed memory (`sys::zeroed`, an `unsafe impl` relying on it).
 #[derive(Clone, Copy, Default)]
 pub struct Slot {
     /// Expiry as written (0 = never).

@@ -118,7 +118,9 @@ pub fn spawn_shell(cmd: &[u8]) -> io::Result<libc::pid_t> {
         if err != 0 {
             // It exited: reap it.
             let mut status = 0;
-            libc::waitpid(pid, &mut status, 0);
+            while libc::waitpid(pid, &mut status, 0) < 0
+                && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+            {}
             return Err(io::Error::from_raw_os_error(err));
         }
         Ok(pid)

@@ -48,9 +48,14 @@ extern "C" fn main(argc: std::ffi::c_int, argv: *const *const c_char) -> std::ff
             }
         }
     }
-    // SAFETY: setting a signal's disposition to SIG_IGN has no
-    // preconditions.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // SAFETY: setting a signal's disposition has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        // An ignored SIGCHLD inherited from whatever started us (a shell's
+        // `trap '' CHLD`, some supervisors) would make the kernel reap the
+        // DHCP commands itself, and `waitpid` fail with ECHILD.
+        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+    }
     let left = (argc as usize).saturating_sub(1);
     // SAFETY: `argv` has `argc` entries plus a NULL terminator, so one
     // past its first entry is in bounds.

@@ -43,7 +43,9 @@ unsafe impl Zeroable for u8 {}
 
 // SAFETY: a lease `Slot` holds only integer and `[u8; N]` fields, and its
 // empty value is all zero bits (documented in `tandem_core::lease::Slot`,
-// checked by the tests below).
+// checked by `sys::file`'s tests). These impls rely on the private field
+// layouts of tandem-core's slot types: a reference, `bool`, enum or
+// `NonZero*` field added there would make them unsound.
 unsafe impl Zeroable for tandem_core::lease::Slot {}
 
 /// `n` zeroed values, leaked (tables that live as long as the process).
