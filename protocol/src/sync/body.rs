@@ -137,8 +137,8 @@ pub enum PushError {
     /// No room left in the frame (or, from [`FrameWriter::new`], a buffer
     /// shorter than [`MIN_FRAME_LEN`]). Nothing was written.
     Full,
-    /// The entry cannot be encoded: its tuple mixes IPv4 and IPv6
-    /// addresses ([`Tuple::is_consistent`] fails).
+    /// The record cannot be encoded: an entry's tuple mixes IPv4 and IPv6
+    /// addresses ([`Tuple::is_consistent`] fails), or a DUID is empty.
     Inconsistent,
 }
 
@@ -473,10 +473,16 @@ fn read_nat(
     if f & bits[0] == 0 {
         return Ok(());
     }
+    let v6 = f & F_V6 != 0;
     let addr = if f & bits[1] == 0 {
-        i.addr(f & F_V6 != 0)?
+        i.addr(v6)?
     } else {
-        prev.ok_or(DecodeError::Truncated)?
+        // A back reference must name an address of the entry's family (the
+        // encoder never writes anything else; a forged frame could).
+        match *prev {
+            Some(a) if a.is_ipv6() == v6 => a,
+            _ => return Err(DecodeError::Truncated),
+        }
     };
     *prev = Some(addr);
     let port = if f & bits[2] != 0 {
@@ -615,7 +621,9 @@ impl<'a> FrameWriter<'a> {
             Record::LeaseDuid(d) => {
                 let octets = d.as_slice();
                 if octets.is_empty() || octets.len() > 255 {
-                    return Err(PushError::Full);
+                    // Never fits any frame: not encodable, like a mixed tuple
+                    // (a `Full` would stall the stream on it).
+                    return Err(PushError::Inconsistent);
                 }
                 o.short(octets);
                 Some(())
@@ -793,5 +801,47 @@ impl Iterator for Records<'_> {
     fn next(&mut self) -> Option<Result<Record, Error>> {
         let mut r = Record::ResyncRequest;
         Some(self.next_into(&mut r)?.map(|()| r))
+    }
+}
+
+#[cfg(test)]
+mod nat_ref_tests {
+    use super::*;
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    const BITS: [u32; 3] = [F_SNAT, F_SNAT_REF, F_SNAT_PORT];
+
+    fn read(f: u32, prev: IpAddr) -> Result<Option<Manip>, DecodeError> {
+        let mut i = In { buf: &[], pos: 0 };
+        let mut prev = Some(prev);
+        let mut out = None;
+        read_nat(&mut i, f, &mut prev, 7, BITS, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn back_reference_must_match_the_entry_family() {
+        let v4 = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        let r = F_SNAT | F_SNAT_REF;
+        // A forged IPv6 entry naming the previous (IPv4) NAT address.
+        assert_eq!(read(F_V6 | r, v4), Err(DecodeError::Truncated));
+        assert_eq!(read(r, v6), Err(DecodeError::Truncated));
+        // What the encoder writes: a reference to an address of the same family.
+        assert_eq!(read(F_V6 | r, v6), Ok(Some(Manip { addr: v6, port: 7 })));
+        assert_eq!(read(r, v4), Ok(Some(Manip { addr: v4, port: 7 })));
+    }
+
+    #[test]
+    fn empty_duid_is_not_encodable() {
+        let mut buf = [0u8; 1500];
+        let h = Header {
+            sender: 1,
+            epoch: 1,
+            seq: 1,
+            ack: 0,
+        };
+        let mut w = FrameWriter::new(&mut buf, &h).unwrap();
+        let d = Duid::from_slice(&[]).unwrap();
+        assert_eq!(w.push(&Record::LeaseDuid(d)), Err(PushError::Inconsistent));
     }
 }
