@@ -304,6 +304,22 @@ impl Tuple {
         self.proto == IPPROTO_ICMP || self.proto == IPPROTO_ICMPV6
     }
 
+    /// The port source NAT keeps when it does not change it (what the
+    /// inverse tuple has in that place): the source port.
+    pub const fn snat_default_port(&self) -> u16 {
+        self.src_port
+    }
+
+    /// The port destination NAT keeps when it does not change it: the
+    /// destination port, or for ICMP the id (kept in `src_port`).
+    pub const fn dnat_default_port(&self) -> u16 {
+        if self.is_icmp() {
+            self.src_port
+        } else {
+            self.dst_port
+        }
+    }
+
     /// Whether the protocol has 16-bit source and destination ports that
     /// ctnetlink carries (TCP, UDP, UDP-Lite, SCTP, DCCP).
     pub const fn has_ports(&self) -> bool {

@@ -55,7 +55,7 @@ const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
 /// that are not empty).
 ///
 /// Keep every field an integer or an array of integers: linux-port allocates
-/// these slots as zeroed memory (`sys::zeroed`, an `unsafe impl` relying on it).
+/// these slots as zeroed memory (`sys::zeroed` relies on all-zero bits being valid).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Slot {
     /// Bucket `i` of the hash index: its first record's slot + 1, or 0.

@@ -220,20 +220,6 @@ fn flag(on: bool, f: u32) -> u32 {
     }
 }
 
-/// The port source NAT keeps when it does not change it.
-fn default_snat_port(orig: &Tuple) -> u16 {
-    orig.src_port
-}
-
-/// The same for destination NAT.
-fn default_dnat_port(orig: &Tuple) -> u16 {
-    if orig.is_icmp() {
-        orig.src_port
-    } else {
-        orig.dst_port
-    }
-}
-
 /// Packs `e` into `out`; the length used (`None` only if `out` is shorter
 /// than [`MAX_PACKED`] and the entry does not fit).
 pub(crate) fn pack(e: &Entry, out: &mut [u8]) -> Option<usize> {
@@ -252,11 +238,11 @@ pub(crate) fn pack(e: &Entry, out: &mut [u8]) -> Option<usize> {
     if derivable {
         if let Some(m) = delta.snat {
             f |= F_SNAT | flag(is_v6(m.addr), F_SNAT6);
-            f |= flag(m.port != default_snat_port(o), F_SNAT_PORT);
+            f |= flag(m.port != o.snat_default_port(), F_SNAT_PORT);
         }
         if let Some(m) = delta.dnat {
             f |= F_DNAT | flag(is_v6(m.addr), F_DNAT6);
-            f |= flag(m.port != default_dnat_port(o), F_DNAT_PORT);
+            f |= flag(m.port != o.dnat_default_port(), F_DNAT_PORT);
         }
     } else {
         f |= F_REPLY | flag(is_v6(e.reply.src), F_RSRC6) | flag(is_v6(e.reply.dst), F_RDST6);
@@ -369,14 +355,14 @@ pub(crate) fn unpack_into(bytes: &[u8], e: &mut Entry) -> Option<()> {
                 F_SNAT,
                 F_SNAT6,
                 F_SNAT_PORT,
-                default_snat_port(orig),
+                orig.snat_default_port(),
             ),
             (
                 &mut delta.dnat,
                 F_DNAT,
                 F_DNAT6,
                 F_DNAT_PORT,
-                default_dnat_port(orig),
+                orig.dnat_default_port(),
             ),
         ];
         for (m, on, v6, port, default) in parts {

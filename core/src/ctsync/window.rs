@@ -240,7 +240,7 @@ fn tx_parts(len: usize) -> usize {
 /// allocator stays untouched, and so not resident, until records arrive.
 ///
 /// Keep every field an integer or an array of integers: linux-port allocates
-/// these slots as zeroed memory (`sys::zeroed`, an `unsafe impl` relying on it).
+/// these slots as zeroed memory (`sys::zeroed` relies on all-zero bits being valid).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TxSlot {
     /// The record's number (in every slot of the record).

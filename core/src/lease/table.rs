@@ -53,7 +53,7 @@ const F_PENDING: u8 = F_ADDED | F_UPDATED;
 /// `lease_capacity 1024` costs about 96 KiB.
 ///
 /// Keep every field an integer or an array of integers: linux-port allocates
-/// these slots as zeroed memory (`sys::zeroed`, an `unsafe impl` relying on it).
+/// these slots as zeroed memory (`sys::zeroed` relies on all-zero bits being valid).
 #[derive(Clone, Copy, Default)]
 pub struct Slot {
     /// Expiry as written (0 = never).

@@ -41,18 +41,7 @@ impl CtSocket {
         }
         let _ = setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_SNDBUF, 1 << 20);
         let _ = setsockopt_int(&fd, libc::SOL_NETLINK, NETLINK_CAP_ACK, 1);
-        // SAFETY: sockaddr_nl is plain old data; zero is a valid start.
-        let mut sa: libc::sockaddr_nl = unsafe { core::mem::zeroed() };
-        sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        sa.nl_groups = groups;
-        // SAFETY: `sa` is a valid sockaddr_nl of the given size.
-        cvt(unsafe {
-            libc::bind(
-                fd.raw(),
-                (&sa as *const libc::sockaddr_nl).cast(),
-                core::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        })?;
+        super::netlink::bind(&fd, groups)?;
         let granted = getsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF).unwrap_or(0);
         Ok((CtSocket { fd }, granted.max(0) as usize))
     }

@@ -22,18 +22,7 @@ impl NetlinkSocket {
     /// are non-blocking.
     pub fn open(groups: u32) -> Result<Self, Errno> {
         let fd = socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)?;
-        // SAFETY: sockaddr_nl is plain old data; zero is a valid start.
-        let mut sa: libc::sockaddr_nl = unsafe { core::mem::zeroed() };
-        sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        sa.nl_groups = groups;
-        // SAFETY: `sa` is a valid sockaddr_nl of the given size.
-        ck(unsafe {
-            libc::bind(
-                fd.raw(),
-                (&sa as *const libc::sockaddr_nl).cast(),
-                core::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        })?;
+        bind(&fd, groups)?;
         if groups == 0 {
             // Back to blocking for the request/ack exchange.
             // SAFETY: F_GETFL/F_SETFL on an fd we own.
@@ -85,4 +74,22 @@ impl NetlinkSocket {
         // SAFETY: `buf` is writable for `buf.len()` bytes.
         ck_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) })
     }
+}
+
+/// Binds a netlink socket to the kernel-assigned port id and the multicast
+/// `groups` (0: none).
+pub(crate) fn bind(fd: &Fd, groups: u32) -> Result<(), Errno> {
+    // SAFETY: sockaddr_nl is plain old data; zero is a valid start.
+    let mut sa: libc::sockaddr_nl = unsafe { core::mem::zeroed() };
+    sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    sa.nl_groups = groups;
+    // SAFETY: `sa` is a valid sockaddr_nl of the given size.
+    ck(unsafe {
+        libc::bind(
+            fd.raw(),
+            (&sa as *const libc::sockaddr_nl).cast(),
+            core::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
 }

@@ -247,20 +247,6 @@ fn class_proto(flags: u32) -> Option<u8> {
     }
 }
 
-/// The port a NAT mapping keeps when it does not change it (what the
-/// inverse tuple has in that place).
-fn default_snat_port(orig: &Tuple) -> u16 {
-    orig.src_port
-}
-
-fn default_dnat_port(orig: &Tuple) -> u16 {
-    if orig.is_icmp() {
-        orig.src_port
-    } else {
-        orig.dst_port
-    }
-}
-
 fn put_port(o: &mut Out<'_>, p: u16) {
     o.put(&p.to_be_bytes());
 }
@@ -384,14 +370,14 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
         extra |= nat_flags(
             &delta.snat,
             &mut ctx.snat,
-            default_snat_port(&e.orig),
+            e.orig.snat_default_port(),
             [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
             &mut snat_addr,
         );
         extra |= nat_flags(
             &delta.dnat,
             &mut ctx.dnat,
-            default_dnat_port(&e.orig),
+            e.orig.dnat_default_port(),
             [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
             &mut dnat_addr,
         );
@@ -506,7 +492,7 @@ fn read_entry(i: &mut In<'_>, ctx: &mut Ctx, e: &mut Entry) -> Result<(), Decode
         i,
         f,
         &mut ctx.snat,
-        default_snat_port(orig),
+        orig.snat_default_port(),
         [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
         &mut delta.snat,
     )?;
@@ -514,7 +500,7 @@ fn read_entry(i: &mut In<'_>, ctx: &mut Ctx, e: &mut Entry) -> Result<(), Decode
         i,
         f,
         &mut ctx.dnat,
-        default_dnat_port(orig),
+        orig.dnat_default_port(),
         [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
         &mut delta.dnat,
     )?;
