@@ -2,10 +2,7 @@
 
 use core::fmt;
 
-use blake2::digest::consts::{U16, U32};
-use blake2::digest::{FixedOutput, Mac, Update};
-use blake2::Blake2sMac;
-
+use super::blake2s::Blake2s;
 use super::body::Records;
 use super::{
     Error, KeyError, HEADER_LEN, MAGIC, MIN_KEY_LEN, OVERHEAD, REPLAY_WINDOW, TAG_LEN, VERSION,
@@ -40,7 +37,7 @@ const MAC_PERSONA: &[u8] = b"TndmSyn1";
 /// `Debug` does not show the key.
 #[derive(Clone)]
 pub struct Key {
-    mac: Blake2sMac<U16>,
+    mac: Blake2s,
 }
 
 impl fmt::Debug for Key {
@@ -60,7 +57,7 @@ impl Key {
             return Err(KeyError::TooShort);
         }
         let mut kdf = kdf();
-        Update::update(&mut kdf, material);
+        kdf.update(material);
         Ok(Key::from_derived(kdf))
     }
 
@@ -87,47 +84,46 @@ impl Key {
             ) else {
                 return Err(KeyError::BadHex);
             };
-            Update::update(&mut kdf, &[hi << 4 | lo]);
+            kdf.update(&[hi << 4 | lo]);
         }
         Ok(Key::from_derived(kdf))
     }
 
-    fn from_derived(kdf: Blake2sMac<U32>) -> Key {
-        let derived = kdf.finalize_fixed();
-        // Constant lengths within BLAKE2s's limits (key 32 <= 64, persona
-        // 8 <= 8): this cannot fail, whatever the key material.
-        let mac = Blake2sMac::<U16>::new_with_salt_and_personal(
-            Some(derived.as_slice()),
-            &[],
-            MAC_PERSONA,
-        )
-        .expect("constant BLAKE2s parameters are valid");
-        Key { mac }
+    fn from_derived(kdf: Blake2s) -> Key {
+        let derived = kdf.finish();
+        Key {
+            mac: Blake2s::new(TAG_LEN as u8, &derived, MAC_PERSONA),
+        }
     }
 
     /// The tag of `data` (header and body).
     pub fn tag(&self, data: &[u8]) -> [u8; TAG_LEN] {
         let mut m = self.mac.clone();
-        Update::update(&mut m, data);
-        let out = m.finalize_fixed();
+        m.update(data);
+        let out = m.finish();
         let mut tag = [0u8; TAG_LEN];
-        tag.copy_from_slice(out.as_slice());
+        tag.copy_from_slice(&out[..TAG_LEN]);
         tag
     }
 
     /// Whether `tag` is the tag of `data`, compared in constant time.
     pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
-        let mut m = self.mac.clone();
-        Update::update(&mut m, data);
-        m.verify_slice(tag).is_ok()
+        let want = self.tag(data);
+        if tag.len() != TAG_LEN {
+            return false;
+        }
+        // No early exit: the time does not depend on where the tags differ.
+        let mut diff = 0u8;
+        for (a, b) in want.iter().zip(tag) {
+            diff |= a ^ b;
+        }
+        core::hint::black_box(diff) == 0
     }
 }
 
 /// The unkeyed BLAKE2s-256 of the key derivation.
-fn kdf() -> Blake2sMac<U32> {
-    // Constant parameters within BLAKE2s's limits: cannot fail.
-    Blake2sMac::<U32>::new_with_salt_and_personal(None, &[], KDF_PERSONA)
-        .expect("constant BLAKE2s parameters are valid")
+fn kdf() -> Blake2s {
+    Blake2s::new(32, &[], KDF_PERSONA)
 }
 
 fn hex_val(c: u8) -> Option<u8> {

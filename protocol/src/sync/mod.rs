@@ -72,6 +72,7 @@
 //! the end of [`Record`]: older decoders reject it as
 //! [`Error::UnknownRecord`].
 
+mod blake2s;
 mod body;
 mod frame;
 #[cfg(test)]
