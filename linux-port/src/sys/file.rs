@@ -16,27 +16,21 @@ pub struct Signature([u32; 7]);
 pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
     let mut c = CBuf::uninit();
     let c = c_path(path, &mut c)?;
-    // SAFETY: `st` is a valid out-pointer; `c` is NUL-terminated.
-    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
-    let r = unsafe { libc::stat(c, st.as_mut_ptr()) };
-    if r < 0 {
-        let e = io::Error::last_os_error();
-        return if e.kind() == io::ErrorKind::NotFound {
-            Ok(None)
-        } else {
-            Err(e)
-        };
-    }
-    // SAFETY: `stat` succeeded: it filled `st`.
-    let st = unsafe { st.assume_init() };
+    let st = match super::fs::statx(libc::AT_FDCWD, c) {
+        Ok(st) => st,
+        Err(super::Errno(libc::ENOENT)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    // The low 32 bits of `makedev(major, minor)`, as `st_dev`.
+    let dev = (st.dev_major & 0xfff) << 8 | (st.dev_minor & 0xff) | (st.dev_minor & 0xfff00) << 12;
     Ok(Some(Signature([
-        st.st_dev as u32,
-        st.st_ino as u32,
-        st.st_size as u32,
-        st.st_mtime as u32,
-        st.st_mtime_nsec as u32,
-        st.st_ctime as u32,
-        st.st_ctime_nsec as u32,
+        dev,
+        st.ino as u32,
+        st.size as u32,
+        st.mtime.sec as u32,
+        st.mtime.nsec,
+        st.ctime.sec as u32,
+        st.ctime.nsec,
     ])))
 }
 

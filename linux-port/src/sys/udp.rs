@@ -16,16 +16,10 @@ pub struct UdpSocket {
 /// cannot be stat'ed): for the warning about a sync key file others can
 /// read.
 pub fn file_mode(path: &[u8]) -> Option<u32> {
-    let mut c = [0u8; super::fs::PATH_MAX + 1];
-    if path.len() > super::fs::PATH_MAX || path.contains(&0) {
-        return None;
-    }
-    c[..path.len()].copy_from_slice(path);
-    // SAFETY: `st` is plain old data and a valid out-pointer; `c` is
-    // NUL-terminated (zeroed past `path`).
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    let r = unsafe { libc::stat(c.as_ptr().cast(), &mut st) };
-    (r == 0).then_some(st.st_mode as u32)
+    let mut c = super::fs::CBuf::uninit();
+    let c = super::fs::c_path(path, &mut c).ok()?;
+    let st = super::fs::statx(libc::AT_FDCWD, c).ok()?;
+    Some(u32::from(st.mode))
 }
 
 /// The MTU of interface `name` (`SIOCGIFMTU`).
