@@ -2,7 +2,7 @@
 //! optionally to the sync interface (`SO_BINDTODEVICE`), non-blocking.
 
 use super::vrrp::{bind_to_device, v4_sockaddr, v6_sockaddr};
-use super::{cvt, cvt_size, setsockopt_int, socket, would_block, Fd};
+use super::{ck, cvt_size, setsockopt_int, socket, would_block, Errno, Fd};
 use std::io;
 use std::net::IpAddr;
 
@@ -23,10 +23,10 @@ pub fn file_mode(path: &[u8]) -> Option<u32> {
 }
 
 /// The MTU of interface `name` (`SIOCGIFMTU`).
-pub fn interface_mtu(name: &str) -> io::Result<u32> {
+pub fn interface_mtu(name: &str) -> Result<u32, Errno> {
     let bytes = name.as_bytes();
     if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ {
-        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        return Err(Errno::INVALID_INPUT);
     }
     let fd = socket(libc::AF_INET, libc::SOCK_DGRAM, 0)?;
     // SAFETY: ifreq is plain old data; zero is a valid start.
@@ -36,7 +36,7 @@ pub fn interface_mtu(name: &str) -> io::Result<u32> {
     }
     // SAFETY: SIOCGIFMTU reads the name and writes ifru_mtu of `req`,
     // which is valid for the call.
-    cvt(unsafe { libc::ioctl(fd.raw(), libc::SIOCGIFMTU as _, &mut req) })?;
+    ck(unsafe { libc::ioctl(fd.raw(), libc::SIOCGIFMTU as _, &mut req) })?;
     // SAFETY: the kernel filled the `ifru_mtu` member.
     let mtu = unsafe { req.ifr_ifru.ifru_mtu };
     Ok(mtu.max(0) as u32)
@@ -46,7 +46,7 @@ impl UdpSocket {
     /// Opens a socket bound to `local:port`, on `device` if given. The
     /// address may not be configured yet (`IP_FREEBIND`): OpenWrt may start
     /// Tandem before the sync link is up.
-    pub fn open(local: IpAddr, port: u16, device: Option<&str>) -> io::Result<Self> {
+    pub fn open(local: IpAddr, port: u16, device: Option<&str>) -> Result<Self, Errno> {
         let v6 = local.is_ipv6();
         let fd = socket(
             if v6 { libc::AF_INET6 } else { libc::AF_INET },
@@ -74,7 +74,7 @@ impl UdpSocket {
         };
         let sa = SockAddr::new(local, port, scope);
         // SAFETY: `sa` holds a valid socket address of the length given.
-        cvt(unsafe { libc::bind(fd.raw(), sa.ptr(), sa.len) })?;
+        ck(unsafe { libc::bind(fd.raw(), sa.ptr(), sa.len) })?;
         Ok(UdpSocket { fd, v6 })
     }
 
