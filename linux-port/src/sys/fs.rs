@@ -4,7 +4,7 @@
 //! `fs::read_dir` allocates per entry and `fs::read` allocates the
 //! contents; these do not.
 
-use super::{cvt, cvt_size, Fd};
+use super::{ck, ck_size, Errno, Fd};
 use std::io;
 
 /// Longest path accepted (bytes, without the terminating NUL).
@@ -15,12 +15,12 @@ pub(super) type CBuf = core::mem::MaybeUninit<[u8; PATH_MAX + 1]>;
 
 /// Copies `path` into `buf` with a terminating NUL; returns the C string.
 #[inline(never)]
-pub(super) fn c_path(path: &[u8], buf: &mut CBuf) -> io::Result<*const libc::c_char> {
+pub(super) fn c_path(path: &[u8], buf: &mut CBuf) -> Result<*const libc::c_char, Errno> {
     if path.len() > PATH_MAX {
-        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        return Err(Errno(libc::ENAMETOOLONG));
     }
     if path.contains(&0) {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        return Err(Errno(libc::EINVAL));
     }
     let p = buf.as_mut_ptr().cast::<u8>();
     // SAFETY: `path.len() <= PATH_MAX`: the path and its NUL fit in `buf`.
@@ -31,31 +31,39 @@ pub(super) fn c_path(path: &[u8], buf: &mut CBuf) -> io::Result<*const libc::c_c
     Ok(p.cast())
 }
 
-fn open(path: &[u8], flags: libc::c_int) -> io::Result<Fd> {
+/// Opens `path` with `flags` (and `O_CLOEXEC`).
+pub(super) fn open_raw(path: &[u8], flags: libc::c_int) -> Result<Fd, Errno> {
     let mut c = CBuf::uninit();
     let c = c_path(path, &mut c)?;
     // SAFETY: `c` is NUL-terminated; on success we own the descriptor.
-    let fd = cvt(unsafe { libc::open(c, flags | libc::O_CLOEXEC) })?;
+    let fd = ck(unsafe { libc::open(c, flags | libc::O_CLOEXEC) })?;
     Ok(Fd::from_raw(fd))
 }
 
+/// `open(2)` flags of [`open_read`].
+pub(super) const READ: libc::c_int = libc::O_RDONLY | libc::O_NOCTTY;
+
 /// Opens `path` for reading.
 pub fn open_read(path: &[u8]) -> io::Result<Fd> {
-    open(path, libc::O_RDONLY | libc::O_NOCTTY)
+    Ok(open_raw(path, READ)?)
 }
 
 /// Opens the directory `path` for [`list_dir`].
 pub fn open_dir(path: &[u8]) -> io::Result<Fd> {
-    open(path, libc::O_RDONLY | libc::O_DIRECTORY)
+    Ok(open_raw(path, libc::O_RDONLY | libc::O_DIRECTORY)?)
 }
 
 /// Reads from `fd` into `buf` (retrying on `EINTR`); `Ok(0)` at the end.
 pub fn read(fd: &Fd, buf: &mut [u8]) -> io::Result<usize> {
+    Ok(read_raw(fd, buf)?)
+}
+
+/// [`read`] with the bare [`Errno`].
+pub(super) fn read_raw(fd: &Fd, buf: &mut [u8]) -> Result<usize, Errno> {
     loop {
         // SAFETY: `buf` is writable for its length.
-        let r = cvt_size(unsafe { libc::read(fd.raw(), buf.as_mut_ptr().cast(), buf.len()) });
-        match r {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+        match ck_size(unsafe { libc::read(fd.raw(), buf.as_mut_ptr().cast(), buf.len()) }) {
+            Err(Errno(libc::EINTR)) => continue,
             r => return r,
         }
     }
@@ -81,11 +89,11 @@ pub fn list_dir(dir: &Fd, buf: &mut [u8], mut entry: impl FnMut(&[u8], bool)) ->
             )
         };
         if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
+            let e = Errno::last();
+            if e.0 == libc::EINTR {
                 continue;
             }
-            return Err(e);
+            return Err(io::Error::from_raw_os_error(e.0));
         }
         if n == 0 {
             return Ok(());

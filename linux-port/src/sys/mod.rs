@@ -171,11 +171,11 @@ pub fn write_fd(fd: RawFd, bytes: &[u8]) -> io::Result<()> {
         // SAFETY: `rest` is valid for `rest.len()` bytes.
         let r = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
         if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
+            let e = Errno::last();
+            if e.0 == libc::EINTR {
                 continue;
             }
-            return Err(e);
+            return Err(io::Error::from_raw_os_error(e.0));
         }
         if r == 0 {
             return Err(io::ErrorKind::WriteZero.into());

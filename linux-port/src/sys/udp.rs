@@ -2,7 +2,7 @@
 //! optionally to the sync interface (`SO_BINDTODEVICE`), non-blocking.
 
 use super::vrrp::{bind_to_device, v4_sockaddr, v6_sockaddr};
-use super::{ck, cvt_size, setsockopt_int, socket, would_block, Errno, Fd};
+use super::{ck, ck_size, cvt_size, setsockopt_int, socket, Errno, Fd};
 use std::io;
 use std::net::IpAddr;
 
@@ -116,7 +116,7 @@ impl UdpSocket {
         let mut len = core::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
         // SAFETY: `buf` is writable for its length; `ss`/`len` are valid
         // out-pointers of the sizes given.
-        let r = cvt_size(unsafe {
+        let r = ck_size(unsafe {
             libc::recvfrom(
                 self.fd.raw(),
                 buf.as_mut_ptr().cast(),
@@ -128,8 +128,8 @@ impl UdpSocket {
         });
         let n = match r {
             Ok(n) => n,
-            Err(e) if would_block(&e) => return Ok(None),
-            Err(e) => return Err(e),
+            Err(e) if e.would_block() => return Ok(None),
+            Err(e) => return Err(e.into()),
         };
         let src = match i32::from(ss.ss_family) {
             libc::AF_INET => {
