@@ -215,57 +215,78 @@ pub enum Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
+        // One template per error: `\u{1}` stands for the next number of
+        // `args` (in order), shown in hexadecimal (`0x` and 4 digits) when
+        // `hex`. One writing loop instead of a `write!` per error.
+        let mut args = [0usize; 3];
+        let mut hex = false;
+        const _: () = assert!(HEADER_LEN == 8, "the Truncated text says 8");
+        let text = match *self {
             Error::Truncated { len } => {
-                write!(
-                    f,
-                    "VRRP message truncated: {len} octets, the header alone is {HEADER_LEN}"
-                )
+                args[0] = len;
+                "VRRP message truncated: \u{1} octets, the header alone is 8"
             }
-            Error::BadVersion(v) => write!(f, "unsupported VRRP version {v} (expected 2 or 3)"),
-            Error::BadType(t) => write!(f, "VRRP message type {t} is not an advertisement (1)"),
-            Error::V2OverIpv6 => f.write_str("VRRPv2 over IPv6 (VRRPv2 is IPv4 only)"),
-            Error::NoAddresses => f.write_str("VRRP advertisement carries no address (count 0)"),
+            Error::BadVersion(v) => {
+                args[0] = v.into();
+                "unsupported VRRP version \u{1} (expected 2 or 3)"
+            }
+            Error::BadType(t) => {
+                args[0] = t.into();
+                "VRRP message type \u{1} is not an advertisement (1)"
+            }
+            Error::V2OverIpv6 => "VRRPv2 over IPv6 (VRRPv2 is IPv4 only)",
+            Error::NoAddresses => "VRRP advertisement carries no address (count 0)",
             Error::LengthMismatch {
                 count,
                 expected,
                 len,
-            } => write!(
-                f,
-                "VRRP length mismatch: address count {count} calls for {expected} octets, got {len}"
-            ),
-            Error::TooManyAddresses { count, max } => {
-                write!(
-                    f,
-                    "VRRP advertisement carries {count} addresses, at most {max} supported"
-                )
+            } => {
+                args = [count.into(), expected, len];
+                "VRRP length mismatch: address count \u{1} calls for \u{1} octets, got \u{1}"
             }
-            Error::BadChecksum { found, expected } => write!(
-                f,
-                "VRRP checksum mismatch: found {found:#06x}, expected {expected:#06x}"
-            ),
-            Error::ZeroVrid => f.write_str("VRRP virtual router ID 0 is invalid"),
-            Error::UnsupportedAuthType(AUTH_TYPE_AH) => f.write_str(
-                "VRRP authentication type 2 (IP Authentication Header) is not supported",
-            ),
-            Error::UnsupportedAuthType(t) => write!(f, "unknown VRRP authentication type {t}"),
-            Error::ZeroInterval => f.write_str("VRRP advertisement interval is zero"),
-            Error::IntervalOutOfRange(cs) => write!(
-                f,
-                "VRRP advertisement interval {cs} cs cannot be encoded \
+            Error::TooManyAddresses { count, max } => {
+                args = [count, max, 0];
+                "VRRP advertisement carries \u{1} addresses, at most \u{1} supported"
+            }
+            Error::BadChecksum { found, expected } => {
+                args = [found.into(), expected.into(), 0];
+                hex = true;
+                "VRRP checksum mismatch: found \u{1}, expected \u{1}"
+            }
+            Error::ZeroVrid => "VRRP virtual router ID 0 is invalid",
+            Error::UnsupportedAuthType(AUTH_TYPE_AH) => {
+                "VRRP authentication type 2 (IP Authentication Header) is not supported"
+            }
+            Error::UnsupportedAuthType(t) => {
+                args[0] = t.into();
+                "unknown VRRP authentication type \u{1}"
+            }
+            Error::ZeroInterval => "VRRP advertisement interval is zero",
+            Error::IntervalOutOfRange(cs) => {
+                args[0] = cs.into();
+                "VRRP advertisement interval \u{1} cs cannot be encoded \
                  (v2: whole seconds 1..=255, v3: 1..=4095 cs)"
-            ),
-            Error::AuthInV3 => f.write_str("VRRPv3 has no authentication"),
+            }
+            Error::AuthInV3 => "VRRPv3 has no authentication",
             Error::FamilyMismatch => {
-                f.write_str("VRRP addresses and IP endpoints are of different address families")
+                "VRRP addresses and IP endpoints are of different address families"
             }
             Error::BufferTooSmall { needed, len } => {
-                write!(
-                    f,
-                    "buffer too small for the VRRP message: {len} octets, {needed} needed"
-                )
+                args = [len, needed, 0];
+                "buffer too small for the VRRP message: \u{1} octets, \u{1} needed"
             }
+        };
+        for (k, piece) in text.split('\u{1}').enumerate() {
+            if let Some(&n) = k.checked_sub(1).and_then(|k| args.get(k)) {
+                if hex {
+                    write!(f, "{n:#06x}")?;
+                } else {
+                    write!(f, "{n}")?;
+                }
+            }
+            f.write_str(piece)?;
         }
+        Ok(())
     }
 }
 

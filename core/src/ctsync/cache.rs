@@ -204,17 +204,23 @@ impl<'a> Cache<'a> {
 
     /// The entry whose head is slot `i`.
     fn entry_at(&self, i: usize) -> Option<Entry> {
-        let mut buf = [0; MAX_PACKED];
-        let n = self.bytes(i, &mut buf)?;
         let mut e = Entry::new(NO_TUPLE, NO_TUPLE);
-        unpack_into(buf.get(..n)?, &mut e)?;
+        self.entry_into(i, &mut e)?;
         Some(e)
     }
 
+    /// The entry whose head is slot `i`, into `e` (every field written
+    /// when it unpacks).
+    fn entry_into(&self, i: usize, e: &mut Entry) -> Option<()> {
+        let mut buf = [0; MAX_PACKED];
+        let n = self.bytes(i, &mut buf)?;
+        unpack_into(buf.get(..n)?, e)
+    }
+
     /// The record of `key`, if cached: the slot before it in its chain
-    /// (`None`: it is the first), its slot, the entry.
+    /// (`None`: it is the first) and its slot; the entry is left in `e`.
     /// O([`PROBE_LIMIT`]).
-    fn find(&self, key: &Key, hash: u32) -> Option<(Option<usize>, usize, Entry)> {
+    fn find(&self, key: &Key, hash: u32, e: &mut Entry) -> Option<(Option<usize>, usize)> {
         if self.cap() == 0 {
             return None;
         }
@@ -222,9 +228,9 @@ impl<'a> Cache<'a> {
         let mut cur = self.slots.get(self.home(hash))?.bucket;
         for _ in 0..PROBE_LIMIT {
             let i = slot_of(cur)?;
-            let e = self.entry_at(i)?;
-            if e.key() == *key {
-                return Some((prev, i, e));
+            self.entry_into(i, e)?;
+            if e.orig == key.orig && e.zone == key.zone {
+                return Some((prev, i));
             }
             prev = Some(i);
             cur = self.slots.get(i)?.link;
@@ -248,7 +254,9 @@ impl<'a> Cache<'a> {
 
     /// The entry cached under `key`.
     pub(crate) fn get(&self, key: &Key) -> Option<Entry> {
-        self.find(key, key.hash32()).map(|(_, _, e)| e)
+        let mut e = Entry::new(NO_TUPLE, NO_TUPLE);
+        self.find(key, key.hash32(), &mut e)?;
+        Some(e)
     }
 
     /// Inserts or replaces the entry with `entry`'s key, tagged with `gen`.
@@ -265,8 +273,9 @@ impl<'a> Cache<'a> {
         }
         let home = self.home(hash);
         let free = self.cap() - self.used;
-        match self.find(&key, hash) {
-            Some((prev, i, _)) => {
+        let mut scratch = Entry::new(NO_TUPLE, NO_TUPLE);
+        match self.find(&key, hash, &mut scratch) {
+            Some((prev, i)) => {
                 let old = self.slots.get(i).map_or(0, |s| parts(usize::from(s.len)));
                 if free + old < need {
                     return Err(CacheFull);
@@ -390,8 +399,9 @@ impl<'a> Cache<'a> {
     /// Removes the entry cached under `key`; whether there was one.
     pub(crate) fn remove(&mut self, key: &Key) -> bool {
         let hash = key.hash32();
-        match self.find(key, hash) {
-            Some((prev, i, _)) => {
+        let mut scratch = Entry::new(NO_TUPLE, NO_TUPLE);
+        match self.find(key, hash, &mut scratch) {
+            Some((prev, i)) => {
                 let home = self.home(hash);
                 self.unlink(home, prev, i);
                 self.free_record(i);
@@ -461,7 +471,10 @@ impl<'a> Cache<'a> {
             }
             heads += 1;
             let e = self.entry_at(i).expect("unpacks");
-            let (_, at, got) = self.find(&e.key(), e.key().hash32()).expect("found");
+            let mut got = Entry::new(NO_TUPLE, NO_TUPLE);
+            let (_, at) = self
+                .find(&e.key(), e.key().hash32(), &mut got)
+                .expect("found");
             assert_eq!((at, got), (i, e));
         }
         assert_eq!(heads, self.len);

@@ -34,19 +34,36 @@ impl Default for Filter {
 }
 
 fn prefix_match(net: &IpAddr, len: u8, a: &IpAddr) -> bool {
-    match (net, a) {
+    // Octet by octet (IPv4 in the first 4): no 128-bit shifts, which
+    // 32-bit targets spell out at length.
+    let (mut x, mut y) = ([0u8; 16], [0u8; 16]);
+    let bits = match (net, a) {
         (IpAddr::V4(n), IpAddr::V4(a)) => {
-            let len = u32::from(len.min(32));
-            let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
-            u32::from(*n) & mask == u32::from(*a) & mask
+            x[..4].copy_from_slice(&n.octets());
+            y[..4].copy_from_slice(&a.octets());
+            32
         }
         (IpAddr::V6(n), IpAddr::V6(a)) => {
-            let len = u32::from(len.min(128));
-            let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
-            u128::from(*n) & mask == u128::from(*a) & mask
+            x = n.octets();
+            y = a.octets();
+            128
         }
-        _ => false,
+        _ => return false,
+    };
+    let mut left = u32::from(len).min(bits);
+    for (p, q) in x.iter().zip(&y) {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(8);
+        // The `take` high bits of an octet.
+        let mask = (0xff00u16 >> take) as u8;
+        if (p ^ q) & mask != 0 {
+            return false;
+        }
+        left -= take;
     }
+    true
 }
 
 impl Filter {

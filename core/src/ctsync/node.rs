@@ -1304,29 +1304,35 @@ impl<'a> CtSync<'a> {
         // The minimum in plain microseconds (u64::MAX: none), cheaper than
         // comparing optional instants.
         let mut t = u64::MAX;
-        let mut add = |c: Option<Instant>| {
+        /// Lowers `t` to `c` (one call per deadline, not an inlined
+        /// 64-bit compare each).
+        #[inline(never)]
+        fn add(t: &mut u64, c: &Option<Instant>) {
             if let Some(c) = c {
-                t = t.min(c.as_micros());
+                *t = (*t).min(c.as_micros());
             }
-        };
+        }
         for p in self.peers.iter().take(self.npeers()) {
-            add(p.ack_due);
+            add(&mut t, &p.ack_due);
             if p.nack.is_some() {
-                add(p.nack_due);
+                add(&mut t, &p.nack_due);
             }
             if self.resync_wanted {
-                add(p.req_due);
+                add(&mut t, &p.req_due);
             }
             if p.lease_req > 0 {
-                add(p.lease_req_due);
+                add(&mut t, &p.lease_req_due);
             }
-            add(Some(
-                p.last_sent
-                    .map_or(Instant::ZERO, |s| s + self.cfg.alive_interval),
-            ));
+            add(
+                &mut t,
+                &Some(
+                    p.last_sent
+                        .map_or(Instant::ZERO, |s| s + self.cfg.alive_interval),
+                ),
+            );
             if p.live {
-                add(p.rto_at);
-                add(p.last_heard.map(|h| h + self.cfg.peer_timeout));
+                add(&mut t, &p.rto_at);
+                add(&mut t, &p.last_heard.map(|h| h + self.cfg.peer_timeout));
             }
         }
         if self.lease_pumpable() {

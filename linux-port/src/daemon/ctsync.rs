@@ -121,7 +121,10 @@ pub fn load_key(k: &SyncKey) -> Result<sync::Key, String> {
                     let e = r
                         .err()
                         .unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::ENOENT));
-                    Err(format!("key_file {path}: cannot read the sync key: {e}"))
+                    Err(format!(
+                        "key_file {path}: cannot read the sync key: {}",
+                        ErrorText(&e)
+                    ))
                 }
             };
             // Wipe the key's copy (kept by `black_box` from being optimised
@@ -301,8 +304,12 @@ impl SyncPort {
             frame_len = sync::MIN_FRAME_LEN;
         }
         let scope = dev.map(udp::if_index).unwrap_or(0);
-        let (ct_sock, _) = CtSocket::open(0, REQUEST_RCVBUF)
-            .map_err(|e| format!("ctnetlink socket: {e} (is nf_conntrack_netlink available?)"))?;
+        let (ct_sock, _) = CtSocket::open(0, REQUEST_RCVBUF).map_err(|e| {
+            format!(
+                "ctnetlink socket: {} (is nf_conntrack_netlink available?)",
+                ErrorText(&e)
+            )
+        })?;
         let capacity = cfg.conntrack_capacity.max(1) as usize;
         let slots = capacity.saturating_add(capacity.div_ceil(4));
         // Zeroed (empty) slots: resident only as the cache and window fill.

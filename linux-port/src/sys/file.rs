@@ -2,7 +2,7 @@
 //! over caller buffers (the lease file; nothing allocates).
 
 use super::fs::{c_path, CBuf};
-use super::{cvt, cvt_size, Fd};
+use super::{ck, ck_size, Errno, Fd};
 use std::io;
 
 /// What identifies one version of a file (device, inode, size,
@@ -16,27 +16,21 @@ pub struct Signature([u32; 7]);
 pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
     let mut c = CBuf::uninit();
     let c = c_path(path, &mut c)?;
-    // SAFETY: `st` is a valid out-pointer; `c` is NUL-terminated.
-    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
-    let r = unsafe { libc::stat(c, st.as_mut_ptr()) };
-    if r < 0 {
-        let e = io::Error::last_os_error();
-        return if e.kind() == io::ErrorKind::NotFound {
-            Ok(None)
-        } else {
-            Err(e)
-        };
-    }
-    // SAFETY: `stat` succeeded: it filled `st`.
-    let st = unsafe { st.assume_init() };
+    let st = match super::fs::statx(libc::AT_FDCWD, c) {
+        Ok(st) => st,
+        Err(super::Errno(libc::ENOENT)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    // The low 32 bits of `makedev(major, minor)`, as `st_dev`.
+    let dev = (st.dev_major & 0xfff) << 8 | (st.dev_minor & 0xff) | (st.dev_minor & 0xfff00) << 12;
     Ok(Some(Signature([
-        st.st_dev as u32,
-        st.st_ino as u32,
-        st.st_size as u32,
-        st.st_mtime as u32,
-        st.st_mtime_nsec as u32,
-        st.st_ctime as u32,
-        st.st_ctime_nsec as u32,
+        dev,
+        st.ino as u32,
+        st.size as u32,
+        st.mtime.sec as u32,
+        st.mtime.nsec,
+        st.ctime.sec as u32,
+        st.ctime.nsec,
     ])))
 }
 
@@ -44,21 +38,26 @@ pub fn stat(path: &[u8]) -> io::Result<Option<Signature>> {
 /// does not exist; `ErrorKind::FileTooLarge`-like `EFBIG` when it does not
 /// fit.
 pub fn read_all(path: &[u8], buf: &mut [u8]) -> io::Result<Option<usize>> {
-    let fd = match super::fs::open_read(path) {
+    Ok(read_all_raw(path, buf)?)
+}
+
+/// [`read_all`] with the bare [`Errno`].
+fn read_all_raw(path: &[u8], buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+    let fd = match super::fs::open_raw(path, super::fs::READ) {
         Ok(fd) => fd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(Errno(libc::ENOENT)) => return Ok(None),
         Err(e) => return Err(e),
     };
     let mut len = 0;
     loop {
         if len == buf.len() {
             let mut probe = [0u8; 1];
-            return match super::fs::read(&fd, &mut probe)? {
+            return match super::fs::read_raw(&fd, &mut probe)? {
                 0 => Ok(Some(len)),
-                _ => Err(io::Error::from_raw_os_error(libc::EFBIG)),
+                _ => Err(Errno(libc::EFBIG)),
             };
         }
-        match super::fs::read(&fd, &mut buf[len..])? {
+        match super::fs::read_raw(&fd, &mut buf[len..])? {
             0 => return Ok(Some(len)),
             n => len += n,
         }
@@ -76,7 +75,7 @@ impl TempFile {
         let mut c = CBuf::uninit();
         let c = c_path(path, &mut c)?;
         // SAFETY: `c` is NUL-terminated; on success we own the descriptor.
-        let fd = cvt(unsafe {
+        let fd = ck(unsafe {
             libc::open(
                 c,
                 libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC | libc::O_NOCTTY,
@@ -93,11 +92,11 @@ impl TempFile {
         while !bytes.is_empty() {
             // SAFETY: `bytes` is readable for its length.
             let r =
-                cvt_size(unsafe { libc::write(self.fd.raw(), bytes.as_ptr().cast(), bytes.len()) });
+                ck_size(unsafe { libc::write(self.fd.raw(), bytes.as_ptr().cast(), bytes.len()) });
             match r {
                 Ok(n) => bytes = &bytes[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(Errno(libc::EINTR)) => {}
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(())
@@ -107,14 +106,14 @@ impl TempFile {
     /// or the new one, never a part.
     pub fn commit(self, from: &[u8], to: &[u8]) -> io::Result<()> {
         // SAFETY: plain syscall on our descriptor.
-        cvt(unsafe { libc::fsync(self.fd.raw()) })?;
+        ck(unsafe { libc::fsync(self.fd.raw()) })?;
         drop(self);
         let mut a = CBuf::uninit();
         let mut b = CBuf::uninit();
         let a = c_path(from, &mut a)?;
         let b = c_path(to, &mut b)?;
         // SAFETY: both paths are NUL-terminated.
-        cvt(unsafe { libc::rename(a, b) })?;
+        ck(unsafe { libc::rename(a, b) })?;
         Ok(())
     }
 }

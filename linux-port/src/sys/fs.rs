@@ -1,10 +1,10 @@
 //! Reading files and listing directories without the heap (for the
 //! configuration loader, which runs again on every reload): `open(2)`,
-//! `read(2)`, `getdents64(2)`, `fstatat(2)` over caller buffers. std's
+//! `read(2)`, `getdents64(2)`, `statx(2)` over caller buffers. std's
 //! `fs::read_dir` allocates per entry and `fs::read` allocates the
 //! contents; these do not.
 
-use super::{cvt, cvt_size, Fd};
+use super::{ck, ck_size, Errno, Fd};
 use std::io;
 
 /// Longest path accepted (bytes, without the terminating NUL).
@@ -15,12 +15,12 @@ pub(super) type CBuf = core::mem::MaybeUninit<[u8; PATH_MAX + 1]>;
 
 /// Copies `path` into `buf` with a terminating NUL; returns the C string.
 #[inline(never)]
-pub(super) fn c_path(path: &[u8], buf: &mut CBuf) -> io::Result<*const libc::c_char> {
+pub(super) fn c_path(path: &[u8], buf: &mut CBuf) -> Result<*const libc::c_char, Errno> {
     if path.len() > PATH_MAX {
-        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        return Err(Errno(libc::ENAMETOOLONG));
     }
     if path.contains(&0) {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        return Err(Errno(libc::EINVAL));
     }
     let p = buf.as_mut_ptr().cast::<u8>();
     // SAFETY: `path.len() <= PATH_MAX`: the path and its NUL fit in `buf`.
@@ -31,31 +31,39 @@ pub(super) fn c_path(path: &[u8], buf: &mut CBuf) -> io::Result<*const libc::c_c
     Ok(p.cast())
 }
 
-fn open(path: &[u8], flags: libc::c_int) -> io::Result<Fd> {
+/// Opens `path` with `flags` (and `O_CLOEXEC`).
+pub(super) fn open_raw(path: &[u8], flags: libc::c_int) -> Result<Fd, Errno> {
     let mut c = CBuf::uninit();
     let c = c_path(path, &mut c)?;
     // SAFETY: `c` is NUL-terminated; on success we own the descriptor.
-    let fd = cvt(unsafe { libc::open(c, flags | libc::O_CLOEXEC) })?;
+    let fd = ck(unsafe { libc::open(c, flags | libc::O_CLOEXEC) })?;
     Ok(Fd::from_raw(fd))
 }
 
+/// `open(2)` flags of [`open_read`].
+pub(super) const READ: libc::c_int = libc::O_RDONLY | libc::O_NOCTTY;
+
 /// Opens `path` for reading.
 pub fn open_read(path: &[u8]) -> io::Result<Fd> {
-    open(path, libc::O_RDONLY | libc::O_NOCTTY)
+    Ok(open_raw(path, READ)?)
 }
 
 /// Opens the directory `path` for [`list_dir`].
 pub fn open_dir(path: &[u8]) -> io::Result<Fd> {
-    open(path, libc::O_RDONLY | libc::O_DIRECTORY)
+    Ok(open_raw(path, libc::O_RDONLY | libc::O_DIRECTORY)?)
 }
 
 /// Reads from `fd` into `buf` (retrying on `EINTR`); `Ok(0)` at the end.
 pub fn read(fd: &Fd, buf: &mut [u8]) -> io::Result<usize> {
+    Ok(read_raw(fd, buf)?)
+}
+
+/// [`read`] with the bare [`Errno`].
+pub(super) fn read_raw(fd: &Fd, buf: &mut [u8]) -> Result<usize, Errno> {
     loop {
         // SAFETY: `buf` is writable for its length.
-        let r = cvt_size(unsafe { libc::read(fd.raw(), buf.as_mut_ptr().cast(), buf.len()) });
-        match r {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+        match ck_size(unsafe { libc::read(fd.raw(), buf.as_mut_ptr().cast(), buf.len()) }) {
+            Err(Errno(libc::EINTR)) => continue,
             r => return r,
         }
     }
@@ -81,11 +89,11 @@ pub fn list_dir(dir: &Fd, buf: &mut [u8], mut entry: impl FnMut(&[u8], bool)) ->
             )
         };
         if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
+            let e = Errno::last();
+            if e.0 == libc::EINTR {
                 continue;
             }
-            return Err(e);
+            return Err(io::Error::from_raw_os_error(e.0));
         }
         if n == 0 {
             return Ok(());
@@ -117,16 +125,78 @@ pub fn list_dir(dir: &Fd, buf: &mut [u8], mut entry: impl FnMut(&[u8], bool)) ->
 /// Whether `name` (NUL-terminated) in `dir` is a regular file, following
 /// symbolic links.
 fn is_file_at(dir: &Fd, name: &[u8]) -> bool {
-    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `name` is NUL-terminated (checked by the caller's slicing);
-    // `st` is writable for one `stat`.
-    let r = unsafe { libc::fstatat(dir.raw(), name.as_ptr().cast(), st.as_mut_ptr(), 0) };
-    if r != 0 {
-        return false;
-    }
-    // SAFETY: fstatat succeeded, so it filled `st`.
-    let st = unsafe { st.assume_init() };
-    st.st_mode & libc::S_IFMT == libc::S_IFREG
+    matches!(statx(dir.raw(), name.as_ptr().cast()), Ok(st) if st.mode & S_IFMT == S_IFREG)
+}
+
+/// The file type bits of [`Statx::mode`] and the type of a regular file.
+const S_IFMT: u16 = libc::S_IFMT as u16;
+const S_IFREG: u16 = libc::S_IFREG as u16;
+
+/// A `statx(2)` timestamp (the kernel's `struct statx_timestamp`).
+#[repr(C)]
+pub(super) struct StatxTime {
+    /// Seconds since the epoch.
+    pub sec: i64,
+    /// Nanoseconds.
+    pub nsec: u32,
+    _reserved: i32,
+}
+
+/// What `statx(2)` fills (the kernel's `struct statx`, 256 bytes, the same
+/// on every architecture).
+#[repr(C)]
+pub(super) struct Statx {
+    _mask: u32,
+    _blksize: u32,
+    _attributes: u64,
+    _nlink: u32,
+    _uid: u32,
+    _gid: u32,
+    /// File type and permission bits.
+    pub mode: u16,
+    _pad: u16,
+    /// Inode number.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    _blocks: u64,
+    _attributes_mask: u64,
+    _atime: StatxTime,
+    _btime: StatxTime,
+    /// Last status change.
+    pub ctime: StatxTime,
+    /// Last modification.
+    pub mtime: StatxTime,
+    _rdev_major: u32,
+    _rdev_minor: u32,
+    /// Major number of the device holding the file.
+    pub dev_major: u32,
+    /// Minor number of the device holding the file.
+    pub dev_minor: u32,
+    _spare: [u64; 14],
+}
+
+/// `stat`/`fstatat` as the `statx(2)` system call (following symbolic
+/// links): `path` is NUL-terminated, relative to the directory `dir`
+/// (`AT_FDCWD`: the working directory). The raw call keeps libc's
+/// `fstatat` and its `struct stat` conversion out of the binary.
+pub(super) fn statx(dir: libc::c_int, path: *const libc::c_char) -> Result<Statx, super::Errno> {
+    let mut st = core::mem::MaybeUninit::<Statx>::uninit();
+    // SAFETY: `path` is NUL-terminated (caller); `st` is writable for one
+    // `struct statx`, which the kernel fills on success.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_statx,
+            dir as libc::c_long,
+            path,
+            0 as libc::c_long,
+            0x7ff as libc::c_long, // STATX_BASIC_STATS
+            st.as_mut_ptr(),
+        )
+    };
+    super::ck(r as libc::c_int)?;
+    // SAFETY: statx succeeded: it filled `st`.
+    Ok(unsafe { st.assume_init() })
 }
 
 /// Appends the whole file `path` (`-`: standard input, left open) to `out`.

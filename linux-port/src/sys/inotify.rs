@@ -6,7 +6,7 @@
 //! directory is watched for all of these, and events for other names are
 //! skipped.
 
-use super::{cvt, cvt_size, Fd};
+use super::{ck, ck_size, Errno, Fd};
 use std::io;
 
 /// Events of interest on the watched directory.
@@ -31,10 +31,10 @@ impl Inotify {
         let mut c = super::fs::CBuf::uninit();
         let c = super::fs::c_path(dir, &mut c)?;
         // SAFETY: plain syscall; on success we own the descriptor.
-        let fd = cvt(unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
+        let fd = ck(unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
         let fd = Fd::from_raw(fd);
         // SAFETY: `c` is NUL-terminated.
-        cvt(unsafe { libc::inotify_add_watch(fd.raw(), c, MASK) })?;
+        ck(unsafe { libc::inotify_add_watch(fd.raw(), c, MASK) })?;
         Ok(Inotify { fd })
     }
 
@@ -51,13 +51,13 @@ impl Inotify {
         loop {
             // SAFETY: `buf` is writable for its length.
             let r =
-                cvt_size(unsafe { libc::read(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len()) });
+                ck_size(unsafe { libc::read(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len()) });
             let n = match r {
                 Ok(0) => return Ok(hit),
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(hit),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(Errno(libc::EAGAIN)) => return Ok(hit),
+                Err(Errno(libc::EINTR)) => continue,
+                Err(e) => return Err(e.into()),
             };
             let mut rest = buf.get(..n).unwrap_or(&[]);
             while let Some((h, body)) = rest.split_first_chunk::<HEADER>() {

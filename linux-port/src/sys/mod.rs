@@ -171,11 +171,11 @@ pub fn write_fd(fd: RawFd, bytes: &[u8]) -> io::Result<()> {
         // SAFETY: `rest` is valid for `rest.len()` bytes.
         let r = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
         if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
+            let e = Errno::last();
+            if e.0 == libc::EINTR {
                 continue;
             }
-            return Err(e);
+            return Err(io::Error::from_raw_os_error(e.0));
         }
         if r == 0 {
             return Err(io::ErrorKind::WriteZero.into());
@@ -282,15 +282,134 @@ impl std::fmt::Display for Errno {
             return f.write_str(kind);
         }
         let mut buf = [0u8; 128];
-        // SAFETY: `buf` is writable for its length; the XSI strerror_r
-        // (what libc binds on glibc and musl) NUL-terminates within it.
-        let r = unsafe { libc::strerror_r(self.0, buf.as_mut_ptr().cast(), buf.len()) };
-        let len = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-        match core::str::from_utf8(&buf[..len]) {
-            Ok(s) if r == 0 && !s.is_empty() => write!(f, "{s} (os error {})", self.0),
-            _ => write!(f, "os error {}", self.0),
+        // `{text} (os error {code})`, or `os error {code}` without a text.
+        let text = os_text(self.0, &mut buf);
+        if let Some(s) = text {
+            f.write_str(s)?;
+            f.write_str(" (")?;
+        }
+        write!(f, "os error {}", self.0)?;
+        if text.is_some() {
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+/// The text of OS error `code` as libc words it (`strerror`), if known.
+///
+/// With musl (the router builds) the texts come from [`MUSL_TEXTS`]: the
+/// errors tandem can meet, in musl's words, without linking musl's whole
+/// `strerror` table (and std's `io::Error` display, which calls it);
+/// another code shows as `os error N` alone.
+#[cfg(target_env = "musl")]
+fn os_text(code: i32, _buf: &mut [u8; 128]) -> Option<&'static str> {
+    musl_text(code)
+}
+
+/// The text of OS error `code` from `strerror_r` (glibc builds).
+#[cfg(not(target_env = "musl"))]
+fn os_text(code: i32, buf: &mut [u8; 128]) -> Option<&str> {
+    // SAFETY: `buf` is writable for its length; the XSI strerror_r
+    // (what libc binds on glibc and musl) NUL-terminates within it.
+    let r = unsafe { libc::strerror_r(code, buf.as_mut_ptr().cast(), buf.len()) };
+    let len = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    match core::str::from_utf8(&buf[..len]) {
+        Ok(s) if r == 0 && !s.is_empty() => Some(s),
+        _ => None,
+    }
+}
+
+/// One table of OS error codes (each below 256 on Linux) and their texts.
+macro_rules! error_texts {
+    ($(($code:ident, $text:literal)),* $(,)?) => {
+        /// The error codes of [`MUSL_TEXTS`], in its order.
+        #[cfg(any(test, target_env = "musl"))]
+        const MUSL_CODES: &[u8] = &[$({
+            assert!(libc::$code > 0 && libc::$code < 256);
+            libc::$code as u8
+        }),*];
+        /// musl's `strerror` texts of [`MUSL_CODES`], each ended by a NUL.
+        #[cfg(any(test, target_env = "musl"))]
+        const MUSL_TEXTS: &str = concat!($($text, "\0"),*);
+    };
+}
+
+error_texts![
+    (EPERM, "Operation not permitted"),
+    (ENOENT, "No such file or directory"),
+    (ESRCH, "No such process"),
+    (EINTR, "Interrupted system call"),
+    (EIO, "I/O error"),
+    (ENXIO, "No such device or address"),
+    (E2BIG, "Argument list too long"),
+    (ENOEXEC, "Exec format error"),
+    (EBADF, "Bad file descriptor"),
+    (ECHILD, "No child process"),
+    (EAGAIN, "Resource temporarily unavailable"),
+    (ENOMEM, "Out of memory"),
+    (EACCES, "Permission denied"),
+    (EFAULT, "Bad address"),
+    (EBUSY, "Resource busy"),
+    (EEXIST, "File exists"),
+    (EXDEV, "Cross-device link"),
+    (ENODEV, "No such device"),
+    (ENOTDIR, "Not a directory"),
+    (EISDIR, "Is a directory"),
+    (EINVAL, "Invalid argument"),
+    (ENFILE, "Too many open files in system"),
+    (EMFILE, "No file descriptors available"),
+    (ENOTTY, "Not a tty"),
+    (ETXTBSY, "Text file busy"),
+    (EFBIG, "File too large"),
+    (ENOSPC, "No space left on device"),
+    (EROFS, "Read-only file system"),
+    (EMLINK, "Too many links"),
+    (EPIPE, "Broken pipe"),
+    (ERANGE, "Result not representable"),
+    (ENAMETOOLONG, "Filename too long"),
+    (ENOSYS, "Function not implemented"),
+    (ENOTEMPTY, "Directory not empty"),
+    (ELOOP, "Symbolic link loop"),
+    (EPROTO, "Protocol error"),
+    (EOVERFLOW, "Value too large for data type"),
+    (ENOTSOCK, "Not a socket"),
+    (EMSGSIZE, "Message too large"),
+    (ENOPROTOOPT, "Protocol not available"),
+    (EPROTONOSUPPORT, "Protocol not supported"),
+    (EOPNOTSUPP, "Not supported"),
+    (EAFNOSUPPORT, "Address family not supported by protocol"),
+    (EADDRINUSE, "Address in use"),
+    (EADDRNOTAVAIL, "Address not available"),
+    (ENETDOWN, "Network is down"),
+    (ENETUNREACH, "Network unreachable"),
+    (ECONNRESET, "Connection reset by peer"),
+    (ENOBUFS, "No buffer space available"),
+    (ENOTCONN, "Socket not connected"),
+    (ETIMEDOUT, "Operation timed out"),
+    (ECONNREFUSED, "Connection refused"),
+    (EHOSTDOWN, "Host is down"),
+    (EHOSTUNREACH, "Host is unreachable"),
+    (EALREADY, "Operation already in progress"),
+    (EINPROGRESS, "Operation in progress"),
+];
+
+/// musl's text for `code`, if [`MUSL_TEXTS`] has it.
+#[cfg(any(test, target_env = "musl"))]
+fn musl_text(code: i32) -> Option<&'static str> {
+    let mut k = MUSL_CODES.iter().position(|&c| i32::from(c) == code)?;
+    // The `k`th text: after `k` NULs.
+    let mut start = 0;
+    for (i, &b) in MUSL_TEXTS.as_bytes().iter().enumerate() {
+        if b == 0 {
+            if k == 0 {
+                return MUSL_TEXTS.get(start..i);
+            }
+            k -= 1;
+            start = i + 1;
         }
     }
+    None
 }
 
 /// Displays an `io::Error` without allocating (see [`Errno`]).
@@ -301,9 +420,28 @@ impl std::fmt::Display for ErrorText<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0.raw_os_error() {
             Some(code) => Errno(code).fmt(f),
-            None => self.0.fmt(f),
+            None => other_error(self.0, f),
         }
     }
+}
+
+/// Displays an `io::Error` that is not an OS error: an error made with
+/// `io::Error::new` shows its payload, one made from a kind the kind's
+/// description (as std does; a message std attaches to an error of its
+/// own shows as its kind). Not std's `Display`, which brings in libc's
+/// `strerror` table.
+#[cfg(target_env = "musl")]
+fn other_error(e: &io::Error, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    match e.get_ref() {
+        Some(inner) => std::fmt::Display::fmt(inner, f),
+        None => std::fmt::Display::fmt(&e.kind(), f),
+    }
+}
+
+/// Displays an `io::Error` that is not an OS error (std's `Display`).
+#[cfg(not(target_env = "musl"))]
+fn other_error(e: &io::Error, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    std::fmt::Display::fmt(e, f)
 }
 
 #[cfg(test)]
@@ -319,6 +457,19 @@ mod tests {
         let i = &c.instances[0];
         assert_eq!(i.virtual_addresses.len(), 2);
         assert_eq!(copy_instance(i), i.clone());
+    }
+
+    #[test]
+    fn musl_texts() {
+        assert_eq!(MUSL_CODES.len() + 1, MUSL_TEXTS.split('\0').count());
+        for (i, c) in MUSL_CODES.iter().enumerate() {
+            assert!(!MUSL_CODES[..i].contains(c), "{c} twice");
+        }
+        assert_eq!(musl_text(libc::ENOENT), Some("No such file or directory"));
+        assert_eq!(musl_text(libc::EINPROGRESS), Some("Operation in progress"));
+        assert_eq!(musl_text(libc::ENETUNREACH), Some("Network unreachable"));
+        assert_eq!(musl_text(0), None);
+        assert_eq!(musl_text(4095), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! signalfd and Rust ignores SIGPIPE; a child must not inherit either),
 //! then `waitpid(pid, WNOHANG)` from the loop.
 
+use super::Errno;
 use std::io;
 
 extern "C" {
@@ -118,9 +119,7 @@ pub fn spawn_shell(cmd: &[u8]) -> io::Result<libc::pid_t> {
         if err != 0 {
             // It exited: reap it.
             let mut status = 0;
-            while libc::waitpid(pid, &mut status, 0) < 0
-                && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
-            {}
+            while libc::waitpid(pid, &mut status, 0) < 0 && Errno::last().0 == libc::EINTR {}
             return Err(io::Error::from_raw_os_error(err));
         }
         Ok(pid)
@@ -134,11 +133,11 @@ pub fn try_wait(pid: libc::pid_t) -> io::Result<Option<Exit>> {
         // SAFETY: `status` is a valid out-pointer.
         let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
         if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
+            let e = Errno::last();
+            if e.0 == libc::EINTR {
                 continue;
             }
-            return Err(e);
+            return Err(io::Error::from_raw_os_error(e.0));
         }
         if r == 0 {
             return Ok(None);

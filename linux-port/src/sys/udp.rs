@@ -2,7 +2,7 @@
 //! optionally to the sync interface (`SO_BINDTODEVICE`), non-blocking.
 
 use super::vrrp::{bind_to_device, v4_sockaddr, v6_sockaddr};
-use super::{cvt, cvt_size, setsockopt_int, socket, would_block, Fd};
+use super::{ck, ck_size, cvt_size, setsockopt_int, socket, Errno, Fd};
 use std::io;
 use std::net::IpAddr;
 
@@ -16,23 +16,17 @@ pub struct UdpSocket {
 /// cannot be stat'ed): for the warning about a sync key file others can
 /// read.
 pub fn file_mode(path: &[u8]) -> Option<u32> {
-    let mut c = [0u8; super::fs::PATH_MAX + 1];
-    if path.len() > super::fs::PATH_MAX || path.contains(&0) {
-        return None;
-    }
-    c[..path.len()].copy_from_slice(path);
-    // SAFETY: `st` is plain old data and a valid out-pointer; `c` is
-    // NUL-terminated (zeroed past `path`).
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    let r = unsafe { libc::stat(c.as_ptr().cast(), &mut st) };
-    (r == 0).then_some(st.st_mode as u32)
+    let mut c = super::fs::CBuf::uninit();
+    let c = super::fs::c_path(path, &mut c).ok()?;
+    let st = super::fs::statx(libc::AT_FDCWD, c).ok()?;
+    Some(u32::from(st.mode))
 }
 
 /// The MTU of interface `name` (`SIOCGIFMTU`).
-pub fn interface_mtu(name: &str) -> io::Result<u32> {
+pub fn interface_mtu(name: &str) -> Result<u32, Errno> {
     let bytes = name.as_bytes();
     if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ {
-        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        return Err(Errno::INVALID_INPUT);
     }
     let fd = socket(libc::AF_INET, libc::SOCK_DGRAM, 0)?;
     // SAFETY: ifreq is plain old data; zero is a valid start.
@@ -42,7 +36,7 @@ pub fn interface_mtu(name: &str) -> io::Result<u32> {
     }
     // SAFETY: SIOCGIFMTU reads the name and writes ifru_mtu of `req`,
     // which is valid for the call.
-    cvt(unsafe { libc::ioctl(fd.raw(), libc::SIOCGIFMTU as _, &mut req) })?;
+    ck(unsafe { libc::ioctl(fd.raw(), libc::SIOCGIFMTU as _, &mut req) })?;
     // SAFETY: the kernel filled the `ifru_mtu` member.
     let mtu = unsafe { req.ifr_ifru.ifru_mtu };
     Ok(mtu.max(0) as u32)
@@ -52,7 +46,7 @@ impl UdpSocket {
     /// Opens a socket bound to `local:port`, on `device` if given. The
     /// address may not be configured yet (`IP_FREEBIND`): OpenWrt may start
     /// Tandem before the sync link is up.
-    pub fn open(local: IpAddr, port: u16, device: Option<&str>) -> io::Result<Self> {
+    pub fn open(local: IpAddr, port: u16, device: Option<&str>) -> Result<Self, Errno> {
         let v6 = local.is_ipv6();
         let fd = socket(
             if v6 { libc::AF_INET6 } else { libc::AF_INET },
@@ -80,7 +74,7 @@ impl UdpSocket {
         };
         let sa = SockAddr::new(local, port, scope);
         // SAFETY: `sa` holds a valid socket address of the length given.
-        cvt(unsafe { libc::bind(fd.raw(), sa.ptr(), sa.len) })?;
+        ck(unsafe { libc::bind(fd.raw(), sa.ptr(), sa.len) })?;
         Ok(UdpSocket { fd, v6 })
     }
 
@@ -122,7 +116,7 @@ impl UdpSocket {
         let mut len = core::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
         // SAFETY: `buf` is writable for its length; `ss`/`len` are valid
         // out-pointers of the sizes given.
-        let r = cvt_size(unsafe {
+        let r = ck_size(unsafe {
             libc::recvfrom(
                 self.fd.raw(),
                 buf.as_mut_ptr().cast(),
@@ -134,8 +128,8 @@ impl UdpSocket {
         });
         let n = match r {
             Ok(n) => n,
-            Err(e) if would_block(&e) => return Ok(None),
-            Err(e) => return Err(e),
+            Err(e) if e.would_block() => return Ok(None),
+            Err(e) => return Err(e.into()),
         };
         let src = match i32::from(ss.ss_family) {
             libc::AF_INET => {

@@ -272,13 +272,14 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     fn u16_at(&self, f: field::Field) -> u16 {
-        let b = self.buffer.as_ref();
-        u16::from_ne_bytes([b[f.start], b[f.start + 1]])
+        // One bounds check for the field, none per octet.
+        let b = &self.buffer.as_ref()[f.start..][..2];
+        u16::from_ne_bytes([b[0], b[1]])
     }
 
     fn u32_at(&self, f: field::Field) -> u32 {
-        let b = self.buffer.as_ref();
-        u32::from_ne_bytes([b[f.start], b[f.start + 1], b[f.start + 2], b[f.start + 3]])
+        let b = &self.buffer.as_ref()[f.start..][..4];
+        u32::from_ne_bytes([b[0], b[1], b[2], b[3]])
     }
 
     /// `nlmsg_len`: length of the message including the header.

@@ -701,13 +701,28 @@ impl<'a> Message<'a> {
     /// [`Error::BadString`].
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Packet<&'a T>) -> Result<Message<'a>, Error> {
         let payload = packet.payload();
-        Ok(match packet.message_type() {
+        // One parse per message kind (new and deleted share it): each
+        // parser is then inlined once and fills the result in place.
+        let kind = packet.message_type();
+        Ok(match kind {
             NLMSG_ERROR => Message::Error(ErrorMessage::parse(payload, packet.flags())?),
             NLMSG_DONE => Message::Done,
-            RTM_NEWLINK => Message::NewLink(LinkMessage::parse(payload)?),
-            RTM_DELLINK => Message::DelLink(LinkMessage::parse(payload)?),
-            RTM_NEWADDR => Message::NewAddress(AddressMessage::parse(payload)?),
-            RTM_DELADDR => Message::DelAddress(AddressMessage::parse(payload)?),
+            RTM_NEWLINK | RTM_DELLINK => {
+                let link = LinkMessage::parse(payload)?;
+                if kind == RTM_NEWLINK {
+                    Message::NewLink(link)
+                } else {
+                    Message::DelLink(link)
+                }
+            }
+            RTM_NEWADDR | RTM_DELADDR => {
+                let address = AddressMessage::parse(payload)?;
+                if kind == RTM_NEWADDR {
+                    Message::NewAddress(address)
+                } else {
+                    Message::DelAddress(address)
+                }
+            }
             other => Message::Other(other),
         })
     }
@@ -845,22 +860,32 @@ impl<'a> AddressMessage<'a> {
             local: None,
             label: None,
         };
-        let ip = |nla: &super::Nla<'a>| -> Result<Option<IpAddr>, Error> {
-            let len = match family {
-                AF_INET => 4,
-                AF_INET6 => 16,
-                _ => return Ok(None),
-            };
-            if nla.value().len() != len {
-                return Err(Error::BadAttributeLength { kind: nla.kind() });
-            }
-            Ok(crate::ip_from_octets(nla.value()))
+        // The address length of the family (0: neither IPv4 nor IPv6,
+        // addresses are then left out).
+        let len = match family {
+            AF_INET => 4,
+            AF_INET6 => 16,
+            _ => 0,
         };
         for nla in Nlas::new(&payload[IFADDRMSG_LEN..]) {
             let nla = nla?;
-            match nla.kind() {
-                IFA_ADDRESS => msg.address = ip(&nla)?,
-                IFA_LOCAL => msg.local = ip(&nla)?,
+            let kind = nla.kind();
+            match kind {
+                IFA_ADDRESS | IFA_LOCAL => {
+                    let value = nla.value();
+                    let ip = if len == 0 {
+                        None
+                    } else if value.len() != len {
+                        return Err(Error::BadAttributeLength { kind });
+                    } else {
+                        crate::ip_from_octets(value)
+                    };
+                    if kind == IFA_ADDRESS {
+                        msg.address = ip;
+                    } else {
+                        msg.local = ip;
+                    }
+                }
                 IFA_LABEL => msg.label = Some(nla.as_str()?),
                 IFA_FLAGS => msg.flags = nla.as_u32()?,
                 _ => {}
