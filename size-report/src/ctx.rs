@@ -110,19 +110,39 @@ impl Ctx {
     /// runner of `t` given as `--config` flags (nothing is written to .cargo/).
     /// `rustflags` are added to the target's own.
     pub fn cross_cargo(&self, t: &Target, sub: &str, rustflags: &[String]) -> Command {
+        self.cross_cargo_libs(t, sub, &[], rustflags)
+    }
+
+    /// As [`Ctx::cross_cargo`], with `lib_dirs` searched for native libraries before
+    /// the target's runtime folder.
+    pub fn cross_cargo_libs(
+        &self,
+        t: &Target,
+        sub: &str,
+        lib_dirs: &[PathBuf],
+        rustflags: &[String],
+    ) -> Command {
         let mut c = self.cargo(&self.nightly, sub);
         c.args(["--target", t.triple]);
-        for cfg in self.cross_config(t, rustflags) {
+        for cfg in self.cross_config(t, lib_dirs, rustflags) {
             c.arg("--config").arg(cfg);
         }
         c
     }
 
-    /// The `--config` values for `t`.
-    pub fn cross_config(&self, t: &Target, rustflags: &[String]) -> Vec<String> {
+    /// The `--config` values for `t`; `lib_dirs` come first in the library search path.
+    pub fn cross_config(
+        &self,
+        t: &Target,
+        lib_dirs: &[PathBuf],
+        rustflags: &[String],
+    ) -> Vec<String> {
         let mut flags: Vec<String> = Vec::new();
         if t.force_crt_static {
             flags.extend(["-C".into(), "target-feature=+crt-static".into()]);
+        }
+        for d in lib_dirs {
+            flags.extend(["-L".into(), format!("native={}", d.display())]);
         }
         flags.extend(["-L".into(), format!("native={}", self.sysroot(t).display())]);
         if t.page_4k {
