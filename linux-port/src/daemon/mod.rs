@@ -495,7 +495,7 @@ impl Daemon {
         let control = control::Server::bind(&opts.control, cap).map_err(|e| {
             fail(
                 &format_args!("control socket {}", crate::buf::path(&opts.control)),
-                &crate::sys::ErrorText(&e),
+                &e,
             )
         })?;
         let mut d = Keep::new(Daemon {

@@ -22,6 +22,7 @@ pub mod spawn;
 pub mod start;
 pub mod timer;
 pub mod udp;
+pub mod unix;
 pub mod vrrp;
 pub mod zeroed;
 
