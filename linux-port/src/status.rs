@@ -105,6 +105,7 @@ pub struct Counters {
 }
 
 /// The last state change of an instance.
+#[cfg(test)]
 #[derive(Clone, Copy)]
 pub struct Transition<'a> {
     /// Previous state.
@@ -120,6 +121,7 @@ pub struct Transition<'a> {
 }
 
 /// One instance as shown.
+#[cfg(test)]
 #[derive(Clone, Copy)]
 pub struct InstanceStatus<'a> {
     /// Instance name.
@@ -164,6 +166,7 @@ pub struct IfaceStatus<'a> {
 }
 
 /// The last commit of the conntrack cache into the kernel.
+#[cfg(test)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CommitStatus {
     /// Entries the kernel holds afterwards (created or updated).
@@ -179,6 +182,7 @@ pub struct CommitStatus {
 }
 
 /// The conntrack sync channel as shown.
+#[cfg(test)]
 #[derive(Clone, Copy)]
 pub struct SyncStatus<'a> {
     /// Role (`master`, `backup`, `idle`).
@@ -295,17 +299,20 @@ pub struct Header<'a> {
 /// A number shown as JSON `null`.
 const NULL: u64 = u64::MAX;
 
-/// A text value of a template.
-type Txt<'a> = Option<&'a dyn Display>;
+/// A text value of a template (`None`: JSON `null`).
+pub type Txt<'a> = Option<&'a dyn Display>;
 
-/// The values of a section.
-struct Vals<'a> {
-    n: &'a [&'a u64],
-    s: &'a [Txt<'a>],
+/// The values of a section, by template index: what [`Writer::instance`]
+/// and [`Writer::sync`] document for each index.
+pub struct Vals<'a> {
+    /// The numbers (`#nn`, `!nn`, `?nn`, `~nn`).
+    pub n: &'a [&'a u64],
+    /// The texts (`$nn`).
+    pub s: &'a [Txt<'a>],
 }
 
 /// Shows a `Debug` as `Display` (`reason_code`).
-struct Dbg<'a>(&'a dyn fmt::Debug);
+pub struct Dbg<'a>(pub &'a dyn fmt::Debug);
 
 impl Display for Dbg<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -376,7 +383,7 @@ impl Out<'_> {
 }
 
 /// `"true"`-ish number.
-fn flag(b: bool) -> u64 {
+pub fn flag(b: bool) -> u64 {
     u64::from(b)
 }
 
@@ -384,6 +391,9 @@ fn flag(b: bool) -> u64 {
 fn opt(v: Option<u64>) -> u64 {
     v.unwrap_or(NULL)
 }
+
+/// The address family as shown: JSON `ipv4`/`ipv6`, text `IPv4`/`IPv6`.
+static FAMILY: [&str; 4] = ["ipv4", "ipv6", "IPv4", "IPv6"];
 
 /// Human-readable status.
 #[cfg(test)]
@@ -424,7 +434,7 @@ pub fn write<'a, 'b>(
 ) {
     let mut wr = Writer::new(w, json, h);
     for i in instances {
-        wr.instance(&i);
+        wr.instance_status(&i);
     }
     wr.interfaces();
     for f in ifaces {
@@ -473,10 +483,79 @@ impl<'a> Writer<'a> {
         self.sep = ",";
     }
 
-    /// One instance.
-    pub fn instance(&mut self, i: &InstanceStatus<'_>) {
+    /// One instance, from its values: `n` = VRRP version, VRID,
+    /// priority, effective priority, master is this router (0/1),
+    /// received, sent, send errors, dropped total, dropped for TTL,
+    /// version, checksum, auth, interval, malformed, address list
+    /// mismatches, transitions, last transition at (ms), its age (ms);
+    /// `s` = name, interface, [`Writer::family`], sync group, state,
+    /// master, and for the last transition: from, to, reason, reason code
+    /// (`None` when there was none).
+    pub fn instance(&mut self, v: &Vals<'_>) {
         self.sep();
-        instance(&mut self.o, self.h, i);
+        instance(&mut self.o, v);
+    }
+
+    /// The family text of an instance (`s[2]` of [`Writer::instance`]).
+    pub fn family(&self, ipv6: bool) -> &'static dyn Display {
+        &FAMILY[usize::from(ipv6) + 2 * usize::from(!self.o.json)]
+    }
+
+    /// One instance as [`InstanceStatus`].
+    #[cfg(test)]
+    pub fn instance_status(&mut self, i: &InstanceStatus<'_>) {
+        let c = &i.counters;
+        let d = &c.dropped;
+        let t = i.last.as_ref();
+        let code = t.map(|t| Dbg(t.reason_code));
+        let at = t.map_or(0, |t| t.at_ms);
+        let x: [u64; 9] = [
+            i.vrrp_version.into(),
+            i.vrid.into(),
+            i.priority.into(),
+            i.effective_priority.into(),
+            flag(i.master_is_self),
+            d.total(),
+            c.transitions.into(),
+            at,
+            self.h.now_ms.saturating_sub(at),
+        ];
+        let v = &Vals {
+            n: &[
+                &x[0],
+                &x[1],
+                &x[2],
+                &x[3],
+                &x[4],
+                &c.received,
+                &c.sent,
+                &c.send_errors,
+                &x[5],
+                &d.ttl,
+                &d.version,
+                &d.checksum,
+                &d.auth,
+                &d.interval,
+                &d.malformed,
+                &c.address_list_mismatch,
+                &x[6],
+                &x[7],
+                &x[8],
+            ],
+            s: &[
+                Some(&i.name),
+                Some(&i.interface),
+                Some(self.family(i.ipv6)),
+                i.sync_group.as_ref().map(|g| g as &dyn Display),
+                Some(i.state),
+                i.master.as_ref().map(|a| a as &dyn Display),
+                t.map(|t| t.from),
+                t.map(|t| t.to),
+                t.map(|t| t.reason),
+                code.as_ref().map(|c| c as &dyn Display),
+            ],
+        };
+        self.instance(v);
     }
 
     /// Ends the instances, starts the interfaces.
@@ -505,76 +584,129 @@ impl<'a> Writer<'a> {
         );
     }
 
-    /// Ends the interfaces; the sync section.
-    pub fn finish(mut self, sync: Option<&SyncStatus<'_>>) {
+    /// Ends the interfaces; the sync section from its values: `n` =
+    /// port, frame length, epoch, cache entries, capacity, slots, purged,
+    /// window records, capacity, then the counters in the order of the JSON
+    /// shape (`sent` to `peers_lost`, `events.received` and `sent.errors`,
+    /// `dumped` being the port's), then the last commit: committed,
+    /// updated, failed, took (µs), at (ms), its age (ms); `s` = role,
+    /// local address, interface. `commit`: whether there was one.
+    pub fn sync(
+        &mut self,
+        v: &Vals<'_>,
+        peers: &[(IpAddr, bool)],
+        commit: bool,
+        leases: Option<&LeaseStatus<'_>>,
+        c: &tandem_core::ctsync::Counters,
+    ) {
         let o = &mut self.o;
         o.j(r#"],"sync":"#);
+        sync_status(o, self.h, v, peers, commit, leases, c);
+    }
+
+    /// Ends the interfaces without a sync section.
+    pub fn no_sync(&mut self) {
+        self.o.j(r#"],"sync":null"#);
+    }
+
+    /// Ends the status.
+    pub fn end(mut self) {
+        self.o.j("}\n");
+    }
+
+    /// Ends the interfaces; the sync section as [`SyncStatus`].
+    #[cfg(test)]
+    pub fn finish(mut self, sync: Option<&SyncStatus<'_>>) {
         match sync {
-            Some(s) => sync_status(o, self.h, s),
-            None => o.j("null"),
+            Some(s) => {
+                let c = s.counters;
+                let d = &c.dropped;
+                let m = s.commit.unwrap_or_default();
+                let x: [u64; 14] = [
+                    s.port.into(),
+                    s.frame_len as u64,
+                    s.epoch.into(),
+                    s.cache_entries as u64,
+                    s.cache_capacity.into(),
+                    s.cache_slots as u64,
+                    s.window as u64,
+                    s.window_capacity as u64,
+                    d.total(),
+                    flag(s.resync_pending),
+                    m.entries.into(),
+                    m.updated.into(),
+                    m.failed.into(),
+                    self.h.now_ms.saturating_sub(m.at_ms),
+                ];
+                let v = &Vals {
+                    n: &[
+                        &x[0],
+                        &x[1],
+                        &x[2],
+                        &x[3],
+                        &x[4],
+                        &x[5],
+                        &c.cache_purged,
+                        &x[6],
+                        &x[7],
+                        &c.frames_sent,
+                        &c.bytes_sent,
+                        &c.records_sent,
+                        &c.records_resent,
+                        &s.send_errors,
+                        &c.frames_received,
+                        &c.bytes_received,
+                        &c.records_received,
+                        &c.records_duplicate,
+                        &x[8],
+                        &d.bad_header,
+                        &d.bad_mac,
+                        &d.old_epoch,
+                        &d.duplicate,
+                        &d.too_old,
+                        &d.bad_body,
+                        &d.own,
+                        &d.unknown_peer,
+                        &d.idle,
+                        &s.events,
+                        &c.events_filtered,
+                        &c.events_ignored,
+                        &c.unencodable,
+                        &x[9],
+                        &c.resyncs_started,
+                        &c.resyncs_completed,
+                        &c.resync_requests_sent,
+                        &c.resync_requests_received,
+                        &s.dumped,
+                        &c.window_overflows,
+                        &c.event_overruns,
+                        &c.cache_full,
+                        &c.retransmit_timeouts,
+                        &c.nacks_sent,
+                        &c.nacks_received,
+                        &c.peers_lost,
+                        &x[10],
+                        &x[11],
+                        &x[12],
+                        &m.took_us,
+                        &m.at_ms,
+                        &x[13],
+                    ],
+                    s: &[
+                        Some(s.role),
+                        Some(&s.local),
+                        s.interface.as_ref().map(|i| i as &dyn Display),
+                    ],
+                };
+                self.sync(v, s.peers, s.commit.is_some(), s.leases.as_ref(), c);
+            }
+            None => self.no_sync(),
         }
-        o.j("}\n");
+        self.end();
     }
 }
 
-fn instance(o: &mut Out<'_>, h: &Header<'_>, i: &InstanceStatus<'_>) {
-    let c = &i.counters;
-    let d = &c.dropped;
-    let family: &dyn Display = match (o.json, i.ipv6) {
-        (true, true) => &"ipv6",
-        (true, false) => &"ipv4",
-        (false, true) => &"IPv6",
-        (false, false) => &"IPv4",
-    };
-    let t = i.last.as_ref();
-    let code = t.map(|t| Dbg(t.reason_code));
-    let at = t.map_or(0, |t| t.at_ms);
-    let x: [u64; 9] = [
-        i.vrrp_version.into(),
-        i.vrid.into(),
-        i.priority.into(),
-        i.effective_priority.into(),
-        flag(i.master_is_self),
-        d.total(),
-        c.transitions.into(),
-        at,
-        h.now_ms.saturating_sub(at),
-    ];
-    let v = &Vals {
-        n: &[
-            &x[0],
-            &x[1],
-            &x[2],
-            &x[3],
-            &x[4],
-            &c.received,
-            &c.sent,
-            &c.send_errors,
-            &x[5],
-            &d.ttl,
-            &d.version,
-            &d.checksum,
-            &d.auth,
-            &d.interval,
-            &d.malformed,
-            &c.address_list_mismatch,
-            &x[6],
-            &x[7],
-            &x[8],
-        ],
-        s: &[
-            Some(&i.name),
-            Some(&i.interface),
-            Some(family),
-            i.sync_group.as_ref().map(|g| g as &dyn Display),
-            Some(i.state),
-            i.master.as_ref().map(|a| a as &dyn Display),
-            t.map(|t| t.from),
-            t.map(|t| t.to),
-            t.map(|t| t.reason),
-            code.as_ref().map(|c| c as &dyn Display),
-        ],
-    };
+fn instance(o: &mut Out<'_>, v: &Vals<'_>) {
     o.pick(
         &[
             r#"{"name":$00,"interface":$01,"family":$02,"vrrp_version":#00,"vrid":#01,"sync_group":$03,"state":$04,"priority":#02,"effective_priority":#03,"master":$05,"master_is_self":?04,"received":#05,"sent":#06,"send_errors":#07,"dropped":{"total":#08,"ttl":#09,"version":#10,"checksum":#11,"auth":#12,"interval":#13,"malformed":#14},"address_list_mismatch":#15,"transitions":#16,"last_transition":"#,
@@ -583,13 +715,13 @@ fn instance(o: &mut Out<'_>, h: &Header<'_>, i: &InstanceStatus<'_>) {
         v,
     );
     if !o.json {
-        if i.sync_group.is_some() {
+        if v.s[3].is_some() {
             o.fill(", sync group $03", v);
         }
         o.s(")\n  priority ");
         o.fill("#02 (effective #03), master ", v);
-        let m = match i.master {
-            Some(_) if i.master_is_self => "$05 (this router)\n",
+        let m = match v.s[5] {
+            Some(_) if *v.n[4] != 0 => "$05 (this router)\n",
             Some(_) => "$05\n",
             None => "unknown\n",
         };
@@ -599,7 +731,7 @@ fn instance(o: &mut Out<'_>, h: &Header<'_>, i: &InstanceStatus<'_>) {
             v,
         );
     }
-    let last = match t {
+    let last = match v.s[6] {
         Some(_) => &[
             r#"{"from":$06,"to":$07,"reason":$08,"reason_code":$09,"at_ms":#17,"ago_ms":#18}}"#,
             ", last ~18 s ago (at #17 ms): $06 -> $07 ($08)\n",
@@ -609,86 +741,15 @@ fn instance(o: &mut Out<'_>, h: &Header<'_>, i: &InstanceStatus<'_>) {
     o.pick(last, v);
 }
 
-fn sync_status(o: &mut Out<'_>, h: &Header<'_>, s: &SyncStatus<'_>) {
-    let c = s.counters;
-    let d = &c.dropped;
-    let m = s.commit.unwrap_or_default();
-    let x: [u64; 14] = [
-        s.port.into(),
-        s.frame_len as u64,
-        s.epoch.into(),
-        s.cache_entries as u64,
-        s.cache_capacity.into(),
-        s.cache_slots as u64,
-        s.window as u64,
-        s.window_capacity as u64,
-        d.total(),
-        flag(s.resync_pending),
-        m.entries.into(),
-        m.updated.into(),
-        m.failed.into(),
-        h.now_ms.saturating_sub(m.at_ms),
-    ];
-    let v = &Vals {
-        n: &[
-            &x[0],
-            &x[1],
-            &x[2],
-            &x[3],
-            &x[4],
-            &x[5],
-            &c.cache_purged,
-            &x[6],
-            &x[7],
-            &c.frames_sent,
-            &c.bytes_sent,
-            &c.records_sent,
-            &c.records_resent,
-            &s.send_errors,
-            &c.frames_received,
-            &c.bytes_received,
-            &c.records_received,
-            &c.records_duplicate,
-            &x[8],
-            &d.bad_header,
-            &d.bad_mac,
-            &d.old_epoch,
-            &d.duplicate,
-            &d.too_old,
-            &d.bad_body,
-            &d.own,
-            &d.unknown_peer,
-            &d.idle,
-            &s.events,
-            &c.events_filtered,
-            &c.events_ignored,
-            &c.unencodable,
-            &x[9],
-            &c.resyncs_started,
-            &c.resyncs_completed,
-            &c.resync_requests_sent,
-            &c.resync_requests_received,
-            &s.dumped,
-            &c.window_overflows,
-            &c.event_overruns,
-            &c.cache_full,
-            &c.retransmit_timeouts,
-            &c.nacks_sent,
-            &c.nacks_received,
-            &c.peers_lost,
-            &x[10],
-            &x[11],
-            &x[12],
-            &m.took_us,
-            &m.at_ms,
-            &x[13],
-        ],
-        s: &[
-            Some(s.role),
-            Some(&s.local),
-            s.interface.as_ref().map(|i| i as &dyn Display),
-        ],
-    };
+fn sync_status(
+    o: &mut Out<'_>,
+    h: &Header<'_>,
+    v: &Vals<'_>,
+    peers: &[(IpAddr, bool)],
+    commit: bool,
+    leases: Option<&LeaseStatus<'_>>,
+    c: &tandem_core::ctsync::Counters,
+) {
     o.pick(
         &[
             r#"{"role":$00,"local_address":$01,"port":#00,"interface":$02,"frame_len":#01,"epoch":#02,"peers":["#,
@@ -697,13 +758,13 @@ fn sync_status(o: &mut Out<'_>, h: &Header<'_>, s: &SyncStatus<'_>) {
         v,
     );
     if !o.json {
-        if s.interface.is_some() {
+        if v.s[2].is_some() {
             o.fill(" on $02", v);
         }
         o.fill(" (frames up to #01 bytes, epoch #02), peers", v);
     }
     let mut sep = "";
-    for (a, live) in s.peers {
+    for (a, live) in peers {
         o.j(sep);
         sep = ",";
         let state: &dyn Display = if *live { &"up" } else { &"down" };
@@ -723,7 +784,7 @@ fn sync_status(o: &mut Out<'_>, h: &Header<'_>, s: &SyncStatus<'_>) {
         v,
     );
     if !o.json {
-        if s.resync_pending {
+        if *v.n[32] != 0 {
             o.s(" (one pending)");
         }
         o.fill(
@@ -731,16 +792,16 @@ fn sync_status(o: &mut Out<'_>, h: &Header<'_>, s: &SyncStatus<'_>) {
             v,
         );
     }
-    let commit = match s.commit {
-        Some(_) => &[
+    let commit = match commit {
+        true => &[
             r#"{"committed":#45,"updated":#46,"failed":#47,"took_us":#48,"at_ms":#49,"ago_ms":#50}"#,
             "  last commit: #45 entries (#46 updated, #47 refused) in ~48 ms, ~50 s ago\n",
         ],
-        None => &["null", "  last commit: none\n"],
+        false => &["null", "  last commit: none\n"],
     };
     o.pick(commit, v);
     o.j(r#","leases":"#);
-    match &s.leases {
+    match leases {
         Some(l) => lease_status(o, h, c, l),
         None => o.j("null"),
     }
