@@ -1341,10 +1341,13 @@ fn status_body(
         if i.retired {
             continue;
         }
-        let master = node.master_addr(k);
+        let known = node.master_addr(k);
         let state = node.state(k.min(SLOTS - 1));
         let is_master = state == State::Master;
-        let master = if is_master { i.src.or(master) } else { master };
+        let master = match is_master {
+            true => i.src.as_ref().or(known.as_ref()),
+            false => known.as_ref(),
+        };
         let c = &i.counters;
         let d = &c.dropped;
         let t = i.last.as_ref();
@@ -1392,7 +1395,7 @@ fn status_body(
                 Some(wr.family(i.family() == Family::Ipv6)),
                 i.sync_group.as_ref().map(|g| g as &dyn std::fmt::Display),
                 Some(&state),
-                master.as_ref().map(|a| a as &dyn std::fmt::Display),
+                master.map(|a| a as &dyn std::fmt::Display),
                 t.map(|t| &t.1 as &dyn std::fmt::Display),
                 t.map(|t| &t.2 as &dyn std::fmt::Display),
                 t.map(|t| &t.3 as &dyn std::fmt::Display),
