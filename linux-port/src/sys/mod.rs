@@ -300,9 +300,13 @@ pub struct ErrorText<'a>(pub &'a io::Error);
 
 impl std::fmt::Display for ErrorText<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Every `io::Error` tandem makes is an OS error or a bare kind (no
+        // std API that attaches a message or a custom error is used), and a
+        // bare kind displays as its description: std's `Display` (and its
+        // allocating OS error text) is not needed.
         match self.0.raw_os_error() {
             Some(code) => Errno(code).fmt(f),
-            None => self.0.fmt(f),
+            None => self.0.kind().fmt(f),
         }
     }
 }
