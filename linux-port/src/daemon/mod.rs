@@ -1353,7 +1353,7 @@ fn status_body(
         let t = i.last.as_ref();
         let code = t.map(|t| status::Dbg(&t.3));
         let at = t.map_or(0, |t| t.0.as_millis());
-        let x: [u64; 9] = [
+        let x: [u64; 10] = [
             match i.cfg.version {
                 cfg::Version::V2 => 2,
                 cfg::Version::V3 => 3,
@@ -1366,6 +1366,7 @@ fn status_body(
             c.transitions.into(),
             at,
             h.now_ms.saturating_sub(at),
+            status::flag(is_master && master.is_some()),
         ];
         wr.instance(&status::Vals {
             n: &[
@@ -1388,6 +1389,7 @@ fn status_body(
                 &x[6],
                 &x[7],
                 &x[8],
+                &x[9],
             ],
             s: &[
                 Some(&i.cfg.name),
