@@ -1338,72 +1338,15 @@ fn status_body(
 ) {
     let mut wr = status::Writer::new(b, json, h);
     for (k, i) in inst.iter().enumerate() {
-        if i.retired {
-            continue;
+        if !i.retired {
+            instance_status(
+                &mut wr,
+                i,
+                node.state(k.min(SLOTS - 1)),
+                node.master_addr(k).as_ref(),
+                h,
+            );
         }
-        let known = node.master_addr(k);
-        let state = node.state(k.min(SLOTS - 1));
-        let is_master = state == State::Master;
-        let master = match is_master {
-            true => i.src.as_ref().or(known.as_ref()),
-            false => known.as_ref(),
-        };
-        let c = &i.counters;
-        let d = &c.dropped;
-        let t = i.last.as_ref();
-        let code = t.map(|t| status::Dbg(&t.3));
-        let at = t.map_or(0, |t| t.0.as_millis());
-        let x: [u64; 10] = [
-            match i.cfg.version {
-                cfg::Version::V2 => 2,
-                cfg::Version::V3 => 3,
-            },
-            i.cfg.vrid.into(),
-            i.cfg.priority.into(),
-            i.effective.into(),
-            status::flag(is_master),
-            d.total(),
-            c.transitions.into(),
-            at,
-            h.now_ms.saturating_sub(at),
-            status::flag(is_master && master.is_some()),
-        ];
-        wr.instance(&status::Vals {
-            n: &[
-                &x[0],
-                &x[1],
-                &x[2],
-                &x[3],
-                &x[4],
-                &c.received,
-                &c.sent,
-                &c.send_errors,
-                &x[5],
-                &d.ttl,
-                &d.version,
-                &d.checksum,
-                &d.auth,
-                &d.interval,
-                &d.malformed,
-                &c.address_list_mismatch,
-                &x[6],
-                &x[7],
-                &x[8],
-                &x[9],
-            ],
-            s: &[
-                Some(&i.cfg.name),
-                Some(&i.cfg.interface),
-                Some(wr.family(i.family() == Family::Ipv6)),
-                i.sync_group.as_ref().map(|g| g as &dyn std::fmt::Display),
-                Some(&state),
-                master.map(|a| a as &dyn std::fmt::Display),
-                t.map(|t| &t.1 as &dyn std::fmt::Display),
-                t.map(|t| &t.2 as &dyn std::fmt::Display),
-                t.map(|t| &t.3 as &dyn std::fmt::Display),
-                code.as_ref().map(|c| c as &dyn std::fmt::Display),
-            ],
-        });
     }
     wr.interfaces();
     for f in ifaces {
@@ -1518,6 +1461,79 @@ fn status_body(
         c,
     );
     wr.end();
+}
+
+/// One instance of the status (apart: the loop would keep every constant
+/// of it in a spilled register).
+#[inline(never)]
+fn instance_status(
+    wr: &mut status::Writer<'_>,
+    i: &Inst,
+    state: State,
+    known: Option<&IpAddr>,
+    h: &status::Header<'_>,
+) {
+    let is_master = state == State::Master;
+    let master = match is_master {
+        true => i.src.as_ref().or(known),
+        false => known,
+    };
+    let c = &i.counters;
+    let d = &c.dropped;
+    let t = i.last.as_ref();
+    let code = t.map(|t| status::Dbg(&t.3));
+    let at = t.map_or(0, |t| t.0.as_millis());
+    let x: [u64; 10] = [
+        match i.cfg.version {
+            cfg::Version::V2 => 2,
+            cfg::Version::V3 => 3,
+        },
+        i.cfg.vrid.into(),
+        i.cfg.priority.into(),
+        i.effective.into(),
+        status::flag(is_master),
+        d.total(),
+        c.transitions.into(),
+        at,
+        h.now_ms.saturating_sub(at),
+        status::flag(is_master && master.is_some()),
+    ];
+    wr.instance(&status::Vals {
+        n: &[
+            &x[0],
+            &x[1],
+            &x[2],
+            &x[3],
+            &x[4],
+            &c.received,
+            &c.sent,
+            &c.send_errors,
+            &x[5],
+            &d.ttl,
+            &d.version,
+            &d.checksum,
+            &d.auth,
+            &d.interval,
+            &d.malformed,
+            &c.address_list_mismatch,
+            &x[6],
+            &x[7],
+            &x[8],
+            &x[9],
+        ],
+        s: &[
+            Some(&i.cfg.name),
+            Some(&i.cfg.interface),
+            Some(wr.family(i.family() == Family::Ipv6)),
+            i.sync_group.as_ref().map(|g| g as &dyn std::fmt::Display),
+            Some(&state),
+            master.map(|a| a as &dyn std::fmt::Display),
+            t.map(|t| &t.1 as &dyn std::fmt::Display),
+            t.map(|t| &t.2 as &dyn std::fmt::Display),
+            t.map(|t| &t.3 as &dyn std::fmt::Display),
+            code.as_ref().map(|c| c as &dyn std::fmt::Display),
+        ],
+    });
 }
 
 /// `fmt::Write` into a `Vec<u8>` within its capacity: never reallocates, and
