@@ -607,6 +607,7 @@ impl<'a> Writer<'a> {
     }
 
     /// One interface.
+    #[inline(never)]
     pub fn iface(&mut self, f: &IfaceStatus<'_>) {
         self.sep();
         let state: &dyn Display = match f.ifindex {
@@ -784,16 +785,15 @@ fn sync_status(
         ],
         v,
     );
-    let mut sep = "";
-    for (a, live) in peers {
-        o.j(sep);
-        sep = ",";
-        let state: &dyn Display = if *live { &"up" } else { &"down" };
+    for (k, (a, live)) in peers.iter().enumerate() {
         o.pick(
-            &[r#"{"address":$00,"live":?00}"#, " $00 ($01)"],
+            &[
+                "\x0301,\x05{\"address\":$00,\"live\":?00}",
+                " $00 (\x0300up\x05\x0400down\x05)",
+            ],
             &Vals {
-                n: &[&flag(*live)],
-                s: &[Some(a), Some(state)],
+                n: &[&flag(*live), &(k as u64)],
+                s: &[Some(a)],
             },
         );
     }
