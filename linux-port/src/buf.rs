@@ -112,24 +112,32 @@ impl fmt::Write for JsonEsc<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         // Runs of bytes that need no escape are written whole; they end
         // only at ASCII bytes, so every run is whole characters.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut start = 0;
         for (i, &b) in s.as_bytes().iter().enumerate() {
-            let esc: &str = match b {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0..=0x1f => "\\u00",
-                _ => continue,
+            if b >= 0x20 && b != b'"' && b != b'\\' {
+                continue;
+            }
+            // `\"`, `\\`, `\n`, `\r`, `\t`, else `\u00XX`.
+            let mut e = *b"\\u00xx";
+            e[1] = match b {
+                b'\n' => b'n',
+                b'\r' => b'r',
+                b'\t' => b't',
+                b'"' | b'\\' => b,
+                _ => 0,
+            };
+            let n = if e[1] == 0 {
+                e[1] = b'u';
+                e[4] = HEX[usize::from(b >> 4)];
+                e[5] = HEX[usize::from(b & 15)];
+                6
+            } else {
+                2
             };
             self.0.write_str(&s[start..i])?;
-            self.0.write_str(esc)?;
-            if esc.len() == 4 {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                self.0.write_char(char::from(HEX[usize::from(b >> 4)]))?;
-                self.0.write_char(char::from(HEX[usize::from(b & 15)]))?;
-            }
+            self.0
+                .write_str(core::str::from_utf8(&e[..n]).unwrap_or_default())?;
             start = i + 1;
         }
         self.0.write_str(&s[start..])

@@ -13,7 +13,7 @@
 //! Bad usage is an [`UsageError`]; `main` prints it with the usage text and
 //! exits with status 2.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -229,8 +229,21 @@ fn parse_u64(s: &str) -> Option<u64> {
 /// Parses the arguments after the program name. One loop for every
 /// command (`leases merge` too: its positional arguments are files).
 pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
-    let first = args.next().ok_or(UsageError::MissingCommand)?;
-    let first = first.into_string().map_err(|_| UsageError::NotUnicode)?;
+    // Collected first: the loop borrows them (no `OsString` moved or
+    // dropped on every path), the result owns copies.
+    let argv: Vec<OsString> = args.collect();
+    parse_args(&argv)
+}
+
+/// `a` as text (`NotUnicode` when it is not UTF-8).
+fn utf8(a: &OsStr) -> Result<&str, UsageError> {
+    a.to_str().ok_or(UsageError::NotUnicode)
+}
+
+/// [`parse`] over the collected arguments.
+fn parse_args(argv: &[OsString]) -> Result<Command, UsageError> {
+    let mut args = argv.iter().map(OsString::as_os_str);
+    let first = utf8(args.next().ok_or(UsageError::MissingCommand)?)?;
     const COMMANDS: [&str; 12] = [
         "run",
         "check",
@@ -254,11 +267,11 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
         NOW | DASHES,
     ];
     const HELP: [&str; 2] = ["--help", "-h"];
-    let (mut command, allowed) = match find(&first, &COMMANDS) {
+    let (mut command, allowed) = match find(first, &COMMANDS) {
         i @ 0..=5 => (COMMANDS[i], ALLOWED[i]),
         6..=8 => return Ok(Command::Version),
         9..=11 => return Ok(Command::Help),
-        _ => return Err(UsageError::UnknownCommand(first)),
+        _ => return Err(UsageError::UnknownCommand(first.to_owned())),
     };
     let leases = allowed & NOW != 0;
     if leases {
@@ -269,17 +282,17 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
                 option: "merge",
             });
         };
-        let sub = sub.into_string().map_err(|_| UsageError::NotUnicode)?;
-        if find(&sub, &HELP) < 2 {
+        let sub = utf8(sub)?;
+        if find(sub, &HELP) < 2 {
             return Ok(Command::Help);
         }
         if sub != "merge" {
-            return Err(UsageError::UnknownCommand("leases ".to_owned() + &sub));
+            return Err(UsageError::UnknownCommand(["leases ", sub].concat()));
         }
         command = "leases merge";
     }
     // `-c` and `--control` values; `leases merge`: its files and `--now`.
-    let mut values: [Option<PathBuf>; 2] = [None, None];
+    let mut values: [Option<&OsStr>; 2] = [None, None];
     let mut files = Vec::new();
     let mut now: Option<u64> = None;
     let mut flags = 0u8;
@@ -292,14 +305,7 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
         let Some(text) = text else {
             return Err(UsageError::Unexpected {
                 command,
-                arg: {
-                    let mut s = String::new();
-                    crate::buf::lossy(arg.as_encoded_bytes(), &mut |t| {
-                        s.push_str(t);
-                        true
-                    });
-                    s
-                },
+                arg: crate::buf::Lossy(arg.as_encoded_bytes()).to_string(),
             });
         };
         // `--opt=value` form.
@@ -338,17 +344,13 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
         }
         if bit == NOW {
             let value = match inline {
-                Some(v) => v.to_owned(),
-                None => args
-                    .next()
-                    .ok_or(UsageError::MissingValue("--now"))?
-                    .into_string()
-                    .map_err(|_| UsageError::NotUnicode)?,
+                Some(v) => v,
+                None => utf8(args.next().ok_or(UsageError::MissingValue("--now"))?)?,
             };
-            let Some(secs) = parse_u64(&value) else {
+            let Some(secs) = parse_u64(value) else {
                 return Err(UsageError::BadValue {
                     option: "--now",
-                    value,
+                    value: value.to_owned(),
                 });
             };
             if now.replace(secs).is_some() {
@@ -362,21 +364,21 @@ pub fn parse(args: Args<'_>) -> Result<Command, UsageError> {
             (1, "--control")
         };
         let value = match inline {
-            Some(v) => OsString::from(v),
+            Some(v) => OsStr::new(v),
             None => args.next().unwrap_or_default(),
         };
         if value.is_empty() {
             return Err(UsageError::MissingValue(opt));
         }
-        if values[k].replace(PathBuf::from(value)).is_some() {
+        if values[k].replace(value).is_some() {
             return Err(UsageError::Duplicate(opt));
         }
     }
     let [config, control] = values;
-    let control = control.unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL));
+    let control = PathBuf::from(control.unwrap_or(OsStr::new(DEFAULT_CONTROL)));
     let json = flags & JSON != 0;
     let config = match config {
-        Some(c) => c,
+        Some(c) => PathBuf::from(c),
         None if allowed & CONFIG != 0 => {
             return Err(UsageError::MissingRequired {
                 command,

@@ -13,11 +13,8 @@
 //! answering does not allocate.
 
 use crate::sys::poll::{PollFd, POLLIN, POLLOUT};
-use std::fs;
-use std::io::{self, ErrorKind, Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use crate::sys::{unix, Errno, Fd};
+use std::path::Path;
 use tandem_core::time::{Duration, Instant};
 
 /// Clients served at once.
@@ -83,15 +80,13 @@ pub fn request_line(req: Request) -> &'static str {
 /// `mkdir -p` of the directory of `path`: every prefix up to a `/` in
 /// turn, an existing directory being fine (std's `create_dir_all` walks
 /// `Path` components: more code).
-fn make_parent_dirs(path: &Path) -> io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let raw = path.as_os_str().as_bytes();
+fn make_parent_dirs(raw: &[u8]) -> Result<(), Errno> {
     for (i, b) in raw.iter().enumerate() {
         if *b != b'/' || i == 0 {
             continue;
         }
         let dir = &raw[..i];
-        if let Err(e) = fs::create_dir(std::ffi::OsStr::from_bytes(dir)) {
+        if let Err(e) = unix::mkdir(dir) {
             // An existing directory is fine (it opens as one: no `stat`
             // machinery of std's `Path::is_dir`).
             if crate::sys::fs::open_dir(dir).is_err() {
@@ -102,18 +97,47 @@ fn make_parent_dirs(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// The error of [`Server::bind`] when a live daemon answers on the socket
-/// (a fixed text: no `String` behind the `io::Error`).
-#[derive(Debug)]
-struct AlreadyRunning;
+/// Why the control socket could not be bound or reached (the texts of
+/// std's `io::Error`s for the same failures, without their machinery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// A system call failed.
+    Os(Errno),
+    /// The path does not fit in a `sockaddr_un`.
+    TooLong,
+    /// A live daemon answers on the socket.
+    AlreadyRunning,
+    /// The daemon took no more of the request.
+    WriteZero,
+}
 
-impl std::fmt::Display for AlreadyRunning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("another tandem is running on this control socket")
+impl From<Errno> for Error {
+    fn from(e: Errno) -> Error {
+        Error::Os(e)
     }
 }
 
-impl std::error::Error for AlreadyRunning {}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Os(e) => e.fmt(f),
+            Error::TooLong => f.write_str("path must be shorter than SUN_LEN"),
+            Error::AlreadyRunning => {
+                f.write_str("another tandem is running on this control socket")
+            }
+            Error::WriteZero => f.write_str("failed to write whole buffer"),
+        }
+    }
+}
+
+/// `path`'s bytes, if it fits in a `sockaddr_un`.
+fn socket_path(path: &Path) -> Result<&[u8], Error> {
+    let raw = path.as_os_str().as_encoded_bytes();
+    if raw.len() > unix::MAX_PATH {
+        return Err(Error::TooLong);
+    }
+    Ok(raw)
+}
 
 enum Phase {
     Reading,
@@ -121,7 +145,7 @@ enum Phase {
 }
 
 struct Client {
-    stream: UnixStream,
+    stream: Fd,
     deadline: Instant,
     req: [u8; MAX_REQUEST],
     req_len: usize,
@@ -133,8 +157,8 @@ struct Client {
 
 /// The listening socket and its clients.
 pub struct Server {
-    listener: UnixListener,
-    path: PathBuf,
+    listener: Fd,
+    path: Vec<u8>,
     clients: [Option<Client>; MAX_CLIENTS],
     /// One response buffer per slot (capacity fixed at start-up/reload).
     responses: [Vec<u8>; MAX_CLIENTS],
@@ -156,24 +180,25 @@ pub struct Pending<'a> {
 impl Server {
     /// Binds `path` (creating its directory, replacing a stale socket) with
     /// response buffers of `response_capacity` bytes.
-    pub fn bind(path: &Path, response_capacity: usize) -> io::Result<Server> {
-        make_parent_dirs(path)?;
-        let listener = match UnixListener::bind(path) {
+    pub fn bind(path: &Path, response_capacity: usize) -> Result<Server, Error> {
+        let raw = path.as_os_str().as_encoded_bytes();
+        make_parent_dirs(raw)?;
+        let raw = socket_path(path)?;
+        let listener = match unix::listen(raw) {
             Ok(l) => l,
-            Err(e) if e.kind() == ErrorKind::AddrInUse => {
+            Err(Errno(libc::EADDRINUSE)) => {
                 // Stale if nobody answers.
-                if UnixStream::connect(path).is_ok() {
-                    return Err(io::Error::new(ErrorKind::AddrInUse, AlreadyRunning));
+                if unix::connect(raw, 0).is_ok() {
+                    return Err(Error::AlreadyRunning);
                 }
-                fs::remove_file(path)?;
-                UnixListener::bind(path)?
+                unix::unlink(raw)?;
+                unix::listen(raw)?
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
-        listener.set_nonblocking(true)?;
         Ok(Server {
             listener,
-            path: path.to_owned(),
+            path: raw.to_vec(),
             clients: [const { None }; MAX_CLIENTS],
             responses: core::array::from_fn(|_| Vec::with_capacity(response_capacity)),
         })
@@ -190,7 +215,7 @@ impl Server {
     /// Appends the descriptors to poll and their tokens (`None` = listener,
     /// `Some(i)` = client slot `i`).
     pub fn poll_fds(&self, fds: &mut Vec<PollFd>, tokens: &mut Vec<Option<usize>>) {
-        fds.push(PollFd::new(self.listener.as_raw_fd(), POLLIN));
+        fds.push(PollFd::new(self.listener.raw(), POLLIN));
         tokens.push(None);
         for (i, c) in self.clients.iter().enumerate() {
             if let Some(c) = c {
@@ -198,7 +223,7 @@ impl Server {
                     Phase::Reading => POLLIN,
                     Phase::Writing { .. } => POLLOUT,
                 };
-                fds.push(PollFd::new(c.stream.as_raw_fd(), ev));
+                fds.push(PollFd::new(c.stream.raw(), ev));
                 tokens.push(Some(i));
             }
         }
@@ -221,15 +246,12 @@ impl Server {
     /// Accepts pending connections.
     pub fn accept(&mut self, now: Instant) {
         loop {
-            match self.listener.accept() {
-                Ok((stream, _)) => {
+            match unix::accept(&self.listener) {
+                Ok(stream) => {
                     let Some(slot) = self.clients.iter_mut().find(|c| c.is_none()) else {
                         drop(stream); // busy: close at once
                         continue;
                     };
-                    if stream.set_nonblocking(true).is_err() {
-                        continue;
-                    }
                     *slot = Some(Client {
                         stream,
                         deadline: now + CLIENT_TIMEOUT,
@@ -241,7 +263,7 @@ impl Server {
                         more: false,
                     });
                 }
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(Errno(libc::EINTR)) => continue,
                 Err(_) => return,
             }
         }
@@ -265,7 +287,7 @@ impl Server {
                         complete = true;
                         break;
                     }
-                    match c.stream.read(&mut c.req[c.req_len..]) {
+                    match unix::read(&c.stream, &mut c.req[c.req_len..]) {
                         Ok(0) => {
                             complete = true;
                             break;
@@ -277,8 +299,8 @@ impl Server {
                                 break;
                             }
                         }
-                        Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(Errno(libc::EINTR)) => continue,
+                        Err(Errno(libc::EAGAIN)) => break,
                         Err(_) => {
                             close = true;
                             break;
@@ -325,14 +347,14 @@ impl Server {
                     close = true;
                     break;
                 }
-                match c.stream.write(&resp[*sent..]) {
+                match unix::write(&c.stream, &resp[*sent..]) {
                     Ok(0) => {
                         close = true;
                         break;
                     }
                     Ok(n) => *sent += n,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(Errno(libc::EINTR)) => continue,
+                    Err(Errno(libc::EAGAIN)) => break,
                     Err(_) => {
                         close = true;
                         break;
@@ -348,25 +370,31 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        let _ = unix::unlink(&self.path);
     }
 }
 
 /// `tandem status`: sends the request and returns the whole response.
-pub fn query(path: &Path, req: Request) -> io::Result<Vec<u8>> {
-    let mut s = UnixStream::connect(path)?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    s.set_write_timeout(Some(std::time::Duration::from_secs(5)))?;
-    s.write_all(request_line(req).as_bytes())?;
+pub fn query(path: &Path, req: Request) -> Result<Vec<u8>, Error> {
+    let s = unix::connect(socket_path(path)?, 5)?;
+    let mut line = request_line(req).as_bytes();
+    while !line.is_empty() {
+        match unix::write(&s, line) {
+            Ok(0) => return Err(Error::WriteZero),
+            Ok(n) => line = &line[n..],
+            Err(Errno(libc::EINTR)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     // A plain loop: `read_to_end`'s adaptive probing is more code.
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        match s.read(&mut buf) {
+        match unix::read(&s, &mut buf) {
             Ok(0) => return Ok(out),
             Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(Errno(libc::EINTR)) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -374,6 +402,8 @@ pub fn query(path: &Path, req: Request) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::net::UnixStream;
 
     #[test]
     fn requests() {

@@ -187,9 +187,8 @@ fn query(path: &std::path::Path, req: control::Request) -> ExitCode {
             buf::print(
                 2,
                 format_args!(
-                    "tandem: cannot reach the daemon at {}: {} (is `tandem run` running?)\n",
+                    "tandem: cannot reach the daemon at {}: {e} (is `tandem run` running?)\n",
                     buf::path(path),
-                    sys::ErrorText(&e)
                 ),
             );
             ExitCode::FAILURE

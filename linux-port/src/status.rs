@@ -105,6 +105,7 @@ pub struct Counters {
 }
 
 /// The last state change of an instance.
+#[cfg(test)]
 #[derive(Clone, Copy)]
 pub struct Transition<'a> {
     /// Previous state.
@@ -120,6 +121,7 @@ pub struct Transition<'a> {
 }
 
 /// One instance as shown.
+#[cfg(test)]
 #[derive(Clone, Copy)]
 pub struct InstanceStatus<'a> {
     /// Instance name.
@@ -164,6 +166,7 @@ pub struct IfaceStatus<'a> {
 }
 
 /// The last commit of the conntrack cache into the kernel.
+#[cfg(test)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CommitStatus {
     /// Entries the kernel holds afterwards (created or updated).
@@ -179,6 +182,7 @@ pub struct CommitStatus {
 }
 
 /// The conntrack sync channel as shown.
+#[cfg(test)]
 #[derive(Clone, Copy)]
 pub struct SyncStatus<'a> {
     /// Role (`master`, `backup`, `idle`).
@@ -295,17 +299,36 @@ pub struct Header<'a> {
 /// A number shown as JSON `null`.
 const NULL: u64 = u64::MAX;
 
-/// A text value of a template.
-type Txt<'a> = Option<&'a dyn Display>;
+// Conditional blocks: a marker byte and a two-digit index start a block
+// shown only when `s[nn]` is set (`IF_SOME`) or absent (`IF_NONE`), or
+// when `n[nn]` is not 0 (`IF_SET`) or is 0 (`IF_ZERO`); [`END`] ends it
+// (blocks do not nest). One template per section instead of a branch and
+// a call per optional piece.
+/// Block shown when the text value is present.
+const IF_SOME: u8 = 1;
+/// Block shown when the text value is absent.
+const IF_NONE: u8 = 2;
+/// Block shown when the number is not 0.
+const IF_SET: u8 = 3;
+/// Block shown when the number is 0.
+const IF_ZERO: u8 = 4;
+/// End of a block.
+const END: u8 = 5;
 
-/// The values of a section.
-struct Vals<'a> {
-    n: &'a [&'a u64],
-    s: &'a [Txt<'a>],
+/// A text value of a template (`None`: JSON `null`).
+pub type Txt<'a> = Option<&'a dyn Display>;
+
+/// The values of a section, by template index: what [`Writer::instance`]
+/// and [`Writer::sync`] document for each index.
+pub struct Vals<'a> {
+    /// The numbers (`#nn`, `!nn`, `?nn`, `~nn`).
+    pub n: &'a [&'a u64],
+    /// The texts (`$nn`).
+    pub s: &'a [Txt<'a>],
 }
 
 /// Shows a `Debug` as `Display` (`reason_code`).
-struct Dbg<'a>(&'a dyn fmt::Debug);
+pub struct Dbg<'a>(pub &'a dyn fmt::Debug);
 
 impl Display for Dbg<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -345,14 +368,37 @@ impl Out<'_> {
         let mut i = 0;
         while i < b.len() {
             let c = b[i];
-            if !matches!(c, b'#' | b'!' | b'?' | b'~' | b'$') {
+            if !matches!(c, b'#' | b'!' | b'?' | b'~' | b'$' | 1..=END) {
                 i += 1;
                 continue;
             }
             self.s(&t[start..i]);
+            if c == END {
+                i += 1;
+                start = i;
+                continue;
+            }
             let k = usize::from(b[i + 1] - b'0') * 10 + usize::from(b[i + 2] - b'0');
             i += 3;
             start = i;
+            if c < END {
+                let shown = match c {
+                    IF_SOME => v.s[k].is_some(),
+                    IF_NONE => v.s[k].is_none(),
+                    IF_SET => *v.n[k] != 0,
+                    IF_ZERO => *v.n[k] == 0,
+                    _ => true,
+                };
+                if !shown {
+                    // Past the block's end (templates always have one).
+                    while b[i] != END {
+                        i += 1;
+                    }
+                    i += 1;
+                    start = i;
+                }
+                continue;
+            }
             let w = &mut *self.w;
             let _ = match c {
                 b'$' => match v.s[k] {
@@ -376,7 +422,7 @@ impl Out<'_> {
 }
 
 /// `"true"`-ish number.
-fn flag(b: bool) -> u64 {
+pub fn flag(b: bool) -> u64 {
     u64::from(b)
 }
 
@@ -384,6 +430,9 @@ fn flag(b: bool) -> u64 {
 fn opt(v: Option<u64>) -> u64 {
     v.unwrap_or(NULL)
 }
+
+/// The address family as shown: JSON `ipv4`/`ipv6`, text `IPv4`/`IPv6`.
+static FAMILY: [&str; 4] = ["ipv4", "ipv6", "IPv4", "IPv6"];
 
 /// Human-readable status.
 #[cfg(test)]
@@ -424,7 +473,7 @@ pub fn write<'a, 'b>(
 ) {
     let mut wr = Writer::new(w, json, h);
     for i in instances {
-        wr.instance(&i);
+        wr.instance_status(&i);
     }
     wr.interfaces();
     for f in ifaces {
@@ -473,10 +522,82 @@ impl<'a> Writer<'a> {
         self.sep = ",";
     }
 
-    /// One instance.
-    pub fn instance(&mut self, i: &InstanceStatus<'_>) {
+    /// One instance, from its values: `n` = VRRP version, VRID,
+    /// priority, effective priority, master is this router (0/1),
+    /// received, sent, send errors, dropped total, dropped for TTL,
+    /// version, checksum, auth, interval, malformed, address list
+    /// mismatches, transitions, last transition at (ms), its age (ms),
+    /// master known and this router (0/1);
+    /// `s` = name, interface, [`Writer::family`], sync group, state,
+    /// master, and for the last transition: from, to, reason, reason code
+    /// (`None` when there was none).
+    pub fn instance(&mut self, v: &Vals<'_>) {
         self.sep();
-        instance(&mut self.o, self.h, i);
+        instance(&mut self.o, v);
+    }
+
+    /// The family text of an instance (`s[2]` of [`Writer::instance`]).
+    pub fn family(&self, ipv6: bool) -> &'static dyn Display {
+        &FAMILY[usize::from(ipv6) + 2 * usize::from(!self.o.json)]
+    }
+
+    /// One instance as [`InstanceStatus`].
+    #[cfg(test)]
+    pub fn instance_status(&mut self, i: &InstanceStatus<'_>) {
+        let c = &i.counters;
+        let d = &c.dropped;
+        let t = i.last.as_ref();
+        let code = t.map(|t| Dbg(t.reason_code));
+        let at = t.map_or(0, |t| t.at_ms);
+        let x: [u64; 10] = [
+            i.vrrp_version.into(),
+            i.vrid.into(),
+            i.priority.into(),
+            i.effective_priority.into(),
+            flag(i.master_is_self),
+            d.total(),
+            c.transitions.into(),
+            at,
+            self.h.now_ms.saturating_sub(at),
+            flag(i.master_is_self && i.master.is_some()),
+        ];
+        let v = &Vals {
+            n: &[
+                &x[0],
+                &x[1],
+                &x[2],
+                &x[3],
+                &x[4],
+                &c.received,
+                &c.sent,
+                &c.send_errors,
+                &x[5],
+                &d.ttl,
+                &d.version,
+                &d.checksum,
+                &d.auth,
+                &d.interval,
+                &d.malformed,
+                &c.address_list_mismatch,
+                &x[6],
+                &x[7],
+                &x[8],
+                &x[9],
+            ],
+            s: &[
+                Some(&i.name),
+                Some(&i.interface),
+                Some(self.family(i.ipv6)),
+                i.sync_group.as_ref().map(|g| g as &dyn Display),
+                Some(i.state),
+                i.master.as_ref().map(|a| a as &dyn Display),
+                t.map(|t| t.from),
+                t.map(|t| t.to),
+                t.map(|t| t.reason),
+                code.as_ref().map(|c| c as &dyn Display),
+            ],
+        };
+        self.instance(v);
     }
 
     /// Ends the instances, starts the interfaces.
@@ -486,6 +607,7 @@ impl<'a> Writer<'a> {
     }
 
     /// One interface.
+    #[inline(never)]
     pub fn iface(&mut self, f: &IfaceStatus<'_>) {
         self.sep();
         let state: &dyn Display = match f.ifindex {
@@ -505,242 +627,192 @@ impl<'a> Writer<'a> {
         );
     }
 
-    /// Ends the interfaces; the sync section.
-    pub fn finish(mut self, sync: Option<&SyncStatus<'_>>) {
+    /// Ends the interfaces; the sync section from its values: `n` =
+    /// port, frame length, epoch, cache entries, capacity, slots, purged,
+    /// window records, capacity, then the counters in the order of the JSON
+    /// shape (`sent` to `peers_lost`, `events.received` and `sent.errors`,
+    /// `dumped` being the port's), then the last commit: committed,
+    /// updated, failed, took (µs), at (ms), its age (ms); `s` = role,
+    /// local address, interface. `commit`: whether there was one.
+    pub fn sync(
+        &mut self,
+        v: &Vals<'_>,
+        peers: &[(IpAddr, bool)],
+        commit: bool,
+        leases: Option<&LeaseStatus<'_>>,
+        c: &tandem_core::ctsync::Counters,
+    ) {
         let o = &mut self.o;
         o.j(r#"],"sync":"#);
+        sync_status(o, self.h, v, peers, commit, leases, c);
+    }
+
+    /// Ends the interfaces without a sync section.
+    pub fn no_sync(&mut self) {
+        self.o.j(r#"],"sync":null"#);
+    }
+
+    /// Ends the status.
+    pub fn end(mut self) {
+        self.o.j("}\n");
+    }
+
+    /// Ends the interfaces; the sync section as [`SyncStatus`].
+    #[cfg(test)]
+    pub fn finish(mut self, sync: Option<&SyncStatus<'_>>) {
         match sync {
-            Some(s) => sync_status(o, self.h, s),
-            None => o.j("null"),
+            Some(s) => {
+                let c = s.counters;
+                let d = &c.dropped;
+                let m = s.commit.unwrap_or_default();
+                let x: [u64; 14] = [
+                    s.port.into(),
+                    s.frame_len as u64,
+                    s.epoch.into(),
+                    s.cache_entries as u64,
+                    s.cache_capacity.into(),
+                    s.cache_slots as u64,
+                    s.window as u64,
+                    s.window_capacity as u64,
+                    d.total(),
+                    flag(s.resync_pending),
+                    m.entries.into(),
+                    m.updated.into(),
+                    m.failed.into(),
+                    self.h.now_ms.saturating_sub(m.at_ms),
+                ];
+                let v = &Vals {
+                    n: &[
+                        &x[0],
+                        &x[1],
+                        &x[2],
+                        &x[3],
+                        &x[4],
+                        &x[5],
+                        &c.cache_purged,
+                        &x[6],
+                        &x[7],
+                        &c.frames_sent,
+                        &c.bytes_sent,
+                        &c.records_sent,
+                        &c.records_resent,
+                        &s.send_errors,
+                        &c.frames_received,
+                        &c.bytes_received,
+                        &c.records_received,
+                        &c.records_duplicate,
+                        &x[8],
+                        &d.bad_header,
+                        &d.bad_mac,
+                        &d.old_epoch,
+                        &d.duplicate,
+                        &d.too_old,
+                        &d.bad_body,
+                        &d.own,
+                        &d.unknown_peer,
+                        &d.idle,
+                        &s.events,
+                        &c.events_filtered,
+                        &c.events_ignored,
+                        &c.unencodable,
+                        &x[9],
+                        &c.resyncs_started,
+                        &c.resyncs_completed,
+                        &c.resync_requests_sent,
+                        &c.resync_requests_received,
+                        &s.dumped,
+                        &c.window_overflows,
+                        &c.event_overruns,
+                        &c.cache_full,
+                        &c.retransmit_timeouts,
+                        &c.nacks_sent,
+                        &c.nacks_received,
+                        &c.peers_lost,
+                        &x[10],
+                        &x[11],
+                        &x[12],
+                        &m.took_us,
+                        &m.at_ms,
+                        &x[13],
+                    ],
+                    s: &[
+                        Some(s.role),
+                        Some(&s.local),
+                        s.interface.as_ref().map(|i| i as &dyn Display),
+                    ],
+                };
+                self.sync(v, s.peers, s.commit.is_some(), s.leases.as_ref(), c);
+            }
+            None => self.no_sync(),
         }
-        o.j("}\n");
+        self.end();
     }
 }
 
-fn instance(o: &mut Out<'_>, h: &Header<'_>, i: &InstanceStatus<'_>) {
-    let c = &i.counters;
-    let d = &c.dropped;
-    let family: &dyn Display = match (o.json, i.ipv6) {
-        (true, true) => &"ipv6",
-        (true, false) => &"ipv4",
-        (false, true) => &"IPv6",
-        (false, false) => &"IPv4",
-    };
-    let t = i.last.as_ref();
-    let code = t.map(|t| Dbg(t.reason_code));
-    let at = t.map_or(0, |t| t.at_ms);
-    let x: [u64; 9] = [
-        i.vrrp_version.into(),
-        i.vrid.into(),
-        i.priority.into(),
-        i.effective_priority.into(),
-        flag(i.master_is_self),
-        d.total(),
-        c.transitions.into(),
-        at,
-        h.now_ms.saturating_sub(at),
-    ];
-    let v = &Vals {
-        n: &[
-            &x[0],
-            &x[1],
-            &x[2],
-            &x[3],
-            &x[4],
-            &c.received,
-            &c.sent,
-            &c.send_errors,
-            &x[5],
-            &d.ttl,
-            &d.version,
-            &d.checksum,
-            &d.auth,
-            &d.interval,
-            &d.malformed,
-            &c.address_list_mismatch,
-            &x[6],
-            &x[7],
-            &x[8],
-        ],
-        s: &[
-            Some(&i.name),
-            Some(&i.interface),
-            Some(family),
-            i.sync_group.as_ref().map(|g| g as &dyn Display),
-            Some(i.state),
-            i.master.as_ref().map(|a| a as &dyn Display),
-            t.map(|t| t.from),
-            t.map(|t| t.to),
-            t.map(|t| t.reason),
-            code.as_ref().map(|c| c as &dyn Display),
-        ],
-    };
+fn instance(o: &mut Out<'_>, v: &Vals<'_>) {
     o.pick(
         &[
-            r#"{"name":$00,"interface":$01,"family":$02,"vrrp_version":#00,"vrid":#01,"sync_group":$03,"state":$04,"priority":#02,"effective_priority":#03,"master":$05,"master_is_self":?04,"received":#05,"sent":#06,"send_errors":#07,"dropped":{"total":#08,"ttl":#09,"version":#10,"checksum":#11,"auth":#12,"interval":#13,"malformed":#14},"address_list_mismatch":#15,"transitions":#16,"last_transition":"#,
-            "$00: $04 ($01, $02, VRRPv#00, vrid #01",
+            concat!(
+                r#"{"name":$00,"interface":$01,"family":$02,"vrrp_version":#00,"vrid":#01,"sync_group":$03,"state":$04,"priority":#02,"effective_priority":#03,"master":$05,"master_is_self":?04,"received":#05,"sent":#06,"send_errors":#07,"dropped":{"total":#08,"ttl":#09,"version":#10,"checksum":#11,"auth":#12,"interval":#13,"malformed":#14},"address_list_mismatch":#15,"transitions":#16,"last_transition":"#,
+                "\x0106",
+                r#"{"from":$06,"to":$07,"reason":$08,"reason_code":$09,"at_ms":#17,"ago_ms":#18}"#,
+                "\x05\x0206null\x05}",
+            ),
+            concat!(
+                "$00: $04 ($01, $02, VRRPv#00, vrid #01\x0103, sync group $03\x05)\n",
+                "  priority #02 (effective #03), master \x0105$05\x05\x0319 (this router)\x05\x0205unknown\x05\n",
+                "  received #05, sent #06 (#07 failed), dropped #08 (ttl #09, version #10, checksum #11, auth #12, interval #13, malformed #14), address list mismatch #15\n",
+                "  transitions #16\x0106, last ~18 s ago (at #17 ms): $06 -> $07 ($08)\x05\n",
+            ),
         ],
         v,
     );
-    if !o.json {
-        if i.sync_group.is_some() {
-            o.fill(", sync group $03", v);
-        }
-        o.s(")\n  priority ");
-        o.fill("#02 (effective #03), master ", v);
-        let m = match i.master {
-            Some(_) if i.master_is_self => "$05 (this router)\n",
-            Some(_) => "$05\n",
-            None => "unknown\n",
-        };
-        o.fill(m, v);
-        o.fill(
-            "  received #05, sent #06 (#07 failed), dropped #08 (ttl #09, version #10, checksum #11, auth #12, interval #13, malformed #14), address list mismatch #15\n  transitions #16",
-            v,
-        );
-    }
-    let last = match t {
-        Some(_) => &[
-            r#"{"from":$06,"to":$07,"reason":$08,"reason_code":$09,"at_ms":#17,"ago_ms":#18}}"#,
-            ", last ~18 s ago (at #17 ms): $06 -> $07 ($08)\n",
-        ],
-        None => &["null}", "\n"],
-    };
-    o.pick(last, v);
 }
 
-fn sync_status(o: &mut Out<'_>, h: &Header<'_>, s: &SyncStatus<'_>) {
-    let c = s.counters;
-    let d = &c.dropped;
-    let m = s.commit.unwrap_or_default();
-    let x: [u64; 14] = [
-        s.port.into(),
-        s.frame_len as u64,
-        s.epoch.into(),
-        s.cache_entries as u64,
-        s.cache_capacity.into(),
-        s.cache_slots as u64,
-        s.window as u64,
-        s.window_capacity as u64,
-        d.total(),
-        flag(s.resync_pending),
-        m.entries.into(),
-        m.updated.into(),
-        m.failed.into(),
-        h.now_ms.saturating_sub(m.at_ms),
-    ];
-    let v = &Vals {
-        n: &[
-            &x[0],
-            &x[1],
-            &x[2],
-            &x[3],
-            &x[4],
-            &x[5],
-            &c.cache_purged,
-            &x[6],
-            &x[7],
-            &c.frames_sent,
-            &c.bytes_sent,
-            &c.records_sent,
-            &c.records_resent,
-            &s.send_errors,
-            &c.frames_received,
-            &c.bytes_received,
-            &c.records_received,
-            &c.records_duplicate,
-            &x[8],
-            &d.bad_header,
-            &d.bad_mac,
-            &d.old_epoch,
-            &d.duplicate,
-            &d.too_old,
-            &d.bad_body,
-            &d.own,
-            &d.unknown_peer,
-            &d.idle,
-            &s.events,
-            &c.events_filtered,
-            &c.events_ignored,
-            &c.unencodable,
-            &x[9],
-            &c.resyncs_started,
-            &c.resyncs_completed,
-            &c.resync_requests_sent,
-            &c.resync_requests_received,
-            &s.dumped,
-            &c.window_overflows,
-            &c.event_overruns,
-            &c.cache_full,
-            &c.retransmit_timeouts,
-            &c.nacks_sent,
-            &c.nacks_received,
-            &c.peers_lost,
-            &x[10],
-            &x[11],
-            &x[12],
-            &m.took_us,
-            &m.at_ms,
-            &x[13],
-        ],
-        s: &[
-            Some(s.role),
-            Some(&s.local),
-            s.interface.as_ref().map(|i| i as &dyn Display),
-        ],
-    };
+fn sync_status(
+    o: &mut Out<'_>,
+    h: &Header<'_>,
+    v: &Vals<'_>,
+    peers: &[(IpAddr, bool)],
+    commit: bool,
+    leases: Option<&LeaseStatus<'_>>,
+    c: &tandem_core::ctsync::Counters,
+) {
     o.pick(
         &[
             r#"{"role":$00,"local_address":$01,"port":#00,"interface":$02,"frame_len":#01,"epoch":#02,"peers":["#,
-            "conntrack sync: $00, $01 port #00",
+            "conntrack sync: $00, $01 port #00\x0102 on $02\x05 (frames up to #01 bytes, epoch #02), peers",
         ],
         v,
     );
-    if !o.json {
-        if s.interface.is_some() {
-            o.fill(" on $02", v);
-        }
-        o.fill(" (frames up to #01 bytes, epoch #02), peers", v);
-    }
-    let mut sep = "";
-    for (a, live) in s.peers {
-        o.j(sep);
-        sep = ",";
-        let state: &dyn Display = if *live { &"up" } else { &"down" };
+    for (k, (a, live)) in peers.iter().enumerate() {
         o.pick(
-            &[r#"{"address":$00,"live":?00}"#, " $00 ($01)"],
+            &[
+                "\x0301,\x05{\"address\":$00,\"live\":?00}",
+                " $00 (\x0300up\x05\x0400down\x05)",
+            ],
             &Vals {
-                n: &[&flag(*live)],
-                s: &[Some(a), Some(state)],
+                n: &[&flag(*live), &(k as u64)],
+                s: &[Some(a)],
             },
         );
     }
     o.pick(
         &[
             r#"],"cache":{"entries":#03,"capacity":#04,"slots":#05,"purged":#06},"window":{"records":#07,"capacity":#08},"sent":{"frames":#09,"bytes":#10,"records":#11,"resent":#12,"errors":#13},"received":{"frames":#14,"bytes":#15,"records":#16,"duplicate":#17},"dropped":{"total":#18,"bad_header":#19,"bad_mac":#20,"old_epoch":#21,"duplicate":#22,"too_old":#23,"bad_body":#24,"own":#25,"unknown_peer":#26,"idle":#27},"events":{"received":#28,"filtered":#29,"ignored":#30,"unencodable":#31},"resync_pending":?32,"resyncs_started":#33,"resyncs_completed":#34,"resync_requests_sent":#35,"resync_requests_received":#36,"dumped":#37,"window_overflows":#38,"event_overruns":#39,"cache_full":#40,"retransmit_timeouts":#41,"nacks_sent":#42,"nacks_received":#43,"peers_lost":#44,"last_commit":"#,
-            "\n  sent #09 frames (#10 bytes, #11 records, #12 resent, #13 errors), received #14 frames (#15 bytes, #16 records, #17 duplicate)\n  dropped #18 (header #19, mac #20, old epoch #21, duplicate #22, too old #23, body #24, own #25, unknown peer #26, not started #27)\n  cache #03 of #04 entries (#05 slots, #40 full, #06 purged), window #07 of #08 (#38 overflows)\n  events #28 (#29 filtered, #30 ignored, #39 overruns), resyncs #33 started, #34 completed",
+            "\n  sent #09 frames (#10 bytes, #11 records, #12 resent, #13 errors), received #14 frames (#15 bytes, #16 records, #17 duplicate)\n  dropped #18 (header #19, mac #20, old epoch #21, duplicate #22, too old #23, body #24, own #25, unknown peer #26, not started #27)\n  cache #03 of #04 entries (#05 slots, #40 full, #06 purged), window #07 of #08 (#38 overflows)\n  events #28 (#29 filtered, #30 ignored, #39 overruns), resyncs #33 started, #34 completed\x0332 (one pending)\x05, requests #35 sent, #36 received, nacks #42 sent, #43 received, retransmit timeouts #41, peers lost #44\n",
         ],
         v,
     );
-    if !o.json {
-        if s.resync_pending {
-            o.s(" (one pending)");
-        }
-        o.fill(
-            ", requests #35 sent, #36 received, nacks #42 sent, #43 received, retransmit timeouts #41, peers lost #44\n",
-            v,
-        );
-    }
-    let commit = match s.commit {
-        Some(_) => &[
-            r#"{"committed":#45,"updated":#46,"failed":#47,"took_us":#48,"at_ms":#49,"ago_ms":#50}"#,
+    let commit = match commit {
+        true => &[
+            r#"{"committed":#45,"updated":#46,"failed":#47,"took_us":#48,"at_ms":#49,"ago_ms":#50},"leases":"#,
             "  last commit: #45 entries (#46 updated, #47 refused) in ~48 ms, ~50 s ago\n",
         ],
-        None => &["null", "  last commit: none\n"],
+        false => &[r#"null,"leases":"#, "  last commit: none\n"],
     };
     o.pick(commit, v);
-    o.j(r#","leases":"#);
-    match &s.leases {
+    match leases {
         Some(l) => lease_status(o, h, c, l),
         None => o.j("null"),
     }
@@ -757,7 +829,7 @@ fn lease_status(
         Some((k, code, sig)) => (Some(k), code, sig),
         None => (None, None, None),
     };
-    let x: [u64; 10] = [
+    let x: [u64; 13] = [
         l.entries as u64,
         l.capacity as u64,
         l.in_flight as u64,
@@ -768,6 +840,9 @@ fn lease_status(
         opt(code.map(|c| c as u64)),
         opt(sig.map(|c| c as u64)),
         h.now_ms.saturating_sub(l.last_write_ms.unwrap_or(0)),
+        flag(l.last_write_ms.is_some()),
+        flag(kw.is_some() && sig.is_some()),
+        flag(kw.is_some() && code.is_some() && sig.is_none()),
     ];
     let v = &Vals {
         n: &[
@@ -793,6 +868,9 @@ fn lease_status(
             &x[7],
             &x[8],
             &x[9],
+            &x[10],
+            &x[11],
+            &x[12],
         ],
         s: &[
             Some(&l.file),
@@ -802,40 +880,22 @@ fn lease_status(
     };
     o.pick(
         &[
-            r#"{"file":$00,"entries":#00,"capacity":#01,"in_flight":#02,"pending":#03,"duid":?04,"sent":#05,"received":#06,"conflicts":#07,"table_full":#08,"resends":#09,"file_reads":#10,"bad_lines":#11,"file_errors":#12,"file_writes":#13,"last_read_ms":!14,"last_write_ms":!15,"commands":#16,"command_failures":#17,"running":$01,"last_command":"#,
-            "  leases #00 of #01 (#02 in flight, #03 pending",
+            concat!(
+                r#"{"file":$00,"entries":#00,"capacity":#01,"in_flight":#02,"pending":#03,"duid":?04,"sent":#05,"received":#06,"conflicts":#07,"table_full":#08,"resends":#09,"file_reads":#10,"bad_lines":#11,"file_errors":#12,"file_writes":#13,"last_read_ms":!14,"last_write_ms":!15,"commands":#16,"command_failures":#17,"running":$01,"last_command":"#,
+                "\x0102",
+                r#"{"command":$02,"exit":!19,"signal":!20}"#,
+                "\x05\x0202null\x05",
+                r#","remasters":#18}"#,
+            ),
+            concat!(
+                "  leases #00 of #01 (#02 in flight, #03 pending\x0304, server duid known\x05), sent #05, received #06, conflicts #07, table full #08, resends #09\n",
+                "  lease file $00: #10 reads (#11 bad lines), #13 writes, #12 errors, last write \x0322~21 s ago\x05\x0422never\x05",
+                "; dhcp commands #16 (#17 failed, #18 remasters)\x0101, $01 running\x05",
+                "\x0323, last $02 killed by signal #20\x05\x0324, last $02 exit #19\x05\n",
+            ),
         ],
         v,
     );
-    if o.json {
-        let t = match kw {
-            Some(_) => r#"{"command":$02,"exit":!19,"signal":!20},"remasters":#18}"#,
-            None => r#"null,"remasters":#18}"#,
-        };
-        return o.fill(t, v);
-    }
-    if l.duid {
-        o.s(", server duid known");
-    }
-    o.fill(
-        "), sent #05, received #06, conflicts #07, table full #08, resends #09\n  lease file $00: #10 reads (#11 bad lines), #13 writes, #12 errors, last write ",
-        v,
-    );
-    let w = match l.last_write_ms {
-        Some(_) => "~21 s ago",
-        None => "never",
-    };
-    o.fill(w, v);
-    o.fill("; dhcp commands #16 (#17 failed, #18 remasters)", v);
-    if l.running.is_some() {
-        o.fill(", $01 running", v);
-    }
-    let last = match (kw, code, sig) {
-        (Some(_), _, Some(_)) => ", last $02 killed by signal #20\n",
-        (Some(_), Some(_), None) => ", last $02 exit #19\n",
-        _ => "\n",
-    };
-    o.fill(last, v);
 }
 
 #[cfg(test)]

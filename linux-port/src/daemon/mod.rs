@@ -495,7 +495,7 @@ impl Daemon {
         let control = control::Server::bind(&opts.control, cap).map_err(|e| {
             fail(
                 &format_args!("control socket {}", crate::buf::path(&opts.control)),
-                &crate::sys::ErrorText(&e),
+                &e,
             )
         })?;
         let mut d = Keep::new(Daemon {
@@ -1338,42 +1338,15 @@ fn status_body(
 ) {
     let mut wr = status::Writer::new(b, json, h);
     for (k, i) in inst.iter().enumerate() {
-        if i.retired {
-            continue;
+        if !i.retired {
+            instance_status(
+                &mut wr,
+                i,
+                node.state(k.min(SLOTS - 1)),
+                node.master_addr(k).as_ref(),
+                h,
+            );
         }
-        let master = node.master_addr(k);
-        let state = node.state(k.min(SLOTS - 1));
-        wr.instance(&status::InstanceStatus {
-            name: i.cfg.name.as_str(),
-            interface: i.cfg.interface.as_str(),
-            ipv6: i.family() == Family::Ipv6,
-            vrrp_version: match i.cfg.version {
-                cfg::Version::V2 => 2,
-                cfg::Version::V3 => 3,
-            },
-            vrid: i.cfg.vrid,
-            sync_group: i.sync_group.as_ref().map(|g| g.as_str()),
-            state: &state,
-            priority: i.cfg.priority,
-            effective_priority: i.effective,
-            master: if state == State::Master {
-                i.src.or(master)
-            } else {
-                master
-            },
-            master_is_self: state == State::Master,
-            counters: &i.counters,
-            last: i
-                .last
-                .as_ref()
-                .map(|(at, from, to, reason)| status::Transition {
-                    from,
-                    to,
-                    reason,
-                    reason_code: reason,
-                    at_ms: at.as_millis(),
-                }),
-        });
     }
     wr.interfaces();
     for f in ifaces {
@@ -1384,42 +1357,183 @@ fn status_body(
             unknown_vrid: f.unknown_vrid,
         });
     }
+    let Some(s) = sync else {
+        wr.no_sync();
+        return wr.end();
+    };
     let mut peers: heapless::Vec<(IpAddr, bool), { tandem_core::ctsync::MAX_PEERS }> =
         heapless::Vec::new();
-    let ss = sync.map(|s| {
-        for (k, a) in s.peers().iter().enumerate() {
-            let _ = peers.push((*a, s.core.peer_live(k)));
-        }
-        let c = s.core.counters();
-        status::SyncStatus {
-            role: &s.role,
-            local: s.cfg.local_address,
-            port: s.cfg.port,
-            interface: s.cfg.interface.as_ref().map(|i| i.as_str()),
-            frame_len: s.frame_len,
-            epoch: s.core.epoch(),
-            peers: &peers,
-            counters: c,
-            cache_entries: s.core.cache_len(),
-            cache_capacity: s.cfg.conntrack_capacity,
-            cache_slots: s.core.cache_capacity(),
-            window: s.core.window_len(),
-            window_capacity: s.core.window_capacity(),
-            events: s.counters.events,
-            send_errors: s.counters.send_errors,
-            dumped: s.counters.dumped,
-            resync_pending: s.core.resync_pending(),
-            commit: c.last_commit.map(|m| status::CommitStatus {
-                entries: m.committed,
-                updated: s.counters.commit_updated,
-                failed: m.failed,
-                took_us: m.took.as_micros(),
-                at_ms: s.counters.commit_at.map_or(0, |t| t.as_millis()),
-            }),
-            leases: leases.filter(|l| l.has_file()).map(|l| l.status(&s.core)),
-        }
+    for (k, a) in s.peers().iter().enumerate() {
+        let _ = peers.push((*a, s.core.peer_live(k)));
+    }
+    let c = s.core.counters();
+    let d = &c.dropped;
+    let p = &s.counters;
+    let m = c.last_commit;
+    let commit_at = p.commit_at.map_or(0, |t| t.as_millis());
+    let x: [u64; 16] = [
+        s.cfg.port.into(),
+        s.frame_len as u64,
+        s.core.epoch().into(),
+        s.core.cache_len() as u64,
+        s.cfg.conntrack_capacity.into(),
+        s.core.cache_capacity() as u64,
+        s.core.window_len() as u64,
+        s.core.window_capacity() as u64,
+        d.total(),
+        status::flag(s.core.resync_pending()),
+        // Shown only with a commit.
+        m.map_or(0, |m| m.committed.into()),
+        p.commit_updated.into(),
+        m.map_or(0, |m| m.failed.into()),
+        h.now_ms.saturating_sub(commit_at),
+        m.map_or(0, |m| m.took.as_micros()),
+        commit_at,
+    ];
+    let lease = leases.filter(|l| l.has_file()).map(|l| l.status(&s.core));
+    wr.sync(
+        &status::Vals {
+            n: &[
+                &x[0],
+                &x[1],
+                &x[2],
+                &x[3],
+                &x[4],
+                &x[5],
+                &c.cache_purged,
+                &x[6],
+                &x[7],
+                &c.frames_sent,
+                &c.bytes_sent,
+                &c.records_sent,
+                &c.records_resent,
+                &p.send_errors,
+                &c.frames_received,
+                &c.bytes_received,
+                &c.records_received,
+                &c.records_duplicate,
+                &x[8],
+                &d.bad_header,
+                &d.bad_mac,
+                &d.old_epoch,
+                &d.duplicate,
+                &d.too_old,
+                &d.bad_body,
+                &d.own,
+                &d.unknown_peer,
+                &d.idle,
+                &p.events,
+                &c.events_filtered,
+                &c.events_ignored,
+                &c.unencodable,
+                &x[9],
+                &c.resyncs_started,
+                &c.resyncs_completed,
+                &c.resync_requests_sent,
+                &c.resync_requests_received,
+                &p.dumped,
+                &c.window_overflows,
+                &c.event_overruns,
+                &c.cache_full,
+                &c.retransmit_timeouts,
+                &c.nacks_sent,
+                &c.nacks_received,
+                &c.peers_lost,
+                &x[10],
+                &x[11],
+                &x[12],
+                &x[14],
+                &x[15],
+                &x[13],
+            ],
+            s: &[
+                Some(&s.role),
+                Some(&s.cfg.local_address),
+                s.cfg
+                    .interface
+                    .as_ref()
+                    .map(|i| i as &dyn std::fmt::Display),
+            ],
+        },
+        &peers,
+        m.is_some(),
+        lease.as_ref(),
+        c,
+    );
+    wr.end();
+}
+
+/// One instance of the status (apart: the loop would keep every constant
+/// of it in a spilled register).
+#[inline(never)]
+fn instance_status(
+    wr: &mut status::Writer<'_>,
+    i: &Inst,
+    state: State,
+    known: Option<&IpAddr>,
+    h: &status::Header<'_>,
+) {
+    let is_master = state == State::Master;
+    let master = match is_master {
+        true => i.src.as_ref().or(known),
+        false => known,
+    };
+    let c = &i.counters;
+    let d = &c.dropped;
+    let t = i.last.as_ref();
+    let code = t.map(|t| status::Dbg(&t.3));
+    let at = t.map_or(0, |t| t.0.as_millis());
+    let x: [u64; 10] = [
+        match i.cfg.version {
+            cfg::Version::V2 => 2,
+            cfg::Version::V3 => 3,
+        },
+        i.cfg.vrid.into(),
+        i.cfg.priority.into(),
+        i.effective.into(),
+        status::flag(is_master),
+        d.total(),
+        c.transitions.into(),
+        at,
+        h.now_ms.saturating_sub(at),
+        status::flag(is_master && master.is_some()),
+    ];
+    wr.instance(&status::Vals {
+        n: &[
+            &x[0],
+            &x[1],
+            &x[2],
+            &x[3],
+            &x[4],
+            &c.received,
+            &c.sent,
+            &c.send_errors,
+            &x[5],
+            &d.ttl,
+            &d.version,
+            &d.checksum,
+            &d.auth,
+            &d.interval,
+            &d.malformed,
+            &c.address_list_mismatch,
+            &x[6],
+            &x[7],
+            &x[8],
+            &x[9],
+        ],
+        s: &[
+            Some(&i.cfg.name),
+            Some(&i.cfg.interface),
+            Some(wr.family(i.family() == Family::Ipv6)),
+            i.sync_group.as_ref().map(|g| g as &dyn std::fmt::Display),
+            Some(&state),
+            master.map(|a| a as &dyn std::fmt::Display),
+            t.map(|t| &t.1 as &dyn std::fmt::Display),
+            t.map(|t| &t.2 as &dyn std::fmt::Display),
+            t.map(|t| &t.3 as &dyn std::fmt::Display),
+            code.as_ref().map(|c| c as &dyn std::fmt::Display),
+        ],
     });
-    wr.finish(ss.as_ref());
 }
 
 /// `fmt::Write` into a `Vec<u8>` within its capacity: never reallocates, and

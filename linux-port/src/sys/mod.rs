@@ -22,6 +22,7 @@ pub mod spawn;
 pub mod start;
 pub mod timer;
 pub mod udp;
+pub mod unix;
 pub mod vrrp;
 pub mod zeroed;
 
@@ -418,6 +419,10 @@ pub struct ErrorText<'a>(pub &'a io::Error);
 
 impl std::fmt::Display for ErrorText<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Every `io::Error` tandem makes is an OS error or a bare kind (no
+        // std API that attaches a message or a custom error is used), and a
+        // bare kind displays as its description: std's `Display` (and its
+        // allocating OS error text) is not needed.
         match self.0.raw_os_error() {
             Some(code) => Errno(code).fmt(f),
             None => other_error(self.0, f),
