@@ -1061,22 +1061,28 @@ impl Daemon {
     /// Applies a new configuration: unchanged instances keep their state,
     /// changed ones are reconfigured, removed ones retired, new ones added.
     /// Allocation-free: the new interface table is built in
-    /// `ifaces_spare`, the new records in `staged`.
+    /// `ifaces_spare`, the new records of running instances in `staged`,
+    /// those of added instances at the end of `inst` (within its capacity).
     fn apply<'c>(&mut self, now: Instant, new: &'c cfg::Config) -> Result<(), SetupError<'c>> {
+        // Index of the running record each new instance keeps (`None`:
+        // added). Retiring below does not change it: a retired record
+        // matches no new instance.
+        let mut pos = heapless::Vec::<Option<usize>, { cfg::MAX_INSTANCES }>::new();
+        for c in &new.instances {
+            // Within capacity: a configuration has at most MAX_INSTANCES.
+            let _ = pos.push(self.running(c));
+        }
         // Check capacity first so that a failure changes nothing.
-        let added = new
-            .instances
-            .iter()
-            .filter(|c| self.running(c).is_none())
-            .count();
-        if self.inst.len() + added > SLOTS {
+        let first_new = self.inst.len();
+        let added = pos.iter().filter(|p| p.is_none()).count();
+        if first_new + added > SLOTS {
             return Err(SetupError::NoRoom {
                 added,
-                used: self.inst.len(),
+                used: first_new,
             });
         }
         // Retire instances that are gone (or changed identity).
-        for i in 0..self.inst.len() {
+        for i in 0..first_new {
             if self.inst[i].retired {
                 continue;
             }
@@ -1100,25 +1106,39 @@ impl Daemon {
         let mut staged = std::mem::take(&mut self.staged);
         ifaces.clear();
         staged.clear();
-        // Index of the running record each staged one replaces.
-        let mut pos = heapless::Vec::<Option<usize>, { cfg::MAX_INSTANCES }>::new();
-        if let Err(e) = self.stage(new, &mut ifaces, &mut staged, &mut pos) {
+        if let Err(e) = self.stage(new, &pos, &mut ifaces, &mut staged) {
             ifaces.clear();
             staged.clear();
+            self.inst.truncate(first_new);
             self.ifaces_spare = ifaces;
             self.staged = staged;
             return Err(e);
         }
-        // Changed instances: move addresses that changed while installed.
         let mut old_ifaces = std::mem::replace(&mut self.ifaces, ifaces);
         // Interfaces named for the first time need their index before any
         // address moves.
         self.refresh_links();
         self.open_sockets();
-        for (pos, rec) in pos.iter().zip(staged.iter_mut()) {
-            let Some(p) = *pos else { continue };
-            // `rec` becomes the old record.
+        // Changed instances: move addresses that changed while installed.
+        let mut k = 0;
+        for p in &pos {
+            let (Some(p), Some(rec)) = (*p, staged.get_mut(k)) else {
+                continue;
+            };
+            k += 1;
+            // `rec` becomes the old record; the new one keeps its state.
             std::mem::swap(&mut self.inst[p], rec);
+            let cur = &mut self.inst[p];
+            cur.counters = rec.counters;
+            cur.last = rec.last;
+            cur.installed = rec.installed;
+            cur.fault = rec.fault;
+            // The core resets the effective priority to a changed
+            // configured one; update_health re-applies weights.
+            if rec.cfg.priority == cur.cfg.priority {
+                cur.effective = rec.effective;
+            }
+            cur.src = rec.src;
             if rec.installed {
                 self.reinstall(p, rec, &old_ifaces);
             }
@@ -1129,31 +1149,26 @@ impl Daemon {
         // The old table's remaining sockets close here.
         old_ifaces.clear();
         self.ifaces_spare = old_ifaces;
-        let first_new = self.inst.len();
-        let mut result = Ok(());
-        for ((pos, rec), c) in pos.iter().zip(staged.drain(..)).zip(&new.instances) {
-            if pos.is_some() {
+        staged.clear();
+        self.staged = staged;
+        let mut i = first_new;
+        for (p, c) in pos.iter().zip(&new.instances) {
+            if p.is_some() {
                 continue;
             }
-            crate::log!(Notice, "{}: added", rec.cfg.name);
-            self.inst.push(rec);
-            result = self.add_core(self.inst.len() - 1, &c.name);
-            if result.is_err() {
-                break;
+            crate::log!(Notice, "{}: added", c.name);
+            if let Err(e) = self.add_core(i, &c.name) {
+                self.inst.truncate(i + 1);
+                return Err(e);
             }
+            i += 1;
         }
-        self.staged = staged;
-        result?;
         self.refresh_addresses();
         // No-ops: sized at start-up for the largest configuration.
         self.reserve_poll();
         self.control
             .reserve(status_capacity(cfg::MAX_INSTANCES, MAX_IFACES));
-        // New instances: initial health, then start.
-        for i in first_new..self.inst.len() {
-            self.inst[i].fault = false;
-            self.inst[i].effective = self.inst[i].cfg.priority;
-        }
+        // New instances start with their initial health (`make_inst`).
         self.update_health(now, false);
         if first_new < self.inst.len() {
             self.node.start(now);
@@ -1170,36 +1185,23 @@ impl Daemon {
             .position(|i| !i.retired && same_key(&i.cfg, c))
     }
 
-    /// Builds the records of `new`'s instances into `staged` (and in
-    /// `positions` the index of the running record each replaces) and their interface
-    /// table into `ifaces`, carrying over what is kept.
+    /// Builds the records of `new`'s instances (`pos`: the running record
+    /// each replaces) into `staged` (replacements, in order) or at the end
+    /// of `inst` (added ones), and their interface table into `ifaces`,
+    /// carrying over the interfaces' state.
     fn stage<'c>(
         &mut self,
         new: &'c cfg::Config,
+        pos: &[Option<usize>],
         ifaces: &mut Vec<Iface>,
         staged: &mut Vec<Inst>,
-        positions: &mut heapless::Vec<Option<usize>, { cfg::MAX_INSTANCES }>,
     ) -> Result<(), SetupError<'c>> {
-        for c in &new.instances {
-            let pos = self.running(c);
-            // Within capacity: a configuration has at most MAX_INSTANCES.
-            let _ = positions.push(pos);
-            let rec = make_inst(c, new, ifaces, staged)?;
-            if let Some(p) = pos {
-                let old = &self.inst[p];
-                rec.counters = old.counters;
-                rec.last = old.last;
-                rec.installed = old.installed;
-                rec.fault = old.fault;
-                // The core resets the effective priority to a changed
-                // configured one; update_health re-applies weights.
-                rec.effective = if old.cfg.priority == c.priority {
-                    old.effective
-                } else {
-                    c.priority
-                };
-                rec.src = old.src;
-            }
+        for (c, p) in new.instances.iter().zip(pos) {
+            let out = match p {
+                Some(_) => &mut *staged,
+                None => &mut self.inst,
+            };
+            make_inst(c, new, ifaces, out)?;
         }
         // Retired instances keep pointing at a valid interface.
         for i in self.inst.iter_mut().filter(|i| i.retired) {
