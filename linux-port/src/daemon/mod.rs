@@ -97,12 +97,6 @@ impl std::fmt::Display for SetupError<'_> {
     }
 }
 
-impl From<SetupError<'_>> for String {
-    fn from(e: SetupError<'_>) -> String {
-        e.to_string()
-    }
-}
-
 /// Options of `tandem run`.
 pub struct Options {
     /// Configuration file.
@@ -236,12 +230,8 @@ pub fn run(opts: Options) -> u8 {
         return 1;
     };
     conf::unsupported(config, &mut warn);
-    let mut d = match Daemon::new(&opts, signals, config) {
-        Ok(d) => d,
-        Err(e) => {
-            crate::log!(Error, "start-up failed: {e}");
-            return 1;
-        }
+    let Some(mut d) = Daemon::new(&opts, signals, config) else {
+        return 1;
     };
     crate::log!(
         Notice,
@@ -261,10 +251,16 @@ fn warn(m: std::fmt::Arguments<'_>) {
     log::write(log::Level::Warning, m);
 }
 
-/// A start-up error: `{what}: {e}`.
+/// Logs a start-up error: `start-up failed: {e}`.
 #[inline(never)]
-fn fail(what: &dyn std::fmt::Display, e: &dyn std::fmt::Display) -> String {
-    format!("{what}: {e}")
+fn startup_failed(e: &dyn std::fmt::Display) {
+    crate::log!(Error, "start-up failed: {e}");
+}
+
+/// Logs a start-up error: `start-up failed: {what}: {e}`.
+#[inline(never)]
+fn fail(what: &dyn std::fmt::Display, e: &dyn std::fmt::Display) {
+    startup_failed(&format_args!("{what}: {e}"));
 }
 
 fn unspecified(f: Family) -> IpAddr {
@@ -460,44 +456,71 @@ fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
 }
 
 impl Daemon {
-    /// Sets the daemon up. On failure the caller exits at once, so the
+    /// Sets the daemon up; a failure is logged (`start-up failed: ...`)
+    /// and gives `None`. On failure the caller exits at once, so the
     /// parts built before the control socket (descriptors and memory
     /// only: nothing to undo but what the process exit does) are left
     /// to the exit rather than dropped on each early return
     /// (`ManuallyDrop`: no clean-up code per return path). Once the
     /// control server exists (its drop removes its socket file), a
     /// failure drops the whole daemon.
-    fn new(opts: &Options, signals: SignalFd, config: &cfg::Config) -> Result<Daemon, String> {
+    fn new(opts: &Options, signals: SignalFd, config: &cfg::Config) -> Option<Daemon> {
         use std::mem::ManuallyDrop as Keep;
         let signals = Keep::new(signals);
         let nl_events = Keep::new(
             NetlinkSocket::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
-                .map_err(|e| fail(&"netlink event socket", &e))?,
+                .map_err(|e| fail(&"netlink event socket", &e))
+                .ok()?,
         );
-        let nl = Keep::new(Netlink::open().map_err(|e| fail(&"netlink socket", &e))?);
-        let packet = Keep::new(PacketSocket::open().map_err(|e| fail(&"packet socket", &e))?);
-        let timer = Keep::new(TimerFd::new().map_err(|e| fail(&"timerfd", &e))?);
+        let nl = Keep::new(
+            Netlink::open()
+                .map_err(|e| fail(&"netlink socket", &e))
+                .ok()?,
+        );
+        let packet = Keep::new(
+            PacketSocket::open()
+                .map_err(|e| fail(&"packet socket", &e))
+                .ok()?,
+        );
+        let timer = Keep::new(TimerFd::new().map_err(|e| fail(&"timerfd", &e)).ok()?);
         let mut ifaces = Keep::new(Vec::with_capacity(MAX_IFACES));
         let mut inst = Keep::new(Vec::with_capacity(SLOTS));
         for c in &config.instances {
-            make_inst(c, config, &mut ifaces, &mut inst)?;
+            if let Err(e) = make_inst(c, config, &mut ifaces, &mut inst) {
+                startup_failed(&e);
+                return None;
+            }
         }
         let mut sync = Keep::new(match &config.sync {
-            Some(sc) => Some(Box::new(ctsync::SyncPort::new(sc)?)),
+            Some(sc) => match ctsync::SyncPort::new(sc) {
+                Ok(s) => Some(Box::new(s)),
+                Err(e) => {
+                    startup_failed(&e);
+                    return None;
+                }
+            },
             None => None,
         });
         let leases = Keep::new(match (&config.sync, sync.as_deref_mut()) {
-            (Some(sc), Some(s)) => leases::LeasePort::new(sc, &mut s.core, clock::now())?,
+            (Some(sc), Some(s)) => match leases::LeasePort::new(sc, &mut s.core, clock::now()) {
+                Ok(l) => l,
+                Err(e) => {
+                    startup_failed(&e);
+                    return None;
+                }
+            },
             _ => None,
         });
         // Status buffers for the largest configuration a reload may bring.
         let cap = status_capacity(cfg::MAX_INSTANCES, MAX_IFACES);
-        let control = control::Server::bind(&opts.control, cap).map_err(|e| {
-            fail(
-                &format_args!("control socket {}", crate::buf::path(&opts.control)),
-                &crate::sys::ErrorText(&e),
-            )
-        })?;
+        let control = control::Server::bind(&opts.control, cap)
+            .map_err(|e| {
+                fail(
+                    &format_args!("control socket {}", crate::buf::path(&opts.control)),
+                    &crate::sys::ErrorText(&e),
+                )
+            })
+            .ok()?;
         let mut d = Keep::new(Daemon {
             config_path: opts.config.clone(),
             node: Box::new(Node::new()),
@@ -542,13 +565,14 @@ impl Daemon {
                 // Dropped as a whole: the control server's drop removes
                 // its socket file.
                 drop(Keep::into_inner(d));
-                return Err(e.into());
+                startup_failed(&e);
+                return None;
             }
         }
         d.update_health(now, true);
         d.node.start(now);
         d.drain(now);
-        Ok(Keep::into_inner(d))
+        Some(Keep::into_inner(d))
     }
 
     /// Adds record `i` to the core (its index there must be `i` too); a
