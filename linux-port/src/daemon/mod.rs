@@ -55,8 +55,9 @@ pub const SLOTS: usize = 2 * cfg::MAX_INSTANCES;
 /// 10 ms of Master_Down_Interval expiring).
 const TIMER_LATE: Duration = Duration::from_millis(10);
 
-/// Most watched interfaces.
+/// Most watched interfaces (64 is written in [`SetupError`]'s text).
 const MAX_IFACES: usize = 64;
+const _: () = assert!(MAX_IFACES == 64 && SLOTS == 32);
 
 /// Bytes of status response reserved per instance and per interface.
 const STATUS_PER_INSTANCE: usize = 1200;
@@ -83,13 +84,13 @@ enum SetupError<'a> {
 impl std::fmt::Display for SetupError<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SetupError::TooManyIfaces => write!(f, "more than {MAX_IFACES} interfaces"),
+            SetupError::TooManyIfaces => f.write_str("more than 64 interfaces"),
             SetupError::TooManyVips(n) => {
                 write!(f, "{n}: too many virtual addresses for one advert")
             }
             SetupError::NoRoom { added, used } => write!(
                 f,
-                "no room for {added} new instance(s) ({used} slots used of {SLOTS}); restart tandem"
+                "no room for {added} new instance(s) ({used} slots used of 32); restart tandem"
             ),
             SetupError::IndexMismatch => f.write_str("core instance index mismatch"),
             SetupError::Core(n, e) => write!(f, "{n}: cannot add instance: {e}"),
@@ -1110,7 +1111,9 @@ impl Daemon {
             if self.inst[i].retired {
                 continue;
             }
-            if !new.instances.iter().any(|c| same_key(c, &self.inst[i].cfg)) {
+            // Names are unique in a configuration, so is the key of the
+            // running records: the record is kept iff some `pos` names it.
+            if !pos.contains(&Some(i)) {
                 crate::log!(
                     Notice,
                     "{}: removed from the configuration",
