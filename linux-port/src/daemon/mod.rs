@@ -244,7 +244,19 @@ pub fn run(opts: Options) -> u8 {
     );
     d.loader = Some(std::mem::ManuallyDrop::into_inner(loader));
     d.alloc_on_reload = sys::env_is_set(ALLOC_ON_RELOAD_ENV);
-    d.run_loop()
+    let code = d.run_loop();
+    // The process exits now: descriptors and memory go with it; only the
+    // control socket file needs removing (what `Daemon`'s drop would do
+    // besides, at the cost of its drop code).
+    std::mem::forget(d);
+    remove_control_socket(&opts.control);
+    code
+}
+
+/// Removes the control socket file (as [`control::Server`]'s drop does),
+/// for the exits that leave the daemon undropped.
+fn remove_control_socket(path: &std::path::Path) {
+    let _ = std::fs::remove_file(path);
 }
 
 /// Logs a configuration warning of [`conf::unsupported`].
@@ -459,12 +471,11 @@ fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
 impl Daemon {
     /// Sets the daemon up; a failure is logged (`start-up failed: ...`)
     /// and gives `None`. On failure the caller exits at once, so the
-    /// parts built before the control socket (descriptors and memory
-    /// only: nothing to undo but what the process exit does) are left
-    /// to the exit rather than dropped on each early return
-    /// (`ManuallyDrop`: no clean-up code per return path). Once the
-    /// control server exists (its drop removes its socket file), a
-    /// failure drops the whole daemon.
+    /// parts built (descriptors and memory only: nothing to undo but what
+    /// the process exit does) are left to the exit rather than dropped on
+    /// each early return (`ManuallyDrop`: no clean-up code per return
+    /// path). Once the control server exists, a failure removes its
+    /// socket file (what its drop would do).
     fn new(opts: &Options, signals: SignalFd, config: &cfg::Config) -> Option<Daemon> {
         use std::mem::ManuallyDrop as Keep;
         let signals = Keep::new(signals);
@@ -563,9 +574,9 @@ impl Daemon {
         let now = clock::now();
         for (i, c) in config.instances.iter().enumerate() {
             if let Err(e) = d.add_core(i, &c.name) {
-                // Dropped as a whole: the control server's drop removes
-                // its socket file.
-                drop(Keep::into_inner(d));
+                // Left to the exit like the rest but for the control
+                // socket file.
+                remove_control_socket(&opts.control);
                 startup_failed(&e);
                 return None;
             }
