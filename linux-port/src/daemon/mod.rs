@@ -160,8 +160,6 @@ pub(crate) struct Daemon {
     timer: TimerFd,
     control: control::Server,
     started: Instant,
-    /// The configuration reader (its buffers are reused by reloads).
-    loader: Option<conf::Loader>,
     /// Allocation count when start-up finished (never reset: reloads
     /// count as "after start-up").
     allocs_baseline: u64,
@@ -242,9 +240,11 @@ pub fn run(opts: Options) -> u8 {
         crate::buf::path(&opts.config),
         crate::buf::path(&opts.control)
     );
-    d.loader = Some(std::mem::ManuallyDrop::into_inner(loader));
     d.alloc_on_reload = sys::env_is_set(ALLOC_ON_RELOAD_ENV);
-    let code = d.run_loop();
+    // The configuration reader stays here (its buffers are reused by
+    // reloads), apart from the daemon: the configuration it holds is read
+    // while the daemon changes.
+    let code = d.run_loop(&mut loader);
     // The process exits now: descriptors and memory go with it; only the
     // control socket file needs removing (what `Daemon`'s drop would do
     // besides, at the cost of its drop code).
@@ -545,7 +545,6 @@ impl Daemon {
             timer: Keep::into_inner(timer),
             control,
             started: clock::now(),
-            loader: None,
             allocs_baseline: 0,
             reloads: 0,
             alloc_on_reload: false,
@@ -844,7 +843,7 @@ impl Daemon {
         }
     }
 
-    fn run_loop(&mut self) -> u8 {
+    fn run_loop(&mut self, loader: &mut conf::Loader) -> u8 {
         self.allocs_baseline = sys::alloc::allocations();
         loop {
             self.build_poll_set();
@@ -872,7 +871,7 @@ impl Daemon {
                         while let Ok(Some(sig)) = self.signals.read() {
                             match sig {
                                 Signal::Terminate => self.stopping = true,
-                                Signal::Reload => self.reload(now),
+                                Signal::Reload => self.reload(now, loader),
                             }
                         }
                     }
@@ -1046,7 +1045,7 @@ impl Daemon {
         });
     }
 
-    fn reload(&mut self, now: Instant) {
+    fn reload(&mut self, now: Instant, loader: &mut conf::Loader) {
         crate::log!(
             Notice,
             "SIGHUP: reloading {}",
@@ -1057,17 +1056,6 @@ impl Daemon {
             // The test hook: one allocation the status must count.
             drop(std::hint::black_box(Box::new(self.reloads)));
         }
-        // The loader is taken out for the duration (no allocation: it is
-        // moved, not rebuilt) so that the configuration it holds can be
-        // read while `self` changes.
-        let Some(mut loader) = self.loader.take() else {
-            return;
-        };
-        self.reload_with(now, &mut loader);
-        self.loader = Some(loader);
-    }
-
-    fn reload_with(&mut self, now: Instant, loader: &mut conf::Loader) {
         let outcome = match loader.load(&self.config_path, &mut log::diagnostic) {
             Ok(o) => o,
             Err(e) => {
