@@ -59,6 +59,11 @@ const TIMER_LATE: Duration = Duration::from_millis(10);
 const MAX_IFACES: usize = 64;
 const _: () = assert!(MAX_IFACES == 64 && SLOTS == 32);
 
+/// Entries of the poll set: signals, timer, netlink events, sync and
+/// leases (4), control listener and clients, two VRRP sockets per
+/// interface.
+const POLL_CAPACITY: usize = 3 + 4 + control::MAX_CLIENTS + 1 + 2 * MAX_IFACES;
+
 /// Bytes of status response reserved per instance and per interface.
 const STATUS_PER_INSTANCE: usize = 1200;
 const STATUS_PER_IFACE: usize = 128;
@@ -201,7 +206,7 @@ enum Token {
 }
 
 /// `tandem run`. Returns the process exit status.
-pub fn run(opts: Options) -> u8 {
+pub fn run(mut opts: Options) -> u8 {
     // Signals first, so that a TERM during start-up is not lost.
     let signals = match SignalFd::new() {
         Ok(s) => s,
@@ -229,7 +234,7 @@ pub fn run(opts: Options) -> u8 {
         return 1;
     };
     conf::unsupported(config, &mut warn);
-    let Some(mut d) = Daemon::new(&opts, signals, config) else {
+    let Some(mut d) = Daemon::new(&mut opts, signals, config) else {
         return 1;
     };
     crate::log!(
@@ -237,7 +242,7 @@ pub fn run(opts: Options) -> u8 {
         "tandem {} started: {} instance(s) from {}, control socket {}",
         env!("CARGO_PKG_VERSION"),
         config.instances.len(),
-        crate::buf::path(&opts.config),
+        crate::buf::path(&d.config_path),
         crate::buf::path(&opts.control)
     );
     d.alloc_on_reload = sys::env_is_set(ALLOC_ON_RELOAD_ENV);
@@ -476,7 +481,7 @@ impl Daemon {
     /// each early return (`ManuallyDrop`: no clean-up code per return
     /// path). Once the control server exists, a failure removes its
     /// socket file (what its drop would do).
-    fn new(opts: &Options, signals: SignalFd, config: &cfg::Config) -> Option<Daemon> {
+    fn new(opts: &mut Options, signals: SignalFd, config: &cfg::Config) -> Option<Daemon> {
         use std::mem::ManuallyDrop as Keep;
         let signals = Keep::new(signals);
         let nl_events = Keep::new(
@@ -534,7 +539,7 @@ impl Daemon {
             })
             .ok()?;
         let mut d = Keep::new(Daemon {
-            config_path: opts.config.clone(),
+            config_path: std::mem::take(&mut opts.config),
             node: Box::new(Node::new()),
             inst: Keep::into_inner(inst),
             ifaces: Keep::into_inner(ifaces),
@@ -550,8 +555,9 @@ impl Daemon {
             alloc_on_reload: false,
             ifaces_spare: Vec::with_capacity(MAX_IFACES),
             staged: Vec::with_capacity(cfg::MAX_INSTANCES),
-            fds: Vec::new(),
-            tokens: Vec::new(),
+            // Sized for the most interfaces a reload may bring.
+            fds: Vec::with_capacity(POLL_CAPACITY),
+            tokens: Vec::with_capacity(POLL_CAPACITY),
             ctl_tokens: Vec::with_capacity(control::MAX_CLIENTS + 1),
             addresses_dirty: false,
             links_dirty: false,
@@ -569,7 +575,6 @@ impl Daemon {
         }
         d.cleanup_leftovers();
         d.open_sockets();
-        d.reserve_poll();
         let now = clock::now();
         for (i, c) in config.instances.iter().enumerate() {
             if let Err(e) = d.add_core(i, &c.name) {
@@ -599,13 +604,6 @@ impl Daemon {
                 Err(SetupError::Core(name, e))
             }
         }
-    }
-
-    /// Sizes the poll set for the most interfaces a reload may bring.
-    fn reserve_poll(&mut self) {
-        let n = 3 + 4 + control::MAX_CLIENTS + 1 + 2 * MAX_IFACES;
-        self.fds.reserve(n.saturating_sub(self.fds.len()));
-        self.tokens.reserve(n.saturating_sub(self.tokens.len()));
     }
 
     fn refresh_links(&mut self) {
@@ -782,13 +780,12 @@ impl Daemon {
     fn next_deadline(&self) -> Option<Instant> {
         // Compared as microseconds, u64::MAX standing for "none".
         let us = |t: Option<Instant>| t.map_or(u64::MAX, Instant::as_micros);
-        // The sync core's deadlines are soft and may lie in the past until
-        // its next poll: never less than 1 ms ahead (no busy loop).
-        let soon = (clock::now() + Duration::from_millis(1)).as_micros();
         let sync = us(self.sync.as_ref().and_then(|s| s.deadline()));
         let mut soft = sync.min(us(self.lease_deadline()));
         if soft != u64::MAX {
-            soft = soft.max(soon);
+            // The sync core's deadlines are soft and may lie in the past
+            // until its next poll: never less than 1 ms ahead (no busy loop).
+            soft = soft.max((clock::now() + Duration::from_millis(1)).as_micros());
         }
         let hard = us(self.node.poll_timeout()).min(us(self.control.next_deadline()));
         let t = hard.min(soft);
@@ -1190,8 +1187,8 @@ impl Daemon {
             i += 1;
         }
         self.refresh_addresses();
-        // No-ops: sized at start-up for the largest configuration.
-        self.reserve_poll();
+        // A no-op (the poll set is sized at start-up for the largest
+        // configuration, as are the status buffers).
         self.control
             .reserve(status_capacity(cfg::MAX_INSTANCES, MAX_IFACES));
         // New instances start with their initial health (`make_inst`).
