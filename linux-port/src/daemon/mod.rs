@@ -739,40 +739,45 @@ impl Daemon {
     /// Carries out every action the core queued.
     pub fn drain(&mut self, now: Instant) {
         while let Some(a) = self.node.poll_action() {
-            match a {
-                Action::SendAdvert { instance, priority } => {
-                    self.send_advert(now, instance, priority)
-                }
-                Action::AddAddresses { instance } => self.add_addresses(instance),
-                Action::RemoveAddresses { instance } => self.remove_addresses(instance),
-                Action::Announce { instance } => self.announce(now, instance),
-                Action::Transition {
-                    instance,
-                    from,
-                    to,
-                    reason,
-                } => {
-                    let Some(inst) = self.inst.get_mut(instance) else {
-                        continue;
-                    };
-                    inst.counters.transitions = inst.counters.transitions.saturating_add(1);
-                    inst.last = Some((now, from, to, reason));
-                    let lvl = if to == State::Fault {
-                        log::Level::Warning
-                    } else {
-                        log::Level::Notice
-                    };
-                    log::write(
-                        lvl,
-                        format_args!(
-                            "{}: {from} -> {to} ({reason}, prio {})",
-                            inst.cfg.name, inst.effective
-                        ),
-                    );
-                    // Takeover order: the conntrack commit runs here, before
-                    // the AddAddresses queued after this Transition.
-                    self.sync_transition(now);
-                }
+            self.act(now, a);
+        }
+    }
+
+    /// Carries out one action of the core (apart from [`Daemon::drain`]'s
+    /// loop: smaller code).
+    #[inline(never)]
+    fn act(&mut self, now: Instant, a: Action) {
+        match a {
+            Action::SendAdvert { instance, priority } => self.send_advert(now, instance, priority),
+            Action::AddAddresses { instance } => self.add_addresses(instance),
+            Action::RemoveAddresses { instance } => self.remove_addresses(instance),
+            Action::Announce { instance } => self.announce(now, instance),
+            Action::Transition {
+                instance,
+                from,
+                to,
+                reason,
+            } => {
+                let Some(inst) = self.inst.get_mut(instance) else {
+                    return;
+                };
+                inst.counters.transitions = inst.counters.transitions.saturating_add(1);
+                inst.last = Some((now, from, to, reason));
+                let lvl = if to == State::Fault {
+                    log::Level::Warning
+                } else {
+                    log::Level::Notice
+                };
+                log::write(
+                    lvl,
+                    format_args!(
+                        "{}: {from} -> {to} ({reason}, prio {})",
+                        inst.cfg.name, inst.effective
+                    ),
+                );
+                // Takeover order: the conntrack commit runs here, before
+                // the AddAddresses queued after this Transition.
+                self.sync_transition(now);
             }
         }
     }
