@@ -695,44 +695,51 @@ impl Daemon {
     /// link table and tells the core what changed.
     fn update_health(&mut self, now: Instant, initial: bool) {
         for i in 0..self.inst.len() {
-            let inst = &self.inst[i];
-            if inst.retired {
-                continue;
+            self.update_health_of(i, now, initial);
+        }
+    }
+
+    /// [`Daemon::update_health`] of instance `i` (apart from the loop:
+    /// smaller code).
+    #[inline(never)]
+    fn update_health_of(&mut self, i: usize, now: Instant, initial: bool) {
+        let inst = &self.inst[i];
+        if inst.retired {
+            return;
+        }
+        let own = &self.ifaces[inst.iface];
+        let ifaces = &self.ifaces;
+        let (fault, effective) = health(
+            &inst.cfg,
+            own.up,
+            inst.track_iface.iter().map(|&fi| ifaces[fi].up),
+        );
+        let (old_fault, old_prio) = (inst.fault, inst.effective);
+        let name = &inst.cfg.name;
+        if initial || fault != old_fault {
+            if fault {
+                crate::log!(
+                    Warning,
+                    "{name}: fault: {} or a tracked interface is down",
+                    own.name
+                );
+            } else if !initial {
+                crate::log!(Info, "{name}: interfaces up again");
             }
-            let own = &self.ifaces[inst.iface];
-            let ifaces = &self.ifaces;
-            let (fault, effective) = health(
-                &inst.cfg,
-                own.up,
-                inst.track_iface.iter().map(|&fi| ifaces[fi].up),
-            );
-            let (old_fault, old_prio) = (inst.fault, inst.effective);
-            let name = &inst.cfg.name;
-            if initial || fault != old_fault {
-                if fault {
-                    crate::log!(
-                        Warning,
-                        "{name}: fault: {} or a tracked interface is down",
-                        own.name
-                    );
-                } else if !initial {
-                    crate::log!(Info, "{name}: interfaces up again");
-                }
-                self.inst[i].fault = fault;
-                if initial && !fault {
-                    // Nothing to tell the core.
-                } else {
-                    self.node.set_fault(now, i, fault);
-                    self.drain(now);
-                }
-            }
-            if effective != old_prio || (initial && effective != self.inst[i].cfg.priority) {
-                let name = &self.inst[i].cfg.name;
-                crate::log!(Info, "{name}: effective priority {effective}");
-                self.inst[i].effective = effective;
-                self.node.set_priority(now, i, effective);
+            self.inst[i].fault = fault;
+            if initial && !fault {
+                // Nothing to tell the core.
+            } else {
+                self.node.set_fault(now, i, fault);
                 self.drain(now);
             }
+        }
+        if effective != old_prio || (initial && effective != self.inst[i].cfg.priority) {
+            let name = &self.inst[i].cfg.name;
+            crate::log!(Info, "{name}: effective priority {effective}");
+            self.inst[i].effective = effective;
+            self.node.set_priority(now, i, effective);
+            self.drain(now);
         }
     }
 
