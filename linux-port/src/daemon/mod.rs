@@ -466,6 +466,43 @@ fn no_address(i: &Inst, tail: &str) {
     );
 }
 
+/// [`Daemon::open_sockets`] of one interface (apart from the loop:
+/// smaller code).
+#[inline(never)]
+fn open_iface_sockets(f: &mut Iface) {
+    if f.ifindex.is_none() || f.ifindex != f.sock_ifindex {
+        f.v4 = None;
+        f.v6 = None;
+        f.sock_ifindex = None;
+    }
+    let Some(idx) = f.ifindex else { return };
+    let mut ok = true;
+    if f.need_v4 && f.v4.is_none() {
+        match sys::vrrp::VrrpV4::open(&f.name, idx) {
+            Ok(s) => f.v4 = Some(s),
+            Err(e) => ok = open_failed(f, "IPv4", e),
+        }
+    }
+    if f.need_v6 && f.v6.is_none() {
+        match sys::vrrp::VrrpV6::open(&f.name, idx) {
+            Ok(s) => f.v6 = Some(s),
+            Err(e) => ok = open_failed(f, "IPv6", e),
+        }
+    }
+    f.open_error_logged = !ok;
+    f.sock_ifindex = Some(idx);
+}
+
+/// Logs that a VRRP socket of `f` cannot be opened, unless already
+/// logged since the last success. Returns `false` (not ok).
+#[inline(never)]
+fn open_failed(f: &Iface, fam: &str, e: sys::Errno) -> bool {
+    if !f.open_error_logged {
+        crate::log!(Error, "{}: cannot open {fam} VRRP socket: {e}", f.name);
+    }
+    false
+}
+
 /// Whether `a` is a virtual address of any instance in `inst`.
 fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
     inst.iter()
@@ -661,33 +698,7 @@ impl Daemon {
     /// vanished interfaces).
     fn open_sockets(&mut self) {
         for f in &mut self.ifaces {
-            if f.ifindex.is_none() || f.ifindex != f.sock_ifindex {
-                f.v4 = None;
-                f.v6 = None;
-                f.sock_ifindex = None;
-            }
-            let Some(idx) = f.ifindex else { continue };
-            let mut ok = true;
-            for v6 in [false, true] {
-                let r = match v6 {
-                    false if f.need_v4 && f.v4.is_none() => {
-                        sys::vrrp::VrrpV4::open(&f.name, idx).map(|s| f.v4 = Some(s))
-                    }
-                    true if f.need_v6 && f.v6.is_none() => {
-                        sys::vrrp::VrrpV6::open(&f.name, idx).map(|s| f.v6 = Some(s))
-                    }
-                    _ => continue,
-                };
-                if let Err(e) = r {
-                    ok = false;
-                    if !f.open_error_logged {
-                        let fam = if v6 { "IPv6" } else { "IPv4" };
-                        crate::log!(Error, "{}: cannot open {fam} VRRP socket: {e}", f.name);
-                    }
-                }
-            }
-            f.open_error_logged = !ok;
-            f.sock_ifindex = Some(idx);
+            open_iface_sockets(f);
         }
     }
 
