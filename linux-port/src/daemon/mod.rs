@@ -1133,17 +1133,7 @@ impl Daemon {
             // Names are unique in a configuration, so is the key of the
             // running records: the record is kept iff some `pos` names it.
             if !pos.contains(&Some(i)) {
-                crate::log!(
-                    Notice,
-                    "{}: removed from the configuration",
-                    self.inst[i].cfg.name
-                );
-                self.node.retire(now, i);
-                self.drain(now);
-                if self.inst[i].installed {
-                    self.remove_addresses(i);
-                }
-                self.inst[i].retired = true;
+                self.retire(now, i);
             }
         }
         // New interface table (in the spare one): keep the sockets of
@@ -1172,25 +1162,7 @@ impl Daemon {
                 continue;
             };
             k += 1;
-            // `rec` becomes the old record; the new one keeps its state.
-            std::mem::swap(&mut self.inst[p], rec);
-            let cur = &mut self.inst[p];
-            cur.counters = rec.counters;
-            cur.last = rec.last;
-            cur.installed = rec.installed;
-            cur.fault = rec.fault;
-            // The core resets the effective priority to a changed
-            // configured one; update_health re-applies weights.
-            if rec.cfg.priority == cur.cfg.priority {
-                cur.effective = rec.effective;
-            }
-            cur.src = rec.src;
-            if rec.installed {
-                self.reinstall(p, rec, &old_ifaces);
-            }
-            let k = core_config(&self.inst[p].cfg, self.inst[p].src);
-            self.node.reconfigure(now, p, k);
-            self.drain(now);
+            self.replace(now, p, rec, &old_ifaces);
         }
         // The old table's remaining sockets close here.
         old_ifaces.clear();
@@ -1222,6 +1194,46 @@ impl Daemon {
         }
         crate::log!(Notice, "reload done: {} instance(s)", new.instances.len());
         Ok(())
+    }
+
+    /// Retires record `i` (gone from the configuration).
+    #[inline(never)]
+    fn retire(&mut self, now: Instant, i: usize) {
+        crate::log!(
+            Notice,
+            "{}: removed from the configuration",
+            self.inst[i].cfg.name
+        );
+        self.node.retire(now, i);
+        self.drain(now);
+        if self.inst[i].installed {
+            self.remove_addresses(i);
+        }
+        self.inst[i].retired = true;
+    }
+
+    /// Puts the new record `rec` of running instance `p` in place; `rec`
+    /// becomes the old record (`old_ifaces`: the interface table it
+    /// points into). The new one keeps the state.
+    fn replace(&mut self, now: Instant, p: usize, rec: &mut Inst, old_ifaces: &[Iface]) {
+        std::mem::swap(&mut self.inst[p], rec);
+        let cur = &mut self.inst[p];
+        cur.counters = rec.counters;
+        cur.last = rec.last;
+        cur.installed = rec.installed;
+        cur.fault = rec.fault;
+        // The core resets the effective priority to a changed configured
+        // one; update_health re-applies weights.
+        if rec.cfg.priority == cur.cfg.priority {
+            cur.effective = rec.effective;
+        }
+        cur.src = rec.src;
+        if rec.installed {
+            self.reinstall(p, rec, old_ifaces);
+        }
+        let k = core_config(&self.inst[p].cfg, self.inst[p].src);
+        self.node.reconfigure(now, p, k);
+        self.drain(now);
     }
 
     /// The index of the running (not retired) record with `c`'s identity.
