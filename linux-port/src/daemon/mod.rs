@@ -1301,7 +1301,7 @@ impl Daemon {
         for (r, fi) in old.cfg.virtual_routes.iter().zip(&old.route_iface) {
             if !new.cfg.virtual_routes.contains(r) {
                 let oif = fi.and_then(|f| old_ifaces[f].ifindex);
-                tx::route_op(nl, Op::Delete, r, oif, &old.cfg.name);
+                tx::route_op(nl, Op::Delete, r, oif, &old.cfg.name, false);
             }
         }
         for (v, &fi) in old.cfg.virtual_addresses.iter().zip(&old.vip_iface) {
@@ -1309,7 +1309,7 @@ impl Daemon {
                 new.cfg.virtual_addresses.contains(v),
                 old_ifaces[fi].ifindex,
             ) {
-                tx::addr_op(nl, Op::Delete, v, ix, &old.cfg.name);
+                tx::addr_op(nl, Op::Delete, v, ix, &old.cfg.name, false);
             }
         }
         self.inst[p].installed = false;

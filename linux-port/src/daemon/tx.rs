@@ -134,14 +134,6 @@ impl Daemon {
         let name = &inst.cfg.name;
         let add = op == Op::Add;
         for routes in [!add, add] {
-            let changed = |what: &str, addr: &IpAddr, len: u8| {
-                if leftover {
-                    crate::log!(
-                        Notice,
-                        "{name}: removed {what} {addr}/{len} left by an earlier run"
-                    );
-                }
-            };
             if routes {
                 for (k, r) in inst.cfg.virtual_routes.iter().enumerate() {
                     let oif = inst
@@ -150,9 +142,7 @@ impl Daemon {
                         .copied()
                         .flatten()
                         .and_then(|f| ifaces[f].ifindex);
-                    if route_op(nl, op, r, oif, name) {
-                        changed("route to", &r.dst, r.dst_len);
-                    }
+                    route_op(nl, op, r, oif, name, leftover);
                 }
                 continue;
             }
@@ -171,9 +161,7 @@ impl Daemon {
                     }
                     continue;
                 };
-                if addr_op(nl, op, v, ifindex, name) {
-                    changed("address", &v.addr, v.prefix_len);
-                }
+                addr_op(nl, op, v, ifindex, name, leftover);
             }
         }
     }
@@ -229,21 +217,23 @@ impl Daemon {
 }
 
 /// One address request; tolerated errors (already there / already gone)
-/// are not errors. Returns whether the kernel changed something.
+/// are not errors. `leftover`: a removal is logged as left by an earlier
+/// run.
 pub(super) fn addr_op(
     nl: &mut Netlink,
     op: Op,
     v: &cfg::VirtualAddress,
     ifindex: u32,
     who: &str,
-) -> bool {
+    leftover: bool,
+) {
     let mut req = AddressRequest::new(ifindex, v.addr, v.prefix_len);
     if let Some(s) = v.scope {
         req.scope = Scope::from(s.to_rt());
     }
     req.label = v.label.as_ref().map(|l| l.as_str());
     let r = nl.request(|seq, buf| req.emit(op, seq, buf));
-    outcome(op, r, who, "address", &v.addr, v.prefix_len)
+    outcome(op, r, who, "address", &v.addr, v.prefix_len, leftover)
 }
 
 /// One route request, like [`addr_op`].
@@ -253,10 +243,11 @@ pub(super) fn route_op(
     r: &cfg::VirtualRoute,
     oif: Option<u32>,
     who: &str,
-) -> bool {
+    leftover: bool,
+) {
     if r.kind != cfg::RouteType::Unicast || r.onlink {
         // Warned about when the configuration was loaded.
-        return false;
+        return;
     }
     let mut req = RouteRequest::new(r.dst, r.dst_len);
     req.gateway = r.via;
@@ -268,20 +259,37 @@ pub(super) fn route_op(
     }
     req.scope = r.scope.map(|s| Scope::from(s.to_rt()));
     let res = nl.request(|seq, buf| req.emit(op, seq, buf));
-    outcome(op, res, who, "route to", &r.dst, r.dst_len)
+    outcome(op, res, who, "route to", &r.dst, r.dst_len, leftover)
 }
 
-/// The result of an address or route request: `true` when the kernel
-/// changed something; tolerated errors (already there / already gone) are
-/// quiet, others logged as `{who}: {op} {what} {addr}/{len}: {error}`.
-fn outcome(op: Op, r: Result<i32, Errno>, who: &str, what: &str, addr: &IpAddr, len: u8) -> bool {
+/// The result of an address or route request: when the kernel changed
+/// something and `leftover` is set, logs `{who}: removed {what}
+/// {addr}/{len} left by an earlier run`; tolerated errors (already there /
+/// already gone) are quiet, others logged as `{who}: {op} {what}
+/// {addr}/{len}: {error}`.
+fn outcome(
+    op: Op,
+    r: Result<i32, Errno>,
+    who: &str,
+    what: &str,
+    addr: &IpAddr,
+    len: u8,
+    leftover: bool,
+) {
     let e = match (op, r) {
-        (_, Ok(0)) => return true,
-        (Op::Add, Ok(EEXIST)) => return false,
-        (Op::Delete, Ok(EADDRNOTAVAIL | ENOENT | ENODEV | ESRCH)) => return false,
+        (_, Ok(0)) => {
+            if leftover {
+                crate::log!(
+                    Notice,
+                    "{who}: removed {what} {addr}/{len} left by an earlier run"
+                );
+            }
+            return;
+        }
+        (Op::Add, Ok(EEXIST)) => return,
+        (Op::Delete, Ok(EADDRNOTAVAIL | ENOENT | ENODEV | ESRCH)) => return,
         (_, Ok(errno)) => Errno(errno),
         (_, Err(e)) => e,
     };
     crate::log!(Error, "{who}: {} {what} {addr}/{len}: {e}", op_name(op));
-    false
 }
