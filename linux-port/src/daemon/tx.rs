@@ -1,9 +1,11 @@
 //! Effects: adverts out, virtual addresses and routes via rtnetlink,
 //! gratuitous ARP / unsolicited NA, and the start-up clean-up.
 
+use super::net::Iface;
 use super::net::Netlink;
 use super::net::{EADDRNOTAVAIL, EEXIST, ENODEV, ENOENT, ESRCH};
 use super::Daemon;
+use crate::sys::packet::PacketSocket;
 use crate::sys::Errno;
 use std::net::IpAddr;
 use tandem_core::time::{Duration, Instant};
@@ -175,43 +177,54 @@ impl Daemon {
             return;
         }
         let repeat = inst.cfg.garp_master_repeat.max(1);
-        let mut frame = [0u8; announce::NA_LEN + announce::GARP_LEN];
         for (v, &fi) in inst.cfg.virtual_addresses.iter().zip(&inst.vip_iface) {
-            let f = &self.ifaces[fi];
-            let (Some(ifindex), Some(mac)) = (f.ifindex, f.mac) else {
-                continue;
-            };
-            let len = match v.addr {
-                IpAddr::V4(a) => announce::gratuitous_arp(&mut frame, mac, a),
-                IpAddr::V6(a) => {
-                    let src = f.link_local.unwrap_or(a);
-                    announce::unsolicited_na(&mut frame, mac, src, a, true)
-                }
-            };
-            let len = match len {
-                Ok(l) => l,
-                Err(e) => {
-                    crate::log!(
-                        Error,
-                        "{}: cannot build announcement for {}: {e}",
-                        inst.cfg.name,
-                        v.addr
-                    );
-                    continue;
-                }
-            };
-            for _ in 0..repeat {
-                if let Err(e) = self.packet.send(ifindex, &frame[..len]) {
-                    crate::log!(
-                        Warning,
-                        "{}: announcement for {} on {}: {e}",
-                        inst.cfg.name,
-                        v.addr,
-                        f.name
-                    );
-                    break;
-                }
-            }
+            announce_one(&self.packet, &inst.cfg.name, v, &self.ifaces[fi], repeat);
+        }
+    }
+}
+
+/// The announcement of one virtual address `v` (of instance `name`) on
+/// `f`, `repeat` times (apart from [`Daemon::announce`]'s loop: smaller
+/// code).
+#[inline(never)]
+fn announce_one(
+    packet: &PacketSocket,
+    name: &cfg::Name,
+    v: &cfg::VirtualAddress,
+    f: &Iface,
+    repeat: u8,
+) {
+    let (Some(ifindex), Some(mac)) = (f.ifindex, f.mac) else {
+        return;
+    };
+    let mut frame = [0u8; announce::NA_LEN + announce::GARP_LEN];
+    let len = match v.addr {
+        IpAddr::V4(a) => announce::gratuitous_arp(&mut frame, mac, a),
+        IpAddr::V6(a) => {
+            let src = f.link_local.unwrap_or(a);
+            announce::unsolicited_na(&mut frame, mac, src, a, true)
+        }
+    };
+    let len = match len {
+        Ok(l) => l,
+        Err(e) => {
+            crate::log!(
+                Error,
+                "{name}: cannot build announcement for {}: {e}",
+                v.addr
+            );
+            return;
+        }
+    };
+    for _ in 0..repeat {
+        if let Err(e) = packet.send(ifindex, &frame[..len]) {
+            crate::log!(
+                Warning,
+                "{name}: announcement for {} on {}: {e}",
+                v.addr,
+                f.name
+            );
+            break;
         }
     }
 }
