@@ -1276,11 +1276,12 @@ impl Daemon {
                 nf.mac = old.mac;
                 nf.unknown_vrid = old.unknown_vrid;
                 nf.sock_ifindex = old.sock_ifindex;
+                // (Swapped: the new entry has none yet, nothing to drop.)
                 if nf.need_v4 {
-                    nf.v4 = old.v4.take();
+                    std::mem::swap(&mut nf.v4, &mut old.v4);
                 }
                 if nf.need_v6 {
-                    nf.v6 = old.v6.take();
+                    std::mem::swap(&mut nf.v6, &mut old.v6);
                 }
             }
         }
