@@ -55,8 +55,14 @@ pub const SLOTS: usize = 2 * cfg::MAX_INSTANCES;
 /// 10 ms of Master_Down_Interval expiring).
 const TIMER_LATE: Duration = Duration::from_millis(10);
 
-/// Most watched interfaces.
+/// Most watched interfaces (64 is written in [`SetupError`]'s text).
 const MAX_IFACES: usize = 64;
+const _: () = assert!(MAX_IFACES == 64 && SLOTS == 32);
+
+/// Entries of the poll set: signals, timer, netlink events, sync and
+/// leases (4), control listener and clients, two VRRP sockets per
+/// interface.
+const POLL_CAPACITY: usize = 3 + 4 + control::MAX_CLIENTS + 1 + 2 * MAX_IFACES;
 
 /// Bytes of status response reserved per instance and per interface.
 const STATUS_PER_INSTANCE: usize = 1200;
@@ -83,23 +89,17 @@ enum SetupError<'a> {
 impl std::fmt::Display for SetupError<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SetupError::TooManyIfaces => write!(f, "more than {MAX_IFACES} interfaces"),
+            SetupError::TooManyIfaces => f.write_str("more than 64 interfaces"),
             SetupError::TooManyVips(n) => {
                 write!(f, "{n}: too many virtual addresses for one advert")
             }
             SetupError::NoRoom { added, used } => write!(
                 f,
-                "no room for {added} new instance(s) ({used} slots used of {SLOTS}); restart tandem"
+                "no room for {added} new instance(s) ({used} slots used of 32); restart tandem"
             ),
             SetupError::IndexMismatch => f.write_str("core instance index mismatch"),
             SetupError::Core(n, e) => write!(f, "{n}: cannot add instance: {e}"),
         }
-    }
-}
-
-impl From<SetupError<'_>> for String {
-    fn from(e: SetupError<'_>) -> String {
-        e.to_string()
     }
 }
 
@@ -165,8 +165,6 @@ pub(crate) struct Daemon {
     timer: TimerFd,
     control: control::Server,
     started: Instant,
-    /// The configuration reader (its buffers are reused by reloads).
-    loader: Option<conf::Loader>,
     /// Allocation count when start-up finished (never reset: reloads
     /// count as "after start-up").
     allocs_baseline: u64,
@@ -208,7 +206,7 @@ enum Token {
 }
 
 /// `tandem run`. Returns the process exit status.
-pub fn run(opts: Options) -> u8 {
+pub fn run(mut opts: Options) -> u8 {
     // Signals first, so that a TERM during start-up is not lost.
     let signals = match SignalFd::new() {
         Ok(s) => s,
@@ -236,24 +234,34 @@ pub fn run(opts: Options) -> u8 {
         return 1;
     };
     conf::unsupported(config, &mut warn);
-    let mut d = match Daemon::new(&opts, signals, config) {
-        Ok(d) => d,
-        Err(e) => {
-            crate::log!(Error, "start-up failed: {e}");
-            return 1;
-        }
+    let Some(mut d) = Daemon::new(&mut opts, signals, config) else {
+        return 1;
     };
     crate::log!(
         Notice,
         "tandem {} started: {} instance(s) from {}, control socket {}",
         env!("CARGO_PKG_VERSION"),
         config.instances.len(),
-        crate::buf::path(&opts.config),
+        crate::buf::path(&d.config_path),
         crate::buf::path(&opts.control)
     );
-    d.loader = Some(std::mem::ManuallyDrop::into_inner(loader));
     d.alloc_on_reload = sys::env_is_set(ALLOC_ON_RELOAD_ENV);
-    d.run_loop()
+    // The configuration reader stays here (its buffers are reused by
+    // reloads), apart from the daemon: the configuration it holds is read
+    // while the daemon changes.
+    let code = d.run_loop(&mut loader);
+    // The process exits now: descriptors and memory go with it; only the
+    // control socket file needs removing (what `Daemon`'s drop would do
+    // besides, at the cost of its drop code).
+    std::mem::forget(d);
+    remove_control_socket(&opts.control);
+    code
+}
+
+/// Removes the control socket file (as [`control::Server`]'s drop does),
+/// for the exits that leave the daemon undropped.
+fn remove_control_socket(path: &std::path::Path) {
+    let _ = std::fs::remove_file(path);
 }
 
 /// Logs a configuration warning of [`conf::unsupported`].
@@ -261,10 +269,16 @@ fn warn(m: std::fmt::Arguments<'_>) {
     log::write(log::Level::Warning, m);
 }
 
-/// A start-up error: `{what}: {e}`.
+/// Logs a start-up error: `start-up failed: {e}`.
 #[inline(never)]
-fn fail(what: &dyn std::fmt::Display, e: &dyn std::fmt::Display) -> String {
-    format!("{what}: {e}")
+fn startup_failed(e: &dyn std::fmt::Display) {
+    crate::log!(Error, "start-up failed: {e}");
+}
+
+/// Logs a start-up error: `start-up failed: {what}: {e}`.
+#[inline(never)]
+fn fail(what: &dyn std::fmt::Display, e: &dyn std::fmt::Display) {
+    startup_failed(&format_args!("{what}: {e}"));
 }
 
 fn unspecified(f: Family) -> IpAddr {
@@ -452,6 +466,43 @@ fn no_address(i: &Inst, tail: &str) {
     );
 }
 
+/// [`Daemon::open_sockets`] of one interface (apart from the loop:
+/// smaller code).
+#[inline(never)]
+fn open_iface_sockets(f: &mut Iface) {
+    if f.ifindex.is_none() || f.ifindex != f.sock_ifindex {
+        f.v4 = None;
+        f.v6 = None;
+        f.sock_ifindex = None;
+    }
+    let Some(idx) = f.ifindex else { return };
+    let mut ok = true;
+    if f.need_v4 && f.v4.is_none() {
+        match sys::vrrp::VrrpV4::open(&f.name, idx) {
+            Ok(s) => f.v4 = Some(s),
+            Err(e) => ok = open_failed(f, "IPv4", e),
+        }
+    }
+    if f.need_v6 && f.v6.is_none() {
+        match sys::vrrp::VrrpV6::open(&f.name, idx) {
+            Ok(s) => f.v6 = Some(s),
+            Err(e) => ok = open_failed(f, "IPv6", e),
+        }
+    }
+    f.open_error_logged = !ok;
+    f.sock_ifindex = Some(idx);
+}
+
+/// Logs that a VRRP socket of `f` cannot be opened, unless already
+/// logged since the last success. Returns `false` (not ok).
+#[inline(never)]
+fn open_failed(f: &Iface, fam: &str, e: sys::Errno) -> bool {
+    if !f.open_error_logged {
+        crate::log!(Error, "{}: cannot open {fam} VRRP socket: {e}", f.name);
+    }
+    false
+}
+
 /// Whether `a` is a virtual address of any instance in `inst`.
 fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
     inst.iter()
@@ -460,46 +511,72 @@ fn is_vip(inst: &[Inst], a: &IpAddr) -> bool {
 }
 
 impl Daemon {
-    /// Sets the daemon up. On failure the caller exits at once, so the
-    /// parts built before the control socket (descriptors and memory
-    /// only: nothing to undo but what the process exit does) are left
-    /// to the exit rather than dropped on each early return
-    /// (`ManuallyDrop`: no clean-up code per return path). Once the
-    /// control server exists (its drop removes its socket file), a
-    /// failure drops the whole daemon.
-    fn new(opts: &Options, signals: SignalFd, config: &cfg::Config) -> Result<Daemon, String> {
+    /// Sets the daemon up; a failure is logged (`start-up failed: ...`)
+    /// and gives `None`. On failure the caller exits at once, so the
+    /// parts built (descriptors and memory only: nothing to undo but what
+    /// the process exit does) are left to the exit rather than dropped on
+    /// each early return (`ManuallyDrop`: no clean-up code per return
+    /// path). Once the control server exists, a failure removes its
+    /// socket file (what its drop would do).
+    fn new(opts: &mut Options, signals: SignalFd, config: &cfg::Config) -> Option<Daemon> {
         use std::mem::ManuallyDrop as Keep;
         let signals = Keep::new(signals);
         let nl_events = Keep::new(
             NetlinkSocket::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
-                .map_err(|e| fail(&"netlink event socket", &e))?,
+                .map_err(|e| fail(&"netlink event socket", &e))
+                .ok()?,
         );
-        let nl = Keep::new(Netlink::open().map_err(|e| fail(&"netlink socket", &e))?);
-        let packet = Keep::new(PacketSocket::open().map_err(|e| fail(&"packet socket", &e))?);
-        let timer = Keep::new(TimerFd::new().map_err(|e| fail(&"timerfd", &e))?);
+        let nl = Keep::new(
+            Netlink::open()
+                .map_err(|e| fail(&"netlink socket", &e))
+                .ok()?,
+        );
+        let packet = Keep::new(
+            PacketSocket::open()
+                .map_err(|e| fail(&"packet socket", &e))
+                .ok()?,
+        );
+        let timer = Keep::new(TimerFd::new().map_err(|e| fail(&"timerfd", &e)).ok()?);
         let mut ifaces = Keep::new(Vec::with_capacity(MAX_IFACES));
         let mut inst = Keep::new(Vec::with_capacity(SLOTS));
         for c in &config.instances {
-            make_inst(c, config, &mut ifaces, &mut inst)?;
+            if let Err(e) = make_inst(c, config, &mut ifaces, &mut inst) {
+                startup_failed(&e);
+                return None;
+            }
         }
         let mut sync = Keep::new(match &config.sync {
-            Some(sc) => Some(Box::new(ctsync::SyncPort::new(sc)?)),
+            Some(sc) => match ctsync::SyncPort::new(sc) {
+                Ok(s) => Some(Box::new(s)),
+                Err(e) => {
+                    startup_failed(&e);
+                    return None;
+                }
+            },
             None => None,
         });
         let leases = Keep::new(match (&config.sync, sync.as_deref_mut()) {
-            (Some(sc), Some(s)) => leases::LeasePort::new(sc, &mut s.core, clock::now())?,
+            (Some(sc), Some(s)) => match leases::LeasePort::new(sc, &mut s.core, clock::now()) {
+                Ok(l) => l,
+                Err(e) => {
+                    startup_failed(&e);
+                    return None;
+                }
+            },
             _ => None,
         });
         // Status buffers for the largest configuration a reload may bring.
         let cap = status_capacity(cfg::MAX_INSTANCES, MAX_IFACES);
-        let control = control::Server::bind(&opts.control, cap).map_err(|e| {
-            fail(
-                &format_args!("control socket {}", crate::buf::path(&opts.control)),
-                &e,
-            )
-        })?;
+        let control = control::Server::bind(&opts.control, cap)
+            .map_err(|e| {
+                fail(
+                    &format_args!("control socket {}", crate::buf::path(&opts.control)),
+                    &e,
+                )
+            })
+            .ok()?;
         let mut d = Keep::new(Daemon {
-            config_path: opts.config.clone(),
+            config_path: std::mem::take(&mut opts.config),
             node: Box::new(Node::new()),
             inst: Keep::into_inner(inst),
             ifaces: Keep::into_inner(ifaces),
@@ -510,14 +587,14 @@ impl Daemon {
             timer: Keep::into_inner(timer),
             control,
             started: clock::now(),
-            loader: None,
             allocs_baseline: 0,
             reloads: 0,
             alloc_on_reload: false,
             ifaces_spare: Vec::with_capacity(MAX_IFACES),
             staged: Vec::with_capacity(cfg::MAX_INSTANCES),
-            fds: Vec::new(),
-            tokens: Vec::new(),
+            // Sized for the most interfaces a reload may bring.
+            fds: Vec::with_capacity(POLL_CAPACITY),
+            tokens: Vec::with_capacity(POLL_CAPACITY),
             ctl_tokens: Vec::with_capacity(control::MAX_CLIENTS + 1),
             addresses_dirty: false,
             links_dirty: false,
@@ -535,20 +612,20 @@ impl Daemon {
         }
         d.cleanup_leftovers();
         d.open_sockets();
-        d.reserve_poll();
         let now = clock::now();
         for (i, c) in config.instances.iter().enumerate() {
             if let Err(e) = d.add_core(i, &c.name) {
-                // Dropped as a whole: the control server's drop removes
-                // its socket file.
-                drop(Keep::into_inner(d));
-                return Err(e.into());
+                // Left to the exit like the rest but for the control
+                // socket file.
+                remove_control_socket(&opts.control);
+                startup_failed(&e);
+                return None;
             }
         }
         d.update_health(now, true);
         d.node.start(now);
         d.drain(now);
-        Ok(Keep::into_inner(d))
+        Some(Keep::into_inner(d))
     }
 
     /// Adds record `i` to the core (its index there must be `i` too); a
@@ -564,13 +641,6 @@ impl Daemon {
                 Err(SetupError::Core(name, e))
             }
         }
-    }
-
-    /// Sizes the poll set for the most interfaces a reload may bring.
-    fn reserve_poll(&mut self) {
-        let n = 3 + 4 + control::MAX_CLIENTS + 1 + 2 * MAX_IFACES;
-        self.fds.reserve(n.saturating_sub(self.fds.len()));
-        self.tokens.reserve(n.saturating_sub(self.tokens.len()));
     }
 
     fn refresh_links(&mut self) {
@@ -628,33 +698,7 @@ impl Daemon {
     /// vanished interfaces).
     fn open_sockets(&mut self) {
         for f in &mut self.ifaces {
-            if f.ifindex.is_none() || f.ifindex != f.sock_ifindex {
-                f.v4 = None;
-                f.v6 = None;
-                f.sock_ifindex = None;
-            }
-            let Some(idx) = f.ifindex else { continue };
-            let mut ok = true;
-            for v6 in [false, true] {
-                let r = match v6 {
-                    false if f.need_v4 && f.v4.is_none() => {
-                        sys::vrrp::VrrpV4::open(&f.name, idx).map(|s| f.v4 = Some(s))
-                    }
-                    true if f.need_v6 && f.v6.is_none() => {
-                        sys::vrrp::VrrpV6::open(&f.name, idx).map(|s| f.v6 = Some(s))
-                    }
-                    _ => continue,
-                };
-                if let Err(e) = r {
-                    ok = false;
-                    if !f.open_error_logged {
-                        let fam = if v6 { "IPv6" } else { "IPv4" };
-                        crate::log!(Error, "{}: cannot open {fam} VRRP socket: {e}", f.name);
-                    }
-                }
-            }
-            f.open_error_logged = !ok;
-            f.sock_ifindex = Some(idx);
+            open_iface_sockets(f);
         }
     }
 
@@ -662,84 +706,96 @@ impl Daemon {
     /// link table and tells the core what changed.
     fn update_health(&mut self, now: Instant, initial: bool) {
         for i in 0..self.inst.len() {
-            let inst = &self.inst[i];
-            if inst.retired {
-                continue;
+            self.update_health_of(i, now, initial);
+        }
+    }
+
+    /// [`Daemon::update_health`] of instance `i` (apart from the loop:
+    /// smaller code).
+    #[inline(never)]
+    fn update_health_of(&mut self, i: usize, now: Instant, initial: bool) {
+        let inst = &self.inst[i];
+        if inst.retired {
+            return;
+        }
+        let own = &self.ifaces[inst.iface];
+        let ifaces = &self.ifaces;
+        let (fault, effective) = health(
+            &inst.cfg,
+            own.up,
+            inst.track_iface.iter().map(|&fi| ifaces[fi].up),
+        );
+        let (old_fault, old_prio) = (inst.fault, inst.effective);
+        let name = &inst.cfg.name;
+        if initial || fault != old_fault {
+            if fault {
+                crate::log!(
+                    Warning,
+                    "{name}: fault: {} or a tracked interface is down",
+                    own.name
+                );
+            } else if !initial {
+                crate::log!(Info, "{name}: interfaces up again");
             }
-            let own = &self.ifaces[inst.iface];
-            let ifaces = &self.ifaces;
-            let (fault, effective) = health(
-                &inst.cfg,
-                own.up,
-                inst.track_iface.iter().map(|&fi| ifaces[fi].up),
-            );
-            let (old_fault, old_prio) = (inst.fault, inst.effective);
-            let name = &inst.cfg.name;
-            if initial || fault != old_fault {
-                if fault {
-                    crate::log!(
-                        Warning,
-                        "{name}: fault: {} or a tracked interface is down",
-                        own.name
-                    );
-                } else if !initial {
-                    crate::log!(Info, "{name}: interfaces up again");
-                }
-                self.inst[i].fault = fault;
-                if initial && !fault {
-                    // Nothing to tell the core.
-                } else {
-                    self.node.set_fault(now, i, fault);
-                    self.drain(now);
-                }
-            }
-            if effective != old_prio || (initial && effective != self.inst[i].cfg.priority) {
-                let name = &self.inst[i].cfg.name;
-                crate::log!(Info, "{name}: effective priority {effective}");
-                self.inst[i].effective = effective;
-                self.node.set_priority(now, i, effective);
+            self.inst[i].fault = fault;
+            if initial && !fault {
+                // Nothing to tell the core.
+            } else {
+                self.node.set_fault(now, i, fault);
                 self.drain(now);
             }
+        }
+        if effective != old_prio || (initial && effective != self.inst[i].cfg.priority) {
+            let name = &self.inst[i].cfg.name;
+            crate::log!(Info, "{name}: effective priority {effective}");
+            self.inst[i].effective = effective;
+            self.node.set_priority(now, i, effective);
+            self.drain(now);
         }
     }
 
     /// Carries out every action the core queued.
     pub fn drain(&mut self, now: Instant) {
         while let Some(a) = self.node.poll_action() {
-            match a {
-                Action::SendAdvert { instance, priority } => {
-                    self.send_advert(now, instance, priority)
-                }
-                Action::AddAddresses { instance } => self.add_addresses(instance),
-                Action::RemoveAddresses { instance } => self.remove_addresses(instance),
-                Action::Announce { instance } => self.announce(now, instance),
-                Action::Transition {
-                    instance,
-                    from,
-                    to,
-                    reason,
-                } => {
-                    let Some(inst) = self.inst.get_mut(instance) else {
-                        continue;
-                    };
-                    inst.counters.transitions = inst.counters.transitions.saturating_add(1);
-                    inst.last = Some((now, from, to, reason));
-                    let lvl = if to == State::Fault {
-                        log::Level::Warning
-                    } else {
-                        log::Level::Notice
-                    };
-                    log::write(
-                        lvl,
-                        format_args!(
-                            "{}: {from} -> {to} ({reason}, prio {})",
-                            inst.cfg.name, inst.effective
-                        ),
-                    );
-                    // Takeover order: the conntrack commit runs here, before
-                    // the AddAddresses queued after this Transition.
-                    self.sync_transition(now);
-                }
+            self.act(now, a);
+        }
+    }
+
+    /// Carries out one action of the core (apart from [`Daemon::drain`]'s
+    /// loop: smaller code).
+    #[inline(never)]
+    fn act(&mut self, now: Instant, a: Action) {
+        match a {
+            Action::SendAdvert { instance, priority } => self.send_advert(now, instance, priority),
+            Action::AddAddresses { instance } => self.add_addresses(instance),
+            Action::RemoveAddresses { instance } => self.remove_addresses(instance),
+            Action::Announce { instance } => self.announce(now, instance),
+            Action::Transition {
+                instance,
+                from,
+                to,
+                reason,
+            } => {
+                let Some(inst) = self.inst.get_mut(instance) else {
+                    return;
+                };
+                inst.counters.transitions = inst.counters.transitions.saturating_add(1);
+                inst.last = Some((now, from, to, reason));
+                let lvl = if to == State::Fault {
+                    log::Level::Warning
+                } else {
+                    log::Level::Notice
+                };
+                log::write(
+                    lvl,
+                    format_args!(
+                        "{}: {from} -> {to} ({reason}, prio {})",
+                        inst.cfg.name, inst.effective
+                    ),
+                );
+                // Takeover order: the conntrack commit runs here, before
+                // the AddAddresses queued after this Transition.
+                self.sync_transition(now);
             }
         }
     }
@@ -747,13 +803,12 @@ impl Daemon {
     fn next_deadline(&self) -> Option<Instant> {
         // Compared as microseconds, u64::MAX standing for "none".
         let us = |t: Option<Instant>| t.map_or(u64::MAX, Instant::as_micros);
-        // The sync core's deadlines are soft and may lie in the past until
-        // its next poll: never less than 1 ms ahead (no busy loop).
-        let soon = (clock::now() + Duration::from_millis(1)).as_micros();
         let sync = us(self.sync.as_ref().and_then(|s| s.deadline()));
         let mut soft = sync.min(us(self.lease_deadline()));
         if soft != u64::MAX {
-            soft = soft.max(soon);
+            // The sync core's deadlines are soft and may lie in the past
+            // until its next poll: never less than 1 ms ahead (no busy loop).
+            soft = soft.max((clock::now() + Duration::from_millis(1)).as_micros());
         }
         let hard = us(self.node.poll_timeout()).min(us(self.control.next_deadline()));
         let t = hard.min(soft);
@@ -808,7 +863,7 @@ impl Daemon {
         }
     }
 
-    fn run_loop(&mut self) -> u8 {
+    fn run_loop(&mut self, loader: &mut conf::Loader) -> u8 {
         self.allocs_baseline = sys::alloc::allocations();
         loop {
             self.build_poll_set();
@@ -836,7 +891,7 @@ impl Daemon {
                         while let Ok(Some(sig)) = self.signals.read() {
                             match sig {
                                 Signal::Terminate => self.stopping = true,
-                                Signal::Reload => self.reload(now),
+                                Signal::Reload => self.reload(now, loader),
                             }
                         }
                     }
@@ -1010,7 +1065,7 @@ impl Daemon {
         });
     }
 
-    fn reload(&mut self, now: Instant) {
+    fn reload(&mut self, now: Instant, loader: &mut conf::Loader) {
         crate::log!(
             Notice,
             "SIGHUP: reloading {}",
@@ -1021,17 +1076,6 @@ impl Daemon {
             // The test hook: one allocation the status must count.
             drop(std::hint::black_box(Box::new(self.reloads)));
         }
-        // The loader is taken out for the duration (no allocation: it is
-        // moved, not rebuilt) so that the configuration it holds can be
-        // read while `self` changes.
-        let Some(mut loader) = self.loader.take() else {
-            return;
-        };
-        self.reload_with(now, &mut loader);
-        self.loader = Some(loader);
-    }
-
-    fn reload_with(&mut self, now: Instant, loader: &mut conf::Loader) {
         let outcome = match loader.load(&self.config_path, &mut log::diagnostic) {
             Ok(o) => o,
             Err(e) => {
@@ -1061,37 +1105,35 @@ impl Daemon {
     /// Applies a new configuration: unchanged instances keep their state,
     /// changed ones are reconfigured, removed ones retired, new ones added.
     /// Allocation-free: the new interface table is built in
-    /// `ifaces_spare`, the new records in `staged`.
+    /// `ifaces_spare`, the new records of running instances in `staged`,
+    /// those of added instances at the end of `inst` (within its capacity).
     fn apply<'c>(&mut self, now: Instant, new: &'c cfg::Config) -> Result<(), SetupError<'c>> {
+        // Index of the running record each new instance keeps (`None`:
+        // added). Retiring below does not change it: a retired record
+        // matches no new instance.
+        let mut pos = heapless::Vec::<Option<usize>, { cfg::MAX_INSTANCES }>::new();
+        for c in &new.instances {
+            // Within capacity: a configuration has at most MAX_INSTANCES.
+            let _ = pos.push(self.running(c));
+        }
         // Check capacity first so that a failure changes nothing.
-        let added = new
-            .instances
-            .iter()
-            .filter(|c| self.running(c).is_none())
-            .count();
-        if self.inst.len() + added > SLOTS {
+        let first_new = self.inst.len();
+        let added = pos.iter().filter(|p| p.is_none()).count();
+        if first_new + added > SLOTS {
             return Err(SetupError::NoRoom {
                 added,
-                used: self.inst.len(),
+                used: first_new,
             });
         }
         // Retire instances that are gone (or changed identity).
-        for i in 0..self.inst.len() {
+        for i in 0..first_new {
             if self.inst[i].retired {
                 continue;
             }
-            if !new.instances.iter().any(|c| same_key(c, &self.inst[i].cfg)) {
-                crate::log!(
-                    Notice,
-                    "{}: removed from the configuration",
-                    self.inst[i].cfg.name
-                );
-                self.node.retire(now, i);
-                self.drain(now);
-                if self.inst[i].installed {
-                    self.remove_addresses(i);
-                }
-                self.inst[i].retired = true;
+            // Names are unique in a configuration, so is the key of the
+            // running records: the record is kept iff some `pos` names it.
+            if !pos.contains(&Some(i)) {
+                self.retire(now, i);
             }
         }
         // New interface table (in the spare one): keep the sockets of
@@ -1100,60 +1142,51 @@ impl Daemon {
         let mut staged = std::mem::take(&mut self.staged);
         ifaces.clear();
         staged.clear();
-        // Index of the running record each staged one replaces.
-        let mut pos = heapless::Vec::<Option<usize>, { cfg::MAX_INSTANCES }>::new();
-        if let Err(e) = self.stage(new, &mut ifaces, &mut staged, &mut pos) {
+        if let Err(e) = self.stage(new, &pos, &mut ifaces, &mut staged) {
             ifaces.clear();
             staged.clear();
+            self.inst.truncate(first_new);
             self.ifaces_spare = ifaces;
             self.staged = staged;
             return Err(e);
         }
-        // Changed instances: move addresses that changed while installed.
         let mut old_ifaces = std::mem::replace(&mut self.ifaces, ifaces);
         // Interfaces named for the first time need their index before any
         // address moves.
         self.refresh_links();
         self.open_sockets();
-        for (pos, rec) in pos.iter().zip(staged.iter_mut()) {
-            let Some(p) = *pos else { continue };
-            // `rec` becomes the old record.
-            std::mem::swap(&mut self.inst[p], rec);
-            if rec.installed {
-                self.reinstall(p, rec, &old_ifaces);
-            }
-            let k = core_config(&self.inst[p].cfg, self.inst[p].src);
-            self.node.reconfigure(now, p, k);
-            self.drain(now);
+        // Changed instances: move addresses that changed while installed.
+        let mut k = 0;
+        for p in &pos {
+            let (Some(p), Some(rec)) = (*p, staged.get_mut(k)) else {
+                continue;
+            };
+            k += 1;
+            self.replace(now, p, rec, &old_ifaces);
         }
         // The old table's remaining sockets close here.
         old_ifaces.clear();
         self.ifaces_spare = old_ifaces;
-        let first_new = self.inst.len();
-        let mut result = Ok(());
-        for ((pos, rec), c) in pos.iter().zip(staged.drain(..)).zip(&new.instances) {
-            if pos.is_some() {
+        staged.clear();
+        self.staged = staged;
+        let mut i = first_new;
+        for (p, c) in pos.iter().zip(&new.instances) {
+            if p.is_some() {
                 continue;
             }
-            crate::log!(Notice, "{}: added", rec.cfg.name);
-            self.inst.push(rec);
-            result = self.add_core(self.inst.len() - 1, &c.name);
-            if result.is_err() {
-                break;
+            crate::log!(Notice, "{}: added", c.name);
+            if let Err(e) = self.add_core(i, &c.name) {
+                self.inst.truncate(i + 1);
+                return Err(e);
             }
+            i += 1;
         }
-        self.staged = staged;
-        result?;
         self.refresh_addresses();
-        // No-ops: sized at start-up for the largest configuration.
-        self.reserve_poll();
+        // A no-op (the poll set is sized at start-up for the largest
+        // configuration, as are the status buffers).
         self.control
             .reserve(status_capacity(cfg::MAX_INSTANCES, MAX_IFACES));
-        // New instances: initial health, then start.
-        for i in first_new..self.inst.len() {
-            self.inst[i].fault = false;
-            self.inst[i].effective = self.inst[i].cfg.priority;
-        }
+        // New instances start with their initial health (`make_inst`).
         self.update_health(now, false);
         if first_new < self.inst.len() {
             self.node.start(now);
@@ -1163,6 +1196,46 @@ impl Daemon {
         Ok(())
     }
 
+    /// Retires record `i` (gone from the configuration).
+    #[inline(never)]
+    fn retire(&mut self, now: Instant, i: usize) {
+        crate::log!(
+            Notice,
+            "{}: removed from the configuration",
+            self.inst[i].cfg.name
+        );
+        self.node.retire(now, i);
+        self.drain(now);
+        if self.inst[i].installed {
+            self.remove_addresses(i);
+        }
+        self.inst[i].retired = true;
+    }
+
+    /// Puts the new record `rec` of running instance `p` in place; `rec`
+    /// becomes the old record (`old_ifaces`: the interface table it
+    /// points into). The new one keeps the state.
+    fn replace(&mut self, now: Instant, p: usize, rec: &mut Inst, old_ifaces: &[Iface]) {
+        std::mem::swap(&mut self.inst[p], rec);
+        let cur = &mut self.inst[p];
+        cur.counters = rec.counters;
+        cur.last = rec.last;
+        cur.installed = rec.installed;
+        cur.fault = rec.fault;
+        // The core resets the effective priority to a changed configured
+        // one; update_health re-applies weights.
+        if rec.cfg.priority == cur.cfg.priority {
+            cur.effective = rec.effective;
+        }
+        cur.src = rec.src;
+        if rec.installed {
+            self.reinstall(p, rec, old_ifaces);
+        }
+        let k = core_config(&self.inst[p].cfg, self.inst[p].src);
+        self.node.reconfigure(now, p, k);
+        self.drain(now);
+    }
+
     /// The index of the running (not retired) record with `c`'s identity.
     fn running(&self, c: &cfg::Instance) -> Option<usize> {
         self.inst
@@ -1170,36 +1243,23 @@ impl Daemon {
             .position(|i| !i.retired && same_key(&i.cfg, c))
     }
 
-    /// Builds the records of `new`'s instances into `staged` (and in
-    /// `positions` the index of the running record each replaces) and their interface
-    /// table into `ifaces`, carrying over what is kept.
+    /// Builds the records of `new`'s instances (`pos`: the running record
+    /// each replaces) into `staged` (replacements, in order) or at the end
+    /// of `inst` (added ones), and their interface table into `ifaces`,
+    /// carrying over the interfaces' state.
     fn stage<'c>(
         &mut self,
         new: &'c cfg::Config,
+        pos: &[Option<usize>],
         ifaces: &mut Vec<Iface>,
         staged: &mut Vec<Inst>,
-        positions: &mut heapless::Vec<Option<usize>, { cfg::MAX_INSTANCES }>,
     ) -> Result<(), SetupError<'c>> {
-        for c in &new.instances {
-            let pos = self.running(c);
-            // Within capacity: a configuration has at most MAX_INSTANCES.
-            let _ = positions.push(pos);
-            let rec = make_inst(c, new, ifaces, staged)?;
-            if let Some(p) = pos {
-                let old = &self.inst[p];
-                rec.counters = old.counters;
-                rec.last = old.last;
-                rec.installed = old.installed;
-                rec.fault = old.fault;
-                // The core resets the effective priority to a changed
-                // configured one; update_health re-applies weights.
-                rec.effective = if old.cfg.priority == c.priority {
-                    old.effective
-                } else {
-                    c.priority
-                };
-                rec.src = old.src;
-            }
+        for (c, p) in new.instances.iter().zip(pos) {
+            let out = match p {
+                Some(_) => &mut *staged,
+                None => &mut self.inst,
+            };
+            make_inst(c, new, ifaces, out)?;
         }
         // Retired instances keep pointing at a valid interface.
         for i in self.inst.iter_mut().filter(|i| i.retired) {
@@ -1216,11 +1276,12 @@ impl Daemon {
                 nf.mac = old.mac;
                 nf.unknown_vrid = old.unknown_vrid;
                 nf.sock_ifindex = old.sock_ifindex;
+                // (Swapped: the new entry has none yet, nothing to drop.)
                 if nf.need_v4 {
-                    nf.v4 = old.v4.take();
+                    std::mem::swap(&mut nf.v4, &mut old.v4);
                 }
                 if nf.need_v6 {
-                    nf.v6 = old.v6.take();
+                    std::mem::swap(&mut nf.v6, &mut old.v6);
                 }
             }
         }
@@ -1241,7 +1302,7 @@ impl Daemon {
         for (r, fi) in old.cfg.virtual_routes.iter().zip(&old.route_iface) {
             if !new.cfg.virtual_routes.contains(r) {
                 let oif = fi.and_then(|f| old_ifaces[f].ifindex);
-                tx::route_op(nl, Op::Delete, r, oif, &old.cfg.name);
+                tx::route_op(nl, Op::Delete, r, oif, &old.cfg.name, false);
             }
         }
         for (v, &fi) in old.cfg.virtual_addresses.iter().zip(&old.vip_iface) {
@@ -1249,7 +1310,7 @@ impl Daemon {
                 new.cfg.virtual_addresses.contains(v),
                 old_ifaces[fi].ifindex,
             ) {
-                tx::addr_op(nl, Op::Delete, v, ix, &old.cfg.name);
+                tx::addr_op(nl, Op::Delete, v, ix, &old.cfg.name, false);
             }
         }
         self.inst[p].installed = false;

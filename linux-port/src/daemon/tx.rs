@@ -1,9 +1,11 @@
 //! Effects: adverts out, virtual addresses and routes via rtnetlink,
 //! gratuitous ARP / unsolicited NA, and the start-up clean-up.
 
+use super::net::Iface;
 use super::net::Netlink;
 use super::net::{EADDRNOTAVAIL, EEXIST, ENODEV, ENOENT, ESRCH};
 use super::Daemon;
+use crate::sys::packet::PacketSocket;
 use crate::sys::Errno;
 use std::net::IpAddr;
 use tandem_core::time::{Duration, Instant};
@@ -134,14 +136,6 @@ impl Daemon {
         let name = &inst.cfg.name;
         let add = op == Op::Add;
         for routes in [!add, add] {
-            let changed = |what: &str, addr: &IpAddr, len: u8| {
-                if leftover {
-                    crate::log!(
-                        Notice,
-                        "{name}: removed {what} {addr}/{len} left by an earlier run"
-                    );
-                }
-            };
             if routes {
                 for (k, r) in inst.cfg.virtual_routes.iter().enumerate() {
                     let oif = inst
@@ -150,9 +144,7 @@ impl Daemon {
                         .copied()
                         .flatten()
                         .and_then(|f| ifaces[f].ifindex);
-                    if route_op(nl, op, r, oif, name) {
-                        changed("route to", &r.dst, r.dst_len);
-                    }
+                    route_op(nl, op, r, oif, name, leftover);
                 }
                 continue;
             }
@@ -171,9 +163,7 @@ impl Daemon {
                     }
                     continue;
                 };
-                if addr_op(nl, op, v, ifindex, name) {
-                    changed("address", &v.addr, v.prefix_len);
-                }
+                addr_op(nl, op, v, ifindex, name, leftover);
             }
         }
     }
@@ -187,63 +177,76 @@ impl Daemon {
             return;
         }
         let repeat = inst.cfg.garp_master_repeat.max(1);
-        let mut frame = [0u8; announce::NA_LEN + announce::GARP_LEN];
         for (v, &fi) in inst.cfg.virtual_addresses.iter().zip(&inst.vip_iface) {
-            let f = &self.ifaces[fi];
-            let (Some(ifindex), Some(mac)) = (f.ifindex, f.mac) else {
-                continue;
-            };
-            let len = match v.addr {
-                IpAddr::V4(a) => announce::gratuitous_arp(&mut frame, mac, a),
-                IpAddr::V6(a) => {
-                    let src = f.link_local.unwrap_or(a);
-                    announce::unsolicited_na(&mut frame, mac, src, a, true)
-                }
-            };
-            let len = match len {
-                Ok(l) => l,
-                Err(e) => {
-                    crate::log!(
-                        Error,
-                        "{}: cannot build announcement for {}: {e}",
-                        inst.cfg.name,
-                        v.addr
-                    );
-                    continue;
-                }
-            };
-            for _ in 0..repeat {
-                if let Err(e) = self.packet.send(ifindex, &frame[..len]) {
-                    crate::log!(
-                        Warning,
-                        "{}: announcement for {} on {}: {e}",
-                        inst.cfg.name,
-                        v.addr,
-                        f.name
-                    );
-                    break;
-                }
-            }
+            announce_one(&self.packet, &inst.cfg.name, v, &self.ifaces[fi], repeat);
+        }
+    }
+}
+
+/// The announcement of one virtual address `v` (of instance `name`) on
+/// `f`, `repeat` times (apart from [`Daemon::announce`]'s loop: smaller
+/// code).
+#[inline(never)]
+fn announce_one(
+    packet: &PacketSocket,
+    name: &cfg::Name,
+    v: &cfg::VirtualAddress,
+    f: &Iface,
+    repeat: u8,
+) {
+    let (Some(ifindex), Some(mac)) = (f.ifindex, f.mac) else {
+        return;
+    };
+    let mut frame = [0u8; announce::NA_LEN + announce::GARP_LEN];
+    let len = match v.addr {
+        IpAddr::V4(a) => announce::gratuitous_arp(&mut frame, mac, a),
+        IpAddr::V6(a) => {
+            let src = f.link_local.unwrap_or(a);
+            announce::unsolicited_na(&mut frame, mac, src, a, true)
+        }
+    };
+    let len = match len {
+        Ok(l) => l,
+        Err(e) => {
+            crate::log!(
+                Error,
+                "{name}: cannot build announcement for {}: {e}",
+                v.addr
+            );
+            return;
+        }
+    };
+    for _ in 0..repeat {
+        if let Err(e) = packet.send(ifindex, &frame[..len]) {
+            crate::log!(
+                Warning,
+                "{name}: announcement for {} on {}: {e}",
+                v.addr,
+                f.name
+            );
+            break;
         }
     }
 }
 
 /// One address request; tolerated errors (already there / already gone)
-/// are not errors. Returns whether the kernel changed something.
+/// are not errors. `leftover`: a removal is logged as left by an earlier
+/// run.
 pub(super) fn addr_op(
     nl: &mut Netlink,
     op: Op,
     v: &cfg::VirtualAddress,
     ifindex: u32,
     who: &str,
-) -> bool {
+    leftover: bool,
+) {
     let mut req = AddressRequest::new(ifindex, v.addr, v.prefix_len);
     if let Some(s) = v.scope {
         req.scope = Scope::from(s.to_rt());
     }
     req.label = v.label.as_ref().map(|l| l.as_str());
     let r = nl.request(|seq, buf| req.emit(op, seq, buf));
-    outcome(op, r, who, "address", &v.addr, v.prefix_len)
+    outcome(op, r, who, "address", &v.addr, v.prefix_len, leftover)
 }
 
 /// One route request, like [`addr_op`].
@@ -253,10 +256,11 @@ pub(super) fn route_op(
     r: &cfg::VirtualRoute,
     oif: Option<u32>,
     who: &str,
-) -> bool {
+    leftover: bool,
+) {
     if r.kind != cfg::RouteType::Unicast || r.onlink {
         // Warned about when the configuration was loaded.
-        return false;
+        return;
     }
     let mut req = RouteRequest::new(r.dst, r.dst_len);
     req.gateway = r.via;
@@ -268,20 +272,37 @@ pub(super) fn route_op(
     }
     req.scope = r.scope.map(|s| Scope::from(s.to_rt()));
     let res = nl.request(|seq, buf| req.emit(op, seq, buf));
-    outcome(op, res, who, "route to", &r.dst, r.dst_len)
+    outcome(op, res, who, "route to", &r.dst, r.dst_len, leftover)
 }
 
-/// The result of an address or route request: `true` when the kernel
-/// changed something; tolerated errors (already there / already gone) are
-/// quiet, others logged as `{who}: {op} {what} {addr}/{len}: {error}`.
-fn outcome(op: Op, r: Result<i32, Errno>, who: &str, what: &str, addr: &IpAddr, len: u8) -> bool {
+/// The result of an address or route request: when the kernel changed
+/// something and `leftover` is set, logs `{who}: removed {what}
+/// {addr}/{len} left by an earlier run`; tolerated errors (already there /
+/// already gone) are quiet, others logged as `{who}: {op} {what}
+/// {addr}/{len}: {error}`.
+fn outcome(
+    op: Op,
+    r: Result<i32, Errno>,
+    who: &str,
+    what: &str,
+    addr: &IpAddr,
+    len: u8,
+    leftover: bool,
+) {
     let e = match (op, r) {
-        (_, Ok(0)) => return true,
-        (Op::Add, Ok(EEXIST)) => return false,
-        (Op::Delete, Ok(EADDRNOTAVAIL | ENOENT | ENODEV | ESRCH)) => return false,
+        (_, Ok(0)) => {
+            if leftover {
+                crate::log!(
+                    Notice,
+                    "{who}: removed {what} {addr}/{len} left by an earlier run"
+                );
+            }
+            return;
+        }
+        (Op::Add, Ok(EEXIST)) => return,
+        (Op::Delete, Ok(EADDRNOTAVAIL | ENOENT | ENODEV | ESRCH)) => return,
         (_, Ok(errno)) => Errno(errno),
         (_, Err(e)) => e,
     };
     crate::log!(Error, "{who}: {} {what} {addr}/{len}: {e}", op_name(op));
-    false
 }
