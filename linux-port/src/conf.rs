@@ -63,10 +63,10 @@ pub fn load(path: &Path, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> Result<Loaded
 
 /// Why a configuration could not be loaded at all (its problems with
 /// file:line went to the diagnostics callback before).
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum LoadError {
     /// The main file could not be read.
-    Io(io::Error),
+    Io(sys::Errno),
     /// The main file is not valid UTF-8.
     NotUtf8,
     /// The files together exceed [`MAX_TEXT`].
@@ -78,7 +78,7 @@ pub enum LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::Io(e) => sys::ErrorText(e).fmt(f),
+            LoadError::Io(e) => e.fmt(f),
             LoadError::NotUtf8 => f.write_str("not valid UTF-8"),
             // Fixed texts (no formatting code); the asserts below keep them true.
             LoadError::TooLarge => f.write_str(
@@ -149,13 +149,7 @@ impl Loader {
             dir: &mut self.dir.0,
             limit: Limit::None,
         };
-        if let Err(e) = feed_path(&mut cx, raw, 0, &mut self.arena) {
-            return Err(match e {
-                ReadError::Io(e) => LoadError::Io(e),
-                ReadError::NotUtf8 => LoadError::NotUtf8,
-                ReadError::TooLarge => LoadError::TooLarge,
-            });
-        }
+        feed_path(&mut cx, raw, 0, &mut self.arena)?;
         let limit = cx.limit;
         let outcome = Outcome {
             errors: parser.errors(),
@@ -264,9 +258,9 @@ fn feed_path(
     path: &[u8],
     depth: usize,
     free: &mut [u8],
-) -> Result<usize, ReadError> {
+) -> Result<usize, LoadError> {
     let total = free.len();
-    let (name, after) = display_name(path, free).ok_or(ReadError::TooLarge)?;
+    let (name, after) = display_name(path, free).ok_or(LoadError::TooLarge)?;
     let (text, after) = read_file(path, after)?;
     let read = total - after.len();
     Ok(read + feed_file(cx, name, path, text, depth, after))
@@ -299,16 +293,10 @@ fn display_name<'a>(raw: &'a [u8], free: &'a mut [u8]) -> Option<(&'a str, &'a m
     Some((name, rest))
 }
 
-enum ReadError {
-    Io(io::Error),
-    NotUtf8,
-    TooLarge,
-}
-
 /// Reads the file at `path` into the start of `free`; returns its text and
 /// the rest of `free`.
-fn read_file<'a>(path: &[u8], free: &'a mut [u8]) -> Result<(&'a str, &'a mut [u8]), ReadError> {
-    let fd = sys::fs::open_read(path).map_err(ReadError::Io)?;
+fn read_file<'a>(path: &[u8], free: &'a mut [u8]) -> Result<(&'a str, &'a mut [u8]), LoadError> {
+    let fd = sys::fs::open_read(path).map_err(|e| LoadError::Io(errno(e)))?;
     let mut n = 0;
     loop {
         if n == free.len() {
@@ -316,25 +304,32 @@ fn read_file<'a>(path: &[u8], free: &'a mut [u8]) -> Result<(&'a str, &'a mut [u
             let mut probe = [0u8; 1];
             match sys::fs::read(&fd, &mut probe) {
                 Ok(0) => break,
-                Ok(_) => return Err(ReadError::TooLarge),
-                Err(e) => return Err(ReadError::Io(e)),
+                Ok(_) => return Err(LoadError::TooLarge),
+                Err(e) => return Err(LoadError::Io(errno(e))),
             }
         }
         match sys::fs::read(&fd, &mut free[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
-            Err(e) => return Err(ReadError::Io(e)),
+            Err(e) => return Err(LoadError::Io(errno(e))),
         }
     }
     let (text, rest) = free.split_at_mut(n);
-    let text = core::str::from_utf8(text).map_err(|_| ReadError::NotUtf8)?;
+    let text = core::str::from_utf8(text).map_err(|_| LoadError::NotUtf8)?;
     Ok((text, rest))
 }
 
-fn include_error(e: &io::Error) -> IncludeError {
-    match e.kind() {
-        io::ErrorKind::NotFound => IncludeError::NotFound,
-        io::ErrorKind::PermissionDenied => IncludeError::PermissionDenied,
+/// The error number of `e` (every error of `sys::fs` is one).
+#[inline(never)]
+fn errno(e: io::Error) -> sys::Errno {
+    sys::Errno(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// What `e` means for an `include` (as `io::ErrorKind` would classify it).
+fn include_error(e: sys::Errno) -> IncludeError {
+    match e.0 {
+        libc::ENOENT => IncludeError::NotFound,
+        libc::EACCES | libc::EPERM => IncludeError::PermissionDenied,
         _ => IncludeError::Io,
     }
 }
@@ -387,10 +382,10 @@ fn include(
             Some(i) => (&full[..i], &full[..=i]),
             None => (b".", b"./"),
         };
-        let fd = match sys::fs::open_dir(dir) {
+        let fd = match sys::fs::open_dir(dir).map_err(errno) {
             Ok(fd) => fd,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((len, 0)),
-            Err(e) => return Err(include_error(&e)),
+            Err(sys::Errno(libc::ENOENT)) => return Ok((len, 0)),
+            Err(e) => return Err(include_error(e)),
         };
         let mut overflow = false;
         let mut too_many = false;
@@ -414,7 +409,7 @@ fn include(
             }
         });
         if let Err(e) = listed {
-            return Err(include_error(&e));
+            return Err(include_error(errno(e)));
         }
         if overflow {
             return Err(too_large(cx));
@@ -446,9 +441,10 @@ fn include(
         let rest = core::mem::take(&mut free);
         let n = match feed_path(cx, path, depth + 1, &mut *rest) {
             Ok(n) => n,
-            Err(ReadError::Io(e)) => return Err(include_error(&e)),
-            Err(ReadError::NotUtf8) => return Err(IncludeError::NotUtf8),
-            Err(ReadError::TooLarge) => return Err(too_large(cx)),
+            Err(LoadError::Io(e)) => return Err(include_error(e)),
+            Err(LoadError::NotUtf8) => return Err(IncludeError::NotUtf8),
+            // (`TooManyFiles` is recorded in `cx.limit`, never returned here.)
+            Err(_) => return Err(too_large(cx)),
         };
         used += n;
         free = rest.get_mut(n..).unwrap_or(&mut []);
@@ -723,7 +719,7 @@ mod tests {
             .unwrap();
         // The main file missing.
         let e = l.load(&dir.join("nothere.conf"), &mut |_| {}).unwrap_err();
-        assert!(matches!(e, LoadError::Io(ref e) if e.kind() == io::ErrorKind::NotFound));
+        assert!(matches!(e, LoadError::Io(sys::Errno(libc::ENOENT))));
         let _ = fs::remove_dir_all(dir);
     }
 
