@@ -32,27 +32,31 @@ fn protocol(word: &str) -> Option<u8> {
         .or_else(|| value::uint_in(word, 0, 255).map(|v| v as u8))
 }
 
-/// A file name: 1..=PATH_LEN bytes, no control characters.
-fn path(word: &str) -> Option<Path> {
-    if word.is_empty() || word.chars().any(|c| c.is_control()) {
-        return None;
-    }
-    Path::try_from(word).ok()
+/// A file name into `dst` (in place: no `Path` moved around): whether
+/// `word` is one (1..=PATH_LEN bytes, no control characters).
+#[inline(never)]
+fn path(word: &str, dst: &mut Path) -> bool {
+    dst.clear();
+    !word.is_empty() && !word.chars().any(|c| c.is_control()) && dst.push_str(word).is_ok()
 }
 
-/// 64 hex digits.
-fn hex_key(word: &str) -> Option<[u8; SYNC_KEY_LEN]> {
+/// 64 hex digits into `key`: whether `word` is that.
+fn hex_key(word: &str, key: &mut [u8; SYNC_KEY_LEN]) -> bool {
     let b = word.as_bytes();
     if b.len() != 2 * SYNC_KEY_LEN {
-        return None;
+        return false;
     }
-    let mut key = [0u8; SYNC_KEY_LEN];
     for (k, pair) in key.iter_mut().zip(b.chunks_exact(2)) {
-        let hi = char::from(*pair.first()?).to_digit(16)?;
-        let lo = char::from(*pair.get(1)?).to_digit(16)?;
-        *k = (hi << 4 | lo) as u8;
+        let mut v = 0;
+        for &c in pair {
+            let Some(d) = char::from(c).to_digit(16) else {
+                return false;
+            };
+            v = v << 4 | d;
+        }
+        *k = v as u8;
     }
-    Some(key)
+    true
 }
 
 impl Parser {
@@ -145,15 +149,21 @@ impl Parser {
                 let Some(v) = out.one(words, e) else {
                     return Outcome::Simple;
                 };
-                let key = if inline {
-                    hex_key(v).map(SyncKey::Inline)
+                // Parsed in place: an invalid value or a conflict is an
+                // error, so what is left in `d.key` then does not matter.
+                d.key = if inline {
+                    SyncKey::Inline([0; SYNC_KEY_LEN])
                 } else {
-                    path(v).map(SyncKey::File)
+                    SyncKey::File(Path::new())
                 };
-                let Some(key) = key else {
+                let ok = match &mut d.key {
+                    SyncKey::Inline(k) => hex_key(v, k),
+                    SyncKey::File(p) => path(v, p),
+                };
+                if !ok {
                     out.bad(words, e, 0, 1);
                     return Outcome::Simple;
-                };
+                }
                 let from = 1 + u8::from(inline);
                 if m.key_from != 0 && m.key_from != from {
                     let prev = if inline { KEY_FILE } else { KEY_FILE + 1 };
@@ -162,7 +172,6 @@ impl Parser {
                     if m.key_from != 0 {
                         out.warn(words, K::Repeated, 0, NO);
                     }
-                    d.key = key;
                     m.key_from = from;
                 }
             }
@@ -177,9 +186,8 @@ impl Parser {
             }
             SyncKw::LeaseFile => {
                 if let Some(v) = out.one(words, Expected::FileName) {
-                    match path(v) {
-                        Some(p) => d.lease_file = Some(p),
-                        None => out.bad(words, Expected::FileName, 0, 1),
+                    if !path(v, d.lease_file.insert(Path::new())) {
+                        out.bad(words, Expected::FileName, 0, 1);
                     }
                 }
             }
@@ -189,11 +197,16 @@ impl Parser {
                 }
             }
             SyncKw::MasterCmd | SyncKw::BackupCmd => {
-                let master = k == SyncKw::MasterCmd;
+                let slot = if k == SyncKw::MasterCmd {
+                    &mut d.dhcp_master_command
+                } else {
+                    &mut d.dhcp_backup_command
+                };
                 // The rest of the line, words joined by single spaces
-                // (quote it to keep other spacing).
+                // (quote it to keep other spacing). Built in place: an
+                // invalid command is an error, what is left does not matter.
                 let rest = words.get(1..).unwrap_or(&[]);
-                let mut cmd = Command::new();
+                let cmd = slot.insert(Command::new());
                 let mut fits = true;
                 for (i, w) in rest.iter().enumerate() {
                     if i > 0 {
@@ -203,10 +216,6 @@ impl Parser {
                 }
                 if cmd.trim().is_empty() || !fits || cmd.chars().any(|c| c.is_control()) {
                     out.bad(words, Expected::Command, 0, 1);
-                } else if master {
-                    d.dhcp_master_command = Some(cmd);
-                } else {
-                    d.dhcp_backup_command = Some(cmd);
                 }
             }
         }
