@@ -149,11 +149,6 @@ struct InstMeta {
     version_loc: Loc,
     advert_micros: Option<u64>,
     advert_loc: Loc,
-    v3_checksum_as_v2: Option<bool>,
-    garp_delay: Option<u16>,
-    garp_repeat: Option<u8>,
-    garp_refresh: Option<u32>,
-    garp_refresh_repeat: Option<u8>,
     auth_loc: Option<Loc>,
     auth_type_pass: Option<bool>,
     auth_pass: Option<[u8; AUTH_PASS_LEN]>,
@@ -880,28 +875,23 @@ impl Parser {
                     self.global_v3cs_set = true;
                 }
             }
-            GlobalKw::GarpDelay => {
-                if let Some(v) = out.uint(words, 0, u32::from(u16::MAX)) {
-                    g.garp_master_delay_s = v as u16;
+            // `vrrp_garp_*`: one range lookup and one call.
+            _ => {
+                let max = match k {
+                    GlobalKw::GarpDelay => u32::from(u16::MAX),
+                    GlobalKw::GarpRefresh => u32::MAX,
+                    _ => 255,
+                };
+                let min = u32::from(max == 255);
+                if let Some(v) = out.uint(words, min, max) {
+                    match k {
+                        GlobalKw::GarpDelay => g.garp_master_delay_s = v as u16,
+                        GlobalKw::GarpRepeat => g.garp_master_repeat = v as u8,
+                        GlobalKw::GarpRefresh => g.garp_master_refresh_s = v,
+                        _ => g.garp_master_refresh_repeat = v as u8,
+                    }
                 }
             }
-            GlobalKw::GarpRepeat => {
-                if let Some(v) = out.uint(words, 1, 255) {
-                    g.garp_master_repeat = v as u8;
-                }
-            }
-            GlobalKw::GarpRefresh => {
-                if let Some(v) = out.uint(words, 0, u32::MAX) {
-                    g.garp_master_refresh_s = v;
-                }
-            }
-            GlobalKw::GarpRefreshRepeat => {
-                if let Some(v) = out.uint(words, 1, 255) {
-                    g.garp_master_refresh_repeat = v as u8;
-                }
-            }
-            // Handled above.
-            GlobalKw::Version => {}
         }
         Outcome::Simple
     }
@@ -1002,6 +992,31 @@ impl Parser {
         if k as u32 <= InstKw::GarpRefreshRepeat as u32 {
             out.once(words, &mut meta.seen, k as u32);
         }
+        // The unsigned-integer keywords: one range lookup and one call.
+        // (`v3_checksum_as_v2` and `garp_*` go straight into `inst`: their
+        // bits in `meta.seen` say they were given, see `check`; an invalid
+        // value is an error, so what is left then does not matter.)
+        let range = match k {
+            InstKw::Vrid | InstKw::Priority | InstKw::GarpRepeat | InstKw::GarpRefreshRepeat => {
+                Some((1, 255))
+            }
+            InstKw::GarpDelay => Some((0, u32::from(u16::MAX))),
+            InstKw::GarpRefresh => Some((0, u32::MAX)),
+            _ => None,
+        };
+        if let Some((min, max)) = range {
+            if let Some(v) = out.uint(words, min, max) {
+                match k {
+                    InstKw::Vrid => inst.vrid = v as u8,
+                    InstKw::Priority => inst.priority = v as u8,
+                    InstKw::GarpDelay => inst.garp_master_delay_s = v as u16,
+                    InstKw::GarpRepeat => inst.garp_master_repeat = v as u8,
+                    InstKw::GarpRefresh => inst.garp_master_refresh_s = v,
+                    _ => inst.garp_master_refresh_repeat = v as u8,
+                }
+            }
+            return Outcome::Simple;
+        }
         let block = match k {
             InstKw::State => {
                 if let Some(v) = out.one(words, Expected::Name) {
@@ -1021,18 +1036,6 @@ impl Parser {
                     if let Some(n) = out.ifname(words, 0, 1) {
                         inst.interface = n;
                     }
-                }
-                return Outcome::Simple;
-            }
-            InstKw::Vrid => {
-                if let Some(v) = out.uint(words, 1, 255) {
-                    inst.vrid = v as u8;
-                }
-                return Outcome::Simple;
-            }
-            InstKw::Priority => {
-                if let Some(v) = out.uint(words, 1, 255) {
-                    inst.priority = v as u8;
                 }
                 return Outcome::Simple;
             }
@@ -1088,7 +1091,7 @@ impl Parser {
             }
             InstKw::V3Checksum => {
                 if let Some(b) = out.opt_bool(words) {
-                    meta.v3_checksum_as_v2 = Some(b);
+                    inst.v3_checksum_as_v2 = b;
                 }
                 return Outcome::Simple;
             }
@@ -1101,30 +1104,13 @@ impl Parser {
                 }
                 return Outcome::Simple;
             }
-            InstKw::GarpDelay => {
-                if let Some(v) = out.uint(words, 0, u32::from(u16::MAX)) {
-                    meta.garp_delay = Some(v as u16);
-                }
-                return Outcome::Simple;
-            }
-            InstKw::GarpRepeat => {
-                if let Some(v) = out.uint(words, 1, 255) {
-                    meta.garp_repeat = Some(v as u8);
-                }
-                return Outcome::Simple;
-            }
-            InstKw::GarpRefresh => {
-                if let Some(v) = out.uint(words, 0, u32::MAX) {
-                    meta.garp_refresh = Some(v);
-                }
-                return Outcome::Simple;
-            }
-            InstKw::GarpRefreshRepeat => {
-                if let Some(v) = out.uint(words, 1, 255) {
-                    meta.garp_refresh_repeat = Some(v as u8);
-                }
-                return Outcome::Simple;
-            }
+            // Handled above.
+            InstKw::Vrid
+            | InstKw::Priority
+            | InstKw::GarpDelay
+            | InstKw::GarpRepeat
+            | InstKw::GarpRefresh
+            | InstKw::GarpRefreshRepeat => return Outcome::Simple,
             InstKw::Vips => Block::Vips(i as u8),
             InstKw::Routes => Block::Routes(i as u8),
             InstKw::Peers => Block::Peers(i as u8),
@@ -1801,13 +1787,23 @@ impl Parser {
                 s.late(loc, Late::TrackOwnInterface, inst.interface.as_str());
                 inst.track_interfaces.remove(pos);
             }
-            inst.v3_checksum_as_v2 = meta.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2);
-            inst.garp_master_delay_s = meta.garp_delay.unwrap_or(global.garp_master_delay_s);
-            inst.garp_master_repeat = meta.garp_repeat.unwrap_or(global.garp_master_repeat);
-            inst.garp_master_refresh_s = meta.garp_refresh.unwrap_or(global.garp_master_refresh_s);
-            inst.garp_master_refresh_repeat = meta
-                .garp_refresh_repeat
-                .unwrap_or(global.garp_master_refresh_repeat);
+            // The global values where the instance gave none.
+            let given = |k: InstKw| meta.seen >> k as u32 & 1 != 0;
+            if !given(InstKw::V3Checksum) {
+                inst.v3_checksum_as_v2 = global.v3_checksum_as_v2;
+            }
+            if !given(InstKw::GarpDelay) {
+                inst.garp_master_delay_s = global.garp_master_delay_s;
+            }
+            if !given(InstKw::GarpRepeat) {
+                inst.garp_master_repeat = global.garp_master_repeat;
+            }
+            if !given(InstKw::GarpRefresh) {
+                inst.garp_master_refresh_s = global.garp_master_refresh_s;
+            }
+            if !given(InstKw::GarpRefreshRepeat) {
+                inst.garp_master_refresh_repeat = global.garp_master_refresh_repeat;
+            }
         }
 
         // Two instances on one interface with one VRID and family would share
