@@ -229,45 +229,52 @@ impl Parser {
             return Outcome::Ignored;
         };
         let f = &mut d.conntrack_filter;
-        match FilterKw::find(kw) {
-            Some(FilterKw::Protocol) => {
-                if words.len() < 2 {
-                    out.bad(words, Expected::Protocol, 0, 1);
+        let Some(k) = FilterKw::find(kw) else {
+            return Self::unknown(out, words, "");
+        };
+        // One loop for both lists: each value is added once.
+        let proto = k == FilterKw::Protocol;
+        let e = if proto {
+            Expected::Protocol
+        } else {
+            Expected::Prefix
+        };
+        if words.len() < 2 {
+            out.bad(words, e, 0, 1);
+        }
+        for i in 1..words.len() {
+            let w = words.get(i).copied().unwrap_or("");
+            let full = if proto {
+                match protocol(w) {
+                    None => None,
+                    Some(p) if f.protocols.contains(&p) => Some(false),
+                    Some(p) => Some(f.protocols.push(p).is_err()),
                 }
-                for i in 1..words.len() {
-                    let w = words.get(i).copied().unwrap_or("");
-                    match protocol(w) {
-                        None => out.bad(words, Expected::Protocol, 0, i),
-                        Some(p) if f.protocols.contains(&p) => {}
-                        Some(p) => {
-                            if f.protocols.push(p).is_err() {
-                                out.err(words, K::TooMany(Limit::SyncProtocols), 0, i);
-                            }
+            } else {
+                match value::prefix(w) {
+                    None => None,
+                    Some((a, len)) => {
+                        let item = (a, len.unwrap_or_else(|| value::host_len(&a)));
+                        if f.ignore.contains(&item) {
+                            Some(false)
+                        } else {
+                            Some(f.ignore.push(item).is_err())
                         }
                     }
                 }
-            }
-            Some(FilterKw::Ignore) => {
-                if words.len() < 2 {
-                    out.bad(words, Expected::Prefix, 0, 1);
-                }
-                for i in 1..words.len() {
-                    let w = words.get(i).copied().unwrap_or("");
-                    match value::prefix(w) {
-                        None => out.bad(words, Expected::Prefix, 0, i),
-                        Some((a, len)) => {
-                            let item = (a, len.unwrap_or_else(|| value::host_len(&a)));
-                            if f.ignore.contains(&item) {
-                                continue;
-                            }
-                            if f.ignore.push(item).is_err() {
-                                out.err(words, K::TooMany(Limit::IgnoredAddresses), 0, i);
-                            }
-                        }
-                    }
+            };
+            match full {
+                None => out.bad(words, e, 0, i),
+                Some(false) => {}
+                Some(true) => {
+                    let l = if proto {
+                        Limit::SyncProtocols
+                    } else {
+                        Limit::IgnoredAddresses
+                    };
+                    out.err(words, K::TooMany(l), 0, i);
                 }
             }
-            None => return Self::unknown(out, words, ""),
         }
         Outcome::Simple
     }
