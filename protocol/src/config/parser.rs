@@ -147,7 +147,8 @@ struct InstMeta {
     seen: u32,
     version: Option<Version>,
     version_loc: Loc,
-    advert_micros: Option<u64>,
+    /// Saturated at `u32::MAX` (far above the limits of [`adjust_advert`]).
+    advert_micros: Option<u32>,
     advert_loc: Loc,
     auth_loc: Option<Loc>,
     auth_type_pass: Option<bool>,
@@ -349,7 +350,7 @@ impl Out<'_, '_> {
             max: i64::from(max),
         };
         let v = self.one(words, e)?;
-        let n = value::uint_in(v, u64::from(min), u64::from(max)).map(|n| n as u32);
+        let n = value::uint_in(v, min, max);
         if n.is_none() {
             self.bad(words, e, 0, 1);
         }
@@ -1075,7 +1076,7 @@ impl Parser {
                     match value::seconds_micros(v, 1000) {
                         Some(m) => {
                             // At most 1000 s: the microseconds fit a u32.
-                            inst.preempt_delay_ms = m as u32 / 1000;
+                            inst.preempt_delay_ms = m / 1000;
                             meta.preempt_delay_set = m > 0;
                         }
                         None => out.bad(words, e, 0, 1),
@@ -1315,19 +1316,17 @@ impl Parser {
                     };
                     r.dev = Some(n);
                 }
-                Some(RouteOpt::Metric) => {
-                    match arg.and_then(|a| value::uint_in(a, 0, u64::from(u32::MAX))) {
-                        Some(m) => r.metric = Some(m as u32),
-                        None => {
-                            let e = Expected::Integer {
-                                min: 0,
-                                max: i64::from(u32::MAX),
-                            };
-                            out.bad(words, e, o, k);
-                            return Outcome::Simple;
-                        }
+                Some(RouteOpt::Metric) => match arg.and_then(value::uint) {
+                    Some(m) => r.metric = Some(m),
+                    None => {
+                        let e = Expected::Integer {
+                            min: 0,
+                            max: i64::from(u32::MAX),
+                        };
+                        out.bad(words, e, o, k);
+                        return Outcome::Simple;
                     }
-                }
+                },
                 Some(RouteOpt::Table) => match arg.and_then(value::table) {
                     Some(t) => r.table = Some(t),
                     None => {
@@ -1608,9 +1607,7 @@ impl Sink<'_, '_> {
 /// keepalived's rounding of the advertisement interval (vrrp.c,
 /// `vrrp_complete_instance`): VRRPv2 to whole seconds 1..=255, VRRPv3 to
 /// centiseconds 1..=4095. Returns centiseconds and whether it changed.
-fn adjust_advert(version: Version, micros: u64) -> (u16, bool) {
-    // Below the limits the interval fits a u32 (u64 division by a constant
-    // is a long multiply sequence on 32-bit CPUs).
+fn adjust_advert(version: Version, micros: u32) -> (u16, bool) {
     let (limit, max_cs, unit) = match version {
         Version::V2 => (256 * 1_000_000, 25500, 1_000_000),
         Version::V3 => (4096 * 10_000, 4095, 10_000),
@@ -1618,7 +1615,7 @@ fn adjust_advert(version: Version, micros: u64) -> (u16, bool) {
     if micros >= limit {
         return (max_cs, true);
     }
-    let m = micros as u32;
+    let m = micros;
     if m % unit != 0 {
         // Round to the unit (at least one), in centiseconds.
         let units = ((m + unit / 2) / unit).max(1);

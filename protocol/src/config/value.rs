@@ -15,46 +15,49 @@ fn all_digits(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// An unsigned decimal integer (digits only, no sign), without overflow.
-pub(crate) fn uint(word: &str) -> Option<u64> {
+/// An unsigned decimal integer (digits only, no sign) up to `u32::MAX`
+/// (every range the configuration accepts fits; larger is out of range
+/// anyway, and u64 arithmetic is long code on 32-bit CPUs).
+#[inline(never)]
+pub(crate) fn uint(word: &str) -> Option<u32> {
     if word.is_empty() {
         return None;
     }
-    word.bytes().try_fold(0u64, |acc, b| {
+    let mut acc: u32 = 0;
+    for b in word.bytes() {
         if !b.is_ascii_digit() {
             return None;
         }
-        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
+        acc = acc.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
+    }
+    Some(acc)
 }
 
 /// An unsigned integer in `min..=max`.
-pub(crate) fn uint_in(word: &str, min: u64, max: u64) -> Option<u64> {
+pub(crate) fn uint_in(word: &str, min: u32, max: u32) -> Option<u32> {
     uint(word).filter(|v| (min..=max).contains(v))
 }
 
-/// A signed decimal integer (optional `+`/`-`).
-pub(crate) fn int(word: &str) -> Option<i64> {
+/// A signed decimal integer (optional `+`/`-`), magnitude up to `i32::MAX`.
+pub(crate) fn int(word: &str) -> Option<i32> {
     let (negative, d) = match word.strip_prefix('-') {
         Some(d) => (true, d),
         None => (false, word.strip_prefix('+').unwrap_or(word)),
     };
-    let magnitude = i64::try_from(uint(d)?).ok()?;
+    let magnitude = i32::try_from(uint(d)?).ok()?;
     Some(if negative { -magnitude } else { magnitude })
 }
 
 /// A non-negative decimal time in seconds (`3`, `0.5`, `.25`, `2.`),
 /// returned in microseconds; digits past the sixth decimal are truncated
-/// (keepalived's resolution). `None` above `max_secs`.
-pub(crate) fn seconds_micros(word: &str, max_secs: u64) -> Option<u64> {
+/// (keepalived's resolution). `None` above `max_secs`. Saturates at
+/// `u32::MAX` (4294.967295 s: beyond every limit the parser applies to it).
+pub(crate) fn seconds_micros(word: &str, max_secs: u32) -> Option<u32> {
     let (whole, frac) = word.split_once('.').unwrap_or((word, ""));
     if !all_digits(whole) || !all_digits(frac) || (whole.is_empty() && frac.is_empty()) {
         return None;
     }
     let secs = if whole.is_empty() { 0 } else { uint(whole)? };
-    if secs > max_secs {
-        return None;
-    }
     // At most 999_999: fits u32 (cheaper than u64 on 32-bit CPUs).
     let mut micros: u32 = 0;
     let mut scale: u32 = 100_000;
@@ -62,13 +65,11 @@ pub(crate) fn seconds_micros(word: &str, max_secs: u64) -> Option<u64> {
         micros += u32::from(b - b'0') * scale;
         scale /= 10;
     }
-    let total = secs
-        .checked_mul(1_000_000)?
-        .checked_add(u64::from(micros))?;
-    if total > max_secs.saturating_mul(1_000_000) {
+    // Above `max_secs` (a fraction past it included)?
+    if secs > max_secs || (secs == max_secs && micros > 0) {
         return None;
     }
-    Some(total)
+    Some(secs.saturating_mul(1_000_000).saturating_add(micros))
 }
 
 /// keepalived's `<BOOL>`: `on|off|true|false|yes|no`, any case.
@@ -175,7 +176,7 @@ pub(crate) fn table(word: &str) -> Option<u32> {
         "main" => Some(254),
         "local" => Some(255),
         "default" => Some(253),
-        _ => uint(word).and_then(|v| u32::try_from(v).ok()),
+        _ => uint(word),
     }
 }
 
@@ -187,7 +188,8 @@ mod tests {
     fn integers() {
         assert_eq!(uint("0"), Some(0));
         assert_eq!(uint("255"), Some(255));
-        assert_eq!(uint("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(uint("4294967295"), Some(u32::MAX));
+        assert_eq!(uint("4294967296"), None);
         assert_eq!(uint("18446744073709551616"), None);
         assert_eq!(uint(""), None);
         assert_eq!(uint("-1"), None);
@@ -196,6 +198,8 @@ mod tests {
         assert_eq!(int("-253"), Some(-253));
         assert_eq!(int("+7"), Some(7));
         assert_eq!(int("-"), None);
+        assert_eq!(int("-2147483647"), Some(-2147483647));
+        assert_eq!(int("2147483648"), None);
         assert_eq!(int("9223372036854775808"), None);
     }
 
@@ -208,6 +212,8 @@ mod tests {
         assert_eq!(seconds_micros("2.71828", 1000), Some(2_718_280));
         assert_eq!(seconds_micros("0.0000019", 1000), Some(1));
         assert_eq!(seconds_micros("1000", 1000), Some(1_000_000_000));
+        assert_eq!(seconds_micros("4294.967295", 65535), Some(u32::MAX));
+        assert_eq!(seconds_micros("65535", 65535), Some(u32::MAX));
         assert_eq!(seconds_micros("1000.5", 1000), None);
         assert_eq!(seconds_micros("1001", 1000), None);
         assert_eq!(seconds_micros(".", 1000), None);
