@@ -381,14 +381,15 @@ impl Out<'_, '_> {
         a
     }
 
-    /// `words[i]` as an interface name (missing/invalid reported for `words[kw]`).
+    /// `words[i]` as an interface name into `dst` (missing/invalid
+    /// reported for `words[kw]`, `dst` then left alone).
     #[inline(never)]
-    fn ifname(&mut self, words: &[&str], kw: usize, i: usize) -> Option<IfName> {
-        let n = words.get(i).and_then(|w| value::ifname(w));
-        if n.is_none() {
+    fn ifname(&mut self, words: &[&str], kw: usize, i: usize, dst: &mut IfName) -> bool {
+        let ok = value::ifname(words.get(i).copied().unwrap_or(""), dst);
+        if !ok {
             self.bad(words, Expected::InterfaceName, kw, i);
         }
-        n
+        ok
     }
 
     /// `words[i]` as a scope (missing/invalid reported for `words[kw]`).
@@ -1034,9 +1035,7 @@ impl Parser {
             }
             InstKw::Interface => {
                 if out.one(words, Expected::InterfaceName).is_some() {
-                    if let Some(n) = out.ifname(words, 0, 1) {
-                        inst.interface = n;
-                    }
+                    out.ifname(words, 0, 1, &mut inst.interface);
                 }
                 return Outcome::Simple;
             }
@@ -1217,22 +1216,25 @@ impl Parser {
                     }
                     vip.broadcast = brd;
                 }
-                Some(VipOpt::Dev) => match out.ifname(words, o, k) {
-                    Some(n) => vip.dev = Some(n),
-                    None => return Outcome::Simple,
-                },
+                Some(VipOpt::Dev) => {
+                    if !out.ifname(words, o, k, vip.dev.insert(IfName::new())) {
+                        return Outcome::Simple;
+                    }
+                }
                 Some(VipOpt::Scope) => match out.scope(words, o, k) {
                     Some(s) => vip.scope = Some(s),
                     None => return Outcome::Simple,
                 },
-                Some(VipOpt::Label) => match arg.and_then(value::label) {
-                    Some(_) if addr.is_ipv6() => out.warn(words, K::Unsupported, VIPS, LABEL),
-                    Some(l) => vip.label = Some(l),
-                    None => {
+                Some(VipOpt::Label) => {
+                    if !value::label(arg.unwrap_or(""), vip.label.insert(IfName::new())) {
                         out.bad(words, Expected::Label, o, k);
                         return Outcome::Simple;
                     }
-                },
+                    if addr.is_ipv6() {
+                        vip.label = None;
+                        out.warn(words, K::Unsupported, VIPS, LABEL);
+                    }
+                }
                 Some(VipOpt::Flag) => {
                     out.warn(words, K::Unsupported, VIPS, o);
                     continue;
@@ -1311,10 +1313,9 @@ impl Parser {
                     }
                 }
                 Some(RouteOpt::Dev) => {
-                    let Some(n) = out.ifname(words, o, k) else {
+                    if !out.ifname(words, o, k, r.dev.insert(IfName::new())) {
                         return Outcome::Simple;
-                    };
-                    r.dev = Some(n);
+                    }
                 }
                 Some(RouteOpt::Metric) => match arg.and_then(value::uint) {
                     Some(m) => r.metric = Some(m),
@@ -1436,14 +1437,14 @@ impl Parser {
         let Some(inst) = self.config.instances.get_mut(i) else {
             return Outcome::Ignored;
         };
-        let Some(name) = out.ifname(words, TRACK, 0) else {
-            return Outcome::Simple;
-        };
         let mut t = TrackInterface {
-            name,
+            name: IfName::new(),
             weight: 0,
             reverse: false,
         };
+        if !out.ifname(words, TRACK, 0, &mut t.name) {
+            return Outcome::Simple;
+        }
         let mut k = 1;
         while let Some(w) = words.get(k).copied() {
             let o = k;

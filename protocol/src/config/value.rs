@@ -120,11 +120,20 @@ pub(crate) fn host_len(addr: &IpAddr) -> u8 {
 
 /// A Linux interface name: 1..=15 bytes, not `.` or `..`, no `/`, `:` or
 /// whitespace (the kernel's `dev_valid_name`, plus `:` which marks labels).
-pub(crate) fn ifname(word: &str) -> Option<String<IFNAME_LEN, u8>> {
-    if word == "." || word == ".." || !plain(word, IFNAME_LEN, b"/:") {
-        return None;
+/// Written to `dst` (in place: names are byte-aligned, every move of one
+/// is a long run of unaligned loads and stores on MIPS) if valid; `dst`
+/// is left alone otherwise.
+pub(crate) fn ifname(word: &str, dst: &mut String<IFNAME_LEN, u8>) -> bool {
+    word != "." && word != ".." && plain_into(word, b"/:", dst)
+}
+
+/// `word` into `dst` if [`plain`] (at most `dst`'s capacity).
+fn plain_into(word: &str, forbidden: &[u8], dst: &mut String<IFNAME_LEN, u8>) -> bool {
+    if !plain(word, IFNAME_LEN, forbidden) {
+        return false;
     }
-    String::try_from(word).ok()
+    dst.clear();
+    dst.push_str(word).is_ok()
 }
 
 /// Whether `word` is 1..=`max` bytes without whitespace, control
@@ -139,12 +148,10 @@ fn plain(word: &str, max: usize, forbidden: &[u8]) -> bool {
         })
 }
 
-/// An address label: 1..=15 bytes, no `/` or whitespace (`:` allowed, e.g. `eth0:1`).
-pub(crate) fn label(word: &str) -> Option<String<IFNAME_LEN, u8>> {
-    if !plain(word, IFNAME_LEN, b"/") {
-        return None;
-    }
-    String::try_from(word).ok()
+/// An address label: 1..=15 bytes, no `/` or whitespace (`:` allowed,
+/// e.g. `eth0:1`), into `dst` like [`ifname`].
+pub(crate) fn label(word: &str, dst: &mut String<IFNAME_LEN, u8>) -> bool {
+    plain_into(word, b"/", dst)
 }
 
 /// An instance or group name: 1..=32 bytes, no whitespace or control characters.
@@ -245,14 +252,19 @@ mod tests {
 
     #[test]
     fn names() {
-        assert!(ifname("eth0.2").is_some());
-        assert!(ifname("br-lan").is_some());
-        assert!(ifname("123456789012345").is_some());
-        assert!(ifname("1234567890123456").is_none());
-        assert!(ifname("eth0:1").is_none());
-        assert!(ifname("a/b").is_none());
-        assert!(ifname("..").is_none());
-        assert!(label("eth0:1").is_some());
+        let mut n = String::new();
+        assert!(ifname("eth0.2", &mut n) && n == "eth0.2");
+        assert!(ifname("br-lan", &mut n) && n == "br-lan");
+        assert!(ifname("123456789012345", &mut n));
+        assert!(!ifname("1234567890123456", &mut n));
+        assert!(!ifname("eth0:1", &mut n));
+        assert!(!ifname("a/b", &mut n));
+        assert!(!ifname("..", &mut n));
+        assert!(!ifname("", &mut n));
+        // Left alone when invalid.
+        assert_eq!(n, "123456789012345");
+        assert!(label("eth0:1", &mut n) && n == "eth0:1");
+        assert!(!label("a/b", &mut n) && n == "eth0:1");
         assert!(name("I1").is_some());
         assert!(name(&"x".repeat(33)).is_none());
         assert_eq!(boolean("On"), Some(true));

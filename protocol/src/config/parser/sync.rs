@@ -102,10 +102,9 @@ impl Parser {
         }
         match k {
             SyncKw::Interface => {
+                // (An invalid name is an error: what is left does not matter.)
                 if out.one(words, Expected::InterfaceName).is_some() {
-                    if let Some(n) = out.ifname(words, 0, 1) {
-                        d.interface = Some(n);
-                    }
+                    out.ifname(words, 0, 1, d.interface.insert(IfName::new()));
                 }
             }
             SyncKw::Local => {
