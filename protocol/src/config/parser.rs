@@ -373,12 +373,17 @@ impl Out<'_, '_> {
 
     /// `words[i]` as an address (missing/invalid reported for `words[kw]`).
     #[inline(never)]
-    fn ip(&mut self, words: &[&str], kw: usize, i: usize) -> Option<IpAddr> {
-        let a = words.get(i).and_then(|w| value::ip(w));
-        if a.is_none() {
-            self.bad(words, Expected::IpAddress, kw, i);
+    fn ip(&mut self, words: &[&str], kw: usize, i: usize, dst: &mut Option<IpAddr>) -> bool {
+        match words.get(i).and_then(|w| value::ip(w)) {
+            Some(a) => {
+                *dst = Some(a);
+                true
+            }
+            None => {
+                self.bad(words, Expected::IpAddress, kw, i);
+                false
+            }
         }
-        a
     }
 
     /// `words[i]` as an interface name into `dst` (missing/invalid
@@ -1096,11 +1101,10 @@ impl Parser {
                 return Outcome::Simple;
             }
             InstKw::SrcIp => {
-                if out.one(words, Expected::IpAddress).is_some() {
-                    if let Some(a) = out.ip(words, 0, 1) {
-                        inst.src_ip = Some(a);
-                        meta.src_loc = out.loc();
-                    }
+                if out.one(words, Expected::IpAddress).is_some()
+                    && out.ip(words, 0, 1, &mut inst.src_ip)
+                {
+                    meta.src_loc = out.loc();
                 }
                 return Outcome::Simple;
             }
@@ -1301,16 +1305,15 @@ impl Parser {
             let opt = RouteOpt::find(w);
             match opt {
                 Some(RouteOpt::Src | RouteOpt::Via) => {
-                    let Some(a) = out.ip(words, o, k) else {
-                        return Outcome::Simple;
-                    };
-                    if opt == Some(RouteOpt::Src) {
-                        r.src = Some(a);
-                        src_at = k;
+                    let (dst, at) = if opt == Some(RouteOpt::Src) {
+                        (&mut r.src, &mut src_at)
                     } else {
-                        r.via = Some(a);
-                        via_at = k;
+                        (&mut r.via, &mut via_at)
+                    };
+                    if !out.ip(words, o, k, dst) {
+                        return Outcome::Simple;
                     }
+                    *at = k;
                 }
                 Some(RouteOpt::Dev) => {
                     if !out.ifname(words, o, k, r.dev.insert(IfName::new())) {
@@ -1411,7 +1414,9 @@ impl Parser {
         let Some(inst) = self.config.instances.get_mut(i) else {
             return Outcome::Ignored;
         };
-        let Some(addr) = out.ip(words, PEERS, 0) else {
+        let mut a = None;
+        out.ip(words, PEERS, 0, &mut a);
+        let Some(addr) = a else {
             return Outcome::Simple;
         };
         let mut k = 1;

@@ -109,7 +109,9 @@ impl Parser {
             }
             SyncKw::Local => {
                 if out.one(words, Expected::IpAddress).is_some() {
-                    if let Some(ip) = out.ip(words, 0, 1) {
+                    let mut a = None;
+                    out.ip(words, 0, 1, &mut a);
+                    if let Some(ip) = a {
                         d.local_address = ip;
                         m.local_set = true;
                     }
@@ -117,7 +119,9 @@ impl Parser {
             }
             SyncKw::Peer => {
                 if out.one(words, Expected::IpAddress).is_some() {
-                    match out.ip(words, 0, 1) {
+                    let mut a = None;
+                    out.ip(words, 0, 1, &mut a);
+                    match a {
                         None => {}
                         Some(ip) if d.peer_addresses.contains(&ip) => {
                             out.err(words, K::Duplicate, 0, 1)
