@@ -449,9 +449,10 @@ const UNSUPPORTED_INSTANCE: &str =
     notify_deleted notify notify_master_rx_lower_pri notify_priority_changes \
     smtp_alert kernel_rx_buf_size linkbeat_use_polling lvs_sync_daemon_interface";
 
-fn new_instance(name: Name) -> Instance {
+/// A new instance with its defaults (and an empty name, filled in place).
+fn new_instance() -> Instance {
     Instance {
-        name,
+        name: Name::new(),
         interface: IfName::new(),
         vrid: 0,
         priority: 100,
@@ -902,27 +903,39 @@ impl Parser {
         }
         Outcome::Simple
     }
+    /// The name of a new block, `words[1]` (missing/invalid reported).
+    #[inline(never)]
+    fn block_name<'t>(out: &mut Out<'_, '_>, words: &[&'t str]) -> Option<&'t str> {
+        let raw = out.one(words, Expected::Name)?;
+        if !value::name(raw) {
+            out.bad(words, Expected::Name, 0, 1);
+            return None;
+        }
+        Some(raw)
+    }
+
     #[inline(never)]
     fn new_group(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        let Some(raw) = out.one(words, Expected::Name) else {
+        let Some(raw) = Self::block_name(out, words) else {
             return Outcome::Ignored;
         };
-        let Some(name) = value::name(raw) else {
-            out.bad(words, Expected::Name, 0, 1);
-            return Outcome::Ignored;
-        };
-        if self.config.sync_groups.iter().any(|g| g.name == name) {
+        let groups = &mut self.config.sync_groups;
+        if groups.iter().any(|g| g.name == *raw) {
             out.err(words, K::Duplicate, 0, 1);
             return Outcome::Ignored;
         }
-        let g = self.config.sync_groups.len();
+        let g = groups.len();
         let group = SyncGroup {
-            name,
+            name: Name::new(),
             members: Vec::new(),
         };
-        if self.config.sync_groups.push(group).is_err() {
+        if groups.push(group).is_err() {
             out.err(words, K::TooMany(Limit::SyncGroups), 0, 1);
             return Outcome::Ignored;
+        }
+        if let Some(group) = groups.last_mut() {
+            // Valid names fit.
+            let _ = group.name.push_str(raw);
         }
         let _ = self.group_meta.push(GroupMeta::default());
         Outcome::Block(Block::SyncGroup(g as u8))
@@ -944,17 +957,19 @@ impl Parser {
         let Some(meta) = self.group_meta.get_mut(g) else {
             return Outcome::Simple;
         };
-        for (i, w) in words.iter().enumerate() {
-            let Some(name) = value::name(w) else {
+        for (i, &w) in words.iter().enumerate() {
+            if !value::name(w) {
                 out.bad(words, Expected::Name, GROUP, i);
                 continue;
-            };
-            if meta.members.iter().any(|(n, _)| *n == name) {
+            }
+            if meta.members.iter().any(|(n, _)| *n == *w) {
                 out.err(words, K::Duplicate, GROUP, i);
                 continue;
             }
-            if meta.members.push((name, out.loc())).is_err() {
+            if meta.members.push((Name::new(), out.loc())).is_err() {
                 out.err(words, K::TooMany(Limit::GroupMembers), GROUP, i);
+            } else if let Some((n, _)) = meta.members.last_mut() {
+                let _ = n.push_str(w);
             }
         }
         Outcome::Simple
@@ -962,21 +977,22 @@ impl Parser {
 
     #[inline(never)]
     fn new_instance(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        let Some(raw) = out.one(words, Expected::Name) else {
+        let Some(raw) = Self::block_name(out, words) else {
             return Outcome::Ignored;
         };
-        let Some(name) = value::name(raw) else {
-            out.bad(words, Expected::Name, 0, 1);
-            return Outcome::Ignored;
-        };
-        if self.config.instances.iter().any(|i| i.name == name) {
+        let instances = &mut self.config.instances;
+        if instances.iter().any(|i| i.name == *raw) {
             out.err(words, K::Duplicate, 0, 1);
             return Outcome::Ignored;
         }
-        let i = self.config.instances.len();
-        if self.config.instances.push(new_instance(name)).is_err() {
+        let i = instances.len();
+        if instances.push(new_instance()).is_err() {
             out.err(words, K::TooMany(Limit::Instances), 0, 1);
             return Outcome::Ignored;
+        }
+        if let Some(inst) = instances.last_mut() {
+            // Valid names fit.
+            let _ = inst.name.push_str(raw);
         }
         let _ = self.inst_meta.push(InstMeta {
             loc: out.loc(),

@@ -154,12 +154,10 @@ pub(crate) fn label(word: &str, dst: &mut String<IFNAME_LEN, u8>) -> bool {
     plain_into(word, b"/", dst)
 }
 
-/// An instance or group name: 1..=32 bytes, no whitespace or control characters.
-pub(crate) fn name(word: &str) -> Option<String<NAME_LEN, u8>> {
-    if !plain(word, NAME_LEN, b"") {
-        return None;
-    }
-    String::try_from(word).ok()
+/// Whether `word` is an instance or group name: 1..=32 bytes, no
+/// whitespace or control characters (the caller copies it into place).
+pub(crate) fn name(word: &str) -> bool {
+    plain(word, NAME_LEN, b"")
 }
 
 /// `global|site|link|host|nowhere` (any case).
@@ -265,8 +263,10 @@ mod tests {
         assert_eq!(n, "123456789012345");
         assert!(label("eth0:1", &mut n) && n == "eth0:1");
         assert!(!label("a/b", &mut n) && n == "eth0:1");
-        assert!(name("I1").is_some());
-        assert!(name(&"x".repeat(33)).is_none());
+        assert!(name("I1"));
+        assert!(name(&"x".repeat(32)));
+        assert!(!name(&"x".repeat(33)));
+        assert!(!name("a b"));
         assert_eq!(boolean("On"), Some(true));
         assert_eq!(boolean("no"), Some(false));
         assert_eq!(boolean("1"), None);
