@@ -1193,18 +1193,23 @@ impl Parser {
             return Outcome::Ignored;
         };
         let first = words.first().copied().unwrap_or("");
-        let Some((addr, len)) = value::prefix(first) else {
-            out.bad(words, Expected::Prefix, VIPS, 0);
-            return Outcome::Simple;
-        };
-        let prefix_len = len.unwrap_or_else(|| value::host_len(&addr));
         let mut vip = VirtualAddress {
-            addr,
-            prefix_len,
+            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            prefix_len: 0,
             broadcast: None,
             dev: None,
             scope: None,
             label: None,
+        };
+        if !value::prefix(first, &mut vip.addr, &mut vip.prefix_len) {
+            out.bad(words, Expected::Prefix, VIPS, 0);
+            return Outcome::Simple;
+        }
+        let prefix_len = vip.prefix_len;
+        // The address if IPv4 (`vip` is filled in while its options are read).
+        let v4 = match vip.addr {
+            IpAddr::V4(a) => Some(u32::from(a)),
+            IpAddr::V6(_) => None,
         };
         let mut k = 1;
         while let Some(opt) = words.get(k).copied() {
@@ -1214,14 +1219,14 @@ impl Parser {
             let arg = words.get(k).copied();
             match VipOpt::find(opt) {
                 Some(VipOpt::Brd) => {
-                    let brd = match (addr, arg) {
-                        (IpAddr::V4(a), Some(w)) => {
+                    let brd = match (v4, arg) {
+                        (Some(a), Some(w)) => {
                             let mask = u32::MAX
                                 .checked_shl(32 - u32::from(prefix_len))
                                 .unwrap_or(0);
                             match w {
-                                "+" => Some(Ipv4Addr::from(u32::from(a) | !mask)),
-                                "-" => Some(Ipv4Addr::from(u32::from(a) & mask)),
+                                "+" => Some(Ipv4Addr::from(a | !mask)),
+                                "-" => Some(Ipv4Addr::from(a & mask)),
                                 _ => match value::ip(w) {
                                     Some(IpAddr::V4(b)) => Some(b),
                                     _ => None,
@@ -1250,7 +1255,7 @@ impl Parser {
                         out.bad(words, Expected::Label, o, k);
                         return Outcome::Simple;
                     }
-                    if addr.is_ipv6() {
+                    if v4.is_none() {
                         vip.label = None;
                         out.warn(words, K::Unsupported, VIPS, LABEL);
                     }
@@ -1268,7 +1273,11 @@ impl Parser {
             // Skip the argument.
             k += 1;
         }
-        let family = Family::of(&addr);
+        let family = if v4.is_some() {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        };
         match meta.family {
             Some(f) if f != family => {
                 out.err(words, K::MixedFamilies, VIPS, 0);
@@ -1383,9 +1392,7 @@ impl Parser {
                     }
                     if target == "default" {
                         is_default = true;
-                    } else if let Some((a, len)) = value::prefix(target) {
-                        r.dst_len = len.unwrap_or_else(|| value::host_len(&a));
-                        r.dst = a;
+                    } else if value::prefix(target, &mut r.dst, &mut r.dst_len) {
                     } else if to {
                         out.bad(words, Expected::Prefix, o, t);
                         return Outcome::Simple;

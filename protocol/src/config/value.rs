@@ -90,23 +90,30 @@ pub(crate) fn ip(word: &str) -> Option<IpAddr> {
     IpAddr::from_str(word).ok()
 }
 
-/// `ADDR` or `ADDR/LEN`; `LEN` must fit the family (0..=32 or 0..=128).
-pub(crate) fn prefix(word: &str) -> Option<(IpAddr, Option<u8>)> {
-    let (addr, len) = match word.split_once('/') {
+/// `ADDR` or `ADDR/LEN`; `LEN` must fit the family (0..=32 or 0..=128)
+/// and defaults to the full length (a host address). Written to `addr`
+/// and `len` (in place: an `IpAddr` move is a 17-byte copy on 32-bit MIPS)
+/// if valid; `false` otherwise (`addr` and `len` then undefined).
+pub(crate) fn prefix(word: &str, addr: &mut IpAddr, len: &mut u8) -> bool {
+    let (a, l) = match word.split_once('/') {
         Some((a, l)) => (a, Some(l)),
         None => (word, None),
     };
-    let addr = ip(addr)?;
-    let max = match addr {
-        IpAddr::V4(_) => 32,
-        IpAddr::V6(_) => 128,
+    let Some(a) = ip(a) else {
+        return false;
     };
-    match len {
-        None => Some((addr, None)),
-        Some(l) => {
-            let l = uint_in(l, 0, max)?;
-            Some((addr, Some(u8::try_from(l).ok()?)))
+    *addr = a;
+    let max = host_len(addr);
+    *len = max;
+    let Some(l) = l else {
+        return true;
+    };
+    match uint_in(l, 0, u32::from(max)) {
+        Some(v) => {
+            *len = v as u8;
+            true
         }
+        None => false,
     }
 }
 
@@ -230,15 +237,20 @@ mod tests {
 
     #[test]
     fn addresses() {
+        let prefix = |w: &str| {
+            let mut a = IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED);
+            let mut l = 0;
+            prefix(w, &mut a, &mut l).then_some((a, l))
+        };
         assert_eq!(
             prefix("10.9.8.4/24"),
-            Some(("10.9.8.4".parse().unwrap(), Some(24)))
+            Some(("10.9.8.4".parse().unwrap(), 24))
         );
-        assert_eq!(
-            prefix("10.9.8.4"),
-            Some(("10.9.8.4".parse().unwrap(), None))
-        );
-        assert_eq!(prefix("fe80::1/64").map(|p| p.1), Some(Some(64)));
+        assert_eq!(prefix("10.9.8.4"), Some(("10.9.8.4".parse().unwrap(), 32)));
+        assert_eq!(prefix("10.9.8.4/32").map(|p| p.1), Some(32));
+        assert_eq!(prefix("10.9.8.4/0").map(|p| p.1), Some(0));
+        assert_eq!(prefix("fe80::1/64").map(|p| p.1), Some(64));
+        assert_eq!(prefix("fe80::1").map(|p| p.1), Some(128));
         assert_eq!(prefix("10.9.8.4/33"), None);
         assert_eq!(prefix("fe80::1/129"), None);
         assert_eq!(prefix("10.9.8.4/"), None);

@@ -254,16 +254,13 @@ impl Parser {
                     Some(p) => Some(f.protocols.push(p).is_err()),
                 }
             } else {
-                match value::prefix(w) {
-                    None => None,
-                    Some((a, len)) => {
-                        let item = (a, len.unwrap_or_else(|| value::host_len(&a)));
-                        if f.ignore.contains(&item) {
-                            Some(false)
-                        } else {
-                            Some(f.ignore.push(item).is_err())
-                        }
-                    }
+                let mut item = (IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+                if !value::prefix(w, &mut item.0, &mut item.1) {
+                    None
+                } else if f.ignore.contains(&item) {
+                    Some(false)
+                } else {
+                    Some(f.ignore.push(item).is_err())
                 }
             };
             match full {
