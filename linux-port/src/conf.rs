@@ -5,9 +5,10 @@
 //! without touching the heap: the text of every file (and the paths of
 //! glob matches) goes into one fixed arena of [`MAX_TEXT`] bytes, directory
 //! listings into a fixed `getdents64` buffer, glob results into a fixed
-//! table of [`MAX_GLOB`] entries, and the parsed [`Config`] into a slot
-//! allocated once. The arena is zero-filled by the allocator (`calloc`,
-//! fresh pages): only the bytes actually read become resident.
+//! table of [`MAX_GLOB`] entries, and the [`Parser`] (which holds the
+//! parsed [`Config`]) into a slot allocated once. The arena is zero-filled
+//! by the allocator (`calloc`, fresh pages): only the bytes actually read
+//! become resident.
 //!
 //! Limits (each a clear error, never a truncation):
 //! - [`MAX_TEXT`] (256 KiB): the main file and all its includes together,
@@ -41,7 +42,7 @@ struct DirBuf([u8; DIR_BUF]);
 /// The outcome of loading a configuration (convenience form of [`Loader`]).
 pub struct Loaded {
     /// The configuration, if it had no error.
-    pub config: Option<Box<Config>>,
+    pub config: Option<Parsed>,
     /// Errors reported.
     pub errors: u32,
     /// Warnings reported.
@@ -55,7 +56,7 @@ pub fn load(path: &Path, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> Result<Loaded
     let mut l = Loader::new();
     let o = l.load(path, diag)?;
     Ok(Loaded {
-        config: l.valid.then_some(l.config),
+        config: l.valid.then_some(Parsed(l.parser)),
         errors: o.errors,
         warnings: o.warnings,
     })
@@ -100,11 +101,26 @@ pub struct Outcome {
     pub warnings: u32,
 }
 
+/// A configuration loaded by [`load`] (dereferences to it), kept in the
+/// parser that read it.
+pub struct Parsed(Box<Parser>);
+
+impl core::ops::Deref for Parsed {
+    type Target = Config;
+
+    fn deref(&self) -> &Config {
+        self.0.config()
+    }
+}
+
 /// Reads configurations into buffers allocated once (see the module docs).
 pub struct Loader {
     arena: Box<[u8]>,
     dir: Box<DirBuf>,
-    config: Box<Config>,
+    /// The parser of the last load (holding its configuration): on the
+    /// heap, not on the stack (accesses beyond 32 KiB of stack frame cost
+    /// two extra instructions each on MIPS).
+    parser: Box<Parser>,
     valid: bool,
 }
 
@@ -116,19 +132,20 @@ impl Default for Loader {
 
 impl Loader {
     /// Allocates the buffers (about 256 KiB of address space, resident only
-    /// as far as configuration text is read, plus the [`Config`]).
+    /// as far as configuration text is read, plus the [`Parser`] with its
+    /// [`Config`]).
     pub fn new() -> Loader {
         Loader {
             arena: vec![0u8; MAX_TEXT].into_boxed_slice(),
             dir: Box::new(DirBuf([0; DIR_BUF])),
-            config: Box::default(),
+            parser: Box::default(),
             valid: false,
         }
     }
 
     /// The configuration of the last [`Loader::load`], if it had no error.
     pub fn config(&self) -> Option<&Config> {
-        self.valid.then_some(&*self.config)
+        self.valid.then_some(self.parser.config())
     }
 
     /// Loads `path` and its includes; every diagnostic goes to `diag`. Does
@@ -141,10 +158,10 @@ impl Loader {
     ) -> Result<Outcome, LoadError> {
         self.valid = false;
         let raw = path.as_os_str().as_encoded_bytes();
-        // About 50 KiB: fine on the main thread's stack.
-        let mut parser = Parser::new();
+        let parser = &mut *self.parser;
+        *parser = Parser::new();
         let mut cx = Cx {
-            parser: &mut parser,
+            parser: &mut *parser,
             diag: &mut *diag,
             dir: &mut self.dir.0,
             limit: Limit::None,
@@ -155,8 +172,7 @@ impl Loader {
             errors: parser.errors(),
             warnings: parser.warnings(),
         };
-        let result = parser.finish_in_place(diag);
-        let outcome = match &result {
+        let outcome = match parser.finish_in_place(diag) {
             Err(e) => Outcome {
                 errors: e.errors,
                 warnings: e.warnings,
@@ -168,10 +184,8 @@ impl Loader {
             Limit::TooLarge => return Err(LoadError::TooLarge),
             Limit::TooManyFiles => return Err(LoadError::TooManyFiles),
         }
-        if let Ok(c) = result {
-            core::mem::swap(&mut *self.config, c);
-            self.valid = true;
-        }
+        // (`finish_in_place` is `Ok` exactly when there was no error.)
+        self.valid = outcome.errors == 0;
         Ok(outcome)
     }
 }

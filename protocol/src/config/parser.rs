@@ -1666,6 +1666,12 @@ impl Parser {
         Ok(self.config)
     }
 
+    /// The configuration as parsed so far (complete and checked once
+    /// [`Parser::finish_in_place`] returned `Ok`).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// [`Parser::finish`] without moving the parser: the configuration to
     /// copy or swap out, if there was no error. The parser is spent
     /// afterwards.
