@@ -310,24 +310,17 @@ fn display_name<'a>(raw: &'a [u8], free: &'a mut [u8]) -> Option<(&'a str, &'a m
 /// Reads the file at `path` into the start of `free`; returns its text and
 /// the rest of `free`.
 fn read_file<'a>(path: &[u8], free: &'a mut [u8]) -> Result<(&'a str, &'a mut [u8]), LoadError> {
-    let fd = sys::fs::open_read(path).map_err(|e| LoadError::Io(errno(e)))?;
-    let mut n = 0;
-    loop {
-        if n == free.len() {
-            // Full: the file may end exactly here.
-            let mut probe = [0u8; 1];
-            match sys::fs::read(&fd, &mut probe) {
-                Ok(0) => break,
-                Ok(_) => return Err(LoadError::TooLarge),
-                Err(e) => return Err(LoadError::Io(errno(e))),
-            }
+    let n = match sys::file::read_all(path, free) {
+        Ok(Some(n)) => n,
+        Ok(None) => return Err(LoadError::Io(sys::Errno(libc::ENOENT))),
+        // `EFBIG`: `read_all`'s "does not fit in `free`".
+        Err(e) => {
+            return Err(match errno(e) {
+                sys::Errno(libc::EFBIG) => LoadError::TooLarge,
+                e => LoadError::Io(e),
+            })
         }
-        match sys::fs::read(&fd, &mut free[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) => return Err(LoadError::Io(errno(e))),
-        }
-    }
+    };
     let (text, rest) = free.split_at_mut(n);
     let text = core::str::from_utf8(text).map_err(|_| LoadError::NotUtf8)?;
     Ok((text, rest))
