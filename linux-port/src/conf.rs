@@ -281,6 +281,7 @@ fn feed_path(
 }
 
 /// Appends `b` to `buf` at `*len`; false if it does not fit.
+#[inline(never)]
 fn put(buf: &mut [u8], len: &mut usize, b: &[u8]) -> bool {
     match buf.get_mut(*len..*len + b.len()) {
         Some(dst) => {
