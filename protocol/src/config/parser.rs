@@ -301,86 +301,118 @@ impl Out<'_, '_> {
     fn err(&mut self, words: &[&str], kind: K, kw: usize, tok: usize) {
         self.say(&kind, words, kw | tok << 8);
     }
+}
+
+/// One statement being read: the diagnostics sink and the statement's
+/// words. Passed to the block parsers instead of the two (one argument
+/// less at every one of the many diagnostic call sites).
+struct St<'a, 'd, 'f, 't> {
+    out: &'a mut Out<'d, 'f>,
+    words: &'a [&'t str],
+}
+
+impl<'t> St<'_, '_, '_, 't> {
+    fn loc(&self) -> Loc {
+        self.out.loc()
+    }
+
+    /// [`Out::say`] about this statement's words.
+    #[inline(never)]
+    fn say(&mut self, kind: &K, at: usize) {
+        self.out.say(kind, self.words, at);
+    }
+
+    /// Error: `words[tok]` (of `words[kw]`) is not `e`.
+    #[inline(always)]
+    fn bad(&mut self, e: Expected, kw: usize, tok: usize) {
+        self.say(&K::Expected(e), kw | tok << 8);
+    }
+
+    /// Error `kind` about `words[tok]` (of `words[kw]`).
+    #[inline(always)]
+    fn err(&mut self, kind: K, kw: usize, tok: usize) {
+        self.say(&kind, kw | tok << 8);
+    }
 
     /// Warning `kind` about `words[tok]` (of `words[kw]`).
     #[inline(always)]
-    fn warn(&mut self, words: &[&str], kind: K, kw: usize, tok: usize) {
-        self.say(&kind, words, kw | tok << 8 | WARN);
+    fn warn(&mut self, kind: K, kw: usize, tok: usize) {
+        self.say(&kind, kw | tok << 8 | WARN);
     }
 
     /// The single value of `words[0]`; missing is an error, extra words a warning.
     #[inline(never)]
-    fn one<'t>(&mut self, words: &[&'t str], e: Expected) -> Option<&'t str> {
-        self.none_after(words, 2);
-        let v = words.get(1).copied();
+    fn one(&mut self, e: Expected) -> Option<&'t str> {
+        self.none_after(2);
+        let v = self.words.get(1).copied();
         if v.is_none() {
-            self.bad(words, e, 0, 1);
+            self.bad(e, 0, 1);
         }
         v
     }
 
     /// A keyword that takes no value: extra words are a warning.
-    fn none(&mut self, words: &[&str]) {
-        self.none_after(words, 1);
+    fn none(&mut self) {
+        self.none_after(1);
     }
 
     /// Warn about `words[i]` if there is one (an extra value).
     #[inline(never)]
-    fn none_after(&mut self, words: &[&str], i: usize) {
-        if words.len() > i {
-            self.warn(words, K::ExtraValue, 0, i);
+    fn none_after(&mut self, i: usize) {
+        if self.words.len() > i {
+            self.warn(K::ExtraValue, 0, i);
         }
     }
 
     /// Warn if bit `bit` was set before in `seen`, and set it.
     #[inline(never)]
-    fn once(&mut self, words: &[&str], seen: &mut u32, bit: u32) {
+    fn once(&mut self, seen: &mut u32, bit: u32) {
         let mask = 1u32 << (bit & 31);
         if *seen & mask != 0 {
-            self.warn(words, K::Repeated, 0, NO);
+            self.warn(K::Repeated, 0, NO);
         }
         *seen |= mask;
     }
 
     /// An unsigned integer value in `min..=max` (missing/invalid reported).
     #[inline(never)]
-    fn uint(&mut self, words: &[&str], min: u32, max: u32) -> Option<u32> {
+    fn uint(&mut self, min: u32, max: u32) -> Option<u32> {
         let e = Expected::Integer {
             min: i64::from(min),
             max: i64::from(max),
         };
-        let v = self.one(words, e)?;
+        let v = self.one(e)?;
         let n = value::uint_in(v, min, max);
         if n.is_none() {
-            self.bad(words, e, 0, 1);
+            self.bad(e, 0, 1);
         }
         n
     }
 
     /// An optional `<BOOL>` (absent = true).
     #[inline(never)]
-    fn opt_bool(&mut self, words: &[&str]) -> Option<bool> {
-        let Some(v) = words.get(1) else {
+    fn opt_bool(&mut self) -> Option<bool> {
+        let Some(v) = self.words.get(1) else {
             return Some(true);
         };
-        self.none_after(words, 2);
+        self.none_after(2);
         let b = value::boolean(v);
         if b.is_none() {
-            self.bad(words, Expected::Bool, 0, 1);
+            self.bad(Expected::Bool, 0, 1);
         }
         b
     }
 
     /// `words[i]` as an address (missing/invalid reported for `words[kw]`).
     #[inline(never)]
-    fn ip(&mut self, words: &[&str], kw: usize, i: usize, dst: &mut Option<IpAddr>) -> bool {
-        match words.get(i).and_then(|w| value::ip(w)) {
+    fn ip(&mut self, kw: usize, i: usize, dst: &mut Option<IpAddr>) -> bool {
+        match self.words.get(i).and_then(|w| value::ip(w)) {
             Some(a) => {
                 *dst = Some(a);
                 true
             }
             None => {
-                self.bad(words, Expected::IpAddress, kw, i);
+                self.bad(Expected::IpAddress, kw, i);
                 false
             }
         }
@@ -389,20 +421,20 @@ impl Out<'_, '_> {
     /// `words[i]` as an interface name into `dst` (missing/invalid
     /// reported for `words[kw]`, `dst` then left alone).
     #[inline(never)]
-    fn ifname(&mut self, words: &[&str], kw: usize, i: usize, dst: &mut IfName) -> bool {
-        let ok = value::ifname(words.get(i).copied().unwrap_or(""), dst);
+    fn ifname(&mut self, kw: usize, i: usize, dst: &mut IfName) -> bool {
+        let ok = value::ifname(self.words.get(i).copied().unwrap_or(""), dst);
         if !ok {
-            self.bad(words, Expected::InterfaceName, kw, i);
+            self.bad(Expected::InterfaceName, kw, i);
         }
         ok
     }
 
     /// `words[i]` as a scope (missing/invalid reported for `words[kw]`).
     #[inline(never)]
-    fn scope(&mut self, words: &[&str], kw: usize, i: usize) -> Option<Scope> {
-        let s = words.get(i).and_then(|w| value::scope(w));
+    fn scope(&mut self, kw: usize, i: usize) -> Option<Scope> {
+        let s = self.words.get(i).and_then(|w| value::scope(w));
         if s.is_none() {
-            self.bad(words, Expected::Scope, kw, i);
+            self.bad(Expected::Scope, kw, i);
         }
         s
     }
@@ -779,19 +811,20 @@ impl Parser {
             return;
         }
         let kw = words.first().copied().unwrap_or("");
+        let st = &mut St { out, words };
         let outcome = match self.stack.last().map(|f| f.block) {
-            None => self.top(out, words),
-            Some(Block::GlobalDefs) => self.global(out, words),
-            Some(Block::SyncGroup(g)) => self.sync_group(out, words, usize::from(g)),
-            Some(Block::GroupList(g)) => self.group_list(out, words, usize::from(g)),
-            Some(Block::Instance(i)) => self.instance(out, words, usize::from(i)),
-            Some(Block::Vips(i)) => self.vip(out, words, usize::from(i)),
-            Some(Block::Routes(i)) => self.route(out, words, usize::from(i)),
-            Some(Block::Peers(i)) => self.peer(out, words, usize::from(i)),
-            Some(Block::TrackIf(i)) => self.track(out, words, usize::from(i)),
-            Some(Block::Auth(i)) => self.auth(out, words, usize::from(i)),
-            Some(Block::Sync) => self.sync_stmt(out, words),
-            Some(Block::SyncFilter) => self.sync_filter(out, words),
+            None => self.top(st),
+            Some(Block::GlobalDefs) => self.global(st),
+            Some(Block::SyncGroup(g)) => self.sync_group(st, usize::from(g)),
+            Some(Block::GroupList(g)) => self.group_list(st, usize::from(g)),
+            Some(Block::Instance(i)) => self.instance(st, usize::from(i)),
+            Some(Block::Vips(i)) => self.vip(st, usize::from(i)),
+            Some(Block::Routes(i)) => self.route(st, usize::from(i)),
+            Some(Block::Peers(i)) => self.peer(st, usize::from(i)),
+            Some(Block::TrackIf(i)) => self.track(st, usize::from(i)),
+            Some(Block::Auth(i)) => self.auth(st, usize::from(i)),
+            Some(Block::Sync) => self.sync_stmt(st),
+            Some(Block::SyncFilter) => self.sync_filter(st),
             Some(Block::Skip) => Outcome::Ignored,
         };
         // The block this statement opens (a skipped one if none).
@@ -819,66 +852,69 @@ impl Parser {
 
     /// `words[0]` is not a keyword of this block (or one of `unsupported`).
     #[inline(never)]
-    fn unknown(out: &mut Out<'_, '_>, words: &[&str], unsupported: &str) -> Outcome {
+    fn unknown(out: &mut St<'_, '_, '_, '_>, unsupported: &str) -> Outcome {
+        let words = out.words;
         let kind = if listed(unsupported, words.first().copied().unwrap_or("")) {
             K::Unsupported
         } else {
             K::UnknownKeyword
         };
-        out.warn(words, kind, 0, NO);
+        out.warn(kind, 0, NO);
         Outcome::Ignored
     }
 
     #[inline(never)]
-    fn top(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+    fn top(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
         match TopKw::find(kw) {
             Some(TopKw::GlobalDefs) => {
-                out.none(words);
+                out.none();
                 Outcome::Block(Block::GlobalDefs)
             }
-            Some(TopKw::SyncGroup) => self.new_group(out, words),
-            Some(TopKw::Instance) => self.new_instance(out, words),
-            Some(TopKw::Sync) => self.new_sync(out, words),
+            Some(TopKw::SyncGroup) => self.new_group(out),
+            Some(TopKw::Instance) => self.new_instance(out),
+            Some(TopKw::Sync) => self.new_sync(out),
             Some(TopKw::Version) => {
-                self.global_version(out, words);
+                self.global_version(out);
                 Outcome::Simple
             }
-            None => Self::unknown(out, words, UNSUPPORTED_TOP),
+            None => Self::unknown(out, UNSUPPORTED_TOP),
         }
     }
 
-    fn global_version(&mut self, out: &mut Out<'_, '_>, words: &[&str]) {
-        out.once(words, &mut self.global_meta.seen, GlobalKw::Version as u32);
-        if let Some(v) = out.uint(words, 2, 3) {
+    fn global_version(&mut self, out: &mut St<'_, '_, '_, '_>) {
+        out.once(&mut self.global_meta.seen, GlobalKw::Version as u32);
+        if let Some(v) = out.uint(2, 3) {
             self.config.global.vrrp_version = if v == 2 { Version::V2 } else { Version::V3 };
             self.global_version_set = true;
         }
     }
 
     #[inline(never)]
-    fn global(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+    fn global(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
         let Some(k) = GlobalKw::find(kw) else {
-            return Self::unknown(out, words, UNSUPPORTED_GLOBAL);
+            return Self::unknown(out, UNSUPPORTED_GLOBAL);
         };
         if k == GlobalKw::Version {
-            self.global_version(out, words);
+            self.global_version(out);
             return Outcome::Simple;
         }
-        out.once(words, &mut self.global_meta.seen, k as u32);
+        out.once(&mut self.global_meta.seen, k as u32);
         let g = &mut self.config.global;
         match k {
             GlobalKw::RouterId => {
-                if let Some(v) = out.one(words, Expected::RouterId) {
+                if let Some(v) = out.one(Expected::RouterId) {
                     match String::try_from(v) {
                         Ok(s) if !v.is_empty() => g.router_id = Some(s),
-                        _ => out.bad(words, Expected::RouterId, 0, 1),
+                        _ => out.bad(Expected::RouterId, 0, 1),
                     }
                 }
             }
             GlobalKw::V3Checksum => {
-                if let Some(b) = out.opt_bool(words) {
+                if let Some(b) = out.opt_bool() {
                     g.v3_checksum_as_v2 = b;
                     self.global_v3cs_set = true;
                 }
@@ -891,7 +927,7 @@ impl Parser {
                     _ => 255,
                 };
                 let min = u32::from(max == 255);
-                if let Some(v) = out.uint(words, min, max) {
+                if let Some(v) = out.uint(min, max) {
                     match k {
                         GlobalKw::GarpDelay => g.garp_master_delay_s = v as u16,
                         GlobalKw::GarpRepeat => g.garp_master_repeat = v as u8,
@@ -905,23 +941,23 @@ impl Parser {
     }
     /// The name of a new block, `words[1]` (missing/invalid reported).
     #[inline(never)]
-    fn block_name<'t>(out: &mut Out<'_, '_>, words: &[&'t str]) -> Option<&'t str> {
-        let raw = out.one(words, Expected::Name)?;
+    fn block_name<'t>(out: &mut St<'_, '_, '_, 't>) -> Option<&'t str> {
+        let raw = out.one(Expected::Name)?;
         if !value::name(raw) {
-            out.bad(words, Expected::Name, 0, 1);
+            out.bad(Expected::Name, 0, 1);
             return None;
         }
         Some(raw)
     }
 
     #[inline(never)]
-    fn new_group(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        let Some(raw) = Self::block_name(out, words) else {
+    fn new_group(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+        let Some(raw) = Self::block_name(out) else {
             return Outcome::Ignored;
         };
         let groups = &mut self.config.sync_groups;
         if groups.iter().any(|g| g.name == *raw) {
-            out.err(words, K::Duplicate, 0, 1);
+            out.err(K::Duplicate, 0, 1);
             return Outcome::Ignored;
         }
         let g = groups.len();
@@ -930,7 +966,7 @@ impl Parser {
             members: Vec::new(),
         };
         if groups.push(group).is_err() {
-            out.err(words, K::TooMany(Limit::SyncGroups), 0, 1);
+            out.err(K::TooMany(Limit::SyncGroups), 0, 1);
             return Outcome::Ignored;
         }
         if let Some(group) = groups.last_mut() {
@@ -942,32 +978,34 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn sync_group(&mut self, out: &mut Out<'_, '_>, words: &[&str], g: usize) -> Outcome {
+    fn sync_group(&mut self, out: &mut St<'_, '_, '_, '_>, g: usize) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
         if kw == "group" {
-            out.none(words);
+            out.none();
             Outcome::Block(Block::GroupList(g as u8))
         } else {
-            Self::unknown(out, words, UNSUPPORTED_GROUP)
+            Self::unknown(out, UNSUPPORTED_GROUP)
         }
     }
 
     #[inline(never)]
-    fn group_list(&mut self, out: &mut Out<'_, '_>, words: &[&str], g: usize) -> Outcome {
+    fn group_list(&mut self, out: &mut St<'_, '_, '_, '_>, g: usize) -> Outcome {
+        let words = out.words;
         let Some(meta) = self.group_meta.get_mut(g) else {
             return Outcome::Simple;
         };
         for (i, &w) in words.iter().enumerate() {
             if !value::name(w) {
-                out.bad(words, Expected::Name, GROUP, i);
+                out.bad(Expected::Name, GROUP, i);
                 continue;
             }
             if meta.members.iter().any(|(n, _)| *n == *w) {
-                out.err(words, K::Duplicate, GROUP, i);
+                out.err(K::Duplicate, GROUP, i);
                 continue;
             }
             if meta.members.push((Name::new(), out.loc())).is_err() {
-                out.err(words, K::TooMany(Limit::GroupMembers), GROUP, i);
+                out.err(K::TooMany(Limit::GroupMembers), GROUP, i);
             } else if let Some((n, _)) = meta.members.last_mut() {
                 let _ = n.push_str(w);
             }
@@ -976,18 +1014,18 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn new_instance(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        let Some(raw) = Self::block_name(out, words) else {
+    fn new_instance(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+        let Some(raw) = Self::block_name(out) else {
             return Outcome::Ignored;
         };
         let instances = &mut self.config.instances;
         if instances.iter().any(|i| i.name == *raw) {
-            out.err(words, K::Duplicate, 0, 1);
+            out.err(K::Duplicate, 0, 1);
             return Outcome::Ignored;
         }
         let i = instances.len();
         if instances.push(new_instance()).is_err() {
-            out.err(words, K::TooMany(Limit::Instances), 0, 1);
+            out.err(K::TooMany(Limit::Instances), 0, 1);
             return Outcome::Ignored;
         }
         if let Some(inst) = instances.last_mut() {
@@ -1002,7 +1040,8 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn instance(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+    fn instance(&mut self, out: &mut St<'_, '_, '_, '_>, i: usize) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
         let (Some(inst), Some(meta)) =
             (self.config.instances.get_mut(i), self.inst_meta.get_mut(i))
@@ -1010,10 +1049,10 @@ impl Parser {
             return Outcome::Ignored;
         };
         let Some(k) = InstKw::find(kw) else {
-            return Self::unknown(out, words, UNSUPPORTED_INSTANCE);
+            return Self::unknown(out, UNSUPPORTED_INSTANCE);
         };
         if k as u32 <= InstKw::GarpRefreshRepeat as u32 {
-            out.once(words, &mut meta.seen, k as u32);
+            out.once(&mut meta.seen, k as u32);
         }
         // The unsigned-integer keywords: one range lookup and one call.
         // (`v3_checksum_as_v2` and `garp_*` go straight into `inst`: their
@@ -1028,7 +1067,7 @@ impl Parser {
             _ => None,
         };
         if let Some((min, max)) = range {
-            if let Some(v) = out.uint(words, min, max) {
+            if let Some(v) = out.uint(min, max) {
                 match k {
                     InstKw::Vrid => inst.vrid = v as u8,
                     InstKw::Priority => inst.priority = v as u8,
@@ -1042,12 +1081,12 @@ impl Parser {
         }
         let block = match k {
             InstKw::State => {
-                if let Some(v) = out.one(words, Expected::Name) {
+                if let Some(v) = out.one(Expected::Name) {
                     inst.initial_state = if v.eq_ignore_ascii_case("MASTER") {
                         InitialState::Master
                     } else {
                         if !v.eq_ignore_ascii_case("BACKUP") {
-                            out.warn(words, K::UnknownState, 0, 1);
+                            out.warn(K::UnknownState, 0, 1);
                         }
                         InitialState::Backup
                     };
@@ -1055,71 +1094,69 @@ impl Parser {
                 return Outcome::Simple;
             }
             InstKw::Interface => {
-                if out.one(words, Expected::InterfaceName).is_some() {
-                    out.ifname(words, 0, 1, &mut inst.interface);
+                if out.one(Expected::InterfaceName).is_some() {
+                    out.ifname(0, 1, &mut inst.interface);
                 }
                 return Outcome::Simple;
             }
             InstKw::Advert => {
                 let e = Expected::Seconds { max: 65535 };
-                if let Some(v) = out.one(words, e) {
+                if let Some(v) = out.one(e) {
                     match value::seconds_micros(v, 65535) {
                         Some(m) if m > 0 => {
                             meta.advert_micros = Some(m);
                             meta.advert_loc = out.loc();
                         }
-                        _ => out.bad(words, e, 0, 1),
+                        _ => out.bad(e, 0, 1),
                     }
                 }
                 return Outcome::Simple;
             }
             InstKw::Version => {
-                if let Some(v) = out.one(words, Expected::Version) {
+                if let Some(v) = out.one(Expected::Version) {
                     match v {
                         "2" => meta.version = Some(Version::V2),
                         "3" => meta.version = Some(Version::V3),
-                        _ => out.bad(words, Expected::Version, 0, 1),
+                        _ => out.bad(Expected::Version, 0, 1),
                     }
                     meta.version_loc = out.loc();
                 }
                 return Outcome::Simple;
             }
             InstKw::Preempt => {
-                out.none(words);
+                out.none();
                 // `preempt` or `nopreempt`.
                 inst.preempt = kw.len() == 7;
                 return Outcome::Simple;
             }
             InstKw::PreemptDelay => {
                 let e = Expected::Seconds { max: 1000 };
-                if let Some(v) = out.one(words, e) {
+                if let Some(v) = out.one(e) {
                     match value::seconds_micros(v, 1000) {
                         Some(m) => {
                             // At most 1000 s: the microseconds fit a u32.
                             inst.preempt_delay_ms = m / 1000;
                             meta.preempt_delay_set = m > 0;
                         }
-                        None => out.bad(words, e, 0, 1),
+                        None => out.bad(e, 0, 1),
                     }
                 }
                 return Outcome::Simple;
             }
             InstKw::Accept => {
-                out.none(words);
+                out.none();
                 // `accept` or `no_accept`.
                 inst.accept = kw.len() == 6;
                 return Outcome::Simple;
             }
             InstKw::V3Checksum => {
-                if let Some(b) = out.opt_bool(words) {
+                if let Some(b) = out.opt_bool() {
                     inst.v3_checksum_as_v2 = b;
                 }
                 return Outcome::Simple;
             }
             InstKw::SrcIp => {
-                if out.one(words, Expected::IpAddress).is_some()
-                    && out.ip(words, 0, 1, &mut inst.src_ip)
-                {
+                if out.one(Expected::IpAddress).is_some() && out.ip(0, 1, &mut inst.src_ip) {
                     meta.src_loc = out.loc();
                 }
                 return Outcome::Simple;
@@ -1141,42 +1178,43 @@ impl Parser {
             }
         };
         // A block keyword.
-        out.none(words);
+        out.none();
         Outcome::Block(block)
     }
 
     #[inline(never)]
-    fn auth(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+    fn auth(&mut self, out: &mut St<'_, '_, '_, '_>, i: usize) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
         let Some(meta) = self.inst_meta.get_mut(i) else {
             return Outcome::Ignored;
         };
         let Some(k) = AuthKw::find(kw) else {
-            return Self::unknown(out, words, "");
+            return Self::unknown(out, "");
         };
-        out.once(words, &mut meta.seen, AUTH_SEEN + k as u32);
+        out.once(&mut meta.seen, AUTH_SEEN + k as u32);
         match k {
             AuthKw::Type => {
-                if let Some(v) = out.one(words, Expected::AuthType) {
+                if let Some(v) = out.one(Expected::AuthType) {
                     if v.eq_ignore_ascii_case("PASS") {
                         meta.auth_type_pass = Some(true);
                     } else {
                         meta.auth_type_pass = Some(false);
-                        out.bad(words, Expected::AuthType, 0, 1);
+                        out.bad(Expected::AuthType, 0, 1);
                     }
                 }
             }
             AuthKw::Pass => {
-                if let Some(v) = out.one(words, Expected::Password) {
+                if let Some(v) = out.one(Expected::Password) {
                     if v.is_empty() {
-                        out.bad(words, Expected::Password, 0, 1);
+                        out.bad(Expected::Password, 0, 1);
                     } else {
                         let mut pass = [0u8; AUTH_PASS_LEN];
                         for (d, s) in pass.iter_mut().zip(v.bytes()) {
                             *d = s;
                         }
                         if v.len() > AUTH_PASS_LEN {
-                            out.warn(words, K::PasswordTruncated, 0, NO);
+                            out.warn(K::PasswordTruncated, 0, NO);
                         }
                         meta.auth_pass = Some(pass);
                     }
@@ -1186,7 +1224,8 @@ impl Parser {
         Outcome::Simple
     }
     #[inline(never)]
-    fn vip(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+    fn vip(&mut self, out: &mut St<'_, '_, '_, '_>, i: usize) -> Outcome {
+        let words = out.words;
         let (Some(inst), Some(meta)) =
             (self.config.instances.get_mut(i), self.inst_meta.get_mut(i))
         else {
@@ -1202,7 +1241,7 @@ impl Parser {
             label: None,
         };
         if !value::prefix(first, &mut vip.addr, &mut vip.prefix_len) {
-            out.bad(words, Expected::Prefix, VIPS, 0);
+            out.bad(Expected::Prefix, VIPS, 0);
             return Outcome::Simple;
         }
         let prefix_len = vip.prefix_len;
@@ -1236,37 +1275,37 @@ impl Parser {
                         _ => None,
                     };
                     if brd.is_none() {
-                        out.bad(words, Expected::Broadcast, o, k);
+                        out.bad(Expected::Broadcast, o, k);
                         return Outcome::Simple;
                     }
                     vip.broadcast = brd;
                 }
                 Some(VipOpt::Dev) => {
-                    if !out.ifname(words, o, k, vip.dev.insert(IfName::new())) {
+                    if !out.ifname(o, k, vip.dev.insert(IfName::new())) {
                         return Outcome::Simple;
                     }
                 }
-                Some(VipOpt::Scope) => match out.scope(words, o, k) {
+                Some(VipOpt::Scope) => match out.scope(o, k) {
                     Some(s) => vip.scope = Some(s),
                     None => return Outcome::Simple,
                 },
                 Some(VipOpt::Label) => {
                     if !value::label(arg.unwrap_or(""), vip.label.insert(IfName::new())) {
-                        out.bad(words, Expected::Label, o, k);
+                        out.bad(Expected::Label, o, k);
                         return Outcome::Simple;
                     }
                     if v4.is_none() {
                         vip.label = None;
-                        out.warn(words, K::Unsupported, VIPS, LABEL);
+                        out.warn(K::Unsupported, VIPS, LABEL);
                     }
                 }
                 Some(VipOpt::Flag) => {
-                    out.warn(words, K::Unsupported, VIPS, o);
+                    out.warn(K::Unsupported, VIPS, o);
                     continue;
                 }
-                Some(VipOpt::WithArg) => out.warn(words, K::Unsupported, VIPS, o),
+                Some(VipOpt::WithArg) => out.warn(K::Unsupported, VIPS, o),
                 None => {
-                    out.bad(words, Expected::AddressOption, VIPS, o);
+                    out.bad(Expected::AddressOption, VIPS, o);
                     return Outcome::Simple;
                 }
             }
@@ -1280,19 +1319,20 @@ impl Parser {
         };
         match meta.family {
             Some(f) if f != family => {
-                out.err(words, K::MixedFamilies, VIPS, 0);
+                out.err(K::MixedFamilies, VIPS, 0);
                 return Outcome::Simple;
             }
             _ => meta.family = Some(family),
         }
         if inst.virtual_addresses.push(vip).is_err() {
-            out.err(words, K::TooMany(Limit::VirtualAddresses), VIPS, 0);
+            out.err(K::TooMany(Limit::VirtualAddresses), VIPS, 0);
         }
         Outcome::Simple
     }
 
     #[inline(never)]
-    fn route(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+    fn route(&mut self, out: &mut St<'_, '_, '_, '_>, i: usize) -> Outcome {
+        let words = out.words;
         let Some(inst) = self.config.instances.get_mut(i) else {
             return Outcome::Ignored;
         };
@@ -1335,13 +1375,13 @@ impl Parser {
                     } else {
                         (&mut r.via, &mut via_at)
                     };
-                    if !out.ip(words, o, k, dst) {
+                    if !out.ip(o, k, dst) {
                         return Outcome::Simple;
                     }
                     *at = k;
                 }
                 Some(RouteOpt::Dev) => {
-                    if !out.ifname(words, o, k, r.dev.insert(IfName::new())) {
+                    if !out.ifname(o, k, r.dev.insert(IfName::new())) {
                         return Outcome::Simple;
                     }
                 }
@@ -1352,19 +1392,19 @@ impl Parser {
                             min: 0,
                             max: i64::from(u32::MAX),
                         };
-                        out.bad(words, e, o, k);
+                        out.bad(e, o, k);
                         return Outcome::Simple;
                     }
                 },
                 Some(RouteOpt::Table) => match arg.and_then(value::table) {
                     Some(t) => r.table = Some(t),
                     None => {
-                        out.bad(words, Expected::Table, o, k);
+                        out.bad(Expected::Table, o, k);
                         return Outcome::Simple;
                     }
                 },
                 Some(RouteOpt::Scope) => {
-                    let Some(sc) = out.scope(words, o, k) else {
+                    let Some(sc) = out.scope(o, k) else {
                         return Outcome::Simple;
                     };
                     r.scope = Some(sc);
@@ -1374,30 +1414,30 @@ impl Parser {
                     continue;
                 }
                 Some(RouteOpt::NoTrack) => {
-                    out.warn(words, K::Unsupported, ROUTES, o);
+                    out.warn(K::Unsupported, ROUTES, o);
                     continue;
                 }
-                Some(RouteOpt::WithArg) => out.warn(words, K::Unsupported, ROUTES, o),
+                Some(RouteOpt::WithArg) => out.warn(K::Unsupported, ROUTES, o),
                 None => {
                     let to = w == "to";
                     // The index of the destination word.
                     let t = if to { k } else { o };
                     let Some(target) = words.get(t).copied() else {
-                        out.bad(words, Expected::Prefix, o, NO);
+                        out.bad(Expected::Prefix, o, NO);
                         return Outcome::Simple;
                     };
                     if dst_at.is_some() {
-                        out.bad(words, Expected::RouteOption, ROUTES, o);
+                        out.bad(Expected::RouteOption, ROUTES, o);
                         return Outcome::Simple;
                     }
                     if target == "default" {
                         is_default = true;
                     } else if value::prefix(target, &mut r.dst, &mut r.dst_len) {
                     } else if to {
-                        out.bad(words, Expected::Prefix, o, t);
+                        out.bad(Expected::Prefix, o, t);
                         return Outcome::Simple;
                     } else {
-                        out.bad(words, Expected::RouteOption, ROUTES, o);
+                        out.bad(Expected::RouteOption, ROUTES, o);
                         return Outcome::Simple;
                     }
                     dst_at = Some(t);
@@ -1410,7 +1450,7 @@ impl Parser {
             k += 1;
         }
         let Some(dst_at) = dst_at else {
-            out.bad(words, Expected::Prefix, ROUTES, NO);
+            out.bad(Expected::Prefix, ROUTES, NO);
             return Outcome::Simple;
         };
         if is_default {
@@ -1422,46 +1462,48 @@ impl Parser {
         let family = Family::of(&r.dst);
         for (a, at) in [(&r.src, src_at), (&r.via, via_at)] {
             if a.as_ref().is_some_and(|a| Family::of(a) != family) {
-                out.err(words, K::RouteFamily, ROUTES, at);
+                out.err(K::RouteFamily, ROUTES, at);
                 return Outcome::Simple;
             }
         }
         if inst.virtual_routes.push(r).is_err() {
-            out.err(words, K::TooMany(Limit::VirtualRoutes), ROUTES, dst_at);
+            out.err(K::TooMany(Limit::VirtualRoutes), ROUTES, dst_at);
         }
         Outcome::Simple
     }
 
     #[inline(never)]
-    fn peer(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+    fn peer(&mut self, out: &mut St<'_, '_, '_, '_>, i: usize) -> Outcome {
+        let words = out.words;
         let Some(inst) = self.config.instances.get_mut(i) else {
             return Outcome::Ignored;
         };
         let mut a = None;
-        out.ip(words, PEERS, 0, &mut a);
+        out.ip(PEERS, 0, &mut a);
         let Some(addr) = a else {
             return Outcome::Simple;
         };
         let mut k = 1;
         while let Some(w) = words.get(k).copied() {
             if w == "min_ttl" || w == "max_ttl" {
-                out.warn(words, K::Unsupported, PEERS, k);
+                out.warn(K::Unsupported, PEERS, k);
                 k += 1;
             } else {
-                out.warn(words, K::ExtraValue, PEERS, k);
+                out.warn(K::ExtraValue, PEERS, k);
             }
             k += 1;
         }
         if inst.unicast_peers.contains(&addr) {
-            out.err(words, K::Duplicate, PEERS, 0);
+            out.err(K::Duplicate, PEERS, 0);
         } else if inst.unicast_peers.push(addr).is_err() {
-            out.err(words, K::TooMany(Limit::UnicastPeers), PEERS, 0);
+            out.err(K::TooMany(Limit::UnicastPeers), PEERS, 0);
         }
         Outcome::Simple
     }
 
     #[inline(never)]
-    fn track(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+    fn track(&mut self, out: &mut St<'_, '_, '_, '_>, i: usize) -> Outcome {
+        let words = out.words;
         let Some(inst) = self.config.instances.get_mut(i) else {
             return Outcome::Ignored;
         };
@@ -1470,7 +1512,7 @@ impl Parser {
             weight: 0,
             reverse: false,
         };
-        if !out.ifname(words, TRACK, 0, &mut t.name) {
+        if !out.ifname(TRACK, 0, &mut t.name) {
             return Outcome::Simple;
         }
         let mut k = 1;
@@ -1486,7 +1528,7 @@ impl Parser {
                                 min: -253,
                                 max: 253,
                             };
-                            out.bad(words, e, o, k);
+                            out.bad(e, o, k);
                             return Outcome::Simple;
                         }
                     }
@@ -1495,15 +1537,15 @@ impl Parser {
                 Some(TrackOpt::Reverse) => t.reverse = true,
                 Some(TrackOpt::NoReverse) => t.reverse = false,
                 None => {
-                    out.bad(words, Expected::TrackOption, TRACK, o);
+                    out.bad(Expected::TrackOption, TRACK, o);
                     return Outcome::Simple;
                 }
             }
         }
         if inst.track_interfaces.iter().any(|x| x.name == t.name) {
-            out.err(words, K::Duplicate, TRACK, 0);
+            out.err(K::Duplicate, TRACK, 0);
         } else if inst.track_interfaces.push(t).is_err() {
-            out.err(words, K::TooMany(Limit::TrackInterfaces), TRACK, 0);
+            out.err(K::TooMany(Limit::TrackInterfaces), TRACK, 0);
         }
         Outcome::Simple
     }

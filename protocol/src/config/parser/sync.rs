@@ -7,7 +7,7 @@ use super::super::diag::{DiagnosticKind as K, Expected, Limit};
 use super::super::kw::{FilterKw, SyncKw};
 use super::super::types::*;
 use super::super::value;
-use super::{Block, Late, Out, Outcome, Parser, Sink, SyncMeta, KEY_FILE, NO, SYNC};
+use super::{Block, Late, Outcome, Parser, Sink, St, SyncMeta, KEY_FILE, NO, SYNC};
 
 /// Protocol names `conntrack_filter { protocol ... }` knows.
 const PROTOCOLS: [(&str, u8); 10] = [
@@ -61,10 +61,10 @@ fn hex_key(word: &str, key: &mut [u8; SYNC_KEY_LEN]) -> bool {
 
 impl Parser {
     #[inline(never)]
-    pub(super) fn new_sync(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        out.none(words);
+    pub(super) fn new_sync(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+        out.none();
         if self.config.sync.is_some() {
-            out.err(words, K::Duplicate, SYNC, SYNC);
+            out.err(K::Duplicate, SYNC, SYNC);
             return Outcome::Ignored;
         }
         self.sync_meta = SyncMeta {
@@ -88,29 +88,30 @@ impl Parser {
     }
 
     #[inline(never)]
-    pub(super) fn sync_stmt(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+    pub(super) fn sync_stmt(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
         let Some(d) = self.config.sync.as_mut() else {
             return Outcome::Ignored;
         };
         let m = &mut self.sync_meta;
         let Some(k) = SyncKw::find(kw) else {
-            return Self::unknown(out, words, "");
+            return Self::unknown(out, "");
         };
         if k as u32 <= SyncKw::BackupCmd as u32 {
-            out.once(words, &mut m.seen, k as u32);
+            out.once(&mut m.seen, k as u32);
         }
         match k {
             SyncKw::Interface => {
                 // (An invalid name is an error: what is left does not matter.)
-                if out.one(words, Expected::InterfaceName).is_some() {
-                    out.ifname(words, 0, 1, d.interface.insert(IfName::new()));
+                if out.one(Expected::InterfaceName).is_some() {
+                    out.ifname(0, 1, d.interface.insert(IfName::new()));
                 }
             }
             SyncKw::Local => {
-                if out.one(words, Expected::IpAddress).is_some() {
+                if out.one(Expected::IpAddress).is_some() {
                     let mut a = None;
-                    out.ip(words, 0, 1, &mut a);
+                    out.ip(0, 1, &mut a);
                     if let Some(ip) = a {
                         d.local_address = ip;
                         m.local_set = true;
@@ -118,18 +119,16 @@ impl Parser {
                 }
             }
             SyncKw::Peer => {
-                if out.one(words, Expected::IpAddress).is_some() {
+                if out.one(Expected::IpAddress).is_some() {
                     let mut a = None;
-                    out.ip(words, 0, 1, &mut a);
+                    out.ip(0, 1, &mut a);
                     match a {
                         None => {}
-                        Some(ip) if d.peer_addresses.contains(&ip) => {
-                            out.err(words, K::Duplicate, 0, 1)
-                        }
+                        Some(ip) if d.peer_addresses.contains(&ip) => out.err(K::Duplicate, 0, 1),
                         Some(ip) => {
                             let n = d.peer_addresses.len();
                             if d.peer_addresses.push(ip).is_err() {
-                                out.err(words, K::TooMany(Limit::SyncPeers), 0, 1);
+                                out.err(K::TooMany(Limit::SyncPeers), 0, 1);
                             } else if let Some(l) = m.peer_locs.get_mut(n) {
                                 *l = out.loc();
                             }
@@ -138,7 +137,7 @@ impl Parser {
                 }
             }
             SyncKw::Port => {
-                if let Some(v) = out.uint(words, 1, u32::from(u16::MAX)) {
+                if let Some(v) = out.uint(1, u32::from(u16::MAX)) {
                     d.port = v as u16;
                 }
             }
@@ -149,7 +148,7 @@ impl Parser {
                 } else {
                     Expected::FileName
                 };
-                let Some(v) = out.one(words, e) else {
+                let Some(v) = out.one(e) else {
                     return Outcome::Simple;
                 };
                 // Parsed in place: an invalid value or a conflict is an
@@ -164,38 +163,38 @@ impl Parser {
                     SyncKey::File(p) => path(v, p),
                 };
                 if !ok {
-                    out.bad(words, e, 0, 1);
+                    out.bad(e, 0, 1);
                     return Outcome::Simple;
                 }
                 let from = 1 + u8::from(inline);
                 if m.key_from != 0 && m.key_from != from {
                     let prev = if inline { KEY_FILE } else { KEY_FILE + 1 };
-                    out.err(words, K::Conflict, 0, prev);
+                    out.err(K::Conflict, 0, prev);
                 } else {
                     if m.key_from != 0 {
-                        out.warn(words, K::Repeated, 0, NO);
+                        out.warn(K::Repeated, 0, NO);
                     }
                     m.key_from = from;
                 }
             }
             SyncKw::Capacity => {
-                if let Some(v) = out.uint(words, 1, MAX_CONNTRACK_CAPACITY) {
+                if let Some(v) = out.uint(1, MAX_CONNTRACK_CAPACITY) {
                     d.conntrack_capacity = v;
                 }
             }
             SyncKw::Filter => {
-                out.none(words);
+                out.none();
                 return Outcome::Block(Block::SyncFilter);
             }
             SyncKw::LeaseFile => {
-                if let Some(v) = out.one(words, Expected::FileName) {
+                if let Some(v) = out.one(Expected::FileName) {
                     if !path(v, d.lease_file.insert(Path::new())) {
-                        out.bad(words, Expected::FileName, 0, 1);
+                        out.bad(Expected::FileName, 0, 1);
                     }
                 }
             }
             SyncKw::LeaseCapacity => {
-                if let Some(v) = out.uint(words, 1, MAX_LEASE_CAPACITY) {
+                if let Some(v) = out.uint(1, MAX_LEASE_CAPACITY) {
                     d.lease_capacity = v;
                 }
             }
@@ -218,7 +217,7 @@ impl Parser {
                     fits &= cmd.push_str(w).is_ok();
                 }
                 if cmd.trim().is_empty() || !fits || cmd.chars().any(|c| c.is_control()) {
-                    out.bad(words, Expected::Command, 0, 1);
+                    out.bad(Expected::Command, 0, 1);
                 }
             }
         }
@@ -226,14 +225,15 @@ impl Parser {
     }
 
     #[inline(never)]
-    pub(super) fn sync_filter(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+    pub(super) fn sync_filter(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
         let Some(d) = self.config.sync.as_mut() else {
             return Outcome::Ignored;
         };
         let f = &mut d.conntrack_filter;
         let Some(k) = FilterKw::find(kw) else {
-            return Self::unknown(out, words, "");
+            return Self::unknown(out, "");
         };
         // One loop for both lists: each value is added once.
         let proto = k == FilterKw::Protocol;
@@ -243,7 +243,7 @@ impl Parser {
             Expected::Prefix
         };
         if words.len() < 2 {
-            out.bad(words, e, 0, 1);
+            out.bad(e, 0, 1);
         }
         for i in 1..words.len() {
             let w = words.get(i).copied().unwrap_or("");
@@ -264,7 +264,7 @@ impl Parser {
                 }
             };
             match full {
-                None => out.bad(words, e, 0, i),
+                None => out.bad(e, 0, i),
                 Some(false) => {}
                 Some(true) => {
                     let l = if proto {
@@ -272,7 +272,7 @@ impl Parser {
                     } else {
                         Limit::IgnoredAddresses
                     };
-                    out.err(words, K::TooMany(l), 0, i);
+                    out.err(K::TooMany(l), 0, i);
                 }
             }
         }
