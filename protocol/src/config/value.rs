@@ -10,11 +10,6 @@ use heapless::String;
 
 use super::types::{Scope, IFNAME_LEN, NAME_LEN};
 
-/// Whether `s` is ASCII digits only (true for "").
-fn all_digits(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// An unsigned decimal integer (digits only, no sign) up to `u32::MAX`
 /// (every range the configuration accepts fits; larger is out of range
 /// anyway, and u64 arithmetic is long code on 32-bit CPUs).
@@ -53,20 +48,29 @@ pub(crate) fn int(word: &str) -> Option<i32> {
 /// (keepalived's resolution). `None` above `max_secs`. Saturates at
 /// `u32::MAX` (4294.967295 s: beyond every limit the parser applies to it).
 pub(crate) fn seconds_micros(word: &str, max_secs: u32) -> Option<u32> {
-    let (whole, frac) = word.split_once('.').unwrap_or((word, ""));
-    if !all_digits(whole) || !all_digits(frac) || (whole.is_empty() && frac.is_empty()) {
-        return None;
-    }
-    let secs = if whole.is_empty() { 0 } else { uint(whole)? };
-    // At most 999_999: fits u32 (cheaper than u64 on 32-bit CPUs).
+    // One pass: whole seconds, then (after the one `.`) the fraction.
+    let mut secs: u32 = 0;
+    // At most 999_999.
     let mut micros: u32 = 0;
     let mut scale: u32 = 100_000;
-    for b in frac.bytes() {
-        micros += u32::from(b - b'0') * scale;
-        scale /= 10;
+    let mut frac = false;
+    let mut digits = false;
+    for b in word.bytes() {
+        if b == b'.' && !frac {
+            frac = true;
+            continue;
+        }
+        let d = char::from(b).to_digit(10)?;
+        digits = true;
+        if frac {
+            micros += d * scale;
+            scale /= 10;
+        } else {
+            secs = secs.checked_mul(10)?.checked_add(d)?;
+        }
     }
     // Above `max_secs` (a fraction past it included)?
-    if secs > max_secs || (secs == max_secs && micros > 0) {
+    if !digits || secs > max_secs || (secs == max_secs && micros > 0) {
         return None;
     }
     Some(secs.saturating_mul(1_000_000).saturating_add(micros))
@@ -232,6 +236,14 @@ mod tests {
         assert_eq!(seconds_micros("", 1000), None);
         assert_eq!(seconds_micros("1e3", 1000), None);
         assert_eq!(seconds_micros("-1", 1000), None);
+        assert_eq!(seconds_micros("1.2.3", 1000), None);
+        assert_eq!(seconds_micros("1..", 1000), None);
+        assert_eq!(seconds_micros("..5", 1000), None);
+        assert_eq!(seconds_micros("0.", 1000), Some(0));
+        assert_eq!(seconds_micros(".0", 1000), Some(0));
+        assert_eq!(seconds_micros("+1", 1000), None);
+        assert_eq!(seconds_micros(" 1", 1000), None);
+        assert_eq!(seconds_micros("1\u{0660}", 1000), None);
         assert_eq!(seconds_micros("99999999999999999999", 1000), None);
     }
 
