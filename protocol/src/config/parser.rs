@@ -688,51 +688,48 @@ impl Parser {
         let mut words: Vec<&'t str, MAX_WORDS> = Vec::new();
         let mut too_many = false;
         let mut first = true;
-        while let Some(tok) = toks.next() {
+        loop {
+            let tok = toks.next();
             let word = match tok {
-                Tok::Word(w) => Some(w),
-                Tok::Quoted(q) => {
+                Some(Tok::Word(w)) => w,
+                Some(Tok::Quoted(q)) => {
                     if q.contains('\\') {
                         out.emit(Severity::Warning, "", K::EscapeNotSupported, q);
                     }
-                    Some(q)
+                    q
                 }
-                Tok::Unterminated(r) => {
+                Some(Tok::Unterminated(r)) => {
                     out.emit(Severity::Error, "", K::UnterminatedQuote, r);
-                    Some(r)
+                    r
                 }
-                Tok::Open => {
-                    self.statement(out, &words, true, too_many);
-                    words.clear();
-                    too_many = false;
-                    None
-                }
-                Tok::Close => {
-                    if !words.is_empty() || too_many {
-                        self.statement(out, &words, false, too_many);
+                // `{`, `}` or the end of the line ends the statement (one
+                // call site for all three).
+                Some(Tok::Open) | Some(Tok::Close) | None => {
+                    let open = tok == Some(Tok::Open);
+                    if open || !words.is_empty() || too_many {
+                        self.statement(out, &words, open, too_many);
                     }
                     words.clear();
                     too_many = false;
-                    self.close(out);
-                    None
+                    match tok {
+                        None => return None,
+                        Some(Tok::Close) => self.close(out),
+                        _ => {}
+                    }
+                    first = false;
+                    continue;
                 }
             };
-            if let Some(w) = word {
-                if first && tok == Tok::Word("include") {
-                    return self.include(out, toks);
-                }
-                if words.push(w).is_err() && !too_many {
-                    too_many = true;
-                    let kw = words.first().copied().unwrap_or("");
-                    out.emit(Severity::Error, kw, K::TooMany(Limit::Words), w);
-                }
+            if first && tok == Some(Tok::Word("include")) {
+                return self.include(out, toks);
+            }
+            if words.push(word).is_err() && !too_many {
+                too_many = true;
+                let kw = words.first().copied().unwrap_or("");
+                out.emit(Severity::Error, kw, K::TooMany(Limit::Words), word);
             }
             first = false;
         }
-        if !words.is_empty() || too_many {
-            self.statement(out, &words, false, too_many);
-        }
-        None
     }
 
     fn include<'t>(&mut self, out: &mut Out<'_, '_>, mut toks: Tokens<'t>) -> Option<&'t str> {
