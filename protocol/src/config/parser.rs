@@ -809,17 +809,34 @@ impl Parser {
         }
         let kw = words.first().copied().unwrap_or("");
         let st = &mut St { out, words };
-        let outcome = match self.stack.last().map(|f| f.block) {
+        let block = self.stack.last().map(|f| f.block);
+        let outcome = match block {
             None => self.top(st),
             Some(Block::GlobalDefs) => self.global(st),
             Some(Block::SyncGroup(g)) => self.sync_group(st, usize::from(g)),
             Some(Block::GroupList(g)) => self.group_list(st, usize::from(g)),
-            Some(Block::Instance(i)) => self.instance(st, usize::from(i)),
-            Some(Block::Vips(i)) => self.vip(st, usize::from(i)),
-            Some(Block::Routes(i)) => self.route(st, usize::from(i)),
-            Some(Block::Peers(i)) => self.peer(st, usize::from(i)),
-            Some(Block::TrackIf(i)) => self.track(st, usize::from(i)),
-            Some(Block::Auth(i)) => self.auth(st, usize::from(i)),
+            Some(
+                Block::Instance(i)
+                | Block::Vips(i)
+                | Block::Routes(i)
+                | Block::Peers(i)
+                | Block::TrackIf(i)
+                | Block::Auth(i),
+            ) => {
+                // The instance's blocks: its entries looked up once, here.
+                let i = usize::from(i);
+                match (self.config.instances.get_mut(i), self.inst_meta.get_mut(i)) {
+                    (Some(inst), Some(meta)) => match block {
+                        Some(Block::Instance(_)) => Self::instance(st, inst, meta, i),
+                        Some(Block::Vips(_)) => Self::vip(st, inst, meta),
+                        Some(Block::Routes(_)) => Self::route(st, inst),
+                        Some(Block::Peers(_)) => Self::peer(st, inst),
+                        Some(Block::TrackIf(_)) => Self::track(st, inst),
+                        _ => Self::auth(st, meta),
+                    },
+                    _ => Outcome::Ignored,
+                }
+            }
             Some(Block::Sync) => self.sync_stmt(st),
             Some(Block::SyncFilter) => self.sync_filter(st),
             Some(Block::Skip) => Outcome::Ignored,
@@ -1037,14 +1054,14 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn instance(&mut self, out: &mut St<'_, '_, '_, '_>, i: usize) -> Outcome {
+    fn instance(
+        out: &mut St<'_, '_, '_, '_>,
+        inst: &mut Instance,
+        meta: &mut InstMeta,
+        i: usize,
+    ) -> Outcome {
         let words = out.words;
         let kw = words.first().copied().unwrap_or("");
-        let (Some(inst), Some(meta)) =
-            (self.config.instances.get_mut(i), self.inst_meta.get_mut(i))
-        else {
-            return Outcome::Ignored;
-        };
         let Some(k) = InstKw::find(kw) else {
             return Self::unknown(out, UNSUPPORTED_INSTANCE);
         };
@@ -1180,12 +1197,9 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn auth(&mut self, out: &mut St<'_, '_, '_, '_>, i: usize) -> Outcome {
+    fn auth(out: &mut St<'_, '_, '_, '_>, meta: &mut InstMeta) -> Outcome {
         let words = out.words;
         let kw = words.first().copied().unwrap_or("");
-        let Some(meta) = self.inst_meta.get_mut(i) else {
-            return Outcome::Ignored;
-        };
         let Some(k) = AuthKw::find(kw) else {
             return Self::unknown(out, "");
         };
@@ -1221,13 +1235,8 @@ impl Parser {
         Outcome::Simple
     }
     #[inline(never)]
-    fn vip(&mut self, out: &mut St<'_, '_, '_, '_>, i: usize) -> Outcome {
+    fn vip(out: &mut St<'_, '_, '_, '_>, inst: &mut Instance, meta: &mut InstMeta) -> Outcome {
         let words = out.words;
-        let (Some(inst), Some(meta)) =
-            (self.config.instances.get_mut(i), self.inst_meta.get_mut(i))
-        else {
-            return Outcome::Ignored;
-        };
         let first = words.first().copied().unwrap_or("");
         let mut vip = VirtualAddress {
             addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -1328,11 +1337,8 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn route(&mut self, out: &mut St<'_, '_, '_, '_>, i: usize) -> Outcome {
+    fn route(out: &mut St<'_, '_, '_, '_>, inst: &mut Instance) -> Outcome {
         let words = out.words;
-        let Some(inst) = self.config.instances.get_mut(i) else {
-            return Outcome::Ignored;
-        };
         let (kind, mut k) = match RouteTypeKw::find(words.first().copied().unwrap_or("")) {
             Some(RouteTypeKw::Blackhole) => (RouteType::Blackhole, 1),
             Some(RouteTypeKw::Unreachable) => (RouteType::Unreachable, 1),
@@ -1470,11 +1476,8 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn peer(&mut self, out: &mut St<'_, '_, '_, '_>, i: usize) -> Outcome {
+    fn peer(out: &mut St<'_, '_, '_, '_>, inst: &mut Instance) -> Outcome {
         let words = out.words;
-        let Some(inst) = self.config.instances.get_mut(i) else {
-            return Outcome::Ignored;
-        };
         let mut a = None;
         out.ip(PEERS, 0, &mut a);
         let Some(addr) = a else {
@@ -1499,11 +1502,8 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn track(&mut self, out: &mut St<'_, '_, '_, '_>, i: usize) -> Outcome {
+    fn track(out: &mut St<'_, '_, '_, '_>, inst: &mut Instance) -> Outcome {
         let words = out.words;
-        let Some(inst) = self.config.instances.get_mut(i) else {
-            return Outcome::Ignored;
-        };
         let mut t = TrackInterface {
             name: IfName::new(),
             weight: 0,
