@@ -837,8 +837,13 @@ impl Parser {
                     _ => Outcome::Ignored,
                 }
             }
-            Some(Block::Sync) => self.sync_stmt(st),
-            Some(Block::SyncFilter) => self.sync_filter(st),
+            Some(Block::Sync | Block::SyncFilter) => match self.config.sync.as_mut() {
+                Some(d) if block == Some(Block::Sync) => {
+                    Self::sync_stmt(st, d, &mut self.sync_meta)
+                }
+                Some(d) => Self::sync_filter(st, &mut d.conntrack_filter),
+                None => Outcome::Ignored,
+            },
             Some(Block::Skip) => Outcome::Ignored,
         };
         // The block this statement opens (a skipped one if none).

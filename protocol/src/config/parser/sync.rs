@@ -88,13 +88,13 @@ impl Parser {
     }
 
     #[inline(never)]
-    pub(super) fn sync_stmt(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+    pub(super) fn sync_stmt(
+        out: &mut St<'_, '_, '_, '_>,
+        d: &mut SyncConfig,
+        m: &mut SyncMeta,
+    ) -> Outcome {
         let words = out.words;
         let kw = words.first().copied().unwrap_or("");
-        let Some(d) = self.config.sync.as_mut() else {
-            return Outcome::Ignored;
-        };
-        let m = &mut self.sync_meta;
         let Some(k) = SyncKw::find(kw) else {
             return Self::unknown(out, "");
         };
@@ -225,13 +225,9 @@ impl Parser {
     }
 
     #[inline(never)]
-    pub(super) fn sync_filter(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+    pub(super) fn sync_filter(out: &mut St<'_, '_, '_, '_>, f: &mut ConntrackFilter) -> Outcome {
         let words = out.words;
         let kw = words.first().copied().unwrap_or("");
-        let Some(d) = self.config.sync.as_mut() else {
-            return Outcome::Ignored;
-        };
-        let f = &mut d.conntrack_filter;
         let Some(k) = FilterKw::find(kw) else {
             return Self::unknown(out, "");
         };
