@@ -378,12 +378,10 @@ fn include(
         None => full,
     };
     // Matches: (start, end) of their paths in `rest`.
-    let mut found = [(0u32, 0u32); MAX_GLOB];
-    let mut count = 0;
+    let mut found: heapless::Vec<(u32, u32), MAX_GLOB> = heapless::Vec::new();
     let mut names_len = 0;
     if !has_wildcard(last) {
-        found[0] = (0, 0);
-        count = 1;
+        let _ = found.push((0, 0));
     } else {
         let (dir, prefix): (&[u8], &[u8]) = match slash {
             Some(0) => (b"/", b"/"),
@@ -404,14 +402,13 @@ fn include(
             {
                 return;
             }
-            if count == MAX_GLOB {
+            if found.is_full() {
                 too_many = true;
                 return;
             }
             let start = names_len;
             if put(rest, &mut names_len, prefix) && put(rest, &mut names_len, name) {
-                found[count] = (start as u32, names_len as u32);
-                count += 1;
+                let _ = found.push((start as u32, names_len as u32));
             } else {
                 overflow = true;
             }
@@ -429,7 +426,7 @@ fn include(
         // Insertion sort by path (small: no sort machinery in the binary).
         let names: &[u8] = rest;
         let key = |e: (u32, u32)| names.get(e.0 as usize..e.1 as usize).unwrap_or(&[]);
-        for i in 1..count {
+        for i in 1..found.len() {
             let mut j = i;
             while j > 0 && key(found[j - 1]) > key(found[j]) {
                 found.swap(j - 1, j);
@@ -440,7 +437,7 @@ fn include(
     let (names, mut free) = rest.split_at_mut(names_len);
     let names: &[u8] = names;
     let mut used = len + names_len;
-    for &(a, b) in &found[..count] {
+    for &(a, b) in &found {
         let path = if b == 0 {
             full
         } else {
@@ -457,7 +454,7 @@ fn include(
         used += n;
         free = rest.get_mut(n..).unwrap_or(&mut []);
     }
-    Ok((used, count))
+    Ok((used, found.len()))
 }
 
 /// Reports what the configuration asks for that this port cannot do yet
