@@ -631,7 +631,7 @@ impl Parser {
             if rest.is_empty() {
                 break Step::Done;
             }
-            let (line, len) = match rest.find('\n') {
+            let (line, len) = match rest.bytes().position(|b| b == b'\n') {
                 Some(n) => (rest.get(..n).unwrap_or(""), n + 1),
                 None => (rest, rest.len()),
             };
