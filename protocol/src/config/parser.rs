@@ -1485,12 +1485,12 @@ impl Parser {
         let words = out.words;
         let mut a = None;
         out.ip(PEERS, 0, &mut a);
-        let Some(addr) = a else {
+        let Some(addr) = &a else {
             return Outcome::Simple;
         };
         let mut k = 1;
         while let Some(w) = words.get(k).copied() {
-            if w == "min_ttl" || w == "max_ttl" {
+            if listed("min_ttl max_ttl", w) {
                 out.warn(K::Unsupported, PEERS, k);
                 k += 1;
             } else {
@@ -1498,9 +1498,9 @@ impl Parser {
             }
             k += 1;
         }
-        if inst.unicast_peers.contains(&addr) {
+        if inst.unicast_peers.contains(addr) {
             out.err(K::Duplicate, PEERS, 0);
-        } else if inst.unicast_peers.push(addr).is_err() {
+        } else if inst.unicast_peers.push(*addr).is_err() {
             out.err(K::TooMany(Limit::UnicastPeers), PEERS, 0);
         }
         Outcome::Simple

@@ -122,12 +122,12 @@ impl Parser {
                 if out.one(Expected::IpAddress).is_some() {
                     let mut a = None;
                     out.ip(0, 1, &mut a);
-                    match a {
+                    match &a {
                         None => {}
-                        Some(ip) if d.peer_addresses.contains(&ip) => out.err(K::Duplicate, 0, 1),
+                        Some(ip) if d.peer_addresses.contains(ip) => out.err(K::Duplicate, 0, 1),
                         Some(ip) => {
                             let n = d.peer_addresses.len();
-                            if d.peer_addresses.push(ip).is_err() {
+                            if d.peer_addresses.push(*ip).is_err() {
                                 out.err(K::TooMany(Limit::SyncPeers), 0, 1);
                             } else if let Some(l) = m.peer_locs.get_mut(n) {
                                 *l = out.loc();
