@@ -1118,13 +1118,21 @@ impl Parser {
                 }
                 return Outcome::Simple;
             }
-            InstKw::Advert => {
-                let e = Expected::Seconds { max: 65535 };
+            // The two times: one path.
+            InstKw::Advert | InstKw::PreemptDelay => {
+                let advert = k == InstKw::Advert;
+                let max = if advert { 65535 } else { 1000 };
+                let e = Expected::Seconds { max };
                 if let Some(v) = out.one(e) {
-                    match value::seconds_micros(v, 65535) {
-                        Some(m) if m > 0 => {
+                    match value::seconds_micros(v, max) {
+                        Some(m) if advert && m > 0 => {
                             meta.advert_micros = Some(m);
                             meta.advert_loc = out.loc();
+                        }
+                        Some(m) if !advert => {
+                            // At most 1000 s: the microseconds fit a u32.
+                            inst.preempt_delay_ms = m / 1000;
+                            meta.preempt_delay_set = m > 0;
                         }
                         _ => out.bad(e, 0, 1),
                     }
@@ -1146,20 +1154,6 @@ impl Parser {
                 out.none();
                 // `preempt` or `nopreempt`.
                 inst.preempt = kw.len() == 7;
-                return Outcome::Simple;
-            }
-            InstKw::PreemptDelay => {
-                let e = Expected::Seconds { max: 1000 };
-                if let Some(v) = out.one(e) {
-                    match value::seconds_micros(v, 1000) {
-                        Some(m) => {
-                            // At most 1000 s: the microseconds fit a u32.
-                            inst.preempt_delay_ms = m / 1000;
-                            meta.preempt_delay_set = m > 0;
-                        }
-                        None => out.bad(e, 0, 1),
-                    }
-                }
                 return Outcome::Simple;
             }
             InstKw::Accept => {
