@@ -101,37 +101,42 @@ impl Parser {
         if k as u32 <= SyncKw::BackupCmd as u32 {
             out.once(&mut m.seen, k as u32);
         }
+        // The keywords with one value: it is read here, once.
+        let e = match k {
+            SyncKw::Interface => Some(Expected::InterfaceName),
+            SyncKw::Local | SyncKw::Peer => Some(Expected::IpAddress),
+            SyncKw::KeyFile | SyncKw::LeaseFile => Some(Expected::FileName),
+            SyncKw::Key => Some(Expected::HexKey),
+            _ => None,
+        };
+        let mut v = "";
+        if let Some(e) = e {
+            match out.one(e) {
+                Some(w) => v = w,
+                None => return Outcome::Simple,
+            }
+        }
         match k {
             SyncKw::Interface => {
                 // (An invalid name is an error: what is left does not matter.)
-                if out.one(Expected::InterfaceName).is_some() {
-                    out.ifname(0, 1, d.interface.insert(IfName::new()));
-                }
+                out.ifname(0, 1, d.interface.insert(IfName::new()));
             }
-            SyncKw::Local => {
-                if out.one(Expected::IpAddress).is_some() {
-                    let mut a = None;
-                    out.ip(0, 1, &mut a);
-                    if let Some(ip) = a {
-                        d.local_address = ip;
+            SyncKw::Local | SyncKw::Peer => {
+                let mut a = None;
+                out.ip(0, 1, &mut a);
+                match &a {
+                    None => {}
+                    Some(ip) if k == SyncKw::Local => {
+                        d.local_address = *ip;
                         m.local_set = true;
                     }
-                }
-            }
-            SyncKw::Peer => {
-                if out.one(Expected::IpAddress).is_some() {
-                    let mut a = None;
-                    out.ip(0, 1, &mut a);
-                    match &a {
-                        None => {}
-                        Some(ip) if d.peer_addresses.contains(ip) => out.err(K::Duplicate, 0, 1),
-                        Some(ip) => {
-                            let n = d.peer_addresses.len();
-                            if d.peer_addresses.push(*ip).is_err() {
-                                out.err(K::TooMany(Limit::SyncPeers), 0, 1);
-                            } else if let Some(l) = m.peer_locs.get_mut(n) {
-                                *l = out.loc();
-                            }
+                    Some(ip) if d.peer_addresses.contains(ip) => out.err(K::Duplicate, 0, 1),
+                    Some(ip) => {
+                        let n = d.peer_addresses.len();
+                        if d.peer_addresses.push(*ip).is_err() {
+                            out.err(K::TooMany(Limit::SyncPeers), 0, 1);
+                        } else if let Some(l) = m.peer_locs.get_mut(n) {
+                            *l = out.loc();
                         }
                     }
                 }
@@ -143,14 +148,6 @@ impl Parser {
             }
             SyncKw::KeyFile | SyncKw::Key => {
                 let inline = k == SyncKw::Key;
-                let e = if inline {
-                    Expected::HexKey
-                } else {
-                    Expected::FileName
-                };
-                let Some(v) = out.one(e) else {
-                    return Outcome::Simple;
-                };
                 // Parsed in place: an invalid value or a conflict is an
                 // error, so what is left in `d.key` then does not matter.
                 d.key = if inline {
@@ -163,6 +160,11 @@ impl Parser {
                     SyncKey::File(p) => path(v, p),
                 };
                 if !ok {
+                    let e = if inline {
+                        Expected::HexKey
+                    } else {
+                        Expected::FileName
+                    };
                     out.bad(e, 0, 1);
                     return Outcome::Simple;
                 }
@@ -187,10 +189,8 @@ impl Parser {
                 return Outcome::Block(Block::SyncFilter);
             }
             SyncKw::LeaseFile => {
-                if let Some(v) = out.one(Expected::FileName) {
-                    if !path(v, d.lease_file.insert(Path::new())) {
-                        out.bad(Expected::FileName, 0, 1);
-                    }
+                if !path(v, d.lease_file.insert(Path::new())) {
+                    out.bad(Expected::FileName, 0, 1);
                 }
             }
             SyncKw::LeaseCapacity => {
