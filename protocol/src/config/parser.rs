@@ -705,7 +705,7 @@ impl Parser {
                 // `{`, `}` or the end of the line ends the statement (one
                 // call site for all three).
                 Some(Tok::Open) | Some(Tok::Close) | None => {
-                    let open = tok == Some(Tok::Open);
+                    let open = matches!(tok, Some(Tok::Open));
                     if open || !words.is_empty() || too_many {
                         self.statement(out, &words, open, too_many);
                     }
@@ -720,7 +720,7 @@ impl Parser {
                     continue;
                 }
             };
-            if first && tok == Some(Tok::Word("include")) {
+            if first && matches!(tok, Some(Tok::Word("include"))) {
                 return self.include(out, toks);
             }
             if words.push(word).is_err() && !too_many {

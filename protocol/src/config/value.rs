@@ -50,9 +50,9 @@ pub(crate) fn int(word: &str) -> Option<i32> {
 pub(crate) fn seconds_micros(word: &str, max_secs: u32) -> Option<u32> {
     // One pass: whole seconds, then (after the one `.`) the fraction.
     let mut secs: u32 = 0;
-    // At most 999_999.
+    // The first six fraction digits (at most 999_999 with all six).
     let mut micros: u32 = 0;
-    let mut scale: u32 = 100_000;
+    let mut places = 0;
     let mut frac = false;
     let mut digits = false;
     for b in word.bytes() {
@@ -60,14 +60,21 @@ pub(crate) fn seconds_micros(word: &str, max_secs: u32) -> Option<u32> {
             frac = true;
             continue;
         }
-        let d = char::from(b).to_digit(10)?;
-        digits = true;
-        if frac {
-            micros += d * scale;
-            scale /= 10;
-        } else {
-            secs = secs.checked_mul(10)?.checked_add(d)?;
+        let d = u32::from(b.wrapping_sub(b'0'));
+        if d > 9 {
+            return None;
         }
+        digits = true;
+        if !frac {
+            secs = secs.checked_mul(10)?.checked_add(d)?;
+        } else if places < 6 {
+            micros = micros * 10 + d;
+            places += 1;
+        }
+    }
+    while places < 6 {
+        micros *= 10;
+        places += 1;
     }
     // Above `max_secs` (a fraction past it included)?
     if !digits || secs > max_secs || (secs == max_secs && micros > 0) {
