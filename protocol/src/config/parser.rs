@@ -532,22 +532,27 @@ fn shorten(file: &str) -> FileName {
 ///
 /// It holds the [`Config`] under construction (about 40 KiB) plus small
 /// tables (about 10 KiB); keep it off small stacks.
+///
+/// Laid out in this order (`repr(C)`): the small fields first, the big
+/// configuration last, so that nearly every field is within the 32 KiB a
+/// MIPS load or store reaches from the parser's address in one instruction.
 #[derive(Debug)]
+#[repr(C)]
 pub struct Parser {
-    config: Config,
-    inst_meta: Vec<InstMeta, MAX_INSTANCES, u8>,
-    group_meta: Vec<GroupMeta, MAX_SYNC_GROUPS, u8>,
+    errors: u32,
+    warnings: u32,
+    /// Blocks opened beyond [`MAX_DEPTH`] (already reported; skipped).
+    overflow_depth: u32,
+    pending: Option<Pending>,
+    stack: Vec<Frame, MAX_DEPTH, u8>,
     global_meta: GlobalMeta,
     sync_meta: SyncMeta,
     global_version_set: bool,
     global_v3cs_set: bool,
     files: Vec<FileName, MAX_FILES, u8>,
-    stack: Vec<Frame, MAX_DEPTH, u8>,
-    /// Blocks opened beyond [`MAX_DEPTH`] (already reported; skipped).
-    overflow_depth: u32,
-    pending: Option<Pending>,
-    errors: u32,
-    warnings: u32,
+    inst_meta: Vec<InstMeta, MAX_INSTANCES, u8>,
+    group_meta: Vec<GroupMeta, MAX_SYNC_GROUPS, u8>,
+    config: Config,
 }
 
 impl Default for Parser {
