@@ -931,9 +931,11 @@ impl Parser {
         match k {
             GlobalKw::RouterId => {
                 if let Some(v) = out.one(Expected::RouterId) {
-                    match String::try_from(v) {
-                        Ok(s) if !v.is_empty() => g.router_id = Some(s),
-                        _ => out.bad(Expected::RouterId, 0, 1),
+                    // In place (an invalid value is an error: what is left
+                    // then does not matter).
+                    let id = g.router_id.insert(String::new());
+                    if v.is_empty() || id.push_str(v).is_err() {
+                        out.bad(Expected::RouterId, 0, 1);
                     }
                 }
             }
