@@ -204,12 +204,10 @@ struct Out<'d, 'f> {
 }
 
 /// Texts a diagnostic may name instead of a word of the statement: index
-/// `FX + i` (see [`Out::say`]).
-const FIXED_TEXTS: [&str; 13] = [
+/// `FX + i` (see [`St::say`]).
+const FIXED_TEXTS: [&str; 11] = [
     "",
     "{",
-    "}",
-    "include",
     "group",
     "virtual_ipaddress",
     "virtual_routes",
@@ -225,16 +223,14 @@ const FX: usize = 64;
 /// The empty text.
 const NO: usize = FX;
 const OPEN: usize = FX + 1;
-const CLOSE: usize = FX + 2;
-const INCLUDE: usize = FX + 3;
-const GROUP: usize = FX + 4;
-const VIPS: usize = FX + 5;
-const ROUTES: usize = FX + 6;
-const PEERS: usize = FX + 7;
-const TRACK: usize = FX + 8;
-const SYNC: usize = FX + 9;
-const LABEL: usize = FX + 10;
-const KEY_FILE: usize = FX + 11;
+const GROUP: usize = FX + 2;
+const VIPS: usize = FX + 3;
+const ROUTES: usize = FX + 4;
+const PEERS: usize = FX + 5;
+const TRACK: usize = FX + 6;
+const SYNC: usize = FX + 7;
+const LABEL: usize = FX + 8;
+const KEY_FILE: usize = FX + 9;
 
 /// Word `i` of `words`, or a fixed text (`i >= FX`); "" past the end.
 fn pick<'a>(words: &[&'a str], i: usize) -> &'a str {
@@ -271,36 +267,6 @@ impl Out<'_, '_> {
             other: "",
         });
     }
-
-    /// Report `kind` about the words `at & 0xff` (keyword) and
-    /// `at >> 8 & 0xff` (token) of `words` (see [`pick`]); a warning if
-    /// `at & WARN`. Few arguments: diagnostics are reported from many places.
-    #[inline(never)]
-    fn say(&mut self, kind: &K, words: &[&str], at: usize) {
-        let severity = if at & WARN != 0 {
-            Severity::Warning
-        } else {
-            Severity::Error
-        };
-        self.emit(
-            severity,
-            pick(words, at & 0xff),
-            *kind,
-            pick(words, at >> 8 & 0xff),
-        );
-    }
-
-    /// Error: `words[tok]` (of `words[kw]`) is not `e`.
-    #[inline(always)]
-    fn bad(&mut self, words: &[&str], e: Expected, kw: usize, tok: usize) {
-        self.say(&K::Expected(e), words, kw | tok << 8);
-    }
-
-    /// Error `kind` about `words[tok]` (of `words[kw]`).
-    #[inline(always)]
-    fn err(&mut self, words: &[&str], kind: K, kw: usize, tok: usize) {
-        self.say(&kind, words, kw | tok << 8);
-    }
 }
 
 /// One statement being read: the diagnostics sink and the statement's
@@ -316,10 +282,24 @@ impl<'t> St<'_, '_, '_, 't> {
         self.out.loc()
     }
 
-    /// [`Out::say`] about this statement's words.
+    /// Report `kind` about the words `at & 0xff` (keyword) and
+    /// `at >> 8 & 0xff` (token) of the statement (see [`pick`]); a warning
+    /// if `at & WARN`. Few arguments: diagnostics are reported from many
+    /// places.
     #[inline(never)]
     fn say(&mut self, kind: &K, at: usize) {
-        self.out.say(kind, self.words, at);
+        let severity = if at & WARN != 0 {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        let words = self.words;
+        self.out.emit(
+            severity,
+            pick(words, at & 0xff),
+            *kind,
+            pick(words, at >> 8 & 0xff),
+        );
     }
 
     /// Error: `words[tok]` (of `words[kw]`) is not `e`.
@@ -745,7 +725,7 @@ impl Parser {
                 return None;
             }
             _ => {
-                out.bad(&[], Expected::Path, INCLUDE, NO);
+                out.emit(Severity::Error, "include", K::Expected(Expected::Path), "");
                 return None;
             }
         };
@@ -782,7 +762,7 @@ impl Parser {
         if self.overflow_depth > 0 {
             self.overflow_depth -= 1;
         } else if self.stack.pop().is_none() {
-            out.err(&[], K::UnmatchedCloseBrace, NO, CLOSE);
+            out.emit(Severity::Error, "", K::UnmatchedCloseBrace, "}");
         }
     }
 
@@ -802,7 +782,7 @@ impl Parser {
         if words.is_empty() || too_many {
             if open {
                 if !too_many {
-                    out.err(&[], K::UnexpectedOpenBrace, NO, OPEN);
+                    out.emit(Severity::Error, "", K::UnexpectedOpenBrace, "{");
                 }
                 let skip = Frame {
                     block: Block::Skip,
@@ -857,7 +837,7 @@ impl Parser {
                 if !open {
                     return;
                 }
-                out.err(words, K::UnexpectedOpenBrace, 0, OPEN);
+                st.err(K::UnexpectedOpenBrace, 0, OPEN);
                 (Block::Skip, false)
             }
             Outcome::Block(block) => (block, true),
