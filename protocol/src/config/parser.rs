@@ -240,7 +240,7 @@ fn pick<'a>(words: &[&'a str], i: usize) -> &'a str {
     }
 }
 
-/// Severity bit of [`Out::say`]'s `at`.
+/// Severity bit of [`St::say`]'s `at`.
 const WARN: usize = 1 << 16;
 
 impl Out<'_, '_> {
