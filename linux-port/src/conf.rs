@@ -5,9 +5,10 @@
 //! without touching the heap: the text of every file (and the paths of
 //! glob matches) goes into one fixed arena of [`MAX_TEXT`] bytes, directory
 //! listings into a fixed `getdents64` buffer, glob results into a fixed
-//! table of [`MAX_GLOB`] entries, and the parsed [`Config`] into a slot
-//! allocated once. The arena is zero-filled by the allocator (`calloc`,
-//! fresh pages): only the bytes actually read become resident.
+//! table of [`MAX_GLOB`] entries, and the [`Parser`] (which holds the
+//! parsed [`Config`]) into a slot allocated once. The arena is zero-filled
+//! by the allocator (`calloc`, fresh pages): only the bytes actually read
+//! become resident.
 //!
 //! Limits (each a clear error, never a truncation):
 //! - [`MAX_TEXT`] (256 KiB): the main file and all its includes together,
@@ -41,7 +42,7 @@ struct DirBuf([u8; DIR_BUF]);
 /// The outcome of loading a configuration (convenience form of [`Loader`]).
 pub struct Loaded {
     /// The configuration, if it had no error.
-    pub config: Option<Box<Config>>,
+    pub config: Option<Parsed>,
     /// Errors reported.
     pub errors: u32,
     /// Warnings reported.
@@ -55,7 +56,7 @@ pub fn load(path: &Path, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> Result<Loaded
     let mut l = Loader::new();
     let o = l.load(path, diag)?;
     Ok(Loaded {
-        config: l.valid.then_some(l.config),
+        config: l.valid.then_some(Parsed(l.parser)),
         errors: o.errors,
         warnings: o.warnings,
     })
@@ -63,10 +64,10 @@ pub fn load(path: &Path, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> Result<Loaded
 
 /// Why a configuration could not be loaded at all (its problems with
 /// file:line went to the diagnostics callback before).
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum LoadError {
     /// The main file could not be read.
-    Io(io::Error),
+    Io(sys::Errno),
     /// The main file is not valid UTF-8.
     NotUtf8,
     /// The files together exceed [`MAX_TEXT`].
@@ -78,7 +79,7 @@ pub enum LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::Io(e) => sys::ErrorText(e).fmt(f),
+            LoadError::Io(e) => e.fmt(f),
             LoadError::NotUtf8 => f.write_str("not valid UTF-8"),
             // Fixed texts (no formatting code); the asserts below keep them true.
             LoadError::TooLarge => f.write_str(
@@ -100,11 +101,26 @@ pub struct Outcome {
     pub warnings: u32,
 }
 
+/// A configuration loaded by [`load`] (dereferences to it), kept in the
+/// parser that read it.
+pub struct Parsed(Box<Parser>);
+
+impl core::ops::Deref for Parsed {
+    type Target = Config;
+
+    fn deref(&self) -> &Config {
+        self.0.config()
+    }
+}
+
 /// Reads configurations into buffers allocated once (see the module docs).
 pub struct Loader {
     arena: Box<[u8]>,
     dir: Box<DirBuf>,
-    config: Box<Config>,
+    /// The parser of the last load (holding its configuration): on the
+    /// heap, not on the stack (accesses beyond 32 KiB of stack frame cost
+    /// two extra instructions each on MIPS).
+    parser: Box<Parser>,
     valid: bool,
 }
 
@@ -116,19 +132,20 @@ impl Default for Loader {
 
 impl Loader {
     /// Allocates the buffers (about 256 KiB of address space, resident only
-    /// as far as configuration text is read, plus the [`Config`]).
+    /// as far as configuration text is read, plus the [`Parser`] with its
+    /// [`Config`]).
     pub fn new() -> Loader {
         Loader {
             arena: vec![0u8; MAX_TEXT].into_boxed_slice(),
             dir: Box::new(DirBuf([0; DIR_BUF])),
-            config: Box::default(),
+            parser: Box::default(),
             valid: false,
         }
     }
 
     /// The configuration of the last [`Loader::load`], if it had no error.
     pub fn config(&self) -> Option<&Config> {
-        self.valid.then_some(&*self.config)
+        self.valid.then_some(self.parser.config())
     }
 
     /// Loads `path` and its includes; every diagnostic goes to `diag`. Does
@@ -141,28 +158,21 @@ impl Loader {
     ) -> Result<Outcome, LoadError> {
         self.valid = false;
         let raw = path.as_os_str().as_encoded_bytes();
-        // About 50 KiB: fine on the main thread's stack.
-        let mut parser = Parser::new();
+        let parser = &mut *self.parser;
+        *parser = Parser::new();
         let mut cx = Cx {
-            parser: &mut parser,
+            parser: &mut *parser,
             diag: &mut *diag,
             dir: &mut self.dir.0,
             limit: Limit::None,
         };
-        if let Err(e) = feed_path(&mut cx, raw, 0, &mut self.arena) {
-            return Err(match e {
-                ReadError::Io(e) => LoadError::Io(e),
-                ReadError::NotUtf8 => LoadError::NotUtf8,
-                ReadError::TooLarge => LoadError::TooLarge,
-            });
-        }
+        feed_path(&mut cx, raw, 0, &mut self.arena)?;
         let limit = cx.limit;
         let outcome = Outcome {
             errors: parser.errors(),
             warnings: parser.warnings(),
         };
-        let result = parser.finish_in_place(diag);
-        let outcome = match &result {
+        let outcome = match parser.finish_in_place(diag) {
             Err(e) => Outcome {
                 errors: e.errors,
                 warnings: e.warnings,
@@ -174,10 +184,8 @@ impl Loader {
             Limit::TooLarge => return Err(LoadError::TooLarge),
             Limit::TooManyFiles => return Err(LoadError::TooManyFiles),
         }
-        if let Ok(c) = result {
-            core::mem::swap(&mut *self.config, c);
-            self.valid = true;
-        }
+        // (`finish_in_place` is `Ok` exactly when there was no error.)
+        self.valid = outcome.errors == 0;
         Ok(outcome)
     }
 }
@@ -264,15 +272,16 @@ fn feed_path(
     path: &[u8],
     depth: usize,
     free: &mut [u8],
-) -> Result<usize, ReadError> {
+) -> Result<usize, LoadError> {
     let total = free.len();
-    let (name, after) = display_name(path, free).ok_or(ReadError::TooLarge)?;
+    let (name, after) = display_name(path, free).ok_or(LoadError::TooLarge)?;
     let (text, after) = read_file(path, after)?;
     let read = total - after.len();
     Ok(read + feed_file(cx, name, path, text, depth, after))
 }
 
 /// Appends `b` to `buf` at `*len`; false if it does not fit.
+#[inline(never)]
 fn put(buf: &mut [u8], len: &mut usize, b: &[u8]) -> bool {
     match buf.get_mut(*len..*len + b.len()) {
         Some(dst) => {
@@ -299,42 +308,36 @@ fn display_name<'a>(raw: &'a [u8], free: &'a mut [u8]) -> Option<(&'a str, &'a m
     Some((name, rest))
 }
 
-enum ReadError {
-    Io(io::Error),
-    NotUtf8,
-    TooLarge,
-}
-
 /// Reads the file at `path` into the start of `free`; returns its text and
 /// the rest of `free`.
-fn read_file<'a>(path: &[u8], free: &'a mut [u8]) -> Result<(&'a str, &'a mut [u8]), ReadError> {
-    let fd = sys::fs::open_read(path).map_err(ReadError::Io)?;
-    let mut n = 0;
-    loop {
-        if n == free.len() {
-            // Full: the file may end exactly here.
-            let mut probe = [0u8; 1];
-            match sys::fs::read(&fd, &mut probe) {
-                Ok(0) => break,
-                Ok(_) => return Err(ReadError::TooLarge),
-                Err(e) => return Err(ReadError::Io(e)),
-            }
+fn read_file<'a>(path: &[u8], free: &'a mut [u8]) -> Result<(&'a str, &'a mut [u8]), LoadError> {
+    let n = match sys::file::read_all(path, free) {
+        Ok(Some(n)) => n,
+        Ok(None) => return Err(LoadError::Io(sys::Errno(libc::ENOENT))),
+        // `EFBIG`: `read_all`'s "does not fit in `free`".
+        Err(e) => {
+            return Err(match errno(e) {
+                sys::Errno(libc::EFBIG) => LoadError::TooLarge,
+                e => LoadError::Io(e),
+            })
         }
-        match sys::fs::read(&fd, &mut free[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) => return Err(ReadError::Io(e)),
-        }
-    }
+    };
     let (text, rest) = free.split_at_mut(n);
-    let text = core::str::from_utf8(text).map_err(|_| ReadError::NotUtf8)?;
+    let text = core::str::from_utf8(text).map_err(|_| LoadError::NotUtf8)?;
     Ok((text, rest))
 }
 
-fn include_error(e: &io::Error) -> IncludeError {
-    match e.kind() {
-        io::ErrorKind::NotFound => IncludeError::NotFound,
-        io::ErrorKind::PermissionDenied => IncludeError::PermissionDenied,
+/// The error number of `e` (every error of `sys::fs` is one).
+#[inline(never)]
+fn errno(e: io::Error) -> sys::Errno {
+    sys::Errno(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// What `e` means for an `include` (as `io::ErrorKind` would classify it).
+fn include_error(e: sys::Errno) -> IncludeError {
+    match e.0 {
+        libc::ENOENT => IncludeError::NotFound,
+        libc::EACCES | libc::EPERM => IncludeError::PermissionDenied,
         _ => IncludeError::Io,
     }
 }
@@ -375,22 +378,20 @@ fn include(
         None => full,
     };
     // Matches: (start, end) of their paths in `rest`.
-    let mut found = [(0u32, 0u32); MAX_GLOB];
-    let mut count = 0;
+    let mut found: heapless::Vec<(u32, u32), MAX_GLOB> = heapless::Vec::new();
     let mut names_len = 0;
     if !has_wildcard(last) {
-        found[0] = (0, 0);
-        count = 1;
+        let _ = found.push((0, 0));
     } else {
         let (dir, prefix): (&[u8], &[u8]) = match slash {
             Some(0) => (b"/", b"/"),
             Some(i) => (&full[..i], &full[..=i]),
             None => (b".", b"./"),
         };
-        let fd = match sys::fs::open_dir(dir) {
+        let fd = match sys::fs::open_dir(dir).map_err(errno) {
             Ok(fd) => fd,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((len, 0)),
-            Err(e) => return Err(include_error(&e)),
+            Err(sys::Errno(libc::ENOENT)) => return Ok((len, 0)),
+            Err(e) => return Err(include_error(e)),
         };
         let mut overflow = false;
         let mut too_many = false;
@@ -401,20 +402,19 @@ fn include(
             {
                 return;
             }
-            if count == MAX_GLOB {
+            if found.is_full() {
                 too_many = true;
                 return;
             }
             let start = names_len;
             if put(rest, &mut names_len, prefix) && put(rest, &mut names_len, name) {
-                found[count] = (start as u32, names_len as u32);
-                count += 1;
+                let _ = found.push((start as u32, names_len as u32));
             } else {
                 overflow = true;
             }
         });
         if let Err(e) = listed {
-            return Err(include_error(&e));
+            return Err(include_error(errno(e)));
         }
         if overflow {
             return Err(too_large(cx));
@@ -426,7 +426,7 @@ fn include(
         // Insertion sort by path (small: no sort machinery in the binary).
         let names: &[u8] = rest;
         let key = |e: (u32, u32)| names.get(e.0 as usize..e.1 as usize).unwrap_or(&[]);
-        for i in 1..count {
+        for i in 1..found.len() {
             let mut j = i;
             while j > 0 && key(found[j - 1]) > key(found[j]) {
                 found.swap(j - 1, j);
@@ -437,7 +437,7 @@ fn include(
     let (names, mut free) = rest.split_at_mut(names_len);
     let names: &[u8] = names;
     let mut used = len + names_len;
-    for &(a, b) in &found[..count] {
+    for &(a, b) in &found {
         let path = if b == 0 {
             full
         } else {
@@ -446,14 +446,15 @@ fn include(
         let rest = core::mem::take(&mut free);
         let n = match feed_path(cx, path, depth + 1, &mut *rest) {
             Ok(n) => n,
-            Err(ReadError::Io(e)) => return Err(include_error(&e)),
-            Err(ReadError::NotUtf8) => return Err(IncludeError::NotUtf8),
-            Err(ReadError::TooLarge) => return Err(too_large(cx)),
+            Err(LoadError::Io(e)) => return Err(include_error(e)),
+            Err(LoadError::NotUtf8) => return Err(IncludeError::NotUtf8),
+            // (`TooManyFiles` is recorded in `cx.limit`, never returned here.)
+            Err(_) => return Err(too_large(cx)),
         };
         used += n;
         free = rest.get_mut(n..).unwrap_or(&mut []);
     }
-    Ok((used, count))
+    Ok((used, found.len()))
 }
 
 /// Reports what the configuration asks for that this port cannot do yet
@@ -723,7 +724,7 @@ mod tests {
             .unwrap();
         // The main file missing.
         let e = l.load(&dir.join("nothere.conf"), &mut |_| {}).unwrap_err();
-        assert!(matches!(e, LoadError::Io(ref e) if e.kind() == io::ErrorKind::NotFound));
+        assert!(matches!(e, LoadError::Io(sys::Errno(libc::ENOENT))));
         let _ = fs::remove_dir_all(dir);
     }
 

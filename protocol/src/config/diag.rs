@@ -249,17 +249,14 @@ pub enum IncludeError {
     TooDeep,
 }
 
+/// What each [`IncludeError`] means, `\0`-separated, in declaration order.
+const INCLUDE_TEXTS: &str = "matched no file\0file not found\0permission denied\0\
+    file is not valid UTF-8\0file too large\0read error\0\
+    includes nested too deeply (include loop?)";
+
 impl IncludeError {
     fn text(self) -> &'static str {
-        match self {
-            IncludeError::NoMatch => "matched no file",
-            IncludeError::NotFound => "file not found",
-            IncludeError::PermissionDenied => "permission denied",
-            IncludeError::NotUtf8 => "file is not valid UTF-8",
-            IncludeError::TooLarge => "file too large",
-            IncludeError::Io => "read error",
-            IncludeError::TooDeep => "includes nested too deeply (include loop?)",
-        }
+        nth(INCLUDE_TEXTS, self as usize)
     }
 }
 
@@ -654,6 +651,13 @@ mod tests {
             }
             .to_string(),
             "an integer -253..=253"
+        );
+        assert_eq!(INCLUDE_TEXTS.split('\0').count(), 7);
+        assert_eq!(IncludeError::NoMatch.to_string(), "matched no file");
+        assert_eq!(IncludeError::NotUtf8.to_string(), "file is not valid UTF-8");
+        assert_eq!(
+            IncludeError::TooDeep.to_string(),
+            "includes nested too deeply (include loop?)"
         );
         assert_eq!(Limit::Instances.what(), "vrrp_instance blocks");
         assert_eq!(

@@ -147,13 +147,9 @@ struct InstMeta {
     seen: u32,
     version: Option<Version>,
     version_loc: Loc,
-    advert_micros: Option<u64>,
+    /// Saturated at `u32::MAX` (far above the limits of [`adjust_advert`]).
+    advert_micros: Option<u32>,
     advert_loc: Loc,
-    v3_checksum_as_v2: Option<bool>,
-    garp_delay: Option<u16>,
-    garp_repeat: Option<u8>,
-    garp_refresh: Option<u32>,
-    garp_refresh_repeat: Option<u8>,
     auth_loc: Option<Loc>,
     auth_type_pass: Option<bool>,
     auth_pass: Option<[u8; AUTH_PASS_LEN]>,
@@ -208,12 +204,10 @@ struct Out<'d, 'f> {
 }
 
 /// Texts a diagnostic may name instead of a word of the statement: index
-/// `FX + i` (see [`Out::say`]).
-const FIXED_TEXTS: [&str; 13] = [
+/// `FX + i` (see [`St::say`]).
+const FIXED_TEXTS: [&str; 11] = [
     "",
     "{",
-    "}",
-    "include",
     "group",
     "virtual_ipaddress",
     "virtual_routes",
@@ -229,16 +223,14 @@ const FX: usize = 64;
 /// The empty text.
 const NO: usize = FX;
 const OPEN: usize = FX + 1;
-const CLOSE: usize = FX + 2;
-const INCLUDE: usize = FX + 3;
-const GROUP: usize = FX + 4;
-const VIPS: usize = FX + 5;
-const ROUTES: usize = FX + 6;
-const PEERS: usize = FX + 7;
-const TRACK: usize = FX + 8;
-const SYNC: usize = FX + 9;
-const LABEL: usize = FX + 10;
-const KEY_FILE: usize = FX + 11;
+const GROUP: usize = FX + 2;
+const VIPS: usize = FX + 3;
+const ROUTES: usize = FX + 4;
+const PEERS: usize = FX + 5;
+const TRACK: usize = FX + 6;
+const SYNC: usize = FX + 7;
+const LABEL: usize = FX + 8;
+const KEY_FILE: usize = FX + 9;
 
 /// Word `i` of `words`, or a fixed text (`i >= FX`); "" past the end.
 fn pick<'a>(words: &[&'a str], i: usize) -> &'a str {
@@ -248,7 +240,7 @@ fn pick<'a>(words: &[&'a str], i: usize) -> &'a str {
     }
 }
 
-/// Severity bit of [`Out::say`]'s `at`.
+/// Severity bit of [`St::say`]'s `at`.
 const WARN: usize = 1 << 16;
 
 impl Out<'_, '_> {
@@ -275,18 +267,34 @@ impl Out<'_, '_> {
             other: "",
         });
     }
+}
+
+/// One statement being read: the diagnostics sink and the statement's
+/// words. Passed to the block parsers instead of the two (one argument
+/// less at every one of the many diagnostic call sites).
+struct St<'a, 'd, 'f, 't> {
+    out: &'a mut Out<'d, 'f>,
+    words: &'a [&'t str],
+}
+
+impl<'t> St<'_, '_, '_, 't> {
+    fn loc(&self) -> Loc {
+        self.out.loc()
+    }
 
     /// Report `kind` about the words `at & 0xff` (keyword) and
-    /// `at >> 8 & 0xff` (token) of `words` (see [`pick`]); a warning if
-    /// `at & WARN`. Few arguments: diagnostics are reported from many places.
+    /// `at >> 8 & 0xff` (token) of the statement (see [`pick`]); a warning
+    /// if `at & WARN`. Few arguments: diagnostics are reported from many
+    /// places.
     #[inline(never)]
-    fn say(&mut self, kind: &K, words: &[&str], at: usize) {
+    fn say(&mut self, kind: &K, at: usize) {
         let severity = if at & WARN != 0 {
             Severity::Warning
         } else {
             Severity::Error
         };
-        self.emit(
+        let words = self.words;
+        self.out.emit(
             severity,
             pick(words, at & 0xff),
             *kind,
@@ -296,111 +304,117 @@ impl Out<'_, '_> {
 
     /// Error: `words[tok]` (of `words[kw]`) is not `e`.
     #[inline(always)]
-    fn bad(&mut self, words: &[&str], e: Expected, kw: usize, tok: usize) {
-        self.say(&K::Expected(e), words, kw | tok << 8);
+    fn bad(&mut self, e: Expected, kw: usize, tok: usize) {
+        self.say(&K::Expected(e), kw | tok << 8);
     }
 
     /// Error `kind` about `words[tok]` (of `words[kw]`).
     #[inline(always)]
-    fn err(&mut self, words: &[&str], kind: K, kw: usize, tok: usize) {
-        self.say(&kind, words, kw | tok << 8);
+    fn err(&mut self, kind: K, kw: usize, tok: usize) {
+        self.say(&kind, kw | tok << 8);
     }
 
     /// Warning `kind` about `words[tok]` (of `words[kw]`).
     #[inline(always)]
-    fn warn(&mut self, words: &[&str], kind: K, kw: usize, tok: usize) {
-        self.say(&kind, words, kw | tok << 8 | WARN);
+    fn warn(&mut self, kind: K, kw: usize, tok: usize) {
+        self.say(&kind, kw | tok << 8 | WARN);
     }
 
     /// The single value of `words[0]`; missing is an error, extra words a warning.
     #[inline(never)]
-    fn one<'t>(&mut self, words: &[&'t str], e: Expected) -> Option<&'t str> {
-        self.none_after(words, 2);
-        let v = words.get(1).copied();
+    fn one(&mut self, e: Expected) -> Option<&'t str> {
+        self.none_after(2);
+        let v = self.words.get(1).copied();
         if v.is_none() {
-            self.bad(words, e, 0, 1);
+            self.bad(e, 0, 1);
         }
         v
     }
 
     /// A keyword that takes no value: extra words are a warning.
-    fn none(&mut self, words: &[&str]) {
-        self.none_after(words, 1);
+    fn none(&mut self) {
+        self.none_after(1);
     }
 
     /// Warn about `words[i]` if there is one (an extra value).
     #[inline(never)]
-    fn none_after(&mut self, words: &[&str], i: usize) {
-        if words.len() > i {
-            self.warn(words, K::ExtraValue, 0, i);
+    fn none_after(&mut self, i: usize) {
+        if self.words.len() > i {
+            self.warn(K::ExtraValue, 0, i);
         }
     }
 
     /// Warn if bit `bit` was set before in `seen`, and set it.
     #[inline(never)]
-    fn once(&mut self, words: &[&str], seen: &mut u32, bit: u32) {
+    fn once(&mut self, seen: &mut u32, bit: u32) {
         let mask = 1u32 << (bit & 31);
         if *seen & mask != 0 {
-            self.warn(words, K::Repeated, 0, NO);
+            self.warn(K::Repeated, 0, NO);
         }
         *seen |= mask;
     }
 
     /// An unsigned integer value in `min..=max` (missing/invalid reported).
     #[inline(never)]
-    fn uint(&mut self, words: &[&str], min: u32, max: u32) -> Option<u32> {
+    fn uint(&mut self, min: u32, max: u32) -> Option<u32> {
         let e = Expected::Integer {
             min: i64::from(min),
             max: i64::from(max),
         };
-        let v = self.one(words, e)?;
-        let n = value::uint_in(v, u64::from(min), u64::from(max)).map(|n| n as u32);
+        let v = self.one(e)?;
+        let n = value::uint_in(v, min, max);
         if n.is_none() {
-            self.bad(words, e, 0, 1);
+            self.bad(e, 0, 1);
         }
         n
     }
 
     /// An optional `<BOOL>` (absent = true).
     #[inline(never)]
-    fn opt_bool(&mut self, words: &[&str]) -> Option<bool> {
-        let Some(v) = words.get(1) else {
+    fn opt_bool(&mut self) -> Option<bool> {
+        let Some(v) = self.words.get(1) else {
             return Some(true);
         };
-        self.none_after(words, 2);
+        self.none_after(2);
         let b = value::boolean(v);
         if b.is_none() {
-            self.bad(words, Expected::Bool, 0, 1);
+            self.bad(Expected::Bool, 0, 1);
         }
         b
     }
 
     /// `words[i]` as an address (missing/invalid reported for `words[kw]`).
     #[inline(never)]
-    fn ip(&mut self, words: &[&str], kw: usize, i: usize) -> Option<IpAddr> {
-        let a = words.get(i).and_then(|w| value::ip(w));
-        if a.is_none() {
-            self.bad(words, Expected::IpAddress, kw, i);
+    fn ip(&mut self, kw: usize, i: usize, dst: &mut Option<IpAddr>) -> bool {
+        match self.words.get(i).and_then(|w| value::ip(w)) {
+            Some(a) => {
+                *dst = Some(a);
+                true
+            }
+            None => {
+                self.bad(Expected::IpAddress, kw, i);
+                false
+            }
         }
-        a
     }
 
-    /// `words[i]` as an interface name (missing/invalid reported for `words[kw]`).
+    /// `words[i]` as an interface name into `dst` (missing/invalid
+    /// reported for `words[kw]`, `dst` then left alone).
     #[inline(never)]
-    fn ifname(&mut self, words: &[&str], kw: usize, i: usize) -> Option<IfName> {
-        let n = words.get(i).and_then(|w| value::ifname(w));
-        if n.is_none() {
-            self.bad(words, Expected::InterfaceName, kw, i);
+    fn ifname(&mut self, kw: usize, i: usize, dst: &mut IfName) -> bool {
+        let ok = value::ifname(self.words.get(i).copied().unwrap_or(""), dst);
+        if !ok {
+            self.bad(Expected::InterfaceName, kw, i);
         }
-        n
+        ok
     }
 
     /// `words[i]` as a scope (missing/invalid reported for `words[kw]`).
     #[inline(never)]
-    fn scope(&mut self, words: &[&str], kw: usize, i: usize) -> Option<Scope> {
-        let s = words.get(i).and_then(|w| value::scope(w));
+    fn scope(&mut self, kw: usize, i: usize) -> Option<Scope> {
+        let s = self.words.get(i).and_then(|w| value::scope(w));
         if s.is_none() {
-            self.bad(words, Expected::Scope, kw, i);
+            self.bad(Expected::Scope, kw, i);
         }
         s
     }
@@ -447,9 +461,10 @@ const UNSUPPORTED_INSTANCE: &str =
     notify_deleted notify notify_master_rx_lower_pri notify_priority_changes \
     smtp_alert kernel_rx_buf_size linkbeat_use_polling lvs_sync_daemon_interface";
 
-fn new_instance(name: Name) -> Instance {
+/// A new instance with its defaults (and an empty name, filled in place).
+fn new_instance() -> Instance {
     Instance {
-        name,
+        name: Name::new(),
         interface: IfName::new(),
         vrid: 0,
         priority: 100,
@@ -497,22 +512,27 @@ fn shorten(file: &str) -> FileName {
 ///
 /// It holds the [`Config`] under construction (about 40 KiB) plus small
 /// tables (about 10 KiB); keep it off small stacks.
+///
+/// Laid out in this order (`repr(C)`): the small fields first, the big
+/// configuration last, so that nearly every field is within the 32 KiB a
+/// MIPS load or store reaches from the parser's address in one instruction.
 #[derive(Debug)]
+#[repr(C)]
 pub struct Parser {
-    config: Config,
-    inst_meta: Vec<InstMeta, MAX_INSTANCES, u8>,
-    group_meta: Vec<GroupMeta, MAX_SYNC_GROUPS, u8>,
+    errors: u32,
+    warnings: u32,
+    /// Blocks opened beyond [`MAX_DEPTH`] (already reported; skipped).
+    overflow_depth: u32,
+    pending: Option<Pending>,
+    stack: Vec<Frame, MAX_DEPTH, u8>,
     global_meta: GlobalMeta,
     sync_meta: SyncMeta,
     global_version_set: bool,
     global_v3cs_set: bool,
     files: Vec<FileName, MAX_FILES, u8>,
-    stack: Vec<Frame, MAX_DEPTH, u8>,
-    /// Blocks opened beyond [`MAX_DEPTH`] (already reported; skipped).
-    overflow_depth: u32,
-    pending: Option<Pending>,
-    errors: u32,
-    warnings: u32,
+    inst_meta: Vec<InstMeta, MAX_INSTANCES, u8>,
+    group_meta: Vec<GroupMeta, MAX_SYNC_GROUPS, u8>,
+    config: Config,
 }
 
 impl Default for Parser {
@@ -596,7 +616,7 @@ impl Parser {
             if rest.is_empty() {
                 break Step::Done;
             }
-            let (line, len) = match rest.find('\n') {
+            let (line, len) = match rest.bytes().position(|b| b == b'\n') {
                 Some(n) => (rest.get(..n).unwrap_or(""), n + 1),
                 None => (rest, rest.len()),
             };
@@ -653,51 +673,48 @@ impl Parser {
         let mut words: Vec<&'t str, MAX_WORDS> = Vec::new();
         let mut too_many = false;
         let mut first = true;
-        while let Some(tok) = toks.next() {
+        loop {
+            let tok = toks.next();
             let word = match tok {
-                Tok::Word(w) => Some(w),
-                Tok::Quoted(q) => {
+                Some(Tok::Word(w)) => w,
+                Some(Tok::Quoted(q)) => {
                     if q.contains('\\') {
                         out.emit(Severity::Warning, "", K::EscapeNotSupported, q);
                     }
-                    Some(q)
+                    q
                 }
-                Tok::Unterminated(r) => {
+                Some(Tok::Unterminated(r)) => {
                     out.emit(Severity::Error, "", K::UnterminatedQuote, r);
-                    Some(r)
+                    r
                 }
-                Tok::Open => {
-                    self.statement(out, &words, true, too_many);
-                    words.clear();
-                    too_many = false;
-                    None
-                }
-                Tok::Close => {
-                    if !words.is_empty() || too_many {
-                        self.statement(out, &words, false, too_many);
+                // `{`, `}` or the end of the line ends the statement (one
+                // call site for all three).
+                Some(Tok::Open) | Some(Tok::Close) | None => {
+                    let open = matches!(tok, Some(Tok::Open));
+                    if open || !words.is_empty() || too_many {
+                        self.statement(out, &words, open, too_many);
                     }
                     words.clear();
                     too_many = false;
-                    self.close(out);
-                    None
+                    match tok {
+                        None => return None,
+                        Some(Tok::Close) => self.close(out),
+                        _ => {}
+                    }
+                    first = false;
+                    continue;
                 }
             };
-            if let Some(w) = word {
-                if first && tok == Tok::Word("include") {
-                    return self.include(out, toks);
-                }
-                if words.push(w).is_err() && !too_many {
-                    too_many = true;
-                    let kw = words.first().copied().unwrap_or("");
-                    out.emit(Severity::Error, kw, K::TooMany(Limit::Words), w);
-                }
+            if first && matches!(tok, Some(Tok::Word("include"))) {
+                return self.include(out, toks);
+            }
+            if words.push(word).is_err() && !too_many {
+                too_many = true;
+                let kw = words.first().copied().unwrap_or("");
+                out.emit(Severity::Error, kw, K::TooMany(Limit::Words), word);
             }
             first = false;
         }
-        if !words.is_empty() || too_many {
-            self.statement(out, &words, false, too_many);
-        }
-        None
     }
 
     fn include<'t>(&mut self, out: &mut Out<'_, '_>, mut toks: Tokens<'t>) -> Option<&'t str> {
@@ -708,7 +725,7 @@ impl Parser {
                 return None;
             }
             _ => {
-                out.bad(&[], Expected::Path, INCLUDE, NO);
+                out.emit(Severity::Error, "include", K::Expected(Expected::Path), "");
                 return None;
             }
         };
@@ -745,7 +762,7 @@ impl Parser {
         if self.overflow_depth > 0 {
             self.overflow_depth -= 1;
         } else if self.stack.pop().is_none() {
-            out.err(&[], K::UnmatchedCloseBrace, NO, CLOSE);
+            out.emit(Severity::Error, "", K::UnmatchedCloseBrace, "}");
         }
     }
 
@@ -765,7 +782,7 @@ impl Parser {
         if words.is_empty() || too_many {
             if open {
                 if !too_many {
-                    out.err(&[], K::UnexpectedOpenBrace, NO, OPEN);
+                    out.emit(Severity::Error, "", K::UnexpectedOpenBrace, "{");
                 }
                 let skip = Frame {
                     block: Block::Skip,
@@ -776,19 +793,42 @@ impl Parser {
             return;
         }
         let kw = words.first().copied().unwrap_or("");
-        let outcome = match self.stack.last().map(|f| f.block) {
-            None => self.top(out, words),
-            Some(Block::GlobalDefs) => self.global(out, words),
-            Some(Block::SyncGroup(g)) => self.sync_group(out, words, usize::from(g)),
-            Some(Block::GroupList(g)) => self.group_list(out, words, usize::from(g)),
-            Some(Block::Instance(i)) => self.instance(out, words, usize::from(i)),
-            Some(Block::Vips(i)) => self.vip(out, words, usize::from(i)),
-            Some(Block::Routes(i)) => self.route(out, words, usize::from(i)),
-            Some(Block::Peers(i)) => self.peer(out, words, usize::from(i)),
-            Some(Block::TrackIf(i)) => self.track(out, words, usize::from(i)),
-            Some(Block::Auth(i)) => self.auth(out, words, usize::from(i)),
-            Some(Block::Sync) => self.sync_stmt(out, words),
-            Some(Block::SyncFilter) => self.sync_filter(out, words),
+        let st = &mut St { out, words };
+        let block = self.stack.last().map(|f| f.block);
+        let outcome = match block {
+            None => self.top(st),
+            Some(Block::GlobalDefs) => self.global(st),
+            Some(Block::SyncGroup(g)) => self.sync_group(st, usize::from(g)),
+            Some(Block::GroupList(g)) => self.group_list(st, usize::from(g)),
+            Some(
+                Block::Instance(i)
+                | Block::Vips(i)
+                | Block::Routes(i)
+                | Block::Peers(i)
+                | Block::TrackIf(i)
+                | Block::Auth(i),
+            ) => {
+                // The instance's blocks: its entries looked up once, here.
+                let i = usize::from(i);
+                match (self.config.instances.get_mut(i), self.inst_meta.get_mut(i)) {
+                    (Some(inst), Some(meta)) => match block {
+                        Some(Block::Instance(_)) => Self::instance(st, inst, meta, i),
+                        Some(Block::Vips(_)) => Self::vip(st, inst, meta),
+                        Some(Block::Routes(_)) => Self::route(st, inst),
+                        Some(Block::Peers(_)) => Self::peer(st, inst),
+                        Some(Block::TrackIf(_)) => Self::track(st, inst),
+                        _ => Self::auth(st, meta),
+                    },
+                    _ => Outcome::Ignored,
+                }
+            }
+            Some(Block::Sync | Block::SyncFilter) => match self.config.sync.as_mut() {
+                Some(d) if block == Some(Block::Sync) => {
+                    Self::sync_stmt(st, d, &mut self.sync_meta)
+                }
+                Some(d) => Self::sync_filter(st, &mut d.conntrack_filter),
+                None => Outcome::Ignored,
+            },
             Some(Block::Skip) => Outcome::Ignored,
         };
         // The block this statement opens (a skipped one if none).
@@ -797,7 +837,7 @@ impl Parser {
                 if !open {
                     return;
                 }
-                out.err(words, K::UnexpectedOpenBrace, 0, OPEN);
+                st.err(K::UnexpectedOpenBrace, 0, OPEN);
                 (Block::Skip, false)
             }
             Outcome::Block(block) => (block, true),
@@ -816,170 +856,187 @@ impl Parser {
 
     /// `words[0]` is not a keyword of this block (or one of `unsupported`).
     #[inline(never)]
-    fn unknown(out: &mut Out<'_, '_>, words: &[&str], unsupported: &str) -> Outcome {
+    fn unknown(out: &mut St<'_, '_, '_, '_>, unsupported: &str) -> Outcome {
+        let words = out.words;
         let kind = if listed(unsupported, words.first().copied().unwrap_or("")) {
             K::Unsupported
         } else {
             K::UnknownKeyword
         };
-        out.warn(words, kind, 0, NO);
+        out.warn(kind, 0, NO);
         Outcome::Ignored
     }
 
     #[inline(never)]
-    fn top(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+    fn top(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
         match TopKw::find(kw) {
             Some(TopKw::GlobalDefs) => {
-                out.none(words);
+                out.none();
                 Outcome::Block(Block::GlobalDefs)
             }
-            Some(TopKw::SyncGroup) => self.new_group(out, words),
-            Some(TopKw::Instance) => self.new_instance(out, words),
-            Some(TopKw::Sync) => self.new_sync(out, words),
+            Some(TopKw::SyncGroup) => self.new_group(out),
+            Some(TopKw::Instance) => self.new_instance(out),
+            Some(TopKw::Sync) => self.new_sync(out),
             Some(TopKw::Version) => {
-                self.global_version(out, words);
+                self.global_version(out);
                 Outcome::Simple
             }
-            None => Self::unknown(out, words, UNSUPPORTED_TOP),
+            None => Self::unknown(out, UNSUPPORTED_TOP),
         }
     }
 
-    fn global_version(&mut self, out: &mut Out<'_, '_>, words: &[&str]) {
-        out.once(words, &mut self.global_meta.seen, GlobalKw::Version as u32);
-        if let Some(v) = out.uint(words, 2, 3) {
+    fn global_version(&mut self, out: &mut St<'_, '_, '_, '_>) {
+        out.once(&mut self.global_meta.seen, GlobalKw::Version as u32);
+        if let Some(v) = out.uint(2, 3) {
             self.config.global.vrrp_version = if v == 2 { Version::V2 } else { Version::V3 };
             self.global_version_set = true;
         }
     }
 
     #[inline(never)]
-    fn global(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+    fn global(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
         let Some(k) = GlobalKw::find(kw) else {
-            return Self::unknown(out, words, UNSUPPORTED_GLOBAL);
+            return Self::unknown(out, UNSUPPORTED_GLOBAL);
         };
         if k == GlobalKw::Version {
-            self.global_version(out, words);
+            self.global_version(out);
             return Outcome::Simple;
         }
-        out.once(words, &mut self.global_meta.seen, k as u32);
+        out.once(&mut self.global_meta.seen, k as u32);
         let g = &mut self.config.global;
         match k {
             GlobalKw::RouterId => {
-                if let Some(v) = out.one(words, Expected::RouterId) {
-                    match String::try_from(v) {
-                        Ok(s) if !v.is_empty() => g.router_id = Some(s),
-                        _ => out.bad(words, Expected::RouterId, 0, 1),
+                if let Some(v) = out.one(Expected::RouterId) {
+                    // In place (an invalid value is an error: what is left
+                    // then does not matter).
+                    let id = g.router_id.insert(String::new());
+                    if v.is_empty() || id.push_str(v).is_err() {
+                        out.bad(Expected::RouterId, 0, 1);
                     }
                 }
             }
             GlobalKw::V3Checksum => {
-                if let Some(b) = out.opt_bool(words) {
+                if let Some(b) = out.opt_bool() {
                     g.v3_checksum_as_v2 = b;
                     self.global_v3cs_set = true;
                 }
             }
-            GlobalKw::GarpDelay => {
-                if let Some(v) = out.uint(words, 0, u32::from(u16::MAX)) {
-                    g.garp_master_delay_s = v as u16;
+            // `vrrp_garp_*`: one range lookup and one call.
+            _ => {
+                let max = match k {
+                    GlobalKw::GarpDelay => u32::from(u16::MAX),
+                    GlobalKw::GarpRefresh => u32::MAX,
+                    _ => 255,
+                };
+                let min = u32::from(max == 255);
+                if let Some(v) = out.uint(min, max) {
+                    match k {
+                        GlobalKw::GarpDelay => g.garp_master_delay_s = v as u16,
+                        GlobalKw::GarpRepeat => g.garp_master_repeat = v as u8,
+                        GlobalKw::GarpRefresh => g.garp_master_refresh_s = v,
+                        _ => g.garp_master_refresh_repeat = v as u8,
+                    }
                 }
             }
-            GlobalKw::GarpRepeat => {
-                if let Some(v) = out.uint(words, 1, 255) {
-                    g.garp_master_repeat = v as u8;
-                }
-            }
-            GlobalKw::GarpRefresh => {
-                if let Some(v) = out.uint(words, 0, u32::MAX) {
-                    g.garp_master_refresh_s = v;
-                }
-            }
-            GlobalKw::GarpRefreshRepeat => {
-                if let Some(v) = out.uint(words, 1, 255) {
-                    g.garp_master_refresh_repeat = v as u8;
-                }
-            }
-            // Handled above.
-            GlobalKw::Version => {}
         }
         Outcome::Simple
     }
+    /// The name of a new block, `words[1]` (missing/invalid reported).
     #[inline(never)]
-    fn new_group(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        let Some(raw) = out.one(words, Expected::Name) else {
+    fn block_name<'t>(out: &mut St<'_, '_, '_, 't>) -> Option<&'t str> {
+        let raw = out.one(Expected::Name)?;
+        if !value::name(raw) {
+            out.bad(Expected::Name, 0, 1);
+            return None;
+        }
+        Some(raw)
+    }
+
+    #[inline(never)]
+    fn new_group(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+        let Some(raw) = Self::block_name(out) else {
             return Outcome::Ignored;
         };
-        let Some(name) = value::name(raw) else {
-            out.bad(words, Expected::Name, 0, 1);
-            return Outcome::Ignored;
-        };
-        if self.config.sync_groups.iter().any(|g| g.name == name) {
-            out.err(words, K::Duplicate, 0, 1);
+        let groups = &mut self.config.sync_groups;
+        if groups.iter().any(|g| g.name == *raw) {
+            out.err(K::Duplicate, 0, 1);
             return Outcome::Ignored;
         }
-        let g = self.config.sync_groups.len();
+        let g = groups.len();
         let group = SyncGroup {
-            name,
+            name: Name::new(),
             members: Vec::new(),
         };
-        if self.config.sync_groups.push(group).is_err() {
-            out.err(words, K::TooMany(Limit::SyncGroups), 0, 1);
+        if groups.push(group).is_err() {
+            out.err(K::TooMany(Limit::SyncGroups), 0, 1);
             return Outcome::Ignored;
+        }
+        if let Some(group) = groups.last_mut() {
+            // Valid names fit.
+            let _ = group.name.push_str(raw);
         }
         let _ = self.group_meta.push(GroupMeta::default());
         Outcome::Block(Block::SyncGroup(g as u8))
     }
 
     #[inline(never)]
-    fn sync_group(&mut self, out: &mut Out<'_, '_>, words: &[&str], g: usize) -> Outcome {
+    fn sync_group(&mut self, out: &mut St<'_, '_, '_, '_>, g: usize) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
         if kw == "group" {
-            out.none(words);
+            out.none();
             Outcome::Block(Block::GroupList(g as u8))
         } else {
-            Self::unknown(out, words, UNSUPPORTED_GROUP)
+            Self::unknown(out, UNSUPPORTED_GROUP)
         }
     }
 
     #[inline(never)]
-    fn group_list(&mut self, out: &mut Out<'_, '_>, words: &[&str], g: usize) -> Outcome {
+    fn group_list(&mut self, out: &mut St<'_, '_, '_, '_>, g: usize) -> Outcome {
+        let words = out.words;
         let Some(meta) = self.group_meta.get_mut(g) else {
             return Outcome::Simple;
         };
-        for (i, w) in words.iter().enumerate() {
-            let Some(name) = value::name(w) else {
-                out.bad(words, Expected::Name, GROUP, i);
-                continue;
-            };
-            if meta.members.iter().any(|(n, _)| *n == name) {
-                out.err(words, K::Duplicate, GROUP, i);
+        for (i, &w) in words.iter().enumerate() {
+            if !value::name(w) {
+                out.bad(Expected::Name, GROUP, i);
                 continue;
             }
-            if meta.members.push((name, out.loc())).is_err() {
-                out.err(words, K::TooMany(Limit::GroupMembers), GROUP, i);
+            if meta.members.iter().any(|(n, _)| *n == *w) {
+                out.err(K::Duplicate, GROUP, i);
+                continue;
+            }
+            if meta.members.push((Name::new(), out.loc())).is_err() {
+                out.err(K::TooMany(Limit::GroupMembers), GROUP, i);
+            } else if let Some((n, _)) = meta.members.last_mut() {
+                let _ = n.push_str(w);
             }
         }
         Outcome::Simple
     }
 
     #[inline(never)]
-    fn new_instance(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        let Some(raw) = out.one(words, Expected::Name) else {
+    fn new_instance(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+        let Some(raw) = Self::block_name(out) else {
             return Outcome::Ignored;
         };
-        let Some(name) = value::name(raw) else {
-            out.bad(words, Expected::Name, 0, 1);
-            return Outcome::Ignored;
-        };
-        if self.config.instances.iter().any(|i| i.name == name) {
-            out.err(words, K::Duplicate, 0, 1);
+        let instances = &mut self.config.instances;
+        if instances.iter().any(|i| i.name == *raw) {
+            out.err(K::Duplicate, 0, 1);
             return Outcome::Ignored;
         }
-        let i = self.config.instances.len();
-        if self.config.instances.push(new_instance(name)).is_err() {
-            out.err(words, K::TooMany(Limit::Instances), 0, 1);
+        let i = instances.len();
+        if instances.push(new_instance()).is_err() {
+            out.err(K::TooMany(Limit::Instances), 0, 1);
             return Outcome::Ignored;
+        }
+        if let Some(inst) = instances.last_mut() {
+            // Valid names fit.
+            let _ = inst.name.push_str(raw);
         }
         let _ = self.inst_meta.push(InstMeta {
             loc: out.loc(),
@@ -989,27 +1046,53 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn instance(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+    fn instance(
+        out: &mut St<'_, '_, '_, '_>,
+        inst: &mut Instance,
+        meta: &mut InstMeta,
+        i: usize,
+    ) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
-        let (Some(inst), Some(meta)) =
-            (self.config.instances.get_mut(i), self.inst_meta.get_mut(i))
-        else {
-            return Outcome::Ignored;
-        };
         let Some(k) = InstKw::find(kw) else {
-            return Self::unknown(out, words, UNSUPPORTED_INSTANCE);
+            return Self::unknown(out, UNSUPPORTED_INSTANCE);
         };
         if k as u32 <= InstKw::GarpRefreshRepeat as u32 {
-            out.once(words, &mut meta.seen, k as u32);
+            out.once(&mut meta.seen, k as u32);
+        }
+        // The unsigned-integer keywords: one range lookup and one call.
+        // (`v3_checksum_as_v2` and `garp_*` go straight into `inst`: their
+        // bits in `meta.seen` say they were given, see `check`; an invalid
+        // value is an error, so what is left then does not matter.)
+        let range = match k {
+            InstKw::Vrid | InstKw::Priority | InstKw::GarpRepeat | InstKw::GarpRefreshRepeat => {
+                Some((1, 255))
+            }
+            InstKw::GarpDelay => Some((0, u32::from(u16::MAX))),
+            InstKw::GarpRefresh => Some((0, u32::MAX)),
+            _ => None,
+        };
+        if let Some((min, max)) = range {
+            if let Some(v) = out.uint(min, max) {
+                match k {
+                    InstKw::Vrid => inst.vrid = v as u8,
+                    InstKw::Priority => inst.priority = v as u8,
+                    InstKw::GarpDelay => inst.garp_master_delay_s = v as u16,
+                    InstKw::GarpRepeat => inst.garp_master_repeat = v as u8,
+                    InstKw::GarpRefresh => inst.garp_master_refresh_s = v,
+                    _ => inst.garp_master_refresh_repeat = v as u8,
+                }
+            }
+            return Outcome::Simple;
         }
         let block = match k {
             InstKw::State => {
-                if let Some(v) = out.one(words, Expected::Name) {
+                if let Some(v) = out.one(Expected::Name) {
                     inst.initial_state = if v.eq_ignore_ascii_case("MASTER") {
                         InitialState::Master
                     } else {
                         if !v.eq_ignore_ascii_case("BACKUP") {
-                            out.warn(words, K::UnknownState, 0, 1);
+                            out.warn(K::UnknownState, 0, 1);
                         }
                         InitialState::Backup
                     };
@@ -1017,114 +1100,74 @@ impl Parser {
                 return Outcome::Simple;
             }
             InstKw::Interface => {
-                if out.one(words, Expected::InterfaceName).is_some() {
-                    if let Some(n) = out.ifname(words, 0, 1) {
-                        inst.interface = n;
-                    }
+                if out.one(Expected::InterfaceName).is_some() {
+                    out.ifname(0, 1, &mut inst.interface);
                 }
                 return Outcome::Simple;
             }
-            InstKw::Vrid => {
-                if let Some(v) = out.uint(words, 1, 255) {
-                    inst.vrid = v as u8;
-                }
-                return Outcome::Simple;
-            }
-            InstKw::Priority => {
-                if let Some(v) = out.uint(words, 1, 255) {
-                    inst.priority = v as u8;
-                }
-                return Outcome::Simple;
-            }
-            InstKw::Advert => {
-                let e = Expected::Seconds { max: 65535 };
-                if let Some(v) = out.one(words, e) {
-                    match value::seconds_micros(v, 65535) {
-                        Some(m) if m > 0 => {
+            // The two times: one path.
+            InstKw::Advert | InstKw::PreemptDelay => {
+                let advert = k == InstKw::Advert;
+                let max = if advert { 65535 } else { 1000 };
+                let e = Expected::Seconds { max };
+                if let Some(v) = out.one(e) {
+                    match value::seconds_micros(v, max) {
+                        Some(m) if advert && m > 0 => {
                             meta.advert_micros = Some(m);
                             meta.advert_loc = out.loc();
                         }
-                        _ => out.bad(words, e, 0, 1),
+                        Some(m) if !advert => {
+                            // At most 1000 s: the microseconds fit a u32.
+                            inst.preempt_delay_ms = m / 1000;
+                            meta.preempt_delay_set = m > 0;
+                        }
+                        _ => out.bad(e, 0, 1),
                     }
                 }
                 return Outcome::Simple;
             }
             InstKw::Version => {
-                if let Some(v) = out.one(words, Expected::Version) {
+                if let Some(v) = out.one(Expected::Version) {
                     match v {
                         "2" => meta.version = Some(Version::V2),
                         "3" => meta.version = Some(Version::V3),
-                        _ => out.bad(words, Expected::Version, 0, 1),
+                        _ => out.bad(Expected::Version, 0, 1),
                     }
                     meta.version_loc = out.loc();
                 }
                 return Outcome::Simple;
             }
             InstKw::Preempt => {
-                out.none(words);
+                out.none();
                 // `preempt` or `nopreempt`.
                 inst.preempt = kw.len() == 7;
                 return Outcome::Simple;
             }
-            InstKw::PreemptDelay => {
-                let e = Expected::Seconds { max: 1000 };
-                if let Some(v) = out.one(words, e) {
-                    match value::seconds_micros(v, 1000) {
-                        Some(m) => {
-                            // At most 1000 s: the microseconds fit a u32.
-                            inst.preempt_delay_ms = m as u32 / 1000;
-                            meta.preempt_delay_set = m > 0;
-                        }
-                        None => out.bad(words, e, 0, 1),
-                    }
-                }
-                return Outcome::Simple;
-            }
             InstKw::Accept => {
-                out.none(words);
+                out.none();
                 // `accept` or `no_accept`.
                 inst.accept = kw.len() == 6;
                 return Outcome::Simple;
             }
             InstKw::V3Checksum => {
-                if let Some(b) = out.opt_bool(words) {
-                    meta.v3_checksum_as_v2 = Some(b);
+                if let Some(b) = out.opt_bool() {
+                    inst.v3_checksum_as_v2 = b;
                 }
                 return Outcome::Simple;
             }
             InstKw::SrcIp => {
-                if out.one(words, Expected::IpAddress).is_some() {
-                    if let Some(a) = out.ip(words, 0, 1) {
-                        inst.src_ip = Some(a);
-                        meta.src_loc = out.loc();
-                    }
+                if out.one(Expected::IpAddress).is_some() && out.ip(0, 1, &mut inst.src_ip) {
+                    meta.src_loc = out.loc();
                 }
                 return Outcome::Simple;
             }
-            InstKw::GarpDelay => {
-                if let Some(v) = out.uint(words, 0, u32::from(u16::MAX)) {
-                    meta.garp_delay = Some(v as u16);
-                }
-                return Outcome::Simple;
-            }
-            InstKw::GarpRepeat => {
-                if let Some(v) = out.uint(words, 1, 255) {
-                    meta.garp_repeat = Some(v as u8);
-                }
-                return Outcome::Simple;
-            }
-            InstKw::GarpRefresh => {
-                if let Some(v) = out.uint(words, 0, u32::MAX) {
-                    meta.garp_refresh = Some(v);
-                }
-                return Outcome::Simple;
-            }
-            InstKw::GarpRefreshRepeat => {
-                if let Some(v) = out.uint(words, 1, 255) {
-                    meta.garp_refresh_repeat = Some(v as u8);
-                }
-                return Outcome::Simple;
-            }
+            // Handled above.
+            InstKw::Vrid
+            | InstKw::Priority
+            | InstKw::GarpDelay
+            | InstKw::GarpRepeat
+            | InstKw::GarpRefresh
+            | InstKw::GarpRefreshRepeat => return Outcome::Simple,
             InstKw::Vips => Block::Vips(i as u8),
             InstKw::Routes => Block::Routes(i as u8),
             InstKw::Peers => Block::Peers(i as u8),
@@ -1135,42 +1178,40 @@ impl Parser {
             }
         };
         // A block keyword.
-        out.none(words);
+        out.none();
         Outcome::Block(block)
     }
 
     #[inline(never)]
-    fn auth(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
+    fn auth(out: &mut St<'_, '_, '_, '_>, meta: &mut InstMeta) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
-        let Some(meta) = self.inst_meta.get_mut(i) else {
-            return Outcome::Ignored;
-        };
         let Some(k) = AuthKw::find(kw) else {
-            return Self::unknown(out, words, "");
+            return Self::unknown(out, "");
         };
-        out.once(words, &mut meta.seen, AUTH_SEEN + k as u32);
+        out.once(&mut meta.seen, AUTH_SEEN + k as u32);
         match k {
             AuthKw::Type => {
-                if let Some(v) = out.one(words, Expected::AuthType) {
+                if let Some(v) = out.one(Expected::AuthType) {
                     if v.eq_ignore_ascii_case("PASS") {
                         meta.auth_type_pass = Some(true);
                     } else {
                         meta.auth_type_pass = Some(false);
-                        out.bad(words, Expected::AuthType, 0, 1);
+                        out.bad(Expected::AuthType, 0, 1);
                     }
                 }
             }
             AuthKw::Pass => {
-                if let Some(v) = out.one(words, Expected::Password) {
+                if let Some(v) = out.one(Expected::Password) {
                     if v.is_empty() {
-                        out.bad(words, Expected::Password, 0, 1);
+                        out.bad(Expected::Password, 0, 1);
                     } else {
                         let mut pass = [0u8; AUTH_PASS_LEN];
                         for (d, s) in pass.iter_mut().zip(v.bytes()) {
                             *d = s;
                         }
                         if v.len() > AUTH_PASS_LEN {
-                            out.warn(words, K::PasswordTruncated, 0, NO);
+                            out.warn(K::PasswordTruncated, 0, NO);
                         }
                         meta.auth_pass = Some(pass);
                     }
@@ -1180,25 +1221,26 @@ impl Parser {
         Outcome::Simple
     }
     #[inline(never)]
-    fn vip(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
-        let (Some(inst), Some(meta)) =
-            (self.config.instances.get_mut(i), self.inst_meta.get_mut(i))
-        else {
-            return Outcome::Ignored;
-        };
+    fn vip(out: &mut St<'_, '_, '_, '_>, inst: &mut Instance, meta: &mut InstMeta) -> Outcome {
+        let words = out.words;
         let first = words.first().copied().unwrap_or("");
-        let Some((addr, len)) = value::prefix(first) else {
-            out.bad(words, Expected::Prefix, VIPS, 0);
-            return Outcome::Simple;
-        };
-        let prefix_len = len.unwrap_or_else(|| value::host_len(&addr));
         let mut vip = VirtualAddress {
-            addr,
-            prefix_len,
+            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            prefix_len: 0,
             broadcast: None,
             dev: None,
             scope: None,
             label: None,
+        };
+        if !value::prefix(first, &mut vip.addr, &mut vip.prefix_len) {
+            out.bad(Expected::Prefix, VIPS, 0);
+            return Outcome::Simple;
+        }
+        let prefix_len = vip.prefix_len;
+        // The address if IPv4 (`vip` is filled in while its options are read).
+        let v4 = match vip.addr {
+            IpAddr::V4(a) => Some(u32::from(a)),
+            IpAddr::V6(_) => None,
         };
         let mut k = 1;
         while let Some(opt) = words.get(k).copied() {
@@ -1208,14 +1250,14 @@ impl Parser {
             let arg = words.get(k).copied();
             match VipOpt::find(opt) {
                 Some(VipOpt::Brd) => {
-                    let brd = match (addr, arg) {
-                        (IpAddr::V4(a), Some(w)) => {
+                    let brd = match (v4, arg) {
+                        (Some(a), Some(w)) => {
                             let mask = u32::MAX
                                 .checked_shl(32 - u32::from(prefix_len))
                                 .unwrap_or(0);
                             match w {
-                                "+" => Some(Ipv4Addr::from(u32::from(a) | !mask)),
-                                "-" => Some(Ipv4Addr::from(u32::from(a) & mask)),
+                                "+" => Some(Ipv4Addr::from(a | !mask)),
+                                "-" => Some(Ipv4Addr::from(a & mask)),
                                 _ => match value::ip(w) {
                                     Some(IpAddr::V4(b)) => Some(b),
                                     _ => None,
@@ -1225,59 +1267,64 @@ impl Parser {
                         _ => None,
                     };
                     if brd.is_none() {
-                        out.bad(words, Expected::Broadcast, o, k);
+                        out.bad(Expected::Broadcast, o, k);
                         return Outcome::Simple;
                     }
                     vip.broadcast = brd;
                 }
-                Some(VipOpt::Dev) => match out.ifname(words, o, k) {
-                    Some(n) => vip.dev = Some(n),
-                    None => return Outcome::Simple,
-                },
-                Some(VipOpt::Scope) => match out.scope(words, o, k) {
+                Some(VipOpt::Dev) => {
+                    if !out.ifname(o, k, vip.dev.insert(IfName::new())) {
+                        return Outcome::Simple;
+                    }
+                }
+                Some(VipOpt::Scope) => match out.scope(o, k) {
                     Some(s) => vip.scope = Some(s),
                     None => return Outcome::Simple,
                 },
-                Some(VipOpt::Label) => match arg.and_then(value::label) {
-                    Some(_) if addr.is_ipv6() => out.warn(words, K::Unsupported, VIPS, LABEL),
-                    Some(l) => vip.label = Some(l),
-                    None => {
-                        out.bad(words, Expected::Label, o, k);
+                Some(VipOpt::Label) => {
+                    if !value::label(arg.unwrap_or(""), vip.label.insert(IfName::new())) {
+                        out.bad(Expected::Label, o, k);
                         return Outcome::Simple;
                     }
-                },
+                    if v4.is_none() {
+                        vip.label = None;
+                        out.warn(K::Unsupported, VIPS, LABEL);
+                    }
+                }
                 Some(VipOpt::Flag) => {
-                    out.warn(words, K::Unsupported, VIPS, o);
+                    out.warn(K::Unsupported, VIPS, o);
                     continue;
                 }
-                Some(VipOpt::WithArg) => out.warn(words, K::Unsupported, VIPS, o),
+                Some(VipOpt::WithArg) => out.warn(K::Unsupported, VIPS, o),
                 None => {
-                    out.bad(words, Expected::AddressOption, VIPS, o);
+                    out.bad(Expected::AddressOption, VIPS, o);
                     return Outcome::Simple;
                 }
             }
             // Skip the argument.
             k += 1;
         }
-        let family = Family::of(&addr);
+        let family = if v4.is_some() {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        };
         match meta.family {
             Some(f) if f != family => {
-                out.err(words, K::MixedFamilies, VIPS, 0);
+                out.err(K::MixedFamilies, VIPS, 0);
                 return Outcome::Simple;
             }
             _ => meta.family = Some(family),
         }
         if inst.virtual_addresses.push(vip).is_err() {
-            out.err(words, K::TooMany(Limit::VirtualAddresses), VIPS, 0);
+            out.err(K::TooMany(Limit::VirtualAddresses), VIPS, 0);
         }
         Outcome::Simple
     }
 
     #[inline(never)]
-    fn route(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
-        let Some(inst) = self.config.instances.get_mut(i) else {
-            return Outcome::Ignored;
-        };
+    fn route(out: &mut St<'_, '_, '_, '_>, inst: &mut Instance) -> Outcome {
+        let words = out.words;
         let (kind, mut k) = match RouteTypeKw::find(words.first().copied().unwrap_or("")) {
             Some(RouteTypeKw::Blackhole) => (RouteType::Blackhole, 1),
             Some(RouteTypeKw::Unreachable) => (RouteType::Unreachable, 1),
@@ -1312,45 +1359,41 @@ impl Parser {
             let opt = RouteOpt::find(w);
             match opt {
                 Some(RouteOpt::Src | RouteOpt::Via) => {
-                    let Some(a) = out.ip(words, o, k) else {
-                        return Outcome::Simple;
-                    };
-                    if opt == Some(RouteOpt::Src) {
-                        r.src = Some(a);
-                        src_at = k;
+                    let (dst, at) = if opt == Some(RouteOpt::Src) {
+                        (&mut r.src, &mut src_at)
                     } else {
-                        r.via = Some(a);
-                        via_at = k;
+                        (&mut r.via, &mut via_at)
+                    };
+                    if !out.ip(o, k, dst) {
+                        return Outcome::Simple;
                     }
+                    *at = k;
                 }
                 Some(RouteOpt::Dev) => {
-                    let Some(n) = out.ifname(words, o, k) else {
+                    if !out.ifname(o, k, r.dev.insert(IfName::new())) {
                         return Outcome::Simple;
-                    };
-                    r.dev = Some(n);
-                }
-                Some(RouteOpt::Metric) => {
-                    match arg.and_then(|a| value::uint_in(a, 0, u64::from(u32::MAX))) {
-                        Some(m) => r.metric = Some(m as u32),
-                        None => {
-                            let e = Expected::Integer {
-                                min: 0,
-                                max: i64::from(u32::MAX),
-                            };
-                            out.bad(words, e, o, k);
-                            return Outcome::Simple;
-                        }
                     }
                 }
+                Some(RouteOpt::Metric) => match arg.and_then(value::uint) {
+                    Some(m) => r.metric = Some(m),
+                    None => {
+                        let e = Expected::Integer {
+                            min: 0,
+                            max: i64::from(u32::MAX),
+                        };
+                        out.bad(e, o, k);
+                        return Outcome::Simple;
+                    }
+                },
                 Some(RouteOpt::Table) => match arg.and_then(value::table) {
                     Some(t) => r.table = Some(t),
                     None => {
-                        out.bad(words, Expected::Table, o, k);
+                        out.bad(Expected::Table, o, k);
                         return Outcome::Simple;
                     }
                 },
                 Some(RouteOpt::Scope) => {
-                    let Some(sc) = out.scope(words, o, k) else {
+                    let Some(sc) = out.scope(o, k) else {
                         return Outcome::Simple;
                     };
                     r.scope = Some(sc);
@@ -1360,32 +1403,30 @@ impl Parser {
                     continue;
                 }
                 Some(RouteOpt::NoTrack) => {
-                    out.warn(words, K::Unsupported, ROUTES, o);
+                    out.warn(K::Unsupported, ROUTES, o);
                     continue;
                 }
-                Some(RouteOpt::WithArg) => out.warn(words, K::Unsupported, ROUTES, o),
+                Some(RouteOpt::WithArg) => out.warn(K::Unsupported, ROUTES, o),
                 None => {
                     let to = w == "to";
                     // The index of the destination word.
                     let t = if to { k } else { o };
                     let Some(target) = words.get(t).copied() else {
-                        out.bad(words, Expected::Prefix, o, NO);
+                        out.bad(Expected::Prefix, o, NO);
                         return Outcome::Simple;
                     };
                     if dst_at.is_some() {
-                        out.bad(words, Expected::RouteOption, ROUTES, o);
+                        out.bad(Expected::RouteOption, ROUTES, o);
                         return Outcome::Simple;
                     }
                     if target == "default" {
                         is_default = true;
-                    } else if let Some((a, len)) = value::prefix(target) {
-                        r.dst_len = len.unwrap_or_else(|| value::host_len(&a));
-                        r.dst = a;
+                    } else if value::prefix(target, &mut r.dst, &mut r.dst_len) {
                     } else if to {
-                        out.bad(words, Expected::Prefix, o, t);
+                        out.bad(Expected::Prefix, o, t);
                         return Outcome::Simple;
                     } else {
-                        out.bad(words, Expected::RouteOption, ROUTES, o);
+                        out.bad(Expected::RouteOption, ROUTES, o);
                         return Outcome::Simple;
                     }
                     dst_at = Some(t);
@@ -1398,7 +1439,7 @@ impl Parser {
             k += 1;
         }
         let Some(dst_at) = dst_at else {
-            out.bad(words, Expected::Prefix, ROUTES, NO);
+            out.bad(Expected::Prefix, ROUTES, NO);
             return Outcome::Simple;
         };
         if is_default {
@@ -1410,55 +1451,53 @@ impl Parser {
         let family = Family::of(&r.dst);
         for (a, at) in [(&r.src, src_at), (&r.via, via_at)] {
             if a.as_ref().is_some_and(|a| Family::of(a) != family) {
-                out.err(words, K::RouteFamily, ROUTES, at);
+                out.err(K::RouteFamily, ROUTES, at);
                 return Outcome::Simple;
             }
         }
         if inst.virtual_routes.push(r).is_err() {
-            out.err(words, K::TooMany(Limit::VirtualRoutes), ROUTES, dst_at);
+            out.err(K::TooMany(Limit::VirtualRoutes), ROUTES, dst_at);
         }
         Outcome::Simple
     }
 
     #[inline(never)]
-    fn peer(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
-        let Some(inst) = self.config.instances.get_mut(i) else {
-            return Outcome::Ignored;
-        };
-        let Some(addr) = out.ip(words, PEERS, 0) else {
+    fn peer(out: &mut St<'_, '_, '_, '_>, inst: &mut Instance) -> Outcome {
+        let words = out.words;
+        let mut a = None;
+        out.ip(PEERS, 0, &mut a);
+        let Some(addr) = &a else {
             return Outcome::Simple;
         };
         let mut k = 1;
         while let Some(w) = words.get(k).copied() {
-            if w == "min_ttl" || w == "max_ttl" {
-                out.warn(words, K::Unsupported, PEERS, k);
+            if listed("min_ttl max_ttl", w) {
+                out.warn(K::Unsupported, PEERS, k);
                 k += 1;
             } else {
-                out.warn(words, K::ExtraValue, PEERS, k);
+                out.warn(K::ExtraValue, PEERS, k);
             }
             k += 1;
         }
-        if inst.unicast_peers.contains(&addr) {
-            out.err(words, K::Duplicate, PEERS, 0);
-        } else if inst.unicast_peers.push(addr).is_err() {
-            out.err(words, K::TooMany(Limit::UnicastPeers), PEERS, 0);
+        if inst.unicast_peers.contains(addr) {
+            out.err(K::Duplicate, PEERS, 0);
+        } else if inst.unicast_peers.push(*addr).is_err() {
+            out.err(K::TooMany(Limit::UnicastPeers), PEERS, 0);
         }
         Outcome::Simple
     }
 
     #[inline(never)]
-    fn track(&mut self, out: &mut Out<'_, '_>, words: &[&str], i: usize) -> Outcome {
-        let Some(inst) = self.config.instances.get_mut(i) else {
-            return Outcome::Ignored;
-        };
-        let Some(name) = out.ifname(words, TRACK, 0) else {
-            return Outcome::Simple;
-        };
+    fn track(out: &mut St<'_, '_, '_, '_>, inst: &mut Instance) -> Outcome {
+        let words = out.words;
         let mut t = TrackInterface {
-            name,
+            name: IfName::new(),
             weight: 0,
             reverse: false,
         };
+        if !out.ifname(TRACK, 0, &mut t.name) {
+            return Outcome::Simple;
+        }
         let mut k = 1;
         while let Some(w) = words.get(k).copied() {
             let o = k;
@@ -1472,7 +1511,7 @@ impl Parser {
                                 min: -253,
                                 max: 253,
                             };
-                            out.bad(words, e, o, k);
+                            out.bad(e, o, k);
                             return Outcome::Simple;
                         }
                     }
@@ -1481,15 +1520,15 @@ impl Parser {
                 Some(TrackOpt::Reverse) => t.reverse = true,
                 Some(TrackOpt::NoReverse) => t.reverse = false,
                 None => {
-                    out.bad(words, Expected::TrackOption, TRACK, o);
+                    out.bad(Expected::TrackOption, TRACK, o);
                     return Outcome::Simple;
                 }
             }
         }
         if inst.track_interfaces.iter().any(|x| x.name == t.name) {
-            out.err(words, K::Duplicate, TRACK, 0);
+            out.err(K::Duplicate, TRACK, 0);
         } else if inst.track_interfaces.push(t).is_err() {
-            out.err(words, K::TooMany(Limit::TrackInterfaces), TRACK, 0);
+            out.err(K::TooMany(Limit::TrackInterfaces), TRACK, 0);
         }
         Outcome::Simple
     }
@@ -1622,9 +1661,7 @@ impl Sink<'_, '_> {
 /// keepalived's rounding of the advertisement interval (vrrp.c,
 /// `vrrp_complete_instance`): VRRPv2 to whole seconds 1..=255, VRRPv3 to
 /// centiseconds 1..=4095. Returns centiseconds and whether it changed.
-fn adjust_advert(version: Version, micros: u64) -> (u16, bool) {
-    // Below the limits the interval fits a u32 (u64 division by a constant
-    // is a long multiply sequence on 32-bit CPUs).
+fn adjust_advert(version: Version, micros: u32) -> (u16, bool) {
     let (limit, max_cs, unit) = match version {
         Version::V2 => (256 * 1_000_000, 25500, 1_000_000),
         Version::V3 => (4096 * 10_000, 4095, 10_000),
@@ -1632,7 +1669,7 @@ fn adjust_advert(version: Version, micros: u64) -> (u16, bool) {
     if micros >= limit {
         return (max_cs, true);
     }
-    let m = micros as u32;
+    let m = micros;
     if m % unit != 0 {
         // Round to the unit (at least one), in centiseconds.
         let units = ((m + unit / 2) / unit).max(1);
@@ -1652,6 +1689,12 @@ impl Parser {
     pub fn finish(mut self, diag: &mut dyn FnMut(&Diagnostic<'_>)) -> Result<Config, Invalid> {
         self.finish_in_place(diag)?;
         Ok(self.config)
+    }
+
+    /// The configuration as parsed so far (complete and checked once
+    /// [`Parser::finish_in_place`] returned `Ok`).
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// [`Parser::finish`] without moving the parser: the configuration to
@@ -1801,13 +1844,23 @@ impl Parser {
                 s.late(loc, Late::TrackOwnInterface, inst.interface.as_str());
                 inst.track_interfaces.remove(pos);
             }
-            inst.v3_checksum_as_v2 = meta.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2);
-            inst.garp_master_delay_s = meta.garp_delay.unwrap_or(global.garp_master_delay_s);
-            inst.garp_master_repeat = meta.garp_repeat.unwrap_or(global.garp_master_repeat);
-            inst.garp_master_refresh_s = meta.garp_refresh.unwrap_or(global.garp_master_refresh_s);
-            inst.garp_master_refresh_repeat = meta
-                .garp_refresh_repeat
-                .unwrap_or(global.garp_master_refresh_repeat);
+            // The global values where the instance gave none.
+            let given = |k: InstKw| meta.seen >> k as u32 & 1 != 0;
+            if !given(InstKw::V3Checksum) {
+                inst.v3_checksum_as_v2 = global.v3_checksum_as_v2;
+            }
+            if !given(InstKw::GarpDelay) {
+                inst.garp_master_delay_s = global.garp_master_delay_s;
+            }
+            if !given(InstKw::GarpRepeat) {
+                inst.garp_master_repeat = global.garp_master_repeat;
+            }
+            if !given(InstKw::GarpRefresh) {
+                inst.garp_master_refresh_s = global.garp_master_refresh_s;
+            }
+            if !given(InstKw::GarpRefreshRepeat) {
+                inst.garp_master_refresh_repeat = global.garp_master_refresh_repeat;
+            }
         }
 
         // Two instances on one interface with one VRID and family would share

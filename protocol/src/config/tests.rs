@@ -1385,3 +1385,52 @@ fn sizes_are_as_documented() {
     assert!(config <= 48 * 1024, "{config}");
     assert!(parser <= config + 12 * 1024, "{parser}");
 }
+
+#[test]
+fn large_numbers_at_the_limits() {
+    // Intervals beyond 4294 s (more microseconds than a u32 holds) clamp
+    // like any other interval above the limit.
+    for v in ["4294.967295", "4295", "65535", "65535.0"] {
+        let c = warns(
+            &inst(&format!("advert_int {v}")),
+            &["test.conf:5: warning: advert_int: adjusted to 255.00 s (VRRPv2: whole seconds 1..=255, VRRPv3: 0.01..=40.95 s)"],
+        );
+        assert_eq!(c.instances[0].advert_int_cs, 25500);
+    }
+    fails(
+        &inst("advert_int 65535.5"),
+        &["test.conf:5: advert_int: expected a time in seconds 0..=65535 (fractions allowed, e.g. 0.5), got '65535.5'"],
+    );
+    fails(
+        &inst("advert_int 18446744073709551616"),
+        &["test.conf:5: advert_int: expected a time in seconds 0..=65535 (fractions allowed, e.g. 0.5), got '18446744073709551616'"],
+    );
+    assert_eq!(one(&inst("preempt_delay 1000")).preempt_delay_ms, 1_000_000);
+    fails(
+        &inst("preempt_delay 1000.000001"),
+        &["test.conf:5: preempt_delay: expected a time in seconds 0..=1000 (fractions allowed, e.g. 0.5), got '1000.000001'"],
+    );
+    let c = ok(&inst("garp_master_refresh 4294967295"));
+    assert_eq!(c.instances[0].garp_master_refresh_s, u32::MAX);
+    fails(
+        &inst("garp_master_refresh 4294967296"),
+        &["test.conf:5: garp_master_refresh: expected an integer 0..=4294967295, got '4294967296'"],
+    );
+    fails(
+        &inst("priority 18446744073709551617"),
+        &["test.conf:5: priority: expected an integer 1..=255, got '18446744073709551617'"],
+    );
+    let c = ok(&inst(
+        "virtual_routes {\n 10.1.0.0/16 via 10.9.8.1 metric 4294967295 table 4294967295\n}",
+    ));
+    let r = &c.instances[0].virtual_routes[0];
+    assert_eq!((r.metric, r.table), (Some(u32::MAX), Some(u32::MAX)));
+    fails(
+        &inst("virtual_routes {\n 10.1.0.0/16 via 10.9.8.1 metric 4294967296\n}"),
+        &["test.conf:6: metric: expected an integer 0..=4294967295, got '4294967296'"],
+    );
+    fails(
+        &inst("track_interface {\n eth1 weight -2147483648\n}"),
+        &["test.conf:6: weight: expected an integer -253..=253, got '-2147483648'"],
+    );
+}

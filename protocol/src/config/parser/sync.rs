@@ -7,7 +7,7 @@ use super::super::diag::{DiagnosticKind as K, Expected, Limit};
 use super::super::kw::{FilterKw, SyncKw};
 use super::super::types::*;
 use super::super::value;
-use super::{Block, Late, Out, Outcome, Parser, Sink, SyncMeta, KEY_FILE, NO, SYNC};
+use super::{Block, Late, Outcome, Parser, Sink, St, SyncMeta, KEY_FILE, NO, SYNC};
 
 /// Protocol names `conntrack_filter { protocol ... }` knows.
 const PROTOCOLS: [(&str, u8); 10] = [
@@ -32,35 +32,39 @@ fn protocol(word: &str) -> Option<u8> {
         .or_else(|| value::uint_in(word, 0, 255).map(|v| v as u8))
 }
 
-/// A file name: 1..=PATH_LEN bytes, no control characters.
-fn path(word: &str) -> Option<Path> {
-    if word.is_empty() || word.chars().any(|c| c.is_control()) {
-        return None;
-    }
-    Path::try_from(word).ok()
+/// A file name into `dst` (in place: no `Path` moved around): whether
+/// `word` is one (1..=PATH_LEN bytes, no control characters).
+#[inline(never)]
+fn path(word: &str, dst: &mut Path) -> bool {
+    dst.clear();
+    !word.is_empty() && !word.chars().any(|c| c.is_control()) && dst.push_str(word).is_ok()
 }
 
-/// 64 hex digits.
-fn hex_key(word: &str) -> Option<[u8; SYNC_KEY_LEN]> {
+/// 64 hex digits into `key`: whether `word` is that.
+fn hex_key(word: &str, key: &mut [u8; SYNC_KEY_LEN]) -> bool {
     let b = word.as_bytes();
     if b.len() != 2 * SYNC_KEY_LEN {
-        return None;
+        return false;
     }
-    let mut key = [0u8; SYNC_KEY_LEN];
     for (k, pair) in key.iter_mut().zip(b.chunks_exact(2)) {
-        let hi = char::from(*pair.first()?).to_digit(16)?;
-        let lo = char::from(*pair.get(1)?).to_digit(16)?;
-        *k = (hi << 4 | lo) as u8;
+        let mut v = 0;
+        for &c in pair {
+            let Some(d) = char::from(c).to_digit(16) else {
+                return false;
+            };
+            v = v << 4 | d;
+        }
+        *k = v as u8;
     }
-    Some(key)
+    true
 }
 
 impl Parser {
     #[inline(never)]
-    pub(super) fn new_sync(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
-        out.none(words);
+    pub(super) fn new_sync(&mut self, out: &mut St<'_, '_, '_, '_>) -> Outcome {
+        out.none();
         if self.config.sync.is_some() {
-            out.err(words, K::Duplicate, SYNC, SYNC);
+            out.err(K::Duplicate, SYNC, SYNC);
             return Outcome::Ignored;
         }
         self.sync_meta = SyncMeta {
@@ -84,116 +88,127 @@ impl Parser {
     }
 
     #[inline(never)]
-    pub(super) fn sync_stmt(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+    pub(super) fn sync_stmt(
+        out: &mut St<'_, '_, '_, '_>,
+        d: &mut SyncConfig,
+        m: &mut SyncMeta,
+    ) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
-        let Some(d) = self.config.sync.as_mut() else {
-            return Outcome::Ignored;
-        };
-        let m = &mut self.sync_meta;
         let Some(k) = SyncKw::find(kw) else {
-            return Self::unknown(out, words, "");
+            return Self::unknown(out, "");
         };
         if k as u32 <= SyncKw::BackupCmd as u32 {
-            out.once(words, &mut m.seen, k as u32);
+            out.once(&mut m.seen, k as u32);
+        }
+        // The keywords with one value: it is read here, once.
+        let e = match k {
+            SyncKw::Interface => Some(Expected::InterfaceName),
+            SyncKw::Local | SyncKw::Peer => Some(Expected::IpAddress),
+            SyncKw::KeyFile | SyncKw::LeaseFile => Some(Expected::FileName),
+            SyncKw::Key => Some(Expected::HexKey),
+            _ => None,
+        };
+        let mut v = "";
+        if let Some(e) = e {
+            match out.one(e) {
+                Some(w) => v = w,
+                None => return Outcome::Simple,
+            }
         }
         match k {
             SyncKw::Interface => {
-                if out.one(words, Expected::InterfaceName).is_some() {
-                    if let Some(n) = out.ifname(words, 0, 1) {
-                        d.interface = Some(n);
-                    }
-                }
+                // (An invalid name is an error: what is left does not matter.)
+                out.ifname(0, 1, d.interface.insert(IfName::new()));
             }
-            SyncKw::Local => {
-                if out.one(words, Expected::IpAddress).is_some() {
-                    if let Some(ip) = out.ip(words, 0, 1) {
-                        d.local_address = ip;
+            SyncKw::Local | SyncKw::Peer => {
+                let mut a = None;
+                out.ip(0, 1, &mut a);
+                match &a {
+                    None => {}
+                    Some(ip) if k == SyncKw::Local => {
+                        d.local_address = *ip;
                         m.local_set = true;
                     }
-                }
-            }
-            SyncKw::Peer => {
-                if out.one(words, Expected::IpAddress).is_some() {
-                    match out.ip(words, 0, 1) {
-                        None => {}
-                        Some(ip) if d.peer_addresses.contains(&ip) => {
-                            out.err(words, K::Duplicate, 0, 1)
-                        }
-                        Some(ip) => {
-                            let n = d.peer_addresses.len();
-                            if d.peer_addresses.push(ip).is_err() {
-                                out.err(words, K::TooMany(Limit::SyncPeers), 0, 1);
-                            } else if let Some(l) = m.peer_locs.get_mut(n) {
-                                *l = out.loc();
-                            }
+                    Some(ip) if d.peer_addresses.contains(ip) => out.err(K::Duplicate, 0, 1),
+                    Some(ip) => {
+                        let n = d.peer_addresses.len();
+                        if d.peer_addresses.push(*ip).is_err() {
+                            out.err(K::TooMany(Limit::SyncPeers), 0, 1);
+                        } else if let Some(l) = m.peer_locs.get_mut(n) {
+                            *l = out.loc();
                         }
                     }
                 }
             }
             SyncKw::Port => {
-                if let Some(v) = out.uint(words, 1, u32::from(u16::MAX)) {
+                if let Some(v) = out.uint(1, u32::from(u16::MAX)) {
                     d.port = v as u16;
                 }
             }
             SyncKw::KeyFile | SyncKw::Key => {
                 let inline = k == SyncKw::Key;
-                let e = if inline {
-                    Expected::HexKey
+                // Parsed in place: an invalid value or a conflict is an
+                // error, so what is left in `d.key` then does not matter.
+                d.key = if inline {
+                    SyncKey::Inline([0; SYNC_KEY_LEN])
                 } else {
-                    Expected::FileName
+                    SyncKey::File(Path::new())
                 };
-                let Some(v) = out.one(words, e) else {
+                let ok = match &mut d.key {
+                    SyncKey::Inline(k) => hex_key(v, k),
+                    SyncKey::File(p) => path(v, p),
+                };
+                if !ok {
+                    let e = if inline {
+                        Expected::HexKey
+                    } else {
+                        Expected::FileName
+                    };
+                    out.bad(e, 0, 1);
                     return Outcome::Simple;
-                };
-                let key = if inline {
-                    hex_key(v).map(SyncKey::Inline)
-                } else {
-                    path(v).map(SyncKey::File)
-                };
-                let Some(key) = key else {
-                    out.bad(words, e, 0, 1);
-                    return Outcome::Simple;
-                };
+                }
                 let from = 1 + u8::from(inline);
                 if m.key_from != 0 && m.key_from != from {
                     let prev = if inline { KEY_FILE } else { KEY_FILE + 1 };
-                    out.err(words, K::Conflict, 0, prev);
+                    out.err(K::Conflict, 0, prev);
                 } else {
                     if m.key_from != 0 {
-                        out.warn(words, K::Repeated, 0, NO);
+                        out.warn(K::Repeated, 0, NO);
                     }
-                    d.key = key;
                     m.key_from = from;
                 }
             }
             SyncKw::Capacity => {
-                if let Some(v) = out.uint(words, 1, MAX_CONNTRACK_CAPACITY) {
+                if let Some(v) = out.uint(1, MAX_CONNTRACK_CAPACITY) {
                     d.conntrack_capacity = v;
                 }
             }
             SyncKw::Filter => {
-                out.none(words);
+                out.none();
                 return Outcome::Block(Block::SyncFilter);
             }
             SyncKw::LeaseFile => {
-                if let Some(v) = out.one(words, Expected::FileName) {
-                    match path(v) {
-                        Some(p) => d.lease_file = Some(p),
-                        None => out.bad(words, Expected::FileName, 0, 1),
-                    }
+                if !path(v, d.lease_file.insert(Path::new())) {
+                    out.bad(Expected::FileName, 0, 1);
                 }
             }
             SyncKw::LeaseCapacity => {
-                if let Some(v) = out.uint(words, 1, MAX_LEASE_CAPACITY) {
+                if let Some(v) = out.uint(1, MAX_LEASE_CAPACITY) {
                     d.lease_capacity = v;
                 }
             }
             SyncKw::MasterCmd | SyncKw::BackupCmd => {
-                let master = k == SyncKw::MasterCmd;
+                let slot = if k == SyncKw::MasterCmd {
+                    &mut d.dhcp_master_command
+                } else {
+                    &mut d.dhcp_backup_command
+                };
                 // The rest of the line, words joined by single spaces
-                // (quote it to keep other spacing).
+                // (quote it to keep other spacing). Built in place: an
+                // invalid command is an error, what is left does not matter.
                 let rest = words.get(1..).unwrap_or(&[]);
-                let mut cmd = Command::new();
+                let cmd = slot.insert(Command::new());
                 let mut fits = true;
                 for (i, w) in rest.iter().enumerate() {
                     if i > 0 {
@@ -202,11 +217,7 @@ impl Parser {
                     fits &= cmd.push_str(w).is_ok();
                 }
                 if cmd.trim().is_empty() || !fits || cmd.chars().any(|c| c.is_control()) {
-                    out.bad(words, Expected::Command, 0, 1);
-                } else if master {
-                    d.dhcp_master_command = Some(cmd);
-                } else {
-                    d.dhcp_backup_command = Some(cmd);
+                    out.bad(Expected::Command, 0, 1);
                 }
             }
         }
@@ -214,51 +225,52 @@ impl Parser {
     }
 
     #[inline(never)]
-    pub(super) fn sync_filter(&mut self, out: &mut Out<'_, '_>, words: &[&str]) -> Outcome {
+    pub(super) fn sync_filter(out: &mut St<'_, '_, '_, '_>, f: &mut ConntrackFilter) -> Outcome {
+        let words = out.words;
         let kw = words.first().copied().unwrap_or("");
-        let Some(d) = self.config.sync.as_mut() else {
-            return Outcome::Ignored;
+        let Some(k) = FilterKw::find(kw) else {
+            return Self::unknown(out, "");
         };
-        let f = &mut d.conntrack_filter;
-        match FilterKw::find(kw) {
-            Some(FilterKw::Protocol) => {
-                if words.len() < 2 {
-                    out.bad(words, Expected::Protocol, 0, 1);
+        // One loop for both lists: each value is added once.
+        let proto = k == FilterKw::Protocol;
+        let e = if proto {
+            Expected::Protocol
+        } else {
+            Expected::Prefix
+        };
+        if words.len() < 2 {
+            out.bad(e, 0, 1);
+        }
+        for i in 1..words.len() {
+            let w = words.get(i).copied().unwrap_or("");
+            let full = if proto {
+                match protocol(w) {
+                    None => None,
+                    Some(p) if f.protocols.contains(&p) => Some(false),
+                    Some(p) => Some(f.protocols.push(p).is_err()),
                 }
-                for i in 1..words.len() {
-                    let w = words.get(i).copied().unwrap_or("");
-                    match protocol(w) {
-                        None => out.bad(words, Expected::Protocol, 0, i),
-                        Some(p) if f.protocols.contains(&p) => {}
-                        Some(p) => {
-                            if f.protocols.push(p).is_err() {
-                                out.err(words, K::TooMany(Limit::SyncProtocols), 0, i);
-                            }
-                        }
-                    }
+            } else {
+                let mut item = (IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+                if !value::prefix(w, &mut item.0, &mut item.1) {
+                    None
+                } else if f.ignore.contains(&item) {
+                    Some(false)
+                } else {
+                    Some(f.ignore.push(item).is_err())
+                }
+            };
+            match full {
+                None => out.bad(e, 0, i),
+                Some(false) => {}
+                Some(true) => {
+                    let l = if proto {
+                        Limit::SyncProtocols
+                    } else {
+                        Limit::IgnoredAddresses
+                    };
+                    out.err(K::TooMany(l), 0, i);
                 }
             }
-            Some(FilterKw::Ignore) => {
-                if words.len() < 2 {
-                    out.bad(words, Expected::Prefix, 0, 1);
-                }
-                for i in 1..words.len() {
-                    let w = words.get(i).copied().unwrap_or("");
-                    match value::prefix(w) {
-                        None => out.bad(words, Expected::Prefix, 0, i),
-                        Some((a, len)) => {
-                            let item = (a, len.unwrap_or_else(|| value::host_len(&a)));
-                            if f.ignore.contains(&item) {
-                                continue;
-                            }
-                            if f.ignore.push(item).is_err() {
-                                out.err(words, K::TooMany(Limit::IgnoredAddresses), 0, i);
-                            }
-                        }
-                    }
-                }
-            }
-            None => return Self::unknown(out, words, ""),
         }
         Outcome::Simple
     }
