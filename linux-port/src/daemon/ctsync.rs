@@ -268,22 +268,27 @@ pub struct SyncPort {
 }
 
 impl SyncPort {
-    /// Opens the sockets and allocates every buffer (start-up only).
-    pub fn new(cfg: &SyncConfig) -> Result<SyncPort, String> {
+    /// Opens the sockets and allocates every buffer (start-up only). On an
+    /// error the sockets opened so far are left open (the daemon exits):
+    /// no drop code on the error paths.
+    pub fn new(cfg: &SyncConfig) -> Result<Box<SyncPort>, String> {
+        use std::mem::ManuallyDrop as Keep;
         let key = load_key(&cfg.key)?;
         if let Some(w) = key_file_warning(&cfg.key) {
             crate::log!(Warning, "{w}");
         }
         let dev = cfg.interface.as_ref().map(|i| i.as_str());
-        let udp = UdpSocket::open(cfg.local_address, cfg.port, dev).map_err(|e| {
-            format!(
-                "tandem_sync: cannot bind {}:{}{}{}: {e}",
-                cfg.local_address,
-                cfg.port,
-                if dev.is_some() { " on " } else { "" },
-                dev.unwrap_or("")
-            )
-        })?;
+        let udp = Keep::new(
+            UdpSocket::open(cfg.local_address, cfg.port, dev).map_err(|e| {
+                format!(
+                    "tandem_sync: cannot bind {}:{}{}{}: {e}",
+                    cfg.local_address,
+                    cfg.port,
+                    if dev.is_some() { " on " } else { "" },
+                    dev.unwrap_or("")
+                )
+            })?,
+        );
         let mtu = match dev {
             Some(d) => {
                 udp::interface_mtu(d).map_err(|e| format!("tandem_sync: interface {d}: {e}"))?
@@ -303,6 +308,7 @@ impl SyncPort {
         let scope = dev.map(udp::if_index).unwrap_or(0);
         let (ct_sock, _) = CtSocket::open(0, REQUEST_RCVBUF)
             .map_err(|e| format!("ctnetlink socket: {e} (is nf_conntrack_netlink available?)"))?;
+        let ct_sock = Keep::new(ct_sock);
         let capacity = cfg.conntrack_capacity.max(1) as usize;
         let slots = capacity.saturating_add(capacity.div_ceil(4));
         // Zeroed (empty) slots: resident only as the cache and window fill.
@@ -322,17 +328,17 @@ impl SyncPort {
             );
         }
         let core = CtSync::new(k, key, base.clone(), cache, window);
-        Ok(SyncPort {
+        Ok(Box::new(SyncPort {
             core,
             cfg: cfg.clone(),
             base_filter: base,
             role: Role::Idle,
-            udp,
+            udp: Keep::into_inner(udp),
             scope,
             frame_len,
             frame: zeroed_buf(frame_len),
             rx: zeroed_buf(RX_BUF),
-            ct: ct_sock,
+            ct: Keep::into_inner(ct_sock),
             ct_tx: zeroed_buf(BATCH_BYTES),
             ct_rx: zeroed_buf(NL_BUF),
             batch: Vec::with_capacity(BATCH_ENTRIES),
@@ -356,7 +362,7 @@ impl SyncPort {
             logged_full: 0,
             logged_overflows: 0,
             next_full_log: Instant::ZERO,
-        })
+        }))
     }
 
     /// The UDP socket (to poll).

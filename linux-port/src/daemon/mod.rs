@@ -483,7 +483,7 @@ impl Daemon {
             make_inst(c, config, &mut ifaces, &mut inst)?;
         }
         let mut sync = Keep::new(match &config.sync {
-            Some(sc) => Some(Box::new(ctsync::SyncPort::new(sc)?)),
+            Some(sc) => Some(ctsync::SyncPort::new(sc)?),
             None => None,
         });
         let leases = Keep::new(match (&config.sync, sync.as_deref_mut()) {
