@@ -71,14 +71,24 @@ impl Out<'_> {
         self.put(&[b]);
     }
 
-    /// LEB128, as postcard writes every integer wider than a `u8`.
+    /// LEB128, as postcard writes every integer wider than a `u8` (32-bit
+    /// arithmetic: see [`Out::varint64`] for wider ones).
     #[inline(never)]
-    pub(crate) fn varint(&mut self, mut v: u64) {
+    pub(crate) fn varint(&mut self, mut v: u32) {
         while v >= 0x80 {
             self.byte((v as u8) | 0x80);
             v >>= 7;
         }
         self.byte(v as u8);
+    }
+
+    /// [`Out::varint`] of a `u64`: the same octets.
+    pub(crate) fn varint64(&mut self, mut v: u64) {
+        while v > u64::from(u32::MAX) {
+            self.byte((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.varint(v as u32);
     }
 
     /// A length octet, then the octets.
@@ -240,18 +250,18 @@ impl Lease {
     pub(crate) fn write(&self, o: &mut Out<'_>) {
         let tag = self.tag();
         o.byte(tag);
-        o.varint(self.expires().raw());
+        o.varint64(self.expires().raw());
         match self {
             Lease::V4(l) => {
                 o.put(&l.addr.octets());
                 if tag & TAG_HTYPE != 0 {
-                    o.varint(u64::from(l.hwaddr.htype()));
+                    o.varint(u32::from(l.hwaddr.htype()));
                 }
                 o.short(l.hwaddr.as_slice());
             }
             Lease::V6(l) => {
                 o.put(&l.addr.octets());
-                o.varint(u64::from(l.iaid));
+                o.varint(l.iaid);
             }
         }
         if tag & TAG_HOSTNAME != 0 {

@@ -261,7 +261,7 @@ fn port(i: &mut In<'_>) -> Result<u16, DecodeError> {
 /// protocol class; `None` when the addresses mix families.
 fn put_orig(o: &mut Out<'_>, t: &Tuple, extra: u32) {
     let (flags, explicit) = classify(t).unwrap_or_default();
-    o.varint(u64::from(flags | extra));
+    o.varint(flags | extra);
     if let Some(p) = explicit {
         o.byte(p);
     }
@@ -318,7 +318,7 @@ fn put_key(o: &mut Out<'_>, k: &conntrack::Key) -> Option<()> {
     let zone = if k.zone != 0 { F_ZONE } else { 0 };
     put_orig(o, &k.orig, zone);
     if zone != 0 {
-        o.varint(u64::from(k.zone));
+        o.varint(u32::from(k.zone));
     }
     Some(())
 }
@@ -401,8 +401,8 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
         }
     }
     put_orig(o, &e.orig, extra);
-    o.varint(u64::from(e.status ^ STATUS_BASE));
-    o.varint(u64::from(e.timeout));
+    o.varint(e.status ^ STATUS_BASE);
+    o.varint(e.timeout);
     let nat = [
         (&delta.snat, &snat_addr, F_SNAT_PORT),
         (&delta.dnat, &dnat_addr, F_DNAT_PORT),
@@ -418,10 +418,10 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
         }
     }
     if extra & F_MARK != 0 {
-        o.varint(u64::from(e.mark));
+        o.varint(e.mark);
     }
     if extra & F_ZONE != 0 {
-        o.varint(u64::from(e.zone));
+        o.varint(u32::from(e.zone));
     }
     if let Some(t) = e.tcp {
         o.byte(u8::from(t.state));
@@ -584,20 +584,20 @@ impl<'a> FrameWriter<'a> {
             buf: self.buf.get_mut(..end).unwrap_or_default(),
             pos: self.pos,
         };
-        o.varint(u64::from(record.tag()));
+        o.varint(record.tag());
         if !o.fits() {
             return Err(PushError::Full);
         }
         let ok = match record {
             Record::Seq(n) | Record::Alive { next: n } => {
-                o.varint(u64::from(*n));
+                o.varint(*n);
                 Some(())
             }
             Record::CtNew(e) | Record::CtUpdate(e) => put_entry(&mut o, e, &mut ctx),
             Record::CtDestroy(k) => put_key(&mut o, k),
             Record::Nack { first, last } => {
-                o.varint(u64::from(*first));
-                o.varint(u64::from(*last));
+                o.varint(*first);
+                o.varint(*last);
                 Some(())
             }
             Record::LeaseAdd(l) | Record::LeaseChange(l) | Record::LeaseDelete(l) => {
