@@ -954,21 +954,21 @@ impl SyncPort {
     }
 }
 
-/// conntrack's name of a TCP state.
+/// conntrack's name of a TCP state, in double quotes (as JSON has it).
 fn tcp_state_name(s: tandem_protocol::conntrack::TcpState) -> &'static str {
     use tandem_protocol::conntrack::TcpState as T;
     match s {
-        T::None => "NONE",
-        T::SynSent => "SYN_SENT",
-        T::SynRecv => "SYN_RECV",
-        T::Established => "ESTABLISHED",
-        T::FinWait => "FIN_WAIT",
-        T::CloseWait => "CLOSE_WAIT",
-        T::LastAck => "LAST_ACK",
-        T::TimeWait => "TIME_WAIT",
-        T::Close => "CLOSE",
-        T::SynSent2 => "SYN_SENT2",
-        T::Unknown(_) => "UNKNOWN",
+        T::None => "\"NONE\"",
+        T::SynSent => "\"SYN_SENT\"",
+        T::SynRecv => "\"SYN_RECV\"",
+        T::Established => "\"ESTABLISHED\"",
+        T::FinWait => "\"FIN_WAIT\"",
+        T::CloseWait => "\"CLOSE_WAIT\"",
+        T::LastAck => "\"LAST_ACK\"",
+        T::TimeWait => "\"TIME_WAIT\"",
+        T::Close => "\"CLOSE\"",
+        T::SynSent2 => "\"SYN_SENT2\"",
+        T::Unknown(_) => "\"UNKNOWN\"",
     }
 }
 
@@ -987,57 +987,93 @@ fn proto_name(p: u8) -> Option<&'static str> {
     })
 }
 
-/// One cache entry as a text line (`conntrack -L` style) or a JSON object.
-fn write_entry(w: &mut dyn std::fmt::Write, e: &Entry, json: bool) -> std::fmt::Result {
-    let state = e.tcp.map(|t| tcp_state_name(t.state));
-    if json {
-        write!(w, "{{\"proto\":{},\"state\":", e.orig.proto)?;
-        match state {
-            Some(s) => write!(w, "\"{s}\"")?,
-            None => w.write_str("null")?,
-        }
-        write!(
-            w,
-            ",\"timeout\":{},\"status\":{},\"mark\":{},\"zone\":{}",
-            e.timeout, e.status, e.mark, e.zone
-        )?;
-        for (name, t) in [("orig", &e.orig), ("reply", &e.reply)] {
-            write!(
-                w,
-                ",\"{name}\":{{\"src\":\"{}\",\"dst\":\"{}\",\"sport\":{},\"dport\":{}}}",
-                t.src, t.dst, t.src_port, t.dst_port
-            )?;
-        }
-        return w.write_char('}');
-    }
-    let name = proto_name(e.orig.proto);
-    let proto: &dyn std::fmt::Display = match &name {
-        Some(n) => n,
-        None => &e.orig.proto,
-    };
-    write!(w, "{proto:<8} {}", e.timeout)?;
-    if let Some(s) = state {
-        write!(w, " {s}")?;
-    }
-    for t in [&e.orig, &e.reply] {
-        write!(w, " src={} dst={}", t.src, t.dst)?;
+/// A tuple's protocol fields in a `conntrack -L` line: ICMP type, code
+/// and id, or the ports (or nothing).
+struct Ports<'a>(&'a Tuple);
+
+impl std::fmt::Display for Ports<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.0;
         if t.is_icmp() {
             write!(
-                w,
+                f,
                 " type={} code={} id={}",
                 t.icmp_type(),
                 t.icmp_code(),
                 t.icmp_id()
-            )?;
+            )
         } else if t.has_ports() {
-            write!(w, " sport={} dport={}", t.src_port, t.dst_port)?;
+            write!(f, " sport={} dport={}", t.src_port, t.dst_port)
+        } else {
+            Ok(())
         }
     }
-    write!(w, " status=0x{:x} mark={}", e.status, e.mark)?;
-    if e.zone != 0 {
-        write!(w, " zone={}", e.zone)?;
+}
+
+/// ` zone=N` in a `conntrack -L` line, or nothing for zone 0.
+struct Zone(u16);
+
+impl std::fmt::Display for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 != 0 {
+            write!(f, " zone={}", self.0)?;
+        }
+        Ok(())
     }
-    w.write_char('\n')
+}
+
+/// One cache entry as a text line (`conntrack -L` style) or a JSON object.
+fn write_entry(w: &mut dyn std::fmt::Write, e: &Entry, json: bool) -> std::fmt::Result {
+    // The name in quotes (JSON), or null.
+    let quoted = e.tcp.map_or("null", |t| tcp_state_name(t.state));
+    let (o, r) = (&e.orig, &e.reply);
+    if json {
+        return write!(
+            w,
+            "{{\"proto\":{},\"state\":{quoted},\"timeout\":{},\"status\":{},\"mark\":{},\"zone\":{},\
+             \"orig\":{{\"src\":\"{}\",\"dst\":\"{}\",\"sport\":{},\"dport\":{}}},\
+             \"reply\":{{\"src\":\"{}\",\"dst\":\"{}\",\"sport\":{},\"dport\":{}}}}}",
+            o.proto,
+            e.timeout,
+            e.status,
+            e.mark,
+            e.zone,
+            o.src,
+            o.dst,
+            o.src_port,
+            o.dst_port,
+            r.src,
+            r.dst,
+            r.src_port,
+            r.dst_port
+        );
+    }
+    let name = proto_name(o.proto);
+    let proto: &dyn std::fmt::Display = match &name {
+        Some(n) => n,
+        None => &o.proto,
+    };
+    // Text: " NAME", or nothing.
+    let state = match quoted.get(1..quoted.len() - 1) {
+        Some(name) if e.tcp.is_some() => (" ", name),
+        _ => ("", ""),
+    };
+    writeln!(
+        w,
+        "{proto:<8} {}{}{} src={} dst={}{} src={} dst={}{} status=0x{:x} mark={}{}",
+        e.timeout,
+        state.0,
+        state.1,
+        o.src,
+        o.dst,
+        Ports(o),
+        r.src,
+        r.dst,
+        Ports(r),
+        e.status,
+        e.mark,
+        Zone(e.zone),
+    )
 }
 
 /// Writes the next chunk of the cache listing into `out` (fixed
