@@ -484,6 +484,21 @@ impl Key {
     }
 }
 
+/// Sets `dst` in place to the address of `octets` (4: IPv4, 16: IPv6);
+/// `false` (and `dst` unchanged) for another length. One copy straight
+/// into the destination instead of an address moved through the stack.
+#[inline(never)]
+pub(crate) fn set_ip(dst: &mut IpAddr, octets: &[u8]) -> bool {
+    if let Ok(a) = <[u8; 4]>::try_from(octets) {
+        *dst = IpAddr::V4(a.into());
+    } else if let Ok(a) = <[u8; 16]>::try_from(octets) {
+        *dst = IpAddr::V6(a.into());
+    } else {
+        return false;
+    }
+    true
+}
+
 /// FNV-1a over `bytes`, continuing from `h`.
 #[inline(never)]
 fn fnv1a(mut h: u32, bytes: &[u8]) -> u32 {

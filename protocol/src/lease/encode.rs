@@ -165,6 +165,16 @@ impl<'b> In<'b> {
         crate::ip_from_octets(a).ok_or(DecodeError::Truncated)
     }
 
+    /// 4 (IPv4) or 16 (IPv6) octets, into `dst` (in place).
+    pub(crate) fn addr_into(&mut self, v6: bool, dst: &mut IpAddr) -> Result<(), DecodeError> {
+        let a = self.take(if v6 { 16 } else { 4 })?;
+        if crate::conntrack::set_ip(dst, a) {
+            Ok(())
+        } else {
+            Err(DecodeError::Truncated)
+        }
+    }
+
     pub(crate) fn short_bytes(&mut self) -> Result<&'b [u8], DecodeError> {
         let n = usize::from(self.byte()?);
         self.take(n)

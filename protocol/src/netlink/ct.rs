@@ -1009,14 +1009,9 @@ impl Walk<'_> {
                 let i = kind.wrapping_sub(src_kind);
                 if i < 2 {
                     let v = a.value();
-                    let ip = (v.len() == if v6 { 16 } else { 4 })
-                        .then(|| crate::ip_from_octets(v))
-                        .flatten()
-                        .ok_or(super::Error::BadAttributeLength { kind })?;
-                    if i == 0 {
-                        t.src = ip;
-                    } else {
-                        t.dst = ip;
+                    let dst = if i == 0 { &mut t.src } else { &mut t.dst };
+                    if v.len() != if v6 { 16 } else { 4 } || !crate::conntrack::set_ip(dst, v) {
+                        return Err(super::Error::BadAttributeLength { kind }.into());
                     }
                     have |= 2 << i;
                 } else if kind.wrapping_sub(other_src) < 2 {

@@ -280,8 +280,8 @@ fn read_tuple(
     proto: Option<u8>,
     t: &mut Tuple,
 ) -> Result<(), DecodeError> {
-    t.src = i.addr(v6)?;
-    t.dst = i.addr(v6)?;
+    i.addr_into(v6, &mut t.src)?;
+    i.addr_into(v6, &mut t.dst)?;
     t.proto = match proto {
         Some(p) => p,
         None => i.byte()?,
@@ -460,23 +460,25 @@ fn read_nat(
         return Ok(());
     }
     let v6 = f & F_V6 != 0;
-    let addr = if f & bits[1] == 0 {
-        i.addr(v6)?
+    // Built in place (`out` holds a partial part after an error).
+    let m = out.insert(Manip {
+        addr: IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+        port: default_port,
+    });
+    if f & bits[1] == 0 {
+        i.addr_into(v6, &mut m.addr)?;
     } else {
         // A back reference must name an address of the entry's family (the
         // encoder never writes anything else; a forged frame could).
-        match *prev {
-            Some(a) if a.is_ipv6() == v6 => a,
+        match prev {
+            Some(a) if a.is_ipv6() == v6 => m.addr = *a,
             _ => return Err(DecodeError::Truncated),
         }
-    };
-    *prev = Some(addr);
-    let port = if f & bits[2] != 0 {
-        port(i)?
-    } else {
-        default_port
-    };
-    *out = Some(Manip { addr, port });
+    }
+    *prev = Some(m.addr);
+    if f & bits[2] != 0 {
+        m.port = port(i)?;
+    }
     Ok(())
 }
 
