@@ -330,23 +330,21 @@ fn read_key(i: &mut In<'_>, k: &mut conntrack::Key) -> Result<(), DecodeError> {
 }
 
 /// One NAT part of an entry: returns its flags (`F_xNAT`, `F_xNAT_REF`,
-/// `F_xNAT_PORT` given as `bits`) and sets `addr` to the address to send
-/// (if any), resolving the back reference in `prev` (updated).
+/// `F_xNAT_PORT` given as `bits`), resolving the back reference in `prev`
+/// (updated). The address is sent unless `F_xNAT_REF` is set.
 fn nat_flags(
     m: &Option<Manip>,
     prev: &mut Option<IpAddr>,
     default_port: u16,
     bits: [u32; 3],
-    addr: &mut Option<IpAddr>,
 ) -> u32 {
     let Some(m) = m else {
         return 0;
     };
     let mut flags = bits[0];
-    if *prev == Some(m.addr) {
+    if prev.as_ref() == Some(&m.addr) {
         flags |= bits[1];
     } else {
-        *addr = Some(m.addr);
         *prev = Some(m.addr);
     }
     if m.port != default_port {
@@ -363,7 +361,6 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
     let v6 = flags & F_V6 != 0;
     let same_family = |m: &Option<Manip>| m.is_none_or(|m| m.addr.is_ipv6() == v6);
     let mut extra = 0;
-    let (mut snat_addr, mut dnat_addr) = (None, None);
     let derived =
         e.orig.reply_with(delta) == e.reply && same_family(&delta.snat) && same_family(&delta.dnat);
     if derived {
@@ -372,14 +369,12 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
             &mut ctx.snat,
             e.orig.snat_default_port(),
             [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
-            &mut snat_addr,
         );
         extra |= nat_flags(
             &delta.dnat,
             &mut ctx.dnat,
             e.orig.dnat_default_port(),
             [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
-            &mut dnat_addr,
         );
     } else {
         let (rflags, _) = classify(&e.reply)?;
@@ -403,15 +398,17 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
     put_orig(o, &e.orig, extra);
     o.varint(e.status ^ STATUS_BASE);
     o.varint(e.timeout);
+    // The parts sent (flagged): address unless referred back to, port if
+    // not the default.
     let nat = [
-        (&delta.snat, &snat_addr, F_SNAT_PORT),
-        (&delta.dnat, &dnat_addr, F_DNAT_PORT),
+        (&delta.snat, F_SNAT, F_SNAT_REF, F_SNAT_PORT),
+        (&delta.dnat, F_DNAT, F_DNAT_REF, F_DNAT_PORT),
     ];
-    for (m, addr, port_flag) in nat {
-        if let Some(a) = addr {
-            o.addr(a);
-        }
+    for (m, present, ref_flag, port_flag) in nat {
         if let Some(m) = m {
+            if extra & (present | ref_flag) == present {
+                o.addr(&m.addr);
+            }
             if extra & port_flag != 0 {
                 put_port(o, m.port);
             }
