@@ -346,9 +346,11 @@ impl Lease {
                 l.addr = addr;
             }
             (IpAddr::V6(addr), _) => {
+                // Read first: the lease is then built in place.
+                let iaid = i.u32()?;
                 *self = Lease::V6(Lease6 {
                     expires,
-                    iaid: i.u32()?,
+                    iaid,
                     temporary: tag & TAG_TEMPORARY != 0,
                     addr,
                     hostname: Hostname::NONE,

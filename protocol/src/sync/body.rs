@@ -760,7 +760,12 @@ fn read_record(i: &mut In<'_>, tag: u32, ctx: &mut Ctx, r: &mut Record) -> Resul
             if d.is_empty() {
                 return Err(DecodeError::Truncated);
             }
-            Record::LeaseDuid(Duid::from_slice(d).map_err(|_| DecodeError::Truncated)?)
+            // Filled in place.
+            *r = Record::LeaseDuid(Duid::new());
+            if let Record::LeaseDuid(x) = r {
+                x.extend(d).map_err(|_| DecodeError::Truncated)?;
+            }
+            return Ok(());
         }
     };
     Ok(())
