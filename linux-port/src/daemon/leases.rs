@@ -268,7 +268,14 @@ impl LeasePort {
         core: &mut CtSync<'static>,
         now: Instant,
     ) -> Result<Option<Box<LeasePort>>, String> {
-        let mut p = Box::new(LeasePort {
+        if cfg.lease_file.is_none()
+            && cfg.dhcp_master_command.is_none()
+            && cfg.dhcp_backup_command.is_none()
+        {
+            return Ok(None);
+        }
+        // Not dropped on the error paths (the daemon exits): no drop code.
+        let mut p = std::mem::ManuallyDrop::new(Box::new(LeasePort {
             file: false,
             path: Box::default(),
             tmp: Box::default(),
@@ -297,16 +304,13 @@ impl LeasePort {
             gen_file: u32::MAX,
             next_error_log: Instant::ZERO,
             counters: LeaseCounters::default(),
-        });
+        }));
         let Some(path) = cfg.lease_file.as_ref() else {
-            if p.master_cmd.is_none() && p.backup_cmd.is_none() {
-                return Ok(None);
-            }
             crate::log!(
                 Notice,
                 "dhcp_master_command/dhcp_backup_command without lease_file: the commands run on MASTER/BACKUP, but leases are not synced"
             );
-            return Ok(Some(p));
+            return Ok(Some(std::mem::ManuallyDrop::into_inner(p)));
         };
         let path = path.as_str();
         let (dir, name) = match path.rfind('/') {
@@ -318,15 +322,16 @@ impl LeasePort {
             return Err(format!("lease_file {path}: not a file name"));
         }
         let openwrt = is_openwrt();
+        let q: &mut LeasePort = &mut p;
         for (cmd, which, default, hint) in [
             (
-                &mut p.master_cmd,
+                &mut q.master_cmd,
                 Which::Master,
                 OPENWRT_MASTER_COMMAND,
                 "nothing restarts the DHCP server on takeover, so it will not know the peer's leases",
             ),
             (
-                &mut p.backup_cmd,
+                &mut q.backup_cmd,
                 Which::Backup,
                 OPENWRT_BACKUP_COMMAND,
                 "a BACKUP's DHCP server must be stopped by other means",
@@ -371,7 +376,7 @@ impl LeasePort {
         p.ev_buf = file::zeroed_bytes(4096);
         p.read_buf = file::zeroed_bytes(capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024);
         p.chunk = vec![0u8; CHUNK].into_boxed_slice();
-        Ok(Some(p))
+        Ok(Some(std::mem::ManuallyDrop::into_inner(p)))
     }
 
     /// Whether `lease_file` is configured.
