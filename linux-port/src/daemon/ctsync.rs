@@ -176,18 +176,18 @@ fn epoch_now() -> u32 {
 /// The filter every router starts from: the configured protocols and
 /// prefixes, plus multicast (VRRP adverts) and IPv6 link-local.
 fn base_filter(cfg: &SyncConfig) -> Filter {
-    let mut f = Filter::new();
-    f.set_protocols(&cfg.conntrack_filter.protocols);
-    let defaults = [
+    /// Multicast (VRRP adverts) and IPv6 link-local.
+    const DEFAULTS: [(IpAddr, u8); 3] = [
         (IpAddr::V4(Ipv4Addr::new(224, 0, 0, 0)), 4),
         (IpAddr::V6(Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0)), 8),
         (IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0)), 10),
     ];
-    for (a, l) in defaults
-        .into_iter()
-        .chain(cfg.conntrack_filter.ignore.iter().copied())
-    {
-        let _ = f.ignore(a, l);
+    let mut f = Filter::new();
+    f.set_protocols(&cfg.conntrack_filter.protocols);
+    for list in [&DEFAULTS[..], &cfg.conntrack_filter.ignore] {
+        for &(a, l) in list {
+            let _ = f.ignore(a, l);
+        }
     }
     f
 }
