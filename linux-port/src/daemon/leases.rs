@@ -446,11 +446,10 @@ impl LeasePort {
     /// When [`LeasePort::pump`] must run next.
     pub fn deadline(&self) -> Option<Instant> {
         let mut t = self.next_poll;
-        for d in [self.read_due, self.write_due, self.remaster_due]
-            .into_iter()
-            .flatten()
-        {
-            t = t.min(d);
+        for d in [&self.read_due, &self.write_due, &self.remaster_due] {
+            if let Some(d) = *d {
+                t = t.min(d);
+            }
         }
         if let Some(r) = &self.running {
             t = t.min(r.started.max(clock::now()) + REAP_EVERY);
