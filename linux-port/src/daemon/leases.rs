@@ -323,21 +323,25 @@ impl LeasePort {
         }
         let openwrt = is_openwrt();
         let q: &mut LeasePort = &mut p;
-        for (cmd, which, default, hint) in [
+        // Per command: keyword, OpenWrt default, what its absence means.
+        const MISSING: [(&str, &str, &str); 2] = [
             (
-                &mut q.master_cmd,
-                Which::Master,
+                "dhcp_master_command",
                 OPENWRT_MASTER_COMMAND,
                 "nothing restarts the DHCP server on takeover, so it will not know the peer's leases",
             ),
             (
-                &mut q.backup_cmd,
-                Which::Backup,
+                "dhcp_backup_command",
                 OPENWRT_BACKUP_COMMAND,
                 "a BACKUP's DHCP server must be stopped by other means",
             ),
-        ] {
-            let kw = which.keyword();
+        ];
+        for (k, &(kw, default, hint)) in MISSING.iter().enumerate() {
+            let cmd = if k == 0 {
+                &mut q.master_cmd
+            } else {
+                &mut q.backup_cmd
+            };
             if cmd.is_none() && openwrt {
                 // OpenWrt's defaults: its procd init script owns dnsmasq.
                 crate::log!(Notice, "{kw}: OpenWrt default \"{default}\"");
