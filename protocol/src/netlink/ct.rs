@@ -687,15 +687,18 @@ fn push_tcp(b: &mut MessageBuilder<'_>, tcp: &TcpInfo) {
     b.push_attr(CTA_PROTOINFO_TCP_STATE, &[u8::from(tcp.state)]);
     // Window scales (one octet), then flags with their mask (two): each
     // only when not 0.
+    // The four types are consecutive, window scales first.
+    const _: () = assert!(CTA_PROTOINFO_TCP_FLAGS_REPLY == CTA_PROTOINFO_TCP_WSCALE_ORIGINAL + 3);
     let f = [
-        (CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, tcp.wscale_orig, 1),
-        (CTA_PROTOINFO_TCP_WSCALE_REPLY, tcp.wscale_reply, 1),
-        (CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, tcp.flags_orig, 2),
-        (CTA_PROTOINFO_TCP_FLAGS_REPLY, tcp.flags_reply, 2),
+        tcp.wscale_orig,
+        tcp.wscale_reply,
+        tcp.flags_orig,
+        tcp.flags_reply,
     ];
-    for (kind, v, n) in f {
+    for (i, &v) in f.iter().enumerate() {
         if v != 0 {
-            b.push_attr(kind, &[v, v][..n]);
+            let kind = CTA_PROTOINFO_TCP_WSCALE_ORIGINAL + i as u16;
+            b.push_attr(kind, &[v, v][..1 + i / 2]);
         }
     }
     b.end_nested(inner);
