@@ -201,6 +201,16 @@ fn wall_secs() -> u64 {
     clock::realtime_millis() / 1000
 }
 
+/// Whether the deadline in `slot` has come; it is cleared then.
+#[inline(never)]
+fn take_due(slot: &mut Option<Instant>, now: Instant) -> bool {
+    let due = slot.is_some_and(|t| t <= now);
+    if due {
+        *slot = None;
+    }
+    due
+}
+
 /// Reads the wall clock, hands it to `core` and returns it.
 #[inline(never)]
 fn sync_wall_clock(now: Instant, core: &mut CtSync<'static>) -> u64 {
@@ -848,31 +858,23 @@ impl LeasePort {
                 }
             }
         }
-        if self.read_due.is_some_and(|t| t <= now) {
-            self.read_due = None;
-            if self.role == Role::Master {
-                self.load(now, core, false);
-            }
+        if take_due(&mut self.read_due, now) && self.role == Role::Master {
+            self.load(now, core, false);
         }
-        if self.write_due.is_some_and(|t| t <= now) {
-            self.write_due = None;
-            if self.role == Role::Backup {
-                self.write(now, core);
-            }
+        if take_due(&mut self.write_due, now) && self.role == Role::Backup {
+            self.write(now, core);
         }
-        if self.remaster_due.is_some_and(|t| t <= now) {
-            self.remaster_due = None;
-            if self.role == Role::Master && !self.remaster_done {
-                self.remaster_done = true;
-                self.counters.remasters += 1;
-                crate::log!(
-                    Notice,
-                    "lease sync: the peer's leases arrived after the takeover; writing the lease file and running dhcp_master_command again"
-                );
-                // What the DHCP server wrote meanwhile comes first.
-                self.load(now, core, false);
-                self.request(now, Which::Master, core);
-            }
+        if take_due(&mut self.remaster_due, now) && self.role == Role::Master && !self.remaster_done
+        {
+            self.remaster_done = true;
+            self.counters.remasters += 1;
+            crate::log!(
+                Notice,
+                "lease sync: the peer's leases arrived after the takeover; writing the lease file and running dhcp_master_command again"
+            );
+            // What the DHCP server wrote meanwhile comes first.
+            self.load(now, core, false);
+            self.request(now, Which::Master, core);
         }
         if self.running.is_some() {
             self.reap(now, core);
