@@ -472,11 +472,13 @@ impl LeasePort {
     }
 
     #[inline(never)]
+    /// Counts a file error and logs `lease_file PATH: {what}{e}` (rate
+    /// limited).
     fn log_error(&mut self, now: Instant, what: &str, e: &dyn std::fmt::Display) {
         self.counters.file_errors += 1;
         if now >= self.next_error_log {
             self.next_error_log = now + LOG_EVERY;
-            crate::log!(Error, "lease_file {}: {what}: {e}", self.path_str());
+            crate::log!(Error, "lease_file {}: {what}{e}", self.path_str());
         }
     }
 
@@ -488,7 +490,7 @@ impl LeasePort {
         }
         let sig = match file::stat(self.path.as_bytes()) {
             Ok(s) => s,
-            Err(e) => return self.log_error(now, "cannot stat", &ErrorText(&e)),
+            Err(e) => return self.log_error(now, "cannot stat: ", &ErrorText(&e)),
         };
         if !force && (sig == self.seen || (sig.is_some() && sig == self.written)) {
             return;
@@ -503,20 +505,18 @@ impl LeasePort {
             }
             Err(e) if e.raw_os_error() == Some(libc::EFBIG) => {
                 let n = self.read_buf.len();
-                self.counters.file_errors += 1;
-                if now >= self.next_error_log {
-                    self.next_error_log = now + LOG_EVERY;
-                    crate::log!(
-                        Error,
-                        "lease_file {}: larger than {n} bytes ({BYTES_PER_LEASE} per lease of lease_capacity {}); not read: raise lease_capacity",
-                        self.path_str(),
-                        self.capacity
-                    );
-                }
+                let capacity = self.capacity;
+                self.log_error(
+                    now,
+                    "larger than ",
+                    &format_args!(
+                        "{n} bytes ({BYTES_PER_LEASE} per lease of lease_capacity {capacity}); not read: raise lease_capacity"
+                    ),
+                );
                 self.seen = sig;
                 return;
             }
-            Err(e) => return self.log_error(now, "cannot read", &ErrorText(&e)),
+            Err(e) => return self.log_error(now, "cannot read: ", &ErrorText(&e)),
         };
         let bytes = &self.read_buf[..len];
         if len > 0 && bytes[len - 1] != b'\n' {
@@ -639,7 +639,7 @@ impl LeasePort {
         let mut f = match TempFile::create(&self.tmp) {
             Ok(f) => f,
             Err(e) => {
-                return self.log_error(now, "cannot create the temporary file", &ErrorText(&e))
+                return self.log_error(now, "cannot create the temporary file: ", &ErrorText(&e))
             }
         };
         let mut w = ChunkWriter {
@@ -660,8 +660,8 @@ impl LeasePort {
         if let Err(e) = r {
             file::remove(&self.tmp);
             return match &e {
-                Some(e) => self.log_error(now, "cannot write", &ErrorText(e)),
-                None => self.log_error(now, "cannot write", &"format error"),
+                Some(e) => self.log_error(now, "cannot write: ", &ErrorText(e)),
+                None => self.log_error(now, "cannot write: ", &"format error"),
             };
         }
         self.written = file::stat(self.path.as_bytes()).ok().flatten();
@@ -822,7 +822,7 @@ impl LeasePort {
                         self.read_due = Some(now + SETTLE)
                     }
                     Ok(_) => {}
-                    Err(e) => self.log_error(now, "cannot stat", &ErrorText(&e)),
+                    Err(e) => self.log_error(now, "cannot stat: ", &ErrorText(&e)),
                 }
             }
             if let Some(t) = core.leases_mut() {
