@@ -685,22 +685,31 @@ impl LeasePort {
     }
 
     fn start(&mut self, now: Instant, which: Which, core: &mut CtSync<'static>) {
-        let cmd = match which {
-            Which::Master => self.master_cmd.take(),
-            Which::Backup => self.backup_cmd.take(),
+        let master = which == Which::Master;
+        let has = if master {
+            self.master_cmd.is_some()
+        } else {
+            self.backup_cmd.is_some()
         };
-        let Some(cmd) = cmd else {
+        if !has {
             if which == Which::Backup && self.write_after_command {
                 self.write_after_command = false;
                 self.write(now, core);
             }
             return;
-        };
-        if which == Which::Master {
+        }
+        if master {
             // dnsmasq reads its lease file only at start: the file first.
             self.write(now, core);
         }
-        let text = cmd.strip_suffix('\0').unwrap_or(&cmd);
+        // Borrowed, not taken out and put back (no drop code).
+        let cmd = if master {
+            &self.master_cmd
+        } else {
+            &self.backup_cmd
+        };
+        let cmd = cmd.as_deref().unwrap_or_default();
+        let text = cmd.strip_suffix('\0').unwrap_or(cmd);
         self.counters.commands += 1;
         match spawn::spawn_shell(cmd.as_bytes()) {
             Ok(pid) => {
@@ -721,10 +730,6 @@ impl LeasePort {
                     ErrorText(&e)
                 );
             }
-        }
-        match which {
-            Which::Master => self.master_cmd = Some(cmd),
-            Which::Backup => self.backup_cmd = Some(cmd),
         }
     }
 
