@@ -886,10 +886,10 @@ impl SyncPort {
 
     /// When the loop must call [`SyncPort::pump`] next (a soft deadline).
     pub fn deadline(&self) -> Option<Instant> {
-        match (self.core.poll_timeout(), self.hold_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, None) => a,
-            (None, b) => b,
+        let t = self.core.poll_timeout();
+        match self.hold_until {
+            Some(h) => Some(t.map_or(h, |a| a.min(h))),
+            None => t,
         }
     }
 
