@@ -257,10 +257,10 @@ fn port(i: &mut In<'_>) -> Result<u16, DecodeError> {
 }
 
 /// Flags, \[protocol\], addresses and ports of an original tuple: the
-/// start of an entry and of a key. `extra` are the flags beyond family and
-/// protocol class; `None` when the addresses mix families.
-fn put_orig(o: &mut Out<'_>, t: &Tuple, extra: u32) {
-    let (flags, explicit) = classify(t).unwrap_or_default();
+/// start of an entry and of a key. `class` is [`classify`]'s answer for
+/// `t`; `extra` are the flags beyond family and protocol class.
+fn put_orig(o: &mut Out<'_>, t: &Tuple, class: (u32, Option<u8>), extra: u32) {
+    let (flags, explicit) = class;
     o.varint(flags | extra);
     if let Some(p) = explicit {
         o.byte(p);
@@ -314,9 +314,9 @@ fn read_orig(i: &mut In<'_>, allowed: u32, t: &mut Tuple) -> Result<u32, DecodeE
 
 /// Writes a destroy record's key, or `None` when it cannot be encoded.
 fn put_key(o: &mut Out<'_>, k: &conntrack::Key) -> Option<()> {
-    classify(&k.orig)?;
+    let class = classify(&k.orig)?;
     let zone = if k.zone != 0 { F_ZONE } else { 0 };
-    put_orig(o, &k.orig, zone);
+    put_orig(o, &k.orig, class, zone);
     if zone != 0 {
         o.varint(u32::from(k.zone));
     }
@@ -356,7 +356,8 @@ fn nat_flags(
 /// Writes a conntrack entry in context `ctx` (updated), or `None` when the
 /// entry cannot be encoded.
 fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
-    let (flags, _) = classify(&e.orig)?;
+    let class = classify(&e.orig)?;
+    let flags = class.0;
     let delta = e.nat_delta();
     let v6 = flags & F_V6 != 0;
     let same_family = |m: &Option<Manip>| m.is_none_or(|m| m.addr.is_ipv6() == v6);
@@ -395,7 +396,7 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
             extra |= F_TCP_WIDE;
         }
     }
-    put_orig(o, &e.orig, extra);
+    put_orig(o, &e.orig, class, extra);
     o.varint(e.status ^ STATUS_BASE);
     o.varint(e.timeout);
     // The parts sent (flagged): address unless referred back to, port if
