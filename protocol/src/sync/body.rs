@@ -190,6 +190,10 @@ const F_REPLY_V6: u32 = 1 << 13;
 /// TCP window scales do not fit in 4 bits each: two octets.
 const F_TCP_WIDE: u32 = 1 << 14;
 const F_ALL: u32 = (1 << 15) - 1;
+/// The source NAT part's flags: present, back reference, port.
+const SNAT_BITS: [u32; 3] = [F_SNAT, F_SNAT_REF, F_SNAT_PORT];
+/// The destination NAT part's flags.
+const DNAT_BITS: [u32; 3] = [F_DNAT, F_DNAT_REF, F_DNAT_PORT];
 /// Flags a destroy record may carry.
 const F_KEY_ALL: u32 = F_V6 | F_PROTO_MASK | F_ZONE;
 
@@ -336,7 +340,7 @@ fn nat_flags(
     m: &Option<Manip>,
     prev: &mut Option<IpAddr>,
     default_port: u16,
-    bits: [u32; 3],
+    bits: &[u32; 3],
 ) -> u32 {
     let Some(m) = m else {
         return 0;
@@ -369,13 +373,13 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
             &delta.snat,
             &mut ctx.snat,
             e.orig.snat_default_port(),
-            [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
+            &SNAT_BITS,
         );
         extra |= nat_flags(
             &delta.dnat,
             &mut ctx.dnat,
             e.orig.dnat_default_port(),
-            [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
+            &DNAT_BITS,
         );
     } else {
         let (rflags, _) = classify(&e.reply)?;
@@ -451,7 +455,7 @@ fn read_nat(
     f: u32,
     prev: &mut Option<IpAddr>,
     default_port: u16,
-    bits: [u32; 3],
+    bits: &[u32; 3],
     out: &mut Option<Manip>,
 ) -> Result<(), DecodeError> {
     if f & bits[0] == 0 {
@@ -493,7 +497,7 @@ fn read_entry(i: &mut In<'_>, ctx: &mut Ctx, e: &mut Entry) -> Result<(), Decode
         f,
         &mut ctx.snat,
         orig.snat_default_port(),
-        [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
+        &SNAT_BITS,
         &mut delta.snat,
     )?;
     read_nat(
@@ -501,7 +505,7 @@ fn read_entry(i: &mut In<'_>, ctx: &mut Ctx, e: &mut Entry) -> Result<(), Decode
         f,
         &mut ctx.dnat,
         orig.dnat_default_port(),
-        [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
+        &DNAT_BITS,
         &mut delta.dnat,
     )?;
     e.mark = if f & F_MARK != 0 { i.u32()? } else { 0 };
@@ -806,7 +810,7 @@ mod nat_ref_tests {
         let mut i = In { buf: &[], pos: 0 };
         let mut prev = Some(prev);
         let mut out = None;
-        read_nat(&mut i, f, &mut prev, 7, BITS, &mut out).map(|()| out)
+        read_nat(&mut i, f, &mut prev, 7, &BITS, &mut out).map(|()| out)
     }
 
     #[test]
