@@ -799,7 +799,8 @@ impl SyncPort {
                 crate::log::write(level, format_args!("sync: peer {p} {what}"));
                 continue;
             }
-            match a {
+            // By reference: the address is formatted where it is.
+            match &a {
                 Action::Commit => self.commit(),
                 Action::Dump => self.dump_pending = true,
                 Action::ResyncComplete { entries } => {
