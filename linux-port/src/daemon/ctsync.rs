@@ -513,7 +513,7 @@ impl SyncPort {
             "conntrack: committed {} of {total} cached entries in {us} ms ({cpu} ms CPU; {updated} existed and were updated, {failed} refused), before adding the virtual addresses",
             committed + updated,
         );
-        if let Some((errno, t)) = first_error {
+        if let Some((errno, t)) = &first_error {
             crate::log!(
                 Warning,
                 "conntrack: the kernel refused {}:{} -> {}:{} proto {}: {}",
@@ -522,7 +522,7 @@ impl SyncPort {
                 t.dst,
                 t.dst_port,
                 t.proto,
-                crate::sys::Errno(errno)
+                crate::sys::Errno(*errno)
             );
         }
     }
