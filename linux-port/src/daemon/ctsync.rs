@@ -174,7 +174,9 @@ fn epoch_now() -> u32 {
 }
 
 /// The filter every router starts from: the configured protocols and
-/// prefixes, plus multicast (VRRP adverts) and IPv6 link-local.
+/// prefixes, plus multicast (VRRP adverts) and IPv6 link-local. Built
+/// again from the configuration whenever the own addresses change.
+#[inline(never)]
 fn base_filter(cfg: &SyncConfig) -> Filter {
     /// Multicast (VRRP adverts) and IPv6 link-local.
     const DEFAULTS: [(IpAddr, u8); 3] = [
@@ -225,7 +227,6 @@ pub struct SyncPort {
     pub core: CtSync<'static>,
     /// The configuration it was started with.
     pub cfg: SyncConfig,
-    base_filter: Filter,
     /// The role last set (follows the VRRP states).
     pub role: Role,
     udp: UdpSocket,
@@ -314,7 +315,6 @@ impl SyncPort {
         // Zeroed (empty) slots: resident only as the cache and window fill.
         let cache: &'static mut [Slot] = leak_zeroed(slots);
         let window: &'static mut [TxSlot] = leak_zeroed(WINDOW_SLOTS);
-        let base = base_filter(cfg);
         let k = cs::Config::new(
             sender_id(cfg.local_address),
             epoch_now(),
@@ -327,11 +327,10 @@ impl SyncPort {
                 cs::MAX_PEERS
             );
         }
-        let core = CtSync::new(k, key, base.clone(), cache, window);
+        let core = CtSync::new(k, key, base_filter(cfg), cache, window);
         Ok(Box::new(SyncPort {
             core,
             cfg: cfg.clone(),
-            base_filter: base,
             role: Role::Idle,
             udp: Keep::into_inner(udp),
             scope,
@@ -933,9 +932,10 @@ impl SyncPort {
         }
     }
 
-    /// Rebuilds the filter from the base and `own` addresses.
+    /// Rebuilds the filter from the base ([`base_filter`]) and `own`
+    /// addresses.
     fn apply_own(&mut self) {
-        let mut f = self.base_filter.clone();
+        let mut f = base_filter(&self.cfg);
         let mut missing = 0;
         for a in &self.own {
             let len = if a.is_ipv6() { 128 } else { 32 };
