@@ -133,20 +133,33 @@ impl<'b> In<'b> {
     /// most `ceil(bits / 7)` octets, the last one within the type.
     #[inline(never)]
     pub(crate) fn varint(&mut self, bits: u32) -> Result<u64, DecodeError> {
-        let octets = bits.div_ceil(7);
+        let octets = bits.div_ceil(7) as usize;
         let max_last = (1u8 << (bits % 7)) - 1;
-        let mut v: u64 = 0;
-        for i in 0..octets {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                if i == octets - 1 && b > max_last {
-                    break;
-                }
-                return Ok(v);
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        // Its last octet: the first without the high bit.
+        let mut n = 0;
+        loop {
+            if n == octets {
+                return Err(DecodeError::BadVarint);
             }
+            let Some(&b) = rest.get(n) else {
+                return Err(DecodeError::Truncated);
+            };
+            if b & 0x80 == 0 {
+                if n == octets - 1 && b > max_last {
+                    return Err(DecodeError::BadVarint);
+                }
+                break;
+            }
+            n += 1;
         }
-        Err(DecodeError::BadVarint)
+        self.pos += n + 1;
+        // Most significant group first: shifts by a constant.
+        let mut v: u64 = 0;
+        for &b in rest.get(..=n).unwrap_or_default().iter().rev() {
+            v = v << 7 | u64::from(b & 0x7f);
+        }
+        Ok(v)
     }
 
     /// A postcard `u32`.
