@@ -1027,7 +1027,9 @@ impl Walk<'_> {
                 continue;
             }
             if code & NEST != 0 {
-                // Inside the top level: the tuple's direction.
+                // Inside the top level: the tuple's direction (`k` 1 or
+                // 2; for the protoinfo nest, whose direction nothing
+                // reads, 3).
                 let d = if n == N_TOP { k - 1 } else { dir };
                 self.nest(a.value(), code & !NEST, d)?;
             } else {
