@@ -238,18 +238,17 @@ impl ChunkWriter<'_> {
 
 impl std::fmt::Write for ChunkWriter<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let mut b = s.as_bytes();
-        while !b.is_empty() {
+        for &c in s.as_bytes() {
             if self.len == self.buf.len() {
                 if let Err(e) = self.flush() {
                     self.error = Some(e);
                     return Err(std::fmt::Error);
                 }
             }
-            let n = b.len().min(self.buf.len() - self.len);
-            self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
-            self.len += n;
-            b = &b[n..];
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = c;
+                self.len += 1;
+            }
         }
         Ok(())
     }
