@@ -126,7 +126,9 @@ impl<'b> In<'b> {
     }
 
     pub(crate) fn byte(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.take(1)?[0])
+        let b = *self.buf.get(self.pos).ok_or(DecodeError::Truncated)?;
+        self.pos += 1;
+        Ok(b)
     }
 
     /// A varint of an integer of `bits` bits, with postcard's rules: at
