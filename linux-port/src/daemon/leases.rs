@@ -63,8 +63,9 @@
 //! ([`BYTES_PER_LEASE`] per lease + 16 KiB; a larger file is refused with
 //! an error, never partly applied), a 4 KiB write chunk, the paths and
 //! commands (NUL-terminated). The loop only reuses them. The slots, the
-//! pool, the ring and the file and event buffers are zero pages mapped
-//! lazily: RAM is used for what they hold, not for their capacity.
+//! pool, the ring, the file and event buffers and the write chunk are zero
+//! pages mapped lazily: RAM is used for what they hold, not for their
+//! capacity.
 
 use super::Daemon;
 use crate::log::Level;
@@ -164,7 +165,7 @@ pub struct LeasePort {
     watch: Option<Inotify>,
     ev_buf: &'static mut [u8],
     read_buf: &'static mut [u8],
-    chunk: Box<[u8]>,
+    chunk: &'static mut [u8],
     /// The file as last read, and as last written by us.
     seen: Option<Signature>,
     written: Option<Signature>,
@@ -293,7 +294,7 @@ impl LeasePort {
             watch: None,
             ev_buf: &mut [],
             read_buf: &mut [],
-            chunk: Box::default(),
+            chunk: &mut [],
             seen: None,
             written: None,
             role: Role::Idle,
@@ -388,7 +389,7 @@ impl LeasePort {
         p.capacity = capacity;
         p.ev_buf = file::zeroed_bytes(4096);
         p.read_buf = file::zeroed_bytes(capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024);
-        p.chunk = vec![0u8; CHUNK].into_boxed_slice();
+        p.chunk = file::zeroed_bytes(CHUNK);
         Ok(Some(std::mem::ManuallyDrop::into_inner(p)))
     }
 
@@ -643,7 +644,7 @@ impl LeasePort {
         };
         let mut w = ChunkWriter {
             file: &mut f,
-            buf: &mut self.chunk,
+            buf: self.chunk,
             len: 0,
             error: None,
         };
