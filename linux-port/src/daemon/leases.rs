@@ -159,7 +159,8 @@ pub struct LeasePort {
     file: bool,
     path: Box<str>,
     tmp: Box<[u8]>,
-    name: Box<[u8]>,
+    /// Where the file name starts in `path`.
+    name_at: usize,
     /// `lease_capacity`.
     pub capacity: usize,
     watch: Option<Inotify>,
@@ -289,7 +290,7 @@ impl LeasePort {
             file: false,
             path: Box::default(),
             tmp: Box::default(),
-            name: Box::default(),
+            name_at: 0,
             capacity: 0,
             watch: None,
             ev_buf: &mut [],
@@ -385,7 +386,7 @@ impl LeasePort {
         p.file = true;
         p.path = path.into();
         p.tmp = tmp.into_boxed_slice();
-        p.name = name.as_bytes().into();
+        p.name_at = path.len() - name.len();
         p.capacity = capacity;
         p.ev_buf = file::zeroed_bytes(4096);
         p.read_buf = file::zeroed_bytes(capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024);
@@ -443,7 +444,8 @@ impl LeasePort {
     /// The inotify descriptor is readable.
     pub fn readable(&mut self, now: Instant) {
         let Some(w) = self.watch.as_ref() else { return };
-        match w.read(self.ev_buf, &self.name) {
+        let name = self.path.as_bytes().get(self.name_at..).unwrap_or_default();
+        match w.read(self.ev_buf, name) {
             Ok(true) if self.role == Role::Master => self.read_due = Some(now + SETTLE),
             Ok(_) => {}
             Err(e) => {
