@@ -146,11 +146,12 @@ pub fn key_file_warning(k: &SyncKey) -> Option<String> {
     })
 }
 
-/// A zeroed buffer of `n` octets (pages untouched until written: not
-/// resident). One call site for every buffer of [`SyncPort::new`].
+/// A zeroed buffer of `n` octets, never freed (pages untouched until
+/// written: not resident). One call site for every buffer of
+/// [`SyncPort::new`].
 #[inline(never)]
-fn zeroed_buf(n: usize) -> Box<[u8]> {
-    vec![0u8; n].into_boxed_slice()
+fn zeroed_buf(n: usize) -> &'static mut [u8] {
+    crate::sys::file::zeroed_bytes(n)
 }
 
 /// This router's id in frame headers, from its local sync address.
@@ -234,18 +235,18 @@ pub struct SyncPort {
     scope: u32,
     /// Frame size limit (MTU minus IP and UDP headers).
     pub frame_len: usize,
-    frame: Box<[u8]>,
-    rx: Box<[u8]>,
+    frame: &'static mut [u8],
+    rx: &'static mut [u8],
     ct: CtSocket,
-    ct_tx: Box<[u8]>,
-    ct_rx: Box<[u8]>,
+    ct_tx: &'static mut [u8],
+    ct_rx: &'static mut [u8],
     batch: Vec<Entry>,
     retry: Vec<Entry>,
     seq: u32,
     events: Option<CtSocket>,
-    ev_rx: Box<[u8]>,
+    ev_rx: &'static mut [u8],
     dump: Option<Dump>,
-    dump_buf: Box<[u8]>,
+    dump_buf: &'static mut [u8],
     dump_pending: bool,
     /// Own addresses changed: rebuild the filter.
     pub own_dirty: bool,
@@ -726,7 +727,7 @@ impl SyncPort {
     pub fn receive(&mut self, now: Instant) {
         let n_peers = self.peers().len();
         for _ in 0..READS_PER_WAKEUP {
-            let (n, src) = match self.udp.recv_from(&mut self.rx) {
+            let (n, src) = match self.udp.recv_from(self.rx) {
                 Ok(Some(x)) => x,
                 Ok(None) => break,
                 Err(e) => {
