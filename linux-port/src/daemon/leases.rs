@@ -62,7 +62,8 @@
 //! `tandem_core::lease::Slot`), the 4 KiB lease ring, the file buffer
 //! ([`BYTES_PER_LEASE`] per lease + 16 KiB; a larger file is refused with
 //! an error, never partly applied), a 4 KiB write chunk, the paths and
-//! commands (NUL-terminated). The loop only reuses them. The slots, the
+//! commands (NUL-terminated; like the buffers, never freed). The loop
+//! only reuses them. The slots, the
 //! pool, the ring, the file and event buffers and the write chunk are zero
 //! pages mapped lazily: RAM is used for what they hold, not for their
 //! capacity.
@@ -157,8 +158,8 @@ struct Running {
 pub struct LeasePort {
     /// `lease_file` is configured (else only the commands run).
     file: bool,
-    path: Box<str>,
-    tmp: Box<[u8]>,
+    path: &'static str,
+    tmp: &'static [u8],
     /// Where the file name starts in `path`.
     name_at: usize,
     /// `lease_capacity`.
@@ -178,8 +179,8 @@ pub struct LeasePort {
     /// A BACKUP writes the file when the backup command has ended.
     write_after_command: bool,
     /// The commands, NUL-terminated.
-    master_cmd: Option<Box<str>>,
-    backup_cmd: Option<Box<str>>,
+    master_cmd: Option<&'static str>,
+    backup_cmd: Option<&'static str>,
     running: Option<Running>,
     queued: Option<Which>,
     takeover_at: Option<Instant>,
@@ -194,8 +195,10 @@ pub struct LeasePort {
     pub counters: LeaseCounters,
 }
 
-fn boxed_cstr(s: &str) -> Box<str> {
-    format!("{s}\0").into_boxed_str()
+/// `s` NUL-terminated, allocated once and never freed (the port lives as
+/// long as the process: no drop code for it).
+fn boxed_cstr(s: &str) -> &'static str {
+    Box::leak(format!("{s}\0").into_boxed_str())
 }
 
 /// Seconds since the Unix epoch on `CLOCK_REALTIME` (dnsmasq's expiries).
@@ -288,8 +291,8 @@ impl LeasePort {
         // Not dropped on the error paths (the daemon exits): no drop code.
         let mut p = std::mem::ManuallyDrop::new(Box::new(LeasePort {
             file: false,
-            path: Box::default(),
-            tmp: Box::default(),
+            path: "",
+            tmp: &[],
             name_at: 0,
             capacity: 0,
             watch: None,
@@ -384,8 +387,8 @@ impl LeasePort {
         let sep = if dir.ends_with('/') { "" } else { "/" };
         let tmp = format!("{dir}{sep}.{name}.tandem").into_bytes();
         p.file = true;
-        p.path = path.into();
-        p.tmp = tmp.into_boxed_slice();
+        p.path = Box::leak(path.into());
+        p.tmp = Box::leak(tmp.into_boxed_slice());
         p.name_at = path.len() - name.len();
         p.capacity = capacity;
         p.ev_buf = file::zeroed_bytes(4096);
@@ -400,7 +403,7 @@ impl LeasePort {
     }
 
     fn path_str(&self) -> &str {
-        &self.path
+        self.path
     }
 
     /// The inotify descriptor (to poll).
@@ -527,7 +530,7 @@ impl LeasePort {
             return;
         }
         self.seen = sig;
-        let path = &*self.path;
+        let path = self.path;
         let wall = sync_wall_clock(now, core);
         let mut table = core.leases_mut();
         if let Some(t) = table.as_deref_mut() {
@@ -638,7 +641,7 @@ impl LeasePort {
         };
         table.prune(wall);
         let generation = table.generation();
-        let mut f = match TempFile::create(&self.tmp) {
+        let mut f = match TempFile::create(self.tmp) {
             Ok(f) => f,
             Err(e) => {
                 return self.log_error(now, "cannot create the temporary file: ", &ErrorText(&e))
@@ -658,9 +661,9 @@ impl LeasePort {
             (Ok(()), None) => w.flush().map_err(Some),
         };
         let n = table.len();
-        let r = r.and_then(|()| f.commit(&self.tmp, self.path.as_bytes()).map_err(Some));
+        let r = r.and_then(|()| f.commit(self.tmp, self.path.as_bytes()).map_err(Some));
         if let Err(e) = r {
-            file::remove(&self.tmp);
+            file::remove(self.tmp);
             return match &e {
                 Some(e) => self.log_error(now, "cannot write: ", &ErrorText(e)),
                 None => self.log_error(now, "cannot write: ", &"format error"),
@@ -688,29 +691,22 @@ impl LeasePort {
 
     fn start(&mut self, now: Instant, which: Which, core: &mut CtSync<'static>) {
         let master = which == Which::Master;
-        let has = if master {
-            self.master_cmd.is_some()
+        let cmd = if master {
+            self.master_cmd
         } else {
-            self.backup_cmd.is_some()
+            self.backup_cmd
         };
-        if !has {
+        let Some(cmd) = cmd else {
             if which == Which::Backup && self.write_after_command {
                 self.write_after_command = false;
                 self.write(now, core);
             }
             return;
-        }
+        };
         if master {
             // dnsmasq reads its lease file only at start: the file first.
             self.write(now, core);
         }
-        // Borrowed, not taken out and put back (no drop code).
-        let cmd = if master {
-            &self.master_cmd
-        } else {
-            &self.backup_cmd
-        };
-        let cmd = cmd.as_deref().unwrap_or_default();
         let text = cmd.strip_suffix('\0').unwrap_or(cmd);
         self.counters.commands += 1;
         match spawn::spawn_shell(cmd.as_bytes()) {
