@@ -484,6 +484,21 @@ impl Key {
     }
 }
 
+/// Sets `dst` in place to the address of `octets` (4: IPv4, 16: IPv6);
+/// `false` (and `dst` unchanged) for another length. One copy straight
+/// into the destination instead of an address moved through the stack.
+#[inline(never)]
+pub(crate) fn set_ip(dst: &mut IpAddr, octets: &[u8]) -> bool {
+    if let Ok(a) = <[u8; 4]>::try_from(octets) {
+        *dst = IpAddr::V4(a.into());
+    } else if let Ok(a) = <[u8; 16]>::try_from(octets) {
+        *dst = IpAddr::V6(a.into());
+    } else {
+        return false;
+    }
+    true
+}
+
 /// FNV-1a over `bytes`, continuing from `h`.
 #[inline(never)]
 fn fnv1a(mut h: u32, bytes: &[u8]) -> u32 {
@@ -581,12 +596,16 @@ impl Entry {
     pub fn nat_delta(&self) -> NatDelta {
         let o = &self.orig;
         let r = &self.reply;
-        let inv = o.inverse();
-        let src_changed = r.dst != inv.dst;
-        let dst_changed = r.src != inv.src;
-        let src_port_changed = r.src_port != inv.src_port;
+        let icmp = o.is_icmp();
+        // Compared with the original's inverse, without building it: its
+        // source is the original destination and the other way round; its
+        // source port is the original destination port, or the ICMP id.
+        let src_changed = r.dst != o.src;
+        let dst_changed = r.src != o.dst;
+        let inv_src_port = if icmp { o.src_port } else { o.dst_port };
+        let src_port_changed = r.src_port != inv_src_port;
         // ICMP: the id (the reply's source "port") is either mapping's.
-        let (snat, dnat, snat_port) = if o.is_icmp() {
+        let (snat, dnat, snat_port) = if icmp {
             (
                 src_changed || (src_port_changed && !dst_changed),
                 dst_changed,
@@ -594,7 +613,7 @@ impl Entry {
             )
         } else {
             (
-                src_changed || r.dst_port != inv.dst_port,
+                src_changed || r.dst_port != o.src_port,
                 dst_changed || src_port_changed,
                 r.dst_port,
             )

@@ -149,11 +149,12 @@ pub fn key_file_warning(k: &SyncKey) -> Option<String> {
     })
 }
 
-/// A zeroed buffer of `n` octets (pages untouched until written: not
-/// resident). One call site for every buffer of [`SyncPort::new`].
+/// A zeroed buffer of `n` octets, never freed (pages untouched until
+/// written: not resident). One call site for every buffer of
+/// [`SyncPort::new`].
 #[inline(never)]
-fn zeroed_buf(n: usize) -> Box<[u8]> {
-    vec![0u8; n].into_boxed_slice()
+fn zeroed_buf(n: usize) -> &'static mut [u8] {
+    crate::sys::file::zeroed_bytes(n)
 }
 
 /// This router's id in frame headers, from its local sync address.
@@ -177,20 +178,22 @@ fn epoch_now() -> u32 {
 }
 
 /// The filter every router starts from: the configured protocols and
-/// prefixes, plus multicast (VRRP adverts) and IPv6 link-local.
+/// prefixes, plus multicast (VRRP adverts) and IPv6 link-local. Built
+/// again from the configuration whenever the own addresses change.
+#[inline(never)]
 fn base_filter(cfg: &SyncConfig) -> Filter {
-    let mut f = Filter::new();
-    f.set_protocols(&cfg.conntrack_filter.protocols);
-    let defaults = [
+    /// Multicast (VRRP adverts) and IPv6 link-local.
+    const DEFAULTS: [(IpAddr, u8); 3] = [
         (IpAddr::V4(Ipv4Addr::new(224, 0, 0, 0)), 4),
         (IpAddr::V6(Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0)), 8),
         (IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0)), 10),
     ];
-    for (a, l) in defaults
-        .into_iter()
-        .chain(cfg.conntrack_filter.ignore.iter().copied())
-    {
-        let _ = f.ignore(a, l);
+    let mut f = Filter::new();
+    f.set_protocols(&cfg.conntrack_filter.protocols);
+    for list in [&DEFAULTS[..], &cfg.conntrack_filter.ignore] {
+        for &(a, l) in list {
+            let _ = f.ignore(a, l);
+        }
     }
     f
 }
@@ -228,7 +231,6 @@ pub struct SyncPort {
     pub core: CtSync<'static>,
     /// The configuration it was started with.
     pub cfg: SyncConfig,
-    base_filter: Filter,
     /// The role last set (follows the VRRP states).
     pub role: Role,
     udp: UdpSocket,
@@ -236,18 +238,19 @@ pub struct SyncPort {
     scope: u32,
     /// Frame size limit (MTU minus IP and UDP headers).
     pub frame_len: usize,
-    frame: Box<[u8]>,
-    rx: Box<[u8]>,
+    frame: &'static mut [u8],
+    rx: &'static mut [u8],
     ct: CtSocket,
-    ct_tx: Box<[u8]>,
-    ct_rx: Box<[u8]>,
-    batch: Vec<Entry>,
-    retry: Vec<Entry>,
+    ct_tx: &'static mut [u8],
+    ct_rx: &'static mut [u8],
+    /// Commit batches (never freed, like the buffers: no drop code).
+    batch: std::mem::ManuallyDrop<Vec<Entry>>,
+    retry: std::mem::ManuallyDrop<Vec<Entry>>,
     seq: u32,
     events: Option<CtSocket>,
-    ev_rx: Box<[u8]>,
+    ev_rx: &'static mut [u8],
     dump: Option<Dump>,
-    dump_buf: Box<[u8]>,
+    dump_buf: &'static mut [u8],
     dump_pending: bool,
     /// Own addresses changed: rebuild the filter.
     pub own_dirty: bool,
@@ -271,22 +274,27 @@ pub struct SyncPort {
 }
 
 impl SyncPort {
-    /// Opens the sockets and allocates every buffer (start-up only).
-    pub fn new(cfg: &SyncConfig) -> Result<SyncPort, String> {
+    /// Opens the sockets and allocates every buffer (start-up only). On an
+    /// error the sockets opened so far are left open (the daemon exits):
+    /// no drop code on the error paths.
+    pub fn new(cfg: &SyncConfig) -> Result<Box<SyncPort>, String> {
+        use std::mem::ManuallyDrop as Keep;
         let key = load_key(&cfg.key)?;
         if let Some(w) = key_file_warning(&cfg.key) {
             crate::log!(Warning, "{w}");
         }
         let dev = cfg.interface.as_ref().map(|i| i.as_str());
-        let udp = UdpSocket::open(cfg.local_address, cfg.port, dev).map_err(|e| {
-            format!(
-                "tandem_sync: cannot bind {}:{}{}{}: {e}",
-                cfg.local_address,
-                cfg.port,
-                if dev.is_some() { " on " } else { "" },
-                dev.unwrap_or("")
-            )
-        })?;
+        let udp = Keep::new(
+            UdpSocket::open(cfg.local_address, cfg.port, dev).map_err(|e| {
+                format!(
+                    "tandem_sync: cannot bind {}:{}{}{}: {e}",
+                    cfg.local_address,
+                    cfg.port,
+                    if dev.is_some() { " on " } else { "" },
+                    dev.unwrap_or("")
+                )
+            })?,
+        );
         let mtu = match dev {
             Some(d) => {
                 udp::interface_mtu(d).map_err(|e| format!("tandem_sync: interface {d}: {e}"))?
@@ -310,12 +318,12 @@ impl SyncPort {
                 ErrorText(&e)
             )
         })?;
+        let ct_sock = Keep::new(ct_sock);
         let capacity = cfg.conntrack_capacity.max(1) as usize;
         let slots = capacity.saturating_add(capacity.div_ceil(4));
         // Zeroed (empty) slots: resident only as the cache and window fill.
         let cache: &'static mut [Slot] = leak_zeroed(slots);
         let window: &'static mut [TxSlot] = leak_zeroed(WINDOW_SLOTS);
-        let base = base_filter(cfg);
         let k = cs::Config::new(
             sender_id(cfg.local_address),
             epoch_now(),
@@ -328,22 +336,21 @@ impl SyncPort {
                 cs::MAX_PEERS
             );
         }
-        let core = CtSync::new(k, key, base.clone(), cache, window);
-        Ok(SyncPort {
+        let core = CtSync::new(k, key, base_filter(cfg), cache, window);
+        Ok(Box::new(SyncPort {
             core,
             cfg: cfg.clone(),
-            base_filter: base,
             role: Role::Idle,
-            udp,
+            udp: Keep::into_inner(udp),
             scope,
             frame_len,
             frame: zeroed_buf(frame_len),
             rx: zeroed_buf(RX_BUF),
-            ct: ct_sock,
+            ct: Keep::into_inner(ct_sock),
             ct_tx: zeroed_buf(BATCH_BYTES),
             ct_rx: zeroed_buf(NL_BUF),
-            batch: Vec::with_capacity(BATCH_ENTRIES),
-            retry: Vec::with_capacity(BATCH_ENTRIES),
+            batch: Keep::new(Vec::with_capacity(BATCH_ENTRIES)),
+            retry: Keep::new(Vec::with_capacity(BATCH_ENTRIES)),
             seq: 1,
             events: None,
             ev_rx: zeroed_buf(NL_BUF),
@@ -363,7 +370,7 @@ impl SyncPort {
             logged_full: 0,
             logged_overflows: 0,
             next_full_log: Instant::ZERO,
-        })
+        }))
     }
 
     /// The UDP socket (to poll).
@@ -514,7 +521,7 @@ impl SyncPort {
             "conntrack: committed {} of {total} cached entries in {us} ms ({cpu} ms CPU; {updated} existed and were updated, {failed} refused), before adding the virtual addresses",
             committed + updated,
         );
-        if let Some((errno, t)) = first_error {
+        if let Some((errno, t)) = &first_error {
             crate::log!(
                 Warning,
                 "conntrack: the kernel refused {}:{} -> {}:{} proto {}: {}",
@@ -523,7 +530,7 @@ impl SyncPort {
                 t.dst,
                 t.dst_port,
                 t.proto,
-                crate::sys::Errno(errno)
+                crate::sys::Errno(*errno)
             );
         }
     }
@@ -728,7 +735,7 @@ impl SyncPort {
     pub fn receive(&mut self, now: Instant) {
         let n_peers = self.peers().len();
         for _ in 0..READS_PER_WAKEUP {
-            let (n, src) = match self.udp.recv_from(&mut self.rx) {
+            let (n, src) = match self.udp.recv_from(self.rx) {
                 Ok(Some(x)) => x,
                 Ok(None) => break,
                 Err(e) => {
@@ -800,7 +807,8 @@ impl SyncPort {
                 crate::log::write(level, format_args!("sync: peer {p} {what}"));
                 continue;
             }
-            match a {
+            // By reference: the address is formatted where it is.
+            match &a {
                 Action::Commit => self.commit(),
                 Action::Dump => self.dump_pending = true,
                 Action::ResyncComplete { entries } => {
@@ -887,10 +895,10 @@ impl SyncPort {
 
     /// When the loop must call [`SyncPort::pump`] next (a soft deadline).
     pub fn deadline(&self) -> Option<Instant> {
-        match (self.core.poll_timeout(), self.hold_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, None) => a,
-            (None, b) => b,
+        let t = self.core.poll_timeout();
+        match self.hold_until {
+            Some(h) => Some(t.map_or(h, |a| a.min(h))),
+            None => t,
         }
     }
 
@@ -933,9 +941,10 @@ impl SyncPort {
         }
     }
 
-    /// Rebuilds the filter from the base and `own` addresses.
+    /// Rebuilds the filter from the base ([`base_filter`]) and `own`
+    /// addresses.
     fn apply_own(&mut self) {
-        let mut f = self.base_filter.clone();
+        let mut f = base_filter(&self.cfg);
         let mut missing = 0;
         for a in &self.own {
             let len = if a.is_ipv6() { 128 } else { 32 };
@@ -955,21 +964,21 @@ impl SyncPort {
     }
 }
 
-/// conntrack's name of a TCP state.
+/// conntrack's name of a TCP state, in double quotes (as JSON has it).
 fn tcp_state_name(s: tandem_protocol::conntrack::TcpState) -> &'static str {
     use tandem_protocol::conntrack::TcpState as T;
     match s {
-        T::None => "NONE",
-        T::SynSent => "SYN_SENT",
-        T::SynRecv => "SYN_RECV",
-        T::Established => "ESTABLISHED",
-        T::FinWait => "FIN_WAIT",
-        T::CloseWait => "CLOSE_WAIT",
-        T::LastAck => "LAST_ACK",
-        T::TimeWait => "TIME_WAIT",
-        T::Close => "CLOSE",
-        T::SynSent2 => "SYN_SENT2",
-        T::Unknown(_) => "UNKNOWN",
+        T::None => "\"NONE\"",
+        T::SynSent => "\"SYN_SENT\"",
+        T::SynRecv => "\"SYN_RECV\"",
+        T::Established => "\"ESTABLISHED\"",
+        T::FinWait => "\"FIN_WAIT\"",
+        T::CloseWait => "\"CLOSE_WAIT\"",
+        T::LastAck => "\"LAST_ACK\"",
+        T::TimeWait => "\"TIME_WAIT\"",
+        T::Close => "\"CLOSE\"",
+        T::SynSent2 => "\"SYN_SENT2\"",
+        T::Unknown(_) => "\"UNKNOWN\"",
     }
 }
 
@@ -988,57 +997,93 @@ fn proto_name(p: u8) -> Option<&'static str> {
     })
 }
 
-/// One cache entry as a text line (`conntrack -L` style) or a JSON object.
-fn write_entry(w: &mut dyn std::fmt::Write, e: &Entry, json: bool) -> std::fmt::Result {
-    let state = e.tcp.map(|t| tcp_state_name(t.state));
-    if json {
-        write!(w, "{{\"proto\":{},\"state\":", e.orig.proto)?;
-        match state {
-            Some(s) => write!(w, "\"{s}\"")?,
-            None => w.write_str("null")?,
-        }
-        write!(
-            w,
-            ",\"timeout\":{},\"status\":{},\"mark\":{},\"zone\":{}",
-            e.timeout, e.status, e.mark, e.zone
-        )?;
-        for (name, t) in [("orig", &e.orig), ("reply", &e.reply)] {
-            write!(
-                w,
-                ",\"{name}\":{{\"src\":\"{}\",\"dst\":\"{}\",\"sport\":{},\"dport\":{}}}",
-                t.src, t.dst, t.src_port, t.dst_port
-            )?;
-        }
-        return w.write_char('}');
-    }
-    let name = proto_name(e.orig.proto);
-    let proto: &dyn std::fmt::Display = match &name {
-        Some(n) => n,
-        None => &e.orig.proto,
-    };
-    write!(w, "{proto:<8} {}", e.timeout)?;
-    if let Some(s) = state {
-        write!(w, " {s}")?;
-    }
-    for t in [&e.orig, &e.reply] {
-        write!(w, " src={} dst={}", t.src, t.dst)?;
+/// A tuple's protocol fields in a `conntrack -L` line: ICMP type, code
+/// and id, or the ports (or nothing).
+struct Ports<'a>(&'a Tuple);
+
+impl std::fmt::Display for Ports<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.0;
         if t.is_icmp() {
             write!(
-                w,
+                f,
                 " type={} code={} id={}",
                 t.icmp_type(),
                 t.icmp_code(),
                 t.icmp_id()
-            )?;
+            )
         } else if t.has_ports() {
-            write!(w, " sport={} dport={}", t.src_port, t.dst_port)?;
+            write!(f, " sport={} dport={}", t.src_port, t.dst_port)
+        } else {
+            Ok(())
         }
     }
-    write!(w, " status=0x{:x} mark={}", e.status, e.mark)?;
-    if e.zone != 0 {
-        write!(w, " zone={}", e.zone)?;
+}
+
+/// ` zone=N` in a `conntrack -L` line, or nothing for zone 0.
+struct Zone(u16);
+
+impl std::fmt::Display for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 != 0 {
+            write!(f, " zone={}", self.0)?;
+        }
+        Ok(())
     }
-    w.write_char('\n')
+}
+
+/// One cache entry as a text line (`conntrack -L` style) or a JSON object.
+fn write_entry(w: &mut dyn std::fmt::Write, e: &Entry, json: bool) -> std::fmt::Result {
+    // The name in quotes (JSON), or null.
+    let quoted = e.tcp.map_or("null", |t| tcp_state_name(t.state));
+    let (o, r) = (&e.orig, &e.reply);
+    if json {
+        return write!(
+            w,
+            "{{\"proto\":{},\"state\":{quoted},\"timeout\":{},\"status\":{},\"mark\":{},\"zone\":{},\
+             \"orig\":{{\"src\":\"{}\",\"dst\":\"{}\",\"sport\":{},\"dport\":{}}},\
+             \"reply\":{{\"src\":\"{}\",\"dst\":\"{}\",\"sport\":{},\"dport\":{}}}}}",
+            o.proto,
+            e.timeout,
+            e.status,
+            e.mark,
+            e.zone,
+            o.src,
+            o.dst,
+            o.src_port,
+            o.dst_port,
+            r.src,
+            r.dst,
+            r.src_port,
+            r.dst_port
+        );
+    }
+    let name = proto_name(o.proto);
+    let proto: &dyn std::fmt::Display = match &name {
+        Some(n) => n,
+        None => &o.proto,
+    };
+    // Text: " NAME", or nothing.
+    let state = match quoted.get(1..quoted.len() - 1) {
+        Some(name) if e.tcp.is_some() => (" ", name),
+        _ => ("", ""),
+    };
+    writeln!(
+        w,
+        "{proto:<8} {}{}{} src={} dst={}{} src={} dst={}{} status=0x{:x} mark={}{}",
+        e.timeout,
+        state.0,
+        state.1,
+        o.src,
+        o.dst,
+        Ports(o),
+        r.src,
+        r.dst,
+        Ports(r),
+        e.status,
+        e.mark,
+        Zone(e.zone),
+    )
 }
 
 /// Writes the next chunk of the cache listing into `out` (fixed

@@ -62,9 +62,11 @@
 //! `tandem_core::lease::Slot`), the 4 KiB lease ring, the file buffer
 //! ([`BYTES_PER_LEASE`] per lease + 16 KiB; a larger file is refused with
 //! an error, never partly applied), a 4 KiB write chunk, the paths and
-//! commands (NUL-terminated). The loop only reuses them. The slots, the
-//! pool, the ring and the file and event buffers are zero pages mapped
-//! lazily: RAM is used for what they hold, not for their capacity.
+//! commands (NUL-terminated; like the buffers, never freed). The loop
+//! only reuses them. The slots, the
+//! pool, the ring, the file and event buffers and the write chunk are zero
+//! pages mapped lazily: RAM is used for what they hold, not for their
+//! capacity.
 
 use super::Daemon;
 use crate::log::Level;
@@ -156,15 +158,16 @@ struct Running {
 pub struct LeasePort {
     /// `lease_file` is configured (else only the commands run).
     file: bool,
-    path: Box<str>,
-    tmp: Box<[u8]>,
-    name: Box<[u8]>,
+    path: &'static str,
+    tmp: &'static [u8],
+    /// Where the file name starts in `path`.
+    name_at: usize,
     /// `lease_capacity`.
     pub capacity: usize,
     watch: Option<Inotify>,
     ev_buf: &'static mut [u8],
     read_buf: &'static mut [u8],
-    chunk: Box<[u8]>,
+    chunk: &'static mut [u8],
     /// The file as last read, and as last written by us.
     seen: Option<Signature>,
     written: Option<Signature>,
@@ -176,8 +179,8 @@ pub struct LeasePort {
     /// A BACKUP writes the file when the backup command has ended.
     write_after_command: bool,
     /// The commands, NUL-terminated.
-    master_cmd: Option<Box<str>>,
-    backup_cmd: Option<Box<str>>,
+    master_cmd: Option<&'static str>,
+    backup_cmd: Option<&'static str>,
     running: Option<Running>,
     queued: Option<Which>,
     takeover_at: Option<Instant>,
@@ -192,13 +195,25 @@ pub struct LeasePort {
     pub counters: LeaseCounters,
 }
 
-fn boxed_cstr(s: &str) -> Box<str> {
-    format!("{s}\0").into_boxed_str()
+/// `s` NUL-terminated, allocated once and never freed (the port lives as
+/// long as the process: no drop code for it).
+fn boxed_cstr(s: &str) -> &'static str {
+    Box::leak(format!("{s}\0").into_boxed_str())
 }
 
 /// Seconds since the Unix epoch on `CLOCK_REALTIME` (dnsmasq's expiries).
 fn wall_secs() -> u64 {
     clock::realtime_millis() / 1000
+}
+
+/// Whether the deadline in `slot` has come; it is cleared then.
+#[inline(never)]
+fn take_due(slot: &mut Option<Instant>, now: Instant) -> bool {
+    let due = slot.is_some_and(|t| t <= now);
+    if due {
+        *slot = None;
+    }
+    due
 }
 
 /// Reads the wall clock, hands it to `core` and returns it.
@@ -228,18 +243,17 @@ impl ChunkWriter<'_> {
 
 impl std::fmt::Write for ChunkWriter<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let mut b = s.as_bytes();
-        while !b.is_empty() {
+        for &c in s.as_bytes() {
             if self.len == self.buf.len() {
                 if let Err(e) = self.flush() {
                     self.error = Some(e);
                     return Err(std::fmt::Error);
                 }
             }
-            let n = b.len().min(self.buf.len() - self.len);
-            self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
-            self.len += n;
-            b = &b[n..];
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = c;
+                self.len += 1;
+            }
         }
         Ok(())
     }
@@ -268,16 +282,23 @@ impl LeasePort {
         core: &mut CtSync<'static>,
         now: Instant,
     ) -> Result<Option<Box<LeasePort>>, String> {
-        let mut p = Box::new(LeasePort {
+        if cfg.lease_file.is_none()
+            && cfg.dhcp_master_command.is_none()
+            && cfg.dhcp_backup_command.is_none()
+        {
+            return Ok(None);
+        }
+        // Not dropped on the error paths (the daemon exits): no drop code.
+        let mut p = std::mem::ManuallyDrop::new(Box::new(LeasePort {
             file: false,
-            path: Box::default(),
-            tmp: Box::default(),
-            name: Box::default(),
+            path: "",
+            tmp: &[],
+            name_at: 0,
             capacity: 0,
             watch: None,
             ev_buf: &mut [],
             read_buf: &mut [],
-            chunk: Box::default(),
+            chunk: &mut [],
             seen: None,
             written: None,
             role: Role::Idle,
@@ -297,16 +318,13 @@ impl LeasePort {
             gen_file: u32::MAX,
             next_error_log: Instant::ZERO,
             counters: LeaseCounters::default(),
-        });
+        }));
         let Some(path) = cfg.lease_file.as_ref() else {
-            if p.master_cmd.is_none() && p.backup_cmd.is_none() {
-                return Ok(None);
-            }
             crate::log!(
                 Notice,
                 "dhcp_master_command/dhcp_backup_command without lease_file: the commands run on MASTER/BACKUP, but leases are not synced"
             );
-            return Ok(Some(p));
+            return Ok(Some(std::mem::ManuallyDrop::into_inner(p)));
         };
         let path = path.as_str();
         let (dir, name) = match path.rfind('/') {
@@ -318,21 +336,26 @@ impl LeasePort {
             return Err(format!("lease_file {path}: not a file name"));
         }
         let openwrt = is_openwrt();
-        for (cmd, which, default, hint) in [
+        let q: &mut LeasePort = &mut p;
+        // Per command: keyword, OpenWrt default, what its absence means.
+        const MISSING: [(&str, &str, &str); 2] = [
             (
-                &mut p.master_cmd,
-                Which::Master,
+                "dhcp_master_command",
                 OPENWRT_MASTER_COMMAND,
                 "nothing restarts the DHCP server on takeover, so it will not know the peer's leases",
             ),
             (
-                &mut p.backup_cmd,
-                Which::Backup,
+                "dhcp_backup_command",
                 OPENWRT_BACKUP_COMMAND,
                 "a BACKUP's DHCP server must be stopped by other means",
             ),
-        ] {
-            let kw = which.keyword();
+        ];
+        for (k, &(kw, default, hint)) in MISSING.iter().enumerate() {
+            let cmd = if k == 0 {
+                &mut q.master_cmd
+            } else {
+                &mut q.backup_cmd
+            };
             if cmd.is_none() && openwrt {
                 // OpenWrt's defaults: its procd init script owns dnsmasq.
                 crate::log!(Notice, "{kw}: OpenWrt default \"{default}\"");
@@ -364,14 +387,14 @@ impl LeasePort {
         let sep = if dir.ends_with('/') { "" } else { "/" };
         let tmp = format!("{dir}{sep}.{name}.tandem").into_bytes();
         p.file = true;
-        p.path = path.into();
-        p.tmp = tmp.into_boxed_slice();
-        p.name = name.as_bytes().into();
+        p.path = Box::leak(path.into());
+        p.tmp = Box::leak(tmp.into_boxed_slice());
+        p.name_at = path.len() - name.len();
         p.capacity = capacity;
         p.ev_buf = file::zeroed_bytes(4096);
         p.read_buf = file::zeroed_bytes(capacity.saturating_mul(BYTES_PER_LEASE) + 16 * 1024);
-        p.chunk = vec![0u8; CHUNK].into_boxed_slice();
-        Ok(Some(p))
+        p.chunk = file::zeroed_bytes(CHUNK);
+        Ok(Some(std::mem::ManuallyDrop::into_inner(p)))
     }
 
     /// Whether `lease_file` is configured.
@@ -380,7 +403,7 @@ impl LeasePort {
     }
 
     fn path_str(&self) -> &str {
-        &self.path
+        self.path
     }
 
     /// The inotify descriptor (to poll).
@@ -424,7 +447,8 @@ impl LeasePort {
     /// The inotify descriptor is readable.
     pub fn readable(&mut self, now: Instant) {
         let Some(w) = self.watch.as_ref() else { return };
-        match w.read(self.ev_buf, &self.name) {
+        let name = self.path.as_bytes().get(self.name_at..).unwrap_or_default();
+        match w.read(self.ev_buf, name) {
             Ok(true) if self.role == Role::Master => self.read_due = Some(now + SETTLE),
             Ok(_) => {}
             Err(e) => {
@@ -441,11 +465,10 @@ impl LeasePort {
     /// When [`LeasePort::pump`] must run next.
     pub fn deadline(&self) -> Option<Instant> {
         let mut t = self.next_poll;
-        for d in [self.read_due, self.write_due, self.remaster_due]
-            .into_iter()
-            .flatten()
-        {
-            t = t.min(d);
+        for d in [&self.read_due, &self.write_due, &self.remaster_due] {
+            if let Some(d) = *d {
+                t = t.min(d);
+            }
         }
         if let Some(r) = &self.running {
             t = t.min(r.started.max(clock::now()) + REAP_EVERY);
@@ -454,11 +477,13 @@ impl LeasePort {
     }
 
     #[inline(never)]
+    /// Counts a file error and logs `lease_file PATH: {what}{e}` (rate
+    /// limited).
     fn log_error(&mut self, now: Instant, what: &str, e: &dyn std::fmt::Display) {
         self.counters.file_errors += 1;
         if now >= self.next_error_log {
             self.next_error_log = now + LOG_EVERY;
-            crate::log!(Error, "lease_file {}: {what}: {e}", self.path_str());
+            crate::log!(Error, "lease_file {}: {what}{e}", self.path_str());
         }
     }
 
@@ -470,7 +495,7 @@ impl LeasePort {
         }
         let sig = match file::stat(self.path.as_bytes()) {
             Ok(s) => s,
-            Err(e) => return self.log_error(now, "cannot stat", &ErrorText(&e)),
+            Err(e) => return self.log_error(now, "cannot stat: ", &ErrorText(&e)),
         };
         if !force && (sig == self.seen || (sig.is_some() && sig == self.written)) {
             return;
@@ -485,20 +510,18 @@ impl LeasePort {
             }
             Err(e) if e.raw_os_error() == Some(libc::EFBIG) => {
                 let n = self.read_buf.len();
-                self.counters.file_errors += 1;
-                if now >= self.next_error_log {
-                    self.next_error_log = now + LOG_EVERY;
-                    crate::log!(
-                        Error,
-                        "lease_file {}: larger than {n} bytes ({BYTES_PER_LEASE} per lease of lease_capacity {}); not read: raise lease_capacity",
-                        self.path_str(),
-                        self.capacity
-                    );
-                }
+                let capacity = self.capacity;
+                self.log_error(
+                    now,
+                    "larger than ",
+                    &format_args!(
+                        "{n} bytes ({BYTES_PER_LEASE} per lease of lease_capacity {capacity}); not read: raise lease_capacity"
+                    ),
+                );
                 self.seen = sig;
                 return;
             }
-            Err(e) => return self.log_error(now, "cannot read", &ErrorText(&e)),
+            Err(e) => return self.log_error(now, "cannot read: ", &ErrorText(&e)),
         };
         let bytes = &self.read_buf[..len];
         if len > 0 && bytes[len - 1] != b'\n' {
@@ -507,7 +530,7 @@ impl LeasePort {
             return;
         }
         self.seen = sig;
-        let path = &*self.path;
+        let path = self.path;
         let wall = sync_wall_clock(now, core);
         let mut table = core.leases_mut();
         if let Some(t) = table.as_deref_mut() {
@@ -618,15 +641,15 @@ impl LeasePort {
         };
         table.prune(wall);
         let generation = table.generation();
-        let mut f = match TempFile::create(&self.tmp) {
+        let mut f = match TempFile::create(self.tmp) {
             Ok(f) => f,
             Err(e) => {
-                return self.log_error(now, "cannot create the temporary file", &ErrorText(&e))
+                return self.log_error(now, "cannot create the temporary file: ", &ErrorText(&e))
             }
         };
         let mut w = ChunkWriter {
             file: &mut f,
-            buf: &mut self.chunk,
+            buf: self.chunk,
             len: 0,
             error: None,
         };
@@ -638,12 +661,12 @@ impl LeasePort {
             (Ok(()), None) => w.flush().map_err(Some),
         };
         let n = table.len();
-        let r = r.and_then(|()| f.commit(&self.tmp, self.path.as_bytes()).map_err(Some));
+        let r = r.and_then(|()| f.commit(self.tmp, self.path.as_bytes()).map_err(Some));
         if let Err(e) = r {
-            file::remove(&self.tmp);
+            file::remove(self.tmp);
             return match &e {
-                Some(e) => self.log_error(now, "cannot write", &ErrorText(e)),
-                None => self.log_error(now, "cannot write", &"format error"),
+                Some(e) => self.log_error(now, "cannot write: ", &ErrorText(e)),
+                None => self.log_error(now, "cannot write: ", &"format error"),
             };
         }
         self.written = file::stat(self.path.as_bytes()).ok().flatten();
@@ -667,9 +690,11 @@ impl LeasePort {
     }
 
     fn start(&mut self, now: Instant, which: Which, core: &mut CtSync<'static>) {
-        let cmd = match which {
-            Which::Master => self.master_cmd.take(),
-            Which::Backup => self.backup_cmd.take(),
+        let master = which == Which::Master;
+        let cmd = if master {
+            self.master_cmd
+        } else {
+            self.backup_cmd
         };
         let Some(cmd) = cmd else {
             if which == Which::Backup && self.write_after_command {
@@ -678,11 +703,11 @@ impl LeasePort {
             }
             return;
         };
-        if which == Which::Master {
+        if master {
             // dnsmasq reads its lease file only at start: the file first.
             self.write(now, core);
         }
-        let text = cmd.strip_suffix('\0').unwrap_or(&cmd);
+        let text = cmd.strip_suffix('\0').unwrap_or(cmd);
         self.counters.commands += 1;
         match spawn::spawn_shell(cmd.as_bytes()) {
             Ok(pid) => {
@@ -703,10 +728,6 @@ impl LeasePort {
                     ErrorText(&e)
                 );
             }
-        }
-        match which {
-            Which::Master => self.master_cmd = Some(cmd),
-            Which::Backup => self.backup_cmd = Some(cmd),
         }
     }
 
@@ -804,7 +825,7 @@ impl LeasePort {
                         self.read_due = Some(now + SETTLE)
                     }
                     Ok(_) => {}
-                    Err(e) => self.log_error(now, "cannot stat", &ErrorText(&e)),
+                    Err(e) => self.log_error(now, "cannot stat: ", &ErrorText(&e)),
                 }
             }
             if let Some(t) = core.leases_mut() {
@@ -840,31 +861,23 @@ impl LeasePort {
                 }
             }
         }
-        if self.read_due.is_some_and(|t| t <= now) {
-            self.read_due = None;
-            if self.role == Role::Master {
-                self.load(now, core, false);
-            }
+        if take_due(&mut self.read_due, now) && self.role == Role::Master {
+            self.load(now, core, false);
         }
-        if self.write_due.is_some_and(|t| t <= now) {
-            self.write_due = None;
-            if self.role == Role::Backup {
-                self.write(now, core);
-            }
+        if take_due(&mut self.write_due, now) && self.role == Role::Backup {
+            self.write(now, core);
         }
-        if self.remaster_due.is_some_and(|t| t <= now) {
-            self.remaster_due = None;
-            if self.role == Role::Master && !self.remaster_done {
-                self.remaster_done = true;
-                self.counters.remasters += 1;
-                crate::log!(
-                    Notice,
-                    "lease sync: the peer's leases arrived after the takeover; writing the lease file and running dhcp_master_command again"
-                );
-                // What the DHCP server wrote meanwhile comes first.
-                self.load(now, core, false);
-                self.request(now, Which::Master, core);
-            }
+        if take_due(&mut self.remaster_due, now) && self.role == Role::Master && !self.remaster_done
+        {
+            self.remaster_done = true;
+            self.counters.remasters += 1;
+            crate::log!(
+                Notice,
+                "lease sync: the peer's leases arrived after the takeover; writing the lease file and running dhcp_master_command again"
+            );
+            // What the DHCP server wrote meanwhile comes first.
+            self.load(now, core, false);
+            self.request(now, Which::Master, core);
         }
         if self.running.is_some() {
             self.reap(now, core);

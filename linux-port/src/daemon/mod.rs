@@ -547,7 +547,7 @@ impl Daemon {
         }
         let mut sync = Keep::new(match &config.sync {
             Some(sc) => match ctsync::SyncPort::new(sc) {
-                Ok(s) => Some(Box::new(s)),
+                Ok(s) => Some(s),
                 Err(e) => {
                     startup_failed(&e);
                     return None;

@@ -71,14 +71,24 @@ impl Out<'_> {
         self.put(&[b]);
     }
 
-    /// LEB128, as postcard writes every integer wider than a `u8`.
+    /// LEB128, as postcard writes every integer wider than a `u8` (32-bit
+    /// arithmetic: see [`Out::varint64`] for wider ones).
     #[inline(never)]
-    pub(crate) fn varint(&mut self, mut v: u64) {
+    pub(crate) fn varint(&mut self, mut v: u32) {
         while v >= 0x80 {
             self.byte((v as u8) | 0x80);
             v >>= 7;
         }
         self.byte(v as u8);
+    }
+
+    /// [`Out::varint`] of a `u64`: the same octets.
+    pub(crate) fn varint64(&mut self, mut v: u64) {
+        while v > u64::from(u32::MAX) {
+            self.byte((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.varint(v as u32);
     }
 
     /// A length octet, then the octets.
@@ -116,27 +126,42 @@ impl<'b> In<'b> {
     }
 
     pub(crate) fn byte(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.take(1)?[0])
+        let b = *self.buf.get(self.pos).ok_or(DecodeError::Truncated)?;
+        self.pos += 1;
+        Ok(b)
     }
 
     /// A varint of an integer of `bits` bits, with postcard's rules: at
     /// most `ceil(bits / 7)` octets, the last one within the type.
     #[inline(never)]
     pub(crate) fn varint(&mut self, bits: u32) -> Result<u64, DecodeError> {
-        let octets = bits.div_ceil(7);
+        let octets = bits.div_ceil(7) as usize;
         let max_last = (1u8 << (bits % 7)) - 1;
-        let mut v: u64 = 0;
-        for i in 0..octets {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                if i == octets - 1 && b > max_last {
-                    break;
-                }
-                return Ok(v);
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        // Its last octet: the first without the high bit.
+        let mut n = 0;
+        loop {
+            if n == octets {
+                return Err(DecodeError::BadVarint);
             }
+            let Some(&b) = rest.get(n) else {
+                return Err(DecodeError::Truncated);
+            };
+            if b & 0x80 == 0 {
+                if n == octets - 1 && b > max_last {
+                    return Err(DecodeError::BadVarint);
+                }
+                break;
+            }
+            n += 1;
         }
-        Err(DecodeError::BadVarint)
+        self.pos += n + 1;
+        // Most significant group first: shifts by a constant.
+        let mut v: u64 = 0;
+        for &b in rest.get(..=n).unwrap_or_default().iter().rev() {
+            v = v << 7 | u64::from(b & 0x7f);
+        }
+        Ok(v)
     }
 
     /// A postcard `u32`.
@@ -153,6 +178,16 @@ impl<'b> In<'b> {
     pub(crate) fn addr(&mut self, v6: bool) -> Result<IpAddr, DecodeError> {
         let a = self.take(if v6 { 16 } else { 4 })?;
         crate::ip_from_octets(a).ok_or(DecodeError::Truncated)
+    }
+
+    /// 4 (IPv4) or 16 (IPv6) octets, into `dst` (in place).
+    pub(crate) fn addr_into(&mut self, v6: bool, dst: &mut IpAddr) -> Result<(), DecodeError> {
+        let a = self.take(if v6 { 16 } else { 4 })?;
+        if crate::conntrack::set_ip(dst, a) {
+            Ok(())
+        } else {
+            Err(DecodeError::Truncated)
+        }
     }
 
     pub(crate) fn short_bytes(&mut self) -> Result<&'b [u8], DecodeError> {
@@ -240,18 +275,18 @@ impl Lease {
     pub(crate) fn write(&self, o: &mut Out<'_>) {
         let tag = self.tag();
         o.byte(tag);
-        o.varint(self.expires().raw());
+        o.varint64(self.expires().raw());
         match self {
             Lease::V4(l) => {
                 o.put(&l.addr.octets());
                 if tag & TAG_HTYPE != 0 {
-                    o.varint(u64::from(l.hwaddr.htype()));
+                    o.varint(u32::from(l.hwaddr.htype()));
                 }
                 o.short(l.hwaddr.as_slice());
             }
             Lease::V6(l) => {
                 o.put(&l.addr.octets());
-                o.varint(u64::from(l.iaid));
+                o.varint(l.iaid);
             }
         }
         if tag & TAG_HOSTNAME != 0 {
@@ -326,9 +361,11 @@ impl Lease {
                 l.addr = addr;
             }
             (IpAddr::V6(addr), _) => {
+                // Read first: the lease is then built in place.
+                let iaid = i.u32()?;
                 *self = Lease::V6(Lease6 {
                     expires,
-                    iaid: i.u32()?,
+                    iaid,
                     temporary: tag & TAG_TEMPORARY != 0,
                     addr,
                     hostname: Hostname::NONE,

@@ -285,17 +285,42 @@ fn decimal(s: &[u8], max: u64) -> Option<u64> {
 /// whole of `tok`, into `out` (at most `out.len()` octets). `Err(false)`:
 /// not such a list; `Err(true)`: a list of more octets than fit.
 fn hex_list(tok: &[u8], out: &mut [u8]) -> Result<usize, bool> {
+    // One pass over the bytes: the octet being read (`v`, `digits` of
+    // it so far) ends at each `:` and at the end.
     let mut n = 0;
     let mut over = false;
-    for part in tok.split(|&c| c == b':') {
-        if !is_hex_run(part, 1, 2) {
-            return Err(false);
+    let mut v = 0u8;
+    let mut digits = 0;
+    let mut i = 0;
+    loop {
+        let c = tok.get(i).copied();
+        if matches!(c, None | Some(b':')) {
+            if digits == 0 {
+                return Err(false);
+            }
+            match out.get_mut(n) {
+                Some(o) => *o = v,
+                None => over = true,
+            }
+            n += 1;
+            if c.is_none() {
+                break;
+            }
+            (v, digits) = (0, 0);
+        } else {
+            let d = match c.unwrap_or(0) {
+                c @ b'0'..=b'9' => c - b'0',
+                c @ b'a'..=b'f' => c - b'a' + 10,
+                c @ b'A'..=b'F' => c - b'A' + 10,
+                _ => return Err(false),
+            };
+            if digits == 2 {
+                return Err(false);
+            }
+            v = v << 4 | d;
+            digits += 1;
         }
-        match out.get_mut(n) {
-            Some(o) => *o = hex_value(part) as u8,
-            None => over = true,
-        }
-        n += 1;
+        i += 1;
     }
     if over {
         Err(true)

@@ -80,8 +80,8 @@ use core::fmt;
 use core::net::{IpAddr, Ipv4Addr};
 
 use super::{
-    ErrorMessage, MessageBuilder, Nla, Nlas, Packet, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK,
-    NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_MULTI, NLM_F_REQUEST,
+    ErrorMessage, MessageBuilder, Nlas, Packet, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE,
+    NLM_F_DUMP, NLM_F_EXCL, NLM_F_MULTI, NLM_F_REQUEST,
 };
 use crate::conntrack::{
     Entry, Key, Manip, TcpInfo, Tuple, IPPROTO_GRE, IPPROTO_ICMP, IPS_CONFIRMED,
@@ -687,15 +687,18 @@ fn push_tcp(b: &mut MessageBuilder<'_>, tcp: &TcpInfo) {
     b.push_attr(CTA_PROTOINFO_TCP_STATE, &[u8::from(tcp.state)]);
     // Window scales (one octet), then flags with their mask (two): each
     // only when not 0.
+    // The four types are consecutive, window scales first.
+    const _: () = assert!(CTA_PROTOINFO_TCP_FLAGS_REPLY == CTA_PROTOINFO_TCP_WSCALE_ORIGINAL + 3);
     let f = [
-        (CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, tcp.wscale_orig, 1),
-        (CTA_PROTOINFO_TCP_WSCALE_REPLY, tcp.wscale_reply, 1),
-        (CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, tcp.flags_orig, 2),
-        (CTA_PROTOINFO_TCP_FLAGS_REPLY, tcp.flags_reply, 2),
+        tcp.wscale_orig,
+        tcp.wscale_reply,
+        tcp.flags_orig,
+        tcp.flags_reply,
     ];
-    for (kind, v, n) in f {
+    for (i, &v) in f.iter().enumerate() {
         if v != 0 {
-            b.push_attr(kind, &[v, v][..n]);
+            let kind = CTA_PROTOINFO_TCP_WSCALE_ORIGINAL + i as u16;
+            b.push_attr(kind, &[v, v][..1 + i / 2]);
         }
     }
     b.end_nested(inner);
@@ -885,70 +888,264 @@ pub fn parse_entry_into(payload: &[u8], e: &mut Entry) -> Result<(), Error> {
             version: header.version,
         });
     }
-    e.status = 0;
-    e.timeout = 0;
-    e.mark = 0;
-    e.zone = 0;
     e.tcp = None;
-    e.id = None;
-    // Bit CTA_TUPLE_ORIG (1) and CTA_TUPLE_REPLY (2): seen.
-    let mut have = 0u16;
-    for nla in Nlas::new(payload.get(NFGENMSG_LEN..).unwrap_or(&[])) {
-        let nla = nla?;
-        let kind = nla.kind();
-        match kind {
-            CTA_TUPLE_ORIG | CTA_TUPLE_REPLY => {
-                let t = if kind == CTA_TUPLE_ORIG {
-                    &mut e.orig
-                } else {
-                    &mut e.reply
-                };
-                parse_tuple(&nla, v6, t)?;
-                have |= kind;
-            }
-            CTA_STATUS | CTA_TIMEOUT | CTA_MARK | CTA_ZONE | CTA_ID => {
-                // One size check for the scalars (the zone has 2 octets).
-                let v = nla.be(if kind == CTA_ZONE { 2 } else { 4 })?;
-                match kind {
-                    CTA_STATUS => e.status = v,
-                    CTA_TIMEOUT => e.timeout = v,
-                    CTA_MARK => e.mark = v,
-                    CTA_ZONE => e.zone = v as u16,
-                    _ => e.id = Some(v),
-                }
-            }
-            CTA_PROTOINFO => parse_protoinfo(&nla, &mut e.tcp)?,
-            _ => {}
-        }
-    }
-    missing(have)?;
-    if e.orig.proto != e.reply.proto {
-        return Err(Error::ProtocolMismatch);
-    }
-    Ok(())
+    let mut w = Walk {
+        e,
+        v6,
+        vals: [0; VALS],
+    };
+    w.nest(payload.get(NFGENMSG_LEN..).unwrap_or(&[]), N_TOP, 0)
 }
 
-/// A tuple into `t`.
-#[inline(never)]
-fn parse_tuple(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
-    // Bit CTA_TUPLE_IP (1) and CTA_TUPLE_PROTO (2): seen.
-    let mut have = 0u16;
-    for inner in nla.nested() {
-        let inner = inner?;
-        let kind = inner.kind();
-        match kind {
-            CTA_TUPLE_IP => parse_addrs(&inner, v6, t)?,
-            CTA_TUPLE_PROTO => parse_proto(&inner, v6, t)?,
-            _ => continue,
+// The attribute walk: one loop for every nest of an entry message, driven
+// by a table per nest of what each attribute type is (a nest, or a scalar
+// of some width); the checks particular to a nest run at its end.
+
+/// Nests of an entry message (indexes into [`SCHEMA`]).
+const N_TOP: u8 = 0;
+const N_TUPLE: u8 = 1;
+const N_IP: u8 = 2;
+const N_PROTO: u8 = 3;
+const N_PROTOINFO: u8 = 4;
+const N_TCP: u8 = 5;
+/// A table code: a nest (`NEST | n`), else a scalar of that many octets
+/// (0: not looked at).
+const NEST: u8 = 0x10;
+/// Per nest, indexed by attribute type: what it holds. The other family's
+/// ICMP types are not looked at (masked in [`Walk::nest`]); the address
+/// types are handled by [`Walk::nest`] itself.
+const SCHEMA: [&[u8]; 6] = [
+    // CTA_*: tuples, status, protoinfo, timeout, mark, id, zone.
+    &[
+        0,
+        NEST | N_TUPLE,
+        NEST | N_TUPLE,
+        4,
+        NEST | N_PROTOINFO,
+        0,
+        0,
+        4,
+        4,
+        0,
+        0,
+        0,
+        4,
+        0,
+        0,
+        0,
+        0,
+        0,
+        2,
+    ],
+    // CTA_TUPLE_*: addresses, protocol.
+    &[0, NEST | N_IP, NEST | N_PROTO],
+    // CTA_IP_*.
+    &[],
+    // CTA_PROTO_*: number, ports, ICMP id/type/code, ICMPv6 id/type/code.
+    &[0, 1, 2, 2, 2, 1, 1, 2, 1, 1],
+    // CTA_PROTOINFO_TCP.
+    &[0, NEST | N_TCP],
+    // CTA_PROTOINFO_TCP_*: state, window scales, flags (flags, mask).
+    &[0, 1, 1, 1, 2, 2],
+];
+/// Where a nest's scalars go in [`Walk::vals`] (by attribute type): the
+/// top level, then the protocol of each direction, then TCP.
+const V_TOP: usize = 0;
+const V_PROTO: usize = 19;
+const V_TCP: usize = 39;
+const VALS: usize = 45;
+
+/// The state of one entry's walk.
+struct Walk<'e> {
+    e: &'e mut Entry,
+    v6: bool,
+    vals: [u32; VALS],
+}
+
+impl Walk<'_> {
+    /// Walks the attributes in `bytes`, nest `n` (of direction `dir`, 0
+    /// original, 1 reply, inside a tuple), then checks it.
+    #[inline(never)]
+    fn nest(&mut self, bytes: &[u8], n: u8, dir: usize) -> Result<(), Error> {
+        let v6 = self.v6;
+        let table = SCHEMA[usize::from(n)];
+        let base = match n {
+            N_TOP => V_TOP,
+            N_PROTO => V_PROTO + 10 * dir,
+            N_TCP => V_TCP,
+            // No scalars.
+            _ => VALS,
+        };
+        // Address types of the family, and of the other one.
+        let (src_kind, other_src) = if v6 {
+            (CTA_IP_V6_SRC, CTA_IP_V4_SRC)
+        } else {
+            (CTA_IP_V4_SRC, CTA_IP_V6_SRC)
+        };
+        // The family's ICMP id type (type and code follow it).
+        let icmp = usize::from(if v6 {
+            CTA_PROTO_ICMPV6_ID
+        } else {
+            CTA_PROTO_ICMP_ID
+        });
+        // The other family's ICMP types are not looked at.
+        let ignored: u32 = if n == N_PROTO {
+            0b111 << (11 - icmp)
+        } else {
+            0
+        };
+        if let Some(v) = self.vals.get_mut(base..base + table.len()) {
+            v.fill(0);
         }
-        have |= kind;
+        // Bit `kind`: seen.
+        let mut have = 0u32;
+        for a in Nlas::new(bytes) {
+            let a = a?;
+            let kind = a.kind();
+            let k = usize::from(kind);
+            if n == N_IP {
+                let t = if dir == 0 {
+                    &mut self.e.orig
+                } else {
+                    &mut self.e.reply
+                };
+                let i = kind.wrapping_sub(src_kind);
+                if i < 2 {
+                    let v = a.value();
+                    let dst = if i == 0 { &mut t.src } else { &mut t.dst };
+                    if v.len() != if v6 { 16 } else { 4 } || !crate::conntrack::set_ip(dst, v) {
+                        return Err(super::Error::BadAttributeLength { kind }.into());
+                    }
+                    have |= 2 << i;
+                } else if kind.wrapping_sub(other_src) < 2 {
+                    return Err(Error::FamilyMismatch);
+                }
+                continue;
+            }
+            let code = table.get(k).copied().unwrap_or(0);
+            if code == 0 || ignored & 1 << k != 0 {
+                continue;
+            }
+            if code & NEST != 0 {
+                // Inside the top level: the tuple's direction (`k` 1 or
+                // 2; for the protoinfo nest, whose direction nothing
+                // reads, 3).
+                let d = if n == N_TOP { k - 1 } else { dir };
+                self.nest(a.value(), code & !NEST, d)?;
+            } else {
+                let x = a.be(usize::from(code))?;
+                if let Some(slot) = self.vals.get_mut(base + k) {
+                    *slot = x;
+                }
+            }
+            have |= 1 << k;
+        }
+        self.check(n, dir, have)
     }
-    missing(have)
+
+    /// The checks at the end of nest `n` (`have`: bit `kind` for each
+    /// attribute type seen; addresses: bit 1 source, bit 2 destination).
+    fn check(&mut self, n: u8, dir: usize, have: u32) -> Result<(), Error> {
+        let e = &mut *self.e;
+        let v = &self.vals;
+        match n {
+            N_TOP | N_TUPLE => {
+                missing(have as u16 >> 1)?;
+                if n == N_TOP {
+                    e.status = v[V_TOP + usize::from(CTA_STATUS)];
+                    e.timeout = v[V_TOP + usize::from(CTA_TIMEOUT)];
+                    e.mark = v[V_TOP + usize::from(CTA_MARK)];
+                    e.zone = v[V_TOP + usize::from(CTA_ZONE)] as u16;
+                    e.id = (have & 1 << CTA_ID != 0).then_some(v[V_TOP + usize::from(CTA_ID)]);
+                    if e.orig.proto != e.reply.proto {
+                        return Err(Error::ProtocolMismatch);
+                    }
+                }
+            }
+            N_IP => {
+                // Source (bit 1) first, then destination.
+                let absent = !have & 6;
+                if absent != 0 {
+                    let src = if self.v6 {
+                        CTA_IP_V6_SRC
+                    } else {
+                        CTA_IP_V4_SRC
+                    };
+                    return Err(Error::MissingAttribute {
+                        kind: src + u16::from(absent & 2 == 0),
+                    });
+                }
+            }
+            N_PROTO => {
+                let v = &v[V_PROTO + 10 * dir..];
+                if have & 1 << CTA_PROTO_NUM == 0 {
+                    return Err(Error::MissingAttribute {
+                        kind: CTA_PROTO_NUM,
+                    });
+                }
+                let num = v[1] as u8;
+                let mut probe = NO_TUPLE;
+                probe.proto = num;
+                // The family's ICMP id type (type and code follow it).
+                let icmp = if self.v6 {
+                    CTA_PROTO_ICMPV6_ID
+                } else {
+                    CTA_PROTO_ICMP_ID
+                };
+                // The types required beyond the number; the ports of
+                // protocols without any (GRE keys travel as ports) are
+                // taken as they are (0 when absent).
+                let mut ports = (v[2] as u16, v[3] as u16);
+                let required = if probe.is_icmp() {
+                    if (num == IPPROTO_ICMP) == self.v6 {
+                        return Err(Error::FamilyMismatch);
+                    }
+                    let i = usize::from(icmp);
+                    ports = (v[i] as u16, (v[i + 1] << 8 | v[i + 2]) as u16);
+                    0b111 << icmp
+                } else if probe.has_ports() {
+                    0b1100
+                } else {
+                    0
+                };
+                // The lowest absent one.
+                let absent = required & !have;
+                if absent != 0 {
+                    return Err(Error::MissingAttribute {
+                        kind: absent.trailing_zeros() as u16,
+                    });
+                }
+                let (src_port, dst_port) = ports;
+                let t = if dir == 0 { &mut e.orig } else { &mut e.reply };
+                t.proto = num;
+                t.src_port = src_port;
+                t.dst_port = dst_port;
+            }
+            N_TCP => {
+                if have & 1 << CTA_PROTOINFO_TCP_STATE == 0 {
+                    return Err(Error::MissingAttribute {
+                        kind: CTA_PROTOINFO_TCP_STATE,
+                    });
+                }
+                let v = &v[V_TCP..];
+                // Flags (two octets: flags, mask): the flags are kept.
+                e.tcp = Some(TcpInfo {
+                    state: (v[1] as u8).into(),
+                    wscale_orig: v[2] as u8,
+                    wscale_reply: v[3] as u8,
+                    flags_orig: (v[4] >> 8) as u8,
+                    flags_reply: (v[5] >> 8) as u8,
+                });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 /// [`Error::MissingAttribute`] for the first of kinds 1 and 2 (both
 /// nests' required pair: tuples of an entry, parts of a tuple) not in
-/// `have` (bit `kind`).
+/// `have` (bit `kind - 1`).
 fn missing(have: u16) -> Result<(), Error> {
     let absent = !have & 3;
     if absent == 0 {
@@ -958,132 +1155,6 @@ fn missing(have: u16) -> Result<(), Error> {
     Err(Error::MissingAttribute {
         kind: absent & absent.wrapping_neg(),
     })
-}
-
-fn parse_addrs(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
-    let (src_kind, other_src) = if v6 {
-        (CTA_IP_V6_SRC, CTA_IP_V4_SRC)
-    } else {
-        (CTA_IP_V4_SRC, CTA_IP_V6_SRC)
-    };
-    let len = if v6 { 16 } else { 4 };
-    // Bit 0: source seen, bit 1: destination.
-    let mut have = 0u8;
-    for a in nla.nested() {
-        let a = a?;
-        let i = a.kind().wrapping_sub(src_kind);
-        if i < 2 {
-            let v = a.value();
-            let ip = (v.len() == len)
-                .then(|| crate::ip_from_octets(v))
-                .flatten()
-                .ok_or(super::Error::BadAttributeLength { kind: a.kind() })?;
-            if i == 0 {
-                t.src = ip;
-            } else {
-                t.dst = ip;
-            }
-            have |= 1 << i;
-        } else if a.kind().wrapping_sub(other_src) < 2 {
-            return Err(Error::FamilyMismatch);
-        }
-    }
-    // Source (bit 0) first, then destination.
-    let absent = !have & 3;
-    if absent != 0 {
-        return Err(Error::MissingAttribute {
-            kind: src_kind + u16::from(absent & 1 == 0),
-        });
-    }
-    Ok(())
-}
-
-fn parse_proto(nla: &Nla<'_>, v6: bool, t: &mut Tuple) -> Result<(), Error> {
-    // Value sizes by kind: number, ports, ICMP id/type/code, ICMPv6
-    // id/type/code.
-    const SIZES: [u8; 10] = [0, 1, 2, 2, 2, 1, 1, 2, 1, 1];
-    // The family's ICMP id kind (type and code follow it).
-    let icmp = if v6 {
-        CTA_PROTO_ICMPV6_ID
-    } else {
-        CTA_PROTO_ICMP_ID
-    } as usize;
-    // The other family's ICMP kinds are not looked at.
-    let wanted: u16 = 0b1110 | 0b111 << icmp;
-    let mut vals = [0u16; 10];
-    let mut seen = 0u16;
-    for a in nla.nested() {
-        let a = a?;
-        let k = usize::from(a.kind());
-        if k < SIZES.len() && wanted & 1 << k != 0 {
-            vals[k] = a.be(usize::from(SIZES[k]))? as u16;
-            seen |= 1 << k;
-        }
-    }
-    let need = |k: usize| {
-        if seen & 1 << k != 0 {
-            Ok(vals[k])
-        } else {
-            Err(Error::MissingAttribute { kind: k as u16 })
-        }
-    };
-    let num = need(usize::from(CTA_PROTO_NUM))? as u8;
-    let mut probe = NO_TUPLE;
-    probe.proto = num;
-    let (src_port, dst_port) = if probe.is_icmp() {
-        if (num == IPPROTO_ICMP) == v6 {
-            return Err(Error::FamilyMismatch);
-        }
-        let id = need(icmp)?;
-        let ty = need(icmp + 1)?;
-        let c = need(icmp + 2)?;
-        (id, ty << 8 | c)
-    } else if probe.has_ports() {
-        (need(2)?, need(3)?)
-    } else {
-        // GRE keys travel as ports; other protocols have none.
-        (vals[2], vals[3])
-    };
-    t.proto = num;
-    t.src_port = src_port;
-    t.dst_port = dst_port;
-    Ok(())
-}
-
-fn parse_protoinfo(nla: &Nla<'_>, found: &mut Option<TcpInfo>) -> Result<(), Error> {
-    // Value sizes by kind: state, window scales (one octet), flags of
-    // each direction (flags, mask: the flags are kept).
-    const SIZES: [u8; 6] = [0, 1, 1, 1, 2, 2];
-    for inner in nla.nested() {
-        let inner = inner?;
-        if inner.kind() != CTA_PROTOINFO_TCP {
-            continue;
-        }
-        let mut v = [0u8; 6];
-        let mut seen = 0u8;
-        for a in inner.nested() {
-            let a = a?;
-            let k = usize::from(a.kind());
-            if (1..SIZES.len()).contains(&k) {
-                let n = usize::from(SIZES[k]);
-                v[k] = (a.be(n)? >> (8 * (n - 1))) as u8;
-                seen |= 1 << k;
-            }
-        }
-        if seen & 1 << CTA_PROTOINFO_TCP_STATE == 0 {
-            return Err(Error::MissingAttribute {
-                kind: CTA_PROTOINFO_TCP_STATE,
-            });
-        }
-        *found = Some(TcpInfo {
-            state: v[1].into(),
-            wscale_orig: v[2],
-            wscale_reply: v[3],
-            flags_orig: v[4],
-            flags_reply: v[5],
-        });
-    }
-    Ok(())
 }
 
 #[cfg(all(test, target_endian = "little"))]

@@ -190,6 +190,10 @@ const F_REPLY_V6: u32 = 1 << 13;
 /// TCP window scales do not fit in 4 bits each: two octets.
 const F_TCP_WIDE: u32 = 1 << 14;
 const F_ALL: u32 = (1 << 15) - 1;
+/// The source NAT part's flags: present, back reference, port.
+const SNAT_BITS: [u32; 3] = [F_SNAT, F_SNAT_REF, F_SNAT_PORT];
+/// The destination NAT part's flags.
+const DNAT_BITS: [u32; 3] = [F_DNAT, F_DNAT_REF, F_DNAT_PORT];
 /// Flags a destroy record may carry.
 const F_KEY_ALL: u32 = F_V6 | F_PROTO_MASK | F_ZONE;
 
@@ -257,11 +261,11 @@ fn port(i: &mut In<'_>) -> Result<u16, DecodeError> {
 }
 
 /// Flags, \[protocol\], addresses and ports of an original tuple: the
-/// start of an entry and of a key. `extra` are the flags beyond family and
-/// protocol class; `None` when the addresses mix families.
-fn put_orig(o: &mut Out<'_>, t: &Tuple, extra: u32) {
-    let (flags, explicit) = classify(t).unwrap_or_default();
-    o.varint(u64::from(flags | extra));
+/// start of an entry and of a key. `class` is [`classify`]'s answer for
+/// `t`; `extra` are the flags beyond family and protocol class.
+fn put_orig(o: &mut Out<'_>, t: &Tuple, class: (u32, Option<u8>), extra: u32) {
+    let (flags, explicit) = class;
+    o.varint(flags | extra);
     if let Some(p) = explicit {
         o.byte(p);
     }
@@ -280,8 +284,8 @@ fn read_tuple(
     proto: Option<u8>,
     t: &mut Tuple,
 ) -> Result<(), DecodeError> {
-    t.src = i.addr(v6)?;
-    t.dst = i.addr(v6)?;
+    i.addr_into(v6, &mut t.src)?;
+    i.addr_into(v6, &mut t.dst)?;
     t.proto = match proto {
         Some(p) => p,
         None => i.byte()?,
@@ -314,11 +318,11 @@ fn read_orig(i: &mut In<'_>, allowed: u32, t: &mut Tuple) -> Result<u32, DecodeE
 
 /// Writes a destroy record's key, or `None` when it cannot be encoded.
 fn put_key(o: &mut Out<'_>, k: &conntrack::Key) -> Option<()> {
-    classify(&k.orig)?;
+    let class = classify(&k.orig)?;
     let zone = if k.zone != 0 { F_ZONE } else { 0 };
-    put_orig(o, &k.orig, zone);
+    put_orig(o, &k.orig, class, zone);
     if zone != 0 {
-        o.varint(u64::from(k.zone));
+        o.varint(u32::from(k.zone));
     }
     Some(())
 }
@@ -330,23 +334,21 @@ fn read_key(i: &mut In<'_>, k: &mut conntrack::Key) -> Result<(), DecodeError> {
 }
 
 /// One NAT part of an entry: returns its flags (`F_xNAT`, `F_xNAT_REF`,
-/// `F_xNAT_PORT` given as `bits`) and sets `addr` to the address to send
-/// (if any), resolving the back reference in `prev` (updated).
+/// `F_xNAT_PORT` given as `bits`), resolving the back reference in `prev`
+/// (updated). The address is sent unless `F_xNAT_REF` is set.
 fn nat_flags(
     m: &Option<Manip>,
     prev: &mut Option<IpAddr>,
     default_port: u16,
-    bits: [u32; 3],
-    addr: &mut Option<IpAddr>,
+    bits: &[u32; 3],
 ) -> u32 {
     let Some(m) = m else {
         return 0;
     };
     let mut flags = bits[0];
-    if *prev == Some(m.addr) {
+    if prev.as_ref() == Some(&m.addr) {
         flags |= bits[1];
     } else {
-        *addr = Some(m.addr);
         *prev = Some(m.addr);
     }
     if m.port != default_port {
@@ -358,12 +360,12 @@ fn nat_flags(
 /// Writes a conntrack entry in context `ctx` (updated), or `None` when the
 /// entry cannot be encoded.
 fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
-    let (flags, _) = classify(&e.orig)?;
+    let class = classify(&e.orig)?;
+    let flags = class.0;
     let delta = e.nat_delta();
     let v6 = flags & F_V6 != 0;
     let same_family = |m: &Option<Manip>| m.is_none_or(|m| m.addr.is_ipv6() == v6);
     let mut extra = 0;
-    let (mut snat_addr, mut dnat_addr) = (None, None);
     let derived =
         e.orig.reply_with(delta) == e.reply && same_family(&delta.snat) && same_family(&delta.dnat);
     if derived {
@@ -371,15 +373,13 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
             &delta.snat,
             &mut ctx.snat,
             e.orig.snat_default_port(),
-            [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
-            &mut snat_addr,
+            &SNAT_BITS,
         );
         extra |= nat_flags(
             &delta.dnat,
             &mut ctx.dnat,
             e.orig.dnat_default_port(),
-            [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
-            &mut dnat_addr,
+            &DNAT_BITS,
         );
     } else {
         let (rflags, _) = classify(&e.reply)?;
@@ -400,28 +400,30 @@ fn put_entry(o: &mut Out<'_>, e: &Entry, ctx: &mut Ctx) -> Option<()> {
             extra |= F_TCP_WIDE;
         }
     }
-    put_orig(o, &e.orig, extra);
-    o.varint(u64::from(e.status ^ STATUS_BASE));
-    o.varint(u64::from(e.timeout));
+    put_orig(o, &e.orig, class, extra);
+    o.varint(e.status ^ STATUS_BASE);
+    o.varint(e.timeout);
+    // The parts sent (flagged): address unless referred back to, port if
+    // not the default.
     let nat = [
-        (&delta.snat, &snat_addr, F_SNAT_PORT),
-        (&delta.dnat, &dnat_addr, F_DNAT_PORT),
+        (&delta.snat, F_SNAT, F_SNAT_REF, F_SNAT_PORT),
+        (&delta.dnat, F_DNAT, F_DNAT_REF, F_DNAT_PORT),
     ];
-    for (m, addr, port_flag) in nat {
-        if let Some(a) = addr {
-            o.addr(a);
-        }
+    for (m, present, ref_flag, port_flag) in nat {
         if let Some(m) = m {
+            if extra & (present | ref_flag) == present {
+                o.addr(&m.addr);
+            }
             if extra & port_flag != 0 {
                 put_port(o, m.port);
             }
         }
     }
     if extra & F_MARK != 0 {
-        o.varint(u64::from(e.mark));
+        o.varint(e.mark);
     }
     if extra & F_ZONE != 0 {
-        o.varint(u64::from(e.zone));
+        o.varint(u32::from(e.zone));
     }
     if let Some(t) = e.tcp {
         o.byte(u8::from(t.state));
@@ -453,30 +455,32 @@ fn read_nat(
     f: u32,
     prev: &mut Option<IpAddr>,
     default_port: u16,
-    bits: [u32; 3],
+    bits: &[u32; 3],
     out: &mut Option<Manip>,
 ) -> Result<(), DecodeError> {
     if f & bits[0] == 0 {
         return Ok(());
     }
     let v6 = f & F_V6 != 0;
-    let addr = if f & bits[1] == 0 {
-        i.addr(v6)?
+    // Built in place (`out` holds a partial part after an error).
+    let m = out.insert(Manip {
+        addr: IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+        port: default_port,
+    });
+    if f & bits[1] == 0 {
+        i.addr_into(v6, &mut m.addr)?;
     } else {
         // A back reference must name an address of the entry's family (the
         // encoder never writes anything else; a forged frame could).
-        match *prev {
-            Some(a) if a.is_ipv6() == v6 => a,
+        match prev {
+            Some(a) if a.is_ipv6() == v6 => m.addr = *a,
             _ => return Err(DecodeError::Truncated),
         }
-    };
-    *prev = Some(addr);
-    let port = if f & bits[2] != 0 {
-        port(i)?
-    } else {
-        default_port
-    };
-    *out = Some(Manip { addr, port });
+    }
+    *prev = Some(m.addr);
+    if f & bits[2] != 0 {
+        m.port = port(i)?;
+    }
     Ok(())
 }
 
@@ -493,7 +497,7 @@ fn read_entry(i: &mut In<'_>, ctx: &mut Ctx, e: &mut Entry) -> Result<(), Decode
         f,
         &mut ctx.snat,
         orig.snat_default_port(),
-        [F_SNAT, F_SNAT_REF, F_SNAT_PORT],
+        &SNAT_BITS,
         &mut delta.snat,
     )?;
     read_nat(
@@ -501,7 +505,7 @@ fn read_entry(i: &mut In<'_>, ctx: &mut Ctx, e: &mut Entry) -> Result<(), Decode
         f,
         &mut ctx.dnat,
         orig.dnat_default_port(),
-        [F_DNAT, F_DNAT_REF, F_DNAT_PORT],
+        &DNAT_BITS,
         &mut delta.dnat,
     )?;
     e.mark = if f & F_MARK != 0 { i.u32()? } else { 0 };
@@ -584,20 +588,20 @@ impl<'a> FrameWriter<'a> {
             buf: self.buf.get_mut(..end).unwrap_or_default(),
             pos: self.pos,
         };
-        o.varint(u64::from(record.tag()));
+        o.varint(record.tag());
         if !o.fits() {
             return Err(PushError::Full);
         }
         let ok = match record {
             Record::Seq(n) | Record::Alive { next: n } => {
-                o.varint(u64::from(*n));
+                o.varint(*n);
                 Some(())
             }
             Record::CtNew(e) | Record::CtUpdate(e) => put_entry(&mut o, e, &mut ctx),
             Record::CtDestroy(k) => put_key(&mut o, k),
             Record::Nack { first, last } => {
-                o.varint(u64::from(*first));
-                o.varint(u64::from(*last));
+                o.varint(*first);
+                o.varint(*last);
                 Some(())
             }
             Record::LeaseAdd(l) | Record::LeaseChange(l) | Record::LeaseDelete(l) => {
@@ -761,7 +765,12 @@ fn read_record(i: &mut In<'_>, tag: u32, ctx: &mut Ctx, r: &mut Record) -> Resul
             if d.is_empty() {
                 return Err(DecodeError::Truncated);
             }
-            Record::LeaseDuid(Duid::from_slice(d).map_err(|_| DecodeError::Truncated)?)
+            // Filled in place.
+            *r = Record::LeaseDuid(Duid::new());
+            if let Record::LeaseDuid(x) = r {
+                x.extend(d).map_err(|_| DecodeError::Truncated)?;
+            }
+            return Ok(());
         }
     };
     Ok(())
@@ -801,7 +810,7 @@ mod nat_ref_tests {
         let mut i = In { buf: &[], pos: 0 };
         let mut prev = Some(prev);
         let mut out = None;
-        read_nat(&mut i, f, &mut prev, 7, BITS, &mut out).map(|()| out)
+        read_nat(&mut i, f, &mut prev, 7, &BITS, &mut out).map(|()| out)
     }
 
     #[test]
