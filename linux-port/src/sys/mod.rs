@@ -109,15 +109,43 @@ fn setsockopt_raw(
 
 /// Opens a socket with `SOCK_CLOEXEC | SOCK_NONBLOCK` added to `ty`.
 fn socket(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> Result<Fd, Errno> {
+    socket_as(domain, ty | libc::SOCK_NONBLOCK, protocol)
+}
+
+/// [`socket`] with the type flags as given (plus `SOCK_CLOEXEC`).
+#[inline(never)]
+fn socket_as(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> Result<Fd, Errno> {
     // SAFETY: plain syscall with integer arguments; on success we own the fd.
-    let fd = ck(unsafe {
-        libc::socket(
-            domain,
-            ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            protocol,
-        )
-    })?;
+    let fd = ck(unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) })?;
     Ok(Fd::from_raw(fd))
+}
+
+/// Sets the action of `sig` to `SIG_DFL` or `SIG_IGN` (`handler`) with the
+/// bare `rt_sigaction` call (the C library's `sigaction` and `signal` bring
+/// handler trampolines tandem does not need). The kernel's `struct
+/// sigaction` is `{flags, handler, mask[128 bits]}` on MIPS and `{handler,
+/// flags, restorer, mask[64 bits]}` elsewhere; flags and mask stay empty.
+///
+/// # Safety
+///
+/// Only for `SIG_DFL` and `SIG_IGN` (no handler runs).
+pub(crate) unsafe fn set_signal(sig: libc::c_int, handler: libc::sighandler_t) {
+    #[cfg(any(target_arch = "mips", target_arch = "mips64"))]
+    const AT_SIGSET: (usize, usize) = (1, 16);
+    #[cfg(not(any(target_arch = "mips", target_arch = "mips64")))]
+    const AT_SIGSET: (usize, usize) = (0, 8);
+    let mut act = [0usize; 8];
+    act[AT_SIGSET.0] = handler;
+    // SAFETY: `act` is larger than the kernel's struct and outlives the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig as libc::c_long,
+            act.as_ptr(),
+            core::ptr::null::<usize>(),
+            AT_SIGSET.1,
+        );
+    }
 }
 
 /// Whether an error means "nothing to read/write right now".

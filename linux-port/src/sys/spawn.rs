@@ -56,13 +56,11 @@ const SH: &[u8] = b"/bin/sh\0";
 extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the parent's `Child`, which outlives the child's
     // use of it (the parent is suspended until `execve` or `_exit`); only
-    // async-signal-safe calls are made; a zeroed `sigaction` is SIG_DFL
-    // with an empty mask.
+    // async-signal-safe calls are made.
     unsafe {
         let c = arg.cast::<Child>();
-        let dfl: libc::sigaction = core::mem::zeroed();
         for s in DEFAULT_SIGNALS {
-            libc::sigaction(s, &dfl, core::ptr::null_mut());
+            super::set_signal(s, libc::SIG_DFL);
         }
         let mut empty: libc::sigset_t = core::mem::zeroed();
         libc::sigemptyset(&mut empty);

@@ -41,20 +41,24 @@ extern "C" fn main(argc: std::ffi::c_int, argv: *const *const c_char) -> std::ff
     for fd in 0..3 {
         // SAFETY: plain syscalls on integer descriptors and a static path.
         unsafe {
-            if libc::fcntl(fd, libc::F_GETFD) == -1
+            if libc::syscall(
+                libc::SYS_fcntl,
+                fd as libc::c_long,
+                libc::F_GETFD as libc::c_long,
+            ) == -1
                 && libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) == -1
             {
                 libc::abort();
             }
         }
     }
-    // SAFETY: setting a signal's disposition has no preconditions.
+    // SAFETY: SIG_IGN and SIG_DFL only.
     unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        super::set_signal(libc::SIGPIPE, libc::SIG_IGN);
         // An ignored SIGCHLD inherited from whatever started us (a shell's
         // `trap '' CHLD`, some supervisors) would make the kernel reap the
         // DHCP commands itself, and `waitpid` fail with ECHILD.
-        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+        super::set_signal(libc::SIGCHLD, libc::SIG_DFL);
     }
     let left = (argc as usize).saturating_sub(1);
     // SAFETY: `argv` has `argc` entries plus a NULL terminator, so one
