@@ -131,11 +131,11 @@ fn socket_as(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> Res
 /// Only for `SIG_DFL` and `SIG_IGN` (no handler runs).
 pub(crate) unsafe fn set_signal(sig: libc::c_int, handler: libc::sighandler_t) {
     #[cfg(any(target_arch = "mips", target_arch = "mips64"))]
-    const AT_SIGSET: (usize, usize) = (1, 16);
+    const AT: usize = 1;
     #[cfg(not(any(target_arch = "mips", target_arch = "mips64")))]
-    const AT_SIGSET: (usize, usize) = (0, 8);
+    const AT: usize = 0;
     let mut act = [0usize; 8];
-    act[AT_SIGSET.0] = handler;
+    act[AT] = handler;
     // SAFETY: `act` is larger than the kernel's struct and outlives the call.
     unsafe {
         libc::syscall(
@@ -143,8 +143,79 @@ pub(crate) unsafe fn set_signal(sig: libc::c_int, handler: libc::sighandler_t) {
             sig as libc::c_long,
             act.as_ptr(),
             core::ptr::null::<usize>(),
-            AT_SIGSET.1,
+            SIGSET_BYTES,
         );
+    }
+}
+
+/// The kernel's signal set size (`_NSIG / 8`).
+#[cfg(any(target_arch = "mips", target_arch = "mips64"))]
+const SIGSET_BYTES: usize = 16;
+#[cfg(not(any(target_arch = "mips", target_arch = "mips64")))]
+const SIGSET_BYTES: usize = 8;
+
+/// The number of `clock_gettime64`, the first of the time64 system calls
+/// of 32-bit ABIs (Linux 5.1: 403, plus 4000 on MIPS o32).
+#[cfg(target_pointer_width = "32")]
+const NR_TIME64: libc::c_long = if cfg!(target_arch = "mips") {
+    4403
+} else {
+    403
+};
+
+/// A system call taking or filling `struct timespec`s, given as `i64`
+/// pairs in `t` and passed as argument `at` of `args` (a null pointer when
+/// `t` is empty). 64-bit ABIs: call `nr`. 32-bit ABIs: the time64 call
+/// `NR_TIME64 + off64` (what the C library calls first), and on a kernel
+/// without it (`ENOSYS`, before 5.1) `nr` with the times narrowed to 32
+/// bits (read back into `t`). The C library's wrappers do the same but
+/// also link their vDSO lookup and conversions. Returns the call's result
+/// (`-1` with `errno` set on failure).
+///
+/// # Safety
+///
+/// `args` must be valid for system call `nr`; `t` holds at most 4 values.
+#[inline(never)]
+unsafe fn time_call(
+    nr: libc::c_long,
+    off64: libc::c_long,
+    mut args: [usize; 5],
+    at: usize,
+    t: &mut [i64],
+) -> libc::c_long {
+    if !t.is_empty() {
+        args[at] = t.as_mut_ptr() as usize;
+    }
+    let [a, b, c, d, e] = args;
+    #[cfg(target_pointer_width = "64")]
+    {
+        let _ = off64;
+        // SAFETY: the caller's arguments, `t` in place.
+        unsafe { libc::syscall(nr, a, b, c, d, e) }
+    }
+    #[cfg(target_pointer_width = "32")]
+    {
+        // SAFETY: the caller's arguments, `t` in place.
+        let r = unsafe { libc::syscall(NR_TIME64 + off64, a, b, c, d, e) };
+        if r >= 0 || Errno::last().0 != libc::ENOSYS {
+            return r;
+        }
+        let mut narrow = [0i32; 4];
+        for (n, v) in narrow.iter_mut().zip(t.iter()) {
+            *n = *v as i32;
+        }
+        args[at] = if t.is_empty() {
+            0
+        } else {
+            narrow.as_mut_ptr() as usize
+        };
+        let [a, b, c, d, e] = args;
+        // SAFETY: as above, with the 32-bit times.
+        let r = unsafe { libc::syscall(nr, a, b, c, d, e) };
+        for (v, n) in t.iter_mut().zip(narrow) {
+            *v = i64::from(n);
+        }
+        r
     }
 }
 
