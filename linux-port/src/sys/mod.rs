@@ -242,13 +242,35 @@ pub fn copy_instance(src: &tandem_protocol::config::Instance) -> tandem_protocol
     unsafe { core::ptr::read(src) }
 }
 
-/// Whether the environment variable `name` is set (`getenv(3)`, without
-/// std's environment lock and `OsString` copy; nothing in tandem changes
-/// its environment).
+extern "C" {
+    /// The process environment: `NAME=value` strings, NULL-terminated.
+    static environ: *const *mut libc::c_char;
+}
+
+/// Whether the environment variable `name` is set (what `getenv(3)` tells,
+/// without std's environment lock and `OsString` copy, nor the C
+/// library's string helpers; nothing in tandem changes its environment).
 pub fn env_is_set(name: &std::ffi::CStr) -> bool {
-    // SAFETY: `name` is NUL-terminated; getenv only reads the environment,
-    // which no thread of tandem modifies.
-    !unsafe { libc::getenv(name.as_ptr()) }.is_null()
+    let name = name.to_bytes();
+    // SAFETY: `environ` is null or a NULL-terminated array of
+    // NUL-terminated strings, which no thread of tandem modifies; each
+    // string is read up to its NUL at most (`name` holds no NUL, so a
+    // mismatch stops the comparison there).
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            let e = (*p).cast::<u8>();
+            let mut i = 0;
+            while i < name.len() && *e.add(i) == name[i] {
+                i += 1;
+            }
+            if i == name.len() && *e.add(i) == b'=' {
+                return true;
+            }
+            p = p.add(1);
+        }
+    }
+    false
 }
 
 /// The process id (for syslog lines).
@@ -546,6 +568,22 @@ fn other_error(e: &io::Error, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_is_set_as_std_sees_it() {
+        for name in [
+            c"PATH",
+            c"PAT",
+            c"PATHX",
+            c"HOME",
+            c"TANDEM_NOT_SET_ANYWHERE",
+            c"P",
+        ] {
+            let s = name.to_str().unwrap();
+            assert_eq!(env_is_set(name), std::env::var_os(s).is_some(), "{s}");
+        }
+        assert!(env_is_set(c"PATH"));
+    }
 
     #[test]
     fn copy_instance_is_a_clone() {

@@ -8,10 +8,6 @@
 use super::Errno;
 use std::io;
 
-extern "C" {
-    static environ: *const *mut libc::c_char;
-}
-
 /// How a child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -68,7 +64,7 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         libc::execve(
             SH.as_ptr().cast(),
             (*c).argv.as_ptr().cast(),
-            environ.cast(),
+            super::environ.cast(),
         );
         (*c).err = *libc::__errno_location();
         libc::_exit(127)
