@@ -154,6 +154,42 @@ const SIGSET_BYTES: usize = 16;
 #[cfg(not(any(target_arch = "mips", target_arch = "mips64")))]
 const SIGSET_BYTES: usize = 8;
 
+/// A kernel signal set: bit `sig - 1` of `unsigned long` words, as many
+/// as [`SIGSET_BYTES`].
+pub(crate) type SigSet = [libc::c_ulong; SIGSET_BYTES / core::mem::size_of::<libc::c_ulong>()];
+
+/// The set of `sigs`.
+pub(crate) fn sig_set(sigs: &[libc::c_int]) -> SigSet {
+    const BITS: usize = libc::c_ulong::BITS as usize;
+    let mut set: SigSet = Default::default();
+    for &s in sigs {
+        let b = s as usize - 1;
+        set[b / BITS] |= 1 << (b % BITS);
+    }
+    set
+}
+
+/// The bare `rt_sigprocmask` call (the C library's `sigprocmask` and
+/// `pthread_sigmask` wrap the same call); `old` may be null. Returns the
+/// call's result (`-1` with `errno` set on failure).
+///
+/// # Safety
+///
+/// `old` is null or writable.
+pub(crate) unsafe fn sig_mask(how: libc::c_int, set: &SigSet, old: *mut SigSet) -> libc::c_int {
+    // SAFETY: `set` is readable, `old` null or writable, both of the
+    // kernel's signal set size.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            how as libc::c_long,
+            set.as_ptr(),
+            old,
+            SIGSET_BYTES,
+        ) as libc::c_int
+    }
+}
+
 /// The number of `clock_gettime64`, the first of the time64 system calls
 /// of 32-bit ABIs (Linux 5.1: 403, plus 4000 on MIPS o32).
 #[cfg(target_pointer_width = "32")]

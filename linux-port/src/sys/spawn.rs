@@ -58,9 +58,7 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         for s in DEFAULT_SIGNALS {
             super::set_signal(s, libc::SIG_DFL);
         }
-        let mut empty: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, core::ptr::null_mut());
+        super::sig_mask(libc::SIG_SETMASK, &[0; _], core::ptr::null_mut());
         libc::execve(
             SH.as_ptr().cast(),
             (*c).argv.as_ptr().cast(),
@@ -93,10 +91,9 @@ pub fn spawn_shell(cmd: &[u8]) -> io::Result<libc::pid_t> {
     // `child` only uses `c` and its own stack, both alive until the child
     // has exec'd or exited (CLONE_VFORK); the stack top is 8-aligned.
     unsafe {
-        let mut all = core::mem::MaybeUninit::<libc::sigset_t>::uninit();
-        let mut old = core::mem::MaybeUninit::<libc::sigset_t>::uninit();
-        libc::sigfillset(all.as_mut_ptr());
-        libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), old.as_mut_ptr());
+        // Every signal (the kernel leaves SIGKILL and SIGSTOP out).
+        let mut old: super::SigSet = [0; _];
+        super::sig_mask(libc::SIG_BLOCK, &[!0; _], &mut old);
         let top = stack.as_mut_ptr().cast::<u64>().add(1024).cast();
         let pid = libc::clone(
             child,
@@ -105,7 +102,7 @@ pub fn spawn_shell(cmd: &[u8]) -> io::Result<libc::pid_t> {
             (&mut c as *mut Child).cast(),
         );
         let e = io::Error::last_os_error();
-        libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), core::ptr::null_mut());
+        super::sig_mask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
         if pid < 0 {
             return Err(e);
         }
