@@ -95,15 +95,18 @@ fn setsockopt_raw(
     value: &[u8],
 ) -> Result<(), Errno> {
     // SAFETY: `value` is live for its length; the kernel only reads it.
+    // The bare call: the C library's wrapper only adds time64 conversions
+    // of options tandem passes in their old form anyway.
     ck(unsafe {
-        libc::setsockopt(
-            fd.raw(),
-            level,
-            name,
-            value.as_ptr().cast(),
-            value.len() as libc::socklen_t,
+        libc::syscall(
+            libc::SYS_setsockopt,
+            fd.raw() as libc::c_long,
+            level as libc::c_long,
+            name as libc::c_long,
+            value.as_ptr(),
+            value.len(),
         )
-    })
+    } as libc::c_int)
     .map(drop)
 }
 
