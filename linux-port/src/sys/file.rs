@@ -76,10 +76,10 @@ impl TempFile {
         let c = c_path(path, &mut c)?;
         // SAFETY: `c` is NUL-terminated; on success we own the descriptor.
         let fd = ck(unsafe {
-            libc::open(
+            super::open_c(
                 c,
                 libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC | libc::O_NOCTTY,
-                0o644 as libc::c_uint,
+                0o644,
             )
         })?;
         Ok(TempFile {

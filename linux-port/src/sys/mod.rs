@@ -157,6 +157,34 @@ const SIGSET_BYTES: usize = 16;
 #[cfg(not(any(target_arch = "mips", target_arch = "mips64")))]
 const SIGSET_BYTES: usize = 8;
 
+/// `open(2)` of the NUL-terminated `path` as the bare `openat` call
+/// (`O_LARGEFILE` added on 32-bit ABIs, as the C library's `open` does).
+/// Returns the descriptor, or `-1` with `errno` set.
+///
+/// # Safety
+///
+/// `path` is NUL-terminated.
+pub(crate) unsafe fn open_c(
+    path: *const libc::c_char,
+    flags: libc::c_int,
+    mode: libc::c_uint,
+) -> libc::c_int {
+    #[cfg(target_pointer_width = "32")]
+    const LARGE: libc::c_int = libc::O_LARGEFILE;
+    #[cfg(not(target_pointer_width = "32"))]
+    const LARGE: libc::c_int = 0;
+    // SAFETY: `path` is NUL-terminated; the kernel only reads it.
+    unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD as libc::c_long,
+            path,
+            (flags | LARGE) as libc::c_long,
+            mode as libc::c_long,
+        ) as libc::c_int
+    }
+}
+
 /// A kernel signal set: bit `sig - 1` of `unsigned long` words, as many
 /// as [`SIGSET_BYTES`].
 pub(crate) type SigSet = [libc::c_ulong; SIGSET_BYTES / core::mem::size_of::<libc::c_ulong>()];

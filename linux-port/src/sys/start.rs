@@ -46,7 +46,7 @@ extern "C" fn main(argc: std::ffi::c_int, argv: *const *const c_char) -> std::ff
                 fd as libc::c_long,
                 libc::F_GETFD as libc::c_long,
             ) == -1
-                && libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) == -1
+                && super::open_c(c"/dev/null".as_ptr(), libc::O_RDWR, 0) == -1
             {
                 libc::abort();
             }
