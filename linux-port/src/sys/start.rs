@@ -35,6 +35,28 @@ impl Iterator for Args {
     }
 }
 
+/// Dies of SIGABRT as `abort(3)` does (default action, unblocked), with
+/// bare system calls (musl's `abort` brings its locks along).
+#[cfg(not(test))]
+fn abort() -> ! {
+    // SAFETY: SIG_DFL only; a signal to this process; `_exit` ends it if
+    // the signal somehow did not.
+    unsafe {
+        super::set_signal(libc::SIGABRT, libc::SIG_DFL);
+        super::sig_mask(
+            libc::SIG_UNBLOCK,
+            &super::sig_set(&[libc::SIGABRT]),
+            core::ptr::null_mut(),
+        );
+        libc::syscall(
+            libc::SYS_kill,
+            libc::getpid() as libc::c_long,
+            libc::SIGABRT as libc::c_long,
+        );
+        libc::_exit(127)
+    }
+}
+
 #[cfg(not(test))]
 #[no_mangle]
 extern "C" fn main(argc: std::ffi::c_int, argv: *const *const c_char) -> std::ffi::c_int {
@@ -48,7 +70,7 @@ extern "C" fn main(argc: std::ffi::c_int, argv: *const *const c_char) -> std::ff
             ) == -1
                 && super::open_c(c"/dev/null".as_ptr(), libc::O_RDWR, 0) == -1
             {
-                libc::abort();
+                abort();
             }
         }
     }
