@@ -7,8 +7,13 @@
 //! `std::env::args` is empty on musl. Nothing in tandem uses std's buffered
 //! stdout, so there is nothing to flush at exit.
 
-use std::ffi::{c_char, CStr, OsString};
+use std::ffi::{c_char, OsString};
 use std::os::unix::ffi::OsStringExt;
+
+/// Linux's limit of one argument's length, its NUL included (32 pages;
+/// here for the largest page size, 64 KiB).
+#[cfg_attr(test, allow(dead_code))]
+const MAX_ARG_STRLEN: usize = 32 * 65536;
 
 /// The command-line arguments after the program name.
 #[cfg_attr(test, allow(dead_code))]
@@ -26,12 +31,21 @@ impl Iterator for Args {
         self.left -= 1;
         // SAFETY: `next` points into the `argv` array the C start-up code
         // gave `main`, which has `left` more valid NUL-terminated strings
-        // and lives as long as the process.
-        let s = unsafe { CStr::from_ptr(*self.next) };
+        // and lives as long as the process; the scan stops at the NUL,
+        // which Linux puts within `MAX_ARG_STRLEN` (a bounded byte loop:
+        // not turned into a call of the C library's word-wise `strlen`).
+        let s = unsafe {
+            let p = (*self.next).cast::<u8>();
+            let mut n = 0;
+            while n < MAX_ARG_STRLEN && *p.add(n) != 0 {
+                n += 1;
+            }
+            core::slice::from_raw_parts(p, n)
+        };
         // SAFETY: still inside `argv` (or one past its last argument,
         // at the NULL terminator, when `left` is 0).
         self.next = unsafe { self.next.add(1) };
-        Some(OsString::from_vec(s.to_bytes().to_vec()))
+        Some(OsString::from_vec(s.to_vec()))
     }
 }
 
