@@ -106,7 +106,9 @@ impl TempFile {
     /// or the new one, never a part.
     pub fn commit(self, from: &[u8], to: &[u8]) -> io::Result<()> {
         // SAFETY: plain syscall on our descriptor.
-        ck(unsafe { libc::fsync(self.fd.raw()) })?;
+        ck(
+            unsafe { libc::syscall(libc::SYS_fsync, self.fd.raw() as libc::c_long) } as libc::c_int,
+        )?;
         drop(self);
         let mut a = CBuf::uninit();
         let mut b = CBuf::uninit();

@@ -110,10 +110,30 @@ pub fn spawn_shell(cmd: &[u8]) -> io::Result<libc::pid_t> {
         if err != 0 {
             // It exited: reap it.
             let mut status = 0;
-            while libc::waitpid(pid, &mut status, 0) < 0 && Errno::last().0 == libc::EINTR {}
+            while wait4(pid, &mut status, 0) < 0 && Errno::last().0 == libc::EINTR {}
             return Err(io::Error::from_raw_os_error(err));
         }
         Ok(pid)
+    }
+}
+
+/// `waitpid(2)` as the bare `wait4` call (what the C library's wrapper
+/// makes).
+///
+/// # Safety
+///
+/// `status` is writable.
+#[inline(never)]
+unsafe fn wait4(pid: libc::pid_t, status: &mut libc::c_int, options: libc::c_int) -> libc::c_long {
+    // SAFETY: `status` is writable; no rusage is asked for.
+    unsafe {
+        libc::syscall(
+            libc::SYS_wait4,
+            pid as libc::c_long,
+            status as *mut libc::c_int,
+            options as libc::c_long,
+            core::ptr::null_mut::<libc::c_void>(),
+        )
     }
 }
 
@@ -122,7 +142,7 @@ pub fn try_wait(pid: libc::pid_t) -> io::Result<Option<Exit>> {
     let mut status: libc::c_int = 0;
     loop {
         // SAFETY: `status` is a valid out-pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        let r = unsafe { wait4(pid, &mut status, libc::WNOHANG) };
         if r < 0 {
             let e = Errno::last();
             if e.0 == libc::EINTR {

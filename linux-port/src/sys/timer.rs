@@ -20,11 +20,12 @@ impl TimerFd {
     pub fn new() -> Result<Self, Errno> {
         // SAFETY: plain syscall with integer arguments; on success we own the fd.
         let fd = ck(unsafe {
-            libc::timerfd_create(
-                libc::CLOCK_MONOTONIC,
-                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            libc::syscall(
+                libc::SYS_timerfd_create,
+                libc::CLOCK_MONOTONIC as libc::c_long,
+                (libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) as libc::c_long,
             )
-        })?;
+        } as libc::c_int)?;
         Ok(TimerFd {
             fd: Fd::from_raw(fd),
             armed: None,

@@ -335,5 +335,15 @@ fn send_cmsg(
     }
     // SAFETY: every pointer in `msg` refers to data that outlives the call;
     // the kernel only reads the name, iovec and control data of a send.
-    ck_size(unsafe { libc::sendmsg(fd.raw(), &msg, 0) }).map(drop)
+    // The bare call: `msg` and the control buffer are zeroed first, so the
+    // padding the C library's wrapper clears on 64-bit ABIs is clear.
+    ck_size(unsafe {
+        libc::syscall(
+            libc::SYS_sendmsg,
+            fd.raw() as libc::c_long,
+            &msg as *const libc::msghdr,
+            0 as libc::c_long,
+        )
+    } as libc::ssize_t)
+    .map(drop)
 }
