@@ -267,22 +267,24 @@ unsafe fn time_call(
         if r >= 0 || Errno::last().0 != libc::ENOSYS {
             return r;
         }
-        let mut narrow = [0i32; 4];
-        for (n, v) in narrow.iter_mut().zip(t.iter()) {
-            *n = *v as i32;
+        // The times narrowed in place (value k into the k-th 32-bit word:
+        // at or before the 64-bit value it comes from, which is read
+        // first), the same pointer passed, and widened back from the last.
+        let n = t.len();
+        let t = t.as_mut_ptr();
+        let w = t.cast::<i32>();
+        // SAFETY: `t` and `w` (the same pointer) cover the `n` values; see
+        // above for the order.
+        unsafe {
+            for k in 0..n {
+                w.add(k).write(t.add(k).read() as i32);
+            }
+            let r = libc::syscall(nr, a, b, c, d, e);
+            for k in (0..n).rev() {
+                t.add(k).write(i64::from(w.add(k).read()));
+            }
+            r
         }
-        args[at] = if t.is_empty() {
-            0
-        } else {
-            narrow.as_mut_ptr() as usize
-        };
-        let [a, b, c, d, e] = args;
-        // SAFETY: as above, with the 32-bit times.
-        let r = unsafe { libc::syscall(nr, a, b, c, d, e) };
-        for (v, n) in t.iter_mut().zip(narrow) {
-            *v = i64::from(n);
-        }
-        r
     }
 }
 
