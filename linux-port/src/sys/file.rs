@@ -114,8 +114,17 @@ impl TempFile {
         let mut b = CBuf::uninit();
         let a = c_path(from, &mut a)?;
         let b = c_path(to, &mut b)?;
-        // SAFETY: both paths are NUL-terminated.
-        ck(unsafe { libc::rename(a, b) })?;
+        // SAFETY: both paths are NUL-terminated (`rename(2)` as the bare
+        // `renameat` call).
+        ck(unsafe {
+            libc::syscall(
+                libc::SYS_renameat,
+                libc::AT_FDCWD as libc::c_long,
+                a,
+                libc::AT_FDCWD as libc::c_long,
+                b,
+            )
+        } as libc::c_int)?;
         Ok(())
     }
 }

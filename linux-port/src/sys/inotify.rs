@@ -40,8 +40,15 @@ impl Inotify {
             )
         } as libc::c_int)?;
         let fd = Fd::from_raw(fd);
-        // SAFETY: `c` is NUL-terminated.
-        ck(unsafe { libc::inotify_add_watch(fd.raw(), c, MASK) })?;
+        // SAFETY: `c` is NUL-terminated (the bare call).
+        ck(unsafe {
+            libc::syscall(
+                libc::SYS_inotify_add_watch,
+                fd.raw() as libc::c_long,
+                c,
+                MASK as libc::c_long,
+            )
+        } as libc::c_int)?;
         Ok(Inotify { fd })
     }
 

@@ -59,10 +59,11 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
             super::set_signal(s, libc::SIG_DFL);
         }
         super::sig_mask(libc::SIG_SETMASK, &[0; _], core::ptr::null_mut());
-        libc::execve(
-            SH.as_ptr().cast(),
-            (*c).argv.as_ptr().cast(),
-            super::environ.cast(),
+        libc::syscall(
+            libc::SYS_execve,
+            SH.as_ptr(),
+            (*c).argv.as_ptr(),
+            super::environ,
         );
         (*c).err = *libc::__errno_location();
         libc::_exit(127)
