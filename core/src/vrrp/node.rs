@@ -447,34 +447,36 @@ impl<const N: usize> Node<N> {
     /// Ignored for a retired instance (add it again instead), and for a
     /// configuration that [`Config::validate`] rejects (check it first).
     pub fn reconfigure(&mut self, now: Instant, instance: usize, cfg: Config) {
+        let cfg = &cfg;
         if cfg.validate().is_err() {
             return;
         }
         let Some(inst) = self.instances.get_mut(instance) else {
             return;
         };
-        if inst.retired || inst.cfg == cfg {
+        let old = &inst.cfg;
+        if inst.retired || old == cfg {
             return;
         }
-        let old = inst.cfg;
-        inst.cfg = cfg;
+        let advert = cfg.priority != old.priority
+            || cfg.adver_int != old.adver_int
+            || cfg.version != old.version;
+        let refresh = cfg.garp_master_refresh != old.garp_master_refresh;
         if cfg.priority != old.priority {
             inst.priority = cfg.priority;
-        }
-        if cfg.version == Version::V2 || inst.state != State::Backup {
-            inst.master_adver_int = adver_int(&cfg);
         }
         if cfg.preempt_delay != old.preempt_delay {
             inst.preempt_at = Instant::END;
         }
+        inst.cfg = *cfg;
+        if cfg.version == Version::V2 || inst.state != State::Backup {
+            inst.master_adver_int = adver_int(cfg);
+        }
         if inst.state == State::Master {
-            if cfg.priority != old.priority
-                || cfg.adver_int != old.adver_int
-                || cfg.version != old.version
-            {
+            if advert {
                 self.advertise(now, instance);
             }
-            if cfg.garp_master_refresh != old.garp_master_refresh {
+            if refresh {
                 self.arm_refresh(now, instance);
             }
         }

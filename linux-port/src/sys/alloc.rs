@@ -74,23 +74,30 @@ fn pages(size: usize) -> usize {
     (size + PAGE - 1) & !(PAGE - 1)
 }
 
-/// Maps `len` fresh zeroed bytes (null on failure).
+/// Maps `len` fresh zeroed bytes (null on failure). The bare system
+/// calls here and below: the C library's wrappers only add argument checks
+/// the kernel makes too and a wait for other threads' unmapping.
 fn map(len: usize) -> *mut u8 {
+    #[cfg(target_pointer_width = "32")]
+    const NR: libc::c_long = libc::SYS_mmap2;
+    #[cfg(not(target_pointer_width = "32"))]
+    const NR: libc::c_long = libc::SYS_mmap;
     // SAFETY: an anonymous private mapping touches no existing memory.
     let p = unsafe {
-        libc::mmap(
-            null_mut(),
+        libc::syscall(
+            NR,
+            0usize,
             len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
+            (libc::PROT_READ | libc::PROT_WRITE) as libc::c_long,
+            (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as libc::c_long,
+            -1 as libc::c_long,
+            0 as libc::c_long,
         )
     };
-    if p == libc::MAP_FAILED {
+    if p == -1 {
         null_mut()
     } else {
-        p.cast()
+        p as usize as *mut u8
     }
 }
 
@@ -163,7 +170,7 @@ unsafe fn free(p: *mut u8, layout: Layout) {
         Some(c) => free_small(p, c),
         // SAFETY: a large block is a whole mapping of this length.
         None => unsafe {
-            libc::munmap(p.cast(), pages(layout.size()));
+            libc::syscall(libc::SYS_munmap, p, pages(layout.size()));
         },
     }
 }
@@ -199,17 +206,18 @@ unsafe impl GlobalAlloc for Counting {
         if old.is_none() && new.is_none() {
             // SAFETY: `ptr` is a whole mapping of the old length.
             let p = unsafe {
-                libc::mremap(
-                    ptr.cast(),
+                libc::syscall(
+                    libc::SYS_mremap,
+                    ptr,
                     pages(layout.size()),
                     pages(new_size),
-                    libc::MREMAP_MAYMOVE,
+                    libc::MREMAP_MAYMOVE as libc::c_long,
                 )
             };
-            return if p == libc::MAP_FAILED {
+            return if p == -1 {
                 null_mut()
             } else {
-                p.cast()
+                p as usize as *mut u8
             };
         }
         // SAFETY: the caller guarantees a valid layout for `new_size`.

@@ -5,16 +5,19 @@ use tandem_core::time::Instant;
 
 /// Microseconds on `clock` (negative seconds read as 0).
 fn micros(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid out-pointer; the clocks asked for always
-    // exist on Linux, so the call cannot fail.
+    let mut ts = [0i64; 2];
+    // SAFETY: `ts` is a valid out-pointer (a 64-bit timespec); the clocks
+    // asked for always exist on Linux, so the call cannot fail.
     unsafe {
-        libc::clock_gettime(clock, &mut ts);
+        super::time_call(
+            libc::SYS_clock_gettime,
+            0,
+            [clock as usize, 0, 0, 0, 0],
+            1,
+            &mut ts,
+        );
     }
-    (ts.tv_sec.max(0) as u64).saturating_mul(1_000_000) + (ts.tv_nsec as u64) / 1_000
+    (ts[0].max(0) as u64).saturating_mul(1_000_000) + (ts[1] as u64) / 1_000
 }
 
 /// Now on `CLOCK_MONOTONIC`, as the core's [`Instant`].

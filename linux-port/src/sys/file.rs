@@ -76,10 +76,10 @@ impl TempFile {
         let c = c_path(path, &mut c)?;
         // SAFETY: `c` is NUL-terminated; on success we own the descriptor.
         let fd = ck(unsafe {
-            libc::open(
+            super::open_c(
                 c,
                 libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC | libc::O_NOCTTY,
-                0o644 as libc::c_uint,
+                0o644,
             )
         })?;
         Ok(TempFile {
@@ -106,14 +106,25 @@ impl TempFile {
     /// or the new one, never a part.
     pub fn commit(self, from: &[u8], to: &[u8]) -> io::Result<()> {
         // SAFETY: plain syscall on our descriptor.
-        ck(unsafe { libc::fsync(self.fd.raw()) })?;
+        ck(
+            unsafe { libc::syscall(libc::SYS_fsync, self.fd.raw() as libc::c_long) } as libc::c_int,
+        )?;
         drop(self);
         let mut a = CBuf::uninit();
         let mut b = CBuf::uninit();
         let a = c_path(from, &mut a)?;
         let b = c_path(to, &mut b)?;
-        // SAFETY: both paths are NUL-terminated.
-        ck(unsafe { libc::rename(a, b) })?;
+        // SAFETY: both paths are NUL-terminated (`rename(2)` as the bare
+        // `renameat` call).
+        ck(unsafe {
+            libc::syscall(
+                libc::SYS_renameat,
+                libc::AT_FDCWD as libc::c_long,
+                a,
+                libc::AT_FDCWD as libc::c_long,
+                b,
+            )
+        } as libc::c_int)?;
         Ok(())
     }
 }

@@ -36,7 +36,7 @@ pub(super) fn open_raw(path: &[u8], flags: libc::c_int) -> Result<Fd, Errno> {
     let mut c = CBuf::uninit();
     let c = c_path(path, &mut c)?;
     // SAFETY: `c` is NUL-terminated; on success we own the descriptor.
-    let fd = ck(unsafe { libc::open(c, flags | libc::O_CLOEXEC) })?;
+    let fd = ck(unsafe { super::open_c(c, flags | libc::O_CLOEXEC, 0) })?;
     Ok(Fd::from_raw(fd))
 }
 

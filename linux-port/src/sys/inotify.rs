@@ -30,11 +30,25 @@ impl Inotify {
     pub fn watch_dir(dir: &[u8]) -> io::Result<Inotify> {
         let mut c = super::fs::CBuf::uninit();
         let c = super::fs::c_path(dir, &mut c)?;
-        // SAFETY: plain syscall; on success we own the descriptor.
-        let fd = ck(unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
+        // SAFETY: plain syscall (the bare call: the C library's wrapper
+        // only adds a fallback for kernels before 2.6.27); on success we
+        // own the descriptor.
+        let fd = ck(unsafe {
+            libc::syscall(
+                libc::SYS_inotify_init1,
+                (libc::IN_NONBLOCK | libc::IN_CLOEXEC) as libc::c_long,
+            )
+        } as libc::c_int)?;
         let fd = Fd::from_raw(fd);
-        // SAFETY: `c` is NUL-terminated.
-        ck(unsafe { libc::inotify_add_watch(fd.raw(), c, MASK) })?;
+        // SAFETY: `c` is NUL-terminated (the bare call).
+        ck(unsafe {
+            libc::syscall(
+                libc::SYS_inotify_add_watch,
+                fd.raw() as libc::c_long,
+                c,
+                MASK as libc::c_long,
+            )
+        } as libc::c_int)?;
         Ok(Inotify { fd })
     }
 

@@ -96,29 +96,197 @@ fn setsockopt_raw(
     value: &[u8],
 ) -> Result<(), Errno> {
     // SAFETY: `value` is live for its length; the kernel only reads it.
+    // The bare call: the C library's wrapper only adds time64 conversions
+    // of options tandem passes in their old form anyway.
     ck(unsafe {
-        libc::setsockopt(
-            fd.raw(),
-            level,
-            name,
-            value.as_ptr().cast(),
-            value.len() as libc::socklen_t,
+        libc::syscall(
+            libc::SYS_setsockopt,
+            fd.raw() as libc::c_long,
+            level as libc::c_long,
+            name as libc::c_long,
+            value.as_ptr(),
+            value.len(),
         )
-    })
+    } as libc::c_int)
     .map(drop)
 }
 
 /// Opens a socket with `SOCK_CLOEXEC | SOCK_NONBLOCK` added to `ty`.
 fn socket(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> Result<Fd, Errno> {
+    socket_as(domain, ty | libc::SOCK_NONBLOCK, protocol)
+}
+
+/// [`socket`] with the type flags as given (plus `SOCK_CLOEXEC`).
+#[inline(never)]
+fn socket_as(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> Result<Fd, Errno> {
     // SAFETY: plain syscall with integer arguments; on success we own the fd.
-    let fd = ck(unsafe {
-        libc::socket(
-            domain,
-            ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            protocol,
-        )
-    })?;
+    let fd = ck(unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) })?;
     Ok(Fd::from_raw(fd))
+}
+
+/// Sets the action of `sig` to `SIG_DFL` or `SIG_IGN` (`handler`) with the
+/// bare `rt_sigaction` call (the C library's `sigaction` and `signal` bring
+/// handler trampolines tandem does not need). The kernel's `struct
+/// sigaction` is `{flags, handler, mask[128 bits]}` on MIPS and `{handler,
+/// flags, restorer, mask[64 bits]}` elsewhere; flags and mask stay empty.
+///
+/// # Safety
+///
+/// Only for `SIG_DFL` and `SIG_IGN` (no handler runs).
+pub(crate) unsafe fn set_signal(sig: libc::c_int, handler: libc::sighandler_t) {
+    #[cfg(any(target_arch = "mips", target_arch = "mips64"))]
+    const AT: usize = 1;
+    #[cfg(not(any(target_arch = "mips", target_arch = "mips64")))]
+    const AT: usize = 0;
+    let mut act = [0usize; 8];
+    act[AT] = handler;
+    // SAFETY: `act` is larger than the kernel's struct and outlives the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig as libc::c_long,
+            act.as_ptr(),
+            core::ptr::null::<usize>(),
+            SIGSET_BYTES,
+        );
+    }
+}
+
+/// The kernel's signal set size (`_NSIG / 8`).
+#[cfg(any(target_arch = "mips", target_arch = "mips64"))]
+const SIGSET_BYTES: usize = 16;
+#[cfg(not(any(target_arch = "mips", target_arch = "mips64")))]
+const SIGSET_BYTES: usize = 8;
+
+/// `open(2)` of the NUL-terminated `path` as the bare `openat` call
+/// (`O_LARGEFILE` added on 32-bit ABIs, as the C library's `open` does).
+/// Returns the descriptor, or `-1` with `errno` set.
+///
+/// # Safety
+///
+/// `path` is NUL-terminated.
+pub(crate) unsafe fn open_c(
+    path: *const libc::c_char,
+    flags: libc::c_int,
+    mode: libc::c_uint,
+) -> libc::c_int {
+    #[cfg(target_pointer_width = "32")]
+    const LARGE: libc::c_int = libc::O_LARGEFILE;
+    #[cfg(not(target_pointer_width = "32"))]
+    const LARGE: libc::c_int = 0;
+    // SAFETY: `path` is NUL-terminated; the kernel only reads it.
+    unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD as libc::c_long,
+            path,
+            (flags | LARGE) as libc::c_long,
+            mode as libc::c_long,
+        ) as libc::c_int
+    }
+}
+
+/// A kernel signal set: bit `sig - 1` of `unsigned long` words, as many
+/// as [`SIGSET_BYTES`].
+pub(crate) type SigSet = [libc::c_ulong; SIGSET_BYTES / core::mem::size_of::<libc::c_ulong>()];
+
+/// The set of `sigs`.
+pub(crate) fn sig_set(sigs: &[libc::c_int]) -> SigSet {
+    const BITS: usize = libc::c_ulong::BITS as usize;
+    let mut set: SigSet = Default::default();
+    for &s in sigs {
+        let b = s as usize - 1;
+        set[b / BITS] |= 1 << (b % BITS);
+    }
+    set
+}
+
+/// The bare `rt_sigprocmask` call (the C library's `sigprocmask` and
+/// `pthread_sigmask` wrap the same call); `old` may be null. Returns the
+/// call's result (`-1` with `errno` set on failure).
+///
+/// # Safety
+///
+/// `old` is null or writable.
+pub(crate) unsafe fn sig_mask(how: libc::c_int, set: &SigSet, old: *mut SigSet) -> libc::c_int {
+    // SAFETY: `set` is readable, `old` null or writable, both of the
+    // kernel's signal set size.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            how as libc::c_long,
+            set.as_ptr(),
+            old,
+            SIGSET_BYTES,
+        ) as libc::c_int
+    }
+}
+
+/// The number of `clock_gettime64`, the first of the time64 system calls
+/// of 32-bit ABIs (Linux 5.1: 403, plus 4000 on MIPS o32).
+#[cfg(target_pointer_width = "32")]
+const NR_TIME64: libc::c_long = if cfg!(target_arch = "mips") {
+    4403
+} else {
+    403
+};
+
+/// A system call taking or filling `struct timespec`s, given as `i64`
+/// pairs in `t` and passed as argument `at` of `args` (a null pointer when
+/// `t` is empty). 64-bit ABIs: call `nr`. 32-bit ABIs: the time64 call
+/// `NR_TIME64 + off64` (what the C library calls first), and on a kernel
+/// without it (`ENOSYS`, before 5.1) `nr` with the times narrowed to 32
+/// bits (read back into `t`). The C library's wrappers do the same but
+/// also link their vDSO lookup and conversions. Returns the call's result
+/// (`-1` with `errno` set on failure).
+///
+/// # Safety
+///
+/// `args` must be valid for system call `nr`; `t` holds at most 4 values.
+#[inline(never)]
+unsafe fn time_call(
+    nr: libc::c_long,
+    off64: libc::c_long,
+    mut args: [usize; 5],
+    at: usize,
+    t: &mut [i64],
+) -> libc::c_long {
+    if !t.is_empty() {
+        args[at] = t.as_mut_ptr() as usize;
+    }
+    let [a, b, c, d, e] = args;
+    #[cfg(target_pointer_width = "64")]
+    {
+        let _ = off64;
+        // SAFETY: the caller's arguments, `t` in place.
+        unsafe { libc::syscall(nr, a, b, c, d, e) }
+    }
+    #[cfg(target_pointer_width = "32")]
+    {
+        // SAFETY: the caller's arguments, `t` in place.
+        let r = unsafe { libc::syscall(NR_TIME64 + off64, a, b, c, d, e) };
+        if r >= 0 || Errno::last().0 != libc::ENOSYS {
+            return r;
+        }
+        // The times narrowed in place (value k into the k-th 32-bit word:
+        // at or before the 64-bit value it comes from, which is read
+        // first), the same pointer passed, and widened back from the last.
+        let n = t.len();
+        let t = t.as_mut_ptr();
+        let w = t.cast::<i32>();
+        // SAFETY: `t` and `w` (the same pointer) cover the `n` values; see
+        // above for the order.
+        unsafe {
+            for k in 0..n {
+                w.add(k).write(t.add(k).read() as i32);
+            }
+            let r = libc::syscall(nr, a, b, c, d, e);
+            for k in (0..n).rev() {
+                t.add(k).write(i64::from(w.add(k).read()));
+            }
+            r
+        }
+    }
 }
 
 /// Whether an error means "nothing to read/write right now".
@@ -144,13 +312,35 @@ pub fn copy_instance(src: &tandem_protocol::config::Instance) -> tandem_protocol
     unsafe { core::ptr::read(src) }
 }
 
-/// Whether the environment variable `name` is set (`getenv(3)`, without
-/// std's environment lock and `OsString` copy; nothing in tandem changes
-/// its environment).
+extern "C" {
+    /// The process environment: `NAME=value` strings, NULL-terminated.
+    static environ: *const *mut libc::c_char;
+}
+
+/// Whether the environment variable `name` is set (what `getenv(3)` tells,
+/// without std's environment lock and `OsString` copy, nor the C
+/// library's string helpers; nothing in tandem changes its environment).
 pub fn env_is_set(name: &std::ffi::CStr) -> bool {
-    // SAFETY: `name` is NUL-terminated; getenv only reads the environment,
-    // which no thread of tandem modifies.
-    !unsafe { libc::getenv(name.as_ptr()) }.is_null()
+    let name = name.to_bytes();
+    // SAFETY: `environ` is null or a NULL-terminated array of
+    // NUL-terminated strings, which no thread of tandem modifies; each
+    // string is read up to its NUL at most (`name` holds no NUL, so a
+    // mismatch stops the comparison there).
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            let e = (*p).cast::<u8>();
+            let mut i = 0;
+            while i < name.len() && *e.add(i) == name[i] {
+                i += 1;
+            }
+            if i == name.len() && *e.add(i) == b'=' {
+                return true;
+            }
+            p = p.add(1);
+        }
+    }
+    false
 }
 
 /// The process id (for syslog lines).
@@ -452,6 +642,22 @@ fn other_error(e: &io::Error, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_is_set_as_std_sees_it() {
+        for name in [
+            c"PATH",
+            c"PAT",
+            c"PATHX",
+            c"HOME",
+            c"TANDEM_NOT_SET_ANYWHERE",
+            c"P",
+        ] {
+            let s = name.to_str().unwrap();
+            assert_eq!(env_is_set(name), std::env::var_os(s).is_some(), "{s}");
+        }
+        assert!(env_is_set(c"PATH"));
+    }
 
     #[test]
     fn copy_instance_is_a_clone() {

@@ -1,7 +1,7 @@
 //! `NETLINK_ROUTE` sockets: requests (with acks) and event subscriptions.
 //! Messages are built and parsed by `tandem_protocol::netlink`.
 
-use super::{ck, ck_size, setsockopt_int, socket, Errno, Fd};
+use super::{ck, ck_size, setsockopt_int, socket_as, Errno, Fd};
 
 /// rtnetlink multicast group: link changes.
 pub const RTMGRP_LINK: u32 = libc::RTMGRP_LINK as u32;
@@ -21,15 +21,15 @@ impl NetlinkSocket {
     /// requests synchronously) with a 1 s safety timeout; event sockets
     /// are non-blocking.
     pub fn open(groups: u32) -> Result<Self, Errno> {
-        let fd = socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)?;
+        // Request sockets block for the request/ack exchange.
+        let ty = if groups == 0 {
+            libc::SOCK_RAW
+        } else {
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK
+        };
+        let fd = socket_as(libc::AF_NETLINK, ty, libc::NETLINK_ROUTE)?;
         bind(&fd, groups)?;
         if groups == 0 {
-            // Back to blocking for the request/ack exchange.
-            // SAFETY: F_GETFL/F_SETFL on an fd we own.
-            unsafe {
-                let fl = libc::fcntl(fd.raw(), libc::F_GETFL);
-                ck(libc::fcntl(fd.raw(), libc::F_SETFL, fl & !libc::O_NONBLOCK))?;
-            }
             let tv = libc::timeval {
                 tv_sec: 1,
                 tv_usec: 0,

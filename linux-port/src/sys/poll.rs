@@ -30,29 +30,35 @@ impl PollFd {
 /// Waits until one of `fds` is ready or `timeout` (None = forever) passes.
 /// Returns the number of ready entries (0 on timeout or signal).
 pub fn poll(fds: &mut [PollFd], timeout: Option<Duration>) -> Result<usize, Errno> {
-    let ts;
-    let tp = match timeout {
+    let mut ts = [0i64; 2];
+    let n = match timeout {
         Some(d) => {
             let us = d.as_micros();
-            ts = libc::timespec {
-                tv_sec: (us / 1_000_000).min(i32::MAX as u64) as _,
-                tv_nsec: ((us % 1_000_000) * 1_000) as libc::c_long,
-            };
-            &ts as *const libc::timespec
+            ts = [
+                (us / 1_000_000).min(i32::MAX as u64) as i64,
+                ((us % 1_000_000) * 1_000) as i64,
+            ];
+            2
         }
-        None => core::ptr::null(),
+        None => 0,
     };
-    // SAFETY: `PollFd` is `repr(transparent)` over `pollfd`, so the slice is a
-    // valid array of `fds.len()` pollfds; `tp` is null or points to `ts`,
-    // which outlives the call; a null sigmask keeps the current mask.
+    // SAFETY: `fds` is a valid pollfd array of its length, `ts` a valid
+    // timespec (or null: no timeout); no signal mask.
     let r = unsafe {
-        libc::ppoll(
-            fds.as_mut_ptr().cast::<libc::pollfd>(),
-            fds.len() as libc::nfds_t,
-            tp,
-            core::ptr::null(),
+        super::time_call(
+            libc::SYS_ppoll,
+            11,
+            [
+                fds.as_mut_ptr() as usize,
+                fds.len(),
+                0,
+                0,
+                super::SIGSET_BYTES,
+            ],
+            2,
+            &mut ts[..n],
         )
-    };
+    } as libc::c_int;
     match ck(r) {
         Ok(n) => Ok(n as usize),
         Err(e) if e.0 == libc::EINTR => Ok(0),

@@ -17,27 +17,27 @@ pub struct SignalFd {
     fd: Fd,
 }
 
-fn set() -> libc::sigset_t {
-    // SAFETY: sigemptyset/sigaddset initialise the zeroed set in place with
-    // valid signal numbers.
-    unsafe {
-        let mut s: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut s);
-        libc::sigaddset(&mut s, libc::SIGTERM);
-        libc::sigaddset(&mut s, libc::SIGINT);
-        libc::sigaddset(&mut s, libc::SIGHUP);
-        s
-    }
+fn set() -> super::SigSet {
+    super::sig_set(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP])
 }
 
 impl SignalFd {
     /// Blocks the signals (the process is single-threaded) and opens the fd.
     pub fn new() -> Result<Self, Errno> {
         let s = set();
-        // SAFETY: `s` is an initialised sigset; a null old-set is allowed.
-        ck(unsafe { libc::sigprocmask(libc::SIG_BLOCK, &s, core::ptr::null_mut()) })?;
-        // SAFETY: -1 asks for a new fd; `s` is initialised.
-        let fd = ck(unsafe { libc::signalfd(-1, &s, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) })?;
+        // SAFETY: a null old-set is allowed.
+        ck(unsafe { super::sig_mask(libc::SIG_BLOCK, &s, core::ptr::null_mut()) })?;
+        // SAFETY: -1 asks for a new fd; `s` is a kernel signal set of the
+        // size given (the bare call: no emulation for kernels before 2.6.27).
+        let fd = ck(unsafe {
+            libc::syscall(
+                libc::SYS_signalfd4,
+                -1 as libc::c_long,
+                s.as_ptr(),
+                super::SIGSET_BYTES,
+                (libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) as libc::c_long,
+            )
+        } as libc::c_int)?;
         Ok(SignalFd {
             fd: Fd::from_raw(fd),
         })

@@ -8,10 +8,6 @@
 use super::Errno;
 use std::io;
 
-extern "C" {
-    static environ: *const *mut libc::c_char;
-}
-
 /// How a child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -56,21 +52,18 @@ const SH: &[u8] = b"/bin/sh\0";
 extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the parent's `Child`, which outlives the child's
     // use of it (the parent is suspended until `execve` or `_exit`); only
-    // async-signal-safe calls are made; a zeroed `sigaction` is SIG_DFL
-    // with an empty mask.
+    // async-signal-safe calls are made.
     unsafe {
         let c = arg.cast::<Child>();
-        let dfl: libc::sigaction = core::mem::zeroed();
         for s in DEFAULT_SIGNALS {
-            libc::sigaction(s, &dfl, core::ptr::null_mut());
+            super::set_signal(s, libc::SIG_DFL);
         }
-        let mut empty: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, core::ptr::null_mut());
-        libc::execve(
-            SH.as_ptr().cast(),
-            (*c).argv.as_ptr().cast(),
-            environ.cast(),
+        super::sig_mask(libc::SIG_SETMASK, &[0; _], core::ptr::null_mut());
+        libc::syscall(
+            libc::SYS_execve,
+            SH.as_ptr(),
+            (*c).argv.as_ptr(),
+            super::environ,
         );
         (*c).err = *libc::__errno_location();
         libc::_exit(127)
@@ -99,10 +92,9 @@ pub fn spawn_shell(cmd: &[u8]) -> io::Result<libc::pid_t> {
     // `child` only uses `c` and its own stack, both alive until the child
     // has exec'd or exited (CLONE_VFORK); the stack top is 8-aligned.
     unsafe {
-        let mut all = core::mem::MaybeUninit::<libc::sigset_t>::uninit();
-        let mut old = core::mem::MaybeUninit::<libc::sigset_t>::uninit();
-        libc::sigfillset(all.as_mut_ptr());
-        libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), old.as_mut_ptr());
+        // Every signal (the kernel leaves SIGKILL and SIGSTOP out).
+        let mut old: super::SigSet = [0; _];
+        super::sig_mask(libc::SIG_BLOCK, &[!0; _], &mut old);
         let top = stack.as_mut_ptr().cast::<u64>().add(1024).cast();
         let pid = libc::clone(
             child,
@@ -111,7 +103,7 @@ pub fn spawn_shell(cmd: &[u8]) -> io::Result<libc::pid_t> {
             (&mut c as *mut Child).cast(),
         );
         let e = io::Error::last_os_error();
-        libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), core::ptr::null_mut());
+        super::sig_mask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
         if pid < 0 {
             return Err(e);
         }
@@ -119,10 +111,30 @@ pub fn spawn_shell(cmd: &[u8]) -> io::Result<libc::pid_t> {
         if err != 0 {
             // It exited: reap it.
             let mut status = 0;
-            while libc::waitpid(pid, &mut status, 0) < 0 && Errno::last().0 == libc::EINTR {}
+            while wait4(pid, &mut status, 0) < 0 && Errno::last().0 == libc::EINTR {}
             return Err(io::Error::from_raw_os_error(err));
         }
         Ok(pid)
+    }
+}
+
+/// `waitpid(2)` as the bare `wait4` call (what the C library's wrapper
+/// makes).
+///
+/// # Safety
+///
+/// `status` is writable.
+#[inline(never)]
+unsafe fn wait4(pid: libc::pid_t, status: &mut libc::c_int, options: libc::c_int) -> libc::c_long {
+    // SAFETY: `status` is writable; no rusage is asked for.
+    unsafe {
+        libc::syscall(
+            libc::SYS_wait4,
+            pid as libc::c_long,
+            status as *mut libc::c_int,
+            options as libc::c_long,
+            core::ptr::null_mut::<libc::c_void>(),
+        )
     }
 }
 
@@ -131,7 +143,7 @@ pub fn try_wait(pid: libc::pid_t) -> io::Result<Option<Exit>> {
     let mut status: libc::c_int = 0;
     loop {
         // SAFETY: `status` is a valid out-pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        let r = unsafe { wait4(pid, &mut status, libc::WNOHANG) };
         if r < 0 {
             let e = Errno::last();
             if e.0 == libc::EINTR {

@@ -20,11 +20,12 @@ impl TimerFd {
     pub fn new() -> Result<Self, Errno> {
         // SAFETY: plain syscall with integer arguments; on success we own the fd.
         let fd = ck(unsafe {
-            libc::timerfd_create(
-                libc::CLOCK_MONOTONIC,
-                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            libc::syscall(
+                libc::SYS_timerfd_create,
+                libc::CLOCK_MONOTONIC as libc::c_long,
+                (libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) as libc::c_long,
             )
-        })?;
+        } as libc::c_int)?;
         Ok(TimerFd {
             fd: Fd::from_raw(fd),
             armed: None,
@@ -42,42 +43,36 @@ impl TimerFd {
         if deadline == self.armed {
             return Ok(());
         }
-        let value = match deadline {
-            // A zero it_value disarms; the origin itself is "now or past":
-            // use 1 ns so that it fires at once.
-            Some(d) => {
-                let us = d.as_micros();
-                let (sec, nsec) = (us / 1_000_000, (us % 1_000_000) * 1_000);
-                libc::timespec {
-                    tv_sec: sec.min(i32::MAX as u64) as _,
-                    tv_nsec: if sec == 0 && nsec == 0 {
-                        1
-                    } else {
-                        nsec as libc::c_long
-                    },
-                }
-            }
-            None => libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-        };
-        let spec = libc::itimerspec {
-            it_interval: libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: value,
-        };
-        // SAFETY: `spec` is a valid itimerspec; a null old value is allowed.
+        // struct itimerspec: it_interval (zero: one-shot), it_value.
+        let mut spec = [0i64; 4];
+        if let Some(d) = deadline {
+            let us = d.as_micros();
+            let (sec, nsec) = (us / 1_000_000, (us % 1_000_000) * 1_000);
+            spec[2] = sec.min(i32::MAX as u64) as i64;
+            // An all-zero it_value would disarm the timer.
+            spec[3] = if sec == 0 && nsec == 0 {
+                1
+            } else {
+                nsec as i64
+            };
+        }
+        // SAFETY: `spec` is a valid itimerspec for the call; the old value
+        // is not asked for.
         ck(unsafe {
-            libc::timerfd_settime(
-                self.fd.raw(),
-                libc::TFD_TIMER_ABSTIME,
-                &spec,
-                core::ptr::null_mut(),
+            super::time_call(
+                libc::SYS_timerfd_settime,
+                8,
+                [
+                    self.fd.raw() as usize,
+                    libc::TFD_TIMER_ABSTIME as usize,
+                    0,
+                    0,
+                    0,
+                ],
+                2,
+                &mut spec,
             )
-        })?;
+        } as libc::c_int)?;
         self.armed = deadline;
         Ok(())
     }

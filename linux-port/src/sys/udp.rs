@@ -24,22 +24,41 @@ pub fn file_mode(path: &[u8]) -> Option<u32> {
 
 /// The MTU of interface `name` (`SIOCGIFMTU`).
 pub fn interface_mtu(name: &str) -> Result<u32, Errno> {
+    ifreq_int(name, libc::AF_INET, libc::SIOCGIFMTU as libc::c_ulong).map(|m| m.max(0) as u32)
+}
+
+/// The `int` an interface `ioctl` (`request`, on a socket of `domain`)
+/// returns for interface `name`: its index or MTU. The bare system call
+/// (the C library's `ioctl` brings conversions for other requests).
+#[inline(never)]
+fn ifreq_int(
+    name: &str,
+    domain: libc::c_int,
+    request: libc::c_ulong,
+) -> Result<libc::c_int, Errno> {
     let bytes = name.as_bytes();
     if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ {
         return Err(Errno::INVALID_INPUT);
     }
-    let fd = socket(libc::AF_INET, libc::SOCK_DGRAM, 0)?;
+    let fd = socket(domain, libc::SOCK_DGRAM, 0)?;
     // SAFETY: ifreq is plain old data; zero is a valid start.
     let mut req: libc::ifreq = unsafe { core::mem::zeroed() };
     for (d, s) in req.ifr_name.iter_mut().zip(bytes) {
         *d = *s as libc::c_char;
     }
-    // SAFETY: SIOCGIFMTU reads the name and writes ifru_mtu of `req`,
-    // which is valid for the call.
-    ck(unsafe { libc::ioctl(fd.raw(), libc::SIOCGIFMTU as _, &mut req) })?;
-    // SAFETY: the kernel filled the `ifru_mtu` member.
-    let mtu = unsafe { req.ifr_ifru.ifru_mtu };
-    Ok(mtu.max(0) as u32)
+    // SAFETY: the request reads the name and writes an int member of
+    // `req`, which is valid for the call.
+    ck(unsafe {
+        libc::syscall(
+            libc::SYS_ioctl,
+            fd.raw() as libc::c_long,
+            request,
+            &mut req as *mut libc::ifreq,
+        )
+    } as libc::c_int)?;
+    // SAFETY: the kernel filled the int member (`ifru_mtu` and
+    // `ifru_ifindex` share it).
+    Ok(unsafe { req.ifr_ifru.ifru_mtu })
 }
 
 impl UdpSocket {
@@ -153,16 +172,9 @@ impl UdpSocket {
     }
 }
 
-/// The index of interface `name`, 0 if unknown.
+/// The index of interface `name`, 0 if unknown (`if_nametoindex(3)`).
 pub fn if_index(name: &str) -> u32 {
-    let mut c = [0u8; libc::IFNAMSIZ + 1];
-    let b = name.as_bytes();
-    if b.len() >= libc::IFNAMSIZ {
-        return 0;
-    }
-    c[..b.len()].copy_from_slice(b);
-    // SAFETY: `c` is NUL-terminated.
-    unsafe { libc::if_nametoindex(c.as_ptr().cast()) }
+    ifreq_int(name, libc::AF_UNIX, libc::SIOCGIFINDEX as libc::c_ulong).map_or(0, |i| i as u32)
 }
 
 /// An IPv4 or IPv6 socket address with its length (IPv4 in the first
@@ -204,5 +216,24 @@ impl SockAddr {
     /// The address for `bind`/`sendto`.
     fn ptr(&self) -> *const libc::sockaddr {
         (&self.sa as *const libc::sockaddr_in6).cast()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_index_and_mtu() {
+        // SAFETY: a NUL-terminated name; if_nametoindex only reads it.
+        let want = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
+        assert!(want > 0);
+        assert_eq!(if_index("lo"), want);
+        assert_eq!(if_index("no-such-if0"), 0);
+        assert_eq!(if_index(""), 0);
+        assert_eq!(if_index("a-name-far-too-long"), 0);
+        assert!(interface_mtu("lo").unwrap() >= 1280);
+        assert!(interface_mtu("no-such-if0").is_err());
+        assert!(interface_mtu("").is_err());
     }
 }

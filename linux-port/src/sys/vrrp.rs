@@ -13,7 +13,7 @@
 //! `IPV6_PKTINFO` (source = the interface's link-local address), hop limit
 //! 255, ff02::12 joined on the interface.
 
-use super::{ck, ck_size, setsockopt_int, setsockopt_raw, socket, Errno, Fd};
+use super::{ck_size, setsockopt_int, setsockopt_raw, socket, Errno, Fd};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// IANA protocol number of VRRP.
@@ -31,17 +31,7 @@ pub(super) fn bind_to_device(fd: &Fd, name: &str) -> Result<(), Errno> {
     if bytes.len() >= libc::IFNAMSIZ {
         return Err(Errno::INVALID_INPUT);
     }
-    // SAFETY: `bytes` is valid for `bytes.len()` bytes; the kernel copies it.
-    ck(unsafe {
-        libc::setsockopt(
-            fd.raw(),
-            libc::SOL_SOCKET,
-            libc::SO_BINDTODEVICE,
-            bytes.as_ptr().cast(),
-            bytes.len() as libc::socklen_t,
-        )
-    })
-    .map(drop)
+    super::setsockopt_raw(fd, libc::SOL_SOCKET, libc::SO_BINDTODEVICE, bytes)
 }
 
 pub(super) fn v4_sockaddr(addr: Ipv4Addr) -> libc::sockaddr_in {
@@ -345,5 +335,15 @@ fn send_cmsg(
     }
     // SAFETY: every pointer in `msg` refers to data that outlives the call;
     // the kernel only reads the name, iovec and control data of a send.
-    ck_size(unsafe { libc::sendmsg(fd.raw(), &msg, 0) }).map(drop)
+    // The bare call: `msg` and the control buffer are zeroed first, so the
+    // padding the C library's wrapper clears on 64-bit ABIs is clear.
+    ck_size(unsafe {
+        libc::syscall(
+            libc::SYS_sendmsg,
+            fd.raw() as libc::c_long,
+            &msg as *const libc::msghdr,
+            0 as libc::c_long,
+        )
+    } as libc::ssize_t)
+    .map(drop)
 }

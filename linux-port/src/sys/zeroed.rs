@@ -58,10 +58,18 @@ pub fn leak_zeroed<T: Zeroable>(n: usize) -> &'static mut [T] {
     if layout.size() == 0 {
         return &mut [];
     }
-    // SAFETY: `layout` has a non-zero size. The memory returned is
-    // checked for null, is suitably aligned and sized for `n` values of
-    // `T`, zeroed, which is a valid `T` for every element (`Zeroable`'s
+    let p = zeroed_raw(layout);
+    // SAFETY: `p` is non-null, suitably aligned and sized for `n` values
+    // of `T`, zeroed, which is a valid `T` for every element (`Zeroable`'s
     // invariant), and never freed, so the `'static` borrow is sound.
+    unsafe { std::slice::from_raw_parts_mut(p.cast::<T>(), n) }
+}
+
+/// The non-generic part of [`leak_zeroed`]: zeroed memory for `layout`
+/// (of non-zero size), never null.
+#[inline(never)]
+fn zeroed_raw(layout: Layout) -> *mut u8 {
+    // SAFETY: `layout` has a non-zero size; the result is checked for null.
     let p = unsafe {
         let p = alloc_zeroed(layout);
         if p.is_null() {
@@ -76,8 +84,7 @@ pub fn leak_zeroed<T: Zeroable>(n: usize) -> &'static mut [T] {
             unsafe { p.add(off).write_volatile(0) };
         }
     }
-    // SAFETY: see above.
-    unsafe { std::slice::from_raw_parts_mut(p.cast::<T>(), n) }
+    p
 }
 
 #[cfg(test)]
