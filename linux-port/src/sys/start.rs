@@ -102,12 +102,3 @@ extern "C" fn main(argc: std::ffi::c_int, argv: *const *const c_char) -> std::ff
     let next = unsafe { argv.add(1) };
     std::ffi::c_int::from(crate::main(&mut Args { next, left }))
 }
-
-/// musl's stdio flush at `exit`, which only the never-called `fprintf` /
-/// `fwrite` / `__assert_fail` of the linked-in `libunwind` ask for: tandem
-/// writes with `write(2)` and has no stdio buffers to flush. Defining the
-/// hook here keeps musl's `__stdio_exit` (and its `stderr` `FILE`, locks
-/// and seek/close/write callbacks) out of the static binary.
-#[cfg(all(not(test), target_env = "musl"))]
-#[no_mangle]
-extern "C" fn __stdio_exit_needed() {}
