@@ -61,7 +61,7 @@ impl CtSocket {
         loop {
             // SAFETY: `msg` and `sa` are valid for the lengths given.
             let r = cvt_size(unsafe {
-                libc::sendto(
+                super::raw::sendto(
                     self.fd.raw(),
                     msg.as_ptr().cast(),
                     msg.len(),
@@ -82,8 +82,9 @@ impl CtSocket {
     /// (event overrun).
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         // SAFETY: `buf` is writable for `buf.len()` bytes.
-        let r =
-            cvt_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) });
+        let r = cvt_size(unsafe {
+            super::raw::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0)
+        });
         match r {
             Ok(n) => Ok(Some(n)),
             Err(e) if would_block(&e) => Ok(None),
@@ -94,17 +95,12 @@ impl CtSocket {
     /// Waits up to `timeout_ms` for the socket to become readable; whether
     /// it did.
     pub fn wait(&self, timeout_ms: i32) -> io::Result<bool> {
-        let mut p = libc::pollfd {
-            fd: self.fd.raw(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        match cvt(unsafe { libc::poll(&mut p, 1, timeout_ms) }) {
-            Ok(n) => Ok(n > 0),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
-            Err(e) => Err(e),
-        }
+        let mut p = [super::poll::PollFd::new(self.fd.raw(), libc::POLLIN)];
+        let timeout = u64::try_from(timeout_ms)
+            .ok()
+            .map(tandem_core::time::Duration::from_millis);
+        // A signal counts as "not readable", as before.
+        Ok(super::poll::poll(&mut p, timeout)? > 0)
     }
 }
 
@@ -113,7 +109,7 @@ fn getsockopt_int(fd: &Fd, level: libc::c_int, name: libc::c_int) -> io::Result<
     let mut len = core::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: `v` and `len` are valid out-pointers of the sizes given.
     cvt(unsafe {
-        libc::getsockopt(
+        super::raw::getsockopt(
             fd.raw(),
             level,
             name,

@@ -91,8 +91,9 @@ impl TempFile {
     pub fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
             // SAFETY: `bytes` is readable for its length.
-            let r =
-                ck_size(unsafe { libc::write(self.fd.raw(), bytes.as_ptr().cast(), bytes.len()) });
+            let r = ck_size(unsafe {
+                super::raw::write(self.fd.raw(), bytes.as_ptr().cast(), bytes.len())
+            });
             match r {
                 Ok(n) => bytes = &bytes[n..],
                 Err(Errno(libc::EINTR)) => {}
@@ -135,7 +136,7 @@ pub fn remove(path: &[u8]) {
     if let Ok(c) = c_path(path, &mut c) {
         // SAFETY: `c` is NUL-terminated.
         unsafe {
-            libc::unlink(c);
+            super::raw::unlink(c);
         }
     }
 }

@@ -62,7 +62,7 @@ pub fn read(fd: &Fd, buf: &mut [u8]) -> io::Result<usize> {
 pub(super) fn read_raw(fd: &Fd, buf: &mut [u8]) -> Result<usize, Errno> {
     loop {
         // SAFETY: `buf` is writable for its length.
-        match ck_size(unsafe { libc::read(fd.raw(), buf.as_mut_ptr().cast(), buf.len()) }) {
+        match ck_size(unsafe { super::raw::read(fd.raw(), buf.as_mut_ptr().cast(), buf.len()) }) {
             Err(Errno(libc::EINTR)) => continue,
             r => return r,
         }

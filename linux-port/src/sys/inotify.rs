@@ -64,8 +64,9 @@ impl Inotify {
         let mut hit = false;
         loop {
             // SAFETY: `buf` is writable for its length.
-            let r =
-                ck_size(unsafe { libc::read(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len()) });
+            let r = ck_size(unsafe {
+                super::raw::read(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len())
+            });
             let n = match r {
                 Ok(0) => return Ok(hit),
                 Ok(n) => n,

@@ -17,6 +17,7 @@ pub mod inotify;
 pub mod netlink;
 pub mod packet;
 pub mod poll;
+mod raw;
 pub mod signal;
 pub mod spawn;
 pub mod start;
@@ -120,7 +121,7 @@ fn socket(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> Result
 #[inline(never)]
 fn socket_as(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> Result<Fd, Errno> {
     // SAFETY: plain syscall with integer arguments; on success we own the fd.
-    let fd = ck(unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) })?;
+    let fd = ck(unsafe { raw::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) })?;
     Ok(Fd::from_raw(fd))
 }
 
@@ -360,7 +361,7 @@ pub fn write_fd(fd: RawFd, bytes: &[u8]) -> io::Result<()> {
     let mut rest = bytes;
     while !rest.is_empty() {
         // SAFETY: `rest` is valid for `rest.len()` bytes.
-        let r = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        let r = unsafe { raw::write(fd, rest.as_ptr().cast(), rest.len()) };
         if r < 0 {
             let e = Errno::last();
             if e.0 == libc::EINTR {
@@ -401,7 +402,7 @@ pub fn dgram_connect(fd: RawFd, path: &[u8]) -> io::Result<()> {
     let len = core::mem::size_of::<libc::sa_family_t>() + path.len() + 1;
     // SAFETY: `addr` is a valid `sockaddr_un` of at least `len` bytes.
     cvt(unsafe {
-        libc::connect(
+        raw::connect(
             fd,
             (&addr as *const libc::sockaddr_un).cast(),
             len as libc::socklen_t,
@@ -414,7 +415,7 @@ pub fn dgram_connect(fd: RawFd, path: &[u8]) -> io::Result<()> {
 /// was sent.
 pub fn dgram_send(fd: RawFd, bytes: &[u8]) -> bool {
     // SAFETY: `bytes` is valid for its length; the kernel only reads it.
-    unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) >= 0 }
+    unsafe { raw::send(fd, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) >= 0 }
 }
 
 /// Displays an OS error number like std does (`No such device (os error

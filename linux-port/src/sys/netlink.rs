@@ -55,7 +55,7 @@ impl NetlinkSocket {
         sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
         // SAFETY: `msg` and `sa` are valid for the lengths given.
         ck_size(unsafe {
-            libc::sendto(
+            super::raw::sendto(
                 self.fd.raw(),
                 msg.as_ptr().cast(),
                 msg.len(),
@@ -72,7 +72,7 @@ impl NetlinkSocket {
     /// (non-blocking socket) or the timeout passed.
     pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         // SAFETY: `buf` is writable for `buf.len()` bytes.
-        ck_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) })
+        ck_size(unsafe { super::raw::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) })
     }
 }
 
@@ -85,7 +85,7 @@ pub(crate) fn bind(fd: &Fd, groups: u32) -> Result<(), Errno> {
     sa.nl_groups = groups;
     // SAFETY: `sa` is a valid sockaddr_nl of the given size.
     ck(unsafe {
-        libc::bind(
+        super::raw::bind(
             fd.raw(),
             (&sa as *const libc::sockaddr_nl).cast(),
             core::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,

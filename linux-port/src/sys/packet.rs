@@ -30,7 +30,7 @@ impl PacketSocket {
         sa.sll_addr[..6].copy_from_slice(&frame[..6]);
         // SAFETY: `frame` and `sa` are valid for the lengths given.
         ck_size(unsafe {
-            libc::sendto(
+            super::raw::sendto(
                 self.fd.raw(),
                 frame.as_ptr().cast(),
                 frame.len(),

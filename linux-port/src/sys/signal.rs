@@ -55,7 +55,7 @@ impl SignalFd {
         let size = core::mem::size_of::<libc::signalfd_siginfo>();
         // SAFETY: `info` is a writable buffer of `size` bytes.
         let r = ck_size(unsafe {
-            libc::read(
+            super::raw::read(
                 self.fd.raw(),
                 (&mut info as *mut libc::signalfd_siginfo).cast(),
                 size,

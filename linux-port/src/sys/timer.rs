@@ -82,7 +82,7 @@ impl TimerFd {
     pub fn clear(&mut self) {
         let mut n = [0u8; 8];
         // SAFETY: `n` is writable for 8 bytes, what a timerfd read returns.
-        let r = ck_size(unsafe { libc::read(self.fd.raw(), n.as_mut_ptr().cast(), n.len()) });
+        let r = ck_size(unsafe { super::raw::read(self.fd.raw(), n.as_mut_ptr().cast(), n.len()) });
         match r {
             Ok(_) => self.armed = None,
             Err(e) if e.would_block() => {}

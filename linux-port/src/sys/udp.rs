@@ -93,7 +93,7 @@ impl UdpSocket {
         };
         let sa = SockAddr::new(local, port, scope);
         // SAFETY: `sa` holds a valid socket address of the length given.
-        ck(unsafe { libc::bind(fd.raw(), sa.ptr(), sa.len) })?;
+        ck(unsafe { super::raw::bind(fd.raw(), sa.ptr(), sa.len) })?;
         Ok(UdpSocket { fd, v6 })
     }
 
@@ -115,7 +115,7 @@ impl UdpSocket {
         let sa = SockAddr::new(dst, port, scope);
         // SAFETY: `buf` and `sa` are valid for the lengths given.
         let r = unsafe {
-            libc::sendto(
+            super::raw::sendto(
                 self.fd.raw(),
                 buf.as_ptr().cast(),
                 buf.len(),
@@ -136,7 +136,7 @@ impl UdpSocket {
         // SAFETY: `buf` is writable for its length; `ss`/`len` are valid
         // out-pointers of the sizes given.
         let r = ck_size(unsafe {
-            libc::recvfrom(
+            super::raw::recvfrom(
                 self.fd.raw(),
                 buf.as_mut_ptr().cast(),
                 buf.len(),

@@ -35,7 +35,7 @@ pub fn mkdir(path: &[u8]) -> Result<(), Errno> {
     let mut b = CBuf::uninit();
     let c = c_path(path, &mut b)?;
     // SAFETY: `c` is NUL-terminated and lives for the call.
-    ck(unsafe { libc::mkdir(c, 0o777) }).map(drop)
+    ck(unsafe { super::raw::mkdir(c, 0o777) }).map(drop)
 }
 
 /// `unlink(path)`, like `fs::remove_file`.
@@ -43,7 +43,7 @@ pub fn unlink(path: &[u8]) -> Result<(), Errno> {
     let mut b = CBuf::uninit();
     let c = c_path(path, &mut b)?;
     // SAFETY: `c` is NUL-terminated and lives for the call.
-    ck(unsafe { libc::unlink(c) }).map(drop)
+    ck(unsafe { super::raw::unlink(c) }).map(drop)
 }
 
 /// A stream socket (blocking unless `nonblock`) and `connect(2)` (`true`)
@@ -63,7 +63,7 @@ fn open(path: &[u8], connect: bool) -> Result<Fd, Errno> {
     let nonblock = if connect { 0 } else { libc::SOCK_NONBLOCK };
     // SAFETY: plain syscall with integer arguments; on success we own the fd.
     let fd = Fd::from_raw(ck(unsafe {
-        libc::socket(
+        super::raw::socket(
             libc::AF_UNIX,
             libc::SOCK_STREAM | libc::SOCK_CLOEXEC | nonblock,
             0,
@@ -73,10 +73,10 @@ fn open(path: &[u8], connect: bool) -> Result<Fd, Errno> {
     // SAFETY: `addr` is a valid `sockaddr_un` of at least `len` bytes.
     ck(unsafe {
         if connect {
-            libc::connect(fd.raw(), a, len)
+            super::raw::connect(fd.raw(), a, len)
         } else {
-            match libc::bind(fd.raw(), a, len) {
-                0 => libc::listen(fd.raw(), -1),
+            match super::raw::bind(fd.raw(), a, len) {
+                0 => super::raw::listen(fd.raw(), -1),
                 r => r,
             }
         }
@@ -109,7 +109,7 @@ pub fn connect(path: &[u8], timeout_secs: u32) -> Result<Fd, Errno> {
 pub fn accept(listener: &Fd) -> Result<Fd, Errno> {
     // SAFETY: null address pointers are allowed; on success we own the fd.
     let fd = ck(unsafe {
-        libc::accept4(
+        super::raw::accept4(
             listener.raw(),
             core::ptr::null_mut(),
             core::ptr::null_mut(),
@@ -122,11 +122,11 @@ pub fn accept(listener: &Fd) -> Result<Fd, Errno> {
 /// `read(2)` on `fd`.
 pub fn read(fd: &Fd, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: `buf` is writable for its length.
-    ck_size(unsafe { libc::read(fd.raw(), buf.as_mut_ptr().cast(), buf.len()) })
+    ck_size(unsafe { super::raw::read(fd.raw(), buf.as_mut_ptr().cast(), buf.len()) })
 }
 
 /// `write(2)` on `fd` (`SIGPIPE` is ignored: a closed peer is `EPIPE`).
 pub fn write(fd: &Fd, buf: &[u8]) -> Result<usize, Errno> {
     // SAFETY: `buf` is readable for its length.
-    ck_size(unsafe { libc::write(fd.raw(), buf.as_ptr().cast(), buf.len()) })
+    ck_size(unsafe { super::raw::write(fd.raw(), buf.as_ptr().cast(), buf.len()) })
 }

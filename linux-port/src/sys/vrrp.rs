@@ -98,7 +98,7 @@ impl VrrpV4 {
     /// error that [would block](Errno::would_block) when nothing is pending.
     pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         // SAFETY: `buf` is writable for `buf.len()` bytes.
-        ck_size(unsafe { libc::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) })
+        ck_size(unsafe { super::raw::recv(self.fd.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) })
     }
 
     /// Sends the VRRP message `payload` (no IP header) from `src` to `dst`
