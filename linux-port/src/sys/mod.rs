@@ -390,25 +390,7 @@ pub fn dgram_open(path: &[u8]) -> io::Result<RawFd> {
 
 /// Connects the datagram socket `fd` to the `AF_UNIX` address `path`.
 pub fn dgram_connect(fd: RawFd, path: &[u8]) -> io::Result<()> {
-    // SAFETY: `sockaddr_un` is plain old data; all zeros is valid.
-    let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    if path.len() >= addr.sun_path.len() {
-        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
-    }
-    for (d, s) in addr.sun_path.iter_mut().zip(path) {
-        *d = *s as libc::c_char;
-    }
-    let len = core::mem::size_of::<libc::sa_family_t>() + path.len() + 1;
-    // SAFETY: `addr` is a valid `sockaddr_un` of at least `len` bytes.
-    cvt(unsafe {
-        raw::connect(
-            fd,
-            (&addr as *const libc::sockaddr_un).cast(),
-            len as libc::socklen_t,
-        )
-    })
-    .map(drop)
+    Ok(unix::attach(fd, path, true)?)
 }
 
 /// Sends `bytes` as one datagram on the connected socket `fd`; whether it

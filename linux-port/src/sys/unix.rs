@@ -3,32 +3,12 @@
 //! `fs::create_dir` / `fs::remove_file` without their `Path`,
 //! `SocketAddr` and `io::Error` code. Errors are the bare [`Errno`].
 
+use super::fs::{c_path, CBuf};
 use super::{ck, ck_size, setsockopt, Errno, Fd};
 
 /// Longest socket path (bytes, without the terminating NUL): one less
 /// than `sun_path`, as std's `UnixListener::bind` accepts.
 pub const MAX_PATH: usize = 107;
-
-/// Room for a NUL-terminated file path.
-type CBuf = core::mem::MaybeUninit<[u8; super::fs::PATH_MAX + 1]>;
-
-/// `path` with a terminating NUL in `buf` (`ENAMETOOLONG`, `EINVAL` for an
-/// inner NUL).
-fn c_path(path: &[u8], buf: &mut CBuf) -> Result<*const libc::c_char, Errno> {
-    if path.len() > super::fs::PATH_MAX {
-        return Err(Errno(libc::ENAMETOOLONG));
-    }
-    if path.contains(&0) {
-        return Err(Errno(libc::EINVAL));
-    }
-    let p = buf.as_mut_ptr().cast::<u8>();
-    // SAFETY: `path.len() <= PATH_MAX`: the path and its NUL fit in `buf`.
-    unsafe {
-        core::ptr::copy_nonoverlapping(path.as_ptr(), p, path.len());
-        p.add(path.len()).write(0);
-    }
-    Ok(p.cast())
-}
 
 /// `mkdir(path, 0777)` (the umask applies), like `fs::create_dir`.
 pub fn mkdir(path: &[u8]) -> Result<(), Errno> {
@@ -50,6 +30,23 @@ pub fn unlink(path: &[u8]) -> Result<(), Errno> {
 /// or `bind(2)` + `listen(2)` (`false`) on `path` (longer than
 /// [`MAX_PATH`]: `ENAMETOOLONG`).
 fn open(path: &[u8], connect: bool) -> Result<Fd, Errno> {
+    let nonblock = if connect { 0 } else { libc::SOCK_NONBLOCK };
+    // SAFETY: plain syscall with integer arguments; on success we own the fd.
+    let fd = Fd::from_raw(ck(unsafe {
+        super::raw::socket(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | nonblock,
+            0,
+        )
+    })?);
+    attach(fd.raw(), path, connect)?;
+    Ok(fd)
+}
+
+/// `connect(2)` (`true`) or `bind(2)` + `listen(2)` (`false`) of the socket
+/// `fd` on the `AF_UNIX` address `path` (longer than [`MAX_PATH`] or with a
+/// NUL: `ENAMETOOLONG`).
+pub(super) fn attach(fd: libc::c_int, path: &[u8], connect: bool) -> Result<(), Errno> {
     if path.len() > MAX_PATH || path.contains(&0) {
         return Err(Errno(libc::ENAMETOOLONG));
     }
@@ -60,28 +57,19 @@ fn open(path: &[u8], connect: bool) -> Result<Fd, Errno> {
         *d = *s as libc::c_char;
     }
     let len = (core::mem::size_of::<libc::sa_family_t>() + path.len() + 1) as libc::socklen_t;
-    let nonblock = if connect { 0 } else { libc::SOCK_NONBLOCK };
-    // SAFETY: plain syscall with integer arguments; on success we own the fd.
-    let fd = Fd::from_raw(ck(unsafe {
-        super::raw::socket(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | nonblock,
-            0,
-        )
-    })?);
     let a = (&addr as *const libc::sockaddr_un).cast();
     // SAFETY: `addr` is a valid `sockaddr_un` of at least `len` bytes.
     ck(unsafe {
         if connect {
-            super::raw::connect(fd.raw(), a, len)
+            super::raw::connect(fd, a, len)
         } else {
-            match super::raw::bind(fd.raw(), a, len) {
-                0 => super::raw::listen(fd.raw(), -1),
+            match super::raw::bind(fd, a, len) {
+                0 => super::raw::listen(fd, -1),
                 r => r,
             }
         }
-    })?;
-    Ok(fd)
+    })
+    .map(drop)
 }
 
 /// A non-blocking listening socket bound to `path` (std's
