@@ -176,6 +176,8 @@ pub(super) struct Statx {
     _spare: [u64; 14],
 }
 
+const _: () = assert!(core::mem::size_of::<Statx>() == 256);
+
 /// `stat`/`fstatat` as the `statx(2)` system call (following symbolic
 /// links): `path` is NUL-terminated, relative to the directory `dir`
 /// (`AT_FDCWD`: the working directory). The raw call keeps libc's

@@ -235,10 +235,11 @@ const NR_TIME64: libc::c_long = if cfg!(target_arch = "mips") {
 /// A system call taking or filling `struct timespec`s, given as `i64`
 /// pairs in `t` and passed as argument `at` of `args` (a null pointer when
 /// `t` is empty). 64-bit ABIs: call `nr`. 32-bit ABIs: the time64 call
-/// `NR_TIME64 + off64` (what the C library calls first), and on a kernel
-/// without it (`ENOSYS`, before 5.1) `nr` with the times narrowed to 32
-/// bits (read back into `t`). The C library's wrappers do the same but
-/// also link their vDSO lookup and conversions. Returns the call's result
+/// `NR_TIME64 + off64`, and on a kernel without it (`ENOSYS`, before 5.1;
+/// or `EPERM` from a seccomp filter that predates it) `nr` with the times
+/// narrowed to 32 bits (read back into `t`). musl calls the time64 form
+/// first only when a value needs 64 bits (and always for `clock_gettime`),
+/// and links its vDSO lookup and conversions for it. Returns the call's result
 /// (`-1` with `errno` set on failure).
 ///
 /// # Safety
@@ -266,7 +267,8 @@ unsafe fn time_call(
     {
         // SAFETY: the caller's arguments, `t` in place.
         let r = unsafe { libc::syscall(NR_TIME64 + off64, a, b, c, d, e) };
-        if r >= 0 || Errno::last().0 != libc::ENOSYS {
+        // EPERM too: seccomp filters older than the time64 calls answer that.
+        if r >= 0 || !matches!(Errno::last().0, libc::ENOSYS | libc::EPERM) {
             return r;
         }
         // The times narrowed in place (value k into the k-th 32-bit word:
@@ -566,6 +568,9 @@ error_texts![
     (EHOSTUNREACH, "Host is unreachable"),
     (EALREADY, "Operation already in progress"),
     (EINPROGRESS, "Operation in progress"),
+    (ECONNABORTED, "Connection aborted"),
+    (ESTALE, "Stale file handle"),
+    (ETIME, "Device timeout"),
 ];
 
 /// musl's text for `code`, if [`MUSL_TEXTS`] has it.

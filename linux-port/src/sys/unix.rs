@@ -44,10 +44,13 @@ fn open(path: &[u8], connect: bool) -> Result<Fd, Errno> {
 }
 
 /// `connect(2)` (`true`) or `bind(2)` + `listen(2)` (`false`) of the socket
-/// `fd` on the `AF_UNIX` address `path` (longer than [`MAX_PATH`] or with a
-/// NUL: `ENAMETOOLONG`).
+/// `fd` on the `AF_UNIX` address `path` (longer than [`MAX_PATH`]:
+/// `ENAMETOOLONG`; with a NUL: `EINVAL`).
 pub(super) fn attach(fd: libc::c_int, path: &[u8], connect: bool) -> Result<(), Errno> {
-    if path.len() > MAX_PATH || path.contains(&0) {
+    if path.contains(&0) {
+        return Err(Errno(libc::EINVAL));
+    }
+    if path.len() > MAX_PATH {
         return Err(Errno(libc::ENAMETOOLONG));
     }
     // SAFETY: `sockaddr_un` is plain old data; all zeros is valid.
