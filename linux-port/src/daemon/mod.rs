@@ -1298,21 +1298,7 @@ impl Daemon {
             return;
         }
         let Daemon { inst, nl, .. } = self;
-        let new = &inst[p];
-        for (r, fi) in old.cfg.virtual_routes.iter().zip(&old.route_iface) {
-            if !new.cfg.virtual_routes.contains(r) {
-                let oif = fi.and_then(|f| old_ifaces[f].ifindex);
-                tx::route_op(nl, Op::Delete, r, oif, &old.cfg.name, false);
-            }
-        }
-        for (v, &fi) in old.cfg.virtual_addresses.iter().zip(&old.vip_iface) {
-            if let (false, Some(ix)) = (
-                new.cfg.virtual_addresses.contains(v),
-                old_ifaces[fi].ifindex,
-            ) {
-                tx::addr_op(nl, Op::Delete, v, ix, &old.cfg.name, false);
-            }
-        }
+        tx::addresses(nl, old, old_ifaces, Op::Delete, false, Some(&inst[p].cfg));
         self.inst[p].installed = false;
         self.add_addresses(p);
     }
