@@ -1112,13 +1112,15 @@ impl Daemon {
         // added). Retiring below does not change it: a retired record
         // matches no new instance.
         let mut pos = heapless::Vec::<Option<usize>, { cfg::MAX_INSTANCES }>::new();
+        let mut added = 0;
         for c in &new.instances {
+            let p = self.running(c);
+            added += usize::from(p.is_none());
             // Within capacity: a configuration has at most MAX_INSTANCES.
-            let _ = pos.push(self.running(c));
+            let _ = pos.push(p);
         }
         // Check capacity first so that a failure changes nothing.
         let first_new = self.inst.len();
-        let added = pos.iter().filter(|p| p.is_none()).count();
         if first_new + added > SLOTS {
             return Err(SetupError::NoRoom {
                 added,
@@ -1127,48 +1129,32 @@ impl Daemon {
         }
         // Retire instances that are gone (or changed identity).
         for i in 0..first_new {
-            if self.inst[i].retired {
-                continue;
-            }
             // Names are unique in a configuration, so is the key of the
             // running records: the record is kept iff some `pos` names it.
-            if !pos.contains(&Some(i)) {
+            if !self.inst[i].retired && !pos.contains(&Some(i)) {
                 self.retire(now, i);
             }
         }
-        // New interface table (in the spare one): keep the sockets of
-        // interfaces still named.
-        let mut ifaces = std::mem::take(&mut self.ifaces_spare);
-        let mut staged = std::mem::take(&mut self.staged);
-        ifaces.clear();
-        staged.clear();
-        if let Err(e) = self.stage(new, &pos, &mut ifaces, &mut staged) {
-            ifaces.clear();
-            staged.clear();
+        // New interface table (in the spare one), new records of running
+        // instances (in `staged`; both are empty between reloads).
+        if let Err(e) = self.stage(new, &pos) {
+            self.ifaces_spare.clear();
+            self.staged.clear();
             self.inst.truncate(first_new);
-            self.ifaces_spare = ifaces;
-            self.staged = staged;
             return Err(e);
         }
-        let mut old_ifaces = std::mem::replace(&mut self.ifaces, ifaces);
+        std::mem::swap(&mut self.ifaces, &mut self.ifaces_spare);
         // Interfaces named for the first time need their index before any
         // address moves.
         self.refresh_links();
         self.open_sockets();
         // Changed instances: move addresses that changed while installed.
-        let mut k = 0;
-        for p in &pos {
-            let (Some(p), Some(rec)) = (*p, staged.get_mut(k)) else {
-                continue;
-            };
-            k += 1;
-            self.replace(now, p, rec, &old_ifaces);
+        for (k, p) in pos.iter().flatten().enumerate() {
+            self.replace(now, *p, k);
         }
         // The old table's remaining sockets close here.
-        old_ifaces.clear();
-        self.ifaces_spare = old_ifaces;
-        staged.clear();
-        self.staged = staged;
+        self.ifaces_spare.clear();
+        self.staged.clear();
         let mut i = first_new;
         for (p, c) in pos.iter().zip(&new.instances) {
             if p.is_some() {
@@ -1212,12 +1198,14 @@ impl Daemon {
         self.inst[i].retired = true;
     }
 
-    /// Puts the new record `rec` of running instance `p` in place; `rec`
-    /// becomes the old record (`old_ifaces`: the interface table it
-    /// points into). The new one keeps the state.
-    fn replace(&mut self, now: Instant, p: usize, rec: &mut Inst, old_ifaces: &[Iface]) {
-        std::mem::swap(&mut self.inst[p], rec);
-        let cur = &mut self.inst[p];
+    /// Puts the new record `staged[k]` of running instance `p` in place;
+    /// the staged one becomes the old record (pointing into
+    /// `ifaces_spare`, the old interface table). The new one keeps the
+    /// state.
+    fn replace(&mut self, now: Instant, p: usize, k: usize) {
+        let Daemon { inst, staged, .. } = self;
+        let (cur, rec) = (&mut inst[p], &mut staged[k]);
+        std::mem::swap(cur, rec);
         cur.counters = rec.counters;
         cur.last = rec.last;
         cur.installed = rec.installed;
@@ -1229,7 +1217,7 @@ impl Daemon {
         }
         cur.src = rec.src;
         if rec.installed {
-            self.reinstall(p, rec, old_ifaces);
+            self.reinstall(p, k);
         }
         let k = core_config(&self.inst[p].cfg, self.inst[p].src);
         self.node.reconfigure(now, p, k);
@@ -1245,32 +1233,36 @@ impl Daemon {
 
     /// Builds the records of `new`'s instances (`pos`: the running record
     /// each replaces) into `staged` (replacements, in order) or at the end
-    /// of `inst` (added ones), and their interface table into `ifaces`,
-    /// carrying over the interfaces' state.
+    /// of `inst` (added ones), and their interface table into
+    /// `ifaces_spare`, carrying over the interfaces' state.
     fn stage<'c>(
         &mut self,
         new: &'c cfg::Config,
         pos: &[Option<usize>],
-        ifaces: &mut Vec<Iface>,
-        staged: &mut Vec<Inst>,
     ) -> Result<(), SetupError<'c>> {
+        let Daemon {
+            inst,
+            ifaces: old_ifaces,
+            ifaces_spare: ifaces,
+            staged,
+            ..
+        } = self;
         for (c, p) in new.instances.iter().zip(pos) {
             let out = match p {
                 Some(_) => &mut *staged,
-                None => &mut self.inst,
+                None => &mut *inst,
             };
             make_inst(c, new, ifaces, out)?;
         }
         // Retired instances keep pointing at a valid interface.
-        for i in self.inst.iter_mut().filter(|i| i.retired) {
-            let name = self.ifaces[i.iface].name.clone();
-            i.iface = iface_index(ifaces, &name)?;
+        for i in inst.iter_mut().filter(|i| i.retired) {
+            i.iface = iface_index(ifaces, &old_ifaces[i.iface].name)?;
             i.vip_iface.clear();
             i.route_iface.clear();
             i.track_iface.clear();
         }
         for nf in ifaces.iter_mut() {
-            if let Some(old) = self.ifaces.iter_mut().find(|o| o.name == nf.name) {
+            if let Some(old) = old_ifaces.iter_mut().find(|o| o.name == nf.name) {
                 nf.ifindex = old.ifindex;
                 nf.up = old.up;
                 nf.mac = old.mac;
@@ -1288,18 +1280,25 @@ impl Daemon {
         Ok(())
     }
 
-    /// While installed, an instance's addresses or routes changed: remove
-    /// what is gone, add what is new.
-    fn reinstall(&mut self, p: usize, old: &Inst, old_ifaces: &[Iface]) {
-        let new = &self.inst[p];
-        if old.cfg.virtual_addresses == new.cfg.virtual_addresses
-            && old.cfg.virtual_routes == new.cfg.virtual_routes
+    /// While installed, the addresses or routes of running instance `p`
+    /// changed (its old record: `staged[k]`, pointing into
+    /// `ifaces_spare`): remove what is gone, add what is new.
+    fn reinstall(&mut self, p: usize, k: usize) {
+        let Daemon {
+            inst,
+            staged,
+            ifaces_spare,
+            nl,
+            ..
+        } = self;
+        let (old, new) = (&staged[k], &inst[p].cfg);
+        if old.cfg.virtual_addresses == new.virtual_addresses
+            && old.cfg.virtual_routes == new.virtual_routes
         {
             return;
         }
-        let Daemon { inst, nl, .. } = self;
-        tx::addresses(nl, old, old_ifaces, Op::Delete, false, Some(&inst[p].cfg));
-        self.inst[p].installed = false;
+        tx::addresses(nl, old, ifaces_spare, Op::Delete, false, Some(new));
+        // (Installed: marked so again.)
         self.add_addresses(p);
     }
 }
