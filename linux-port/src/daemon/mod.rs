@@ -1137,24 +1137,26 @@ impl Daemon {
         }
         // New interface table (in the spare one), new records of running
         // instances (in `staged`; both are empty between reloads).
-        if let Err(e) = self.stage(new, &pos) {
-            self.ifaces_spare.clear();
-            self.staged.clear();
+        let staged = self.stage(new, &pos);
+        if staged.is_ok() {
+            std::mem::swap(&mut self.ifaces, &mut self.ifaces_spare);
+            // Interfaces named for the first time need their index before
+            // any address moves.
+            self.refresh_links();
+            self.open_sockets();
+            // Changed instances: move addresses that changed while installed.
+            for (k, p) in pos.iter().flatten().enumerate() {
+                self.replace(now, *p, k);
+            }
+        }
+        // The old table's remaining sockets close here (or, on failure,
+        // the unused new table and records go).
+        self.ifaces_spare.clear();
+        self.staged.clear();
+        if let Err(e) = staged {
             self.inst.truncate(first_new);
             return Err(e);
         }
-        std::mem::swap(&mut self.ifaces, &mut self.ifaces_spare);
-        // Interfaces named for the first time need their index before any
-        // address moves.
-        self.refresh_links();
-        self.open_sockets();
-        // Changed instances: move addresses that changed while installed.
-        for (k, p) in pos.iter().flatten().enumerate() {
-            self.replace(now, *p, k);
-        }
-        // The old table's remaining sockets close here.
-        self.ifaces_spare.clear();
-        self.staged.clear();
         let mut i = first_new;
         for (p, c) in pos.iter().zip(&new.instances) {
             if p.is_some() {
