@@ -981,12 +981,11 @@ impl Daemon {
             };
             for m in tandem_protocol::netlink::Messages::new(&buf[..n]) {
                 let Ok(p) = m else { break };
-                match Message::parse(&p) {
-                    Ok(Message::NewLink(l)) => {
-                        links_changed |= net::apply_link(&mut self.ifaces, &l, false).is_some();
-                    }
-                    Ok(Message::DelLink(l)) => {
-                        links_changed |= net::apply_link(&mut self.ifaces, &l, true).is_some();
+                let m = Message::parse(&p);
+                let deleted = matches!(m, Ok(Message::DelLink(_)));
+                match m {
+                    Ok(Message::NewLink(l) | Message::DelLink(l)) => {
+                        links_changed |= net::apply_link(&mut self.ifaces, &l, deleted).is_some();
                     }
                     Ok(Message::NewAddress(a)) | Ok(Message::DelAddress(a)) => {
                         let watched = self.ifaces.iter().any(|f| f.ifindex == Some(a.ifindex));

@@ -62,16 +62,15 @@ impl Daemon {
                 crate::log!(Error, "{}: cannot build advert: {e}", inst.cfg.name);
                 return;
             }
-            let r = match (src, *dst) {
-                (IpAddr::V4(s), IpAddr::V4(d)) => match &f.v4 {
-                    Some(sock) => sock.send(out, s, d),
+            let r = match ep {
+                wire::Endpoints::Ipv4 { src, dst } => match &f.v4 {
+                    Some(sock) => sock.send(out, src, dst),
                     None => Err(Errno::NOT_CONNECTED),
                 },
-                (IpAddr::V6(s), IpAddr::V6(d)) => match &f.v6 {
-                    Some(sock) => sock.send(out, s, d),
+                wire::Endpoints::Ipv6 { src, dst } => match &f.v6 {
+                    Some(sock) => sock.send(out, src, dst),
                     None => Err(Errno::NOT_CONNECTED),
                 },
-                _ => continue,
             };
             match r {
                 Ok(()) => inst.counters.sent += 1,
