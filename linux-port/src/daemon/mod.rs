@@ -310,7 +310,8 @@ fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, TooManyI
 }
 
 /// Builds the port-side record of an instance at the end of `out` (in
-/// place: the record is large) and returns it.
+/// place: the record is large) and returns it. On failure a partly built
+/// record is left at the end of `out` (the callers discard it).
 fn make_inst<'a, 'c>(
     c: &'c cfg::Instance,
     all: &cfg::Config,
@@ -322,63 +323,6 @@ fn make_inst<'a, 'c>(
         Family::Ipv4 => ifaces[iface].need_v4 = true,
         Family::Ipv6 => ifaces[iface].need_v6 = true,
     }
-    // The advert's address list, built in place (all virtual addresses
-    // are of the instance's family).
-    let mut addresses = match c.family {
-        Family::Ipv4 => wire::Addresses::Ipv4(heapless::Vec::new()),
-        Family::Ipv6 => wire::Addresses::Ipv6(heapless::Vec::new()),
-    };
-    let mut fits = true;
-    let mut add = |a: &IpAddr| {
-        fits &= match (&mut addresses, a) {
-            (wire::Addresses::Ipv4(l), IpAddr::V4(a)) => l.push(*a).is_ok(),
-            (wire::Addresses::Ipv6(l), IpAddr::V6(a)) => l.push(*a).is_ok(),
-            _ => false,
-        }
-    };
-    if c.virtual_addresses.is_empty() {
-        // No VIP: adverts still need one address (keepalived refuses such
-        // instances; the parser warned). Advertise the unspecified address.
-        add(&unspecified(c.family));
-    }
-    let mut vip_iface = heapless::Vec::new();
-    for v in &c.virtual_addresses {
-        let i = match &v.dev {
-            Some(d) => iface_index(ifaces, d)?,
-            None => iface,
-        };
-        let _ = vip_iface.push(i);
-        add(&v.addr);
-    }
-    let mut route_iface = heapless::Vec::new();
-    for r in &c.virtual_routes {
-        let i = match &r.dev {
-            Some(d) => Some(iface_index(ifaces, d)?),
-            None => None,
-        };
-        let _ = route_iface.push(i);
-    }
-    let mut track_iface = heapless::Vec::new();
-    for t in &c.track_interfaces {
-        let _ = track_iface.push(iface_index(ifaces, &t.name)?);
-    }
-    if !fits {
-        return Err(SetupError::TooManyVips(&c.name));
-    }
-    let repr = wire::Repr {
-        version: match c.version {
-            cfg::Version::V2 => wire::Version::V2,
-            cfg::Version::V3 => wire::Version::V3,
-        },
-        vrid: c.vrid,
-        priority: c.priority,
-        advert_int: c.advert_int_cs,
-        auth: match (c.version, c.auth_pass) {
-            (cfg::Version::V2, Some(p)) => wire::Auth::Pass(p),
-            _ => wire::Auth::None,
-        },
-        addresses,
-    };
     let sync_group = c
         .sync_group
         .and_then(|g| all.sync_groups.get(usize::from(g)))
@@ -388,10 +332,27 @@ fn make_inst<'a, 'c>(
         cfg: sys::copy_instance(c),
         sync_group,
         iface,
-        vip_iface,
-        route_iface,
-        track_iface,
-        repr,
+        vip_iface: heapless::Vec::new(),
+        route_iface: heapless::Vec::new(),
+        track_iface: heapless::Vec::new(),
+        repr: wire::Repr {
+            version: match c.version {
+                cfg::Version::V2 => wire::Version::V2,
+                cfg::Version::V3 => wire::Version::V3,
+            },
+            vrid: c.vrid,
+            priority: c.priority,
+            advert_int: c.advert_int_cs,
+            auth: match (c.version, c.auth_pass) {
+                (cfg::Version::V2, Some(p)) => wire::Auth::Pass(p),
+                _ => wire::Auth::None,
+            },
+            // All virtual addresses are of the instance's family.
+            addresses: match c.family {
+                Family::Ipv4 => wire::Addresses::Ipv4(heapless::Vec::new()),
+                Family::Ipv6 => wire::Addresses::Ipv6(heapless::Vec::new()),
+            },
+        },
         src: None,
         counters: Counters::default(),
         last: None,
@@ -402,7 +363,44 @@ fn make_inst<'a, 'c>(
         next_drop_log: Instant::ZERO,
         next_send_log: Instant::ZERO,
     });
-    Ok(&mut out[n])
+    // The rest is filled in place.
+    let inst = &mut out[n];
+    let mut fits = true;
+    let addresses = &mut inst.repr.addresses;
+    let mut add = |a: &IpAddr| {
+        fits &= match (&mut *addresses, a) {
+            (wire::Addresses::Ipv4(l), IpAddr::V4(a)) => l.push(*a).is_ok(),
+            (wire::Addresses::Ipv6(l), IpAddr::V6(a)) => l.push(*a).is_ok(),
+            _ => false,
+        }
+    };
+    if c.virtual_addresses.is_empty() {
+        // No VIP: adverts still need one address (keepalived refuses such
+        // instances; the parser warned). Advertise the unspecified address.
+        add(&unspecified(c.family));
+    }
+    for v in &c.virtual_addresses {
+        let i = match &v.dev {
+            Some(d) => iface_index(ifaces, d)?,
+            None => iface,
+        };
+        let _ = inst.vip_iface.push(i);
+        add(&v.addr);
+    }
+    for r in &c.virtual_routes {
+        let i = match &r.dev {
+            Some(d) => Some(iface_index(ifaces, d)?),
+            None => None,
+        };
+        let _ = inst.route_iface.push(i);
+    }
+    for t in &c.track_interfaces {
+        let _ = inst.track_iface.push(iface_index(ifaces, &t.name)?);
+    }
+    if !fits {
+        return Err(SetupError::TooManyVips(&c.name));
+    }
+    Ok(inst)
 }
 
 /// The core's configuration of an instance.
