@@ -515,7 +515,9 @@ impl Daemon {
     /// the process exit does) are left to the exit rather than dropped on
     /// each early return (`ManuallyDrop`: no clean-up code per return
     /// path). Once the control server exists, a failure removes its
-    /// socket file (what its drop would do).
+    /// socket file (what its drop would do). Not inlined into [`run`]:
+    /// smaller code.
+    #[inline(never)]
     fn new(opts: &mut Options, signals: SignalFd, config: &cfg::Config) -> Option<Daemon> {
         use std::mem::ManuallyDrop as Keep;
         let signals = Keep::new(signals);
