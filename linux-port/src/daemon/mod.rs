@@ -800,6 +800,9 @@ impl Daemon {
         }
     }
 
+    /// The earliest deadline of the core, the control clients, the sync
+    /// and the leases (not inlined into the loop: smaller code).
+    #[inline(never)]
     fn next_deadline(&self) -> Option<Instant> {
         // Compared as microseconds, u64::MAX standing for "none".
         let us = |t: Option<Instant>| t.map_or(u64::MAX, Instant::as_micros);
