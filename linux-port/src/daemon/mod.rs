@@ -1187,7 +1187,6 @@ impl Daemon {
     }
 
     /// Retires record `i` (gone from the configuration).
-    #[inline(never)]
     fn retire(&mut self, now: Instant, i: usize) {
         crate::log!(
             Notice,
