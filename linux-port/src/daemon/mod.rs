@@ -310,14 +310,14 @@ fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, TooManyI
 }
 
 /// Builds the port-side record of an instance at the end of `out` (in
-/// place: the record is large) and returns it. On failure a partly built
-/// record is left at the end of `out` (the callers discard it).
-fn make_inst<'a, 'c>(
+/// place: the record is large). On failure a partly built record is left
+/// at the end of `out` (the callers discard it).
+fn make_inst<'c>(
     c: &'c cfg::Instance,
     all: &cfg::Config,
     ifaces: &mut Vec<Iface>,
-    out: &'a mut Vec<Inst>,
-) -> Result<&'a mut Inst, SetupError<'c>> {
+    out: &mut Vec<Inst>,
+) -> Result<(), SetupError<'c>> {
     let iface = iface_index(ifaces, &c.interface)?;
     match c.family {
         Family::Ipv4 => ifaces[iface].need_v4 = true,
@@ -400,7 +400,7 @@ fn make_inst<'a, 'c>(
     if !fits {
         return Err(SetupError::TooManyVips(&c.name));
     }
-    Ok(inst)
+    Ok(())
 }
 
 /// The core's configuration of an instance.
