@@ -310,75 +310,19 @@ fn iface_index(ifaces: &mut Vec<Iface>, name: &IfName) -> Result<usize, TooManyI
 }
 
 /// Builds the port-side record of an instance at the end of `out` (in
-/// place: the record is large) and returns it.
-fn make_inst<'a, 'c>(
+/// place: the record is large). On failure a partly built record is left
+/// at the end of `out` (the callers discard it).
+fn make_inst<'c>(
     c: &'c cfg::Instance,
     all: &cfg::Config,
     ifaces: &mut Vec<Iface>,
-    out: &'a mut Vec<Inst>,
-) -> Result<&'a mut Inst, SetupError<'c>> {
+    out: &mut Vec<Inst>,
+) -> Result<(), SetupError<'c>> {
     let iface = iface_index(ifaces, &c.interface)?;
     match c.family {
         Family::Ipv4 => ifaces[iface].need_v4 = true,
         Family::Ipv6 => ifaces[iface].need_v6 = true,
     }
-    // The advert's address list, built in place (all virtual addresses
-    // are of the instance's family).
-    let mut addresses = match c.family {
-        Family::Ipv4 => wire::Addresses::Ipv4(heapless::Vec::new()),
-        Family::Ipv6 => wire::Addresses::Ipv6(heapless::Vec::new()),
-    };
-    let mut fits = true;
-    let mut add = |a: &IpAddr| {
-        fits &= match (&mut addresses, a) {
-            (wire::Addresses::Ipv4(l), IpAddr::V4(a)) => l.push(*a).is_ok(),
-            (wire::Addresses::Ipv6(l), IpAddr::V6(a)) => l.push(*a).is_ok(),
-            _ => false,
-        }
-    };
-    if c.virtual_addresses.is_empty() {
-        // No VIP: adverts still need one address (keepalived refuses such
-        // instances; the parser warned). Advertise the unspecified address.
-        add(&unspecified(c.family));
-    }
-    let mut vip_iface = heapless::Vec::new();
-    for v in &c.virtual_addresses {
-        let i = match &v.dev {
-            Some(d) => iface_index(ifaces, d)?,
-            None => iface,
-        };
-        let _ = vip_iface.push(i);
-        add(&v.addr);
-    }
-    let mut route_iface = heapless::Vec::new();
-    for r in &c.virtual_routes {
-        let i = match &r.dev {
-            Some(d) => Some(iface_index(ifaces, d)?),
-            None => None,
-        };
-        let _ = route_iface.push(i);
-    }
-    let mut track_iface = heapless::Vec::new();
-    for t in &c.track_interfaces {
-        let _ = track_iface.push(iface_index(ifaces, &t.name)?);
-    }
-    if !fits {
-        return Err(SetupError::TooManyVips(&c.name));
-    }
-    let repr = wire::Repr {
-        version: match c.version {
-            cfg::Version::V2 => wire::Version::V2,
-            cfg::Version::V3 => wire::Version::V3,
-        },
-        vrid: c.vrid,
-        priority: c.priority,
-        advert_int: c.advert_int_cs,
-        auth: match (c.version, c.auth_pass) {
-            (cfg::Version::V2, Some(p)) => wire::Auth::Pass(p),
-            _ => wire::Auth::None,
-        },
-        addresses,
-    };
     let sync_group = c
         .sync_group
         .and_then(|g| all.sync_groups.get(usize::from(g)))
@@ -388,10 +332,27 @@ fn make_inst<'a, 'c>(
         cfg: sys::copy_instance(c),
         sync_group,
         iface,
-        vip_iface,
-        route_iface,
-        track_iface,
-        repr,
+        vip_iface: heapless::Vec::new(),
+        route_iface: heapless::Vec::new(),
+        track_iface: heapless::Vec::new(),
+        repr: wire::Repr {
+            version: match c.version {
+                cfg::Version::V2 => wire::Version::V2,
+                cfg::Version::V3 => wire::Version::V3,
+            },
+            vrid: c.vrid,
+            priority: c.priority,
+            advert_int: c.advert_int_cs,
+            auth: match (c.version, c.auth_pass) {
+                (cfg::Version::V2, Some(p)) => wire::Auth::Pass(p),
+                _ => wire::Auth::None,
+            },
+            // All virtual addresses are of the instance's family.
+            addresses: match c.family {
+                Family::Ipv4 => wire::Addresses::Ipv4(heapless::Vec::new()),
+                Family::Ipv6 => wire::Addresses::Ipv6(heapless::Vec::new()),
+            },
+        },
         src: None,
         counters: Counters::default(),
         last: None,
@@ -402,7 +363,44 @@ fn make_inst<'a, 'c>(
         next_drop_log: Instant::ZERO,
         next_send_log: Instant::ZERO,
     });
-    Ok(&mut out[n])
+    // The rest is filled in place.
+    let inst = &mut out[n];
+    let mut fits = true;
+    let addresses = &mut inst.repr.addresses;
+    let mut add = |a: &IpAddr| {
+        fits &= match (&mut *addresses, a) {
+            (wire::Addresses::Ipv4(l), IpAddr::V4(a)) => l.push(*a).is_ok(),
+            (wire::Addresses::Ipv6(l), IpAddr::V6(a)) => l.push(*a).is_ok(),
+            _ => false,
+        }
+    };
+    if c.virtual_addresses.is_empty() {
+        // No VIP: adverts still need one address (keepalived refuses such
+        // instances; the parser warned). Advertise the unspecified address.
+        add(&unspecified(c.family));
+    }
+    for v in &c.virtual_addresses {
+        let i = match &v.dev {
+            Some(d) => iface_index(ifaces, d)?,
+            None => iface,
+        };
+        let _ = inst.vip_iface.push(i);
+        add(&v.addr);
+    }
+    for r in &c.virtual_routes {
+        let i = match &r.dev {
+            Some(d) => Some(iface_index(ifaces, d)?),
+            None => None,
+        };
+        let _ = inst.route_iface.push(i);
+    }
+    for t in &c.track_interfaces {
+        let _ = inst.track_iface.push(iface_index(ifaces, &t.name)?);
+    }
+    if !fits {
+        return Err(SetupError::TooManyVips(&c.name));
+    }
+    Ok(())
 }
 
 /// The core's configuration of an instance.
@@ -517,7 +515,9 @@ impl Daemon {
     /// the process exit does) are left to the exit rather than dropped on
     /// each early return (`ManuallyDrop`: no clean-up code per return
     /// path). Once the control server exists, a failure removes its
-    /// socket file (what its drop would do).
+    /// socket file (what its drop would do). Not inlined into [`run`]:
+    /// smaller code.
+    #[inline(never)]
     fn new(opts: &mut Options, signals: SignalFd, config: &cfg::Config) -> Option<Daemon> {
         use std::mem::ManuallyDrop as Keep;
         let signals = Keep::new(signals);
@@ -800,6 +800,9 @@ impl Daemon {
         }
     }
 
+    /// The earliest deadline of the core, the control clients, the sync
+    /// and the leases (not inlined into the loop: smaller code).
+    #[inline(never)]
     fn next_deadline(&self) -> Option<Instant> {
         // Compared as microseconds, u64::MAX standing for "none".
         let us = |t: Option<Instant>| t.map_or(u64::MAX, Instant::as_micros);
@@ -981,12 +984,11 @@ impl Daemon {
             };
             for m in tandem_protocol::netlink::Messages::new(&buf[..n]) {
                 let Ok(p) = m else { break };
-                match Message::parse(&p) {
-                    Ok(Message::NewLink(l)) => {
-                        links_changed |= net::apply_link(&mut self.ifaces, &l, false).is_some();
-                    }
-                    Ok(Message::DelLink(l)) => {
-                        links_changed |= net::apply_link(&mut self.ifaces, &l, true).is_some();
+                let m = Message::parse(&p);
+                let deleted = matches!(m, Ok(Message::DelLink(_)));
+                match m {
+                    Ok(Message::NewLink(l) | Message::DelLink(l)) => {
+                        links_changed |= net::apply_link(&mut self.ifaces, &l, deleted).is_some();
                     }
                     Ok(Message::NewAddress(a)) | Ok(Message::DelAddress(a)) => {
                         let watched = self.ifaces.iter().any(|f| f.ifindex == Some(a.ifindex));
@@ -1112,13 +1114,15 @@ impl Daemon {
         // added). Retiring below does not change it: a retired record
         // matches no new instance.
         let mut pos = heapless::Vec::<Option<usize>, { cfg::MAX_INSTANCES }>::new();
+        let mut added = 0;
         for c in &new.instances {
+            let p = self.running(c);
+            added += usize::from(p.is_none());
             // Within capacity: a configuration has at most MAX_INSTANCES.
-            let _ = pos.push(self.running(c));
+            let _ = pos.push(p);
         }
         // Check capacity first so that a failure changes nothing.
         let first_new = self.inst.len();
-        let added = pos.iter().filter(|p| p.is_none()).count();
         if first_new + added > SLOTS {
             return Err(SetupError::NoRoom {
                 added,
@@ -1127,48 +1131,34 @@ impl Daemon {
         }
         // Retire instances that are gone (or changed identity).
         for i in 0..first_new {
-            if self.inst[i].retired {
-                continue;
-            }
             // Names are unique in a configuration, so is the key of the
             // running records: the record is kept iff some `pos` names it.
-            if !pos.contains(&Some(i)) {
+            if !self.inst[i].retired && !pos.contains(&Some(i)) {
                 self.retire(now, i);
             }
         }
-        // New interface table (in the spare one): keep the sockets of
-        // interfaces still named.
-        let mut ifaces = std::mem::take(&mut self.ifaces_spare);
-        let mut staged = std::mem::take(&mut self.staged);
-        ifaces.clear();
-        staged.clear();
-        if let Err(e) = self.stage(new, &pos, &mut ifaces, &mut staged) {
-            ifaces.clear();
-            staged.clear();
+        // New interface table (in the spare one), new records of running
+        // instances (in `staged`; both are empty between reloads).
+        let staged = self.stage(new, &pos);
+        if staged.is_ok() {
+            std::mem::swap(&mut self.ifaces, &mut self.ifaces_spare);
+            // Interfaces named for the first time need their index before
+            // any address moves.
+            self.refresh_links();
+            self.open_sockets();
+            // Changed instances: move addresses that changed while installed.
+            for (k, p) in pos.iter().flatten().enumerate() {
+                self.replace(now, *p, k);
+            }
+        }
+        // The old table's remaining sockets close here (or, on failure,
+        // the unused new table and records go).
+        self.ifaces_spare.clear();
+        self.staged.clear();
+        if let Err(e) = staged {
             self.inst.truncate(first_new);
-            self.ifaces_spare = ifaces;
-            self.staged = staged;
             return Err(e);
         }
-        let mut old_ifaces = std::mem::replace(&mut self.ifaces, ifaces);
-        // Interfaces named for the first time need their index before any
-        // address moves.
-        self.refresh_links();
-        self.open_sockets();
-        // Changed instances: move addresses that changed while installed.
-        let mut k = 0;
-        for p in &pos {
-            let (Some(p), Some(rec)) = (*p, staged.get_mut(k)) else {
-                continue;
-            };
-            k += 1;
-            self.replace(now, p, rec, &old_ifaces);
-        }
-        // The old table's remaining sockets close here.
-        old_ifaces.clear();
-        self.ifaces_spare = old_ifaces;
-        staged.clear();
-        self.staged = staged;
         let mut i = first_new;
         for (p, c) in pos.iter().zip(&new.instances) {
             if p.is_some() {
@@ -1197,7 +1187,6 @@ impl Daemon {
     }
 
     /// Retires record `i` (gone from the configuration).
-    #[inline(never)]
     fn retire(&mut self, now: Instant, i: usize) {
         crate::log!(
             Notice,
@@ -1212,12 +1201,14 @@ impl Daemon {
         self.inst[i].retired = true;
     }
 
-    /// Puts the new record `rec` of running instance `p` in place; `rec`
-    /// becomes the old record (`old_ifaces`: the interface table it
-    /// points into). The new one keeps the state.
-    fn replace(&mut self, now: Instant, p: usize, rec: &mut Inst, old_ifaces: &[Iface]) {
-        std::mem::swap(&mut self.inst[p], rec);
-        let cur = &mut self.inst[p];
+    /// Puts the new record `staged[k]` of running instance `p` in place;
+    /// the staged one becomes the old record (pointing into
+    /// `ifaces_spare`, the old interface table). The new one keeps the
+    /// state.
+    fn replace(&mut self, now: Instant, p: usize, k: usize) {
+        let Daemon { inst, staged, .. } = self;
+        let (cur, rec) = (&mut inst[p], &mut staged[k]);
+        std::mem::swap(cur, rec);
         cur.counters = rec.counters;
         cur.last = rec.last;
         cur.installed = rec.installed;
@@ -1229,7 +1220,7 @@ impl Daemon {
         }
         cur.src = rec.src;
         if rec.installed {
-            self.reinstall(p, rec, old_ifaces);
+            self.reinstall(p, k);
         }
         let k = core_config(&self.inst[p].cfg, self.inst[p].src);
         self.node.reconfigure(now, p, k);
@@ -1245,32 +1236,36 @@ impl Daemon {
 
     /// Builds the records of `new`'s instances (`pos`: the running record
     /// each replaces) into `staged` (replacements, in order) or at the end
-    /// of `inst` (added ones), and their interface table into `ifaces`,
-    /// carrying over the interfaces' state.
+    /// of `inst` (added ones), and their interface table into
+    /// `ifaces_spare`, carrying over the interfaces' state.
     fn stage<'c>(
         &mut self,
         new: &'c cfg::Config,
         pos: &[Option<usize>],
-        ifaces: &mut Vec<Iface>,
-        staged: &mut Vec<Inst>,
     ) -> Result<(), SetupError<'c>> {
+        let Daemon {
+            inst,
+            ifaces: old_ifaces,
+            ifaces_spare: ifaces,
+            staged,
+            ..
+        } = self;
         for (c, p) in new.instances.iter().zip(pos) {
             let out = match p {
                 Some(_) => &mut *staged,
-                None => &mut self.inst,
+                None => &mut *inst,
             };
             make_inst(c, new, ifaces, out)?;
         }
         // Retired instances keep pointing at a valid interface.
-        for i in self.inst.iter_mut().filter(|i| i.retired) {
-            let name = self.ifaces[i.iface].name.clone();
-            i.iface = iface_index(ifaces, &name)?;
+        for i in inst.iter_mut().filter(|i| i.retired) {
+            i.iface = iface_index(ifaces, &old_ifaces[i.iface].name)?;
             i.vip_iface.clear();
             i.route_iface.clear();
             i.track_iface.clear();
         }
         for nf in ifaces.iter_mut() {
-            if let Some(old) = self.ifaces.iter_mut().find(|o| o.name == nf.name) {
+            if let Some(old) = old_ifaces.iter_mut().find(|o| o.name == nf.name) {
                 nf.ifindex = old.ifindex;
                 nf.up = old.up;
                 nf.mac = old.mac;
@@ -1288,32 +1283,25 @@ impl Daemon {
         Ok(())
     }
 
-    /// While installed, an instance's addresses or routes changed: remove
-    /// what is gone, add what is new.
-    fn reinstall(&mut self, p: usize, old: &Inst, old_ifaces: &[Iface]) {
-        let new = &self.inst[p];
-        if old.cfg.virtual_addresses == new.cfg.virtual_addresses
-            && old.cfg.virtual_routes == new.cfg.virtual_routes
+    /// While installed, the addresses or routes of running instance `p`
+    /// changed (its old record: `staged[k]`, pointing into
+    /// `ifaces_spare`): remove what is gone, add what is new.
+    fn reinstall(&mut self, p: usize, k: usize) {
+        let Daemon {
+            inst,
+            staged,
+            ifaces_spare,
+            nl,
+            ..
+        } = self;
+        let (old, new) = (&staged[k], &inst[p].cfg);
+        if old.cfg.virtual_addresses == new.virtual_addresses
+            && old.cfg.virtual_routes == new.virtual_routes
         {
             return;
         }
-        let Daemon { inst, nl, .. } = self;
-        let new = &inst[p];
-        for (r, fi) in old.cfg.virtual_routes.iter().zip(&old.route_iface) {
-            if !new.cfg.virtual_routes.contains(r) {
-                let oif = fi.and_then(|f| old_ifaces[f].ifindex);
-                tx::route_op(nl, Op::Delete, r, oif, &old.cfg.name, false);
-            }
-        }
-        for (v, &fi) in old.cfg.virtual_addresses.iter().zip(&old.vip_iface) {
-            if let (false, Some(ix)) = (
-                new.cfg.virtual_addresses.contains(v),
-                old_ifaces[fi].ifindex,
-            ) {
-                tx::addr_op(nl, Op::Delete, v, ix, &old.cfg.name, false);
-            }
-        }
-        self.inst[p].installed = false;
+        tx::addresses(nl, old, ifaces_spare, Op::Delete, false, Some(new));
+        // (Installed: marked so again.)
         self.add_addresses(p);
     }
 }

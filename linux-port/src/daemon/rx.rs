@@ -87,6 +87,9 @@ fn count(inst: &mut Inst, now: Instant, d: Drop, src: IpAddr, detail: &dyn core:
 }
 
 impl Daemon {
+    /// The running instance of interface `iface`, `family` and `vrid`
+    /// (not inlined into the receive paths: smaller code).
+    #[inline(never)]
     fn find(&self, iface: usize, family: Family, vrid: u8) -> Option<usize> {
         self.inst.iter().position(|i| {
             !i.retired && i.iface == iface && i.family() == family && i.cfg.vrid == vrid

@@ -4,7 +4,7 @@
 use super::net::Iface;
 use super::net::Netlink;
 use super::net::{EADDRNOTAVAIL, EEXIST, ENODEV, ENOENT, ESRCH};
-use super::Daemon;
+use super::{Daemon, Inst};
 use crate::sys::packet::PacketSocket;
 use crate::sys::Errno;
 use std::net::IpAddr;
@@ -62,16 +62,15 @@ impl Daemon {
                 crate::log!(Error, "{}: cannot build advert: {e}", inst.cfg.name);
                 return;
             }
-            let r = match (src, *dst) {
-                (IpAddr::V4(s), IpAddr::V4(d)) => match &f.v4 {
-                    Some(sock) => sock.send(out, s, d),
+            let r = match ep {
+                wire::Endpoints::Ipv4 { src, dst } => match &f.v4 {
+                    Some(sock) => sock.send(out, src, dst),
                     None => Err(Errno::NOT_CONNECTED),
                 },
-                (IpAddr::V6(s), IpAddr::V6(d)) => match &f.v6 {
-                    Some(sock) => sock.send(out, s, d),
+                wire::Endpoints::Ipv6 { src, dst } => match &f.v6 {
+                    Some(sock) => sock.send(out, src, dst),
                     None => Err(Errno::NOT_CONNECTED),
                 },
-                _ => continue,
             };
             match r {
                 Ok(()) => inst.counters.sent += 1,
@@ -129,43 +128,14 @@ impl Daemon {
     /// the virtual addresses and routes of instance `i` (which exists).
     /// `leftover`: log each one removed as left by an earlier run.
     fn addresses(&mut self, i: usize, op: Op, leftover: bool) {
-        let Daemon {
-            inst, ifaces, nl, ..
-        } = self;
-        let inst = &inst[i];
-        let name = &inst.cfg.name;
-        let add = op == Op::Add;
-        for routes in [!add, add] {
-            if routes {
-                for (k, r) in inst.cfg.virtual_routes.iter().enumerate() {
-                    let oif = inst
-                        .route_iface
-                        .get(k)
-                        .copied()
-                        .flatten()
-                        .and_then(|f| ifaces[f].ifindex);
-                    route_op(nl, op, r, oif, name, leftover);
-                }
-                continue;
-            }
-            for (k, v) in inst.cfg.virtual_addresses.iter().enumerate() {
-                let Some(f) = inst.vip_iface.get(k).map(|&fi| &ifaces[fi]) else {
-                    continue;
-                };
-                let Some(ifindex) = f.ifindex else {
-                    if add {
-                        crate::log!(
-                            Error,
-                            "{name}: cannot add {}: interface {} missing",
-                            v.addr,
-                            f.name
-                        );
-                    }
-                    continue;
-                };
-                addr_op(nl, op, v, ifindex, name, leftover);
-            }
-        }
+        addresses(
+            &mut self.nl,
+            &self.inst[i],
+            &self.ifaces,
+            op,
+            leftover,
+            None,
+        );
     }
 
     /// Gratuitous ARP / unsolicited NA for every virtual address,
@@ -179,6 +149,60 @@ impl Daemon {
         let repeat = inst.cfg.garp_master_repeat.max(1);
         for (v, &fi) in inst.cfg.virtual_addresses.iter().zip(&inst.vip_iface) {
             announce_one(&self.packet, &inst.cfg.name, v, &self.ifaces[fi], repeat);
+        }
+    }
+}
+
+/// Adds (addresses, then routes) or deletes (routes, then addresses)
+/// the virtual addresses and routes of `inst` (`ifaces`: the interface
+/// table it points into). `leftover`: log each one removed as left by an
+/// earlier run. `keep`: skip those this configuration has too (a reload
+/// removing what is gone).
+pub(super) fn addresses(
+    nl: &mut Netlink,
+    inst: &Inst,
+    ifaces: &[Iface],
+    op: Op,
+    leftover: bool,
+    keep: Option<&cfg::Instance>,
+) {
+    let name = &inst.cfg.name;
+    let add = op == Op::Add;
+    for routes in [!add, add] {
+        if routes {
+            for (k, r) in inst.cfg.virtual_routes.iter().enumerate() {
+                if keep.is_some_and(|c| c.virtual_routes.contains(r)) {
+                    continue;
+                }
+                let oif = inst
+                    .route_iface
+                    .get(k)
+                    .copied()
+                    .flatten()
+                    .and_then(|f| ifaces[f].ifindex);
+                route_op(nl, op, r, oif, name, leftover);
+            }
+            continue;
+        }
+        for (k, v) in inst.cfg.virtual_addresses.iter().enumerate() {
+            let Some(f) = inst.vip_iface.get(k).map(|&fi| &ifaces[fi]) else {
+                continue;
+            };
+            if keep.is_some_and(|c| c.virtual_addresses.contains(v)) {
+                continue;
+            }
+            let Some(ifindex) = f.ifindex else {
+                if add {
+                    crate::log!(
+                        Error,
+                        "{name}: cannot add {}: interface {} missing",
+                        v.addr,
+                        f.name
+                    );
+                }
+                continue;
+            };
+            addr_op(nl, op, v, ifindex, name, leftover);
         }
     }
 }
