@@ -261,7 +261,8 @@ pub fn run(mut opts: Options) -> u8 {
 /// Removes the control socket file (as [`control::Server`]'s drop does),
 /// for the exits that leave the daemon undropped.
 fn remove_control_socket(path: &std::path::Path) {
-    let _ = std::fs::remove_file(path);
+    use std::os::unix::ffi::OsStrExt;
+    let _ = crate::sys::unix::unlink(path.as_os_str().as_bytes());
 }
 
 /// Logs a configuration warning of [`conf::unsupported`].
