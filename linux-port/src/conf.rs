@@ -168,16 +168,16 @@ impl Loader {
         };
         feed_path(&mut cx, raw, 0, &mut self.arena)?;
         let limit = cx.limit;
-        let outcome = Outcome {
-            errors: parser.errors(),
-            warnings: parser.warnings(),
-        };
+        // The totals after the final checks (their warnings count too).
         let outcome = match parser.finish_in_place(diag) {
             Err(e) => Outcome {
                 errors: e.errors,
                 warnings: e.warnings,
             },
-            Ok(_) => outcome,
+            Ok(_) => Outcome {
+                errors: 0,
+                warnings: parser.warnings(),
+            },
         };
         match limit {
             Limit::None => {}

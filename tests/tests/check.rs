@@ -147,3 +147,31 @@ fn unknown_keyword_is_a_warning_with_file_and_line() {
     assert!(!ok, "a missing file passed the check:\n{out}");
     let _ = std::fs::remove_dir_all(d);
 }
+
+/// The summary counts every warning printed, also those of the checks after
+/// parsing (an instance without a virtual address): it once said 0. The
+/// negative control is the same file with an address: no warning, count 0.
+#[test]
+fn summary_counts_the_warnings_of_the_final_checks() {
+    let d = dir("count");
+    let bare = "vrrp_instance I1 {\n interface eth0\n virtual_router_id 5\n}\n";
+    let p = write(&d, "bare.conf", bare);
+    let (ok, out) = check(&p);
+    assert!(
+        ok,
+        "a missing virtual address should only warn, got:\n{out}"
+    );
+    assert!(
+        out.contains("no virtual address")
+            && out.contains("OK: 1 instance(s), 0 sync group(s), 1 warning(s)"),
+        "expected the warning and a count of 1, got:\n{out}"
+    );
+    let with = "vrrp_instance I1 {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n  10.0.0.1/24\n }\n}\n";
+    let p = write(&d, "with.conf", with);
+    let (ok, out) = check(&p);
+    assert!(
+        ok && out.contains("0 warning(s)") && !out.contains("warning:"),
+        "got:\n{out}"
+    );
+    let _ = std::fs::remove_dir_all(d);
+}

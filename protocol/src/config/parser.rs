@@ -1692,7 +1692,9 @@ impl Parser {
     }
 
     /// The configuration as parsed so far (complete and checked once
-    /// [`Parser::finish_in_place`] returned `Ok`).
+    /// [`Parser::finish_in_place`] returned `Ok`). After an error, fields
+    /// may hold partly written or rejected values: read it only when
+    /// `finish_in_place` returned `Ok`.
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -1916,6 +1918,8 @@ impl Parser {
         }
 
         finish_sync(&mut s, sync_meta, sync);
+        // The totals include the final checks from now on.
+        (*errors, *warnings) = (s.errors, s.warnings);
         (s.errors, s.warnings)
     }
 }

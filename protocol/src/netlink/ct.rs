@@ -888,7 +888,13 @@ pub fn parse_entry_into(payload: &[u8], e: &mut Entry) -> Result<(), Error> {
             version: header.version,
         });
     }
+    // Nothing of a previous message survives, also after an error.
     e.tcp = None;
+    e.status = 0;
+    e.timeout = 0;
+    e.mark = 0;
+    e.zone = 0;
+    e.id = None;
     let mut w = Walk {
         e,
         v6,

@@ -765,6 +765,9 @@ fn read_record(i: &mut In<'_>, tag: u32, ctx: &mut Ctx, r: &mut Record) -> Resul
             if d.is_empty() {
                 return Err(DecodeError::Truncated);
             }
+            if d.len() > crate::lease::DUID_MAX {
+                return Err(DecodeError::Truncated);
+            }
             // Filled in place.
             *r = Record::LeaseDuid(Duid::new());
             if let Record::LeaseDuid(x) = r {
