@@ -80,25 +80,18 @@ pub fn list_dir(dir: &Fd, buf: &mut [u8], mut entry: impl FnMut(&[u8], bool)) ->
     loop {
         // SAFETY: `buf` is writable for its length; getdents64 writes at
         // most that many bytes of records.
-        let n = unsafe {
+        let n = super::retry(|| unsafe {
             libc::syscall(
                 libc::SYS_getdents64,
                 dir.raw() as libc::c_long,
                 buf.as_mut_ptr(),
                 buf.len() as libc::c_long,
             )
-        };
-        if n < 0 {
-            let e = Errno::last();
-            if e.0 == libc::EINTR {
-                continue;
-            }
-            return Err(io::Error::from_raw_os_error(e.0));
-        }
+        } as isize)?;
         if n == 0 {
             return Ok(());
         }
-        let records = buf.get(..n as usize).unwrap_or(&[]);
+        let records = buf.get(..n).unwrap_or(&[]);
         let mut at = 0;
         while let Some(rec) = records.get(at..) {
             let Some(len) = rec.get(16..18) else { break };

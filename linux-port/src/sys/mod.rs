@@ -363,20 +363,28 @@ pub fn write_fd(fd: RawFd, bytes: &[u8]) -> io::Result<()> {
     let mut rest = bytes;
     while !rest.is_empty() {
         // SAFETY: `rest` is valid for `rest.len()` bytes.
-        let r = unsafe { raw::write(fd, rest.as_ptr().cast(), rest.len()) };
-        if r < 0 {
-            let e = Errno::last();
-            if e.0 == libc::EINTR {
-                continue;
-            }
-            return Err(io::Error::from_raw_os_error(e.0));
-        }
+        let r = retry(|| unsafe { raw::write(fd, rest.as_ptr().cast(), rest.len()) } as isize)?;
         if r == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        rest = &rest[r as usize..];
+        rest = &rest[r..];
     }
     Ok(())
+}
+
+/// Makes a system call until it does not fail with `EINTR`: its
+/// non-negative result, or the error it failed with.
+pub(crate) fn retry(mut call: impl FnMut() -> isize) -> Result<usize, Errno> {
+    loop {
+        let r = call();
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = Errno::last();
+        if e.0 != libc::EINTR {
+            return Err(e);
+        }
+    }
 }
 
 /// Opens a non-blocking `AF_UNIX` datagram socket connected to `path`

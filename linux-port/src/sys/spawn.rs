@@ -141,27 +141,18 @@ unsafe fn wait4(pid: libc::pid_t, status: &mut libc::c_int, options: libc::c_int
 /// Reaps `pid` if it has ended (`None`: still running).
 pub fn try_wait(pid: libc::pid_t) -> io::Result<Option<Exit>> {
     let mut status: libc::c_int = 0;
-    loop {
-        // SAFETY: `status` is a valid out-pointer.
-        let r = unsafe { wait4(pid, &mut status, libc::WNOHANG) };
-        if r < 0 {
-            let e = Errno::last();
-            if e.0 == libc::EINTR {
-                continue;
-            }
-            return Err(io::Error::from_raw_os_error(e.0));
-        }
-        if r == 0 {
-            return Ok(None);
-        }
-        return Ok(Some(if libc::WIFEXITED(status) {
-            Exit::Code(libc::WEXITSTATUS(status))
-        } else if libc::WIFSIGNALED(status) {
-            Exit::Signal(libc::WTERMSIG(status))
-        } else {
-            Exit::Code(-1)
-        }));
+    // SAFETY: `status` is a valid out-pointer.
+    let r = super::retry(|| unsafe { wait4(pid, &mut status, libc::WNOHANG) } as isize)?;
+    if r == 0 {
+        return Ok(None);
     }
+    Ok(Some(if libc::WIFEXITED(status) {
+        Exit::Code(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Exit::Signal(libc::WTERMSIG(status))
+    } else {
+        Exit::Code(-1)
+    }))
 }
 
 #[cfg(test)]
